@@ -1,0 +1,44 @@
+# The GitHub Action's image: `hf-deploy` on Debian slim. Built and pushed to ghcr.io by
+# .github/workflows/release.yml; action.yml runs the prebuilt image, so jobs never compile Rust.
+#
+# Runner rules for container actions: no WORKDIR and no USER in the final stage (the runner
+# mounts the workspace at /github/workspace, makes it the working directory and runs as root
+# so that files it writes stay usable by later steps), and an exec-form ENTRYPOINT with an
+# absolute path (action.yml passes `action` as the argument).
+
+FROM rust:1-bookworm AS builder
+WORKDIR /build
+
+# Dependency layer: only the manifests and the lock file, with empty crate roots, so that a
+# source change does not rebuild every dependency.
+COPY Cargo.toml Cargo.lock ./
+COPY hf-deploy-core/Cargo.toml hf-deploy-core/
+COPY hf-deploy-action/Cargo.toml hf-deploy-action/
+COPY hf-hub-emulator/Cargo.toml hf-hub-emulator/
+COPY tests/Cargo.toml tests/
+RUN mkdir -p hf-deploy-core/src hf-deploy-action/src hf-hub-emulator/src tests/src \
+    && touch hf-deploy-core/src/lib.rs hf-hub-emulator/src/lib.rs tests/src/lib.rs \
+    && echo 'fn main() {}' > hf-deploy-action/src/main.rs \
+    && cargo build --release -p hf-deploy-action --locked \
+    && rm -rf hf-deploy-core/src hf-deploy-action/src hf-hub-emulator/src tests/src
+
+# The real sources. COPY keeps the files' old timestamps, which cargo would take for "older
+# than the empty crates just built": touch them so that they are compiled.
+COPY hf-deploy-core hf-deploy-core
+COPY hf-deploy-action hf-deploy-action
+COPY hf-hub-emulator hf-hub-emulator
+COPY tests tests
+RUN find hf-deploy-core hf-deploy-action hf-hub-emulator tests -name '*.rs' -exec touch {} + \
+    && cargo build --release -p hf-deploy-action --locked \
+    && ./target/release/hf-deploy --help > /dev/null
+
+FROM debian:bookworm-slim
+# libssl3: libgit2's HTTPS transport links OpenSSL dynamically; ca-certificates: the Hub and
+# the GitHub API over TLS. Versions are not pinned (DL3008): bookworm-security drops superseded
+# versions, so a pin would break rebuilds; the base image tag fixes the Debian release.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates libssl3 \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=builder /build/target/release/hf-deploy /usr/local/bin/hf-deploy
+ENTRYPOINT ["/usr/local/bin/hf-deploy"]

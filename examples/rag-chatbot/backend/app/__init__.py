@@ -1,0 +1,1 @@
+"""Example RAG chatbot backend: FastAPI + Qdrant + PostgreSQL + Gemini."""

@@ -1,0 +1,221 @@
+//! Command-line flags. Names are fixed by `interface.md`; see the README for the full reference.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Turn a FastAPI backend into a running, verified Hugging Face Docker Space.
+#[derive(Debug, Parser)]
+#[command(name = "hf-deploy", version, about, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Write the Space tree (Dockerfile, README, app files) for a backend folder.
+    Scaffold(ScaffoldArgs),
+    /// Scaffold, push, set secrets and variables, wait for the build and verify the app.
+    Deploy(DeployArgs),
+    /// Check a deployed app: health and CORS.
+    Verify(VerifyArgs),
+    /// Show a Space's runtime stage, hardware and URLs.
+    Status(StatusArgs),
+    /// Print a Space's build or run log.
+    Logs(LogsArgs),
+    /// Delete a Space.
+    Delete(DeleteArgs),
+    /// Point a frontend's API client at the deployed app.
+    Frontend(FrontendArgs),
+    /// Run the local Hub stand-in on its own.
+    Emulator(EmulatorArgs),
+    /// GitHub Action mode: inputs from `INPUT_*` environment variables.
+    Action,
+}
+
+/// Space front matter and app layout flags, shared by `scaffold` and `deploy`.
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct SpaceLayoutArgs {
+    /// Space title (README front matter). Default: from the Space name.
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    /// One emoji for the Space card.
+    #[arg(long)]
+    pub(crate) emoji: Option<String>,
+    /// Gradient start color: red, yellow, green, blue, indigo, purple, pink or gray.
+    #[arg(long = "color-from")]
+    pub(crate) color_from: Option<String>,
+    /// Gradient end color: red, yellow, green, blue, indigo, purple, pink or gray.
+    #[arg(long = "color-to")]
+    pub(crate) color_to: Option<String>,
+    /// Card description, at most 60 characters.
+    #[arg(long = "short-description")]
+    pub(crate) short_description: Option<String>,
+    /// Port the app listens on in the container (README `app_port`). Default 7860.
+    #[arg(long)]
+    pub(crate) port: Option<u16>,
+    /// ASGI app as MODULE:ATTR. Default: detected (`app.main:app`).
+    #[arg(long, value_name = "MODULE:ATTR")]
+    pub(crate) app: Option<String>,
+    /// Extra gitignore-style patterns to leave out of the Space.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    pub(crate) excludes: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScaffoldArgs {
+    /// The backend folder (holding `app/` and `requirements.txt`).
+    pub(crate) source: PathBuf,
+    /// Folder to write the Space tree into (created; must be empty or a previous scaffold).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Target Space `NS/NAME` (used for the default title).
+    #[arg(long)]
+    pub(crate) space: Option<String>,
+    #[command(flatten)]
+    pub(crate) layout: SpaceLayoutArgs,
+    /// Health endpoint path. Default `/api/health`.
+    #[arg(long = "health-path")]
+    pub(crate) health_path: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    /// The backend folder (holding `app/` and `requirements.txt`).
+    pub(crate) source: PathBuf,
+    /// Target Space `NS/NAME`. With `--local`, defaults to `local/<folder name>`.
+    #[arg(long)]
+    pub(crate) space: Option<String>,
+    /// A Space secret `KEY=VALUE`, or a bare `KEY` to take the value from the environment.
+    #[arg(long = "secret", value_name = "KEY[=VALUE]")]
+    pub(crate) secrets: Vec<String>,
+    /// A dotenv file of Space secrets.
+    #[arg(long = "secrets-file", value_name = "FILE")]
+    pub(crate) secrets_file: Option<PathBuf>,
+    /// A Space variable `KEY=VALUE` (public).
+    #[arg(long = "variable", value_name = "KEY=VALUE")]
+    pub(crate) variables: Vec<String>,
+    /// A frontend origin: added to `ALLOWED_ORIGINS` and checked for CORS.
+    #[arg(long = "frontend-url", value_name = "URL")]
+    pub(crate) frontend_urls: Vec<String>,
+    /// Health endpoint path. Default `/api/health`.
+    #[arg(long = "health-path")]
+    pub(crate) health_path: Option<String>,
+    /// App URL override (default: what the Hub reports).
+    #[arg(long = "app-url")]
+    pub(crate) app_url: Option<String>,
+    /// Create the Space private.
+    #[arg(long)]
+    pub(crate) private: bool,
+    /// Request hardware, e.g. `cpu-basic`.
+    #[arg(long)]
+    pub(crate) hardware: Option<String>,
+    /// Return after the push: do not wait for the build or check health.
+    #[arg(long = "no-wait")]
+    pub(crate) no_wait: bool,
+    /// Deadline for build plus health, in seconds.
+    #[arg(long, default_value_t = 1200)]
+    pub(crate) timeout: u64,
+    /// Show the plan (files, secrets, variables); write nothing anywhere.
+    #[arg(long = "dry-run")]
+    pub(crate) dry_run: bool,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Succeed when health is `degraded`.
+    #[arg(long = "allow-degraded")]
+    pub(crate) allow_degraded: bool,
+    /// Deploy into an in-process Hub stand-in (no account, no network).
+    #[arg(long)]
+    pub(crate) local: bool,
+    /// With `--local`: keep the stand-in and the app running until Ctrl-C.
+    #[arg(long, requires = "local")]
+    pub(crate) serve: bool,
+    #[command(flatten)]
+    pub(crate) layout: SpaceLayoutArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["space", "app_url"])))]
+pub(crate) struct VerifyArgs {
+    /// The Space `NS/NAME` (its app URL is asked from the Hub).
+    #[arg(long)]
+    pub(crate) space: Option<String>,
+    /// The app URL to check.
+    #[arg(long = "app-url")]
+    pub(crate) app_url: Option<String>,
+    /// Health endpoint path. Default `/api/health`.
+    #[arg(long = "health-path")]
+    pub(crate) health_path: Option<String>,
+    /// A frontend origin to check CORS for.
+    #[arg(long = "frontend-url", value_name = "URL")]
+    pub(crate) frontend_urls: Vec<String>,
+    /// Deadline in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) timeout: u64,
+    /// Succeed when health is `degraded`.
+    #[arg(long = "allow-degraded")]
+    pub(crate) allow_degraded: bool,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The Space `NS/NAME`.
+    #[arg(long)]
+    pub(crate) space: String,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    /// The Space `NS/NAME`.
+    #[arg(long)]
+    pub(crate) space: String,
+    /// The build log (default).
+    #[arg(long, conflicts_with = "run")]
+    pub(crate) build: bool,
+    /// The run log.
+    #[arg(long)]
+    pub(crate) run: bool,
+    /// Keep following the log until Ctrl-C.
+    #[arg(long)]
+    pub(crate) follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
+    /// The Space `NS/NAME`.
+    #[arg(long)]
+    pub(crate) space: String,
+    /// Confirm the deletion.
+    #[arg(long)]
+    pub(crate) yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FrontendArgs {
+    /// The frontend file holding the API client (e.g. `src/services/api.ts`).
+    pub(crate) file: PathBuf,
+    /// The deployed app URL.
+    #[arg(long = "api-url")]
+    pub(crate) api_url: String,
+    /// Show the diff and change nothing (exit 1 if a change is needed).
+    #[arg(long)]
+    pub(crate) check: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EmulatorArgs {
+    /// Port to listen on (127.0.0.1). 0 picks a free one.
+    #[arg(long, default_value_t = 7861)]
+    pub(crate) port: u16,
+}

@@ -1,0 +1,234 @@
+//! `hf-deploy deploy`: scaffold, push, configure, wait, verify.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Context;
+use hf_deploy_core::deploy::{self, DeployOptions, Event, PollSettings, Progress};
+use hf_deploy_core::hub::HubClient;
+use hf_deploy_core::report::{self, DeployReport};
+use hf_deploy_core::settings::{self, SettingsInput};
+use hf_deploy_core::space::{parse_http_url, parse_origin};
+use hf_deploy_core::{Error, SecretString, SpaceId};
+use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, RealRunnerConfig, Runner};
+
+use crate::cli::DeployArgs;
+use crate::env;
+use crate::ui::{Reported, Ui, UsageError};
+
+pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    // Everything the user gave is checked before anything is sent.
+    let space = match (&args.space, args.local) {
+        (Some(space), _) => SpaceId::parse(space, "--space")?,
+        (None, true) => local_space_id(&args.source)?,
+        (None, false) => {
+            return Err(UsageError::new(
+                "`--space` is required",
+                Some("give the target Space as `--space namespace/name` (or use `--local`)"),
+            ));
+        }
+    };
+    let origins = args
+        .frontend_urls
+        .iter()
+        .map(|url| parse_origin(url, "--frontend-url"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let health_path = health_path(args.health_path.as_deref())?;
+    let app_url = args.app_url.as_deref().map(|u| parse_http_url(u, "--app-url")).transpose()?;
+    if args.timeout == 0 {
+        return Err(Error::invalid_input("--timeout", "must be at least 1 second").into());
+    }
+    let settings = settings::resolve(&SettingsInput {
+        secret_args: &args.secrets,
+        secrets_file: args.secrets_file.as_deref(),
+        variable_args: &args.variables,
+        frontend_origins: &origins,
+        lookup: &env::lookup,
+    })?;
+    let options = DeployOptions {
+        source: args.source.clone(),
+        space: space.clone(),
+        scaffold: super::scaffold::options(Some(space.clone()), &args.layout, Some(health_path.clone())),
+        settings,
+        frontend_origins: origins,
+        health_path,
+        app_url,
+        private: args.private,
+        hardware: args.hardware.clone(),
+        wait: !args.no_wait,
+        timeout: Duration::from_secs(args.timeout),
+        dry_run: args.dry_run,
+        allow_degraded: args.allow_degraded,
+        commit_message: commit_message(&args.source),
+        keep: Vec::new(),
+        poll: PollSettings::default(),
+    };
+
+    // The local stand-in, when asked for.
+    let emulator = if args.local { Some(start_local(ui).await?) } else { None };
+    let (endpoint, token) = match &emulator {
+        Some(emulator) => (emulator.url(), Some(SecretString::new(DEFAULT_WRITE_TOKEN))),
+        None => (env::endpoint(), env::token()),
+    };
+    if token.is_none() && !args.dry_run {
+        return Err(UsageError::new(
+            "no Hub token: `HF_TOKEN` is not set",
+            Some("create a token with the write role at https://huggingface.co/settings/tokens and export it as `HF_TOKEN` (or try `--local`)"),
+        ));
+    }
+    let client = build_client(&endpoint, token)?;
+    let printer = Printer::new(ui, args.json);
+    let outcome = deploy::deploy(&client, &options, &printer).await;
+    finish(outcome, &args, ui, emulator).await
+}
+
+async fn finish(
+    outcome: deploy::DeployOutcome,
+    args: &DeployArgs,
+    ui: &Ui,
+    emulator: Option<Emulator>,
+) -> anyhow::Result<ExitCode> {
+    let deploy::DeployOutcome { report, error } = outcome;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report::render_text(&report, ui.color_out));
+    }
+    let result = match error {
+        Some(error) if args.json => {
+            // The report on stdout already holds the error; stderr gets the one-line reason.
+            let code = if error.is_usage() { 2 } else { 1 };
+            Err(Reported(crate::ui::render_error(&anyhow::Error::new(error), ui.color_err), code).into())
+        }
+        Some(error) => Err(anyhow::Error::new(error)),
+        None => Ok(ExitCode::SUCCESS),
+    };
+    if let Some(emulator) = emulator {
+        if args.serve && result.is_ok() {
+            serve(&report, ui).await?;
+        }
+        emulator.shutdown().await;
+    }
+    result
+}
+
+async fn serve(report: &DeployReport, ui: &Ui) -> anyhow::Result<()> {
+    ui.info(&format!("Serving {} until Ctrl-C (API docs: {}).", report.app_url, report.docs_url));
+    tokio::signal::ctrl_c().await.context("failed to wait for Ctrl-C")?;
+    ui.info("stopping");
+    Ok(())
+}
+
+/// Validate `--health-path`.
+pub(crate) fn health_path(value: Option<&str>) -> Result<String, Error> {
+    let path = value.unwrap_or("/api/health");
+    if !path.starts_with('/') {
+        return Err(Error::invalid_input_hint(
+            "--health-path",
+            format!("`{path}` does not start with `/`"),
+            format!("use `/{}`", path.trim_start_matches('/')),
+        ));
+    }
+    if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid_input("--health-path", format!("`{}` contains whitespace", path.escape_debug())));
+    }
+    Ok(path.to_string())
+}
+
+/// A Hub client for `endpoint`, or a usage error naming `HF_ENDPOINT`.
+pub(crate) fn build_client(endpoint: &str, token: Option<SecretString>) -> anyhow::Result<HubClient> {
+    parse_http_url(endpoint, "HF_ENDPOINT")?;
+    let mut builder = HubClient::builder()
+        .endpoint(endpoint)
+        .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")));
+    if let Some(token) = token {
+        builder = builder.token(token);
+    }
+    Ok(builder.build()?)
+}
+
+fn local_space_id(source: &Path) -> anyhow::Result<SpaceId> {
+    let name = std::fs::canonicalize(source)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "backend".to_string());
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let cleaned = cleaned.trim_matches('-').to_string();
+    let cleaned = if cleaned.is_empty() { "backend".to_string() } else { cleaned };
+    Ok(SpaceId::parse(&format!("{}/{cleaned}", hf_hub_emulator::DEFAULT_USER), "--space")?)
+}
+
+async fn start_local(ui: &Ui) -> anyhow::Result<Emulator> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("hf-deploy/emulator-venvs");
+    let config = EmulatorConfig {
+        runner: Runner::Real(RealRunnerConfig { venv_cache: cache, ..RealRunnerConfig::default() }),
+        ..EmulatorConfig::default()
+    };
+    let emulator = Emulator::start(config).await.context("failed to start the local Hub stand-in")?;
+    ui.info(&format!("Local Hub stand-in at {} (no account, nothing leaves this machine).", emulator.url()));
+    Ok(emulator)
+}
+
+/// The commit message names the source commit: `GITHUB_SHA`, else the source repo's HEAD.
+pub(crate) fn commit_message(source: &Path) -> String {
+    let sha = std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()).or_else(|| source_head(source));
+    match sha {
+        Some(sha) => format!("Deploy {sha} with hf-deploy"),
+        None => "Deploy with hf-deploy".to_string(),
+    }
+}
+
+fn source_head(source: &Path) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(source)
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let sha = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    (output.status.success() && sha.len() == 40).then_some(sha)
+}
+
+/// Progress on stderr: phases, stage changes with elapsed time, and the build log as it streams.
+pub(crate) struct Printer<'a> {
+    ui: &'a Ui,
+    quiet: bool,
+    last_stage: Mutex<String>,
+}
+
+impl<'a> Printer<'a> {
+    pub(crate) fn new(ui: &'a Ui, quiet: bool) -> Self {
+        Printer { ui, quiet, last_stage: Mutex::new(String::new()) }
+    }
+}
+
+impl Progress for Printer<'_> {
+    fn event(&self, event: Event<'_>) {
+        match event {
+            Event::Warning(message) => self.ui.warn(message),
+            _ if self.quiet => {}
+            Event::Phase(phase) => self.ui.info(&format!("==> {phase}")),
+            Event::Stage { stage, elapsed } => {
+                let stage = stage.to_string();
+                let mut last = self.last_stage.lock().unwrap_or_else(|e| e.into_inner());
+                if *last != stage {
+                    self.ui.info(&format!("    stage {stage} ({}s)", elapsed.as_secs()));
+                    *last = stage;
+                }
+            }
+            Event::BuildLog(line) => self.ui.info(&format!("    | {line}")),
+            Event::HealthAttempt(what) => self.ui.info(&format!("    health: {what}")),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! `hf-deploy emulator`: the local Hub stand-in on its own.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use hf_hub_emulator::{DEFAULT_READ_TOKEN, DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig};
+
+use crate::cli::EmulatorArgs;
+use crate::ui::Ui;
+
+pub(crate) async fn run(args: EmulatorArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let config = EmulatorConfig {
+        bind: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
+        ..EmulatorConfig::default()
+    };
+    let emulator = Emulator::start(config)
+        .await
+        .with_context(|| format!("failed to start the Hub stand-in on 127.0.0.1:{}", args.port))?;
+    // These tokens are the stand-in's fixed, public test tokens, not secrets.
+    println!("Hub stand-in listening on {}", emulator.url());
+    println!("  export HF_ENDPOINT={}", emulator.url());
+    println!("  export HF_TOKEN={DEFAULT_WRITE_TOKEN}   # write token, user `local`");
+    println!("  read-only token: {DEFAULT_READ_TOKEN}");
+    ui.info("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await.context("failed to wait for Ctrl-C")?;
+    ui.info("stopping the Hub stand-in");
+    emulator.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,82 @@
+//! `hf-deploy status`, `logs` and `delete`: one Space, read or removed.
+
+use std::process::ExitCode;
+
+use futures_util::StreamExt;
+use hf_deploy_core::SpaceId;
+use hf_deploy_core::hub::{HubClient, LogKind};
+
+use crate::cli::{DeleteArgs, LogsArgs, StatusArgs};
+use crate::env;
+use crate::ui::{Ui, UsageError};
+
+fn client() -> anyhow::Result<HubClient> {
+    super::deploy::build_client(&env::endpoint(), env::token())
+}
+
+pub(crate) async fn status(args: StatusArgs, _ui: &Ui) -> anyhow::Result<ExitCode> {
+    let id = SpaceId::parse(&args.space, "--space")?;
+    let client = client()?;
+    let info = client.space_info(&id).await?;
+    let runtime = match info.runtime.clone() {
+        Some(runtime) => runtime,
+        None => client.runtime(&id).await?,
+    };
+    let app_url = info.app_url(&id);
+    if args.json {
+        let value = serde_json::json!({
+            "space_id": id.to_string(),
+            "stage": runtime.stage.to_string(),
+            "hardware": {"current": runtime.hardware.current, "requested": runtime.hardware.requested},
+            "app_url": app_url,
+            "sha": info.sha,
+            "private": info.private,
+            "space_url": id.web_url(client.endpoint()),
+            "domains": runtime.domains.iter().map(|d| d.domain.clone()).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!("Space     {id}");
+        println!("stage     {}", runtime.stage);
+        println!(
+            "hardware  {} (requested {})",
+            runtime.hardware.current.as_deref().unwrap_or("none"),
+            runtime.hardware.requested.as_deref().unwrap_or("none")
+        );
+        println!("app       {app_url}");
+        println!("page      {}", id.web_url(client.endpoint()));
+        println!("commit    {}", info.sha.as_deref().unwrap_or("unknown"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn logs(args: LogsArgs, _ui: &Ui) -> anyhow::Result<ExitCode> {
+    let id = SpaceId::parse(&args.space, "--space")?;
+    let kind = if args.run { LogKind::Run } else { LogKind::Build };
+    let client = client()?;
+    if args.follow {
+        let mut stream = client.logs(&id, kind).await?;
+        while let Some(line) = stream.next().await {
+            println!("{}", line?.text.trim_end_matches('\n'));
+        }
+    } else {
+        for line in client.logs_tail(&id, kind, usize::MAX, std::time::Duration::from_secs(2)).await? {
+            println!("{line}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn delete(args: DeleteArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let id = SpaceId::parse(&args.space, "--space")?;
+    if !args.yes {
+        return Err(UsageError::new(
+            format!("deleting Space `{id}` needs confirmation"),
+            Some("add `--yes` to delete it; this cannot be undone"),
+        ));
+    }
+    let client = client()?;
+    client.delete_space(&id).await?;
+    ui.info(&format!("Deleted Space `{id}`."));
+    Ok(ExitCode::SUCCESS)
+}

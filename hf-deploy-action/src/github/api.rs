@@ -1,0 +1,873 @@
+//! The GitHub API side of the action: one pull-request comment per Space (found again by a
+//! hidden marker and updated in place), deployments with statuses, and preview helpers.
+//!
+//! The client is built without octocrab's automatic retries: its default policy repeats a POST
+//! on a 5xx or a dropped connection, which could post the same comment or deployment twice.
+//! A rerun of the workflow finds the comment by its marker instead.
+
+use std::time::Duration;
+
+use hf_deploy_core::{SecretString, SpaceId};
+use octocrab::Octocrab;
+use octocrab::models::CommentId;
+use octocrab::models::issues::Comment;
+use octocrab::models::repos::{Deployment, DeploymentStatusState};
+use octocrab::service::middleware::retry::RetryConfig;
+use serde::Deserialize;
+
+use super::{Error, Result};
+
+/// `owner/name` of the repository the workflow runs in (`GITHUB_REPOSITORY`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GitHubRepo {
+    /// The owner (user or organisation).
+    pub(crate) owner: String,
+    /// The repository name.
+    pub(crate) name: String,
+}
+
+impl GitHubRepo {
+    /// Parse `owner/name`.
+    pub(crate) fn parse(value: &str) -> Result<Self> {
+        match value.trim().split_once('/') {
+            Some((owner, name)) if !owner.is_empty() && !name.is_empty() && !name.contains('/') => {
+                Ok(GitHubRepo {
+                    owner: owner.into(),
+                    name: name.into(),
+                })
+            }
+            _ => Err(Error::Repository {
+                value: value.into(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for GitHubRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+/// Build the client for `api_url` (`GITHUB_API_URL`, e.g. `https://api.github.com` or a GHES
+/// `https://host/api/v3`) with a token (`Authorization: Bearer`). No automatic retries.
+pub(crate) fn client(api_url: &str, token: &SecretString) -> Result<Octocrab> {
+    let build = || {
+        Octocrab::builder()
+            .add_retry_config(RetryConfig::None)
+            .set_connect_timeout(Some(Duration::from_secs(15)))
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .base_uri(api_url)?
+            .personal_token(token.expose().to_string())
+            .build()
+    };
+    build().map_err(|source| Error::Client {
+        api_url: api_url.into(),
+        source,
+    })
+}
+
+// ----- pull-request comment ----------------------------------------------------------------------
+
+/// The hidden marker that identifies the one comment about `space` on a pull request.
+pub(crate) fn marker(space: &SpaceId) -> String {
+    format!("<!-- hf-deploy:space={space} -->")
+}
+
+/// What happened to the pull-request comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CommentOutcome {
+    /// A new comment was posted.
+    Created(u64),
+    /// The existing comment was updated in place.
+    Updated(u64),
+    /// GitHub refused (403): a pull request from a fork, or a token without
+    /// `pull-requests: write`. The caller warns; the deploy does not fail.
+    Skipped(String),
+}
+
+/// Create or update the one comment carrying `marker` on pull request `pr_number`.
+///
+/// Searches every page of comments (100 per page, following the `Link` header), updates the
+/// first comment whose body holds the marker, and creates one only when none does. The create
+/// is never retried. `body` gets the marker appended when it lacks it.
+pub(crate) async fn upsert_comment(
+    gh: &Octocrab,
+    repo: &GitHubRepo,
+    pr_number: u64,
+    marker: &str,
+    body: &str,
+) -> Result<CommentOutcome> {
+    let body = if body.contains(marker) {
+        body.to_string()
+    } else {
+        format!("{body}\n\n{marker}\n")
+    };
+    let issues = gh.issues(&repo.owner, &repo.name);
+    let list_action = format!("list the comments of pull request `{repo}#{pr_number}`");
+
+    let mut page = match issues.list_comments(pr_number).per_page(100u8).send().await {
+        Ok(page) => page,
+        Err(e) => return skip_if_forbidden(Error::from_octocrab(list_action, e)),
+    };
+    let existing = loop {
+        if let Some(found) = find_marked(&page.items, marker) {
+            break Some(found);
+        }
+        match gh.get_page::<Comment>(&page.next).await {
+            Ok(Some(next)) => page = next,
+            Ok(None) => break None,
+            Err(e) => return skip_if_forbidden(Error::from_octocrab(list_action, e)),
+        }
+    };
+
+    match existing {
+        Some(id) => {
+            let action = format!("update comment {id} on pull request `{repo}#{pr_number}`");
+            match issues.update_comment(CommentId(id), &body).await {
+                Ok(comment) => Ok(CommentOutcome::Updated(comment.id.0)),
+                Err(e) => skip_if_forbidden(Error::from_octocrab(action, e)),
+            }
+        }
+        None => {
+            let action = format!("comment on pull request `{repo}#{pr_number}`");
+            match issues.create_comment(pr_number, &body).await {
+                Ok(comment) => Ok(CommentOutcome::Created(comment.id.0)),
+                Err(e) => skip_if_forbidden(Error::from_octocrab(action, e)),
+            }
+        }
+    }
+}
+
+fn find_marked(comments: &[Comment], marker: &str) -> Option<u64> {
+    comments
+        .iter()
+        .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
+        .map(|c| c.id.0)
+}
+
+fn skip_if_forbidden(error: Error) -> Result<CommentOutcome> {
+    match error.status() {
+        Some(403) => Ok(CommentOutcome::Skipped(format!(
+            "{error} (a pull request from a fork gets a read-only token; otherwise grant `pull-requests: write` to the job)"
+        ))),
+        _ => Err(error),
+    }
+}
+
+// ----- deployments ---------------------------------------------------------------------------------
+
+/// What happened to a deployment request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DeploymentOutcome {
+    /// The deployment was created, with this id.
+    Created(u64),
+    /// GitHub did not create one and said why: a 202 (it merged the default branch into the
+    /// ref instead) or a 403 (fork or no `deployments: write`). The caller warns.
+    NotCreated(String),
+}
+
+#[derive(Deserialize)]
+struct Message {
+    message: Option<String>,
+}
+
+/// Create a deployment of `head_sha` to `environment`, without GitHub's auto-merge and without
+/// required status checks (the deploy already happened; this records it).
+pub(crate) async fn create_deployment(
+    gh: &Octocrab,
+    repo: &GitHubRepo,
+    head_sha: &str,
+    environment: &str,
+    transient: bool,
+    production: bool,
+) -> Result<DeploymentOutcome> {
+    let action = format!("create a deployment of `{head_sha}` to `{environment}` in `{repo}`");
+    let body = serde_json::json!({
+        "ref": head_sha,
+        "task": "deploy",
+        "auto_merge": false,
+        "required_contexts": [],
+        "environment": environment,
+        "transient_environment": transient,
+        "production_environment": production,
+        "description": "Hugging Face Space deploy by hf-deploy",
+    });
+    let route = format!("/repos/{}/{}/deployments", repo.owner, repo.name);
+    let response = gh
+        ._post(route, Some(&body))
+        .await
+        .map_err(|e| Error::from_octocrab(action.clone(), e))?;
+    let status = response.status();
+    if status.as_u16() == 202 {
+        let text = gh
+            .body_to_string(response)
+            .await
+            .map_err(|e| Error::from_octocrab(action.clone(), e))?;
+        let message = serde_json::from_str::<Message>(&text)
+            .ok()
+            .and_then(|m| m.message)
+            .unwrap_or(text);
+        return Ok(DeploymentOutcome::NotCreated(format!(
+            "GitHub answered 202 instead of creating a deployment of `{head_sha}`: {message}"
+        )));
+    }
+    let response = match octocrab::map_github_error(response).await {
+        Ok(response) => response,
+        Err(e) => {
+            let error = Error::from_octocrab(action, e);
+            return match error.status() {
+                Some(403) => Ok(DeploymentOutcome::NotCreated(format!(
+                    "{error} (a pull request from a fork gets a read-only token; otherwise grant `deployments: write` to the job)"
+                ))),
+                _ => Err(error),
+            };
+        }
+    };
+    let text = gh
+        .body_to_string(response)
+        .await
+        .map_err(|e| Error::from_octocrab(action.clone(), e))?;
+    let deployment: Deployment =
+        serde_json::from_str(&text).map_err(|source| Error::MalformedAnswer { action, source })?;
+    Ok(DeploymentOutcome::Created(deployment.id.0))
+}
+
+/// A status to record on a deployment.
+#[derive(Debug, Clone)]
+pub(crate) struct StatusUpdate<'a> {
+    /// `in_progress`, `success`, `failure`, `error`, `inactive`, ...
+    pub(crate) state: DeploymentStatusState,
+    /// The app's URL, shown as "View deployment".
+    pub(crate) environment_url: Option<&'a str>,
+    /// The workflow run (or Space logs) URL.
+    pub(crate) log_url: Option<&'a str>,
+    /// Short text; GitHub keeps at most 140 characters.
+    pub(crate) description: Option<&'a str>,
+}
+
+/// GitHub's limit on a deployment status description.
+const DESCRIPTION_LIMIT: usize = 140;
+
+/// Record a status on deployment `id`. Earlier deployments of the same environment are marked
+/// inactive by GitHub (`auto_inactive`) when this one succeeds.
+pub(crate) async fn set_status(
+    gh: &Octocrab,
+    repo: &GitHubRepo,
+    id: u64,
+    update: &StatusUpdate<'_>,
+) -> Result<()> {
+    let action = format!("set the status of deployment {id} in `{repo}`");
+    let handler = gh.repos(&repo.owner, &repo.name);
+    let deployments = handler.deployments();
+    let statuses = deployments.statuses(id);
+    let mut request = statuses.create(update.state.clone()).auto_inactive(true);
+    if let Some(url) = update.environment_url {
+        request = request.environment_url(url);
+    }
+    if let Some(url) = update.log_url {
+        request = request.log_url(url);
+    }
+    if let Some(text) = update.description {
+        request = request.description(truncate_chars(text, DESCRIPTION_LIMIT));
+    }
+    request
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_octocrab(action, e))
+}
+
+/// Mark every deployment of `environment` inactive (a closed pull request's preview is gone).
+/// Returns how many deployments were marked.
+pub(crate) async fn deactivate_environment(
+    gh: &Octocrab,
+    repo: &GitHubRepo,
+    environment: &str,
+) -> Result<usize> {
+    let action = format!("list the deployments of `{environment}` in `{repo}`");
+    let first = gh
+        .repos(&repo.owner, &repo.name)
+        .deployments()
+        .list()
+        .environment(environment)
+        .per_page(100u8)
+        .send()
+        .await
+        .map_err(|e| Error::from_octocrab(action.clone(), e))?;
+    let deployments: Vec<Deployment> = gh
+        .all_pages(first)
+        .await
+        .map_err(|e| Error::from_octocrab(action, e))?;
+    let mut count = 0;
+    for deployment in deployments.iter().filter(|d| d.environment == environment) {
+        let update = StatusUpdate {
+            state: DeploymentStatusState::Inactive,
+            environment_url: None,
+            log_url: None,
+            description: Some("The pull request was closed and its preview Space deleted"),
+        };
+        set_status(gh, repo, deployment.id.0, &update).await?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+// ----- previews and comment text ----------------------------------------------------------------
+
+/// The preview Space of pull request `number`: `{name}-pr-{number}` in the same namespace.
+pub(crate) fn preview_space(base: &SpaceId, number: u64) -> SpaceId {
+    base.preview(number)
+}
+
+/// The GitHub environment name used for deployments of `space` (one environment per Space,
+/// so a preview's deployments can be deactivated on their own).
+pub(crate) fn environment_name(space: &SpaceId) -> String {
+    format!("hf-space/{space}")
+}
+
+/// `{server}/{owner}/{repo}/actions/runs/{run_id}`.
+pub(crate) fn run_url(server_url: &str, repo: &GitHubRepo, run_id: &str) -> String {
+    format!(
+        "{}/{repo}/actions/runs/{run_id}",
+        server_url.trim_end_matches('/')
+    )
+}
+
+/// Everything that goes into the deploy comment.
+#[derive(Debug, Clone)]
+pub(crate) struct CommentContent<'a> {
+    /// The Space deployed (the preview Space for a preview).
+    pub(crate) space: &'a SpaceId,
+    /// True when the deploy succeeded.
+    pub(crate) succeeded: bool,
+    /// The Markdown report (`hf_deploy_core::report::render_markdown`).
+    pub(crate) report_markdown: &'a str,
+    /// Last lines of the build or run log, shown on failure.
+    pub(crate) log_tail: &'a [String],
+    /// The commit deployed (the PR head).
+    pub(crate) head_sha: Option<&'a str>,
+    /// The workflow run URL.
+    pub(crate) run_url: Option<&'a str>,
+    /// Secret values to blank out of the log tail (a log may echo the environment, and the
+    /// runner's masking does not reach a PR comment).
+    pub(crate) redact: &'a [SecretString],
+}
+
+/// The comment body: a header, the report, the log tail on failure (fenced so that no line of
+/// it can close the fence), a footer, and the marker.
+pub(crate) fn comment_body(content: &CommentContent<'_>) -> String {
+    let mut body = String::new();
+    let space = content.space;
+    if content.succeeded {
+        body.push_str(&format!(
+            "### \u{2705} Hugging Face Space `{space}` deployed\n\n"
+        ));
+    } else {
+        body.push_str(&format!(
+            "### \u{274c} Hugging Face Space `{space}` failed to deploy\n\n"
+        ));
+    }
+    body.push_str(content.report_markdown.trim_end());
+    body.push_str("\n\n");
+    if !content.succeeded && !content.log_tail.is_empty() {
+        let tail = redact(&content.log_tail.join("\n"), content.redact);
+        let fence = fence_for(&tail);
+        body.push_str(&format!(
+            "<details><summary>Last {} log lines</summary>\n\n{fence}text\n{tail}\n{fence}\n\n</details>\n\n",
+            content.log_tail.len()
+        ));
+    }
+    let mut footer = Vec::new();
+    if let Some(sha) = content.head_sha {
+        footer.push(format!("commit `{}`", sha.get(..7).unwrap_or(sha)));
+    }
+    if let Some(url) = content.run_url {
+        footer.push(format!("[workflow run]({url})"));
+    }
+    body.push_str("<sub>Deployed by hf-deploy");
+    if !footer.is_empty() {
+        body.push_str(" for ");
+        body.push_str(&footer.join(" \u{b7} "));
+    }
+    body.push_str("</sub>\n\n");
+    body.push_str(&marker(space));
+    body.push('\n');
+    body
+}
+
+/// The comment left when the pull request closes and its preview Space is removed.
+pub(crate) fn closed_comment(preview: &SpaceId, merged: bool, deleted: bool) -> String {
+    let how = if merged { "merged" } else { "closed" };
+    let what = if deleted {
+        format!("preview deleted: the Space `{preview}` was removed")
+    } else {
+        format!("the preview Space `{preview}` was already gone")
+    };
+    format!(
+        "### \u{1f5d1}\u{fe0f} Hugging Face Space preview deleted\n\nThe pull request was {how}; {what}.\n\n{}\n",
+        marker(preview)
+    )
+}
+
+/// A code fence longer than any run of backticks in `text` (at least three).
+pub(crate) fn fence_for(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+/// Replace every occurrence of every (non-trivial) secret value with `***`.
+pub(crate) fn redact(text: &str, secrets: &[SecretString]) -> String {
+    let mut out = text.to_string();
+    let mut values: Vec<&str> = secrets
+        .iter()
+        .map(SecretString::expose)
+        .filter(|v| v.len() >= 3)
+        .collect();
+    // Longest first, so that a secret containing another is replaced whole.
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for value in values {
+        out = out.replace(value, "***");
+    }
+    out
+}
+
+fn truncate_chars(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(limit - 1).collect();
+    out.push('\u{2026}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fake_github::{FakeGitHub, Mode};
+    use super::super::files;
+    use super::*;
+    use std::path::PathBuf;
+
+    const GITHUB_TOKEN: &str = "ghs_FakeInstallationToken0123456789abcd";
+
+    fn repo() -> GitHubRepo {
+        GitHubRepo::parse("Codertocat/Hello-World").expect("repo")
+    }
+
+    fn space() -> SpaceId {
+        SpaceId::parse("alice/rag-chatbot", "space").expect("space")
+    }
+
+    fn pr_event(action: &str) -> files::PullRequestEvent {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/fixtures/github/pull_request.{action}.json"));
+        files::event(&path)
+            .expect("payload")
+            .expect("a pull request event")
+    }
+
+    fn gh(fake: &FakeGitHub) -> Octocrab {
+        client(&fake.url, &SecretString::new(GITHUB_TOKEN)).expect("client")
+    }
+
+    #[tokio::test]
+    async fn comment_is_created_once_then_updated_with_many_older_comments() {
+        let fake = FakeGitHub::start(Mode::default()).await;
+        let event = pr_event("opened");
+        let preview = preview_space(&space(), event.number);
+        // 150 older comments, one of them about ANOTHER Space: it must be left alone.
+        fake.seed_comments(event.number, 150, Some((120, &marker(&space()))));
+        let gh = gh(&fake);
+        let mark = marker(&preview);
+        let first = upsert_comment(&gh, &repo(), event.number, &mark, "first deploy")
+            .await
+            .expect("upsert");
+        let CommentOutcome::Created(id) = first else {
+            panic!("expected a new comment, got {first:?}")
+        };
+        assert_eq!(fake.comment_count(event.number), 151);
+
+        // More comments arrive, so ours is now on page 2 of 2 when listed 100 at a time.
+        fake.seed_comments(event.number, 30, None);
+        let second = upsert_comment(
+            &gh,
+            &repo(),
+            event.number,
+            &mark,
+            &format!("second deploy\n{mark}"),
+        )
+        .await
+        .expect("upsert");
+        assert_eq!(second, CommentOutcome::Updated(id));
+        assert_eq!(fake.comment_count(event.number), 181, "never posts twice");
+        assert_eq!(
+            fake.comment_body(id).as_deref(),
+            Some(format!("second deploy\n{mark}").as_str())
+        );
+        let other = fake.comment_with(&marker(&space())).expect("other comment");
+        assert!(
+            other.starts_with("Older report\n"),
+            "the other Space's comment is untouched: {other}"
+        );
+
+        let requests = fake.requests();
+        let lists: Vec<_> = requests.iter().filter(|r| r.method == "GET").collect();
+        assert_eq!(lists.len(), 4, "two pages per run: {requests:#?}");
+        assert!(
+            lists[0]
+                .path
+                .starts_with("/repos/Codertocat/Hello-World/issues/2/comments?")
+                && lists[0].path.contains("per_page=100")
+        );
+        assert!(
+            lists[1]
+                .path
+                .starts_with("/repositories/1296269/issues/2/comments?")
+                && lists[1].path.contains("page=2"),
+            "followed the absolute Link URL: {:?}",
+            lists[1].path
+        );
+        assert!(
+            requests
+                .iter()
+                .all(|r| r.authorization.as_deref()
+                    == Some(&format!("Bearer {GITHUB_TOKEN}") as &str)),
+            "auth on every page"
+        );
+        let writes: Vec<(&str, &str)> = requests
+            .iter()
+            .filter(|r| r.method != "GET")
+            .map(|r| (r.method.as_str(), r.path.as_str()))
+            .collect();
+        assert_eq!(
+            writes,
+            [
+                ("POST", "/repos/Codertocat/Hello-World/issues/2/comments"),
+                (
+                    "POST",
+                    &*format!("/repos/Codertocat/Hello-World/issues/comments/{id}")
+                )
+            ]
+        );
+        assert!(fake.unmatched().is_empty(), "{:?}", fake.unmatched());
+    }
+
+    #[tokio::test]
+    async fn fork_pull_request_comment_is_skipped_not_failed() {
+        let fake = FakeGitHub::start(Mode {
+            forbid_writes: true,
+            ..Mode::default()
+        })
+        .await;
+        let gh = gh(&fake);
+        let outcome = upsert_comment(&gh, &repo(), 2, &marker(&space()), "body")
+            .await
+            .expect("not an error");
+        let CommentOutcome::Skipped(reason) = outcome else {
+            panic!("expected Skipped, got {outcome:?}")
+        };
+        assert!(
+            reason.contains("403") && reason.contains("Resource not accessible by integration"),
+            "{reason}"
+        );
+        assert_eq!(fake.comment_count(2), 0);
+        let deployment = create_deployment(&gh, &repo(), "abc", "hf-space/a/b", true, false)
+            .await
+            .expect("not an error");
+        assert!(
+            matches!(deployment, DeploymentOutcome::NotCreated(ref r) if r.contains("deployments: write")),
+            "{deployment:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn deployment_and_status_on_the_head_sha() {
+        let fake = FakeGitHub::start(Mode::default()).await;
+        let gh = gh(&fake);
+        let event = pr_event("synchronize");
+        let preview = preview_space(&space(), event.number);
+        let environment = environment_name(&preview);
+        let outcome = create_deployment(&gh, &repo(), &event.head_sha, &environment, true, false)
+            .await
+            .expect("create");
+        let DeploymentOutcome::Created(id) = outcome else {
+            panic!("{outcome:?}")
+        };
+        let log_url = run_url("https://github.com", &repo(), "42");
+        let long = "x".repeat(300);
+        let update = StatusUpdate {
+            state: DeploymentStatusState::Success,
+            environment_url: Some("https://alice-rag-chatbot-pr-2.hf.space"),
+            log_url: Some(&log_url),
+            description: Some(&long),
+        };
+        set_status(&gh, &repo(), id, &update).await.expect("status");
+
+        let requests = fake.requests();
+        let create = requests
+            .iter()
+            .find(|r| r.path == "/repos/Codertocat/Hello-World/deployments")
+            .expect("create request");
+        let body: serde_json::Value = serde_json::from_str(&create.body).expect("json");
+        assert_eq!(body["ref"], event.head_sha.as_str());
+        assert_eq!(body["auto_merge"], false);
+        assert_eq!(body["required_contexts"], serde_json::json!([]));
+        assert_eq!(body["environment"], "hf-space/alice/rag-chatbot-pr-2");
+        assert_eq!(body["transient_environment"], true);
+        assert_eq!(body["production_environment"], false);
+        let status = requests
+            .iter()
+            .find(|r| r.path == format!("/repos/Codertocat/Hello-World/deployments/{id}/statuses"))
+            .expect("status request");
+        let body: serde_json::Value = serde_json::from_str(&status.body).expect("json");
+        assert_eq!(body["state"], "success");
+        assert_eq!(
+            body["environment_url"],
+            "https://alice-rag-chatbot-pr-2.hf.space"
+        );
+        assert_eq!(
+            body["log_url"],
+            "https://github.com/Codertocat/Hello-World/actions/runs/42"
+        );
+        assert_eq!(body["auto_inactive"], true);
+        assert_eq!(
+            body["description"].as_str().map(|d| d.chars().count()),
+            Some(DESCRIPTION_LIMIT)
+        );
+        assert!(fake.unmatched().is_empty(), "{:?}", fake.unmatched());
+    }
+
+    #[tokio::test]
+    async fn auto_merge_answer_is_a_warning_not_a_panic() {
+        let fake = FakeGitHub::start(Mode {
+            deployment_202: true,
+            ..Mode::default()
+        })
+        .await;
+        let outcome = create_deployment(&gh(&fake), &repo(), "abc123", "hf-space/a/b", false, true)
+            .await
+            .expect("no error");
+        let DeploymentOutcome::NotCreated(reason) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(
+            reason.contains("202") && reason.contains("Auto-merged master into topic-branch"),
+            "{reason}"
+        );
+    }
+
+    #[tokio::test]
+    async fn closing_the_pull_request_deactivates_only_its_environment() {
+        let fake = FakeGitHub::start(Mode {
+            page_size: Some(2),
+            ..Mode::default()
+        })
+        .await;
+        let gh = gh(&fake);
+        let closed = pr_event("closed");
+        let preview = preview_space(&space(), closed.number);
+        let environment = environment_name(&preview);
+        let mut ids = Vec::new();
+        for sha in ["aaa", "bbb", "ccc"] {
+            match create_deployment(&gh, &repo(), sha, &environment, true, false)
+                .await
+                .expect("create")
+            {
+                DeploymentOutcome::Created(id) => ids.push(id),
+                other => panic!("{other:?}"),
+            }
+        }
+        create_deployment(
+            &gh,
+            &repo(),
+            "ddd",
+            &environment_name(&space()),
+            false,
+            true,
+        )
+        .await
+        .expect("production");
+        assert!(closed.is_closed());
+        let count = deactivate_environment(&gh, &repo(), &environment)
+            .await
+            .expect("deactivate");
+        assert_eq!(count, 3, "three deployments over two pages");
+        let mut inactive = fake.statuses_with_state("inactive");
+        inactive.sort_unstable();
+        assert_eq!(inactive, ids);
+        let body = closed_comment(&preview, closed.merged, true);
+        let outcome = upsert_comment(&gh, &repo(), closed.number, &marker(&preview), &body)
+            .await
+            .expect("comment");
+        assert!(matches!(outcome, CommentOutcome::Created(_)));
+        assert!(
+            fake.comment_with(&marker(&preview))
+                .is_some_and(|b| b.contains("preview deleted"))
+        );
+        assert!(fake.unmatched().is_empty(), "{:?}", fake.unmatched());
+    }
+
+    #[tokio::test]
+    async fn errors_carry_githubs_status_and_message() {
+        let fake = FakeGitHub::start(Mode {
+            fail_lists_with: Some(500),
+            ..Mode::default()
+        })
+        .await;
+        let error = upsert_comment(&gh(&fake), &repo(), 2, "<!-- m -->", "b")
+            .await
+            .expect_err("500");
+        assert_eq!(error.status(), Some(500));
+        assert_eq!(
+            error.to_string(),
+            "GitHub answered 500 while trying to list the comments of pull request `Codertocat/Hello-World#2`: Internal Server Error"
+        );
+        assert_eq!(fake.requests().len(), 1, "no automatic retry");
+
+        let error = client("not a url", &SecretString::new(GITHUB_TOKEN)).expect_err("bad url");
+        assert!(
+            error.to_string().contains("`not a url`")
+                && !format!("{error:?}").contains(GITHUB_TOKEN),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_secret_value_reaches_github() {
+        let fake = FakeGitHub::start(Mode::default()).await;
+        let gh = gh(&fake);
+        let secrets = [
+            SecretString::new("AIzaSyD-gemini-secret-value"),
+            SecretString::new("qdrant-api-key-987"),
+        ];
+        let log_tail: Vec<String> = vec![
+            "Traceback (most recent call last):".into(),
+            "  settings: GEMINI_API_KEY=AIzaSyD-gemini-secret-value QDRANT_API_KEY=qdrant-api-key-987".into(),
+            "RuntimeError: ```boom```".into(),
+        ];
+        let preview = preview_space(&space(), 2);
+        let body = comment_body(&CommentContent {
+            space: &preview,
+            succeeded: false,
+            report_markdown: "| check | result |\n|---|---|\n| health | unhealthy |",
+            log_tail: &log_tail,
+            head_sha: Some("ec26c3e57ca3a959ca5aad62de7213c562f8c821"),
+            run_url: Some("https://github.com/Codertocat/Hello-World/actions/runs/1"),
+            redact: &secrets,
+        });
+        upsert_comment(&gh, &repo(), 2, &marker(&preview), &body)
+            .await
+            .expect("comment");
+        if let DeploymentOutcome::Created(id) = create_deployment(
+            &gh,
+            &repo(),
+            "ec26c3e",
+            &environment_name(&preview),
+            true,
+            false,
+        )
+        .await
+        .expect("deploy")
+        {
+            let update = StatusUpdate {
+                state: DeploymentStatusState::Failure,
+                environment_url: None,
+                log_url: Some("https://github.com/Codertocat/Hello-World/actions/runs/1"),
+                description: Some("health check failed"),
+            };
+            set_status(&gh, &repo(), id, &update).await.expect("status");
+        }
+        let requests = fake.requests();
+        assert!(requests.len() >= 4);
+        for request in &requests {
+            for secret in secrets
+                .iter()
+                .map(SecretString::expose)
+                .chain([GITHUB_TOKEN])
+            {
+                assert!(
+                    !request.body.contains(secret) && !request.path.contains(secret),
+                    "{request:?}"
+                );
+            }
+        }
+        assert!(
+            fake.comment_with(&marker(&preview))
+                .is_some_and(|b| b.contains("GEMINI_API_KEY=***"))
+        );
+    }
+
+    #[test]
+    fn comment_body_fences_the_log_and_ends_with_the_marker() {
+        let log_tail: Vec<String> = vec!["step 1".into(), "````".into(), "```python".into()];
+        let space = space();
+        let body = comment_body(&CommentContent {
+            space: &space,
+            succeeded: false,
+            report_markdown: "report\n",
+            log_tail: &log_tail,
+            head_sha: Some("0123456789abcdef"),
+            run_url: None,
+            redact: &[],
+        });
+        assert!(
+            body.starts_with(
+                "### \u{274c} Hugging Face Space `alice/rag-chatbot` failed to deploy\n\nreport\n\n"
+            ),
+            "{body}"
+        );
+        assert!(
+            body.contains("\n`````text\nstep 1\n````\n```python\n`````\n"),
+            "fence longer than any run: {body}"
+        );
+        assert!(body.contains("commit `0123456`"));
+        assert!(body.ends_with("<!-- hf-deploy:space=alice/rag-chatbot -->\n"));
+
+        let ok = comment_body(&CommentContent {
+            space: &space,
+            succeeded: true,
+            report_markdown: "ok",
+            log_tail: &log_tail,
+            head_sha: None,
+            run_url: Some("https://x/run"),
+            redact: &[],
+        });
+        assert!(
+            ok.starts_with("### \u{2705}")
+                && !ok.contains("step 1")
+                && ok.contains("[workflow run](https://x/run)"),
+            "{ok}"
+        );
+        assert_eq!(fence_for("no ticks"), "```");
+        assert_eq!(fence_for("a ``````` b"), "````````");
+    }
+
+    #[test]
+    fn preview_names_and_closed_comment() {
+        let preview = preview_space(&space(), 17);
+        assert_eq!(preview.to_string(), "alice/rag-chatbot-pr-17");
+        assert_eq!(
+            environment_name(&preview),
+            "hf-space/alice/rag-chatbot-pr-17"
+        );
+        let text = closed_comment(&preview, true, true);
+        assert!(
+            text.contains(
+                "was merged; preview deleted: the Space `alice/rag-chatbot-pr-17` was removed"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with(&format!("{}\n", marker(&preview))));
+        assert!(closed_comment(&preview, false, false).contains("was closed; the preview Space"));
+        assert!(GitHubRepo::parse("nope").is_err() && GitHubRepo::parse("a/b/c").is_err());
+    }
+}

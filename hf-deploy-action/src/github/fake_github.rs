@@ -1,0 +1,459 @@
+//! A fake GitHub REST API on `127.0.0.1:0` for tests: issue comments (paginated with absolute
+//! `Link` URLs in the `/repositories/{id}/...` form GitHub uses), deployments and deployment
+//! statuses. Every answer is built from the `@octokit/openapi` examples vendored in
+//! `tests/fixtures/github/`, with only ids, bodies and URLs replaced. Every request is recorded;
+//! requests it does not know are answered 404 and listed by [`FakeGitHub::unmatched`].
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// The repository id GitHub uses in its `Link` URLs (that of `octocat/Hello-World`).
+const REPOSITORY_ID: u64 = 1296269;
+
+/// Behaviour switches.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Mode {
+    /// Answer 403 "Resource not accessible by integration" to every write (a fork PR token).
+    pub(crate) forbid_writes: bool,
+    /// Answer 202 "Auto-merged ..." to deployment creation.
+    pub(crate) deployment_202: bool,
+    /// Answer every list request with this status.
+    pub(crate) fail_lists_with: Option<u16>,
+    /// Force this page size whatever `per_page` says.
+    pub(crate) page_size: Option<usize>,
+}
+
+/// One request the fake saw.
+#[derive(Debug, Clone)]
+pub(crate) struct Recorded {
+    /// HTTP method.
+    pub(crate) method: String,
+    /// Path and query.
+    pub(crate) path: String,
+    /// Body text.
+    pub(crate) body: String,
+    /// `Authorization` header.
+    pub(crate) authorization: Option<String>,
+}
+
+#[derive(Default)]
+struct Store {
+    mode: Mode,
+    base: String,
+    requests: Vec<Recorded>,
+    unmatched: Vec<String>,
+    /// (issue number, comment id, body)
+    comments: Vec<(u64, u64, String)>,
+    next_id: u64,
+    /// (id, sha, environment)
+    deployments: Vec<(u64, String, String, Value)>,
+    /// (deployment id, state)
+    statuses: Vec<(u64, String)>,
+}
+
+type Shared = Arc<Mutex<Store>>;
+
+/// A running fake.
+pub(crate) struct FakeGitHub {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub(crate) url: String,
+    store: Shared,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/github")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+impl FakeGitHub {
+    /// Start on a free loopback port.
+    pub(crate) async fn start(mode: Mode) -> FakeGitHub {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let store: Shared = Arc::new(Mutex::new(Store {
+            mode,
+            base: url.clone(),
+            next_id: 1000,
+            ..Store::default()
+        }));
+        let router = Router::new().fallback(handle).with_state(store.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        FakeGitHub { url, store, server }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Add `count` comments by other users to issue `number`; when `marked` is given, comment
+    /// `marked.0` (0-based among these) carries the text `marked.1`.
+    pub(crate) fn seed_comments(&self, number: u64, count: usize, marked: Option<(usize, &str)>) {
+        let mut store = self.lock();
+        for index in 0..count {
+            store.next_id += 1;
+            let id = store.next_id;
+            let body = match marked {
+                Some((at, text)) if at == index => format!("Older report\n{text}"),
+                _ => format!("Looks good to me ({index})"),
+            };
+            store.comments.push((number, id, body));
+        }
+    }
+
+    /// Comments on issue `number`.
+    pub(crate) fn comment_count(&self, number: u64) -> usize {
+        self.lock()
+            .comments
+            .iter()
+            .filter(|(n, _, _)| *n == number)
+            .count()
+    }
+
+    /// Body of comment `id`.
+    pub(crate) fn comment_body(&self, id: u64) -> Option<String> {
+        self.lock()
+            .comments
+            .iter()
+            .find(|(_, i, _)| *i == id)
+            .map(|(_, _, b)| b.clone())
+    }
+
+    /// Body of the first comment containing `text`.
+    pub(crate) fn comment_with(&self, text: &str) -> Option<String> {
+        self.lock()
+            .comments
+            .iter()
+            .find(|(_, _, b)| b.contains(text))
+            .map(|(_, _, b)| b.clone())
+    }
+
+    /// Deployment ids that got a status with `state`.
+    pub(crate) fn statuses_with_state(&self, state: &str) -> Vec<u64> {
+        self.lock()
+            .statuses
+            .iter()
+            .filter(|(_, s)| s == state)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Every request seen, in order.
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
+        self.lock().requests.clone()
+    }
+
+    /// Requests no route matched.
+    pub(crate) fn unmatched(&self) -> Vec<String> {
+        self.lock().unmatched.clone()
+    }
+}
+
+fn comment_json(base: &str, number: u64, id: u64, body: &str) -> Value {
+    let mut value = fixture("issue-comment.json");
+    value["id"] = id.into();
+    value["node_id"] = format!("IC_fake{id}").into();
+    value["body"] = body.into();
+    value["url"] = format!("{base}/repos/Codertocat/Hello-World/issues/comments/{id}").into();
+    value["html_url"] =
+        format!("https://github.com/Codertocat/Hello-World/pull/{number}#issuecomment-{id}").into();
+    value["issue_url"] = format!("{base}/repos/Codertocat/Hello-World/issues/{number}").into();
+    value
+}
+
+fn deployment_json(base: &str, id: u64, sha: &str, environment: &str, request: &Value) -> Value {
+    let mut value = fixture("deployment.json");
+    value["id"] = id.into();
+    value["sha"] = sha.into();
+    value["ref"] = sha.into();
+    value["environment"] = environment.into();
+    value["original_environment"] = environment.into();
+    value["transient_environment"] = request["transient_environment"].clone();
+    value["production_environment"] = request["production_environment"].clone();
+    value["url"] = format!("{base}/repos/Codertocat/Hello-World/deployments/{id}").into();
+    value["statuses_url"] =
+        format!("{base}/repos/Codertocat/Hello-World/deployments/{id}/statuses").into();
+    value
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    let body = json!({
+        "message": message,
+        "documentation_url": "https://docs.github.com/rest",
+        "status": status.as_u16().to_string(),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// Slice `items` per `page`/`per_page` and add a `Link` header pointing at `link_path`.
+fn paginate(store: &Store, uri: &Uri, link_path: &str, items: Vec<Value>) -> Response {
+    let query = query_pairs(uri);
+    let get = |key: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+    };
+    let per_page = store
+        .mode
+        .page_size
+        .or_else(|| get("per_page"))
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page = get("page").unwrap_or(1).max(1);
+    let last = items.len().div_ceil(per_page).max(1);
+    let extra: Vec<String> = query
+        .iter()
+        .filter(|(k, _)| k != "page" && k != "per_page")
+        .map(|(k, v)| format!("&{k}={v}"))
+        .collect();
+    let link = |p: usize| {
+        format!(
+            "<{}{link_path}?per_page={per_page}&page={p}{}>",
+            store.base,
+            extra.concat()
+        )
+    };
+    let mut links = Vec::new();
+    if page < last {
+        links.push(format!("{}; rel=\"next\"", link(page + 1)));
+        links.push(format!("{}; rel=\"last\"", link(last)));
+    }
+    if page > 1 {
+        links.push(format!("{}; rel=\"prev\"", link(page - 1)));
+        links.push(format!("{}; rel=\"first\"", link(1)));
+    }
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    let mut response = axum::Json(Value::Array(slice)).into_response();
+    if !links.is_empty()
+        && let Ok(value) = links.join(", ").parse()
+    {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
+}
+
+async fn handle(
+    State(store): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let text = String::from_utf8_lossy(&body).to_string();
+    store.requests.push(Recorded {
+        method: method.to_string(),
+        path: uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        body: text.clone(),
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    });
+    let request: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+    let is_write = method != Method::GET;
+    if is_write && store.mode.forbid_writes {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by integration",
+        );
+    }
+    if !is_write && let Some(status) = store.mode.fail_lists_with {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return error(status, status.canonical_reason().unwrap_or("error"));
+    }
+    let base = store.base.clone();
+    match (method.as_str(), segments.as_slice()) {
+        (
+            "GET",
+            [
+                "repos",
+                "Codertocat",
+                "Hello-World",
+                "issues",
+                number,
+                "comments",
+            ],
+        )
+        | ("GET", ["repositories", _, "issues", number, "comments"]) => {
+            let Ok(number) = number.parse::<u64>() else {
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            let items: Vec<Value> = store
+                .comments
+                .iter()
+                .filter(|(n, _, _)| *n == number)
+                .map(|(n, id, b)| comment_json(&base, *n, *id, b))
+                .collect();
+            paginate(
+                &store,
+                &uri,
+                &format!("/repositories/{REPOSITORY_ID}/issues/{number}/comments"),
+                items,
+            )
+        }
+        (
+            "POST",
+            [
+                "repos",
+                "Codertocat",
+                "Hello-World",
+                "issues",
+                number,
+                "comments",
+            ],
+        ) => {
+            let (Ok(number), Some(body)) = (number.parse::<u64>(), request["body"].as_str()) else {
+                return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
+            };
+            store.next_id += 1;
+            let id = store.next_id;
+            store.comments.push((number, id, body.to_string()));
+            (
+                StatusCode::CREATED,
+                axum::Json(comment_json(&base, number, id, body)),
+            )
+                .into_response()
+        }
+        (
+            "POST" | "PATCH",
+            [
+                "repos",
+                "Codertocat",
+                "Hello-World",
+                "issues",
+                "comments",
+                id,
+            ],
+        ) => {
+            let (Ok(id), Some(body)) = (id.parse::<u64>(), request["body"].as_str()) else {
+                return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
+            };
+            let Some(slot) = store.comments.iter_mut().find(|(_, i, _)| *i == id) else {
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            slot.2 = body.to_string();
+            let number = slot.0;
+            axum::Json(comment_json(&base, number, id, body)).into_response()
+        }
+        ("POST", ["repos", "Codertocat", "Hello-World", "deployments"]) => {
+            if store.mode.deployment_202 {
+                return (
+                    StatusCode::ACCEPTED,
+                    axum::Json(fixture("deployment-202-merged-branch.json")),
+                )
+                    .into_response();
+            }
+            let (Some(sha), Some(environment)) =
+                (request["ref"].as_str(), request["environment"].as_str())
+            else {
+                return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
+            };
+            store.next_id += 1;
+            let id = store.next_id;
+            let value = deployment_json(&base, id, sha, environment, &request);
+            store
+                .deployments
+                .push((id, sha.to_string(), environment.to_string(), value.clone()));
+            (StatusCode::CREATED, axum::Json(value)).into_response()
+        }
+        ("GET", ["repos", "Codertocat", "Hello-World", "deployments"])
+        | ("GET", ["repositories", _, "deployments"]) => {
+            let query = query_pairs(&uri);
+            let environment = query
+                .iter()
+                .find(|(k, _)| k == "environment")
+                .map(|(_, v)| v.clone());
+            // Newest first, as GitHub lists them.
+            let items: Vec<Value> = store
+                .deployments
+                .iter()
+                .rev()
+                .filter(|(_, _, env, _)| environment.as_ref().is_none_or(|e| e == env))
+                .map(|(_, _, _, v)| v.clone())
+                .collect();
+            paginate(
+                &store,
+                &uri,
+                &format!("/repositories/{REPOSITORY_ID}/deployments"),
+                items,
+            )
+        }
+        (
+            "POST",
+            [
+                "repos",
+                "Codertocat",
+                "Hello-World",
+                "deployments",
+                id,
+                "statuses",
+            ],
+        ) => {
+            let (Ok(id), Some(state)) = (id.parse::<u64>(), request["state"].as_str()) else {
+                return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
+            };
+            if !store.deployments.iter().any(|(d, _, _, _)| *d == id) {
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            }
+            store.next_id += 1;
+            let status_id = store.next_id;
+            store.statuses.push((id, state.to_string()));
+            let mut value = fixture("deployment-status.json");
+            value["id"] = status_id.into();
+            value["state"] = state.into();
+            for key in ["environment_url", "log_url", "description"] {
+                if let Some(v) = request.get(key) {
+                    value[key] = v.clone();
+                }
+            }
+            value["deployment_url"] =
+                format!("{base}/repos/Codertocat/Hello-World/deployments/{id}").into();
+            (StatusCode::CREATED, axum::Json(value)).into_response()
+        }
+        _ => {
+            let line = format!("{method} {uri}");
+            store.unmatched.push(line.clone());
+            error(
+                StatusCode::NOT_FOUND,
+                &format!("Not Found (the fake GitHub has no route for {line})"),
+            )
+        }
+    }
+}

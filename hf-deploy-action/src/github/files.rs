@@ -1,0 +1,425 @@
+//! The runner's files: `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY` and the event payload at
+//! `GITHUB_EVENT_PATH`. Every function takes the path, so tests use temporary files.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+
+use rand::Rng;
+use serde::Deserialize;
+
+use super::{Error, Result};
+
+/// GitHub refuses a step summary larger than 1 MiB (and shows an error instead of it).
+pub(crate) const SUMMARY_LIMIT: u64 = 1024 * 1024;
+
+/// The note that replaces the end of a summary that would pass [`SUMMARY_LIMIT`].
+pub(crate) const SUMMARY_TRUNCATED_NOTE: &str =
+    "\n\n> [!WARNING]\n> The summary was cut here: GitHub keeps at most 1 MiB of step summary.\n";
+
+/// Append outputs to the `GITHUB_OUTPUT` file, each in the heredoc form
+/// `name<<ghadelimiter_<random>\nvalue\n<delimiter>\n` that `@actions/core` writes.
+pub(crate) fn write_outputs(path: &Path, outputs: &[(&str, &str)]) -> Result<()> {
+    let mut text = String::new();
+    for (name, value) in outputs {
+        if name.is_empty() {
+            return Err(Error::OutputName {
+                name: (*name).into(),
+                reason: "it is empty",
+            });
+        }
+        if name.contains(['=', '\n', '\r']) || name.contains("<<") {
+            return Err(Error::OutputName {
+                name: name.escape_debug().to_string(),
+                reason: "it contains `=`, `<<` or a line break",
+            });
+        }
+        let delimiter = format!("ghadelimiter_{}", random_hex(16));
+        if value.contains(&delimiter) {
+            return Err(Error::OutputDelimiter {
+                name: (*name).into(),
+            });
+        }
+        text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+    }
+    append(path, text.as_bytes(), "append outputs to")
+}
+
+/// Append Markdown to the step summary, cutting it (with a note) so that the whole file stays
+/// under [`SUMMARY_LIMIT`]. Returns true when the text was cut.
+pub(crate) fn append_summary(path: &Path, markdown: &str) -> Result<bool> {
+    let existing = match std::fs::metadata(path) {
+        Ok(meta) => meta.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(source) => {
+            return Err(Error::Io {
+                action: "read the size of",
+                path: path.into(),
+                source,
+            });
+        }
+    };
+    let mut text = markdown.to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    // Stay strictly under the limit.
+    let room = SUMMARY_LIMIT.saturating_sub(existing).saturating_sub(1) as usize;
+    let cut = text.len() > room;
+    if cut {
+        let keep = room.saturating_sub(SUMMARY_TRUNCATED_NOTE.len());
+        let mut end = keep.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        // Prefer to end on a whole line so that a table or fence is not split mid-row.
+        if let Some(newline) = text[..end].rfind('\n') {
+            end = newline + 1;
+        }
+        text.truncate(end);
+        if SUMMARY_TRUNCATED_NOTE.len() <= room {
+            text.push_str(SUMMARY_TRUNCATED_NOTE);
+        }
+    }
+    append(path, text.as_bytes(), "append to the step summary")?;
+    Ok(cut)
+}
+
+fn append(path: &Path, bytes: &[u8], action: &'static str) -> Result<()> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|source| Error::Io {
+            action,
+            path: path.into(),
+            source,
+        })?;
+    file.write_all(bytes).map_err(|source| Error::Io {
+        action,
+        path: path.into(),
+        source,
+    })
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.r#gen::<u8>()))
+        .collect()
+}
+
+/// What a pull request event (`pull_request` or `pull_request_target`) tells the action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PullRequestEvent {
+    /// The pull request number.
+    pub(crate) number: u64,
+    /// `opened`, `synchronize`, `reopened`, `closed`, ...
+    pub(crate) action: String,
+    /// The head commit (the PR's branch), not the merge commit the runner checks out.
+    pub(crate) head_sha: String,
+    /// The head branch name.
+    pub(crate) head_ref: String,
+    /// `owner/name` of the head repository; `None` when it was deleted.
+    pub(crate) head_repo: Option<String>,
+    /// `owner/name` of the base repository.
+    pub(crate) base_repo: String,
+    /// True when the PR was merged (only meaningful on `closed`).
+    pub(crate) merged: bool,
+    /// The PR's web page.
+    pub(crate) html_url: Option<String>,
+}
+
+impl PullRequestEvent {
+    /// True when the head comes from another repository (a fork). Such runs get a read-only
+    /// `GITHUB_TOKEN` and no secrets.
+    pub(crate) fn is_fork(&self) -> bool {
+        self.head_repo.as_deref() != Some(self.base_repo.as_str())
+    }
+
+    /// True for the event that ends the PR (merged or not).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.action == "closed"
+    }
+}
+
+#[derive(Deserialize)]
+struct RawEvent {
+    action: Option<String>,
+    number: Option<u64>,
+    pull_request: Option<RawPullRequest>,
+}
+
+#[derive(Deserialize)]
+struct RawPullRequest {
+    number: Option<u64>,
+    html_url: Option<String>,
+    #[serde(default)]
+    merged: Option<bool>,
+    head: RawBranch,
+    base: RawBranch,
+}
+
+#[derive(Deserialize)]
+struct RawBranch {
+    sha: String,
+    #[serde(rename = "ref")]
+    branch: String,
+    repo: Option<RawRepo>,
+}
+
+#[derive(Deserialize)]
+struct RawRepo {
+    full_name: String,
+}
+
+/// Read the event payload. `Ok(None)` when the event is not about a pull request (`push`,
+/// `workflow_dispatch`, ...). Only the fields used are required, so payload changes elsewhere
+/// do not break the action.
+pub(crate) fn event(path: &Path) -> Result<Option<PullRequestEvent>> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        action: "read the event payload",
+        path: path.into(),
+        source,
+    })?;
+    let raw: RawEvent = serde_json::from_str(&text).map_err(|source| Error::EventPayload {
+        path: path.into(),
+        source,
+    })?;
+    let Some(pr) = raw.pull_request else {
+        return Ok(None);
+    };
+    let Some(number) = raw.number.or(pr.number) else {
+        return Ok(None);
+    };
+    let base_repo = pr.base.repo.map(|r| r.full_name).unwrap_or_default();
+    Ok(Some(PullRequestEvent {
+        number,
+        action: raw.action.unwrap_or_default(),
+        head_sha: pr.head.sha,
+        head_ref: pr.head.branch,
+        head_repo: pr.head.repo.map(|r| r.full_name),
+        base_repo,
+        merged: pr.merged.unwrap_or(false),
+        html_url: pr.html_url,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    fn fixture(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/github")
+            .join(name)
+    }
+
+    /// The runner's reading of `GITHUB_OUTPUT` (`FileCommandManager.cs`,
+    /// `SetOutputFileCommand` / `TryReadHeredoc`): per line, `NAME=VALUE` when `=` comes first,
+    /// `NAME<<DELIM` when `<<` comes first; a heredoc runs to the first line equal to the
+    /// delimiter and its lines are joined with `\n`; a missing delimiter is an error.
+    fn runner_read_outputs(text: &str) -> std::result::Result<BTreeMap<String, String>, String> {
+        let mut out = BTreeMap::new();
+        let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        let mut pending: Vec<&str> = lines.by_ref().collect();
+        pending.reverse();
+        while let Some(line) = pending.pop() {
+            if line.is_empty() {
+                continue;
+            }
+            let equals = line.find('=');
+            let heredoc = line.find("<<");
+            match (equals, heredoc) {
+                (Some(e), h) if h.is_none_or(|h| e < h) => {
+                    let (name, value) = (&line[..e], &line[e + 1..]);
+                    if name.is_empty() {
+                        return Err(format!("invalid name in {line:?}"));
+                    }
+                    out.insert(name.to_string(), value.to_string());
+                }
+                (_, Some(h)) => {
+                    let (name, delimiter) = (&line[..h], &line[h + 2..]);
+                    if name.is_empty() || delimiter.is_empty() {
+                        return Err(format!("invalid heredoc in {line:?}"));
+                    }
+                    let mut value: Vec<&str> = Vec::new();
+                    loop {
+                        match pending.pop() {
+                            Some(l) if l == delimiter => break,
+                            Some(l) => value.push(l),
+                            None => {
+                                return Err(format!("Matching delimiter not found '{delimiter}'"));
+                            }
+                        }
+                    }
+                    out.insert(name.to_string(), value.join("\n"));
+                }
+                _ => return Err(format!("Invalid format '{line}'")),
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn outputs_round_trip_through_the_runners_reader() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("output.txt");
+        std::fs::write(&path, "earlier=from another step\n").expect("seed");
+        let health = "{\n  \"status\": \"healthy\",\n  \"services\": {\"qdrant\": \"ok\"}\n}";
+        let outputs = [
+            ("space-id", "alice/rag-chatbot"),
+            (
+                "space-url",
+                "https://huggingface.co/spaces/alice/rag-chatbot",
+            ),
+            ("app-url", "https://alice-rag-chatbot.hf.space"),
+            ("docs-url", "https://alice-rag-chatbot.hf.space/docs"),
+            (
+                "health-url",
+                "https://alice-rag-chatbot.hf.space/api/health?x=a=b",
+            ),
+            ("commit-sha", "0123456789abcdef0123456789abcdef01234567"),
+            ("changed", "true"),
+            ("stage", "RUNNING"),
+            ("health", health),
+            ("empty", ""),
+            ("trailing-newline", "line one\n"),
+            ("tricky", "name<<EOF\nEOF\nx=y"),
+        ];
+        write_outputs(&path, &outputs).expect("write");
+        write_outputs(&path, &[("stage", "RUNNING_BUILDING")]).expect("write again");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let parsed = runner_read_outputs(&text).expect("the runner accepts the file");
+        assert_eq!(parsed["earlier"], "from another step");
+        for (name, value) in outputs.iter().filter(|(n, _)| *n != "stage") {
+            assert_eq!(parsed[*name], *value, "output {name}");
+        }
+        assert_eq!(parsed["stage"], "RUNNING_BUILDING", "the last write wins");
+        let delimiters: std::collections::BTreeSet<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once("<<ghadelimiter_").map(|(_, d)| d))
+            .collect();
+        assert_eq!(
+            delimiters.len(),
+            outputs.len() + 1,
+            "a fresh random delimiter per output"
+        );
+    }
+
+    #[test]
+    fn output_names_the_runner_would_misread_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("output.txt");
+        for name in ["", "a=b", "a<<b", "a\nb"] {
+            let error = write_outputs(&path, &[(name, "v")]).expect_err(name);
+            assert!(matches!(error, Error::OutputName { .. }), "{error}");
+        }
+        let missing = dir.path().join("no-such-dir/output.txt");
+        let error = write_outputs(&missing, &[("a", "b")]).expect_err("no dir");
+        assert!(
+            error
+                .to_string()
+                .starts_with("failed to append outputs to `"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn summary_stays_under_one_mebibyte() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("summary.md");
+        assert!(!append_summary(&path, "# Deploy\n\n| a | b |\n|---|---|\n").expect("small"));
+        let row = "| `GEMINI_API_KEY` | set | \u{2705} ünïcödé |\n";
+        let big = row.repeat((SUMMARY_LIMIT as usize / row.len()) + 100);
+        assert!(append_summary(&path, &big).expect("big"), "reports the cut");
+        let text = std::fs::read_to_string(&path).expect("utf-8 intact");
+        assert!((text.len() as u64) < SUMMARY_LIMIT, "{} bytes", text.len());
+        assert!(
+            text.len() as u64 > SUMMARY_LIMIT - 4096,
+            "keeps almost all of it: {}",
+            text.len()
+        );
+        assert!(text.starts_with("# Deploy"));
+        assert!(text.ends_with(SUMMARY_TRUNCATED_NOTE));
+        let before_note = &text[..text.len() - SUMMARY_TRUNCATED_NOTE.len()];
+        assert!(before_note.ends_with(row), "cut on a whole row");
+        // A full summary takes nothing more but still does not pass the limit.
+        append_summary(&path, &big).expect("again");
+        assert!((std::fs::metadata(&path).expect("meta").len()) < SUMMARY_LIMIT);
+    }
+
+    #[test]
+    fn reads_real_pull_request_payloads() {
+        let opened = event(&fixture("pull_request.opened.json"))
+            .expect("parse")
+            .expect("a PR event");
+        assert_eq!(opened.number, 2);
+        assert_eq!(opened.action, "opened");
+        assert_eq!(opened.head_sha, "ec26c3e57ca3a959ca5aad62de7213c562f8c821");
+        assert_eq!(opened.head_ref, "changes");
+        assert_eq!(opened.base_repo, "Codertocat/Hello-World");
+        assert!(!opened.is_fork() && !opened.is_closed() && !opened.merged);
+
+        let sync = event(&fixture("pull_request.synchronize.json"))
+            .expect("parse")
+            .expect("a PR event");
+        assert_eq!(sync.action, "synchronize");
+
+        let closed = event(&fixture("pull_request.closed.json"))
+            .expect("parse")
+            .expect("a PR event");
+        assert!(closed.is_closed());
+        assert!(!closed.merged);
+        // The merge commit is not the head: we must deploy and report the head.
+        let raw: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture("pull_request.closed.json")).expect("read"),
+        )
+        .expect("json");
+        assert_ne!(
+            raw["pull_request"]["merge_commit_sha"].as_str(),
+            Some(closed.head_sha.as_str())
+        );
+    }
+
+    #[test]
+    fn detects_forks_merges_and_other_events() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut raw: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture("pull_request.closed.json")).expect("read"),
+        )
+        .expect("json");
+        raw["pull_request"]["head"]["repo"]["full_name"] = "mallory/Hello-World".into();
+        raw["pull_request"]["merged"] = true.into();
+        let path = dir.path().join("fork.json");
+        std::fs::write(&path, raw.to_string()).expect("write");
+        let fork = event(&path).expect("parse").expect("PR");
+        assert!(fork.is_fork() && fork.merged);
+
+        raw["pull_request"]["head"]["repo"] = serde_json::Value::Null;
+        std::fs::write(&path, raw.to_string()).expect("write");
+        assert!(
+            event(&path).expect("parse").expect("PR").is_fork(),
+            "deleted head repo counts as a fork"
+        );
+
+        let push = dir.path().join("push.json");
+        std::fs::write(
+            &push,
+            r#"{"ref":"refs/heads/main","after":"abc","repository":{"full_name":"a/b"}}"#,
+        )
+        .expect("write");
+        assert_eq!(event(&push).expect("parse"), None);
+
+        std::fs::write(&push, "{not json").expect("write");
+        let error = event(&push).expect_err("bad json");
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot read the event payload `"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,766 @@
+//! Action inputs: read from `INPUT_*` variables, then validated into an [`ActionConfig`].
+//!
+//! The runner passes every declared input of a container action as `INPUT_<NAME>` with the
+//! name upper-cased and hyphens kept (`hf-token` -> `INPUT_HF-TOKEN`); envy lower-cases the rest
+//! back to `hf-token`. An input that was not given arrives as `""`, which means "unset" here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hf_deploy_core::space::{parse_http_url, parse_origin};
+use hf_deploy_core::{SecretString, SpaceId};
+use serde::{Deserialize, Deserializer};
+
+use super::commands;
+
+/// Errors of input validation: always [`hf_deploy_core::Error::InvalidInput`] naming the input
+/// (exit code 2, nothing sent anywhere).
+pub(crate) type InputError = hf_deploy_core::Error;
+
+/// The accepted spellings of a boolean, per the YAML 1.2 core schema (what `@actions/core`
+/// `getBooleanInput` accepts too).
+const TRUE_VALUES: [&str; 3] = ["true", "True", "TRUE"];
+const FALSE_VALUES: [&str; 3] = ["false", "False", "FALSE"];
+
+/// The raw inputs as the runner passed them. Every field is `None` when the input was not
+/// given (absent or `""`). `Debug` never shows the tokens or the `secrets` input.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct ActionInputs {
+    /// `hf-token`: the Hub token.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) hf_token: Option<String>,
+    /// `space`: `ns/name`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) space: Option<String>,
+    /// `source`: backend folder relative to the workspace.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) source: Option<String>,
+    /// `secrets`: multiline `KEY=VALUE`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) secrets: Option<String>,
+    /// `variables`: multiline `KEY=VALUE`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) variables: Option<String>,
+    /// `frontend-url`: comma or newline separated origins.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) frontend_url: Option<String>,
+    /// `health-path`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) health_path: Option<String>,
+    /// `app-url`: override of the app URL.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) app_url: Option<String>,
+    /// `private`: boolean.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) private: Option<String>,
+    /// `hardware`: flavor such as `cpu-basic`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) hardware: Option<String>,
+    /// `wait`: boolean.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) wait: Option<String>,
+    /// `timeout-minutes`: positive integer.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) timeout_minutes: Option<String>,
+    /// `dry-run`: boolean.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) dry_run: Option<String>,
+    /// `title` (README front matter).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) title: Option<String>,
+    /// `emoji` (README front matter).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) emoji: Option<String>,
+    /// `color-from` (README front matter).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) color_from: Option<String>,
+    /// `color-to` (README front matter).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) color_to: Option<String>,
+    /// `short-description` (README front matter).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) short_description: Option<String>,
+    /// `github-token`: for the PR comment and deployment statuses.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) github_token: Option<String>,
+    /// `comment`: boolean.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) comment: Option<String>,
+    /// `preview`: boolean.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) preview: Option<String>,
+}
+
+/// `""` (and whitespace only) -> `None`: the runner sets every declared input, empty when the
+/// workflow did not give it.
+fn empty_as_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(deserializer)?;
+    Ok(value.filter(|v| !v.trim().is_empty()))
+}
+
+impl fmt::Debug for ActionInputs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |v: &Option<String>| if v.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("ActionInputs")
+            .field("hf_token", &set(&self.hf_token))
+            .field("space", &self.space)
+            .field("source", &self.source)
+            .field("secrets", &set(&self.secrets))
+            .field("variables", &self.variables)
+            .field("frontend_url", &self.frontend_url)
+            .field("health_path", &self.health_path)
+            .field("app_url", &self.app_url)
+            .field("private", &self.private)
+            .field("hardware", &self.hardware)
+            .field("wait", &self.wait)
+            .field("timeout_minutes", &self.timeout_minutes)
+            .field("dry_run", &self.dry_run)
+            .field("title", &self.title)
+            .field("emoji", &self.emoji)
+            .field("color_from", &self.color_from)
+            .field("color_to", &self.color_to)
+            .field("short_description", &self.short_description)
+            .field("github_token", &set(&self.github_token))
+            .field("comment", &self.comment)
+            .field("preview", &self.preview)
+            .finish()
+    }
+}
+
+/// The validated, typed action configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct ActionConfig {
+    /// Hub token.
+    pub(crate) hf_token: SecretString,
+    /// Target Space (for a preview, the base Space: see `api::preview_space`).
+    pub(crate) space: SpaceId,
+    /// Backend folder as given, relative to the workspace unless absolute.
+    pub(crate) source: PathBuf,
+    /// Space secrets in input order.
+    pub(crate) secrets: Vec<(String, SecretString)>,
+    /// Space variables in input order.
+    pub(crate) variables: Vec<(String, String)>,
+    /// Frontend origins, canonical (`scheme://host[:port]`).
+    pub(crate) frontend_urls: Vec<String>,
+    /// Health path, starting with `/`.
+    pub(crate) health_path: String,
+    /// Explicit app URL.
+    pub(crate) app_url: Option<String>,
+    /// Create the Space private.
+    pub(crate) private: bool,
+    /// Hardware flavor.
+    pub(crate) hardware: Option<String>,
+    /// Wait for the build and verify health.
+    pub(crate) wait: bool,
+    /// Build + health deadline.
+    pub(crate) timeout: Duration,
+    /// Scaffold and plan only.
+    pub(crate) dry_run: bool,
+    /// README front matter `title`.
+    pub(crate) title: Option<String>,
+    /// README front matter `emoji`.
+    pub(crate) emoji: Option<String>,
+    /// README front matter `colorFrom`.
+    pub(crate) color_from: Option<String>,
+    /// README front matter `colorTo`.
+    pub(crate) color_to: Option<String>,
+    /// README front matter `short_description`.
+    pub(crate) short_description: Option<String>,
+    /// GitHub token, when given.
+    pub(crate) github_token: Option<SecretString>,
+    /// Post or update the pull-request comment.
+    pub(crate) comment: bool,
+    /// Deploy pull requests to `{space}-pr-{number}`.
+    pub(crate) preview: bool,
+}
+
+impl ActionConfig {
+    /// The backend folder: `source` joined to the workspace unless it is absolute.
+    pub(crate) fn source_in(&self, workspace: &Path) -> PathBuf {
+        if self.source.is_absolute() {
+            self.source.clone()
+        } else {
+            workspace.join(&self.source)
+        }
+    }
+}
+
+impl ActionInputs {
+    /// Read the inputs from `(name, value)` pairs such as `std::env::vars()`. Only `INPUT_*`
+    /// names are looked at; unknown inputs are ignored.
+    pub(crate) fn from_env<I>(vars: I) -> Result<Self, InputError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        envy::prefixed("INPUT_").from_iter(vars).map_err(|e| {
+            // envy's messages name a field and the expected type, never a value.
+            hf_deploy_core::Error::invalid_input("action inputs", e.to_string())
+        })
+    }
+
+    /// `::add-mask::` commands for every secret the inputs hold: both tokens and every value
+    /// of the `secrets` input (each line of it, parsed leniently so that even a malformed list
+    /// is masked before anything is printed). Print this before any other output.
+    pub(crate) fn mask_commands(&self) -> String {
+        let mut out = String::new();
+        for token in [&self.hf_token, &self.github_token].into_iter().flatten() {
+            out.push_str(&commands::mask(token));
+        }
+        if let Some(secrets) = &self.secrets {
+            for line in secrets.lines() {
+                let line = line.trim_end_matches('\r');
+                if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                    continue;
+                }
+                match line.split_once('=') {
+                    Some((_, value)) => {
+                        out.push_str(&commands::mask(value));
+                        if value.trim() != value {
+                            out.push_str(&commands::mask(value.trim()));
+                        }
+                    }
+                    None => out.push_str(&commands::mask(line)),
+                }
+            }
+        }
+        out
+    }
+
+    /// Check every input and build the typed configuration.
+    pub(crate) fn validate(self) -> Result<ActionConfig, InputError> {
+        let missing: Vec<&str> = [("hf-token", &self.hf_token), ("space", &self.space)]
+            .into_iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(name, _)| name)
+            .collect();
+        if !missing.is_empty() {
+            let names = missing
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            return Err(hf_deploy_core::Error::invalid_input_hint(
+                missing.join(", "),
+                if missing.len() == 1 {
+                    format!("required input {names} is not set")
+                } else {
+                    format!("required inputs {names} are not set")
+                },
+                "set it under `with:` in the workflow step; for a token use a secret, e.g. `hf-token: ${{ secrets.HF_TOKEN }}` (secrets are not given to pull requests from forks)",
+            ));
+        }
+        let hf_token = SecretString::new(self.hf_token.unwrap_or_default().trim().to_string());
+        let space = SpaceId::parse(self.space.as_deref().unwrap_or_default().trim(), "space")?;
+
+        let source = PathBuf::from(self.source.as_deref().map(str::trim).unwrap_or("backend"));
+
+        let secrets = parse_pairs("secrets", self.secrets.as_deref(), true)?
+            .into_iter()
+            .map(|(k, v)| (k, SecretString::new(v)))
+            .collect();
+        let variables = parse_pairs("variables", self.variables.as_deref(), false)?;
+
+        let mut frontend_urls = Vec::new();
+        if let Some(list) = &self.frontend_url {
+            for item in list
+                .split([',', '\n'])
+                .map(|s| s.trim().trim_end_matches('\r').trim())
+            {
+                if item.is_empty() {
+                    continue;
+                }
+                let origin = parse_origin(item, "frontend-url")?;
+                if !frontend_urls.contains(&origin) {
+                    frontend_urls.push(origin);
+                }
+            }
+        }
+
+        let health_path = self
+            .health_path
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or("/api/health");
+        if !health_path.starts_with('/') {
+            return Err(hf_deploy_core::Error::invalid_input_hint(
+                "health-path",
+                format!("`{health_path}` does not start with `/`"),
+                "give a path such as `/api/health`",
+            ));
+        }
+
+        let app_url = match &self.app_url {
+            Some(url) => Some(parse_http_url(url.trim(), "app-url")?),
+            None => None,
+        };
+
+        let timeout_minutes = match self.timeout_minutes.as_deref().map(str::trim) {
+            None => 20,
+            Some(text) => match text.parse::<u64>() {
+                Ok(n) if n > 0 && n <= 24 * 60 => n,
+                _ => {
+                    return Err(hf_deploy_core::Error::invalid_input_hint(
+                        "timeout-minutes",
+                        format!("`{text}` is not a whole number of minutes between 1 and 1440"),
+                        "give a positive integer such as `20`",
+                    ));
+                }
+            },
+        };
+
+        Ok(ActionConfig {
+            hf_token,
+            space,
+            source,
+            secrets,
+            variables,
+            frontend_urls,
+            health_path: health_path.to_string(),
+            app_url,
+            private: parse_bool("private", self.private.as_deref(), false)?,
+            hardware: self.hardware.map(|h| h.trim().to_string()),
+            wait: parse_bool("wait", self.wait.as_deref(), true)?,
+            timeout: Duration::from_secs(timeout_minutes * 60),
+            dry_run: parse_bool("dry-run", self.dry_run.as_deref(), false)?,
+            title: self.title,
+            emoji: self.emoji.map(|e| e.trim().to_string()),
+            color_from: self.color_from.map(|c| c.trim().to_string()),
+            color_to: self.color_to.map(|c| c.trim().to_string()),
+            short_description: self.short_description,
+            github_token: self
+                .github_token
+                .map(|t| SecretString::new(t.trim().to_string())),
+            comment: parse_bool("comment", self.comment.as_deref(), true)?,
+            preview: parse_bool("preview", self.preview.as_deref(), false)?,
+        })
+    }
+}
+
+/// A boolean per the YAML 1.2 core schema; `None` gives the default.
+fn parse_bool(input: &str, value: Option<&str>, default: bool) -> Result<bool, InputError> {
+    let Some(value) = value.map(str::trim) else {
+        return Ok(default);
+    };
+    if TRUE_VALUES.contains(&value) {
+        Ok(true)
+    } else if FALSE_VALUES.contains(&value) {
+        Ok(false)
+    } else {
+        Err(hf_deploy_core::Error::invalid_input_hint(
+            input,
+            format!("`{value}` is not a boolean"),
+            format!(
+                "use one of {} (YAML 1.2 core schema)",
+                TRUE_VALUES
+                    .iter()
+                    .chain(&FALSE_VALUES)
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    }
+}
+
+/// Parse a multiline `KEY=VALUE` list. Blank lines and `#` comments are skipped. Errors name
+/// the input and the 1-based line number, never the value. `secret` lists refuse empty values
+/// (the usual sign of a repository secret that is not set) and values with surrounding
+/// whitespace.
+fn parse_pairs(
+    input: &str,
+    text: Option<&str>,
+    secret: bool,
+) -> Result<Vec<(String, String)>, InputError> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line_number = index + 1;
+        let line = raw.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let fail = |reason: String, hint: &str| {
+            Err(hf_deploy_core::Error::invalid_input_hint(
+                input,
+                format!("line {line_number}: {reason}"),
+                hint,
+            ))
+        };
+        let Some((key, value)) = line.split_once('=') else {
+            return fail(
+                "is not of the form `KEY=VALUE`".into(),
+                "write one `KEY=VALUE` per line; blank lines and lines starting with `#` are ignored",
+            );
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            return fail(
+                "has no name before `=`".into(),
+                "write one `KEY=VALUE` per line",
+            );
+        }
+        if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || key.starts_with(|c: char| c.is_ascii_digit())
+        {
+            return fail(
+                format!("the name `{key}` is not a valid variable name"),
+                "use letters, digits and `_`, not starting with a digit",
+            );
+        }
+        if let Some(first) = seen.get(key) {
+            return fail(
+                format!("`{key}` is already set on line {first}"),
+                "give each name once",
+            );
+        }
+        if secret {
+            if value.is_empty() {
+                return fail(
+                    format!("`{key}` has an empty value"),
+                    "check that the repository secret it comes from exists (`${{ secrets.NAME }}` is empty when it does not, and always in pull requests from forks)",
+                );
+            }
+            if value.trim() != value {
+                return fail(
+                    format!("the value of `{key}` has leading or trailing whitespace"),
+                    "remove the spaces around the value; a secret value is sent exactly as written",
+                );
+            }
+        }
+        seen.insert(key.to_string(), line_number);
+        pairs.push((key.to_string(), value.to_string()));
+    }
+    Ok(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345";
+
+    /// What the runner passes to `docker run -e` for a typical step: every declared input,
+    /// with `""` for those not given, plus the runner's own variables.
+    fn runner_env(overrides: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = [
+            ("INPUT_HF-TOKEN", TOKEN),
+            ("INPUT_SPACE", "alice/rag-chatbot"),
+            ("INPUT_SOURCE", "backend"),
+            (
+                "INPUT_SECRETS",
+                "GEMINI_API_KEY=AIzaSyA-gemini-value\n# the vector store\nQDRANT_URL=https://abc.qdrant.io:6333\n\nQDRANT_API_KEY=qd-key=with=equals\nDATABASE_URL=postgresql://u:p@db/x\n",
+            ),
+            ("INPUT_VARIABLES", "LOG_LEVEL=info\nEMPTY_OK=\n"),
+            ("INPUT_FRONTEND-URL", "https://my-app.vercel.app, http://localhost:3000\nhttps://my-app.vercel.app/"),
+            ("INPUT_HEALTH-PATH", "/api/health"),
+            ("INPUT_APP-URL", ""),
+            ("INPUT_PRIVATE", "false"),
+            ("INPUT_HARDWARE", ""),
+            ("INPUT_WAIT", "true"),
+            ("INPUT_TIMEOUT-MINUTES", "20"),
+            ("INPUT_DRY-RUN", "false"),
+            ("INPUT_TITLE", "RAG Chatbot"),
+            ("INPUT_EMOJI", ""),
+            ("INPUT_COLOR-FROM", ""),
+            ("INPUT_COLOR-TO", ""),
+            ("INPUT_SHORT-DESCRIPTION", ""),
+            ("INPUT_GITHUB-TOKEN", "ghs_16C7e42F292c6912E7710c838347Ae178B4a"),
+            ("INPUT_COMMENT", "true"),
+            ("INPUT_PREVIEW", "false"),
+            ("GITHUB_REPOSITORY", "alice/app"),
+            ("GITHUB_WORKSPACE", "/github/workspace"),
+            ("HOME", "/github/home"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (key, value) in overrides {
+            match vars.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = value.to_string(),
+                None => vars.push((key.to_string(), value.to_string())),
+            }
+        }
+        vars
+    }
+
+    fn config(overrides: &[(&str, &str)]) -> Result<ActionConfig, InputError> {
+        ActionInputs::from_env(runner_env(overrides))?.validate()
+    }
+
+    fn error_text(overrides: &[(&str, &str)]) -> String {
+        match config(overrides) {
+            Ok(_) => panic!("expected an input error for {overrides:?}"),
+            Err(e) => {
+                assert!(e.is_usage(), "{e}");
+                format!("{e} | hint: {}", e.hint().unwrap_or_default())
+            }
+        }
+    }
+
+    #[test]
+    fn reads_a_full_runner_environment_with_hyphenated_names() {
+        let inputs = ActionInputs::from_env(runner_env(&[])).expect("inputs");
+        assert_eq!(inputs.hf_token.as_deref(), Some(TOKEN));
+        assert_eq!(
+            inputs
+                .frontend_url
+                .as_deref()
+                .map(|s| s.starts_with("https://my-app")),
+            Some(true)
+        );
+        assert_eq!(inputs.timeout_minutes.as_deref(), Some("20"));
+        assert!(inputs.app_url.is_none(), "\"\" must read as unset");
+        assert!(inputs.hardware.is_none());
+
+        let config = inputs.validate().expect("valid");
+        assert_eq!(config.hf_token.expose(), TOKEN);
+        assert_eq!(config.space.to_string(), "alice/rag-chatbot");
+        assert_eq!(config.source, PathBuf::from("backend"));
+        assert_eq!(
+            config.source_in(Path::new("/github/workspace")),
+            PathBuf::from("/github/workspace/backend")
+        );
+        let names: Vec<&str> = config.secrets.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "GEMINI_API_KEY",
+                "QDRANT_URL",
+                "QDRANT_API_KEY",
+                "DATABASE_URL"
+            ]
+        );
+        assert_eq!(
+            config.secrets[2].1.expose(),
+            "qd-key=with=equals",
+            "split on the first `=` only"
+        );
+        assert_eq!(
+            config.variables,
+            [
+                ("LOG_LEVEL".into(), "info".into()),
+                ("EMPTY_OK".into(), String::new())
+            ]
+        );
+        assert_eq!(
+            config.frontend_urls,
+            ["https://my-app.vercel.app", "http://localhost:3000"]
+        );
+        assert_eq!(config.health_path, "/api/health");
+        assert_eq!(config.timeout, Duration::from_secs(20 * 60));
+        assert!(
+            config.wait && config.comment && !config.private && !config.dry_run && !config.preview
+        );
+        assert_eq!(config.title.as_deref(), Some("RAG Chatbot"));
+        assert!(config.emoji.is_none());
+        assert!(config.github_token.is_some());
+
+        let debug = format!(
+            "{config:?} {:?}",
+            ActionInputs::from_env(runner_env(&[])).expect("inputs")
+        );
+        for secret in [TOKEN, "AIzaSyA-gemini-value", "qd-key", "ghs_16C7"] {
+            assert!(!debug.contains(secret), "Debug leaks a secret: {debug}");
+        }
+    }
+
+    #[test]
+    fn empty_inputs_take_the_defaults() {
+        let blank: Vec<(&str, &str)> = [
+            "INPUT_SOURCE",
+            "INPUT_SECRETS",
+            "INPUT_VARIABLES",
+            "INPUT_FRONTEND-URL",
+            "INPUT_HEALTH-PATH",
+            "INPUT_PRIVATE",
+            "INPUT_WAIT",
+            "INPUT_TIMEOUT-MINUTES",
+            "INPUT_DRY-RUN",
+            "INPUT_TITLE",
+            "INPUT_GITHUB-TOKEN",
+            "INPUT_COMMENT",
+            "INPUT_PREVIEW",
+        ]
+        .iter()
+        .map(|k| (*k, ""))
+        .collect();
+        let config = config(&blank).expect("valid");
+        assert_eq!(config.source, PathBuf::from("backend"));
+        assert!(
+            config.secrets.is_empty()
+                && config.variables.is_empty()
+                && config.frontend_urls.is_empty()
+        );
+        assert_eq!(config.health_path, "/api/health");
+        assert_eq!(config.timeout, Duration::from_secs(1200));
+        assert!(
+            config.wait && config.comment && !config.private && !config.dry_run && !config.preview
+        );
+        assert!(config.title.is_none() && config.github_token.is_none());
+    }
+
+    #[test]
+    fn missing_required_inputs_are_named() {
+        let text = error_text(&[("INPUT_HF-TOKEN", ""), ("INPUT_SPACE", "  ")]);
+        assert!(text.contains("`hf-token` and `space`"), "{text}");
+        assert!(text.contains("secrets.HF_TOKEN"), "{text}");
+        let text = error_text(&[("INPUT_HF-TOKEN", "")]);
+        assert!(
+            text.contains("`hf-token`") && !text.contains("`space`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn booleans_follow_the_yaml_core_schema() {
+        for (value, expected) in [
+            ("true", true),
+            ("True", true),
+            ("TRUE", true),
+            ("false", false),
+            ("False", false),
+            ("FALSE", false),
+        ] {
+            assert_eq!(
+                config(&[("INPUT_PRIVATE", value)]).expect("valid").private,
+                expected,
+                "{value}"
+            );
+            assert_eq!(
+                config(&[("INPUT_WAIT", value)]).expect("valid").wait,
+                expected,
+                "{value}"
+            );
+        }
+        let text = error_text(&[("INPUT_DRY-RUN", "yes")]);
+        assert!(
+            text.starts_with("invalid `dry-run`: `yes` is not a boolean"),
+            "{text}"
+        );
+        for accepted in TRUE_VALUES.iter().chain(&FALSE_VALUES) {
+            assert!(text.contains(&format!("`{accepted}`")), "{text}");
+        }
+        for bad in ["on", "1", "tRUE", "y"] {
+            let text = error_text(&[("INPUT_PREVIEW", bad)]);
+            assert!(text.contains("invalid `preview`"), "{text}");
+        }
+    }
+
+    #[test]
+    fn timeout_minutes_must_be_a_positive_integer() {
+        assert_eq!(
+            config(&[("INPUT_TIMEOUT-MINUTES", " 45 ")])
+                .expect("valid")
+                .timeout,
+            Duration::from_secs(2700)
+        );
+        for bad in ["0", "-5", "1.5", "twenty", "99999"] {
+            let text = error_text(&[("INPUT_TIMEOUT-MINUTES", bad)]);
+            assert!(
+                text.contains("invalid `timeout-minutes`") && text.contains(bad),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn multiline_lists_report_the_line_number_and_never_the_value() {
+        let cases = [
+            (
+                "GOOD=ok-s3cr3t\nthis-line-has-no-equals-sign-s3cr3t",
+                "line 2: is not of the form `KEY=VALUE`",
+            ),
+            (
+                "# comment\n\n=orphan-s3cr3t",
+                "line 3: has no name before `=`",
+            ),
+            (
+                "A=first-s3cr3t\nB=x\nA=second-s3cr3t",
+                "line 3: `A` is already set on line 1",
+            ),
+            (
+                "GEMINI_API_KEY=",
+                "line 1: `GEMINI_API_KEY` has an empty value",
+            ),
+            (
+                "OK=1\n\n\nPAD= padded-s3cr3t ",
+                "line 4: the value of `PAD` has leading or trailing whitespace",
+            ),
+            (
+                "BAD KEY=spaced-s3cr3t",
+                "line 1: the name `BAD KEY` is not a valid variable name",
+            ),
+        ];
+        for (text, expected) in cases {
+            let message = error_text(&[("INPUT_SECRETS", text)]);
+            assert!(
+                message.starts_with(&format!("invalid `secrets`: {expected}")),
+                "{message}"
+            );
+            for value in ["s3cr3t", "orphan", "padded"] {
+                assert!(
+                    !message.contains(value),
+                    "the message shows a value: {message}"
+                );
+            }
+        }
+        let message = error_text(&[("INPUT_VARIABLES", "LOG_LEVEL=info\r\nnot a pair")]);
+        assert!(
+            message.starts_with("invalid `variables`: line 2:"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn frontend_urls_and_paths_are_checked() {
+        let text = error_text(&[(
+            "INPUT_FRONTEND-URL",
+            "https://ok.example.com,https://bad.example.com/path",
+        )]);
+        assert!(text.contains("invalid `frontend-url`"), "{text}");
+        let text = error_text(&[("INPUT_HEALTH-PATH", "api/health")]);
+        assert!(text.contains("invalid `health-path`"), "{text}");
+        let text = error_text(&[("INPUT_SPACE", "not-a-space-id")]);
+        assert!(text.contains("invalid `space`"), "{text}");
+        let config = config(&[("INPUT_APP-URL", "https://proxy.example.com/app/")]).expect("valid");
+        assert_eq!(
+            config.app_url.as_deref(),
+            Some("https://proxy.example.com/app")
+        );
+    }
+
+    #[test]
+    fn every_secret_is_masked_before_validation() {
+        let inputs = ActionInputs::from_env(runner_env(&[(
+            "INPUT_SECRETS",
+            "A=one-value\nB=two%value\n  stray-line-without-equals  \nC=",
+        )]))
+        .expect("inputs");
+        let masks = inputs.mask_commands();
+        let lines: Vec<&str> = masks.lines().collect();
+        for expected in [
+            format!("::add-mask::{TOKEN}"),
+            "::add-mask::ghs_16C7e42F292c6912E7710c838347Ae178B4a".to_string(),
+            "::add-mask::one-value".to_string(),
+            "::add-mask::two%25value".to_string(),
+            "::add-mask::  stray-line-without-equals  ".to_string(),
+        ] {
+            assert!(
+                lines.contains(&expected.as_str()),
+                "missing {expected:?} in {masks}"
+            );
+        }
+        assert!(
+            lines.iter().all(|l| l.len() > "::add-mask::".len()),
+            "no empty masks: {masks}"
+        );
+        // The list is malformed (line 3), yet everything was masked above.
+        assert!(inputs.validate().is_err());
+    }
+}

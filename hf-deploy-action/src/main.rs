@@ -1,0 +1,46 @@
+//! `hf-deploy`: the command line and the GitHub Action.
+//!
+//! A thin binary over `hf-deploy-core`: it reads the environment (`HF_TOKEN`, `HF_ENDPOINT`,
+//! `NO_COLOR`, the runner's `INPUT_*` and `GITHUB_*`), owns presentation and exit codes, and
+//! calls the library. Exit codes: 0 success, 1 the deploy or check failed, 2 bad input.
+
+mod cli;
+mod commands;
+mod env;
+mod github;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap's own errors: help and version print to stdout and exit 0; usage errors 2.
+            let _ = error.print();
+            return match error.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: failed to start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let ui = ui::Ui::from_env();
+    match runtime.block_on(commands::run(cli.command, &ui)) {
+        Ok(code) => code,
+        Err(error) => {
+            ui.print_error(&error);
+            ExitCode::from(ui::exit_code(&error))
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Presentation: colors, error chains and hints, exit codes.
+
+use std::io::IsTerminal;
+
+use owo_colors::OwoColorize;
+
+/// A usage error raised by the binary itself (exit code 2, nothing sent anywhere).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct UsageError {
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
+}
+
+impl UsageError {
+    pub(crate) fn new(message: impl Into<String>, hint: Option<&str>) -> anyhow::Error {
+        anyhow::Error::new(UsageError { message: message.into(), hint: hint.map(str::to_string) })
+    }
+}
+
+/// An error already reported to the user (e.g. as a JSON report), only carrying the exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Reported(pub(crate) String, pub(crate) u8);
+
+/// Terminal settings.
+pub(crate) struct Ui {
+    pub(crate) color_err: bool,
+    pub(crate) color_out: bool,
+    pub(crate) stderr_tty: bool,
+}
+
+impl Ui {
+    pub(crate) fn from_env() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let stderr_tty = std::io::stderr().is_terminal();
+        Ui {
+            color_err: !no_color && stderr_tty,
+            color_out: !no_color && std::io::stdout().is_terminal(),
+            stderr_tty,
+        }
+    }
+
+    /// `error: <what failed>`, then each cause, then the hint.
+    pub(crate) fn print_error(&self, error: &anyhow::Error) {
+        if let Some(reported) = error.downcast_ref::<Reported>() {
+            if !reported.0.is_empty() {
+                eprintln!("{}", reported.0);
+            }
+            return;
+        }
+        eprintln!("{}", render_error(error, self.color_err));
+    }
+
+    pub(crate) fn warn(&self, message: &str) {
+        if self.color_err {
+            eprintln!("{} {message}", "warning:".yellow().bold());
+        } else {
+            eprintln!("warning: {message}");
+        }
+    }
+
+    pub(crate) fn info(&self, message: &str) {
+        eprintln!("{message}");
+    }
+}
+
+/// The error text the user sees: the message, the causes, what the Hub said, the hint.
+pub(crate) fn render_error(error: &anyhow::Error, color: bool) -> String {
+    let mut out = String::new();
+    let head = if color { "error:".red().bold().to_string() } else { "error:".to_string() };
+    out.push_str(&format!("{head} {error}"));
+    for cause in error.chain().skip(1) {
+        out.push_str(&format!("\n  caused by: {cause}"));
+    }
+    if let Some(core) = find_core(error) {
+        if let Some(context) = core.http_context() {
+            out.push_str(&format!("\n  the Hub said: {context}"));
+        }
+        if let hf_deploy_core::Error::SpaceFailed { log_tail, .. } = core {
+            if !log_tail.is_empty() {
+                out.push_str("\n  last log lines:");
+                for line in log_tail {
+                    out.push_str(&format!("\n    | {line}"));
+                }
+            }
+        }
+    }
+    if let Some(hint) = hint(error) {
+        let label = if color { "hint:".cyan().bold().to_string() } else { "hint:".to_string() };
+        for (index, line) in hint.lines().enumerate() {
+            if index == 0 {
+                out.push_str(&format!("\n{label} {line}"));
+            } else {
+                out.push_str(&format!("\n      {line}"));
+            }
+        }
+    }
+    out
+}
+
+fn find_core(error: &anyhow::Error) -> Option<&hf_deploy_core::Error> {
+    error.chain().find_map(|cause| cause.downcast_ref::<hf_deploy_core::Error>())
+}
+
+fn hint(error: &anyhow::Error) -> Option<String> {
+    if let Some(usage) = error.downcast_ref::<UsageError>() {
+        return usage.hint.clone();
+    }
+    find_core(error).and_then(hf_deploy_core::Error::hint)
+}
+
+/// 2 for bad input (nothing was sent), 1 for everything else.
+pub(crate) fn exit_code(error: &anyhow::Error) -> u8 {
+    if let Some(reported) = error.downcast_ref::<Reported>() {
+        return reported.1;
+    }
+    if error.downcast_ref::<UsageError>().is_some() {
+        return 2;
+    }
+    match find_core(error) {
+        Some(core) if core.is_usage() => 2,
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_exit_two_and_show_their_hint() {
+        let error = UsageError::new("`--yes` is required to delete a Space", Some("add `--yes`"));
+        assert_eq!(exit_code(&error), 2);
+        assert_eq!(
+            render_error(&error, false),
+            "error: `--yes` is required to delete a Space\nhint: add `--yes`"
+        );
+    }
+
+    #[test]
+    fn core_input_errors_exit_two_remote_errors_exit_one() {
+        let error = anyhow::Error::new(hf_deploy_core::Error::invalid_input("--port", "must be 1-65535"));
+        assert_eq!(exit_code(&error), 2);
+        let error = anyhow::Error::new(hf_deploy_core::Error::PushRace { attempts: 3 });
+        assert_eq!(exit_code(&error), 1);
+    }
+}

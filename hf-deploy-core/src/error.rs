@@ -1,0 +1,467 @@
+//! The one error type of `hf-deploy-core`.
+//!
+//! Each variant names a condition a caller acts on. Messages say what this crate was doing, with
+//! the object in backticks; the cause stays in `#[source]` and is never repeated in the text.
+//! Advice lives apart from the message, in [`Error::hint`]. No variant ever holds a secret value
+//! or a token.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the Hub said about a failed request. Carried by every HTTP-derived variant.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HttpContext {
+    /// HTTP method of the request.
+    pub method: String,
+    /// Request URL, never with credentials in it.
+    pub url: String,
+    /// Status code the server answered with.
+    pub status: u16,
+    /// `X-Request-Id` (or `X-Amzn-Trace-Id`) of the response, when present.
+    pub request_id: Option<String>,
+    /// `X-Error-Code` header, when present.
+    pub error_code: Option<String>,
+    /// `X-Error-Message` header, falling back to the JSON `error` field or the body text.
+    pub server_message: Option<String>,
+}
+
+impl std::fmt::Display for HttpContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} answered {}", self.method, self.url, self.status)?;
+        if let Some(message) = &self.server_message {
+            write!(f, ": {message}")?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// One rule of the Space runtime that a Dockerfile breaks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LintViolation {
+    /// 1-based line of the Dockerfile, when the violation is tied to a line.
+    pub line: Option<usize>,
+    /// Short rule id, e.g. `port`, `uid-1000`, `copy-chown`.
+    pub rule: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl std::fmt::Display for LintViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: [{}] {}", self.rule, self.message),
+            None => write!(f, "[{}] {}", self.rule, self.message),
+        }
+    }
+}
+
+/// Everything that can go wrong in `hf-deploy-core`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // ----- bad input (nothing was sent anywhere) --------------------------------------------
+    /// A value given by the user is not acceptable. `input` names the flag or field.
+    #[error("invalid `{input}`: {reason}")]
+    InvalidInput {
+        /// The flag, action input or field, e.g. `--space` or `secrets`.
+        input: String,
+        /// What is wrong with it; never contains a secret value.
+        reason: String,
+        /// How to fix it.
+        hint: Option<String>,
+    },
+
+    /// The backend folder is not something we can deploy.
+    #[error("cannot use `{path}` as the backend folder: {reason}")]
+    InvalidSource {
+        /// The folder given as SOURCE.
+        path: PathBuf,
+        /// What is missing or wrong.
+        reason: String,
+        /// How to fix it.
+        hint: Option<String>,
+    },
+
+    /// A user-supplied Dockerfile breaks the Space rules.
+    #[error("`{path}` breaks {} Space rule(s):\n{}", violations.len(), violations.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n"))]
+    DockerfileLint {
+        /// The Dockerfile that was checked.
+        path: PathBuf,
+        /// Every rule it breaks.
+        violations: Vec<LintViolation>,
+    },
+
+    /// Rendering an embedded or user template failed.
+    #[error("failed to render template `{name}`")]
+    Template {
+        /// Template name.
+        name: String,
+        /// The template engine's error.
+        #[source]
+        source: minijinja::Error,
+    },
+
+    // ----- local I/O --------------------------------------------------------------------------
+    /// A file operation failed.
+    #[error("failed to {action} `{path}`")]
+    Io {
+        /// What we were doing, e.g. `read`, `write`, `create folder`.
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    // ----- the Hub API --------------------------------------------------------------------------
+    /// The token was refused (401 with the invalid-credentials message, or no token at all).
+    #[error("the Hub refused the token while trying to {action}")]
+    InvalidToken {
+        /// What we were doing.
+        action: String,
+        /// What the Hub said.
+        context: Box<HttpContext>,
+    },
+
+    /// The token is valid but may not write.
+    #[error("the token may not {action}: it is read-only or lacks write access to this namespace")]
+    ReadOnlyToken {
+        /// What we were doing.
+        action: String,
+        /// What the Hub said.
+        context: Box<HttpContext>,
+    },
+
+    /// The Hub answered 403 for another reason.
+    #[error("the Hub forbade {action}")]
+    Forbidden {
+        /// What we were doing.
+        action: String,
+        /// What the Hub said.
+        context: Box<HttpContext>,
+    },
+
+    /// The repository or resource does not exist (or is private and invisible to this token).
+    #[error("{what} was not found on the Hub")]
+    NotFound {
+        /// What was looked for, e.g. "Space `ns/name`".
+        what: String,
+        /// What the Hub said.
+        context: Box<HttpContext>,
+    },
+
+    /// 402: the account needs a paid plan (Docker Spaces, hardware upgrades).
+    #[error("the Hub requires a payment method to {action}")]
+    PaymentRequired {
+        /// What we were doing.
+        action: String,
+        /// What the Hub said.
+        context: Box<HttpContext>,
+    },
+
+    /// 429 after all retries.
+    #[error("the Hub rate-limited {action}")]
+    RateLimited {
+        /// What we were doing.
+        action: String,
+        /// How long the Hub asked us to wait, when it said.
+        retry_after: Option<Duration>,
+        /// What the Hub said.
+        context: Box<HttpContext>,
+    },
+
+    /// 409 (other than "already exists", which create handles).
+    #[error("the Hub reported a conflict while trying to {action}")]
+    Conflict {
+        /// What we were doing.
+        action: String,
+        /// What the Hub said.
+        context: Box<HttpContext>,
+    },
+
+    /// 5xx after all retries.
+    #[error("the Hub failed with a server error while trying to {action}")]
+    Server {
+        /// What we were doing.
+        action: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// What the Hub said.
+        context: Box<HttpContext>,
+    },
+
+    /// Any other unexpected status.
+    #[error("the Hub refused to {action}")]
+    Refused {
+        /// What we were doing.
+        action: String,
+        /// What the Hub said.
+        context: Box<HttpContext>,
+    },
+
+    /// The request did not get an answer (connection refused or reset, timeout, TLS).
+    #[error("could not reach `{url}` to {action}")]
+    Request {
+        /// What we were doing.
+        action: String,
+        /// The URL, without credentials.
+        url: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The answer did not have the expected shape.
+    #[error("unexpected answer from `{url}` while trying to {action}: {detail}")]
+    MalformedResponse {
+        /// What we were doing.
+        action: String,
+        /// The URL, without credentials.
+        url: String,
+        /// What was wrong with it.
+        detail: String,
+    },
+
+    // ----- git push ---------------------------------------------------------------------------
+    /// A git operation failed.
+    #[error("git failed to {action}")]
+    Git {
+        /// What we were doing, e.g. "fetch `main` from the Space".
+        action: String,
+        /// The libgit2 error (its message never contains the token: it is given only through
+        /// the credential callback).
+        #[source]
+        source: git2::Error,
+    },
+
+    /// The Hub's pre-receive hook (or the server) refused the push.
+    #[error("the Space refused the push: {reason}")]
+    PushRejected {
+        /// What the remote said, line by line.
+        reason: String,
+        /// Files the remote named as offending.
+        offending_files: Vec<String>,
+    },
+
+    /// The remote branch kept moving under us.
+    #[error("the Space's `main` kept changing during the push; gave up after {attempts} attempts")]
+    PushRace {
+        /// Attempts made.
+        attempts: u32,
+    },
+
+    // ----- build, health, CORS ---------------------------------------------------------------
+    /// The Space ended in an error stage.
+    #[error("the Space ended in stage {stage}")]
+    SpaceFailed {
+        /// The stage (`BUILD_ERROR`, `RUNTIME_ERROR`, `CONFIG_ERROR`, `NO_APP_FILE`, ...).
+        stage: String,
+        /// The last lines of the build or run log.
+        log_tail: Vec<String>,
+    },
+
+    /// The deadline passed.
+    #[error("timed out after {}s waiting for {what} (last seen: {last_seen})", elapsed.as_secs())]
+    Timeout {
+        /// What we waited for.
+        what: String,
+        /// How long we waited.
+        elapsed: Duration,
+        /// The last stage or status seen.
+        last_seen: String,
+    },
+
+    /// The health endpoint answered, but not healthy.
+    #[error("health check at `{url}` reports `{status}`{}", if failing.is_empty() { String::new() } else { format!(": {}", failing.join(", ")) })]
+    Unhealthy {
+        /// The health URL.
+        url: String,
+        /// The reported overall status.
+        status: String,
+        /// Each failing service with what it said.
+        failing: Vec<String>,
+        /// Known diagnoses (e.g. a suspended Qdrant cluster).
+        diagnoses: Vec<String>,
+    },
+
+    /// One or more frontend origins are blocked by the app's CORS policy.
+    #[error("CORS blocks {}", origins.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", "))]
+    CorsBlocked {
+        /// Blocked origins.
+        origins: Vec<String>,
+    },
+
+    // ----- frontend rewrite -------------------------------------------------------------------
+    /// No single place to change in a frontend file.
+    #[error("cannot update the API URL in `{path}`: {reason}")]
+    FrontendRewrite {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Shorthand for [`Error::InvalidInput`] without a hint.
+    pub fn invalid_input(input: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidInput { input: input.into(), reason: reason.into(), hint: None }
+    }
+
+    /// Shorthand for [`Error::InvalidInput`] with a hint.
+    pub fn invalid_input_hint(
+        input: impl Into<String>,
+        reason: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Error::InvalidInput { input: input.into(), reason: reason.into(), hint: Some(hint.into()) }
+    }
+
+    /// Shorthand for [`Error::Io`].
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
+    }
+
+    /// True when the error is the user's input (exit code 2; nothing was sent to a remote).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidInput { .. }
+                | Error::InvalidSource { .. }
+                | Error::DockerfileLint { .. }
+                | Error::FrontendRewrite { .. }
+        )
+    }
+
+    /// A stable, machine-readable kind, used as `error.kind` in JSON reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidInput { .. } => "invalid_input",
+            Error::InvalidSource { .. } => "invalid_source",
+            Error::DockerfileLint { .. } => "dockerfile_lint",
+            Error::Template { .. } => "template",
+            Error::Io { .. } => "io",
+            Error::InvalidToken { .. } => "invalid_token",
+            Error::ReadOnlyToken { .. } => "read_only_token",
+            Error::Forbidden { .. } => "forbidden",
+            Error::NotFound { .. } => "not_found",
+            Error::PaymentRequired { .. } => "payment_required",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Conflict { .. } => "conflict",
+            Error::Server { .. } => "server_error",
+            Error::Refused { .. } => "refused",
+            Error::Request { .. } => "network",
+            Error::MalformedResponse { .. } => "malformed_response",
+            Error::Git { .. } => "git",
+            Error::PushRejected { .. } => "push_rejected",
+            Error::PushRace { .. } => "push_race",
+            Error::SpaceFailed { .. } => "space_failed",
+            Error::Timeout { .. } => "timeout",
+            Error::Unhealthy { .. } => "unhealthy",
+            Error::CorsBlocked { .. } => "cors_blocked",
+            Error::FrontendRewrite { .. } => "frontend_rewrite",
+        }
+    }
+
+    /// What the Hub said, for HTTP-derived errors.
+    pub fn http_context(&self) -> Option<&HttpContext> {
+        match self {
+            Error::InvalidToken { context, .. }
+            | Error::ReadOnlyToken { context, .. }
+            | Error::Forbidden { context, .. }
+            | Error::NotFound { context, .. }
+            | Error::PaymentRequired { context, .. }
+            | Error::RateLimited { context, .. }
+            | Error::Conflict { context, .. }
+            | Error::Server { context, .. }
+            | Error::Refused { context, .. } => Some(context),
+            _ => None,
+        }
+    }
+
+    /// Advice for the user, kept apart from the message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::InvalidInput { hint, .. } | Error::InvalidSource { hint, .. } => hint.clone(),
+            Error::DockerfileLint { .. } => Some(
+                "fix the lines above, or drop your Dockerfile and let hf-deploy generate one"
+                    .into(),
+            ),
+            Error::Template { .. } => Some(
+                "if this is an embedded template, this is a bug in hf-deploy: please report it"
+                    .into(),
+            ),
+            Error::InvalidToken { .. } => Some(
+                "check that `HF_TOKEN` (or the `hf-token` input) holds a current access token from https://huggingface.co/settings/tokens".into(),
+            ),
+            Error::ReadOnlyToken { .. } => Some(
+                "create a token with the `write` role (or fine-grained `repo.write` on this namespace)".into(),
+            ),
+            Error::PaymentRequired { .. } => Some(
+                "Docker Spaces and hardware upgrades need a payment method: https://huggingface.co/settings/billing".into(),
+            ),
+            Error::RateLimited { .. } => {
+                Some("wait a few minutes and run again; the Hub's API limit is per 5-minute window".into())
+            }
+            Error::PushRejected { offending_files, .. } if !offending_files.is_empty() => Some(
+                "track these files with Git LFS (add them to `.gitattributes`) or exclude them from the Space".into(),
+            ),
+            Error::Timeout { .. } => Some(
+                "raise `--timeout` (or `timeout-minutes`), or look at the build log with `hf-deploy logs --build`".into(),
+            ),
+            Error::CorsBlocked { .. } => Some(
+                "add the origin to `ALLOWED_ORIGINS` (pass it with `--frontend-url`) and redeploy".into(),
+            ),
+            Error::Unhealthy { diagnoses, .. } if !diagnoses.is_empty() => Some(diagnoses.join("\n")),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_context_display_names_status_message_and_request_id() {
+        let context = HttpContext {
+            method: "POST".into(),
+            url: "https://huggingface.co/api/repos/create".into(),
+            status: 409,
+            request_id: Some("Root=1-abc".into()),
+            error_code: None,
+            server_message: Some("You already created this space repo".into()),
+        };
+        assert_eq!(
+            context.to_string(),
+            "POST https://huggingface.co/api/repos/create answered 409: You already created this space repo (request id Root=1-abc)"
+        );
+    }
+
+    #[test]
+    fn usage_errors_are_exit_code_two() {
+        assert!(Error::invalid_input("--port", "must be 1-65535").is_usage());
+        assert!(!Error::PushRace { attempts: 3 }.is_usage());
+    }
+
+    #[test]
+    fn lint_error_lists_every_violation_with_its_line() {
+        let error = Error::DockerfileLint {
+            path: "Dockerfile".into(),
+            violations: vec![
+                LintViolation { line: Some(3), rule: "uid-1000", message: "no user with UID 1000".into() },
+                LintViolation { line: None, rule: "port", message: "EXPOSE 8000 but app_port is 7860".into() },
+            ],
+        };
+        let text = error.to_string();
+        assert!(text.contains("line 3: [uid-1000]"), "{text}");
+        assert!(text.contains("[port] EXPOSE 8000"), "{text}");
+    }
+}

@@ -1,0 +1,642 @@
+//! The blocking git2 half of a push: fetch `main`, build the new tree, commit and push.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use git2::{
+    AutotagOption, Cred, CredentialType, ErrorCode, FetchOptions, ObjectType, Oid, PushOptions,
+    RemoteCallbacks, Repository, Signature, TreeWalkMode, TreeWalkResult,
+};
+
+use super::attributes::{self, Attributes, LfsReason, PathPattern};
+use super::lfs::{self, LfsObject};
+use super::{GITATTRIBUTES, PushRequest};
+use crate::error::{Error, HttpContext, Result};
+use crate::secret::SecretString;
+
+/// Where the fetched `main` is kept in the temporary repository.
+const FETCHED_REF: &str = "refs/remotes/space/main";
+/// The branch we build and push.
+const LOCAL_REF: &str = "refs/heads/main";
+/// Mode of a regular, non-executable file.
+const FILE_MODE: i32 = 0o100644;
+/// Mode of a folder.
+const TREE_MODE: i32 = 0o040000;
+
+/// A temporary bare repository tied to one Space remote. Dropping it deletes the folder.
+pub struct PushSession {
+    repo: Repository,
+    remote_url: String,
+    token: Option<SecretString>,
+    // Declared last: the repository is closed before its folder is removed.
+    _dir: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for PushSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushSession")
+            .field("remote_url", &lfs::redact(&self.remote_url))
+            .field("token_set", &self.token.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a push would change, computed against one remote head.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The remote `main` this plan builds on (`None`: the Space has no commit yet).
+    pub parent: Option<Oid>,
+    /// The new root tree.
+    pub tree: Oid,
+    /// False when the new tree equals the remote head's.
+    pub changed: bool,
+    /// Paths new in the Space.
+    pub added: Vec<String>,
+    /// Paths whose content or mode changes.
+    pub modified: Vec<String>,
+    /// Paths removed from the Space.
+    pub removed: Vec<String>,
+    /// Files stored through LFS (their pointers are in `tree`).
+    pub lfs: Vec<LfsObject>,
+}
+
+/// How a publish attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    /// `main` now points at this commit.
+    Pushed(Oid),
+    /// `main` moved since the fetch: fetch again and rebuild.
+    Race,
+}
+
+/// One tree entry: blob (or gitlink) id and mode.
+type Entry = (Oid, i32);
+
+/// Tracks the credential callback so a refused token fails at once instead of looping.
+#[derive(Default)]
+struct AuthState {
+    attempts: Cell<u32>,
+}
+
+impl PushSession {
+    /// Create the temporary bare repository for `remote_url`. Nothing is fetched yet.
+    pub fn open(remote_url: &str, token: Option<SecretString>) -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("hf-deploy-push-")
+            .tempdir()
+            .map_err(|e| Error::io("create a temporary folder in", std::env::temp_dir(), e))?;
+        let repo = Repository::init_bare(dir.path()).map_err(|source| Error::Git {
+            action: format!(
+                "create a temporary repository in `{}`",
+                dir.path().display()
+            ),
+            source,
+        })?;
+        Ok(PushSession {
+            repo,
+            remote_url: remote_url.to_string(),
+            token,
+            _dir: dir,
+        })
+    }
+
+    /// The remote URL fit for messages.
+    fn shown_url(&self) -> String {
+        lfs::redact(&self.remote_url)
+    }
+
+    /// True for `file://` URLs and plain paths: libgit2's local transport cannot fetch shallow.
+    fn is_local(&self) -> bool {
+        self.remote_url.starts_with("file://") || !self.remote_url.contains("://")
+    }
+
+    fn callbacks<'a>(&'a self, auth: &'a AuthState) -> RemoteCallbacks<'a> {
+        let mut callbacks = RemoteCallbacks::new();
+        callbacks.credentials(move |_url, _username, allowed| {
+            let attempt = auth.attempts.get() + 1;
+            auth.attempts.set(attempt);
+            // libgit2 asks again after each refusal; give the token once, then stop.
+            if attempt > 1 {
+                return Err(git2::Error::from_str("the remote refused the credentials"));
+            }
+            match &self.token {
+                Some(token) if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) => {
+                    Cred::userpass_plaintext("hf_user", token.expose())
+                }
+                Some(_) => Err(git2::Error::from_str(
+                    "the remote asked for credentials other than a token",
+                )),
+                None => Err(git2::Error::from_str(
+                    "the remote asked for credentials and no token was given",
+                )),
+            }
+        });
+        callbacks
+    }
+
+    /// Map a git2 error, turning a refused or missing token into [`Error::InvalidToken`].
+    fn git_error(
+        &self,
+        auth: &AuthState,
+        action: String,
+        service: &str,
+        source: git2::Error,
+    ) -> Error {
+        // Two calls: the token was given and refused. One call without a token, or a plain
+        // authentication failure after one: no usable token either.
+        let attempts = auth.attempts.get();
+        let auth_failed = attempts >= 2
+            || (attempts == 1 && (self.token.is_none() || source.code() == ErrorCode::Auth));
+        if auth_failed {
+            let server_message = match &self.token {
+                None => "the remote asked for credentials and no token was given",
+                Some(_) => "the remote refused the token",
+            };
+            return Error::InvalidToken {
+                action,
+                context: Box::new(HttpContext {
+                    method: if service == "git-upload-pack" {
+                        "GET".into()
+                    } else {
+                        "POST".into()
+                    },
+                    url: format!(
+                        "{}/info/refs?service={service}",
+                        self.shown_url().trim_end_matches('/')
+                    ),
+                    status: 401,
+                    request_id: None,
+                    error_code: None,
+                    server_message: Some(server_message.into()),
+                }),
+            };
+        }
+        Error::Git { action, source }
+    }
+
+    /// Fetch the Space's `main` (depth 1 over the network) and return its head, or `None` when
+    /// the Space has no `main` yet.
+    pub fn fetch(&mut self) -> Result<Option<Oid>> {
+        let action = format!("fetch `main` from `{}`", self.shown_url());
+        if let Ok(mut stale) = self.repo.find_reference(FETCHED_REF) {
+            stale.delete().map_err(|source| Error::Git {
+                action: action.clone(),
+                source,
+            })?;
+        }
+        let auth = AuthState::default();
+        let result = {
+            let mut remote = self
+                .repo
+                .remote_anonymous(&self.remote_url)
+                .map_err(|source| Error::Git {
+                    action: action.clone(),
+                    source,
+                })?;
+            let mut options = FetchOptions::new();
+            options.remote_callbacks(self.callbacks(&auth));
+            options.download_tags(AutotagOption::None);
+            options.update_fetchhead(false);
+            if !self.is_local() {
+                options.depth(1);
+            }
+            remote.fetch(
+                &[&format!("+refs/heads/main:{FETCHED_REF}")],
+                Some(&mut options),
+                None,
+            )
+        };
+        if let Err(source) = result {
+            // A Space without any branch answers an empty ref list; that is not an error.
+            if source.code() != ErrorCode::NotFound {
+                return Err(self.git_error(&auth, action, "git-upload-pack", source));
+            }
+        }
+        match self.repo.find_reference(FETCHED_REF) {
+            Ok(reference) => Ok(reference.target()),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(source) => Err(Error::Git { action, source }),
+        }
+    }
+
+    /// Build the Space tree for `request` on top of `parent` (from [`PushSession::fetch`]).
+    pub fn plan(&self, request: &PushRequest, parent: Option<Oid>) -> Result<Plan> {
+        let git = |action: &str| {
+            let action = action.to_string();
+            move |source| Error::Git {
+                action: action.clone(),
+                source,
+            }
+        };
+        let repo = &self.repo;
+        let (remote_tree, remote_entries) = match parent {
+            Some(oid) => {
+                let tree = repo
+                    .find_commit(oid)
+                    .and_then(|commit| commit.tree())
+                    .map_err(git("read the fetched `main` commit"))?;
+                let entries =
+                    flatten(&tree).map_err(git("list the files of the fetched `main`"))?;
+                (Some(tree.id()), entries)
+            }
+            None => (None, BTreeMap::new()),
+        };
+
+        // `.gitattributes`: the Space's, plus our lines, plus one line per file we must send
+        // through LFS that no pattern covers.
+        let remote_attributes = match remote_entries.get(GITATTRIBUTES) {
+            Some((oid, _)) => {
+                let blob = repo
+                    .find_blob(*oid)
+                    .map_err(git("read the Space's `.gitattributes`"))?;
+                Some(String::from_utf8_lossy(blob.content()).into_owned())
+            }
+            None => None,
+        };
+        let our_attributes = request
+            .files
+            .get(GITATTRIBUTES)
+            .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+            .unwrap_or_default();
+        let mut gitattributes = attributes::merge(
+            remote_attributes.as_deref().unwrap_or(""),
+            our_attributes.lines().map(str::to_string),
+        );
+        let rules = Attributes::parse(&gitattributes);
+
+        let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
+        let mut lfs_objects = Vec::new();
+        let mut uncovered = Vec::new();
+        for (path, content) in &request.files {
+            if path == GITATTRIBUTES {
+                continue;
+            }
+            let bytes = match rules.lfs_reason(path, content) {
+                Some(reason) => {
+                    let object = LfsObject::new(path.clone(), Bytes::copy_from_slice(content));
+                    if reason != LfsReason::Pattern {
+                        uncovered.push(attributes::lfs_line_for_path(path));
+                    }
+                    let pointer = object.pointer().into_bytes();
+                    lfs_objects.push(object);
+                    pointer
+                }
+                None => content.clone(),
+            };
+            let oid = repo
+                .blob(&bytes)
+                .map_err(git(&format!("store `{path}` in the temporary repository")))?;
+            entries.insert(path.clone(), (oid, FILE_MODE));
+        }
+        gitattributes = attributes::merge(&gitattributes, uncovered);
+
+        let keep = request
+            .keep
+            .iter()
+            .map(|pattern| {
+                PathPattern::new(pattern).ok_or_else(|| {
+                    Error::invalid_input_hint(
+                        "keep",
+                        format!("`{pattern}` is not a usable path pattern"),
+                        "use git-style globs such as `data/**` or `*.db`",
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for (path, entry) in &remote_entries {
+            if path != GITATTRIBUTES
+                && !entries.contains_key(path)
+                && keep.iter().any(|k| k.is_match(path))
+            {
+                entries.insert(path.clone(), *entry);
+            }
+        }
+        if !gitattributes.is_empty() || remote_attributes.is_some() {
+            let oid = repo
+                .blob(gitattributes.as_bytes())
+                .map_err(git("store `.gitattributes`"))?;
+            let mode = remote_entries
+                .get(GITATTRIBUTES)
+                .map(|(_, mode)| *mode)
+                .unwrap_or(FILE_MODE);
+            entries.insert(GITATTRIBUTES.to_string(), (oid, mode));
+        }
+
+        let tree = write_tree(repo, &entries)?;
+        let mut added = Vec::new();
+        let mut modified = Vec::new();
+        for (path, entry) in &entries {
+            match remote_entries.get(path) {
+                None => added.push(path.clone()),
+                Some(old) if old != entry => modified.push(path.clone()),
+                Some(_) => {}
+            }
+        }
+        let removed = remote_entries
+            .keys()
+            .filter(|path| !entries.contains_key(*path))
+            .cloned()
+            .collect();
+        Ok(Plan {
+            parent,
+            tree,
+            changed: remote_tree != Some(tree),
+            added,
+            modified,
+            removed,
+            lfs: lfs_objects,
+        })
+    }
+
+    /// Commit `plan` on its parent and push it to `main` (never forced).
+    pub fn publish(&self, plan: &Plan, request: &PushRequest) -> Result<Published> {
+        let repo = &self.repo;
+        let (name, email) = &request.author;
+        let signature = Signature::now(name, email).map_err(|_| {
+            Error::invalid_input_hint(
+                "author",
+                format!("`{name} <{email}>` cannot be a git author"),
+                "give a non-empty name and email without `<`, `>` or line breaks",
+            )
+        })?;
+        let commit_action = "commit the new Space tree".to_string();
+        let tree = repo.find_tree(plan.tree).map_err(|source| Error::Git {
+            action: commit_action.clone(),
+            source,
+        })?;
+        let parents = match plan.parent {
+            Some(oid) => vec![repo.find_commit(oid).map_err(|source| Error::Git {
+                action: commit_action.clone(),
+                source,
+            })?],
+            None => Vec::new(),
+        };
+        let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
+        let commit = repo
+            .commit(
+                None,
+                &signature,
+                &signature,
+                &request.message,
+                &tree,
+                &parent_refs,
+            )
+            .map_err(|source| Error::Git {
+                action: commit_action.clone(),
+                source,
+            })?;
+        repo.reference(LOCAL_REF, commit, true, "hf-deploy: new Space tree")
+            .map_err(|source| Error::Git {
+                action: commit_action,
+                source,
+            })?;
+
+        let action = format!("push `main` to `{}`", self.shown_url());
+        let auth = AuthState::default();
+        let sideband = RefCell::new(Vec::<u8>::new());
+        let rejection: RefCell<Option<String>> = RefCell::new(None);
+        let result = {
+            let mut callbacks = self.callbacks(&auth);
+            callbacks.sideband_progress(|data| {
+                sideband.borrow_mut().extend_from_slice(data);
+                true
+            });
+            callbacks.push_update_reference(|_refname, status| {
+                if let Some(status) = status {
+                    *rejection.borrow_mut() = Some(status.to_string());
+                }
+                Ok(())
+            });
+            let mut options = PushOptions::new();
+            options.remote_callbacks(callbacks);
+            let mut remote =
+                repo.remote_anonymous(&self.remote_url)
+                    .map_err(|source| Error::Git {
+                        action: action.clone(),
+                        source,
+                    })?;
+            remote.push(&[&format!("{LOCAL_REF}:{LOCAL_REF}")], Some(&mut options))
+        };
+        let lines = remote_lines(&sideband.borrow());
+        if let Err(source) = result {
+            if source.code() == ErrorCode::NotFastForward {
+                return Ok(Published::Race);
+            }
+            if let Some(status) = rejection.borrow().as_deref() {
+                return classify(status, &lines);
+            }
+            if !lines.is_empty() && auth.attempts.get() == 0 {
+                return Err(rejected(&lines, None));
+            }
+            return Err(self.git_error(&auth, action, "git-receive-pack", source));
+        }
+        if let Some(status) = rejection.borrow().as_deref() {
+            return classify(status, &lines);
+        }
+        Ok(Published::Pushed(commit))
+    }
+
+    /// The temporary repository (tests inspect it).
+    #[cfg(test)]
+    pub(crate) fn repository(&self) -> &Repository {
+        &self.repo
+    }
+}
+
+/// A per-ref rejection: a moved `main` is a race, anything else the remote refusing the push.
+fn classify(status: &str, lines: &[String]) -> Result<Published> {
+    let lower = status.to_ascii_lowercase();
+    let race = [
+        "non-fast-forward",
+        "fetch first",
+        "stale info",
+        "failed to update ref",
+        "failed to lock",
+        "cannot lock ref",
+    ];
+    if race.iter().any(|needle| lower.contains(needle)) {
+        return Ok(Published::Race);
+    }
+    Err(rejected(lines, Some(status)))
+}
+
+fn rejected(lines: &[String], status: Option<&str>) -> Error {
+    let mut reason: Vec<String> = lines
+        .iter()
+        .filter(|line| !line.chars().all(|c| c == '-' || c.is_whitespace()))
+        .cloned()
+        .collect();
+    if let Some(status) = status {
+        reason.push(format!("(`main` {status})"));
+    }
+    Error::PushRejected {
+        reason: reason.join("\n"),
+        offending_files: offending_files(lines),
+    }
+}
+
+/// The sideband text as lines, without `remote:` prefixes, progress meters or blanks.
+pub(crate) fn remote_lines(raw: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(raw)
+        .split(['\n', '\r'])
+        .map(|line| line.strip_prefix("remote:").unwrap_or(line).trim_end())
+        .filter(|line| !line.trim().is_empty() && !line.contains("% ("))
+        .map(|line| line.trim_start_matches(' ').to_string())
+        .collect()
+}
+
+/// The paths listed under `Offending files:` as `  - path (ref: refs/...)`.
+pub(crate) fn offending_files(lines: &[String]) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut in_list = false;
+    for line in lines {
+        let trimmed = line.trim();
+        if trimmed.eq_ignore_ascii_case("offending files:") {
+            in_list = true;
+            continue;
+        }
+        if !in_list {
+            continue;
+        }
+        let Some(item) = trimmed.strip_prefix("- ") else {
+            if !trimmed.is_empty() {
+                in_list = false;
+            }
+            continue;
+        };
+        let path = match item.rfind(" (ref:") {
+            Some(pos) => &item[..pos],
+            None => item,
+        };
+        if !path.is_empty() && !files.iter().any(|f| f == path) {
+            files.push(path.to_string());
+        }
+    }
+    files
+}
+
+/// Every blob and gitlink of `tree`, by path.
+fn flatten(tree: &git2::Tree<'_>) -> std::result::Result<BTreeMap<String, Entry>, git2::Error> {
+    let mut entries = BTreeMap::new();
+    tree.walk(TreeWalkMode::PreOrder, |root, entry| {
+        if entry.kind() != Some(ObjectType::Tree) {
+            if let Some(name) = entry.name() {
+                entries.insert(format!("{root}{name}"), (entry.id(), entry.filemode()));
+            }
+        }
+        TreeWalkResult::Ok
+    })?;
+    Ok(entries)
+}
+
+enum Node {
+    File(Entry),
+    Dir(BTreeMap<String, Node>),
+}
+
+/// Write nested trees for `entries` (paths already validated).
+fn write_tree(repo: &Repository, entries: &BTreeMap<String, Entry>) -> Result<Oid> {
+    let mut root: BTreeMap<String, Node> = BTreeMap::new();
+    for (path, entry) in entries {
+        let conflict = || {
+            Error::invalid_input_hint(
+                "files",
+                format!("`{path}` is both a file and a folder in the Space tree"),
+                "rename one of them",
+            )
+        };
+        let mut parts: Vec<&str> = path.split('/').collect();
+        let name = parts.pop().unwrap_or_default();
+        let mut dir = &mut root;
+        for part in parts {
+            let node = dir
+                .entry(part.to_string())
+                .or_insert_with(|| Node::Dir(BTreeMap::new()));
+            dir = match node {
+                Node::Dir(children) => children,
+                Node::File(_) => return Err(conflict()),
+            };
+        }
+        if dir.insert(name.to_string(), Node::File(*entry)).is_some() {
+            return Err(conflict());
+        }
+    }
+    fn write(
+        repo: &Repository,
+        dir: &BTreeMap<String, Node>,
+    ) -> std::result::Result<Oid, git2::Error> {
+        let mut builder = repo.treebuilder(None)?;
+        for (name, node) in dir {
+            match node {
+                Node::File((oid, mode)) => builder.insert(name, *oid, *mode)?,
+                Node::Dir(children) => {
+                    let oid = write(repo, children)?;
+                    builder.insert(name, oid, TREE_MODE)?
+                }
+            };
+        }
+        builder.write()
+    }
+    write(repo, &root).map_err(|source| Error::Git {
+        action: "write the new Space tree".into(),
+        source,
+    })
+}
+
+/// Helpers for the push tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// Write nested trees for `entries`.
+    pub(crate) fn write_tree(repo: &Repository, entries: &BTreeMap<String, (Oid, i32)>) -> Oid {
+        super::write_tree(repo, entries).expect("write tree")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HUB_REJECTION: &str = "-------------------------------------------------------------------------\nYour push was rejected because it contains files larger than 10 MiB.\nPlease use https://git-lfs.github.com/ to store large files.\nSee also: https://hf.co/docs/hub/repositories-getting-started#terminal\n\nOffending files:\n  - big.dat (ref: refs/heads/main)\n  - models/my file.onnx (ref: refs/heads/main)\n-------------------------------------------------------------------------\n";
+
+    #[test]
+    fn offending_files_are_parsed_from_the_hub_message() {
+        let lines = remote_lines(HUB_REJECTION.as_bytes());
+        assert_eq!(
+            offending_files(&lines),
+            vec!["big.dat", "models/my file.onnx"]
+        );
+        let with_prefix = remote_lines(
+            b"remote: Offending files:\nremote:   - static/demo.mp4 (ref: refs/heads/main)\n",
+        );
+        assert_eq!(offending_files(&with_prefix), vec!["static/demo.mp4"]);
+    }
+
+    #[test]
+    fn statuses_split_into_races_and_rejections() {
+        assert_eq!(
+            classify("failed to update ref", &[]).ok(),
+            Some(Published::Race)
+        );
+        assert_eq!(
+            classify("non-fast-forward", &[]).ok(),
+            Some(Published::Race)
+        );
+        let lines = remote_lines(HUB_REJECTION.as_bytes());
+        let Err(Error::PushRejected {
+            reason,
+            offending_files,
+        }) = classify("pre-receive hook declined", &lines)
+        else {
+            panic!("a hook refusal is a rejection");
+        };
+        assert!(
+            reason.contains("larger than 10 MiB") && reason.contains("pre-receive hook declined"),
+            "{reason}"
+        );
+        assert!(!reason.contains("-----"), "{reason}");
+        assert_eq!(offending_files.len(), 2);
+    }
+}

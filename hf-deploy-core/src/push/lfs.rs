@@ -1,0 +1,528 @@
+//! Git LFS uploads through the Hub's batch API (`basic` and `multipart` transfers).
+//!
+//! Endpoint: `POST {remote}.git/info/lfs/objects/batch` (hub-api.md §7.3), HTTP Basic auth with
+//! user `hf_user` and the token as password, as git-lfs sends it.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderMap, HeaderName, HeaderValue,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, HttpContext, Result};
+use crate::secret::SecretString;
+
+/// Media type of every LFS API request and answer.
+pub const LFS_MEDIA_TYPE: &str = "application/vnd.git-lfs+json";
+
+/// Objects per batch request (git-lfs sends at most 100).
+const BATCH_SIZE: usize = 100;
+
+/// A file stored through LFS: its pointer goes into git, its bytes to LFS storage.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LfsObject {
+    /// Path in the Space.
+    pub path: String,
+    /// SHA-256 of the content, lowercase hex.
+    pub oid: String,
+    /// Content length in bytes.
+    pub size: u64,
+    /// The content.
+    pub content: Bytes,
+}
+
+impl std::fmt::Debug for LfsObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LfsObject")
+            .field("path", &self.path)
+            .field("oid", &self.oid)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LfsObject {
+    /// Hash `content` for `path`.
+    pub fn new(path: impl Into<String>, content: Bytes) -> Self {
+        let oid = hex::encode(Sha256::digest(&content));
+        LfsObject {
+            path: path.into(),
+            oid,
+            size: content.len() as u64,
+            content,
+        }
+    }
+
+    /// The pointer file committed in place of the content.
+    pub fn pointer(&self) -> String {
+        format!(
+            "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize {}\n",
+            self.oid, self.size
+        )
+    }
+}
+
+/// The batch endpoint for a git remote URL: `{remote}.git/info/lfs/objects/batch`.
+pub fn batch_url(remote_url: &str) -> String {
+    let base = remote_url.trim_end_matches('/');
+    let base = base.strip_suffix(".git").unwrap_or(base);
+    format!("{base}.git/info/lfs/objects/batch")
+}
+
+/// `Basic base64(hf_user:token)`.
+fn basic_auth(token: &SecretString) -> Result<HeaderValue> {
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("hf_user:{}", token.expose()));
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| {
+        Error::invalid_input_hint(
+            "HF_TOKEN",
+            "the token holds characters that cannot go in an HTTP header",
+            "copy the token again from https://huggingface.co/settings/tokens",
+        )
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+#[derive(Serialize)]
+struct BatchRequest<'a> {
+    operation: &'static str,
+    transfers: [&'static str; 2],
+    objects: Vec<BatchRequestObject<'a>>,
+    hash_algo: &'static str,
+    #[serde(rename = "ref")]
+    reference: RefName,
+}
+
+#[derive(Serialize)]
+struct BatchRequestObject<'a> {
+    oid: &'a str,
+    size: u64,
+}
+
+#[derive(Serialize)]
+struct RefName {
+    name: &'static str,
+}
+
+#[derive(Deserialize)]
+struct BatchResponse {
+    #[serde(default)]
+    objects: Vec<BatchObject>,
+}
+
+#[derive(Deserialize)]
+struct BatchObject {
+    oid: String,
+    #[serde(default)]
+    actions: Option<Actions>,
+    #[serde(default)]
+    error: Option<ObjectError>,
+}
+
+#[derive(Deserialize)]
+struct Actions {
+    #[serde(default)]
+    upload: Option<Action>,
+    #[serde(default)]
+    verify: Option<Action>,
+}
+
+#[derive(Deserialize)]
+struct Action {
+    href: String,
+    #[serde(default)]
+    header: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct ObjectError {
+    #[serde(default)]
+    code: i64,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Serialize)]
+struct Completion<'a> {
+    oid: &'a str,
+    parts: Vec<CompletedPart>,
+}
+
+#[derive(Serialize)]
+struct CompletedPart {
+    #[serde(rename = "partNumber")]
+    part_number: usize,
+    etag: String,
+}
+
+#[derive(Serialize)]
+struct Verify<'a> {
+    oid: &'a str,
+    size: u64,
+}
+
+/// Upload `objects` that LFS storage does not have yet. Objects the batch answer lists without
+/// `actions` are already stored and skipped.
+pub async fn upload(
+    client: &reqwest::Client,
+    batch_url: &str,
+    token: Option<&SecretString>,
+    objects: &[LfsObject],
+) -> Result<()> {
+    let auth = token.map(basic_auth).transpose()?;
+    for chunk in objects.chunks(BATCH_SIZE) {
+        let body = BatchRequest {
+            operation: "upload",
+            transfers: ["basic", "multipart"],
+            objects: chunk
+                .iter()
+                .map(|o| BatchRequestObject {
+                    oid: &o.oid,
+                    size: o.size,
+                })
+                .collect(),
+            hash_algo: "sha256",
+            reference: RefName { name: "main" },
+        };
+        let action = format!("start the Git LFS upload of {}", describe(chunk));
+        // `Content-Type` goes first: `.json` sets `application/json` only when none is set.
+        let mut request = client
+            .post(batch_url)
+            .header(ACCEPT, LFS_MEDIA_TYPE)
+            .header(CONTENT_TYPE, LFS_MEDIA_TYPE)
+            .json(&body);
+        if let Some(auth) = &auth {
+            request = request.header(AUTHORIZATION, auth.clone());
+        }
+        let response = send(request, "POST", batch_url, &action).await?;
+        let answer: BatchResponse = read_json(response, batch_url, &action).await?;
+        for object in chunk {
+            let Some(entry) = answer.objects.iter().find(|entry| entry.oid == object.oid) else {
+                return Err(Error::MalformedResponse {
+                    action,
+                    url: batch_url.to_string(),
+                    detail: format!("no entry for `{}` (oid {})", object.path, object.oid),
+                });
+            };
+            upload_one(client, batch_url, auth.as_ref(), object, entry).await?;
+        }
+    }
+    Ok(())
+}
+
+fn describe(chunk: &[LfsObject]) -> String {
+    match chunk {
+        [one] => format!("`{}`", one.path),
+        many => format!("{} files (`{}`, ...)", many.len(), many[0].path),
+    }
+}
+
+async fn upload_one(
+    client: &reqwest::Client,
+    batch_url: &str,
+    auth: Option<&HeaderValue>,
+    object: &LfsObject,
+    entry: &BatchObject,
+) -> Result<()> {
+    let path = &object.path;
+    if let Some(error) = &entry.error {
+        return Err(Error::Refused {
+            action: format!("store `{path}` through Git LFS"),
+            context: Box::new(HttpContext {
+                method: "POST".into(),
+                url: batch_url.to_string(),
+                status: u16::try_from(error.code).unwrap_or(0),
+                request_id: None,
+                error_code: None,
+                server_message: Some(error.message.clone()),
+            }),
+        });
+    }
+    let Some(actions) = &entry.actions else {
+        return Ok(());
+    };
+    if let Some(upload) = &actions.upload {
+        if let Some(chunk_size) = upload.header.get("chunk_size") {
+            upload_multipart(client, object, upload, chunk_size).await?;
+        } else {
+            let action = format!("upload `{path}` to Git LFS storage");
+            let request = client
+                .put(&upload.href)
+                .headers(action_headers(&upload.header, &upload.href, &action)?)
+                .body(object.content.clone());
+            send(request, "PUT", &upload.href, &action).await?;
+        }
+    }
+    if let Some(verify) = &actions.verify {
+        let action = format!("verify the Git LFS upload of `{path}`");
+        let mut request = client
+            .post(&verify.href)
+            .headers(action_headers(&verify.header, &verify.href, &action)?)
+            .header(ACCEPT, LFS_MEDIA_TYPE)
+            .header(CONTENT_TYPE, LFS_MEDIA_TYPE)
+            .json(&Verify {
+                oid: &object.oid,
+                size: object.size,
+            });
+        if let Some(auth) = auth {
+            request = request.header(AUTHORIZATION, auth.clone());
+        }
+        send(request, "POST", &verify.href, &action).await?;
+    }
+    Ok(())
+}
+
+async fn upload_multipart(
+    client: &reqwest::Client,
+    object: &LfsObject,
+    upload: &Action,
+    chunk_size: &str,
+) -> Result<()> {
+    let action = format!("upload `{}` to Git LFS storage in parts", object.path);
+    let malformed = |detail: String| Error::MalformedResponse {
+        action: action.clone(),
+        url: redact(&upload.href),
+        detail,
+    };
+    let chunk_size: u64 = chunk_size
+        .parse()
+        .ok()
+        .filter(|size| *size > 0)
+        .ok_or_else(|| {
+            malformed(format!(
+                "`chunk_size` is `{chunk_size}`, not a positive number"
+            ))
+        })?;
+    let mut parts: Vec<(usize, &String)> = upload
+        .header
+        .iter()
+        .filter_map(|(key, url)| {
+            (!key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| key.parse::<usize>().ok().map(|n| (n, url)))
+                .flatten()
+        })
+        .collect();
+    parts.sort_by_key(|(number, _)| *number);
+    let expected = object.size.div_ceil(chunk_size);
+    if parts.len() as u64 != expected || parts.iter().enumerate().any(|(i, (n, _))| *n != i + 1) {
+        return Err(malformed(format!(
+            "{} part URLs for {} bytes in chunks of {chunk_size} (expected {expected}, numbered from 1)",
+            parts.len(),
+            object.size
+        )));
+    }
+    let mut completed = Vec::with_capacity(parts.len());
+    for (number, url) in parts {
+        let start = (number as u64 - 1) * chunk_size;
+        let end = (start + chunk_size).min(object.size);
+        // `start`/`end` are within `content`, whose length is `size`.
+        let slice = object.content.slice(start as usize..end as usize);
+        let part_action = format!("{action} (part {number})");
+        let response = send(
+            client.put(url.as_str()).body(slice),
+            "PUT",
+            url,
+            &part_action,
+        )
+        .await?;
+        let etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                malformed(format!("part {number} was stored without an `ETag` header"))
+            })?;
+        completed.push(CompletedPart {
+            part_number: number,
+            etag,
+        });
+    }
+    let request = client
+        .post(&upload.href)
+        .header(ACCEPT, LFS_MEDIA_TYPE)
+        .header(CONTENT_TYPE, LFS_MEDIA_TYPE)
+        .json(&Completion {
+            oid: &object.oid,
+            parts: completed,
+        });
+    send(
+        request,
+        "POST",
+        &upload.href,
+        &format!("complete the multipart upload of `{}`", object.path),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The headers an LFS action tells us to send (minus the multipart bookkeeping keys).
+fn action_headers(
+    header: &BTreeMap<String, String>,
+    href: &str,
+    action: &str,
+) -> Result<HeaderMap> {
+    let mut map = HeaderMap::new();
+    for (key, value) in header {
+        if key == "chunk_size" || key.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let (Ok(name), Ok(mut value)) = (
+            HeaderName::try_from(key.as_str()),
+            HeaderValue::from_str(value),
+        ) else {
+            return Err(Error::MalformedResponse {
+                action: action.to_string(),
+                url: redact(href),
+                detail: format!("header `{key}` cannot be sent"),
+            });
+        };
+        value.set_sensitive(true);
+        map.insert(name, value);
+    }
+    Ok(map)
+}
+
+/// A URL fit for messages: no user info, no query (pre-signed storage URLs carry signatures).
+pub(crate) fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            parsed.to_string()
+        }
+        Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_string(),
+    }
+}
+
+async fn send(
+    request: reqwest::RequestBuilder,
+    method: &str,
+    url: &str,
+    action: &str,
+) -> Result<reqwest::Response> {
+    let response = request.send().await.map_err(|source| Error::Request {
+        action: action.to_string(),
+        url: redact(url),
+        source: source.without_url(),
+    })?;
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    Err(status_error(response, method, url, action).await)
+}
+
+async fn status_error(response: reqwest::Response, method: &str, url: &str, action: &str) -> Error {
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let request_id = header("x-request-id").or_else(|| header("x-amzn-trace-id"));
+    let error_code = header("x-error-code");
+    let header_message = header("x-error-message");
+    let body = response.text().await.unwrap_or_default();
+    let body_message = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .or_else(|| v.get("error"))
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .or_else(|| (!body.trim().is_empty()).then(|| body.trim().chars().take(500).collect()));
+    let context = Box::new(HttpContext {
+        method: method.to_string(),
+        url: redact(url),
+        status,
+        request_id,
+        error_code,
+        server_message: header_message.or(body_message),
+    });
+    let action = action.to_string();
+    match status {
+        401 => Error::InvalidToken { action, context },
+        403 => Error::ReadOnlyToken { action, context },
+        404 => Error::NotFound {
+            what: format!("the Git LFS endpoint `{}`", redact(url)),
+            context,
+        },
+        429 => Error::RateLimited {
+            action,
+            retry_after: None,
+            context,
+        },
+        500..=599 => Error::Server {
+            action,
+            attempts: 1,
+            context,
+        },
+        _ => Error::Refused { action, context },
+    }
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+    url: &str,
+    action: &str,
+) -> Result<T> {
+    let text = response.text().await.map_err(|source| Error::Request {
+        action: action.to_string(),
+        url: redact(url),
+        source: source.without_url(),
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::MalformedResponse {
+        action: action.to_string(),
+        url: redact(url),
+        detail: format!("not a Git LFS batch answer ({e})"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointer_has_the_spec_format() {
+        let object = LfsObject::new("a.bin", Bytes::from_static(b"hello"));
+        assert_eq!(
+            object.oid,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        assert_eq!(
+            object.pointer(),
+            "version https://git-lfs.github.com/spec/v1\noid sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\nsize 5\n"
+        );
+        assert!(!format!("{object:?}").contains("hello"));
+    }
+
+    #[test]
+    fn batch_url_appends_dot_git_once() {
+        assert_eq!(
+            batch_url("https://hf.co/spaces/a/b"),
+            "https://hf.co/spaces/a/b.git/info/lfs/objects/batch"
+        );
+        assert_eq!(
+            batch_url("https://hf.co/spaces/a/b.git/"),
+            "https://hf.co/spaces/a/b.git/info/lfs/objects/batch"
+        );
+    }
+
+    #[test]
+    fn redact_drops_credentials_and_signatures() {
+        assert_eq!(
+            redact("https://user:pw@s3.example/bucket/obj?X-Amz-Signature=abc"),
+            "https://s3.example/bucket/obj"
+        );
+    }
+}

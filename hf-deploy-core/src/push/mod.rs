@@ -1,0 +1,235 @@
+//! Commit the Space tree on top of the Space's `main` with git2 and push it.
+//!
+//! The Space mirrors the scaffold: each push fetches `main` (depth 1 over the network) into a
+//! temporary bare repository, builds the new tree in memory, and pushes one commit on top of the
+//! remote head, never forced. Files the Hub refuses as plain git blobs (a `filter=lfs` pattern,
+//! more than 10 MiB, a NUL byte in the first 8000 bytes) go to Git LFS and are committed as
+//! pointers. If `main` moves during the push, the push starts over on the new head.
+//!
+//! The token is given to git only through the credential callback (user `hf_user`) and to LFS
+//! as a Basic auth header; it is never part of a URL.
+//!
+//! [`push`] is the async entry point. The blocking core is [`push_blocking`] (which leaves the
+//! LFS upload to a callback) and the [`PushSession`] it drives.
+
+mod attributes;
+mod git;
+pub mod lfs;
+
+use std::collections::{BTreeMap, HashSet};
+
+pub use git::{Plan, Published, PushSession};
+pub use lfs::LfsObject;
+
+use crate::error::{Error, Result};
+use crate::secret::SecretString;
+
+/// Path of the attributes file, always merged with the Space's, never dropped.
+pub const GITATTRIBUTES: &str = ".gitattributes";
+
+/// What to push, and where. `Debug` lists file paths and sizes, never the token.
+#[derive(Clone)]
+pub struct PushRequest {
+    /// The Space's git URL, e.g. `https://huggingface.co/spaces/ns/name`; never with credentials.
+    pub remote_url: String,
+    /// Hub token: the git password (user `hf_user`) and the LFS Basic auth.
+    pub token: Option<SecretString>,
+    /// The Space tree from the scaffold: relative `/`-separated path to content.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Git-style globs of remote paths to keep even though the scaffold does not produce them.
+    /// Without a match, remote files the scaffold does not produce are removed.
+    pub keep: Vec<String>,
+    /// Commit message.
+    pub message: String,
+    /// Author and committer: name and email.
+    pub author: (String, String),
+    /// How many times to fetch again and rebuild when `main` moved during the push.
+    pub max_race_retries: u32,
+    /// Fetch and compute the plan only: no LFS upload, no commit, no push.
+    pub dry_run: bool,
+}
+
+impl std::fmt::Debug for PushRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let files: BTreeMap<&str, usize> = self
+            .files
+            .iter()
+            .map(|(path, content)| (path.as_str(), content.len()))
+            .collect();
+        f.debug_struct("PushRequest")
+            .field("remote_url", &lfs::redact(&self.remote_url))
+            .field("token", &self.token)
+            .field("files", &files)
+            .field("keep", &self.keep)
+            .field("message", &self.message)
+            .field("author", &self.author)
+            .field("max_race_retries", &self.max_race_retries)
+            .field("dry_run", &self.dry_run)
+            .finish()
+    }
+}
+
+/// What a push did (or, with `dry_run`, would do).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PushOutcome {
+    /// The new head of `main`; when nothing changed or on a dry run, the remote head (empty when
+    /// the Space has no commit yet).
+    pub commit_sha: String,
+    /// True when the tree differs from the remote head's (pushed, or would be on a dry run).
+    pub changed: bool,
+    /// Paths new in the Space.
+    pub added: Vec<String>,
+    /// Paths whose content changed.
+    pub modified: Vec<String>,
+    /// Paths removed from the Space.
+    pub removed: Vec<String>,
+    /// Paths committed as LFS pointers.
+    pub lfs: Vec<String>,
+    /// Fetch-and-push attempts made (more than 1 after a race).
+    pub attempts: u32,
+}
+
+/// Push `request`: fetch, plan, upload LFS objects, commit and push, retrying races.
+///
+/// The git work runs on tokio's blocking pool; LFS uploads use reqwest on the caller's runtime.
+pub async fn push(request: PushRequest) -> Result<PushOutcome> {
+    push_with_hook(request, |_| {}).await
+}
+
+/// [`push`] with a hook called just before each publish attempt (tests move `main` there).
+async fn push_with_hook(
+    request: PushRequest,
+    mut before_publish: impl FnMut(u32) + Send + 'static,
+) -> Result<PushOutcome> {
+    let handle = tokio::runtime::Handle::current();
+    let task = tokio::task::spawn_blocking(move || {
+        let batch_url = lfs::batch_url(&request.remote_url);
+        let mut client: Option<reqwest::Client> = None;
+        let mut upload = |objects: &[LfsObject]| -> Result<()> {
+            let client = match &client {
+                Some(client) => client.clone(),
+                None => {
+                    let built = reqwest::Client::builder()
+                        .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")))
+                        .build()
+                        .map_err(|source| Error::Request {
+                            action: "set up the HTTP client for Git LFS".into(),
+                            url: lfs::redact(&batch_url),
+                            source,
+                        })?;
+                    client.insert(built).clone()
+                }
+            };
+            handle.block_on(lfs::upload(
+                &client,
+                &batch_url,
+                request.token.as_ref(),
+                objects,
+            ))
+        };
+        push_blocking_with(&request, &mut upload, &mut before_publish)
+    });
+    match task.await {
+        Ok(result) => result,
+        Err(error) => match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(Error::Git {
+                action: "finish the push".into(),
+                source: git2::Error::from_str("the push task was cancelled"),
+            }),
+        },
+    }
+}
+
+/// The blocking core of [`push`]. `upload_lfs` receives the LFS objects not uploaded yet in
+/// this run, before the commit that points at them is pushed.
+pub fn push_blocking(
+    request: &PushRequest,
+    upload_lfs: &mut dyn FnMut(&[LfsObject]) -> Result<()>,
+) -> Result<PushOutcome> {
+    push_blocking_with(request, upload_lfs, &mut |_| {})
+}
+
+fn push_blocking_with(
+    request: &PushRequest,
+    upload_lfs: &mut dyn FnMut(&[LfsObject]) -> Result<()>,
+    before_publish: &mut dyn FnMut(u32),
+) -> Result<PushOutcome> {
+    validate(request)?;
+    let mut session = PushSession::open(&request.remote_url, request.token.clone())?;
+    let mut uploaded: HashSet<String> = HashSet::new();
+    let attempts = request.max_race_retries.saturating_add(1);
+    for attempt in 1..=attempts {
+        let head = session.fetch()?;
+        let plan = session.plan(request, head)?;
+        let outcome = |commit_sha: String| PushOutcome {
+            commit_sha,
+            changed: plan.changed,
+            added: plan.added.clone(),
+            modified: plan.modified.clone(),
+            removed: plan.removed.clone(),
+            lfs: plan.lfs.iter().map(|o| o.path.clone()).collect(),
+            attempts: attempt,
+        };
+        let head_sha = head.map(|oid| oid.to_string()).unwrap_or_default();
+        if !plan.changed || request.dry_run {
+            return Ok(outcome(head_sha));
+        }
+        let pending: Vec<LfsObject> = plan
+            .lfs
+            .iter()
+            .filter(|object| !uploaded.contains(&object.oid))
+            .cloned()
+            .collect();
+        if !pending.is_empty() {
+            upload_lfs(&pending)?;
+            uploaded.extend(pending.into_iter().map(|object| object.oid));
+        }
+        before_publish(attempt);
+        match session.publish(&plan, request)? {
+            Published::Pushed(commit) => return Ok(outcome(commit.to_string())),
+            Published::Race => continue,
+        }
+    }
+    Err(Error::PushRace { attempts })
+}
+
+/// Refuse requests that cannot make a sane tree, before anything is fetched.
+fn validate(request: &PushRequest) -> Result<()> {
+    if request.remote_url.contains('@')
+        && url::Url::parse(&request.remote_url)
+            .is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
+    {
+        return Err(Error::invalid_input_hint(
+            "remote_url",
+            "the Space git URL carries credentials",
+            "give the URL without `user:token@`; the token goes in separately",
+        ));
+    }
+    if request.files.is_empty() {
+        return Err(Error::invalid_input(
+            "files",
+            "the Space tree is empty: there is nothing to push",
+        ));
+    }
+    for path in request.files.keys() {
+        let bad = path.is_empty()
+            || path.starts_with('/')
+            || path.contains('\\')
+            || path.contains('\0')
+            || path.split('/').any(|part| {
+                part.is_empty() || part == "." || part == ".." || part.eq_ignore_ascii_case(".git")
+            });
+        if bad {
+            return Err(Error::invalid_input_hint(
+                "files",
+                format!("`{path}` is not a relative path inside the Space"),
+                "use `/`-separated relative paths without `.`, `..` or `.git` parts",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

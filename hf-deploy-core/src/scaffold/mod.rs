@@ -1,0 +1,1080 @@
+//! Backend folder -> in-memory Space tree (Dockerfile, README, app files).
+//!
+//! [`scaffold`] is pure: it reads the backend folder and returns every file of the Space as bytes
+//! in a [`Scaffold`], writing nothing. [`Scaffold::write_to`] puts that tree on disk.
+//!
+//! What goes into the tree:
+//!
+//! * Every file of the source, walked with `.gitignore` semantics (also outside a git
+//!   repository; `.ignore` files and `.git/info/exclude` count too, the user's global git
+//!   excludes do not), hidden files included, minus [`DEFAULT_EXCLUDES`] and the user's
+//!   [`ScaffoldOptions::excludes`]. `.env*` files hold secrets: they are never included,
+//!   even when `.gitignore` already ignores them they are listed in [`Scaffold::skipped`].
+//!   Symbolic links that point outside the source are an error.
+//! * `requirements.txt` without the test-only requirements (see [`filter_requirements`]).
+//! * A missing `__init__.py` in every folder of the app package that holds Python files.
+//! * `Dockerfile`: from `templates_dir/Dockerfile.j2` when given, else the source's own
+//!   `Dockerfile`, else the embedded template. A Dockerfile that is not ours is linted against
+//!   the Space rules ([`lint_dockerfile`]); every violation is reported with its line.
+//! * `README.md`: from `templates_dir/README.md.j2` when given, else the embedded template.
+//!   A `README.md` in the source is replaced (with a warning): a repository README is written
+//!   for developers, while the Space README must document the Space (its secrets, endpoints,
+//!   health and cold start). Its body (front matter removed) is in the template context as
+//!   `source_readme`, so a user template can keep it. The front matter writes every string as
+//!   a JSON-escaped double-quoted scalar, which is valid YAML whatever the title holds; a user
+//!   template that renders no front matter gets ours on top.
+//! * `.gitattributes` with the Hub's default Git LFS patterns, unless the source has one.
+
+mod lint;
+mod python;
+mod render;
+mod requirements;
+mod validate;
+mod walk;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::space::SpaceId;
+
+pub use lint::lint_dockerfile;
+pub use render::front_matter;
+pub use requirements::{
+    DEFAULT_TEST_REQUIREMENTS, DroppedRequirement, FilteredRequirements, filter_requirements,
+};
+
+/// The port a Docker Space routes to when the README does not say otherwise.
+pub const DEFAULT_PORT: u16 = 7860;
+/// Health path used when none is given.
+pub const DEFAULT_HEALTH_PATH: &str = "/api/health";
+/// Python version of the image when the source does not pin one.
+pub const DEFAULT_PYTHON_VERSION: &str = "3.11";
+/// Colours the Hub accepts for `colorFrom` / `colorTo`.
+pub const ALLOWED_COLORS: [&str; 8] = [
+    "red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray",
+];
+/// Longest `short_description` the Hub accepts, in characters.
+pub const SHORT_DESCRIPTION_MAX: usize = 60;
+/// Emoji used when none is given.
+pub const DEFAULT_EMOJI: &str = "🤖";
+/// `colorFrom` used when none is given.
+pub const DEFAULT_COLOR_FROM: &str = "blue";
+/// `colorTo` used when none is given.
+pub const DEFAULT_COLOR_TO: &str = "indigo";
+/// Gitignore-style patterns that never go into a Space (besides `.env*`, which is always
+/// refused): version control, caches, virtual environments, dependencies of a frontend, and
+/// the test suite with its configuration.
+pub const DEFAULT_EXCLUDES: &[&str] = &[
+    ".git/",
+    "__pycache__/",
+    "*.pyc",
+    ".venv/",
+    "venv/",
+    "tests/",
+    ".pytest_cache/",
+    ".mypy_cache/",
+    ".ruff_cache/",
+    ".coverage",
+    "htmlcov/",
+    "pytest.ini",
+    "conftest.py",
+    "tox.ini",
+    "noxfile.py",
+    ".coveragerc",
+    "node_modules/",
+    ".DS_Store",
+];
+/// Secret names recognised in a backend's source and documented in the README when found.
+pub const WELL_KNOWN_SECRETS: [(&str, &str); 5] = [
+    (
+        "GEMINI_API_KEY",
+        "Google Gemini API key used for chat completions and embeddings",
+    ),
+    (
+        "QDRANT_URL",
+        "URL of the Qdrant cluster holding the document vectors",
+    ),
+    ("QDRANT_API_KEY", "API key of the Qdrant cluster"),
+    (
+        "DATABASE_URL",
+        "PostgreSQL connection string (`postgresql://user:password@host:5432/db`)",
+    ),
+    (
+        "ALLOWED_ORIGINS",
+        "comma separated frontend origins allowed by CORS",
+    ),
+];
+/// Name of the file [`Scaffold::write_to`] leaves in a folder it wrote, so that it may replace
+/// that folder next time. Not part of [`Scaffold::files`].
+pub const MARKER_FILE: &str = ".hf-deploy-scaffold";
+
+/// A secret the Space needs: its name and what it is for. Never its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretDoc {
+    /// Environment variable name, e.g. `GEMINI_API_KEY`.
+    pub name: String,
+    /// What it is for, shown in the README.
+    pub description: Option<String>,
+}
+
+impl SecretDoc {
+    /// A secret documented by name only.
+    pub fn new(name: impl Into<String>) -> Self {
+        SecretDoc {
+            name: name.into(),
+            description: None,
+        }
+    }
+}
+
+/// What the user asked for. Every field is optional; [`ScaffoldOptions::default`] scaffolds
+/// the usual FastAPI layout (`app.main:app`, port 7860, health at `/api/health`).
+#[derive(Debug, Clone, Default)]
+pub struct ScaffoldOptions {
+    /// The target Space; its name is the default title.
+    pub space: Option<SpaceId>,
+    /// README `title` (`--title`).
+    pub title: Option<String>,
+    /// README `emoji` (`--emoji`): a single emoji.
+    pub emoji: Option<String>,
+    /// README `colorFrom` (`--color-from`), one of [`ALLOWED_COLORS`].
+    pub color_from: Option<String>,
+    /// README `colorTo` (`--color-to`), one of [`ALLOWED_COLORS`].
+    pub color_to: Option<String>,
+    /// README `short_description` (`--short-description`), at most 60 characters.
+    pub short_description: Option<String>,
+    /// Port the app listens on and the README's `app_port` (`--port`); default 7860.
+    pub port: Option<u16>,
+    /// ASGI app as `module:attr` (`--app`); default: detected, usually `app.main:app`.
+    pub app: Option<String>,
+    /// Health endpoint path (`--health-path`); default `/api/health`.
+    pub health_path: Option<String>,
+    /// README `pinned`.
+    pub pinned: Option<bool>,
+    /// README `license` (a license id such as `mit`).
+    pub license: Option<String>,
+    /// README `tags`.
+    pub tags: Vec<String>,
+    /// Extra gitignore-style patterns to leave out of the Space. They cannot re-include
+    /// anything (`!pattern` is refused).
+    pub excludes: Vec<String>,
+    /// Requirement names dropped from `requirements.txt` (`*` wildcards allowed);
+    /// `None` means [`DEFAULT_TEST_REQUIREMENTS`].
+    pub test_requirements: Option<Vec<String>>,
+    /// A folder with the user's own `Dockerfile.j2` and/or `README.md.j2`.
+    pub templates_dir: Option<PathBuf>,
+    /// Secrets to document in the README (names and descriptions, never values).
+    pub secrets: Vec<SecretDoc>,
+    /// Variable names to document in the README.
+    pub variables: Vec<String>,
+}
+
+/// A file of the source that was left out of the Space, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// Path relative to the source, with `/` separators (folders end in `/`).
+    pub path: String,
+    /// Why it was left out.
+    pub reason: String,
+}
+
+/// One route found by scanning the app's source.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Endpoint {
+    /// Full path including router prefixes.
+    pub path: String,
+    /// HTTP method in upper case (`WEBSOCKET` for websocket routes).
+    pub method: String,
+}
+
+/// Where the Dockerfile or README of the Space came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileOrigin {
+    /// Rendered from the template embedded in hf-deploy.
+    Embedded,
+    /// Rendered from the user's template in `templates_dir`.
+    UserTemplate,
+    /// Taken from the source folder as it is (only a Dockerfile).
+    Source,
+}
+
+/// The resolved configuration of the Space, as rendered into its files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpaceConfig {
+    /// The target Space, when known.
+    pub space: Option<String>,
+    /// README `title`.
+    pub title: String,
+    /// README `emoji`.
+    pub emoji: String,
+    /// README `colorFrom`.
+    pub color_from: String,
+    /// README `colorTo`.
+    pub color_to: String,
+    /// README `short_description`.
+    pub short_description: Option<String>,
+    /// README `app_port`, `EXPOSE` and the `--port` of the command.
+    pub port: u16,
+    /// Python module of the ASGI app, e.g. `app.main`.
+    pub app_module: String,
+    /// Attribute of the ASGI app in its module, e.g. `app`.
+    pub app_attr: String,
+    /// The module's file, relative to the source.
+    pub app_file: String,
+    /// Health endpoint path.
+    pub health_path: String,
+    /// `major.minor` Python version of the image.
+    pub python_version: String,
+    /// Where the Python version came from (`.python-version`, `runtime.txt`,
+    /// `pyproject.toml` or `default`).
+    pub python_version_source: String,
+    /// README `pinned`.
+    pub pinned: Option<bool>,
+    /// README `license`.
+    pub license: Option<String>,
+    /// README `tags`.
+    pub tags: Vec<String>,
+    /// Secrets documented in the README: the user's plus the well-known ones found in the
+    /// source.
+    pub secrets: Vec<SecretDoc>,
+    /// Other settings (environment variable names) documented in the README: the user's
+    /// variables plus the names the source reads.
+    pub variables: Vec<String>,
+    /// Routes found in the source (best effort).
+    pub endpoints: Vec<Endpoint>,
+    /// Requirement files the image installs from (`requirements.txt` plus its `-r`/`-c`
+    /// includes), relative to the source.
+    pub requirement_files: Vec<String>,
+    /// Where the Dockerfile came from.
+    pub dockerfile: FileOrigin,
+    /// Where the README came from.
+    pub readme: FileOrigin,
+}
+
+impl SpaceConfig {
+    /// The ASGI app as `module:attr`.
+    pub fn app_spec(&self) -> String {
+        format!("{}:{}", self.app_module, self.app_attr)
+    }
+}
+
+/// The Space tree built from a backend folder. Nothing is written until
+/// [`Scaffold::write_to`].
+#[derive(Debug, Clone)]
+pub struct Scaffold {
+    /// Every file of the Space: path relative to the Space root (with `/`) -> content.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Source files left out, with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Paths of `files` that hf-deploy created or changed (Dockerfile, README.md,
+    /// `.gitattributes`, `__init__.py` files, the filtered `requirements.txt`).
+    pub generated: Vec<String>,
+    /// Requirements dropped from `requirements.txt` as test-only.
+    pub dropped_requirements: Vec<DroppedRequirement>,
+    /// Things the user should know that did not stop the scaffold.
+    pub warnings: Vec<String>,
+    /// The resolved configuration.
+    pub config: SpaceConfig,
+}
+
+/// Build the Space tree of the backend at `source`. Reads `source` (and `templates_dir`),
+/// writes nothing.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] for an option that is not acceptable (naming the flag),
+/// [`Error::InvalidSource`] when the folder is not a deployable backend (no requirements file,
+/// no app module, a symbolic link leaving the folder, ...), [`Error::DockerfileLint`] when the
+/// user's Dockerfile or template breaks the Space rules, [`Error::Template`] when a template
+/// does not render, [`Error::Io`] when a file cannot be read.
+pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
+    let root = validate::source_folder(source)?;
+    let resolved = validate::options(options, source)?;
+
+    if !root.join("requirements.txt").is_file() {
+        return Err(missing_requirements(source, &root));
+    }
+
+    let walked = walk::walk(&root, source, &resolved.excludes)?;
+    let mut files = walked.files;
+    let mut skipped = walked.skipped;
+    let mut warnings = walked.warnings;
+    let mut generated = Vec::new();
+
+    if !files.contains_key("requirements.txt") {
+        return Err(Error::InvalidSource {
+            path: source.to_path_buf(),
+            reason: "`requirements.txt` is excluded (by `.gitignore` or an exclude pattern)".into(),
+            hint: Some(
+                "the Space installs its packages from `requirements.txt`: do not exclude it".into(),
+            ),
+        });
+    }
+
+    let app = python::resolve_app(source, &files, options.app.as_deref())?;
+    let (python_version, python_version_source) = python::python_version(source, &files)?;
+
+    for init in python::missing_inits(&files, &app) {
+        files.insert(init.clone(), Vec::new());
+        generated.push(init);
+    }
+
+    let requirements_text =
+        String::from_utf8(files["requirements.txt"].clone()).map_err(|_| Error::InvalidSource {
+            path: source.to_path_buf(),
+            reason: "`requirements.txt` is not UTF-8 text".into(),
+            hint: Some("save it as UTF-8".into()),
+        })?;
+    let filtered = filter_requirements(&requirements_text, &resolved.test_requirements)?;
+    let mut requirement_files = vec!["requirements.txt".to_string()];
+    for include in &filtered.includes {
+        let path = python::normalize_rel(include);
+        match path {
+            Some(path) if files.contains_key(&path) => {
+                if !requirement_files.contains(&path) {
+                    requirement_files.push(path);
+                }
+            }
+            _ => warnings.push(format!(
+                "`requirements.txt` refers to `{include}`, which is not part of the Space: `pip install` will fail unless it is a URL"
+            )),
+        }
+    }
+    if !filtered.dropped.is_empty() {
+        files.insert(
+            "requirements.txt".into(),
+            filtered.text.clone().into_bytes(),
+        );
+        generated.push("requirements.txt".into());
+    }
+
+    let sources = python::python_sources(&files, &app);
+    let endpoints = python::scan_endpoints(&sources);
+    let env_names = python::scan_env_names(&sources);
+    let mut secrets = options.secrets.clone();
+    for (name, description) in WELL_KNOWN_SECRETS {
+        let found = sources.iter().any(|(_, text)| python::mentions(text, name));
+        if found && !secrets.iter().any(|s| s.name == name) {
+            secrets.push(SecretDoc {
+                name: name.into(),
+                description: Some(description.into()),
+            });
+        }
+    }
+    for secret in &mut secrets {
+        if secret.description.is_none() {
+            secret.description = WELL_KNOWN_SECRETS
+                .iter()
+                .find(|(name, _)| *name == secret.name)
+                .map(|(_, d)| (*d).to_string());
+        }
+    }
+    let mut variables = options.variables.clone();
+    for name in env_names {
+        if !secrets.iter().any(|s| s.name == name) && !variables.contains(&name) {
+            variables.push(name);
+        }
+    }
+
+    let title = match &options.title {
+        Some(title) => title.clone(),
+        None => default_title(options.space.as_ref(), &root),
+    };
+
+    let mut config = SpaceConfig {
+        space: options.space.as_ref().map(ToString::to_string),
+        title,
+        emoji: options
+            .emoji
+            .clone()
+            .unwrap_or_else(|| DEFAULT_EMOJI.into()),
+        color_from: options
+            .color_from
+            .clone()
+            .unwrap_or_else(|| DEFAULT_COLOR_FROM.into()),
+        color_to: options
+            .color_to
+            .clone()
+            .unwrap_or_else(|| DEFAULT_COLOR_TO.into()),
+        short_description: options.short_description.clone(),
+        port: options.port.unwrap_or(DEFAULT_PORT),
+        app_module: app.module.clone(),
+        app_attr: app.attr.clone(),
+        app_file: app.file.clone(),
+        health_path: options
+            .health_path
+            .clone()
+            .unwrap_or_else(|| DEFAULT_HEALTH_PATH.into()),
+        python_version,
+        python_version_source,
+        pinned: options.pinned,
+        license: options.license.clone(),
+        tags: options.tags.clone(),
+        secrets,
+        variables,
+        endpoints,
+        requirement_files,
+        dockerfile: FileOrigin::Embedded,
+        readme: FileOrigin::Embedded,
+    };
+
+    let templates = render::UserTemplates::load(options.templates_dir.as_deref())?;
+    let source_readme = files
+        .get("README.md")
+        .map(|b| String::from_utf8_lossy(b).into_owned());
+
+    // Dockerfile
+    let (dockerfile, origin, lint_path) = if let Some((path, text)) = &templates.dockerfile {
+        if files.contains_key("Dockerfile") {
+            warnings.push(format!(
+                "the source's `Dockerfile` is replaced by the one rendered from `{}`",
+                path.display()
+            ));
+        }
+        (
+            render::render_user(path, text, &config, None)?,
+            FileOrigin::UserTemplate,
+            path.clone(),
+        )
+    } else if let Some(bytes) = files.get("Dockerfile") {
+        let text = String::from_utf8(bytes.clone()).map_err(|_| Error::InvalidSource {
+            path: source.to_path_buf(),
+            reason: "`Dockerfile` is not UTF-8 text".into(),
+            hint: None,
+        })?;
+        (text, FileOrigin::Source, source.join("Dockerfile"))
+    } else {
+        (
+            render::render_embedded(render::DOCKERFILE, &config, None)?,
+            FileOrigin::Embedded,
+            PathBuf::from("Dockerfile (embedded template)"),
+        )
+    };
+    let violations = lint_dockerfile(&dockerfile, config.port);
+    if !violations.is_empty() {
+        return Err(Error::DockerfileLint {
+            path: lint_path,
+            violations,
+        });
+    }
+    config.dockerfile = origin;
+    if origin != FileOrigin::Source {
+        files.insert("Dockerfile".into(), dockerfile.into_bytes());
+        generated.push("Dockerfile".into());
+    }
+
+    // README.md
+    let readme_source = source_readme.as_deref();
+    let (readme, origin) = if let Some((path, text)) = &templates.readme {
+        let rendered = render::render_user(path, text, &config, readme_source)?;
+        let readme = render::ensure_front_matter(&rendered, &config);
+        render::check_front_matter(&readme, &config, path)?;
+        (readme, FileOrigin::UserTemplate)
+    } else {
+        if readme_source.is_some() {
+            warnings.push(
+                "the source's `README.md` is replaced by the generated Space README (to keep it, use your own `README.md.j2` with `{{ source_readme }}`)".into(),
+            );
+        }
+        (
+            render::render_embedded(render::README, &config, readme_source)?,
+            FileOrigin::Embedded,
+        )
+    };
+    config.readme = origin;
+    files.insert("README.md".into(), readme.into_bytes());
+    generated.push("README.md".into());
+
+    if !files.contains_key(".gitattributes") {
+        files.insert(
+            ".gitattributes".into(),
+            render::default_gitattributes().into_bytes(),
+        );
+        generated.push(".gitattributes".into());
+    }
+
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    generated.sort();
+    generated.dedup();
+    Ok(Scaffold {
+        files,
+        skipped,
+        generated,
+        dropped_requirements: filtered.dropped,
+        warnings,
+        config,
+    })
+}
+
+fn missing_requirements(source: &Path, root: &Path) -> Error {
+    let (reason, hint) = if root.join("pyproject.toml").is_file() || root.join("uv.lock").is_file()
+    {
+        (
+            "it has `pyproject.toml`/`uv.lock` but no `requirements.txt`, which the Space image installs from",
+            "export one: `uv export --no-dev --no-hashes -o requirements.txt` (or `pip-compile pyproject.toml -o requirements.txt`)",
+        )
+    } else {
+        (
+            "it has no `requirements.txt`",
+            "SOURCE must be the backend folder holding `app/` and `requirements.txt`",
+        )
+    };
+    Error::InvalidSource {
+        path: source.to_path_buf(),
+        reason: reason.into(),
+        hint: Some(hint.into()),
+    }
+}
+
+/// Title from the Space name (`rag-chatbot` -> `Rag Chatbot`), else from the folder name.
+fn default_title(space: Option<&SpaceId>, root: &Path) -> String {
+    let raw = match space {
+        Some(space) => space.name().to_string(),
+        None => root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let words: Vec<String> = raw
+        .split(['-', '_', '.', ' '])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        })
+        .collect();
+    if words.is_empty() {
+        "FastAPI Space".into()
+    } else {
+        words.join(" ")
+    }
+}
+
+impl Scaffold {
+    /// Write the tree to `dir`, atomically: the files are written into a temporary folder
+    /// beside `dir`, which is then renamed to `dir`.
+    ///
+    /// `dir` may be missing, an empty folder, or a folder written by an earlier `write_to`
+    /// (recognised by its [`MARKER_FILE`]); that folder is replaced as a whole. Any other
+    /// non-empty folder is refused, so a scaffold never overwrites the user's work (or the
+    /// source itself).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] (`--out`) when `dir` is a file or a foreign non-empty folder;
+    /// [`Error::Io`] when writing fails (the temporary folder is removed then).
+    pub fn write_to(&self, dir: &Path) -> Result<()> {
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let existing = match std::fs::symlink_metadata(dir) {
+            Ok(meta) if meta.is_dir() => {
+                let mut entries =
+                    std::fs::read_dir(dir).map_err(|e| Error::io("read folder", dir, e))?;
+                if entries.next().is_none() {
+                    Some(false)
+                } else if dir.join(MARKER_FILE).is_file() {
+                    Some(true)
+                } else {
+                    return Err(Error::invalid_input_hint(
+                        "--out",
+                        format!(
+                            "`{}` is a folder that is not empty and was not written by `hf-deploy scaffold`",
+                            dir.display()
+                        ),
+                        "choose a new or empty folder",
+                    ));
+                }
+            }
+            Ok(_) => {
+                return Err(Error::invalid_input(
+                    "--out",
+                    format!("`{}` exists and is not a folder", dir.display()),
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("inspect", dir, e)),
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io("create folder", &parent, e))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".hf-deploy-scaffold-")
+            .tempdir_in(&parent)
+            .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
+        for (rel, bytes) in &self.files {
+            let path = staging.path().join(rel);
+            if let Some(folder) = path.parent() {
+                std::fs::create_dir_all(folder)
+                    .map_err(|e| Error::io("create folder", folder, e))?;
+            }
+            std::fs::write(&path, bytes).map_err(|e| Error::io("write", &path, e))?;
+        }
+        let marker = staging.path().join(MARKER_FILE);
+        std::fs::write(
+            &marker,
+            "Written by `hf-deploy scaffold`; the next scaffold into this folder replaces it.\n",
+        )
+        .map_err(|e| Error::io("write", &marker, e))?;
+
+        match existing {
+            None => {}
+            Some(false) => {
+                std::fs::remove_dir(dir).map_err(|e| Error::io("remove folder", dir, e))?
+            }
+            Some(true) => {
+                let old = tempfile::Builder::new()
+                    .prefix(".hf-deploy-scaffold-old-")
+                    .tempdir_in(&parent)
+                    .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
+                let old_path = old.path().join("previous");
+                std::fs::rename(dir, &old_path).map_err(|e| Error::io("move aside", dir, e))?;
+                // `old` (and the previous scaffold inside it) is removed when it drops.
+                let staged = staging.keep();
+                return std::fs::rename(&staged, dir).map_err(|e| {
+                    let _ = std::fs::remove_dir_all(&staged);
+                    Error::io("rename the new scaffold to", dir, e)
+                });
+            }
+        }
+        let staged = staging.keep();
+        std::fs::rename(&staged, dir).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&staged);
+            Error::io("rename the new scaffold to", dir, e)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backend folder with the given files (`->target` makes a symbolic link).
+    fn backend(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (path, content) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+            match content.strip_prefix("->") {
+                #[cfg(unix)]
+                Some(target) => std::os::unix::fs::symlink(target, &full).expect("symlink"),
+                _ => std::fs::write(&full, content).expect("write"),
+            }
+        }
+        dir
+    }
+
+    const MAIN: &str = "from fastapi import FastAPI\nfrom app.api import health\napp = FastAPI()\napp.include_router(health.router, prefix=\"/api\")\n";
+    const HEALTH: &str = "from fastapi import APIRouter\nrouter = APIRouter()\n@router.get(\"/health\")\ndef health():\n    return {\"status\": \"healthy\"}\n";
+
+    fn minimal() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("requirements.txt", "fastapi\nuvicorn\npytest\n"),
+            ("app/__init__.py", ""),
+            ("app/main.py", MAIN),
+            ("app/api/health.py", HEALTH),
+        ]
+    }
+
+    fn with(extra: &[(&'static str, &'static str)]) -> tempfile::TempDir {
+        let mut files = minimal();
+        files.extend_from_slice(extra);
+        backend(&files)
+    }
+
+    fn paths(scaffold: &Scaffold) -> Vec<&str> {
+        scaffold.files.keys().map(String::as_str).collect()
+    }
+
+    fn skipped(scaffold: &Scaffold) -> Vec<(&str, &str)> {
+        scaffold
+            .skipped
+            .iter()
+            .map(|s| (s.path.as_str(), s.reason.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn minimal_backend_gets_dockerfile_readme_inits_and_filtered_requirements() {
+        let dir = with(&[]);
+        let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
+        assert_eq!(
+            paths(&out),
+            [
+                ".gitattributes",
+                "Dockerfile",
+                "README.md",
+                "app/__init__.py",
+                "app/api/__init__.py",
+                "app/api/health.py",
+                "app/main.py",
+                "requirements.txt"
+            ]
+        );
+        assert_eq!(
+            out.generated,
+            [
+                ".gitattributes",
+                "Dockerfile",
+                "README.md",
+                "app/api/__init__.py",
+                "requirements.txt"
+            ]
+        );
+        assert_eq!(out.files["requirements.txt"], b"fastapi\nuvicorn\n");
+        assert_eq!(out.dropped_requirements[0].name, "pytest");
+        assert_eq!(out.config.app_spec(), "app.main:app");
+        assert_eq!(
+            out.config.endpoints,
+            [Endpoint {
+                path: "/api/health".into(),
+                method: "GET".into()
+            }]
+        );
+        assert_eq!(out.config.python_version, "3.11");
+        let dockerfile = String::from_utf8(out.files["Dockerfile"].clone()).unwrap();
+        assert!(
+            dockerfile.contains("FROM python:3.11-slim\n"),
+            "{dockerfile}"
+        );
+        assert!(
+            dockerfile.ends_with(
+                "CMD [\"uvicorn\",\"app.main:app\",\"--host\",\"0.0.0.0\",\"--port\",\"7860\"]\n"
+            ),
+            "{dockerfile}"
+        );
+        assert_eq!(lint_dockerfile(&dockerfile, 7860), []);
+    }
+
+    #[test]
+    fn default_excludes_and_gitignore_apply_and_env_files_are_reported() {
+        let dir = with(&[
+            (".gitignore", "*.log\n.env\nsecret_dir/\n"),
+            (".env", "GEMINI_API_KEY=real"),
+            (".env.example", "GEMINI_API_KEY=placeholder"),
+            ("config/.env.production", "X=1"),
+            ("debug.log", "x"),
+            ("secret_dir/a.txt", "x"),
+            ("app/__pycache__/main.cpython-311.pyc", "x"),
+            ("app/stale.pyc", "x"),
+            ("tests/test_app.py", "x"),
+            (".venv/bin/python", "x"),
+            ("node_modules/x/index.js", "x"),
+            (".pytest_cache/v", "x"),
+            (".hidden_config", "kept"),
+        ]);
+        let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
+        let files = paths(&out);
+        assert!(files.contains(&".hidden_config"), "{files:?}");
+        assert!(files.contains(&".gitignore"), "{files:?}");
+        for gone in [
+            ".env",
+            ".env.example",
+            "config/.env.production",
+            "debug.log",
+            "secret_dir/a.txt",
+            "app/stale.pyc",
+            "tests/test_app.py",
+        ] {
+            assert!(!files.contains(&gone), "{gone} in {files:?}");
+        }
+        let skipped = skipped(&out);
+        let reason_of = |p: &str| skipped.iter().find(|(path, _)| *path == p).map(|(_, r)| *r);
+        assert_eq!(reason_of(".env"), Some(walk::ENV_REASON), "{skipped:?}");
+        assert_eq!(reason_of(".env.example"), Some(walk::ENV_REASON));
+        assert_eq!(reason_of("config/.env.production"), Some(walk::ENV_REASON));
+        assert_eq!(reason_of("tests/"), Some("excluded by default (`tests/`)"));
+        assert_eq!(
+            reason_of("app/__pycache__/"),
+            Some("excluded by default (`__pycache__/`)")
+        );
+        assert_eq!(reason_of(".venv/"), Some("excluded by default (`.venv/`)"));
+        assert_eq!(
+            reason_of("node_modules/"),
+            Some("excluded by default (`node_modules/`)")
+        );
+        assert_eq!(
+            reason_of("app/stale.pyc"),
+            Some("excluded by default (`*.pyc`)")
+        );
+        // Plain `.gitignore` matches are silent.
+        assert_eq!(reason_of("debug.log"), None);
+    }
+
+    #[test]
+    fn user_excludes_leave_files_out_and_cannot_reinclude() {
+        let dir = with(&[
+            ("docs/guide.md", "x"),
+            ("data/big.csv", "x"),
+            ("app/notes.txt", "x"),
+        ]);
+        let options = ScaffoldOptions {
+            excludes: vec!["docs/".into(), "*.csv".into(), "/app/notes.txt".into()],
+            ..Default::default()
+        };
+        let out = scaffold(dir.path(), &options).unwrap();
+        let files = paths(&out);
+        assert!(
+            !files
+                .iter()
+                .any(|f| f.starts_with("docs/") || f.ends_with(".csv") || f.ends_with("notes.txt")),
+            "{files:?}"
+        );
+        assert!(skipped(&out).contains(&("docs/", "excluded by pattern `docs/`")));
+        let reinclude = ScaffoldOptions {
+            excludes: vec!["!.env".into()],
+            ..Default::default()
+        };
+        let err = scaffold(dir.path(), &reinclude).unwrap_err();
+        assert!(err.to_string().contains("`exclude`"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_inside_are_read_and_outside_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "x").unwrap();
+        let dir = with(&[
+            ("shared/data.txt", "inside"),
+            ("app/data.txt", "->../shared/data.txt"),
+            ("app/env", "->../.env"),
+            (".env", "A=1"),
+        ]);
+        let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
+        assert_eq!(out.files["app/data.txt"], b"inside");
+        assert!(!out.files.contains_key("app/env"));
+        assert!(skipped(&out).contains(&("app/env", walk::ENV_REASON)));
+
+        let target = outside.path().join("secret.txt");
+        std::os::unix::fs::symlink(&target, dir.path().join("app/leak.txt")).unwrap();
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::InvalidSource { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .contains("symbolic link `app/leak.txt` points outside"),
+            "{err}"
+        );
+
+        std::fs::remove_file(dir.path().join("app/leak.txt")).unwrap();
+        std::os::unix::fs::symlink("/nonexistent/nowhere", dir.path().join("app/dangling"))
+            .unwrap();
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("`app/dangling` points to nothing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn user_dockerfile_is_kept_when_it_passes_and_reported_line_by_line_when_not() {
+        let good = "FROM python:3.12\nRUN useradd -m -u 1000 user\nUSER user\nWORKDIR /home/user/app\nCOPY --chown=user . .\nRUN pip install --user -r requirements.txt\nEXPOSE 7860\nCMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"7860\"]\n";
+        let dir = with(&[("Dockerfile", good)]);
+        let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
+        assert_eq!(out.files["Dockerfile"], good.as_bytes());
+        assert_eq!(out.config.dockerfile, FileOrigin::Source);
+        assert!(!out.generated.contains(&"Dockerfile".to_string()));
+
+        let bad = "FROM python:3.12\nCOPY .env .env\nRUN useradd -m -u 1000 user\nUSER user\nCOPY . .\nEXPOSE 8000\nCMD uvicorn app.main:app --port 8000\n";
+        let dir = with(&[("Dockerfile", bad)]);
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        let Error::DockerfileLint { path, violations } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(path.ends_with("Dockerfile"));
+        let found: Vec<_> = violations.iter().map(|v| (v.line, v.rule)).collect();
+        assert_eq!(
+            found,
+            [
+                (Some(2), "env-file"),
+                (Some(5), "copy-chown"),
+                (Some(6), "port"),
+                (Some(7), "port")
+            ]
+        );
+        assert!(err.to_string().contains("line 6: [port]"), "{err}");
+    }
+
+    #[test]
+    fn user_templates_are_rendered_with_the_same_context_and_linted() {
+        let dir = with(&[(
+            "README.md",
+            "---\ntitle: old\n---\n# My backend\nKeep me.\n",
+        )]);
+        let templates = tempfile::tempdir().unwrap();
+        std::fs::write(
+            templates.path().join("README.md.j2"),
+            "{{ front_matter }}\n# {{ space.title }}\n{{ source_readme }}\n{% for e in space.endpoints %}{{ e.method }} {{ e.path }}\n{% endfor %}",
+        )
+        .unwrap();
+        std::fs::write(
+            templates.path().join("Dockerfile.j2"),
+            "FROM python:{{ space.python_version }}\nRUN useradd -m -u 1000 user\nUSER user\nCOPY . .\nEXPOSE {{ space.port }}\nCMD {{ cmd }}\n",
+        )
+        .unwrap();
+        let options = ScaffoldOptions {
+            templates_dir: Some(templates.path().into()),
+            title: Some("Mine".into()),
+            ..Default::default()
+        };
+        let err = scaffold(dir.path(), &options).unwrap_err();
+        let Error::DockerfileLint { path, violations } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(path.ends_with("Dockerfile.j2"), "{path:?}");
+        assert_eq!(
+            violations
+                .iter()
+                .map(|v| (v.line, v.rule))
+                .collect::<Vec<_>>(),
+            [(Some(4), "copy-chown")]
+        );
+
+        std::fs::write(
+            templates.path().join("Dockerfile.j2"),
+            "FROM python:{{ space.python_version }}\nRUN useradd -m -u 1000 user\nUSER user\nCOPY --chown=user . .\nEXPOSE {{ space.port }}\nCMD {{ cmd }}\n",
+        )
+        .unwrap();
+        let out = scaffold(dir.path(), &options).unwrap();
+        assert_eq!(out.config.dockerfile, FileOrigin::UserTemplate);
+        assert_eq!(out.config.readme, FileOrigin::UserTemplate);
+        let readme = String::from_utf8(out.files["README.md"].clone()).unwrap();
+        assert!(readme.starts_with("---\ntitle: \"Mine\"\n"), "{readme}");
+        assert!(
+            readme.contains("# Mine\n# My backend\nKeep me.\n"),
+            "{readme}"
+        );
+        assert!(readme.contains("GET /api/health\n"), "{readme}");
+
+        std::fs::write(
+            templates.path().join("README.md.j2"),
+            "{{ space.no_such_field }}",
+        )
+        .unwrap();
+        let err = scaffold(dir.path(), &options).unwrap_err();
+        assert!(matches!(err, Error::Template { .. }), "{err:?}");
+        std::fs::write(
+            templates.path().join("README.md.j2"),
+            "---\nsdk: gradio\n---\nx\n",
+        )
+        .unwrap();
+        let err = scaffold(dir.path(), &options).unwrap_err();
+        assert!(
+            err.to_string().contains("`templates_dir`") && err.to_string().contains("gradio"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn source_readme_is_replaced_with_a_warning() {
+        let dir = with(&[("README.md", "# Dev notes\n")]);
+        let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
+        let readme = String::from_utf8(out.files["README.md"].clone()).unwrap();
+        assert!(readme.contains("## Required secrets"), "{readme}");
+        assert!(!readme.contains("Dev notes"));
+        assert!(
+            out.warnings.iter().any(|w| w.contains("README.md")),
+            "{:?}",
+            out.warnings
+        );
+    }
+
+    #[test]
+    fn requirement_includes_are_copied_before_install() {
+        let dir = with(&[
+            (
+                "requirements.txt",
+                "-r requirements/base.txt\n-c constraints.txt\npytest\n",
+            ),
+            ("requirements/base.txt", "fastapi\n"),
+            ("constraints.txt", "fastapi<1\n"),
+        ]);
+        let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
+        assert_eq!(
+            out.config.requirement_files,
+            [
+                "requirements.txt",
+                "requirements/base.txt",
+                "constraints.txt"
+            ]
+        );
+        let dockerfile = String::from_utf8(out.files["Dockerfile"].clone()).unwrap();
+        assert!(
+            dockerfile.contains("COPY --chown=user requirements/base.txt requirements/base.txt\n"),
+            "{dockerfile}"
+        );
+    }
+
+    #[test]
+    fn write_to_is_atomic_and_only_replaces_its_own_folders() {
+        let dir = with(&[]);
+        let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
+        let parent = tempfile::tempdir().unwrap();
+        let target = parent.path().join("space");
+        out.write_to(&target).unwrap();
+        assert_eq!(
+            std::fs::read(target.join("Dockerfile")).unwrap(),
+            out.files["Dockerfile"]
+        );
+        assert!(target.join(MARKER_FILE).is_file());
+        // A stale file from an earlier scaffold disappears on the next one.
+        std::fs::write(target.join("stale.txt"), "x").unwrap();
+        out.write_to(&target).unwrap();
+        assert!(!target.join("stale.txt").exists());
+        // Only the target is left in the parent: no temporary folders.
+        let names: Vec<_> = std::fs::read_dir(parent.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["space"]);
+        // The source (a foreign, non-empty folder) is never overwritten.
+        let err = out.write_to(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("`--out`"), "{err}");
+        assert!(dir.path().join("app/main.py").is_file());
+        let file = parent.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        assert!(
+            out.write_to(&file)
+                .unwrap_err()
+                .to_string()
+                .contains("not a folder")
+        );
+        let empty = parent.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        out.write_to(&empty).unwrap();
+        assert!(empty.join("README.md").is_file());
+    }
+
+    #[test]
+    fn pyproject_only_projects_are_refused_with_an_export_hint() {
+        let dir = backend(&[
+            ("pyproject.toml", "[project]\nname = \"x\"\n"),
+            ("app/main.py", MAIN),
+        ]);
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::InvalidSource { .. }), "{err:?}");
+        assert!(err.to_string().contains("requirements.txt"), "{err}");
+        assert!(
+            err.hint().unwrap().contains("uv export --no-dev"),
+            "{:?}",
+            err.hint()
+        );
+    }
+
+    #[test]
+    fn default_title_comes_from_the_space_name() {
+        let dir = with(&[]);
+        let options = ScaffoldOptions {
+            space: Some(SpaceId::parse("alice/rag-chat_bot", "--space").unwrap()),
+            ..Default::default()
+        };
+        let out = scaffold(dir.path(), &options).unwrap();
+        assert_eq!(out.config.title, "Rag Chat Bot");
+        assert_eq!(out.config.space.as_deref(), Some("alice/rag-chat_bot"));
+    }
+}

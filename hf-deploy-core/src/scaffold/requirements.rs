@@ -1,0 +1,298 @@
+//! Dropping test-only requirements from `requirements.txt`.
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Requirement names dropped by default: test runners and their plugins, coverage and test
+/// helpers. Runtime libraries that tests also use (such as `httpx`) are kept.
+pub const DEFAULT_TEST_REQUIREMENTS: &[&str] = &[
+    "pytest",
+    "pytest-*",
+    "coverage",
+    "tox",
+    "nox",
+    "hypothesis",
+    "mock",
+    "faker",
+];
+
+/// A requirement left out of the Space's `requirements.txt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DroppedRequirement {
+    /// 1-based line where the requirement starts.
+    pub line: usize,
+    /// The requirement as written (its continuation lines joined with newlines).
+    pub text: String,
+    /// Its normalised name (PEP 503).
+    pub name: String,
+}
+
+/// `requirements.txt` after [`filter_requirements`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilteredRequirements {
+    /// The kept lines, byte for byte (comments, markers, options, hashes).
+    pub text: String,
+    /// What was dropped, in file order.
+    pub dropped: Vec<DroppedRequirement>,
+    /// Files named by `-r`/`--requirement`/`-c`/`--constraint` lines, as written.
+    pub includes: Vec<String>,
+}
+
+/// PEP 503 normalisation: lower case, runs of `-`, `_`, `.` become one `-`.
+fn normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_sep {
+                out.push('-');
+            }
+            in_sep = true;
+        } else {
+            out.push(c.to_ascii_lowercase());
+            in_sep = false;
+        }
+    }
+    out
+}
+
+fn patterns(list: &[String]) -> Result<GlobSet> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in list {
+        let glob = Glob::new(&normalize(pattern)).map_err(|e| {
+            Error::invalid_input(
+                "test_requirements",
+                format!("`{pattern}` is not a valid pattern ({e})"),
+            )
+        })?;
+        builder.add(glob);
+    }
+    builder.build().map_err(|e| {
+        Error::invalid_input(
+            "test_requirements",
+            format!("the patterns do not compile ({e})"),
+        )
+    })
+}
+
+/// The project name a requirement line installs, when it names one.
+fn requirement_name(logical: &str) -> Option<String> {
+    // pip strips comments that start a line or follow whitespace.
+    let mut content = logical;
+    let bytes = logical.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
+            content = &logical[..i];
+            break;
+        }
+    }
+    let content = content.trim();
+    if content.is_empty() || content.starts_with('-') {
+        return None;
+    }
+    if content.contains("://") && !content.contains('@') {
+        return None;
+    }
+    let end = content
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(content.len());
+    let name = &content[..end];
+    // A path like `./pkg` or `pkg.whl` is not a name.
+    if name.is_empty()
+        || name.starts_with('.')
+        || name.ends_with(".whl")
+        || name.ends_with(".zip")
+        || name.ends_with(".tar.gz")
+    {
+        return None;
+    }
+    if !name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+    {
+        return None;
+    }
+    Some(normalize(name))
+}
+
+/// The file named by a `-r`/`-c` option line.
+fn include_of(logical: &str) -> Option<String> {
+    let content = logical.trim();
+    for option in ["--requirement", "--constraint", "-r", "-c"] {
+        if let Some(rest) = content.strip_prefix(option) {
+            let rest = rest.strip_prefix('=').unwrap_or(rest);
+            if !(rest.starts_with(char::is_whitespace)
+                || content.starts_with("--")
+                || option.len() == 2)
+            {
+                continue;
+            }
+            let file = rest.split_whitespace().next()?;
+            if file.starts_with('#') {
+                return None;
+            }
+            return Some(file.to_string());
+        }
+    }
+    None
+}
+
+/// Drop the requirements whose (normalised) name matches one of `test_requirements`
+/// (`*` wildcards allowed). Comments, blank lines, options (`-r`, `-c`, `--index-url`, ...),
+/// environment markers and hashes of kept requirements stay exactly as written; a dropped
+/// requirement's backslash-continued lines (`--hash=...`) go with it.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] (`test_requirements`) for a pattern that does not compile.
+pub fn filter_requirements(
+    text: &str,
+    test_requirements: &[String],
+) -> Result<FilteredRequirements> {
+    let set = patterns(test_requirements)?;
+    let mut kept = String::with_capacity(text.len());
+    let mut dropped = Vec::new();
+    let mut includes = Vec::new();
+
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let start = i;
+        let mut logical = String::new();
+        loop {
+            let line = lines[i].trim_end_matches(['\n', '\r']);
+            i += 1;
+            // A comment line does not continue, even when it ends in a backslash.
+            let is_comment = line.trim_start().starts_with('#');
+            match line.strip_suffix('\\') {
+                Some(head) if !is_comment && i < lines.len() => {
+                    logical.push_str(head);
+                    logical.push(' ');
+                }
+                _ => {
+                    logical.push_str(
+                        line.strip_suffix('\\')
+                            .filter(|_| !is_comment)
+                            .unwrap_or(line),
+                    );
+                    break;
+                }
+            }
+        }
+        let physical = &lines[start..i];
+        if let Some(file) = include_of(&logical) {
+            includes.push(file);
+        }
+        match requirement_name(&logical) {
+            Some(name) if set.is_match(&name) => dropped.push(DroppedRequirement {
+                line: start + 1,
+                text: physical
+                    .iter()
+                    .map(|l| l.trim_end_matches(['\n', '\r']))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                name,
+            }),
+            _ => physical.iter().for_each(|l| kept.push_str(l)),
+        }
+    }
+    Ok(FilteredRequirements {
+        text: kept,
+        dropped,
+        includes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> Vec<String> {
+        DEFAULT_TEST_REQUIREMENTS
+            .iter()
+            .map(|s| (*s).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn drops_test_tools_and_keeps_comments_markers_and_runtime() {
+        let text = "# Runtime\nfastapi>=0.115,<1\nhttpx>=0.27\ntomli>=2; python_version < \"3.11\"\n\n# Test-only\npytest>=8,<10\npytest-asyncio>=0.23\npytest_cov[toml]>=5  # coverage\nCoverage==7.0\n";
+        let out = filter_requirements(text, &defaults()).unwrap();
+        assert_eq!(
+            out.text,
+            "# Runtime\nfastapi>=0.115,<1\nhttpx>=0.27\ntomli>=2; python_version < \"3.11\"\n\n# Test-only\n"
+        );
+        let names: Vec<_> = out
+            .dropped
+            .iter()
+            .map(|d| (d.line, d.name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (7, "pytest"),
+                (8, "pytest-asyncio"),
+                (9, "pytest-cov"),
+                (10, "coverage")
+            ]
+        );
+        assert_eq!(out.dropped[2].text, "pytest_cov[toml]>=5  # coverage");
+    }
+
+    #[test]
+    fn a_dropped_requirement_takes_its_hash_lines_along() {
+        let text = "fastapi==0.115.0 \\\n    --hash=sha256:aaa \\\n    --hash=sha256:bbb\npytest==8.3.0 \\\n    --hash=sha256:ccc \\\n    --hash=sha256:ddd\nuvicorn==0.30.0 \\\n    --hash=sha256:eee\n";
+        let out = filter_requirements(text, &defaults()).unwrap();
+        assert_eq!(
+            out.text,
+            "fastapi==0.115.0 \\\n    --hash=sha256:aaa \\\n    --hash=sha256:bbb\nuvicorn==0.30.0 \\\n    --hash=sha256:eee\n"
+        );
+        assert_eq!(out.dropped.len(), 1);
+        assert_eq!(out.dropped[0].line, 4);
+        assert_eq!(
+            out.dropped[0].text,
+            "pytest==8.3.0 \\\n    --hash=sha256:ccc \\\n    --hash=sha256:ddd"
+        );
+    }
+
+    #[test]
+    fn options_and_includes_are_kept_and_reported() {
+        let text = "-r base.txt\n--constraint=constraints.txt\n-c  pins.txt\n--index-url https://pypi.org/simple\n-e git+https://example.com/pytest-thing.git#egg=pytest-thing\n./local-pkg\nhttps://example.com/pytest.whl\nmock==5\n";
+        let out = filter_requirements(text, &defaults()).unwrap();
+        assert_eq!(out.includes, ["base.txt", "constraints.txt", "pins.txt"]);
+        assert_eq!(
+            out.text,
+            "-r base.txt\n--constraint=constraints.txt\n-c  pins.txt\n--index-url https://pypi.org/simple\n-e git+https://example.com/pytest-thing.git#egg=pytest-thing\n./local-pkg\nhttps://example.com/pytest.whl\n"
+        );
+        assert_eq!(out.dropped[0].name, "mock");
+    }
+
+    #[test]
+    fn names_are_matched_whole_and_normalised() {
+        let text = "pytestify==1\nmy-pytest==1\nPyTest.Mock>=3\ntox-ini==1\nnox\npytest @ https://example.com/p.whl\n";
+        let out = filter_requirements(text, &defaults()).unwrap();
+        assert_eq!(out.text, "pytestify==1\nmy-pytest==1\ntox-ini==1\n");
+        let names: Vec<_> = out.dropped.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["pytest-mock", "nox", "pytest"]);
+    }
+
+    #[test]
+    fn custom_list_and_crlf() {
+        let text = "fastapi\r\nblack==24\r\nruff\r\n";
+        let out = filter_requirements(text, &["black".into(), "ru*".into()]).unwrap();
+        assert_eq!(out.text, "fastapi\r\n");
+        assert_eq!(out.dropped.len(), 2);
+        let none = filter_requirements(text, &[]).unwrap();
+        assert_eq!(none.text, text);
+    }
+
+    #[test]
+    fn no_trailing_newline_and_comment_with_backslash() {
+        let text = "# a comment \\\npytest\nfastapi";
+        let out = filter_requirements(text, &defaults()).unwrap();
+        assert_eq!(out.text, "# a comment \\\nfastapi");
+    }
+}

@@ -1,0 +1,194 @@
+//! Shared state of a running stand-in.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Role, Runner, StageDelays, TokenSpec};
+use crate::faults::Faults;
+use crate::scripted::ScriptedApp;
+
+/// One request as seen by the stand-in. Never holds tokens, secret values or request bodies.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Request path (no query).
+    pub path: String,
+    /// Raw query string (empty when none).
+    pub query: String,
+    /// Status answered (0 when the connection was dropped on purpose).
+    pub status: u16,
+    /// `namespace/name` of the Space the request was about, if any.
+    pub space: Option<String>,
+    /// When the request arrived (ISO 8601, UTC).
+    pub time: String,
+    /// For secrets/variables writes: the keys sent (never the values).
+    pub keys: Vec<String>,
+}
+
+/// A secret or a variable.
+#[derive(Clone)]
+pub(crate) struct KeyEntry {
+    pub key: String,
+    pub value: String,
+    pub description: Option<String>,
+    pub updated_at: String,
+}
+
+/// Log lines of one build or run, with an epoch bumped when the buffer restarts.
+#[derive(Default, Clone)]
+pub(crate) struct LogBuf {
+    pub epoch: u64,
+    pub lines: Vec<(String, String)>,
+}
+
+impl LogBuf {
+    pub(crate) fn reset(&mut self) {
+        self.epoch += 1;
+        self.lines.clear();
+    }
+}
+
+/// What the Space's `host` forwards to while RUNNING.
+#[derive(Clone)]
+pub(crate) enum Upstream {
+    None,
+    Port(u16),
+    Scripted(ScriptedApp),
+}
+
+pub(crate) struct SpaceState {
+    pub private: bool,
+    pub sdk: String,
+    pub hardware: String,
+    pub sleep_time: i64,
+    pub secrets: Vec<KeyEntry>,
+    pub variables: Vec<KeyEntry>,
+    pub stage: String,
+    pub error_message: Option<String>,
+    pub generation: u64,
+    pub cancel: CancellationToken,
+    pub build_log: LogBuf,
+    pub run_log: LogBuf,
+    pub upstream: Upstream,
+    pub last_modified: String,
+}
+
+pub(crate) struct Space {
+    pub id: String,
+    pub ns: String,
+    pub name: String,
+    pub mongo_id: String,
+    pub created_at: String,
+    pub repo_dir: PathBuf,
+    pub proxy_url: String,
+    pub st: Mutex<SpaceState>,
+    pub changed: watch::Sender<u64>,
+    pub proxy_task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Space {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SpaceState> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes log followers.
+    pub(crate) fn bump(&self) {
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    pub(crate) fn subdomain(&self) -> String {
+        crate::util::subdomain(&self.id)
+    }
+}
+
+/// The caller behind a request's credentials.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub user: String,
+    pub role: Role,
+}
+
+pub(crate) struct Hub {
+    pub tokens: Vec<TokenSpec>,
+    pub data_dir: PathBuf,
+    pub repos_dir: PathBuf,
+    pub lfs_dir: PathBuf,
+    pub work_dir: PathBuf,
+    pub runner: Runner,
+    pub delays: StageDelays,
+    pub startup_timeout: Duration,
+    pub chunk_size: u64,
+    pub base_url: OnceLock<String>,
+    pub spaces: Mutex<HashMap<String, Arc<Space>>>,
+    pub log: Mutex<Vec<LoggedRequest>>,
+    pub log_file: Option<Mutex<std::fs::File>>,
+    pub faults: Faults,
+    pub shutdown: CancellationToken,
+    pub tasks: Mutex<Vec<JoinHandle<()>>>,
+    pub pending_lfs: Mutex<HashMap<String, u64>>,
+    pub http: reqwest::Client,
+    pub write_lock: tokio::sync::Mutex<()>,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Hub {
+    pub(crate) fn base_url(&self) -> &str {
+        self.base_url.get().map(String::as_str).unwrap_or("http://127.0.0.1")
+    }
+
+    pub(crate) fn caller_for_token(&self, token: &str) -> Option<Caller> {
+        self.tokens.iter().find(|t| t.token == token).map(|t| Caller { user: t.user.clone(), role: t.role })
+    }
+
+    pub(crate) fn space(&self, ns: &str, name: &str) -> Option<Arc<Space>> {
+        let key = format!("{ns}/{name}").to_ascii_lowercase();
+        lock(&self.spaces).get(&key).cloned()
+    }
+
+    pub(crate) fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(fut);
+        let mut tasks = lock(&self.tasks);
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(handle);
+    }
+
+    pub(crate) fn record(&self, entry: LoggedRequest) {
+        if let Some(f) = &self.log_file {
+            if let Ok(line) = serde_json::to_string(&entry) {
+                use std::io::Write;
+                let _ = writeln!(lock(f), "{line}");
+            }
+        }
+        lock(&self.log).push(entry);
+    }
+
+    pub(crate) fn lfs_object_path(&self, oid: &str) -> Option<PathBuf> {
+        (oid.len() == 64 && oid.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| self.lfs_dir.join(oid.to_ascii_lowercase()))
+    }
+
+    pub(crate) fn lfs_has(&self, oid: &str, size: Option<u64>) -> bool {
+        self.lfs_object_path(oid)
+            .and_then(|p| std::fs::metadata(p).ok())
+            .is_some_and(|m| size.is_none_or(|s| m.len() == s))
+    }
+}
+
+pub(crate) fn can_read(space: &SpaceState, ns: &str, caller: Option<&Caller>) -> bool {
+    !space.private || caller.is_some_and(|c| c.user.eq_ignore_ascii_case(ns))
+}
+
+pub(crate) fn can_write(ns: &str, caller: Option<&Caller>) -> bool {
+    caller.is_some_and(|c| c.role == Role::Write && c.user.eq_ignore_ascii_case(ns))
+}

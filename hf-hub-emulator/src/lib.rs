@@ -1,0 +1,36 @@
+//! A local stand-in for the Hugging Face Hub: the HTTP API a Docker Space deploy uses, git smart HTTP
+//! (served by the real `git http-backend`), the LFS batch API and a Space runtime that really runs the
+//! pushed app (or a scripted one), everything on loopback.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), hf_hub_emulator::EmulatorError> {
+//! use hf_hub_emulator::{Emulator, EmulatorConfig, DEFAULT_WRITE_TOKEN};
+//! let emu = Emulator::start(EmulatorConfig::default()).await?;
+//! println!("HF_ENDPOINT={} HF_TOKEN={DEFAULT_WRITE_TOKEN}", emu.url());
+//! emu.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod api;
+mod auth;
+mod config;
+mod faults;
+mod git;
+mod hub;
+mod lfs;
+mod logs;
+mod proxy;
+mod runtime;
+mod scripted;
+mod server;
+mod util;
+
+pub use config::{
+    DEFAULT_READ_TOKEN, DEFAULT_USER, DEFAULT_WRITE_TOKEN, EmulatorConfig, RealRunnerConfig, Role, Runner,
+    StageDelays, TokenSpec,
+};
+pub use faults::{FaultRule, Faults};
+pub use hub::LoggedRequest;
+pub use scripted::{ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
+pub use server::{Emulator, EmulatorError};

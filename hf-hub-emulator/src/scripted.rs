@@ -1,0 +1,241 @@
+//! The scripted runner: the test decides what a build does and how the app answers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A scripted build: a sequence of intermediate stages, a final stage, log lines and an app.
+///
+/// ```
+/// use std::time::Duration;
+/// use hf_hub_emulator::{ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
+/// let runner = ScriptedRunner::running()
+///     .build_log("Step 1/3 : FROM python:3.12")
+///     .app(ScriptedApp::new()
+///         .route(ScriptedRoute::get("/health")
+///             .first(2, ScriptedResponse::status(503))
+///             .then(ScriptedResponse::json(200, r#"{"status":"ok"}"#)))
+///         .cors_origin("https://example.github.io"));
+/// let failing = ScriptedRunner::failing("BUILD_ERROR").build_log("ERROR: no matching distribution");
+/// # let _ = (runner, failing);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ScriptedRunner {
+    pub(crate) steps: Option<Vec<(String, Duration)>>,
+    pub(crate) final_stage: String,
+    pub(crate) build_log: Vec<String>,
+    pub(crate) run_log: Vec<String>,
+    pub(crate) app: ScriptedApp,
+    pub(crate) check_repo: bool,
+}
+
+impl Default for ScriptedRunner {
+    fn default() -> Self {
+        ScriptedRunner::running()
+    }
+}
+
+impl ScriptedRunner {
+    /// BUILDING -> APP_STARTING -> RUNNING (delays from [`crate::StageDelays`]); the app answers 404 to everything.
+    pub fn running() -> Self {
+        ScriptedRunner {
+            steps: None,
+            final_stage: "RUNNING".to_owned(),
+            build_log: Vec::new(),
+            run_log: Vec::new(),
+            app: ScriptedApp::new(),
+            check_repo: true,
+        }
+    }
+
+    /// Ends in `stage` (e.g. `BUILD_ERROR`, `RUNTIME_ERROR`) instead of RUNNING.
+    pub fn failing(stage: &str) -> Self {
+        ScriptedRunner { final_stage: stage.to_owned(), ..ScriptedRunner::running() }
+    }
+
+    /// Replaces the default intermediate stages: appends `stage`, held for `delay`.
+    pub fn stage(mut self, stage: &str, delay: Duration) -> Self {
+        self.steps.get_or_insert_with(Vec::new).push((stage.to_owned(), delay));
+        self
+    }
+
+    /// Sets the final stage.
+    pub fn final_stage(mut self, stage: &str) -> Self {
+        self.final_stage = stage.to_owned();
+        self
+    }
+
+    /// Adds a build log line.
+    pub fn build_log(mut self, line: &str) -> Self {
+        self.build_log.push(line.to_owned());
+        self
+    }
+
+    /// Adds a run log line (written when the final stage is reached).
+    pub fn run_log(mut self, line: &str) -> Self {
+        self.run_log.push(line.to_owned());
+        self
+    }
+
+    /// The app served at the Space's `host` while RUNNING.
+    pub fn app(mut self, app: ScriptedApp) -> Self {
+        self.app = app;
+        self
+    }
+
+    /// Skips the README/Dockerfile checks (CONFIG_ERROR / NO_APP_FILE) that run before the script.
+    pub fn skip_repo_checks(mut self) -> Self {
+        self.check_repo = false;
+        self
+    }
+}
+
+/// A scripted answer.
+#[derive(Debug, Clone)]
+pub struct ScriptedResponse {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: String,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+impl ScriptedResponse {
+    /// An empty answer with `status`.
+    pub fn status(status: u16) -> Self {
+        ScriptedResponse { status, content_type: None, body: String::new(), headers: Vec::new() }
+    }
+
+    /// A JSON answer.
+    pub fn json(status: u16, body: &str) -> Self {
+        ScriptedResponse {
+            status,
+            content_type: Some("application/json".to_owned()),
+            body: body.to_owned(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// A text answer.
+    pub fn text(status: u16, body: &str) -> Self {
+        ScriptedResponse {
+            status,
+            content_type: Some("text/plain; charset=utf-8".to_owned()),
+            body: body.to_owned(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a response header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+/// A route of a [`ScriptedApp`]: the first answers, then a steady answer.
+#[derive(Debug, Clone)]
+pub struct ScriptedRoute {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) first: Vec<ScriptedResponse>,
+    pub(crate) then: ScriptedResponse,
+    pub(crate) hits: Arc<AtomicUsize>,
+}
+
+impl ScriptedRoute {
+    /// A route for `method` (`*` = any) and exact `path`; answers 200 with an empty body until told otherwise.
+    pub fn new(method: &str, path: &str) -> Self {
+        ScriptedRoute {
+            method: method.to_ascii_uppercase(),
+            path: path.to_owned(),
+            first: Vec::new(),
+            then: ScriptedResponse::status(200),
+            hits: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// A `GET` route.
+    pub fn get(path: &str) -> Self {
+        ScriptedRoute::new("GET", path)
+    }
+
+    /// A `POST` route.
+    pub fn post(path: &str) -> Self {
+        ScriptedRoute::new("POST", path)
+    }
+
+    /// The first `n` requests get `response`.
+    pub fn first(mut self, n: usize, response: ScriptedResponse) -> Self {
+        self.first.extend(std::iter::repeat_n(response, n));
+        self
+    }
+
+    /// Every later request gets `response`.
+    pub fn then(mut self, response: ScriptedResponse) -> Self {
+        self.then = response;
+        self
+    }
+
+    /// How many requests this route has answered.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn answer(&self) -> ScriptedResponse {
+        let n = self.hits.fetch_add(1, Ordering::SeqCst);
+        self.first.get(n).cloned().unwrap_or_else(|| self.then.clone())
+    }
+}
+
+/// The app of a scripted Space.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptedApp {
+    pub(crate) routes: Vec<ScriptedRoute>,
+    pub(crate) cors_origins: Vec<String>,
+}
+
+impl ScriptedApp {
+    /// An app answering 404 everywhere.
+    pub fn new() -> Self {
+        ScriptedApp::default()
+    }
+
+    /// Adds a route (first match wins).
+    pub fn route(mut self, route: ScriptedRoute) -> Self {
+        self.routes.push(route);
+        self
+    }
+
+    /// Answers CORS requests (incl. preflight `OPTIONS`) from `origin` like FastAPI's CORSMiddleware.
+    pub fn cors_origin(mut self, origin: &str) -> Self {
+        self.cors_origins.push(origin.to_owned());
+        self
+    }
+
+    pub(crate) fn respond(&self, method: &str, path: &str, origin: Option<&str>) -> ScriptedResponse {
+        let allowed = origin.filter(|o| self.cors_origins.iter().any(|c| c == o || c == "*"));
+        if method == "OPTIONS" {
+            if let Some(o) = allowed {
+                return ScriptedResponse::text(200, "OK")
+                    .header("access-control-allow-origin", o)
+                    .header("access-control-allow-methods", "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT")
+                    .header("access-control-allow-headers", "content-type, authorization")
+                    .header("access-control-max-age", "600")
+                    .header("vary", "Origin");
+            }
+            if origin.is_some() {
+                return ScriptedResponse::text(400, "Disallowed CORS origin").header("vary", "Origin");
+            }
+        }
+        let mut resp = self
+            .routes
+            .iter()
+            .find(|r| (r.method == "*" || r.method == method) && r.path == path)
+            .map(ScriptedRoute::answer)
+            .unwrap_or_else(|| ScriptedResponse::json(404, r#"{"detail":"Not Found"}"#));
+        if let Some(o) = allowed {
+            resp = resp.header("access-control-allow-origin", o).header("vary", "Origin");
+        }
+        resp
+    }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The project's test command (README: "Run the tests"). Installs its own prerequisites first
+# (scripts/bootstrap.sh), then checks formatting and lints, then runs every test of the workspace:
+# unit tests, the Hub stand-in's conformance tests (official Python and JS clients, real git),
+# and the end-to-end deploy tests.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+bash scripts/bootstrap.sh
+
+echo "==> cargo fmt --check" >&2
+cargo fmt --all -- --check
+
+echo "==> cargo clippy -D warnings" >&2
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> tests" >&2
+# nextest runs each test in its own process (tests start servers and child processes).
+cargo nextest run --workspace --locked --no-fail-fast "$@"
+cargo test --workspace --locked --doc

@@ -1,0 +1,194 @@
+//! Shared helpers for the end-to-end tests: where the tools are, a Hub stand-in running the real
+//! runner, the `hf-deploy` binary, and a scan for leaked secrets.
+//!
+//! Tools come from `scripts/bootstrap.sh` (the README's test command runs it first). A missing tool
+//! is a failure with a hint, never a skip.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hf_hub_emulator::{Emulator, EmulatorConfig, RealRunnerConfig, Runner};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// A program from `./.venv/bin`, or a panic that says how to install it.
+pub fn venv_bin(name: &str) -> PathBuf {
+    let path = workspace_root().join(".venv/bin").join(name);
+    assert!(
+        path.exists(),
+        "`{}` is missing: run `scripts/bootstrap.sh` (the test command `scripts/test.sh` does)",
+        path.display()
+    );
+    path
+}
+
+/// The example backend folder.
+pub fn example_backend() -> PathBuf {
+    workspace_root().join("examples/rag-chatbot/backend")
+}
+
+/// The `hf-deploy` binary built by this `cargo test` run (it sits beside the test's `deps/`).
+pub fn hf_deploy_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let bin = dir.join(format!("hf-deploy{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "`{}` is missing: build it with `cargo build -p hf-deploy-action` (cargo test --workspace does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The virtual-environment cache shared by every test's stand-in, so each requirements file is
+/// installed once per machine.
+pub fn venv_cache() -> PathBuf {
+    workspace_root().join("target/emulator-venvs")
+}
+
+/// A stand-in whose runner really installs and runs the app, using the bootstrap's Python.
+pub async fn start_real_emulator() -> Emulator {
+    let config = EmulatorConfig {
+        runner: Runner::Real(RealRunnerConfig {
+            python: venv_python_base(),
+            venv_cache: venv_cache(),
+        }),
+        ..EmulatorConfig::default()
+    };
+    Emulator::start(config).await.expect("the Hub stand-in starts")
+}
+
+/// The base interpreter behind `.venv` (new virtual environments are made from it).
+fn venv_python_base() -> PathBuf {
+    let python = venv_bin("python");
+    let output = Command::new(&python)
+        .args(["-c", "import sys; print(sys._base_executable)"])
+        .output()
+        .expect("run the venv's python");
+    let base = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    if base.is_empty() { PathBuf::from("python3") } else { PathBuf::from(base) }
+}
+
+/// Run `hf-deploy` with a clean environment plus `env`.
+pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> CliOutput {
+    let mut command = Command::new(hf_deploy_bin());
+    command.args(args).env_clear();
+    for key in ["PATH", "HOME", "TMPDIR", "LANG"] {
+        if let Some(value) = std::env::var_os(key) {
+            command.env(key, value);
+        }
+    }
+    command.env("NO_COLOR", "1");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().expect("run hf-deploy");
+    CliOutput::from(output)
+}
+
+/// What a command printed and how it ended.
+#[derive(Debug)]
+pub struct CliOutput {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl From<Output> for CliOutput {
+    fn from(output: Output) -> Self {
+        CliOutput {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl CliOutput {
+    /// stdout and stderr, for assertion messages.
+    pub fn both(&self) -> String {
+        format!("--- exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Panic if any of `needles` (tokens, secret values) appears in `haystack`.
+pub fn assert_no_leak(what: &str, haystack: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(!needle.is_empty());
+        assert!(!haystack.contains(needle), "a secret value leaked into {what}:\n{haystack}");
+    }
+}
+
+/// Every file's text in the git history of a bare repository (all commits, all blobs), and the
+/// commit messages: for leak scans.
+pub fn git_history_text(bare_repo: &Path) -> String {
+    let output = Command::new("git")
+        .arg("--git-dir")
+        .arg(bare_repo)
+        .args(["log", "--all", "-p", "--format=%H %an <%ae>%n%B"])
+        .output()
+        .expect("git log");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Number of commits on `main` in a bare repository.
+pub fn commit_count(bare_repo: &Path) -> usize {
+    let output = Command::new("git")
+        .arg("--git-dir")
+        .arg(bare_repo)
+        .args(["rev-list", "--count", "main"])
+        .output()
+        .expect("git rev-list");
+    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0)
+}
+
+/// [`run_cli`] on a blocking thread, for tests whose stand-in runs on the same runtime.
+pub async fn run_cli_async(args: Vec<String>, env: Vec<(String, String)>) -> CliOutput {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run_cli(&args, &env)
+    })
+    .await
+    .expect("hf-deploy runner thread")
+}
+
+/// Copy a folder (without caches and virtual environments) into a new temporary directory.
+pub fn copy_tree(from: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(from, dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let name = entry.file_name();
+        if matches!(name.to_str(), Some("__pycache__" | ".venv" | ".pytest_cache")) {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&path, &to.join(&name));
+        } else {
+            std::fs::copy(&path, to.join(&name)).expect("copy file");
+        }
+    }
+}
+
+/// Strings of `args`.
+pub fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// The environment for a deploy against `emulator` with `token`.
+pub fn hub_env(emulator: &Emulator, token: &str) -> Vec<(String, String)> {
+    vec![("HF_ENDPOINT".into(), emulator.url()), ("HF_TOKEN".into(), token.into())]
+}
