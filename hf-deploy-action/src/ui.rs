@@ -27,17 +27,14 @@ pub(crate) struct Reported(pub(crate) String, pub(crate) u8);
 pub(crate) struct Ui {
     pub(crate) color_err: bool,
     pub(crate) color_out: bool,
-    pub(crate) stderr_tty: bool,
 }
 
 impl Ui {
     pub(crate) fn from_env() -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let stderr_tty = std::io::stderr().is_terminal();
         Ui {
-            color_err: !no_color && stderr_tty,
+            color_err: !no_color && std::io::stderr().is_terminal(),
             color_out: !no_color && std::io::stdout().is_terminal(),
-            stderr_tty,
         }
     }
 

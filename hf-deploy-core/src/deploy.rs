@@ -87,7 +87,7 @@ impl Default for PollSettings {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event<'a> {
-    /// A phase starts: `scaffold`, `create`, `settings`, `push`, `build`, `health`, `cors`.
+    /// A phase starts: `create`, `settings`, `push`, `build`, `health`, `cors`.
     Phase(&'static str),
     /// The runtime stage seen by a poll.
     Stage {
@@ -156,8 +156,8 @@ async fn run(
 ) -> Result<()> {
     let id = &options.space;
 
-    // 1. Scaffold (pure, local). Bad input stops here, before any remote call.
-    progress.event(Event::Phase("scaffold"));
+    // 1. Scaffold (pure, local, quick: no progress event). Bad input stops here, before any
+    //    remote call.
     let phase = Instant::now();
     let mut scaffold_options = options.scaffold.clone();
     if scaffold_options.space.is_none() {
@@ -297,10 +297,8 @@ async fn run(
 
     if !options.frontend_origins.is_empty() {
         progress.event(Event::Phase("cors"));
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .map_err(|e| Error::Request { action: "build an HTTP client".into(), url: String::new(), source: e })?;
+        let token = if options.private { client.token() } else { None };
+        let http = verify::app_client(token)?;
         report.cors = verify::check_cors(&report.app_url, &options.health_path, &options.frontend_origins, &http).await;
     }
     if let Some(error) = health_error {

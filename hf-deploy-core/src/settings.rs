@@ -110,7 +110,14 @@ pub fn resolve(input: &SettingsInput) -> Result<Settings> {
         }
     }
     if let Some(path) = input.secrets_file {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        // An unreadable secrets file is the user's input, not a remote failure (exit code 2).
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid_input_hint(
+                "--secrets-file",
+                format!("cannot read `{}`: {e}", path.display()),
+                "give the path of a dotenv file (`KEY=VALUE` lines)",
+            )
+        })?;
         let name = path.display().to_string();
         for (line, key, value) in parse_dotenv_lines(&text, &name)? {
             secrets.push((

@@ -1,4 +1,6 @@
 //! The `/api/...` endpoints and the git route.
+// The error type is the HTTP answer itself, built once per request: boxing it buys nothing.
+#![allow(clippy::result_large_err)]
 
 use std::sync::Arc;
 
@@ -12,7 +14,9 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::{auth_required, caller};
 use crate::git::{self, Change, CommitError};
-use crate::hub::{Caller, Hub, KeyEntry, LogBuf, Space, SpaceState, Upstream, can_read, can_write, lock};
+use crate::hub::{
+    Caller, Hub, KeyEntry, LogBuf, Space, SpaceState, Upstream, can_read, can_write, lock,
+};
 use crate::util::{self, hub_error, json_response, repo_not_found};
 use crate::{lfs, logs, proxy, runtime};
 
@@ -40,11 +44,18 @@ fn parse_json(body: &[u8]) -> Result<Value, Response> {
 }
 
 fn query_pairs(q: &Option<String>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
 }
 
 /// The Space, if the caller may see it (private Spaces of others are 404).
-fn readable(hub: &Hub, headers: &HeaderMap, ns: &str, name: &str) -> Result<(Arc<Space>, Option<Caller>), Response> {
+fn readable(
+    hub: &Hub,
+    headers: &HeaderMap,
+    ns: &str,
+    name: &str,
+) -> Result<(Arc<Space>, Option<Caller>), Response> {
     let who = caller(hub, headers)?;
     let space = hub.space(ns, name).ok_or_else(repo_not_found)?;
     if !can_read(&space.lock(), &space.ns, who.as_ref()) {
@@ -56,7 +67,9 @@ fn readable(hub: &Hub, headers: &HeaderMap, ns: &str, name: &str) -> Result<(Arc
 /// The Space, if the caller may change it.
 fn writable(hub: &Hub, headers: &HeaderMap, ns: &str, name: &str) -> Result<Arc<Space>, Response> {
     let (space, who) = readable(hub, headers, ns, name)?;
-    let Some(who) = who else { return Err(auth_required()) };
+    let Some(who) = who else {
+        return Err(auth_required());
+    };
     if !can_write(&space.ns, Some(&who)) {
         return Err(forbidden(&format!(
             "You don't have the rights to write to the space `{}` with this token (role {})",
@@ -73,7 +86,11 @@ fn flatten(r: Res) -> Response {
 
 pub(crate) async fn not_found(method: Method) -> Response {
     let _ = method;
-    hub_error(StatusCode::NOT_FOUND, None, "Sorry, we can't find the page you are looking for.")
+    hub_error(
+        StatusCode::NOT_FOUND,
+        None,
+        "Sorry, we can't find the page you are looking for.",
+    )
 }
 
 // ---- whoami ----------------------------------------------------------------------------------
@@ -128,15 +145,31 @@ fn readme_for(name: &str, sdk: &str) -> String {
 }
 
 fn key_entries(v: Option<&Value>) -> Result<Vec<KeyEntry>, Response> {
-    let Some(arr) = v.and_then(Value::as_array) else { return Ok(Vec::new()) };
+    let Some(arr) = v.and_then(Value::as_array) else {
+        return Ok(Vec::new());
+    };
     let mut out: Vec<KeyEntry> = Vec::new();
     for item in arr {
-        let key = item.get("key").and_then(Value::as_str).filter(|k| !k.is_empty());
-        let Some(key) = key else { return Err(bad_request("Each secret and variable needs a non-empty `key`")) };
+        let key = item
+            .get("key")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty());
+        let Some(key) = key else {
+            return Err(bad_request(
+                "Each secret and variable needs a non-empty `key`",
+            ));
+        };
         let entry = KeyEntry {
             key: key.to_owned(),
-            value: item.get("value").and_then(Value::as_str).unwrap_or("").to_owned(),
-            description: item.get("description").and_then(Value::as_str).map(str::to_owned),
+            value: item
+                .get("value")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+            description: item
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             updated_at: util::now_iso(),
         };
         out.retain(|e| e.key != key);
@@ -153,14 +186,19 @@ async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
     let who = caller(hub, headers)?.ok_or_else(auth_required)?;
     let req = parse_json(body)?;
     let full = req.get("name").and_then(Value::as_str).unwrap_or("");
-    let (ns, name) = match (full.split_once('/'), req.get("organization").and_then(Value::as_str)) {
+    let (ns, name) = match (
+        full.split_once('/'),
+        req.get("organization").and_then(Value::as_str),
+    ) {
         (Some((n, m)), _) => (n.to_owned(), m.to_owned()),
         (None, Some(org)) => (org.to_owned(), full.to_owned()),
         (None, None) => (who.user.clone(), full.to_owned()),
     };
     let repo_type = req.get("type").and_then(Value::as_str).unwrap_or("model");
     if repo_type != "space" {
-        return Err(bad_request("The Hub stand-in only emulates Spaces: send \"type\": \"space\""));
+        return Err(bad_request(
+            "The Hub stand-in only emulates Spaces: send \"type\": \"space\"",
+        ));
     }
     if !util::valid_name(&name) || !util::valid_name(&ns) {
         return Err(bad_request(&format!(
@@ -168,23 +206,44 @@ async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
         )));
     }
     if !ns.eq_ignore_ascii_case(&who.user) {
-        return Err(forbidden("You don't have the rights to create a space under this namespace"));
+        return Err(forbidden(
+            "You don't have the rights to create a space under this namespace",
+        ));
     }
     if who.role != crate::config::Role::Write {
-        return Err(forbidden("You don't have the rights to create a space under this namespace: the token is read-only"));
+        return Err(forbidden(
+            "You don't have the rights to create a space under this namespace: the token is read-only",
+        ));
     }
-    let sdk = req.get("sdk").and_then(Value::as_str).unwrap_or("static").to_owned();
+    let sdk = req
+        .get("sdk")
+        .and_then(Value::as_str)
+        .unwrap_or("static")
+        .to_owned();
     if !util::SDKS.contains(&sdk.as_str()) {
-        return Err(bad_request(&format!("\"sdk\" must be one of [{}]", util::SDKS.join(", "))));
+        return Err(bad_request(&format!(
+            "\"sdk\" must be one of [{}]",
+            util::SDKS.join(", ")
+        )));
     }
-    let private = match (req.get("visibility").and_then(Value::as_str), req.get("private").and_then(Value::as_bool)) {
+    let private = match (
+        req.get("visibility").and_then(Value::as_str),
+        req.get("private").and_then(Value::as_bool),
+    ) {
         (Some("private"), _) => true,
         (Some(_), _) => false,
         (None, Some(p)) => p,
         (None, None) => false,
     };
-    let hardware = req.get("hardware").and_then(Value::as_str).unwrap_or("cpu-basic").to_owned();
-    let sleep_time = req.get("sleepTimeSeconds").and_then(Value::as_i64).unwrap_or(172800);
+    let hardware = req
+        .get("hardware")
+        .and_then(Value::as_str)
+        .unwrap_or("cpu-basic")
+        .to_owned();
+    let sleep_time = req
+        .get("sleepTimeSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(172800);
     let secrets = key_entries(req.get("secrets"))?;
     let variables = key_entries(req.get("variables"))?;
 
@@ -198,19 +257,38 @@ async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
     }
     let id = format!("{ns}/{name}");
     let repo_dir = hub.repos_dir.join(&ns).join(format!("{name}.git"));
-    let internal = |e: String| hub_error(StatusCode::INTERNAL_SERVER_ERROR, None, &format!("Creating `{id}` failed: {e}"));
+    let internal = |e: String| {
+        hub_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            &format!("Creating `{id}` failed: {e}"),
+        )
+    };
     let _ = tokio::fs::remove_dir_all(&repo_dir).await;
     git::init_repo(hub, &repo_dir).await.map_err(internal)?;
     let changes = vec![
-        Change::Put { path: ".gitattributes".into(), data: util::default_gitattributes().into_bytes() },
-        Change::Put { path: "README.md".into(), data: readme_for(&name, &sdk).into_bytes() },
+        Change::Put {
+            path: ".gitattributes".into(),
+            data: util::default_gitattributes().into_bytes(),
+        },
+        Change::Put {
+            path: "README.md".into(),
+            data: readme_for(&name, &sdk).into_bytes(),
+        },
     ];
-    git::commit_changes(hub, &repo_dir, None, &changes, "initial commit", "system").await.map_err(|e| match e {
-        CommitError::Git(m) => internal(m),
-        _ => internal("initial commit".into()),
-    })?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| internal(e.to_string()))?;
-    let port = listener.local_addr().map_err(|e| internal(e.to_string()))?.port();
+    git::commit_changes(hub, &repo_dir, None, &changes, "initial commit", "system")
+        .await
+        .map_err(|e| match e {
+            CommitError::Git(m) => internal(m),
+            _ => internal("initial commit".into()),
+        })?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| internal(e.to_string()))?
+        .port();
     let now = util::now_iso();
     let (changed, _) = tokio::sync::watch::channel(0u64);
     let space = Arc::new(Space {
@@ -252,7 +330,10 @@ pub(crate) async fn delete_repo(State(hub): H, headers: HeaderMap, body: Bytes) 
             let who = caller(&hub, &headers)?.ok_or_else(auth_required)?;
             let req = parse_json(&body)?;
             let full = req.get("name").and_then(Value::as_str).unwrap_or("");
-            let (ns, name) = match (full.split_once('/'), req.get("organization").and_then(Value::as_str)) {
+            let (ns, name) = match (
+                full.split_once('/'),
+                req.get("organization").and_then(Value::as_str),
+            ) {
                 (Some((n, m)), _) => (n.to_owned(), m.to_owned()),
                 (None, Some(org)) => (org.to_owned(), full.to_owned()),
                 (None, None) => (who.user.clone(), full.to_owned()),
@@ -266,14 +347,22 @@ pub(crate) async fn delete_repo(State(hub): H, headers: HeaderMap, body: Bytes) 
             }
             let _ = tokio::fs::remove_dir_all(&space.repo_dir).await;
             let mut r = (StatusCode::OK, "OK").into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
             Ok(r)
         }
         .await,
     )
 }
 
-pub(crate) async fn settings(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>, body: Bytes) -> Response {
+pub(crate) async fn settings(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     flatten((|| {
         let space = writable(&hub, &headers, &ns, &name)?;
         let req = parse_json(&body)?;
@@ -290,11 +379,34 @@ pub(crate) async fn settings(State(hub): H, headers: HeaderMap, Path((ns, name))
 // ---- space info ------------------------------------------------------------------------------
 
 const EXPAND: [&str; 20] = [
-    "author", "cardData", "createdAt", "datasets", "disabled", "lastModified", "likes", "models", "private", "region",
-    "resourceGroup", "runtime", "sdk", "sha", "siblings", "subdomain", "tags", "trendingScore", "usedStorage", "xetEnabled",
+    "author",
+    "cardData",
+    "createdAt",
+    "datasets",
+    "disabled",
+    "lastModified",
+    "likes",
+    "models",
+    "private",
+    "region",
+    "resourceGroup",
+    "runtime",
+    "sdk",
+    "sha",
+    "siblings",
+    "subdomain",
+    "tags",
+    "trendingScore",
+    "usedStorage",
+    "xetEnabled",
 ];
 
-pub(crate) async fn space_info(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>, q: RawQuery) -> Response {
+pub(crate) async fn space_info(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+    q: RawQuery,
+) -> Response {
     flatten(info(&hub, &headers, &ns, &name, "main", &q.0).await)
 }
 
@@ -307,22 +419,45 @@ pub(crate) async fn space_info_rev(
     flatten(info(&hub, &headers, &ns, &name, &rev, &q.0).await)
 }
 
-async fn info(hub: &Hub, headers: &HeaderMap, ns: &str, name: &str, rev: &str, q: &Option<String>) -> Res {
+async fn info(
+    hub: &Hub,
+    headers: &HeaderMap,
+    ns: &str,
+    name: &str,
+    rev: &str,
+    q: &Option<String>,
+) -> Res {
     let (space, _) = readable(hub, headers, ns, name)?;
     let pairs = query_pairs(q);
-    let expand: Vec<String> =
-        pairs.iter().filter(|(k, _)| k == "expand" || k == "expand[]").map(|(_, v)| v.clone()).collect();
+    let expand: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "expand" || k == "expand[]")
+        .map(|(_, v)| v.clone())
+        .collect();
     if let Some(bad) = expand.iter().find(|e| !EXPAND.contains(&e.as_str())) {
-        return Err(bad_request(&format!("\"expand\" must be one of [{}], got \"{bad}\"", EXPAND.join(", "))));
+        return Err(bad_request(&format!(
+            "\"expand\" must be one of [{}], got \"{bad}\"",
+            EXPAND.join(", ")
+        )));
     }
-    let blobs = pairs.iter().any(|(k, v)| k == "blobs" && (v == "true" || v == "1"));
+    let blobs = pairs
+        .iter()
+        .any(|(k, v)| k == "blobs" && (v == "true" || v == "1"));
     let rev = if rev == "HEAD" { "main" } else { rev };
     let Some(sha) = git::rev_parse(hub, &space.repo_dir, rev).await else {
-        return Err(hub_error(StatusCode::NOT_FOUND, Some("RevisionNotFound"), &format!("Invalid rev id: {rev}")));
+        return Err(hub_error(
+            StatusCode::NOT_FOUND,
+            Some("RevisionNotFound"),
+            &format!("Invalid rev id: {rev}"),
+        ));
     };
-    let entries = git::ls_tree(hub, &space.repo_dir, &sha).await.map_err(|e| hub_error(StatusCode::INTERNAL_SERVER_ERROR, None, &e))?;
+    let entries = git::ls_tree(hub, &space.repo_dir, &sha)
+        .await
+        .map_err(|e| hub_error(StatusCode::INTERNAL_SERVER_ERROR, None, &e))?;
     let readme = git::read_file(hub, &space.repo_dir, &sha, "README.md").await;
-    let card = readme.map(|r| util::card_data(&String::from_utf8_lossy(&r)).unwrap_or_else(|_| json!({}))).unwrap_or(json!({}));
+    let card = readme
+        .map(|r| util::card_data(&String::from_utf8_lossy(&r)).unwrap_or_else(|_| json!({})))
+        .unwrap_or(json!({}));
     let mut siblings = Vec::new();
     for e in &entries {
         let mut s = json!({"rfilename": e.path});
@@ -390,34 +525,76 @@ async fn info(hub: &Hub, headers: &HeaderMap, ns: &str, name: &str, rev: &str, q
     ok(Value::Object(out))
 }
 
-pub(crate) async fn host(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>) -> Response {
+pub(crate) async fn host(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+) -> Response {
     flatten((|| {
         let (space, _) = readable(&hub, &headers, &ns, &name)?;
         ok(json!({"subdomain": space.subdomain(), "host": space.proxy_url}))
     })())
 }
 
-pub(crate) async fn auth_check(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>) -> Response {
+pub(crate) async fn auth_check(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+) -> Response {
     flatten(readable(&hub, &headers, &ns, &name).and_then(|_| ok(json!({}))))
 }
 
-pub(crate) async fn auth_check_write(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>) -> Response {
+pub(crate) async fn auth_check_write(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+) -> Response {
     flatten(writable(&hub, &headers, &ns, &name).and_then(|_| ok(json!({}))))
 }
 
 // ---- runtime ---------------------------------------------------------------------------------
 
 const HARDWARE: [&str; 25] = [
-    "cpu-basic", "cpu-upgrade", "cpu-performance", "cpu-xl", "zero-a10g", "t4-small", "t4-medium", "l4x1", "l4x4",
-    "l40sx1", "l40sx4", "l40sx8", "a10g-small", "a10g-large", "a10g-largex2", "a10g-largex4", "a100-large", "a100x4",
-    "a100x8", "rtx-pro-6000", "rtx-pro-6000x2", "rtx-pro-6000x4", "rtx-pro-6000x8", "sprx8", "inf2x6",
+    "cpu-basic",
+    "cpu-upgrade",
+    "cpu-performance",
+    "cpu-xl",
+    "zero-a10g",
+    "t4-small",
+    "t4-medium",
+    "l4x1",
+    "l4x4",
+    "l40sx1",
+    "l40sx4",
+    "l40sx8",
+    "a10g-small",
+    "a10g-large",
+    "a10g-largex2",
+    "a10g-largex4",
+    "a100-large",
+    "a100x4",
+    "a100x8",
+    "rtx-pro-6000",
+    "rtx-pro-6000x2",
+    "rtx-pro-6000x4",
+    "rtx-pro-6000x8",
+    "sprx8",
+    "inf2x6",
 ];
 
-pub(crate) async fn runtime(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>) -> Response {
+pub(crate) async fn runtime(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+) -> Response {
     flatten(readable(&hub, &headers, &ns, &name).and_then(|(s, _)| ok(runtime::runtime_json(&s))))
 }
 
-pub(crate) async fn restart(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>) -> Response {
+pub(crate) async fn restart(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+) -> Response {
     flatten((|| {
         let space = writable(&hub, &headers, &ns, &name)?;
         if space.lock().sdk == "static" {
@@ -428,7 +605,11 @@ pub(crate) async fn restart(State(hub): H, headers: HeaderMap, Path((ns, name)):
     })())
 }
 
-pub(crate) async fn pause(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>) -> Response {
+pub(crate) async fn pause(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+) -> Response {
     flatten((|| {
         let space = writable(&hub, &headers, &ns, &name)?;
         if space.lock().sdk == "static" {
@@ -439,7 +620,12 @@ pub(crate) async fn pause(State(hub): H, headers: HeaderMap, Path((ns, name)): P
     })())
 }
 
-pub(crate) async fn sleeptime(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>, body: Bytes) -> Response {
+pub(crate) async fn sleeptime(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     flatten((|| {
         let space = writable(&hub, &headers, &ns, &name)?;
         let req = parse_json(&body)?;
@@ -451,13 +637,21 @@ pub(crate) async fn sleeptime(State(hub): H, headers: HeaderMap, Path((ns, name)
     })())
 }
 
-pub(crate) async fn hardware(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>, body: Bytes) -> Response {
+pub(crate) async fn hardware(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     flatten((|| {
         let space = writable(&hub, &headers, &ns, &name)?;
         let req = parse_json(&body)?;
         let flavor = req.get("flavor").and_then(Value::as_str).unwrap_or("");
         if !HARDWARE.contains(&flavor) {
-            return Err(bad_request(&format!("\"flavor\" must be one of [{}]", HARDWARE.join(", "))));
+            return Err(bad_request(&format!(
+                "\"flavor\" must be one of [{}]",
+                HARDWARE.join(", ")
+            )));
         }
         {
             let mut st = space.lock();
@@ -485,9 +679,17 @@ pub(crate) async fn logs(
         let run = match kind.as_str() {
             "build" => false,
             "run" => true,
-            _ => return Err(hub_error(StatusCode::NOT_FOUND, None, "Log type must be `build` or `run`")),
+            _ => {
+                return Err(hub_error(
+                    StatusCode::NOT_FOUND,
+                    None,
+                    "Log type must be `build` or `run`",
+                ));
+            }
         };
-        let follow = !query_pairs(&q.0).iter().any(|(k, v)| k == "follow" && (v == "false" || v == "0"));
+        let follow = !query_pairs(&q.0)
+            .iter()
+            .any(|(k, v)| k == "follow" && (v == "false" || v == "0"));
         Ok(logs::sse(hub.clone(), space, run, follow))
     })())
 }
@@ -501,10 +703,18 @@ fn with_keys(mut r: Response, keys: Vec<String>) -> Response {
 
 fn key_body(body: &[u8]) -> Result<(String, Option<String>, Option<String>), Response> {
     let req = parse_json(body)?;
-    let key = req.get("key").and_then(Value::as_str).filter(|k| !k.is_empty());
-    let Some(key) = key else { return Err(bad_request("`key` is required")) };
+    let key = req
+        .get("key")
+        .and_then(Value::as_str)
+        .filter(|k| !k.is_empty());
+    let Some(key) = key else {
+        return Err(bad_request("`key` is required"));
+    };
     let value = req.get("value").and_then(Value::as_str).map(str::to_owned);
-    let description = req.get("description").and_then(Value::as_str).map(str::to_owned);
+    let description = req
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     Ok((key.to_owned(), value, description))
 }
 
@@ -517,7 +727,12 @@ fn upsert(list: &mut Vec<KeyEntry>, key: String, value: String, description: Opt
         }
         e.updated_at = now;
     } else {
-        list.push(KeyEntry { key, value, description, updated_at: now });
+        list.push(KeyEntry {
+            key,
+            value,
+            description,
+            updated_at: now,
+        });
     }
 }
 
@@ -542,7 +757,11 @@ fn restart_after_config_change(hub: &Arc<Hub>, space: &Arc<Space>) {
     }
 }
 
-pub(crate) async fn list_secrets(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>) -> Response {
+pub(crate) async fn list_secrets(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+) -> Response {
     flatten((|| {
         let space = writable(&hub, &headers, &ns, &name)?;
         let st = space.lock();
@@ -559,19 +778,34 @@ pub(crate) async fn list_secrets(State(hub): H, headers: HeaderMap, Path((ns, na
     })())
 }
 
-pub(crate) async fn add_secret(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>, body: Bytes) -> Response {
+pub(crate) async fn add_secret(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let keys = key_body(&body).map(|k| vec![k.0]).unwrap_or_default();
     let r = flatten((|| {
         let space = writable(&hub, &headers, &ns, &name)?;
         let (key, value, description) = key_body(&body)?;
-        upsert(&mut space.lock().secrets, key, value.unwrap_or_default(), description);
+        upsert(
+            &mut space.lock().secrets,
+            key,
+            value.unwrap_or_default(),
+            description,
+        );
         restart_after_config_change(&hub, &space);
         ok(json!({}))
     })());
     with_keys(r, keys)
 }
 
-pub(crate) async fn delete_secret(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>, body: Bytes) -> Response {
+pub(crate) async fn delete_secret(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let keys = key_body(&body).map(|k| vec![k.0]).unwrap_or_default();
     let r = flatten((|| {
         let space = writable(&hub, &headers, &ns, &name)?;
@@ -590,18 +824,35 @@ pub(crate) async fn delete_secret(State(hub): H, headers: HeaderMap, Path((ns, n
     with_keys(r, keys)
 }
 
-pub(crate) async fn list_variables(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>) -> Response {
-    flatten(readable(&hub, &headers, &ns, &name).and_then(|(s, _)| ok(variables_map(&s.lock().variables))))
+pub(crate) async fn list_variables(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+) -> Response {
+    flatten(
+        readable(&hub, &headers, &ns, &name)
+            .and_then(|(s, _)| ok(variables_map(&s.lock().variables))),
+    )
 }
 
-pub(crate) async fn add_variable(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>, body: Bytes) -> Response {
+pub(crate) async fn add_variable(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let keys = key_body(&body).map(|k| vec![k.0]).unwrap_or_default();
     let r = flatten((|| {
         let space = writable(&hub, &headers, &ns, &name)?;
         let (key, value, description) = key_body(&body)?;
         let map = {
             let mut st = space.lock();
-            upsert(&mut st.variables, key, value.unwrap_or_default(), description);
+            upsert(
+                &mut st.variables,
+                key,
+                value.unwrap_or_default(),
+                description,
+            );
             variables_map(&st.variables)
         };
         restart_after_config_change(&hub, &space);
@@ -610,7 +861,12 @@ pub(crate) async fn add_variable(State(hub): H, headers: HeaderMap, Path((ns, na
     with_keys(r, keys)
 }
 
-pub(crate) async fn delete_variable(State(hub): H, headers: HeaderMap, Path((ns, name)): Path<(String, String)>, body: Bytes) -> Response {
+pub(crate) async fn delete_variable(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let keys = key_body(&body).map(|k| vec![k.0]).unwrap_or_default();
     let r = flatten((|| {
         let space = writable(&hub, &headers, &ns, &name)?;
@@ -635,17 +891,25 @@ pub(crate) async fn validate_yaml(body: Bytes) -> Response {
     flatten((|| {
         let req = parse_json(&body)?;
         let content = req.get("content").and_then(Value::as_str).unwrap_or("");
-        let repo_type = req.get("repoType").and_then(Value::as_str).unwrap_or("model");
+        let repo_type = req
+            .get("repoType")
+            .and_then(Value::as_str)
+            .unwrap_or("model");
         let errors = match util::card_data(content) {
             Err(e) => vec![e],
-            Ok(card) if repo_type == "space" && util::front_matter(content).is_some() => util::space_config_errors(&card),
+            Ok(card) if repo_type == "space" && util::front_matter(content).is_some() => {
+                util::space_config_errors(&card)
+            }
             Ok(_) => Vec::new(),
         };
         if errors.is_empty() {
             ok(json!({"warnings": []}))
         } else {
             let list: Vec<Value> = errors.iter().map(|m| json!({"message": m})).collect();
-            Err(json_response(StatusCode::BAD_REQUEST, &json!({"errors": list, "warnings": [], "error": errors.join("; ")})))
+            Err(json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"errors": list, "warnings": [], "error": errors.join("; ")}),
+            ))
         }
     })())
 }
@@ -673,7 +937,9 @@ fn clean_path(p: &str) -> Result<String, Response> {
             break;
         }
     }
-    let bad = p.is_empty() || p.split('/').any(|s| s.is_empty() || s == "." || s == ".." || s == ".git");
+    let bad = p.is_empty()
+        || p.split('/')
+            .any(|s| s.is_empty() || s == "." || s == ".." || s == ".git");
     if bad {
         return Err(bad_request(&format!("Invalid path in repo: `{p}`")));
     }
@@ -738,7 +1004,14 @@ pub(crate) async fn commit(
     flatten(commit_inner(&hub, &headers, &ns, &name, &rev, &body).await)
 }
 
-async fn commit_inner(hub: &Arc<Hub>, headers: &HeaderMap, ns: &str, name: &str, rev: &str, body: &[u8]) -> Res {
+async fn commit_inner(
+    hub: &Arc<Hub>,
+    headers: &HeaderMap,
+    ns: &str,
+    name: &str,
+    rev: &str,
+    body: &[u8],
+) -> Res {
     let space = writable(hub, headers, ns, name)?;
     let rev = resolve_rev(rev)?;
     let text = String::from_utf8_lossy(body);
@@ -749,21 +1022,38 @@ async fn commit_inner(hub: &Arc<Hub>, headers: &HeaderMap, ns: &str, name: &str,
     let mut too_big = Vec::new();
     let mut binary = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let v: Value = serde_json::from_str(line).map_err(|e| bad_request(&format!("Invalid NDJSON line: {e}")))?;
+        let v: Value = serde_json::from_str(line)
+            .map_err(|e| bad_request(&format!("Invalid NDJSON line: {e}")))?;
         let value = v.get("value").cloned().unwrap_or(Value::Null);
         match v.get("key").and_then(Value::as_str).unwrap_or("") {
             "header" => {
-                summary = value.get("summary").and_then(Value::as_str).map(str::to_owned);
-                description = value.get("description").and_then(Value::as_str).unwrap_or("").to_owned();
-                parent_commit = value.get("parentCommit").and_then(Value::as_str).map(str::to_owned);
+                summary = value
+                    .get("summary")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                description = value
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                parent_commit = value
+                    .get("parentCommit")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
             }
             "file" => {
                 let path = clean_path(value.get("path").and_then(Value::as_str).unwrap_or(""))?;
                 let content = value.get("content").and_then(Value::as_str).unwrap_or("");
-                let data = match value.get("encoding").and_then(Value::as_str).unwrap_or("utf-8") {
+                let data = match value
+                    .get("encoding")
+                    .and_then(Value::as_str)
+                    .unwrap_or("utf-8")
+                {
                     "base64" => base64::engine::general_purpose::STANDARD
                         .decode(content)
-                        .map_err(|_| bad_request(&format!("`{path}`: content is not valid base64")))?,
+                        .map_err(|_| {
+                            bad_request(&format!("`{path}`: content is not valid base64"))
+                        })?,
                     _ => content.as_bytes().to_vec(),
                 };
                 if data.len() as u64 > util::MAX_REGULAR_FILE {
@@ -775,15 +1065,26 @@ async fn commit_inner(hub: &Arc<Hub>, headers: &HeaderMap, ns: &str, name: &str,
             }
             "lfsFile" => {
                 let path = clean_path(value.get("path").and_then(Value::as_str).unwrap_or(""))?;
-                let oid = value.get("oid").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+                let oid = value
+                    .get("oid")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
                 let size = value.get("size").and_then(Value::as_u64);
                 if !hub.lfs_has(&oid, size) {
                     return Err(bad_request(&format!(
                         "LFS file `{path}` (oid {oid}) was not uploaded: upload it through the LFS batch API first"
                     )));
                 }
-                let size = size.or_else(|| hub.lfs_object_path(&oid).and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len()));
-                changes.push(Change::Put { path, data: util::lfs_pointer(&oid, size.unwrap_or(0)).into_bytes() });
+                let size = size.or_else(|| {
+                    hub.lfs_object_path(&oid)
+                        .and_then(|p| std::fs::metadata(p).ok())
+                        .map(|m| m.len())
+                });
+                changes.push(Change::Put {
+                    path,
+                    data: util::lfs_pointer(&oid, size.unwrap_or(0)).into_bytes(),
+                });
             }
             "deletedFile" => {
                 let path = clean_path(value.get("path").and_then(Value::as_str).unwrap_or(""))?;
@@ -793,22 +1094,38 @@ async fn commit_inner(hub: &Arc<Hub>, headers: &HeaderMap, ns: &str, name: &str,
                 let path = clean_path(value.get("path").and_then(Value::as_str).unwrap_or(""))?;
                 changes.push(Change::DeleteFolder { path });
             }
-            other => return Err(bad_request(&format!("Unknown key `{other}` in the commit payload"))),
+            other => {
+                return Err(bad_request(&format!(
+                    "Unknown key `{other}` in the commit payload"
+                )));
+            }
         }
     }
     let Some(summary) = summary.filter(|s| !s.trim().is_empty()) else {
-        return Err(bad_request("The commit payload needs a `header` line with a non-empty `summary`"));
+        return Err(bad_request(
+            "The commit payload needs a `header` line with a non-empty `summary`",
+        ));
     };
     if changes.is_empty() {
-        return Err(bad_request("Add a line with the key `lfsFile`, `file` or `deletedFile`"));
+        return Err(bad_request(
+            "Add a line with the key `lfsFile`, `file` or `deletedFile`",
+        ));
     }
     if !too_big.is_empty() {
-        return Err(bad_request(&format!("Bad request for commit endpoint: {}", util::large_files_message(&too_big))));
+        return Err(bad_request(&format!(
+            "Bad request for commit endpoint: {}",
+            util::large_files_message(&too_big)
+        )));
     }
     if !binary.is_empty() {
-        return Err(bad_request(&format!("Bad request for commit endpoint: {}", util::binary_files_message(&binary))));
+        return Err(bad_request(&format!(
+            "Bad request for commit endpoint: {}",
+            util::binary_files_message(&binary)
+        )));
     }
-    let who = caller(hub, headers)?.map(|c| c.user).unwrap_or_else(|| "system".to_owned());
+    let who = caller(hub, headers)?
+        .map(|c| c.user)
+        .unwrap_or_else(|| "system".to_owned());
     let _guard = hub.write_lock.lock().await;
     let head = git::rev_parse(hub, &space.repo_dir, rev).await;
     if let (Some(p), Some(h)) = (&parent_commit, &head) {
@@ -820,12 +1137,31 @@ async fn commit_inner(hub: &Arc<Hub>, headers: &HeaderMap, ns: &str, name: &str,
             ));
         }
     }
-    let message = if description.is_empty() { summary } else { format!("{summary}\n\n{description}") };
-    let oid = git::commit_changes(hub, &space.repo_dir, head.as_deref(), &changes, &message, &who).await.map_err(|e| match e {
-        CommitError::EntryNotFound(p) => {
-            hub_error(StatusCode::NOT_FOUND, Some("EntryNotFound"), &format!("A file with this name doesn't exist: {p}"))
-        }
-        CommitError::ParentMismatch => hub_error(StatusCode::CONFLICT, None, "The branch moved during the commit; retry"),
+    let message = if description.is_empty() {
+        summary
+    } else {
+        format!("{summary}\n\n{description}")
+    };
+    let oid = git::commit_changes(
+        hub,
+        &space.repo_dir,
+        head.as_deref(),
+        &changes,
+        &message,
+        &who,
+    )
+    .await
+    .map_err(|e| match e {
+        CommitError::EntryNotFound(p) => hub_error(
+            StatusCode::NOT_FOUND,
+            Some("EntryNotFound"),
+            &format!("A file with this name doesn't exist: {p}"),
+        ),
+        CommitError::ParentMismatch => hub_error(
+            StatusCode::CONFLICT,
+            None,
+            "The branch moved during the commit; retry",
+        ),
         CommitError::Git(m) => hub_error(StatusCode::INTERNAL_SERVER_ERROR, None, &m),
     })?;
     drop(_guard);
@@ -853,15 +1189,26 @@ pub(crate) async fn git_route(
     let who = match caller(&hub, &headers) {
         Ok(w) => w,
         Err(_) if rest.starts_with("info/lfs") => {
-            let mut r = (StatusCode::UNAUTHORIZED, "{\"message\":\"Invalid credentials\"}").into_response();
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Authentication required\""));
+            let mut r = (
+                StatusCode::UNAUTHORIZED,
+                "{\"message\":\"Invalid credentials\"}",
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Authentication required\""),
+            );
             return r;
         }
         Err(_) => return git::basic_challenge(),
     };
     let Some(space) = hub.space(&ns, name) else {
         if rest.starts_with("info/lfs") {
-            return (StatusCode::NOT_FOUND, "{\"message\":\"Repository not found\"}").into_response();
+            return (
+                StatusCode::NOT_FOUND,
+                "{\"message\":\"Repository not found\"}",
+            )
+                .into_response();
         }
         return (StatusCode::NOT_FOUND, "Repository not found\n").into_response();
     };
@@ -873,6 +1220,18 @@ pub(crate) async fn git_route(
             let _ = m;
             (StatusCode::NOT_FOUND, "{\"message\":\"Not found\"}").into_response()
         }
-        (m, r) => git::smart_http(hub.clone(), space, r, m, q.0.as_deref().unwrap_or(""), &headers, body, who).await,
+        (m, r) => {
+            git::smart_http(
+                hub.clone(),
+                space,
+                r,
+                m,
+                q.0.as_deref().unwrap_or(""),
+                &headers,
+                body,
+                who,
+            )
+            .await
+        }
     }
 }

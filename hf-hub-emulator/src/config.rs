@@ -47,7 +47,11 @@ pub struct TokenSpec {
 impl TokenSpec {
     /// A token for `user` with `role`.
     pub fn new(token: impl Into<String>, user: impl Into<String>, role: Role) -> Self {
-        TokenSpec { token: token.into(), user: user.into(), role }
+        TokenSpec {
+            token: token.into(),
+            user: user.into(),
+            role,
+        }
     }
 }
 
@@ -105,7 +109,10 @@ pub struct StageDelays {
 
 impl Default for StageDelays {
     fn default() -> Self {
-        StageDelays { building: Duration::from_millis(200), app_starting: Duration::from_millis(200) }
+        StageDelays {
+            building: Duration::from_millis(200),
+            app_starting: Duration::from_millis(200),
+        }
     }
 }
 

@@ -32,7 +32,14 @@ pub struct FaultRule {
 impl FaultRule {
     /// A rule for `method` and `path_pattern` that, until told otherwise, does nothing.
     pub fn new(method: &str, path_pattern: &str) -> Self {
-        let re = format!("^{}$", path_pattern.split('*').map(regex::escape).collect::<Vec<_>>().join(".*"));
+        let re = format!(
+            "^{}$",
+            path_pattern
+                .split('*')
+                .map(regex::escape)
+                .collect::<Vec<_>>()
+                .join(".*")
+        );
         FaultRule {
             method: method.to_ascii_uppercase(),
             regex: regex::Regex::new(&re).ok(),
@@ -50,7 +57,9 @@ impl FaultRule {
 
     /// Answer 429 with `Retry-After: secs` and the Hub's rate-limit headers.
     pub fn rate_limited(mut self, retry_after_secs: u64) -> Self {
-        self.action = FaultAction::RateLimited { retry_after: retry_after_secs };
+        self.action = FaultAction::RateLimited {
+            retry_after: retry_after_secs,
+        };
         self
     }
 
@@ -73,7 +82,8 @@ impl FaultRule {
     }
 
     fn matches(&self, method: &str, path: &str) -> bool {
-        (self.method == "*" || self.method == method) && self.regex.as_ref().is_some_and(|r| r.is_match(path))
+        (self.method == "*" || self.method == method)
+            && self.regex.as_ref().is_some_and(|r| r.is_match(path))
     }
 }
 
@@ -96,7 +106,10 @@ impl Faults {
 
     /// Number of rules that can still fire.
     pub fn active(&self) -> usize {
-        self.lock().iter().filter(|r| r.remaining != Some(0)).count()
+        self.lock()
+            .iter()
+            .filter(|r| r.remaining != Some(0))
+            .count()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FaultRule>> {
@@ -106,7 +119,9 @@ impl Faults {
     /// Finds the rule for this request and consumes one use of it.
     pub(crate) fn take(&self, method: &str, path: &str) -> Option<(FaultAction, Duration)> {
         let mut rules = self.lock();
-        let rule = rules.iter_mut().find(|r| r.remaining != Some(0) && r.matches(method, path))?;
+        let rule = rules
+            .iter_mut()
+            .find(|r| r.remaining != Some(0) && r.matches(method, path))?;
         if let Some(n) = rule.remaining.as_mut() {
             *n -= 1;
         }

@@ -101,9 +101,13 @@ pub(crate) async fn git(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| format!("cannot run git: {e}"))?;
     if let (Some(data), Some(mut w)) = (stdin, child.stdin.take()) {
         let data = data.to_vec();
@@ -111,48 +115,87 @@ pub(crate) async fn git(
             let _ = w.write_all(&data).await;
         });
     }
-    let out = child.wait_with_output().await.map_err(|e| format!("git failed: {e}"))?;
+    let out = child
+        .wait_with_output()
+        .await
+        .map_err(|e| format!("git failed: {e}"))?;
     if out.status.success() {
         Ok(out.stdout)
     } else {
-        Err(format!("git {} failed: {}", args.first().unwrap_or(&""), String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "git {} failed: {}",
+            args.first().unwrap_or(&""),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
 /// `git init --bare` + config + hook.
 pub(crate) async fn init_repo(hub: &Hub, repo: &Path) -> Result<(), String> {
     let mut cmd = base_command(hub);
-    cmd.args(["init", "--bare", "--quiet", "-b", "main"]).arg(repo).stdout(Stdio::null()).stderr(Stdio::piped());
-    let out = cmd.output().await.map_err(|e| format!("cannot run git init: {e}"))?;
+    cmd.args(["init", "--bare", "--quiet", "-b", "main"])
+        .arg(repo)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let out = cmd
+        .output()
+        .await
+        .map_err(|e| format!("cannot run git init: {e}"))?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
     let config = repo.join("config");
-    let mut text = tokio::fs::read_to_string(&config).await.map_err(|e| e.to_string())?;
+    let mut text = tokio::fs::read_to_string(&config)
+        .await
+        .map_err(|e| e.to_string())?;
     text.push_str(
         "[http]\n\treceivepack = true\n\tuploadpack = true\n[receive]\n\tdenyNonFastForwards = true\n\tdenyDeletes = true\n\
          [uploadpack]\n\tallowFilter = true\n",
     );
-    tokio::fs::write(&config, text).await.map_err(|e| e.to_string())?;
+    tokio::fs::write(&config, text)
+        .await
+        .map_err(|e| e.to_string())?;
     let hook = repo.join("hooks").join("pre-receive");
-    tokio::fs::create_dir_all(repo.join("hooks")).await.map_err(|e| e.to_string())?;
-    tokio::fs::write(&hook, PRE_RECEIVE).await.map_err(|e| e.to_string())?;
+    tokio::fs::create_dir_all(repo.join("hooks"))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::fs::write(&hook, PRE_RECEIVE)
+        .await
+        .map_err(|e| e.to_string())?;
     use std::os::unix::fs::PermissionsExt;
-    tokio::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).await.map_err(|e| e.to_string())?;
+    tokio::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 
 /// The commit `rev` points to, if any.
 pub(crate) async fn rev_parse(hub: &Hub, repo: &Path, rev: &str) -> Option<String> {
     let spec = format!("{rev}^{{commit}}");
-    let out = git(hub, repo, &["rev-parse", "--verify", "--quiet", &spec], None, &[]).await.ok()?;
+    let out = git(
+        hub,
+        repo,
+        &["rev-parse", "--verify", "--quiet", &spec],
+        None,
+        &[],
+    )
+    .await
+    .ok()?;
     let s = String::from_utf8_lossy(&out).trim().to_owned();
     (!s.is_empty()).then_some(s)
 }
 
 /// The content of `path` at `rev`.
 pub(crate) async fn read_file(hub: &Hub, repo: &Path, rev: &str, path: &str) -> Option<Vec<u8>> {
-    git(hub, repo, &["cat-file", "blob", &format!("{rev}:{path}")], None, &[]).await.ok()
+    git(
+        hub,
+        repo,
+        &["cat-file", "blob", &format!("{rev}:{path}")],
+        None,
+        &[],
+    )
+    .await
+    .ok()
 }
 
 /// One file of a tree.
@@ -168,12 +211,18 @@ pub(crate) async fn ls_tree(hub: &Hub, repo: &Path, rev: &str) -> Result<Vec<Tre
     let mut entries = Vec::new();
     for rec in out.split(|b| *b == 0).filter(|r| !r.is_empty()) {
         let rec = String::from_utf8_lossy(rec);
-        let Some((meta, path)) = rec.split_once('\t') else { continue };
+        let Some((meta, path)) = rec.split_once('\t') else {
+            continue;
+        };
         let parts: Vec<&str> = meta.split_whitespace().collect();
         if parts.len() < 4 || parts[1] != "blob" {
             continue;
         }
-        entries.push(TreeEntry { path: path.to_owned(), blob: parts[2].to_owned(), size: parts[3].parse().unwrap_or(0) });
+        entries.push(TreeEntry {
+            path: path.to_owned(),
+            blob: parts[2].to_owned(),
+            size: parts[3].parse().unwrap_or(0),
+        });
     }
     Ok(entries)
 }
@@ -210,9 +259,13 @@ pub(crate) async fn commit_changes(
     let _ = std::fs::remove_file(index.path());
     let env = [("GIT_INDEX_FILE", index_path.as_str())];
     if let Some(p) = parent {
-        git(hub, repo, &["read-tree", p], None, &env).await.map_err(CommitError::Git)?;
+        git(hub, repo, &["read-tree", p], None, &env)
+            .await
+            .map_err(CommitError::Git)?;
     }
-    let listing = git(hub, repo, &["ls-files", "-z"], None, &env).await.map_err(CommitError::Git)?;
+    let listing = git(hub, repo, &["ls-files", "-z"], None, &env)
+        .await
+        .map_err(CommitError::Git)?;
     let existing: Vec<String> = listing
         .split(|b| *b == 0)
         .filter(|r| !r.is_empty())
@@ -222,9 +275,15 @@ pub(crate) async fn commit_changes(
     for change in changes {
         match change {
             Change::Put { path, data } => {
-                let out = git(hub, repo, &["hash-object", "-w", "--stdin"], Some(data), &[])
-                    .await
-                    .map_err(CommitError::Git)?;
+                let out = git(
+                    hub,
+                    repo,
+                    &["hash-object", "-w", "--stdin"],
+                    Some(data),
+                    &[],
+                )
+                .await
+                .map_err(CommitError::Git)?;
                 let sha = String::from_utf8_lossy(&out).trim().to_owned();
                 info.push_str(&format!("100644 {sha}\t{path}\n"));
             }
@@ -243,9 +302,19 @@ pub(crate) async fn commit_changes(
         }
     }
     if !info.is_empty() {
-        git(hub, repo, &["update-index", "--index-info"], Some(info.as_bytes()), &env).await.map_err(CommitError::Git)?;
+        git(
+            hub,
+            repo,
+            &["update-index", "--index-info"],
+            Some(info.as_bytes()),
+            &env,
+        )
+        .await
+        .map_err(CommitError::Git)?;
     }
-    let tree = git(hub, repo, &["write-tree"], None, &env).await.map_err(CommitError::Git)?;
+    let tree = git(hub, repo, &["write-tree"], None, &env)
+        .await
+        .map_err(CommitError::Git)?;
     let tree = String::from_utf8_lossy(&tree).trim().to_owned();
     let email = format!("{author}@users.noreply.huggingface.co");
     let ident = [
@@ -258,20 +327,30 @@ pub(crate) async fn commit_changes(
     if let Some(p) = parent {
         args.extend(["-p", p]);
     }
-    let commit = git(hub, repo, &args, None, &ident).await.map_err(CommitError::Git)?;
+    let commit = git(hub, repo, &args, None, &ident)
+        .await
+        .map_err(CommitError::Git)?;
     let commit = String::from_utf8_lossy(&commit).trim().to_owned();
     let old = parent.unwrap_or(ZERO_OID);
-    git(hub, repo, &["update-ref", "refs/heads/main", &commit, old], None, &[])
-        .await
-        .map_err(|_| CommitError::ParentMismatch)?;
+    git(
+        hub,
+        repo,
+        &["update-ref", "refs/heads/main", &commit, old],
+        None,
+        &[],
+    )
+    .await
+    .map_err(|_| CommitError::ParentMismatch)?;
     Ok(commit)
 }
 
 /// `Authorization: Basic` challenge.
 pub(crate) fn basic_challenge() -> Response {
     let mut resp = (StatusCode::UNAUTHORIZED, "Authentication required\n").into_response();
-    resp.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Authentication required\", charset=\"UTF-8\""));
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"Authentication required\", charset=\"UTF-8\""),
+    );
     resp
 }
 
@@ -295,9 +374,22 @@ pub(crate) async fn smart_http(
     if !readable {
         return (StatusCode::NOT_FOUND, "Repository not found\n").into_response();
     }
-    let role = if can_write(&space.ns, caller.as_ref()) { "write" } else { "read" };
-    let before = if is_push && method == "POST" { rev_parse(&hub, &space.repo_dir, "refs/heads/main").await } else { None };
-    let rel = space.repo_dir.strip_prefix(&hub.repos_dir).unwrap_or(&space.repo_dir).to_string_lossy().into_owned();
+    let role = if can_write(&space.ns, caller.as_ref()) {
+        "write"
+    } else {
+        "read"
+    };
+    let before = if is_push && method == "POST" {
+        rev_parse(&hub, &space.repo_dir, "refs/heads/main").await
+    } else {
+        None
+    };
+    let rel = space
+        .repo_dir
+        .strip_prefix(&hub.repos_dir)
+        .unwrap_or(&space.repo_dir)
+        .to_string_lossy()
+        .into_owned();
     let mut cmd = Command::new("git");
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -310,7 +402,13 @@ pub(crate) async fn smart_http(
         .env("QUERY_STRING", query)
         .env("CONTENT_LENGTH", body.len().to_string())
         .env("REMOTE_ADDR", "127.0.0.1")
-        .env("REMOTE_USER", caller.as_ref().map(|c| c.user.as_str()).unwrap_or("anonymous"))
+        .env(
+            "REMOTE_USER",
+            caller
+                .as_ref()
+                .map(|c| c.user.as_str())
+                .unwrap_or("anonymous"),
+        )
         .env("HF_EMU_ROLE", role)
         .env("HF_EMU_LFS_DIR", &hub.lfs_dir)
         .arg("http-backend")
@@ -318,10 +416,16 @@ pub(crate) async fn smart_http(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    if let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+    if let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
         cmd.env("CONTENT_TYPE", ct);
     }
-    if let Some(ce) = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {
+    if let Some(ce) = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    {
         cmd.env("HTTP_CONTENT_ENCODING", ce);
     }
     if let Some(gp) = headers.get("git-protocol").and_then(|v| v.to_str().ok()) {
@@ -329,7 +433,13 @@ pub(crate) async fn smart_http(
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot run git http-backend: {e}\n")).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot run git http-backend: {e}\n"),
+            )
+                .into_response();
+        }
     };
     if let Some(mut w) = child.stdin.take() {
         tokio::spawn(async move {
@@ -338,7 +448,13 @@ pub(crate) async fn smart_http(
     }
     let out = match child.wait_with_output().await {
         Ok(o) => o,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("git http-backend failed: {e}\n")).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("git http-backend failed: {e}\n"),
+            )
+                .into_response();
+        }
     };
     if !out.stderr.is_empty() {
         tracing::debug!(stderr = %String::from_utf8_lossy(&out.stderr), "git http-backend");
@@ -359,18 +475,32 @@ fn cgi_response(out: &[u8]) -> Response {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .map(|p| (p, p + 4))
-        .or_else(|| out.windows(2).position(|w| w == b"\n\n").map(|p| (p, p + 2)));
+        .or_else(|| {
+            out.windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|p| (p, p + 2))
+        });
     let Some((head_end, body_start)) = split else {
-        return (StatusCode::BAD_GATEWAY, "malformed CGI output from git http-backend\n").into_response();
+        return (
+            StatusCode::BAD_GATEWAY,
+            "malformed CGI output from git http-backend\n",
+        )
+            .into_response();
     };
     let head = String::from_utf8_lossy(&out[..head_end]);
     let mut status = StatusCode::OK;
     let mut builder = Response::builder();
     for line in head.lines() {
-        let Some((name, value)) = line.split_once(':') else { continue };
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
         if name.eq_ignore_ascii_case("status") {
-            if let Some(code) = value.split_whitespace().next().and_then(|c| c.parse::<u16>().ok()) {
+            if let Some(code) = value
+                .split_whitespace()
+                .next()
+                .and_then(|c| c.parse::<u16>().ok())
+            {
                 status = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
             }
         } else {

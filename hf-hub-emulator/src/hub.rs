@@ -144,11 +144,20 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Hub {
     pub(crate) fn base_url(&self) -> &str {
-        self.base_url.get().map(String::as_str).unwrap_or("http://127.0.0.1")
+        self.base_url
+            .get()
+            .map(String::as_str)
+            .unwrap_or("http://127.0.0.1")
     }
 
     pub(crate) fn caller_for_token(&self, token: &str) -> Option<Caller> {
-        self.tokens.iter().find(|t| t.token == token).map(|t| Caller { user: t.user.clone(), role: t.role })
+        self.tokens
+            .iter()
+            .find(|t| t.token == token)
+            .map(|t| Caller {
+                user: t.user.clone(),
+                role: t.role,
+            })
     }
 
     pub(crate) fn space(&self, ns: &str, name: &str) -> Option<Arc<Space>> {

@@ -1,4 +1,6 @@
 //! The LFS batch API (`basic` and `multipart` transfers) and the upload/verify/download targets.
+// The error type is the HTTP answer itself, built once per request: boxing it buys nothing.
+#![allow(clippy::result_large_err)]
 
 use std::sync::Arc;
 
@@ -16,7 +18,8 @@ const LFS_JSON: &str = "application/vnd.git-lfs+json";
 
 fn lfs_json(status: StatusCode, body: &Value) -> Response {
     let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(LFS_JSON));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(LFS_JSON));
     resp
 }
 
@@ -25,40 +28,67 @@ fn lfs_error(status: StatusCode, msg: &str) -> Response {
 }
 
 /// `POST /spaces/{ns}/{name}.git/info/lfs/objects/batch`.
-pub(crate) async fn batch(hub: Arc<Hub>, space: Arc<Space>, caller: Option<Caller>, body: &[u8]) -> Response {
+pub(crate) async fn batch(
+    hub: Arc<Hub>,
+    space: Arc<Space>,
+    caller: Option<Caller>,
+    body: &[u8],
+) -> Response {
     let readable = can_read(&space.lock(), &space.ns, caller.as_ref());
     if !readable {
         if caller.is_none() {
             let mut r = lfs_error(StatusCode::UNAUTHORIZED, "Authentication required");
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Authentication required\""));
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Authentication required\""),
+            );
             return r;
         }
         return lfs_error(StatusCode::NOT_FOUND, "Repository not found");
     }
     let Ok(req) = serde_json::from_slice::<Value>(body) else {
-        return lfs_error(StatusCode::UNPROCESSABLE_ENTITY, "The batch request is not valid JSON");
+        return lfs_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The batch request is not valid JSON",
+        );
     };
     let operation = req.get("operation").and_then(Value::as_str).unwrap_or("");
-    let transfers: Vec<&str> =
-        req.get("transfers").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    let objects = req.get("objects").and_then(Value::as_array).cloned().unwrap_or_default();
+    let transfers: Vec<&str> = req
+        .get("transfers")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let objects = req
+        .get("objects")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let base = hub.base_url().to_owned();
     match operation {
         "upload" => {
             if caller.is_none() {
                 let mut r = lfs_error(StatusCode::UNAUTHORIZED, "Authentication required");
-                r.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Authentication required\""));
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"Authentication required\""),
+                );
                 return r;
             }
             if !can_write(&space.ns, caller.as_ref()) {
-                return lfs_error(StatusCode::FORBIDDEN, "You don't have write access to this repository");
+                return lfs_error(
+                    StatusCode::FORBIDDEN,
+                    "You don't have write access to this repository",
+                );
             }
             let multipart_ok = transfers.contains(&"multipart");
             let mut any_multipart = false;
             let mut out = Vec::new();
             for o in objects {
-                let oid = o.get("oid").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+                let oid = o
+                    .get("oid")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
                 let size = o.get("size").and_then(Value::as_u64).unwrap_or(0);
                 if hub.lfs_object_path(&oid).is_none() {
                     out.push(json!({"oid": oid, "size": size, "error": {"code": 422, "message": "Invalid object id"}}));
@@ -76,7 +106,10 @@ pub(crate) async fn batch(hub: Arc<Hub>, space: Arc<Space>, caller: Option<Calle
                     let mut header = serde_json::Map::new();
                     header.insert("chunk_size".into(), json!(hub.chunk_size.to_string()));
                     for n in 1..=parts {
-                        header.insert(format!("{n:05}"), json!(format!("{base}/lfs/multipart/{oid}/{n}")));
+                        header.insert(
+                            format!("{n:05}"),
+                            json!(format!("{base}/lfs/multipart/{oid}/{n}")),
+                        );
                     }
                     out.push(json!({"oid": oid, "size": size, "authenticated": true, "actions": {
                         "upload": {"href": format!("{base}/lfs/multipart/{oid}/complete"), "header": header, "expires_in": 86400},
@@ -90,7 +123,10 @@ pub(crate) async fn batch(hub: Arc<Hub>, space: Arc<Space>, caller: Option<Calle
                 }
             }
             let transfer = if any_multipart { "multipart" } else { "basic" };
-            lfs_json(StatusCode::OK, &json!({"transfer": transfer, "objects": out, "hash_algo": "sha256"}))
+            lfs_json(
+                StatusCode::OK,
+                &json!({"transfer": transfer, "objects": out, "hash_algo": "sha256"}),
+            )
         }
         "download" => {
             let out: Vec<Value> = objects
@@ -106,9 +142,15 @@ pub(crate) async fn batch(hub: Arc<Hub>, space: Arc<Space>, caller: Option<Calle
                     }
                 })
                 .collect();
-            lfs_json(StatusCode::OK, &json!({"transfer": "basic", "objects": out, "hash_algo": "sha256"}))
+            lfs_json(
+                StatusCode::OK,
+                &json!({"transfer": "basic", "objects": out, "hash_algo": "sha256"}),
+            )
         }
-        _ => lfs_error(StatusCode::UNPROCESSABLE_ENTITY, "operation must be `upload` or `download`"),
+        _ => lfs_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "operation must be `upload` or `download`",
+        ),
     }
 }
 
@@ -123,28 +165,50 @@ pub(crate) fn locks(verify: bool) -> Response {
 
 async fn store(hub: &Hub, oid: &str, data: &[u8]) -> Result<(), Response> {
     let Some(path) = hub.lfs_object_path(oid) else {
-        return Err(lfs_error(StatusCode::UNPROCESSABLE_ENTITY, "Invalid object id"));
+        return Err(lfs_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid object id",
+        ));
     };
     let expected = lock(&hub.pending_lfs).get(oid).copied();
     let Some(expected) = expected else {
-        return Err(lfs_error(StatusCode::FORBIDDEN, "No upload was requested for this object: call the batch API first"));
+        return Err(lfs_error(
+            StatusCode::FORBIDDEN,
+            "No upload was requested for this object: call the batch API first",
+        ));
     };
     if data.len() as u64 != expected {
-        return Err(lfs_error(StatusCode::BAD_REQUEST, &format!("Size mismatch: expected {expected}, got {}", data.len())));
+        return Err(lfs_error(
+            StatusCode::BAD_REQUEST,
+            &format!("Size mismatch: expected {expected}, got {}", data.len()),
+        ));
     }
     let actual = hex::encode(Sha256::digest(data));
     if actual != oid {
-        return Err(lfs_error(StatusCode::BAD_REQUEST, "The uploaded content does not match the object id (sha256)"));
+        return Err(lfs_error(
+            StatusCode::BAD_REQUEST,
+            "The uploaded content does not match the object id (sha256)",
+        ));
     }
-    let tmp = hub.lfs_dir.join(format!(".tmp-{oid}-{}", crate::util::mongo_id()));
-    tokio::fs::write(&tmp, data).await.map_err(|e| lfs_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))?;
-    tokio::fs::rename(&tmp, &path).await.map_err(|e| lfs_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))?;
+    let tmp = hub
+        .lfs_dir
+        .join(format!(".tmp-{oid}-{}", crate::util::mongo_id()));
+    tokio::fs::write(&tmp, data)
+        .await
+        .map_err(|e| lfs_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))?;
+    tokio::fs::rename(&tmp, &path)
+        .await
+        .map_err(|e| lfs_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))?;
     lock(&hub.pending_lfs).remove(oid);
     Ok(())
 }
 
 /// `PUT /lfs/upload/{oid}` (basic transfer).
-pub(crate) async fn upload(State(hub): State<Arc<Hub>>, Path(oid): Path<String>, body: Bytes) -> Response {
+pub(crate) async fn upload(
+    State(hub): State<Arc<Hub>>,
+    Path(oid): Path<String>,
+    body: Bytes,
+) -> Response {
     match store(&hub, &oid.to_ascii_lowercase(), &body).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(r) => r,
@@ -158,9 +222,14 @@ pub(crate) async fn upload_part(
     body: Bytes,
 ) -> Response {
     let oid = oid.to_ascii_lowercase();
-    let Ok(n) = part.parse::<u32>() else { return lfs_error(StatusCode::NOT_FOUND, "unknown part") };
+    let Ok(n) = part.parse::<u32>() else {
+        return lfs_error(StatusCode::NOT_FOUND, "unknown part");
+    };
     if !lock(&hub.pending_lfs).contains_key(&oid) {
-        return lfs_error(StatusCode::FORBIDDEN, "No upload was requested for this object: call the batch API first");
+        return lfs_error(
+            StatusCode::FORBIDDEN,
+            "No upload was requested for this object: call the batch API first",
+        );
     }
     let dir = hub.lfs_dir.join(format!(".parts-{oid}"));
     if let Err(e) = tokio::fs::create_dir_all(&dir).await {
@@ -178,28 +247,53 @@ pub(crate) async fn upload_part(
 }
 
 /// `POST /lfs/multipart/{oid}/complete`: joins the parts.
-pub(crate) async fn complete(State(hub): State<Arc<Hub>>, Path(oid): Path<String>, body: Bytes) -> Response {
+pub(crate) async fn complete(
+    State(hub): State<Arc<Hub>>,
+    Path(oid): Path<String>,
+    body: Bytes,
+) -> Response {
     let oid = oid.to_ascii_lowercase();
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
-        return lfs_error(StatusCode::BAD_REQUEST, "The completion body is not valid JSON");
+        return lfs_error(
+            StatusCode::BAD_REQUEST,
+            "The completion body is not valid JSON",
+        );
     };
-    let parts = req.get("parts").and_then(Value::as_array).cloned().unwrap_or_default();
+    let parts = req
+        .get("parts")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let dir = hub.lfs_dir.join(format!(".parts-{oid}"));
     let mut data = Vec::new();
     for (i, p) in parts.iter().enumerate() {
         let n = p.get("partNumber").and_then(Value::as_u64).unwrap_or(0);
         if n != i as u64 + 1 {
-            return lfs_error(StatusCode::BAD_REQUEST, "parts must be listed in order, starting at 1");
+            return lfs_error(
+                StatusCode::BAD_REQUEST,
+                "parts must be listed in order, starting at 1",
+            );
         }
         match tokio::fs::read(dir.join(format!("{n:05}"))).await {
             Ok(d) => {
                 let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&d)[..16]));
-                if p.get("etag").and_then(Value::as_str).is_some_and(|e| e.trim_matches('"') != etag.trim_matches('"')) {
-                    return lfs_error(StatusCode::BAD_REQUEST, &format!("ETag mismatch for part {n}"));
+                if p.get("etag")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.trim_matches('"') != etag.trim_matches('"'))
+                {
+                    return lfs_error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("ETag mismatch for part {n}"),
+                    );
                 }
                 data.extend_from_slice(&d);
             }
-            Err(_) => return lfs_error(StatusCode::BAD_REQUEST, &format!("part {n} was not uploaded")),
+            Err(_) => {
+                return lfs_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("part {n} was not uploaded"),
+                );
+            }
         }
     }
     let res = store(&hub, &oid, &data).await;
@@ -215,7 +309,11 @@ pub(crate) async fn verify(State(hub): State<Arc<Hub>>, body: Bytes) -> Response
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         return lfs_error(StatusCode::BAD_REQUEST, "The verify body is not valid JSON");
     };
-    let oid = req.get("oid").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+    let oid = req
+        .get("oid")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let size = req.get("size").and_then(Value::as_u64);
     if hub.lfs_has(&oid, size) {
         lfs_json(StatusCode::OK, &json!({"success": true}))
@@ -225,8 +323,14 @@ pub(crate) async fn verify(State(hub): State<Arc<Hub>>, body: Bytes) -> Response
 }
 
 /// `GET /lfs/objects/{oid}`.
-pub(crate) async fn download(State(hub): State<Arc<Hub>>, Path(oid): Path<String>, _h: HeaderMap) -> Response {
-    let Some(p) = hub.lfs_object_path(&oid) else { return lfs_error(StatusCode::NOT_FOUND, "Object not found") };
+pub(crate) async fn download(
+    State(hub): State<Arc<Hub>>,
+    Path(oid): Path<String>,
+    _h: HeaderMap,
+) -> Response {
+    let Some(p) = hub.lfs_object_path(&oid) else {
+        return lfs_error(StatusCode::NOT_FOUND, "Object not found");
+    };
     match tokio::fs::read(p).await {
         Ok(d) => (StatusCode::OK, Body::from(d)).into_response(),
         Err(_) => lfs_error(StatusCode::NOT_FOUND, "Object not found"),

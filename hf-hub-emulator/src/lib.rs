@@ -27,8 +27,8 @@ mod server;
 mod util;
 
 pub use config::{
-    DEFAULT_READ_TOKEN, DEFAULT_USER, DEFAULT_WRITE_TOKEN, EmulatorConfig, RealRunnerConfig, Role, Runner,
-    StageDelays, TokenSpec,
+    DEFAULT_READ_TOKEN, DEFAULT_USER, DEFAULT_WRITE_TOKEN, EmulatorConfig, RealRunnerConfig, Role,
+    Runner, StageDelays, TokenSpec,
 };
 pub use faults::{FaultRule, Faults};
 pub use hub::LoggedRequest;

@@ -16,7 +16,10 @@ const KEEP_ALIVE: Duration = Duration::from_secs(10);
 const GRACE: Duration = Duration::from_millis(1500);
 
 fn event(line: &str, ts: &str) -> Bytes {
-    Bytes::from(format!("data: {}\n\n", json!({ "data": line, "timestamp": ts })))
+    Bytes::from(format!(
+        "data: {}\n\n",
+        json!({ "data": line, "timestamp": ts })
+    ))
 }
 
 /// `GET /api/spaces/{id}/logs/{build|run}`: replays the buffer, then follows. With `follow=false` the
@@ -38,7 +41,10 @@ pub(crate) fn sse(hub: Arc<Hub>, space: Arc<Space>, run: bool, follow: bool) -> 
                     epoch = Some(buf.epoch);
                     sent = 0;
                 }
-                let batch: Vec<Bytes> = buf.lines[sent.min(buf.lines.len())..].iter().map(|(l, t)| event(l, t)).collect();
+                let batch: Vec<Bytes> = buf.lines[sent.min(buf.lines.len())..]
+                    .iter()
+                    .map(|(l, t)| event(l, t))
+                    .collect();
                 sent = buf.lines.len();
                 let over = if run {
                     !is_intermediate(&st.stage) && st.stage != "RUNNING"
@@ -63,7 +69,11 @@ pub(crate) fn sse(hub: Arc<Hub>, space: Arc<Space>, run: bool, follow: bool) -> 
             } else {
                 over_since = None;
             }
-            let wait = if over_since.is_some() { GRACE / 3 } else { KEEP_ALIVE };
+            let wait = if over_since.is_some() {
+                GRACE / 3
+            } else {
+                KEEP_ALIVE
+            };
             tokio::select! {
                 r = changed.changed() => if r.is_err() { return },
                 _ = tokio::time::sleep(wait) => {
@@ -78,7 +88,11 @@ pub(crate) fn sse(hub: Arc<Hub>, space: Arc<Space>, run: bool, follow: bool) -> 
     let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
     let mut resp = Response::new(Body::from_stream(stream));
     *resp.status_mut() = StatusCode::OK;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     resp
 }

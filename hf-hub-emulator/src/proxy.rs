@@ -29,11 +29,19 @@ struct ProxyState {
 }
 
 /// Serves `space`'s app on `listener` until the task is aborted.
-pub(crate) fn serve(hub: Arc<Hub>, space: Arc<Space>, listener: tokio::net::TcpListener) -> tokio::task::JoinHandle<()> {
+pub(crate) fn serve(
+    hub: Arc<Hub>,
+    space: Arc<Space>,
+    listener: tokio::net::TcpListener,
+) -> tokio::task::JoinHandle<()> {
     let shutdown = hub.shutdown.clone();
-    let app = Router::new().fallback(handle).with_state(ProxyState { hub, space });
+    let app = Router::new()
+        .fallback(handle)
+        .with_state(ProxyState { hub, space });
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await;
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
     })
 }
 
@@ -55,7 +63,10 @@ async fn handle(State(ps): State<ProxyState>, req: Request) -> Response {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         let Some(token) = token else {
-            return text(StatusCode::UNAUTHORIZED, "This Space is private: send `Authorization: Bearer <token>`\n");
+            return text(
+                StatusCode::UNAUTHORIZED,
+                "This Space is private: send `Authorization: Bearer <token>`\n",
+            );
         };
         let caller = hub.caller_for_token(token);
         if caller.is_none() || !can_read(&space.lock(), &space.ns, caller.as_ref()) {
@@ -63,22 +74,35 @@ async fn handle(State(ps): State<ProxyState>, req: Request) -> Response {
         }
     }
     if stage != "RUNNING" {
-        return text(StatusCode::SERVICE_UNAVAILABLE, &format!("The Space is not running (stage {stage})\n"));
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("The Space is not running (stage {stage})\n"),
+        );
     }
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     match upstream {
-        Upstream::None => text(StatusCode::BAD_GATEWAY, "This Space has no app the emulator can run\n"),
+        Upstream::None => text(
+            StatusCode::BAD_GATEWAY,
+            "This Space has no app the emulator can run\n",
+        ),
         Upstream::Scripted(app) => {
-            let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+            let origin = req
+                .headers()
+                .get(header::ORIGIN)
+                .and_then(|v| v.to_str().ok());
             let r = app.respond(&method, &path, origin);
             let mut resp = Response::new(Body::from(r.body));
-            *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            *resp.status_mut() =
+                StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             if let Some(ct) = r.content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
                 resp.headers_mut().insert(header::CONTENT_TYPE, ct);
             }
             for (k, v) in r.headers {
-                if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+                if let (Ok(k), Ok(v)) = (
+                    HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(&v),
+                ) {
                     resp.headers_mut().append(k, v);
                 }
             }
@@ -90,7 +114,11 @@ async fn handle(State(ps): State<ProxyState>, req: Request) -> Response {
 
 async fn forward(hub: &Hub, port: u16, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let pq = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     let url = format!("http://127.0.0.1:{port}{pq}");
     let Ok(method) = reqwest::Method::from_bytes(parts.method.as_str().as_bytes()) else {
         return text(StatusCode::METHOD_NOT_ALLOWED, "unsupported method\n");
@@ -110,7 +138,8 @@ async fn forward(hub: &Hub, port: u16, req: Request) -> Response {
         Ok(r) => r,
         Err(_) => return text(StatusCode::BAD_GATEWAY, "The app did not answer\n"),
     };
-    let status = StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status =
+        StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut builder = Response::builder().status(status);
     for (k, v) in upstream.headers() {
         if HOP_BY_HOP.contains(&k.as_str()) || k.as_str() == "content-length" {
@@ -119,5 +148,7 @@ async fn forward(hub: &Hub, port: u16, req: Request) -> Response {
         builder = builder.header(k.as_str(), v.as_bytes());
     }
     let stream = upstream.bytes_stream().map_err(std::io::Error::other);
-    builder.body(Body::from_stream(stream)).unwrap_or_else(|_| text(StatusCode::BAD_GATEWAY, "bad upstream response\n"))
+    builder
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|_| text(StatusCode::BAD_GATEWAY, "bad upstream response\n"))
 }

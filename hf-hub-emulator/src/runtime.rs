@@ -19,7 +19,10 @@ use crate::util;
 
 /// Stages a client keeps polling through.
 pub(crate) fn is_intermediate(stage: &str) -> bool {
-    matches!(stage, "BUILDING" | "RUNNING_BUILDING" | "APP_STARTING" | "RUNNING_APP_STARTING")
+    matches!(
+        stage,
+        "BUILDING" | "RUNNING_BUILDING" | "APP_STARTING" | "RUNNING_APP_STARTING"
+    )
 }
 
 /// The runtime JSON (`GET /api/spaces/{id}/runtime`).
@@ -97,13 +100,23 @@ pub(crate) fn log_line(space: &Space, generation: u64, run: bool, line: &str) {
         if !text.ends_with('\n') {
             text.push('\n');
         }
-        let buf = if run { &mut st.run_log } else { &mut st.build_log };
+        let buf = if run {
+            &mut st.run_log
+        } else {
+            &mut st.build_log
+        };
         buf.lines.push((text, util::now_iso()));
     }
     space.bump();
 }
 
-fn set_stage(space: &Space, generation: u64, stage: &str, error: Option<String>, upstream: Option<Upstream>) -> bool {
+fn set_stage(
+    space: &Space,
+    generation: u64,
+    stage: &str,
+    error: Option<String>,
+    upstream: Option<Upstream>,
+) -> bool {
     {
         let mut st = space.lock();
         if st.generation != generation {
@@ -121,7 +134,13 @@ fn set_stage(space: &Space, generation: u64, stage: &str, error: Option<String>,
 
 fn fail(space: &Space, generation: u64, stage: &str, msg: &str, run: bool) {
     log_line(space, generation, run, msg);
-    set_stage(space, generation, stage, Some(msg.to_owned()), Some(Upstream::None));
+    set_stage(
+        space,
+        generation,
+        stage,
+        Some(msg.to_owned()),
+        Some(Upstream::None),
+    );
 }
 
 async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
@@ -133,7 +152,13 @@ async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
     let check = scripted.as_ref().is_none_or(|s| s.check_repo);
     let repo = space.repo_dir.clone();
     let Some(head) = git::rev_parse(hub, &repo, "refs/heads/main").await else {
-        fail(space, generation, "NO_APP_FILE", "The repository is empty: push a Dockerfile", false);
+        fail(
+            space,
+            generation,
+            "NO_APP_FILE",
+            "The repository is empty: push a Dockerfile",
+            false,
+        );
         return;
     };
     let mut card = json!({});
@@ -141,20 +166,38 @@ async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
         let readme = git::read_file(hub, &repo, &head, "README.md").await;
         let Some(readme) = readme else {
             tokio::time::sleep(hub.delays.building).await;
-            fail(space, generation, "CONFIG_ERROR", "Missing configuration in README: README.md not found", false);
+            fail(
+                space,
+                generation,
+                "CONFIG_ERROR",
+                "Missing configuration in README: README.md not found",
+                false,
+            );
             return;
         };
         let readme = String::from_utf8_lossy(&readme).into_owned();
         if util::front_matter(&readme).is_none() {
             tokio::time::sleep(hub.delays.building).await;
-            fail(space, generation, "CONFIG_ERROR", "Missing configuration in README: no YAML front matter", false);
+            fail(
+                space,
+                generation,
+                "CONFIG_ERROR",
+                "Missing configuration in README: no YAML front matter",
+                false,
+            );
             return;
         }
         card = match util::card_data(&readme) {
             Ok(c) => c,
             Err(e) => {
                 tokio::time::sleep(hub.delays.building).await;
-                fail(space, generation, "CONFIG_ERROR", &format!("Invalid configuration in README: {e}"), false);
+                fail(
+                    space,
+                    generation,
+                    "CONFIG_ERROR",
+                    &format!("Invalid configuration in README: {e}"),
+                    false,
+                );
                 return;
             }
         };
@@ -162,9 +205,20 @@ async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
         if !errors.is_empty() {
             tokio::time::sleep(hub.delays.building).await;
             for e in &errors[1..] {
-                log_line(space, generation, false, &format!("Invalid configuration in README: {e}"));
+                log_line(
+                    space,
+                    generation,
+                    false,
+                    &format!("Invalid configuration in README: {e}"),
+                );
             }
-            fail(space, generation, "CONFIG_ERROR", &format!("Invalid configuration in README: {}", errors[0]), false);
+            fail(
+                space,
+                generation,
+                "CONFIG_ERROR",
+                &format!("Invalid configuration in README: {}", errors[0]),
+                false,
+            );
             return;
         }
         if let Some(sdk) = card.get("sdk").and_then(Value::as_str) {
@@ -172,9 +226,20 @@ async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
         }
     }
     let sdk = space.lock().sdk.clone();
-    if check && sdk == "docker" && git::read_file(hub, &repo, &head, "Dockerfile").await.is_none() {
+    if check
+        && sdk == "docker"
+        && git::read_file(hub, &repo, &head, "Dockerfile")
+            .await
+            .is_none()
+    {
         tokio::time::sleep(hub.delays.building).await;
-        fail(space, generation, "NO_APP_FILE", "No Dockerfile found at the root of the repository", false);
+        fail(
+            space,
+            generation,
+            "NO_APP_FILE",
+            "No Dockerfile found at the root of the repository",
+            false,
+        );
         return;
     }
     if let Some(s) = scripted {
@@ -182,7 +247,12 @@ async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
         return;
     }
     if sdk != "docker" {
-        log_line(space, generation, false, &format!("hf-hub-emulator: the {sdk} SDK is not run, only docker Spaces are"));
+        log_line(
+            space,
+            generation,
+            false,
+            &format!("hf-hub-emulator: the {sdk} SDK is not run, only docker Spaces are"),
+        );
         tokio::time::sleep(hub.delays.building).await;
         if set_stage(space, generation, "APP_STARTING", None, None) {
             tokio::time::sleep(hub.delays.app_starting).await;
@@ -190,7 +260,9 @@ async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
         }
         return;
     }
-    let Runner::Real(cfg) = &hub.runner else { return };
+    let Runner::Real(cfg) = &hub.runner else {
+        return;
+    };
     if let Err(msg) = run_real(hub, space, generation, cfg, &head, &card, started).await {
         let stage = msg.0;
         fail(space, generation, stage, &msg.1, stage == "RUNTIME_ERROR");
@@ -202,7 +274,10 @@ async fn run_scripted(hub: &Hub, space: &Space, generation: u64, s: &ScriptedRun
         log_line(space, generation, false, line);
     }
     let steps = s.steps.clone().unwrap_or_else(|| {
-        vec![("BUILDING".to_owned(), hub.delays.building), ("APP_STARTING".to_owned(), hub.delays.app_starting)]
+        vec![
+            ("BUILDING".to_owned(), hub.delays.building),
+            ("APP_STARTING".to_owned(), hub.delays.app_starting),
+        ]
     });
     for (stage, delay) in steps {
         if !set_stage(space, generation, &stage, None, None) {
@@ -214,8 +289,13 @@ async fn run_scripted(hub: &Hub, space: &Space, generation: u64, s: &ScriptedRun
         log_line(space, generation, true, line);
     }
     let running = s.final_stage == "RUNNING";
-    let upstream = if running { Upstream::Scripted(s.app.clone()) } else { Upstream::None };
-    let error = (!running && s.final_stage.ends_with("ERROR")).then(|| format!("scripted {}", s.final_stage));
+    let upstream = if running {
+        Upstream::Scripted(s.app.clone())
+    } else {
+        Upstream::None
+    };
+    let error = (!running && s.final_stage.ends_with("ERROR"))
+        .then(|| format!("scripted {}", s.final_stage));
     set_stage(space, generation, &s.final_stage, error, Some(upstream));
 }
 
@@ -234,7 +314,12 @@ impl Drop for GroupGuard {
     }
 }
 
-fn pipe_lines<R: AsyncRead + Unpin + Send + 'static>(space: Arc<Space>, generation: u64, run: bool, r: R) {
+fn pipe_lines<R: AsyncRead + Unpin + Send + 'static>(
+    space: Arc<Space>,
+    generation: u64,
+    run: bool,
+    r: R,
+) {
     tokio::spawn(async move {
         let mut lines = BufReader::new(r).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -281,7 +366,9 @@ fn parse_dockerfile(text: &str) -> Dockerfile {
     };
     let req_re = regex::Regex::new(r"-r\s+(\S+)").ok();
     for l in logical {
-        let (instr, rest) = l.split_once(char::is_whitespace).unwrap_or((l.as_str(), ""));
+        let (instr, rest) = l
+            .split_once(char::is_whitespace)
+            .unwrap_or((l.as_str(), ""));
         match instr.to_ascii_uppercase().as_str() {
             "ENV" => {
                 let rest = rest.trim();
@@ -298,7 +385,10 @@ fn parse_dockerfile(text: &str) -> Dockerfile {
             "CMD" => df.cmd = Some(exec_or_shell(rest)),
             "ENTRYPOINT" => df.entrypoint = Some(exec_or_shell(rest)),
             "COPY" | "ADD" => {
-                let words: Vec<String> = split_words(rest).into_iter().filter(|w| !w.starts_with("--")).collect();
+                let words: Vec<String> = split_words(rest)
+                    .into_iter()
+                    .filter(|w| !w.starts_with("--"))
+                    .collect();
                 if rest.contains("--from") || words.len() != 2 {
                     continue;
                 }
@@ -307,11 +397,9 @@ fn parse_dockerfile(text: &str) -> Dockerfile {
                     df.copy_dir = Some(src.to_owned());
                 }
             }
-            "RUN" => {
-                if rest.contains("pip") {
-                    if let Some(c) = req_re.as_ref().and_then(|r| r.captures(rest)) {
-                        df.requirements = Some(c[1].to_owned());
-                    }
+            "RUN" if rest.contains("pip") => {
+                if let Some(c) = req_re.as_ref().and_then(|r| r.captures(rest)) {
+                    df.requirements = Some(c[1].to_owned());
                 }
             }
             _ => {}
@@ -342,15 +430,79 @@ fn split_words(s: &str) -> Vec<String> {
     out
 }
 
-fn free_port() -> Option<u16> {
-    std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok().map(|a| a.port())
+/// Points the command at the local `port` instead of the container's `app_port`: `--port N`,
+/// `--port=N`, `-p N`, a bare `N` (e.g. `python -m http.server 7860`), `HOST:N` (gunicorn `--bind`) and
+/// the same forms inside `sh -c` strings. `--host X` becomes `127.0.0.1`.
+fn rewrite_port(argv: &mut [String], app_port: u64, port: u16) {
+    let app = app_port.to_string();
+    let local = port.to_string();
+    let mut i = 0;
+    while i < argv.len() {
+        let a = argv[i].clone();
+        if (a == "--port" || a == "-p") && i + 1 < argv.len() {
+            argv[i + 1] = local.clone();
+            i += 1;
+        } else if a.starts_with("--port=") {
+            argv[i] = format!("--port={port}");
+        } else if a == "--host" && i + 1 < argv.len() {
+            argv[i + 1] = "127.0.0.1".to_owned();
+            i += 1;
+        } else if a == app {
+            argv[i] = local.clone();
+        } else if let Some(host) = a.strip_suffix(&format!(":{app}")) {
+            let host = if host == "0.0.0.0" || host.is_empty() {
+                "127.0.0.1"
+            } else {
+                host
+            };
+            argv[i] = format!("{host}:{port}");
+        } else if i >= 1 && argv[i - 1] == "-c" && a.contains(&app) {
+            argv[i] = a
+                .replace(&format!("--port {app}"), &format!("--port {port}"))
+                .replace(&format!("--port={app}"), &format!("--port={port}"))
+                .replace(&format!("0.0.0.0:{app}"), &format!("127.0.0.1:{port}"))
+                .replace(&format!(":-{app}}}"), &format!(":-{port}}}"))
+                .replace(&format!(" {app} "), &format!(" {port} "));
+            if argv[i].ends_with(&format!(" {app}")) {
+                let cut = argv[i].len() - app.len();
+                argv[i] = format!("{}{port}", &argv[i][..cut]);
+            }
+        }
+        i += 1;
+    }
 }
 
-async fn checkout(hub: &Hub, space: &Space, head: &str, generation: u64) -> Result<PathBuf, String> {
-    let dir = hub.work_dir.join(format!("{}-{}-{generation}", space.subdomain(), &head[..12.min(head.len())]));
+fn free_port() -> Option<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()
+        .map(|a| a.port())
+}
+
+async fn checkout(
+    hub: &Hub,
+    space: &Space,
+    head: &str,
+    generation: u64,
+) -> Result<PathBuf, String> {
+    let dir = hub.work_dir.join(format!(
+        "{}-{}-{generation}",
+        space.subdomain(),
+        &head[..12.min(head.len())]
+    ));
     let _ = tokio::fs::remove_dir_all(&dir).await;
-    tokio::fs::create_dir_all(&dir).await.map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    let tar = git::git(hub, &space.repo_dir, &["archive", "--format=tar", head], None, &[]).await?;
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    let tar = git::git(
+        hub,
+        &space.repo_dir,
+        &["archive", "--format=tar", head],
+        None,
+        &[],
+    )
+    .await?;
     let mut child = Command::new("tar")
         .arg("-x")
         .arg("-C")
@@ -369,10 +521,17 @@ async fn checkout(hub: &Hub, space: &Space, head: &str, generation: u64) -> Resu
     }
     let out = child.wait_with_output().await.map_err(|e| e.to_string())?;
     if !out.status.success() {
-        return Err(format!("tar failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "tar failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     // Smudge LFS pointers whose objects are stored.
-    for e in git::ls_tree(hub, &space.repo_dir, head).await?.into_iter().filter(|e| e.size < 1024) {
+    for e in git::ls_tree(hub, &space.repo_dir, head)
+        .await?
+        .into_iter()
+        .filter(|e| e.size < 1024)
+    {
         let p = dir.join(&e.path);
         if let Ok(data) = tokio::fs::read(&p).await {
             if let Some((oid, _)) = util::parse_lfs_pointer(&data) {
@@ -403,30 +562,74 @@ async fn ensure_venv(
     let key = hex::encode(h.finalize());
     let final_dir = cfg.venv_cache.join(&key[..24]);
     if final_dir.join(".complete").exists() {
-        log_line(space, generation, false, &format!("Using cached virtual environment {}", &key[..12]));
+        log_line(
+            space,
+            generation,
+            false,
+            &format!("Using cached virtual environment {}", &key[..12]),
+        );
         return Ok(final_dir);
     }
     tokio::fs::create_dir_all(&cfg.venv_cache)
         .await
-        .map_err(|e| ("BUILD_ERROR", format!("cannot create venv cache `{}`: {e}", cfg.venv_cache.display())))?;
-    let tmp = cfg.venv_cache.join(format!(".tmp-{}-{}", &key[..12], util::mongo_id()));
-    log_line(space, generation, false, &format!("Creating virtual environment with {}", cfg.python.display()));
-    run_logged(space, generation, Command::new(&cfg.python).arg("-m").arg("venv").arg(&tmp))
-        .await
-        .map_err(|e| ("BUILD_ERROR", format!("creating the virtual environment failed: {e}")))?;
+        .map_err(|e| {
+            (
+                "BUILD_ERROR",
+                format!(
+                    "cannot create venv cache `{}`: {e}",
+                    cfg.venv_cache.display()
+                ),
+            )
+        })?;
+    let tmp = cfg
+        .venv_cache
+        .join(format!(".tmp-{}-{}", &key[..12], util::mongo_id()));
+    log_line(
+        space,
+        generation,
+        false,
+        &format!("Creating virtual environment with {}", cfg.python.display()),
+    );
+    run_logged(
+        space,
+        generation,
+        Command::new(&cfg.python).arg("-m").arg("venv").arg(&tmp),
+    )
+    .await
+    .map_err(|e| {
+        (
+            "BUILD_ERROR",
+            format!("creating the virtual environment failed: {e}"),
+        )
+    })?;
     if let Some(req_path) = requirements {
-        log_line(space, generation, false, "RUN pip install --no-cache-dir -r requirements.txt");
+        log_line(
+            space,
+            generation,
+            false,
+            "RUN pip install --no-cache-dir -r requirements.txt",
+        );
         let res = run_logged(
             space,
             generation,
             Command::new(tmp.join("bin").join("python"))
-                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r"])
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "--no-input",
+                    "-r",
+                ])
                 .arg(req_path),
         )
         .await;
         if let Err(e) = res {
             let _ = tokio::fs::remove_dir_all(&tmp).await;
-            return Err(("BUILD_ERROR", format!("pip install -r requirements.txt failed: {e}")));
+            return Err((
+                "BUILD_ERROR",
+                format!("pip install -r requirements.txt failed: {e}"),
+            ));
         }
     }
     let _ = tokio::fs::write(tmp.join(".complete"), b"").await;
@@ -434,7 +637,10 @@ async fn ensure_venv(
         // Another build of the same requirements won the race.
         let _ = tokio::fs::remove_dir_all(&tmp).await;
         if !final_dir.join(".complete").exists() {
-            return Err(("BUILD_ERROR", "cannot store the virtual environment in the cache".to_owned()));
+            return Err((
+                "BUILD_ERROR",
+                "cannot store the virtual environment in the cache".to_owned(),
+            ));
         }
     }
     let _ = hub;
@@ -443,7 +649,11 @@ async fn ensure_venv(
 
 /// Runs a command in its own process group, its output going to the build log.
 async fn run_logged(space: &Arc<Space>, generation: u64, cmd: &mut Command) -> Result<(), String> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true).process_group(0);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
     let mut child = cmd.spawn().map_err(|e| e.to_string())?;
     let _guard = GroupGuard(child.id());
     let mut readers = Vec::new();
@@ -469,7 +679,11 @@ async fn run_logged(space: &Arc<Space>, generation: u64, cmd: &mut Command) -> R
     for r in readers {
         let _ = r.await;
     }
-    if status.success() { Ok(()) } else { Err(format!("exit status {}", status.code().unwrap_or(-1))) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("exit status {}", status.code().unwrap_or(-1)))
+    }
 }
 
 async fn run_real(
@@ -481,10 +695,23 @@ async fn run_real(
     card: &Value,
     started: Instant,
 ) -> Result<(), StageFailure> {
-    let dir = checkout(hub, space, head, generation).await.map_err(|e| ("BUILD_ERROR", e))?;
-    let text = tokio::fs::read_to_string(dir.join("Dockerfile")).await.unwrap_or_default();
+    let dir = checkout(hub, space, head, generation)
+        .await
+        .map_err(|e| ("BUILD_ERROR", e))?;
+    let text = tokio::fs::read_to_string(dir.join("Dockerfile"))
+        .await
+        .unwrap_or_default();
     let df = parse_dockerfile(&text);
-    log_line(space, generation, false, &format!("===== Build Queued at {} / Commit SHA: {} =====", util::now_iso(), &head[..7]));
+    log_line(
+        space,
+        generation,
+        false,
+        &format!(
+            "===== Build Queued at {} / Commit SHA: {} =====",
+            util::now_iso(),
+            &head[..7]
+        ),
+    );
     let workdir = match &df.copy_dir {
         Some(d) if dir.join(d).is_dir() => dir.join(d),
         _ => dir.clone(),
@@ -505,28 +732,17 @@ async fn run_real(
     let mut argv: Vec<String> = df.entrypoint.clone().unwrap_or_default();
     argv.extend(df.cmd.clone().unwrap_or_default());
     if argv.is_empty() {
-        return Err(("BUILD_ERROR", "The Dockerfile has no CMD or ENTRYPOINT".to_owned()));
+        return Err((
+            "BUILD_ERROR",
+            "The Dockerfile has no CMD or ENTRYPOINT".to_owned(),
+        ));
     }
     let remaining = hub.delays.building.saturating_sub(started.elapsed());
     tokio::time::sleep(remaining).await;
     log_line(space, generation, false, "Build complete");
     let port = free_port().ok_or(("RUNTIME_ERROR", "no free local port".to_owned()))?;
     let app_port = card.get("app_port").and_then(Value::as_u64).unwrap_or(7860);
-    let mut i = 0;
-    while i < argv.len() {
-        if argv[i] == "--port" && i + 1 < argv.len() {
-            argv[i + 1] = port.to_string();
-            i += 1;
-        } else if argv[i].starts_with("--port=") {
-            argv[i] = format!("--port={port}");
-        } else if argv[i] == "--host" && i + 1 < argv.len() {
-            argv[i + 1] = "127.0.0.1".to_owned();
-            i += 1;
-        } else if argv[i] == "sh" && i + 2 < argv.len() && argv[i + 1] == "-c" {
-            argv[i + 2] = argv[i + 2].replace(&format!("--port {app_port}"), &format!("--port {port}"));
-        }
-        i += 1;
-    }
+    rewrite_port(&mut argv, app_port, port);
     if !set_stage(space, generation, "APP_STARTING", None, None) {
         return Ok(());
     }
@@ -548,7 +764,10 @@ async fn run_real(
     };
     cmd.env_clear()
         .env("PATH", format!("{}:{host_path}", bin.display()))
-        .env("HOME", std::env::var("HOME").unwrap_or_else(|_| "/tmp".to_owned()))
+        .env(
+            "HOME",
+            std::env::var("HOME").unwrap_or_else(|_| "/tmp".to_owned()),
+        )
         .env("LANG", "C.UTF-8")
         .env("PYTHONUNBUFFERED", "1")
         .env("VIRTUAL_ENV", &venv);
@@ -563,7 +782,11 @@ async fn run_real(
             cmd.env(&e.key, &e.value);
         }
     }
-    let title = card.get("title").and_then(Value::as_str).unwrap_or(&space.name).to_owned();
+    let title = card
+        .get("title")
+        .and_then(Value::as_str)
+        .unwrap_or(&space.name)
+        .to_owned();
     cmd.env("SPACE_ID", &space.id)
         .env("SPACE_AUTHOR_NAME", &space.ns)
         .env("SPACE_REPO_NAME", &space.name)
@@ -579,8 +802,15 @@ async fn run_real(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .process_group(0);
-    log_line(space, generation, true, &format!("===== Application Startup at {} =====", util::now_iso()));
-    let mut child = cmd.spawn().map_err(|e| ("RUNTIME_ERROR", format!("cannot start `{}`: {e}", argv[0])))?;
+    log_line(
+        space,
+        generation,
+        true,
+        &format!("===== Application Startup at {} =====", util::now_iso()),
+    );
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| ("RUNTIME_ERROR", format!("cannot start `{}`: {e}", argv[0])))?;
     let _guard = GroupGuard(child.id());
     if let Some(o) = child.stdout.take() {
         pipe_lines(space.clone(), generation, true, o);
@@ -592,23 +822,49 @@ async fn run_real(
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            return Err(("RUNTIME_ERROR", format!("The application exited during startup with {status}")));
+            return Err((
+                "RUNTIME_ERROR",
+                format!("The application exited during startup with {status}"),
+            ));
         }
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             break;
         }
         if Instant::now() > deadline {
-            return Err(("RUNTIME_ERROR", "The application did not start listening in time".to_owned()));
+            return Err((
+                "RUNTIME_ERROR",
+                "The application did not start listening in time".to_owned(),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(hub.delays.app_starting.saturating_sub(app_started.elapsed())).await;
-    if !set_stage(space, generation, "RUNNING", None, Some(Upstream::Port(port))) {
+    tokio::time::sleep(
+        hub.delays
+            .app_starting
+            .saturating_sub(app_started.elapsed()),
+    )
+    .await;
+    if !set_stage(
+        space,
+        generation,
+        "RUNNING",
+        None,
+        Some(Upstream::Port(port)),
+    ) {
         return Ok(());
     }
-    let status = child.wait().await.map_err(|e| ("RUNTIME_ERROR", e.to_string()))?;
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| ("RUNTIME_ERROR", e.to_string()))?;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    Err(("RUNTIME_ERROR", format!("The application exited with {status}")))
+    Err((
+        "RUNTIME_ERROR",
+        format!("The application exited with {status}"),
+    ))
 }
 
 /// A token for tasks that should end with the emulator.
@@ -622,13 +878,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn port_is_rewritten() {
+        let mut a: Vec<String> = ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "7860"]
+            .map(String::from)
+            .to_vec();
+        rewrite_port(&mut a, 7860, 5000);
+        assert_eq!(
+            a,
+            [
+                "uvicorn",
+                "main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "5000"
+            ]
+        );
+        let mut b: Vec<String> = ["python", "-m", "http.server", "7860"]
+            .map(String::from)
+            .to_vec();
+        rewrite_port(&mut b, 7860, 5000);
+        assert_eq!(b[3], "5000");
+        let mut c: Vec<String> = ["gunicorn", "--bind", "0.0.0.0:7860", "app:app"]
+            .map(String::from)
+            .to_vec();
+        rewrite_port(&mut c, 7860, 5000);
+        assert_eq!(c[2], "127.0.0.1:5000");
+        let mut d: Vec<String> = ["sh", "-c", "uvicorn main:app --port ${PORT:-7860}"]
+            .map(String::from)
+            .to_vec();
+        rewrite_port(&mut d, 7860, 5000);
+        assert_eq!(d[2], "uvicorn main:app --port ${PORT:-5000}");
+    }
+
+    #[test]
     fn dockerfile_is_understood() {
         let df = parse_dockerfile(
             "FROM python:3.12\nENV A=1 B=\"two words\"\nENV C 3\nWORKDIR /app\nCOPY backend/ .\n\
              RUN pip install --no-cache-dir \\\n  -r requirements.txt\nCMD [\"uvicorn\", \"main:app\", \"--port\", \"7860\"]\n",
         );
-        assert_eq!(df.env, vec![("A".into(), "1".into()), ("B".into(), "two words".into()), ("C".into(), "3".into())]);
-        assert_eq!(df.cmd.unwrap(), vec!["uvicorn", "main:app", "--port", "7860"]);
+        assert_eq!(
+            df.env,
+            vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "two words".into()),
+                ("C".into(), "3".into())
+            ]
+        );
+        assert_eq!(
+            df.cmd.unwrap(),
+            vec!["uvicorn", "main:app", "--port", "7860"]
+        );
         assert_eq!(df.copy_dir.as_deref(), Some("backend"));
         assert_eq!(df.requirements.as_deref(), Some("requirements.txt"));
     }

@@ -50,12 +50,17 @@ impl ScriptedRunner {
 
     /// Ends in `stage` (e.g. `BUILD_ERROR`, `RUNTIME_ERROR`) instead of RUNNING.
     pub fn failing(stage: &str) -> Self {
-        ScriptedRunner { final_stage: stage.to_owned(), ..ScriptedRunner::running() }
+        ScriptedRunner {
+            final_stage: stage.to_owned(),
+            ..ScriptedRunner::running()
+        }
     }
 
     /// Replaces the default intermediate stages: appends `stage`, held for `delay`.
     pub fn stage(mut self, stage: &str, delay: Duration) -> Self {
-        self.steps.get_or_insert_with(Vec::new).push((stage.to_owned(), delay));
+        self.steps
+            .get_or_insert_with(Vec::new)
+            .push((stage.to_owned(), delay));
         self
     }
 
@@ -102,7 +107,12 @@ pub struct ScriptedResponse {
 impl ScriptedResponse {
     /// An empty answer with `status`.
     pub fn status(status: u16) -> Self {
-        ScriptedResponse { status, content_type: None, body: String::new(), headers: Vec::new() }
+        ScriptedResponse {
+            status,
+            content_type: None,
+            body: String::new(),
+            headers: Vec::new(),
+        }
     }
 
     /// A JSON answer.
@@ -183,7 +193,10 @@ impl ScriptedRoute {
 
     pub(crate) fn answer(&self) -> ScriptedResponse {
         let n = self.hits.fetch_add(1, Ordering::SeqCst);
-        self.first.get(n).cloned().unwrap_or_else(|| self.then.clone())
+        self.first
+            .get(n)
+            .cloned()
+            .unwrap_or_else(|| self.then.clone())
     }
 }
 
@@ -212,19 +225,31 @@ impl ScriptedApp {
         self
     }
 
-    pub(crate) fn respond(&self, method: &str, path: &str, origin: Option<&str>) -> ScriptedResponse {
+    pub(crate) fn respond(
+        &self,
+        method: &str,
+        path: &str,
+        origin: Option<&str>,
+    ) -> ScriptedResponse {
         let allowed = origin.filter(|o| self.cors_origins.iter().any(|c| c == o || c == "*"));
         if method == "OPTIONS" {
             if let Some(o) = allowed {
                 return ScriptedResponse::text(200, "OK")
                     .header("access-control-allow-origin", o)
-                    .header("access-control-allow-methods", "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT")
-                    .header("access-control-allow-headers", "content-type, authorization")
+                    .header(
+                        "access-control-allow-methods",
+                        "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT",
+                    )
+                    .header(
+                        "access-control-allow-headers",
+                        "content-type, authorization",
+                    )
                     .header("access-control-max-age", "600")
                     .header("vary", "Origin");
             }
             if origin.is_some() {
-                return ScriptedResponse::text(400, "Disallowed CORS origin").header("vary", "Origin");
+                return ScriptedResponse::text(400, "Disallowed CORS origin")
+                    .header("vary", "Origin");
             }
         }
         let mut resp = self
@@ -234,7 +259,9 @@ impl ScriptedApp {
             .map(ScriptedRoute::answer)
             .unwrap_or_else(|| ScriptedResponse::json(404, r#"{"detail":"Not Found"}"#));
         if let Some(o) = allowed {
-            resp = resp.header("access-control-allow-origin", o).header("vary", "Origin");
+            resp = resp
+                .header("access-control-allow-origin", o)
+                .header("vary", "Origin");
         }
         resp
     }

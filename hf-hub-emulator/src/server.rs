@@ -48,7 +48,9 @@ pub enum EmulatorError {
         source: std::io::Error,
     },
     /// A required tool (`git`) is missing.
-    #[error("running `{tool}`, which the Hub stand-in needs (install it, or run `scripts/bootstrap.sh`)")]
+    #[error(
+        "running `{tool}`, which the Hub stand-in needs (install it, or run `scripts/bootstrap.sh`)"
+    )]
     ToolMissing {
         /// The tool.
         tool: String,
@@ -74,7 +76,11 @@ pub(crate) struct KillStream {
 }
 
 impl AsyncRead for KillStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         if self.killed.load(Ordering::SeqCst) {
             return Poll::Ready(Ok(()));
         }
@@ -83,9 +89,16 @@ impl AsyncRead for KillStream {
 }
 
 impl AsyncWrite for KillStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: dropped")));
+            return Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "fault: dropped",
+            )));
         }
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
@@ -108,7 +121,13 @@ impl Listener for KillListener {
             match self.0.accept().await {
                 Ok((s, a)) => {
                     let _ = s.set_nodelay(true);
-                    return (KillStream { inner: s, killed: Arc::new(AtomicBool::new(false)) }, a);
+                    return (
+                        KillStream {
+                            inner: s,
+                            killed: Arc::new(AtomicBool::new(false)),
+                        },
+                        a,
+                    );
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             }
@@ -140,7 +159,9 @@ pub struct Emulator {
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emulator").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Emulator")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -153,7 +174,10 @@ impl Emulator {
                 let t = tempfile::Builder::new()
                     .prefix("hf-hub-emulator-")
                     .tempdir()
-                    .map_err(|source| EmulatorError::DataDir { path: std::env::temp_dir(), source })?;
+                    .map_err(|source| EmulatorError::DataDir {
+                        path: std::env::temp_dir(),
+                        source,
+                    })?;
                 let p = t.path().to_path_buf();
                 (Some(t), p)
             }
@@ -162,26 +186,45 @@ impl Emulator {
         let lfs_dir = data_dir.join("lfs");
         let work_dir = data_dir.join("work");
         for d in [&repos_dir, &lfs_dir, &work_dir] {
-            std::fs::create_dir_all(d).map_err(|source| EmulatorError::DataDir { path: d.clone(), source })?;
+            std::fs::create_dir_all(d).map_err(|source| EmulatorError::DataDir {
+                path: d.clone(),
+                source,
+            })?;
         }
         std::process::Command::new("git")
             .arg("--version")
             .stdout(std::process::Stdio::null())
             .status()
-            .map_err(|source| EmulatorError::ToolMissing { tool: "git".to_owned(), source })?;
+            .map_err(|source| EmulatorError::ToolMissing {
+                tool: "git".to_owned(),
+                source,
+            })?;
         let log_file = match &config.request_log_file {
             Some(p) => Some(Mutex::new(
                 std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(p)
-                    .map_err(|source| EmulatorError::RequestLog { path: p.clone(), source })?,
+                    .map_err(|source| EmulatorError::RequestLog {
+                        path: p.clone(),
+                        source,
+                    })?,
             )),
             None => None,
         };
         let listener =
-            TcpListener::bind(config.bind).await.map_err(|source| EmulatorError::Bind { addr: config.bind, source })?;
-        let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: config.bind, source })?;
+            TcpListener::bind(config.bind)
+                .await
+                .map_err(|source| EmulatorError::Bind {
+                    addr: config.bind,
+                    source,
+                })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind {
+                addr: config.bind,
+                source,
+            })?;
         let url = format!("http://{addr}");
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -213,11 +256,19 @@ impl Emulator {
         let app = router(hub.clone());
         let shutdown = hub.shutdown.clone();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(KillListener(listener), app.into_make_service_with_connect_info::<ConnKill>())
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await;
+            let _ = axum::serve(
+                KillListener(listener),
+                app.into_make_service_with_connect_info::<ConnKill>(),
+            )
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
         });
-        Ok(Emulator { hub, url, server, _tempdir: tempdir })
+        Ok(Emulator {
+            hub,
+            url,
+            server,
+            _tempdir: tempdir,
+        })
     }
 
     /// The base URL (`HF_ENDPOINT`), e.g. `http://127.0.0.1:41234`.
@@ -287,7 +338,10 @@ fn router(hub: Arc<Hub>) -> Router {
         .route("/api/repos/delete", delete(api::delete_repo))
         .route("/api/validate-yaml", post(api::validate_yaml))
         .route(spaces, get(api::space_info))
-        .route(&format!("{spaces}/revision/{{rev}}"), get(api::space_info_rev))
+        .route(
+            &format!("{spaces}/revision/{{rev}}"),
+            get(api::space_info_rev),
+        )
         .route(&format!("{spaces}/host"), get(api::host))
         .route(&format!("{spaces}/settings"), put(api::settings))
         .route(&format!("{spaces}/runtime"), get(api::runtime))
@@ -295,16 +349,26 @@ fn router(hub: Arc<Hub>) -> Router {
         .route(&format!("{spaces}/pause"), post(api::pause))
         .route(&format!("{spaces}/sleeptime"), post(api::sleeptime))
         .route(&format!("{spaces}/hardware"), post(api::hardware))
-        .route(&format!("{spaces}/secrets"), get(api::list_secrets).post(api::add_secret).delete(api::delete_secret))
+        .route(
+            &format!("{spaces}/secrets"),
+            get(api::list_secrets)
+                .post(api::add_secret)
+                .delete(api::delete_secret),
+        )
         .route(
             &format!("{spaces}/variables"),
-            get(api::list_variables).post(api::add_variable).delete(api::delete_variable),
+            get(api::list_variables)
+                .post(api::add_variable)
+                .delete(api::delete_variable),
         )
         .route(&format!("{spaces}/logs/{{kind}}"), get(api::logs))
         .route(&format!("{spaces}/preupload/{{rev}}"), post(api::preupload))
         .route(&format!("{spaces}/commit/{{rev}}"), post(api::commit))
         .route(&format!("{spaces}/auth-check"), get(api::auth_check))
-        .route(&format!("{spaces}/auth-check/write"), get(api::auth_check_write))
+        .route(
+            &format!("{spaces}/auth-check/write"),
+            get(api::auth_check_write),
+        )
         .route("/spaces/{ns}/{repo}/{*rest}", any(api::git_route))
         .route("/lfs/upload/{oid}", put(lfs::upload))
         .route("/lfs/multipart/{oid}/complete", post(lfs::complete))
@@ -313,12 +377,17 @@ fn router(hub: Arc<Hub>) -> Router {
         .route("/lfs/objects/{oid}", get(lfs::download))
         .fallback(api::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024 * 1024))
-        .layer(axum::middleware::from_fn_with_state(hub.clone(), middleware))
+        .layer(axum::middleware::from_fn_with_state(
+            hub.clone(),
+            middleware,
+        ))
         .with_state(hub)
 }
 
 fn space_of(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/api/spaces/").or_else(|| path.strip_prefix("/spaces/"))?;
+    let rest = path
+        .strip_prefix("/api/spaces/")
+        .or_else(|| path.strip_prefix("/spaces/"))?;
     let mut it = rest.split('/');
     let ns = it.next()?;
     let name = it.next()?.trim_end_matches(".git");
@@ -329,8 +398,15 @@ async fn middleware(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Re
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
-    let trace = req.headers().get("x-amzn-trace-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let conn = req.extensions().get::<ConnectInfo<ConnKill>>().map(|c| c.0.clone());
+    let trace = req
+        .headers()
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let conn = req
+        .extensions()
+        .get::<ConnectInfo<ConnKill>>()
+        .map(|c| c.0.clone());
     let mut entry = LoggedRequest {
         method: method.clone(),
         path: path.clone(),
@@ -348,8 +424,13 @@ async fn middleware(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Re
         match action {
             FaultAction::Pass => {}
             FaultAction::Status(code) => {
-                let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                resp = Some(util::hub_error(status, None, "Injected fault: the Hub stand-in failed this request on purpose"));
+                let status =
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                resp = Some(util::hub_error(
+                    status,
+                    None,
+                    "Injected fault: the Hub stand-in failed this request on purpose",
+                ));
             }
             FaultAction::RateLimited { retry_after } => {
                 let mut r = util::hub_error(
@@ -364,7 +445,10 @@ async fn middleware(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Re
                 if let Ok(v) = HeaderValue::from_str(&format!("\"api\";r=0;t={retry_after}")) {
                     h.insert("ratelimit", v);
                 }
-                h.insert("ratelimit-policy", HeaderValue::from_static("\"fixed window\";\"api\";q=1000;w=300"));
+                h.insert(
+                    "ratelimit-policy",
+                    HeaderValue::from_static("\"fixed window\";\"api\";q=1000;w=300"),
+                );
                 resp = Some(r);
             }
             FaultAction::Drop => {

@@ -19,13 +19,20 @@ pub(crate) fn hub_error(status: StatusCode, code: Option<&str>, msg: &str) -> Re
 
 /// 404 RepoNotFound.
 pub(crate) fn repo_not_found() -> Response {
-    hub_error(StatusCode::NOT_FOUND, Some("RepoNotFound"), "Repository not found")
+    hub_error(
+        StatusCode::NOT_FOUND,
+        Some("RepoNotFound"),
+        "Repository not found",
+    )
 }
 
 /// JSON body with the Hub's content type.
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     resp
 }
 
@@ -35,8 +42,11 @@ pub(crate) fn now_iso() -> String {
 }
 
 pub(crate) fn iso(t: time::OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    t.format(&f).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
+    let f = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&f)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
 }
 
 /// 24 hex chars, like a Mongo id.
@@ -69,7 +79,9 @@ pub(crate) fn subdomain(id: &str) -> String {
 pub(crate) fn valid_name(name: &str) -> bool {
     let ok_chars = !name.is_empty()
         && name.len() <= 96
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     ok_chars
         && !name.starts_with(['-', '.'])
         && !name.ends_with(['-', '.'])
@@ -80,7 +92,9 @@ pub(crate) fn valid_name(name: &str) -> bool {
 
 /// Splits README text into (front matter YAML, present?).
 pub(crate) fn front_matter(readme: &str) -> Option<&str> {
-    let rest = readme.strip_prefix("---\n").or_else(|| readme.strip_prefix("---\r\n"))?;
+    let rest = readme
+        .strip_prefix("---\n")
+        .or_else(|| readme.strip_prefix("---\r\n"))?;
     let mut offset = 0;
     for line in rest.split_inclusive('\n') {
         if line.trim_end() == "---" {
@@ -93,11 +107,14 @@ pub(crate) fn front_matter(readme: &str) -> Option<&str> {
 
 /// Parses the README front matter as JSON (`{}` when there is none).
 pub(crate) fn card_data(readme: &str) -> Result<Value, String> {
-    let Some(yaml) = front_matter(readme) else { return Ok(json!({})) };
+    let Some(yaml) = front_matter(readme) else {
+        return Ok(json!({}));
+    };
     if yaml.trim().is_empty() {
         return Ok(json!({}));
     }
-    let v: Value = serde_yaml_ng::from_str(yaml).map_err(|e| format!("Invalid YAML in README.md front matter: {e}"))?;
+    let v: Value = serde_yaml_ng::from_str(yaml)
+        .map_err(|e| format!("Invalid YAML in README.md front matter: {e}"))?;
     match v {
         Value::Object(_) => Ok(v),
         Value::Null => Ok(json!({})),
@@ -105,7 +122,9 @@ pub(crate) fn card_data(readme: &str) -> Result<Value, String> {
     }
 }
 
-pub(crate) const COLORS: [&str; 8] = ["red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray"];
+pub(crate) const COLORS: [&str; 8] = [
+    "red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray",
+];
 pub(crate) const SDKS: [&str; 4] = ["gradio", "docker", "static", "streamlit"];
 
 /// The checks the Hub applies to a Space's README configuration; returns the error messages.
@@ -115,24 +134,35 @@ pub(crate) fn space_config_errors(card: &Value) -> Vec<String> {
     match get("sdk") {
         None => errors.push("\"sdk\" is required in the README.md configuration".to_owned()),
         Some(Value::String(s)) if SDKS.contains(&s.as_str()) => {}
-        Some(other) => errors.push(format!("\"sdk\" must be one of [{}], got {other}", SDKS.join(", "))),
+        Some(other) => errors.push(format!(
+            "\"sdk\" must be one of [{}], got {other}",
+            SDKS.join(", ")
+        )),
     }
     for key in ["colorFrom", "colorTo"] {
         if let Some(v) = get(key) {
             if !v.as_str().is_some_and(|s| COLORS.contains(&s)) {
-                errors.push(format!("\"{key}\" must be one of [{}], got {v}", COLORS.join(", ")));
+                errors.push(format!(
+                    "\"{key}\" must be one of [{}], got {v}",
+                    COLORS.join(", ")
+                ));
             }
         }
     }
     if let Some(v) = get("app_port") {
         if !v.as_u64().is_some_and(|p| (1..=65535).contains(&p)) {
-            errors.push(format!("\"app_port\" must be an integer between 1 and 65535, got {v}"));
+            errors.push(format!(
+                "\"app_port\" must be an integer between 1 and 65535, got {v}"
+            ));
         }
     }
     if let Some(v) = get("short_description") {
         match v.as_str() {
             Some(s) if s.chars().count() <= 60 => {}
-            Some(_) => errors.push("\"short_description\" length must be less than or equal to 60 characters long".to_owned()),
+            Some(_) => errors.push(
+                "\"short_description\" length must be less than or equal to 60 characters long"
+                    .to_owned(),
+            ),
             None => errors.push("\"short_description\" must be a string".to_owned()),
         }
     }
@@ -143,9 +173,17 @@ pub(crate) fn space_config_errors(card: &Value) -> Vec<String> {
             }
         }
     }
-    for key in ["title", "emoji", "app_file", "base_path", "python_version", "sdk_version", "license"] {
+    for key in [
+        "title",
+        "emoji",
+        "app_file",
+        "base_path",
+        "python_version",
+        "sdk_version",
+        "license",
+    ] {
         if let Some(v) = get(key) {
-            if !v.is_string() && !(key == "python_version" || key == "sdk_version") {
+            if !(v.is_string() || key == "python_version" || key == "sdk_version") {
                 errors.push(format!("\"{key}\" must be a string, got {v}"));
             }
         }
@@ -160,14 +198,48 @@ pub(crate) fn space_config_errors(card: &Value) -> Vec<String> {
 
 /// The default `.gitattributes` of a new repo.
 pub(crate) const DEFAULT_LFS_PATTERNS: &[&str] = &[
-    "*.7z", "*.arrow", "*.bin", "*.bz2", "*.ckpt", "*.ftz", "*.gz", "*.h5", "*.joblib", "*.lfs.*", "*.mlmodel", "*.model",
-    "*.msgpack", "*.npy", "*.npz", "*.onnx", "*.ot", "*.parquet", "*.pb", "*.pickle", "*.pkl", "*.pt", "*.pth", "*.rar",
-    "*.safetensors", "saved_model/**/*", "*.tar.*", "*.tar", "*.tflite", "*.tgz", "*.wasm", "*.xz", "*.zip", "*.zst",
+    "*.7z",
+    "*.arrow",
+    "*.bin",
+    "*.bz2",
+    "*.ckpt",
+    "*.ftz",
+    "*.gz",
+    "*.h5",
+    "*.joblib",
+    "*.lfs.*",
+    "*.mlmodel",
+    "*.model",
+    "*.msgpack",
+    "*.npy",
+    "*.npz",
+    "*.onnx",
+    "*.ot",
+    "*.parquet",
+    "*.pb",
+    "*.pickle",
+    "*.pkl",
+    "*.pt",
+    "*.pth",
+    "*.rar",
+    "*.safetensors",
+    "saved_model/**/*",
+    "*.tar.*",
+    "*.tar",
+    "*.tflite",
+    "*.tgz",
+    "*.wasm",
+    "*.xz",
+    "*.zip",
+    "*.zst",
     "*tfevents*",
 ];
 
 pub(crate) fn default_gitattributes() -> String {
-    DEFAULT_LFS_PATTERNS.iter().map(|p| format!("{p} filter=lfs diff=lfs merge=lfs -text\n")).collect()
+    DEFAULT_LFS_PATTERNS
+        .iter()
+        .map(|p| format!("{p} filter=lfs diff=lfs merge=lfs -text\n"))
+        .collect()
 }
 
 /// The LFS patterns of a `.gitattributes` text, as regexes matched against repo paths.
@@ -212,7 +284,10 @@ pub(crate) fn parse_lfs_pointer(data: &[u8]) -> Option<(String, u64)> {
     }
     let text = std::str::from_utf8(data).ok()?;
     let mut lines = text.lines();
-    if !lines.next()?.starts_with("version https://git-lfs.github.com/spec/") {
+    if !lines
+        .next()?
+        .starts_with("version https://git-lfs.github.com/spec/")
+    {
         return None;
     }
     let mut oid = None;
@@ -288,12 +363,17 @@ mod tests {
 
     #[test]
     fn front_matter_and_config_checks() {
-        let card = card_data("---\ntitle: X\nsdk: docker\napp_port: 7860\ncolorFrom: teal\n---\nhi").unwrap();
+        let card =
+            card_data("---\ntitle: X\nsdk: docker\napp_port: 7860\ncolorFrom: teal\n---\nhi")
+                .unwrap();
         assert_eq!(card["app_port"], 7860);
         let errs = space_config_errors(&card);
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(errs[0].contains("colorFrom"));
-        let long = format!("---\nsdk: docker\nshort_description: {}\n---\n", "x".repeat(61));
+        let long = format!(
+            "---\nsdk: docker\nshort_description: {}\n---\n",
+            "x".repeat(61)
+        );
         assert_eq!(space_config_errors(&card_data(&long).unwrap()).len(), 1);
         assert!(card_data("---\nsdk: [\n---\n").is_err());
     }
@@ -301,7 +381,9 @@ mod tests {
     #[test]
     fn names_and_subdomains() {
         assert!(valid_name("My.Space-1") && valid_name("_a"));
-        assert!(!valid_name("-a") && !valid_name("a..b") && !valid_name("x.git") && !valid_name("a b"));
+        assert!(
+            !valid_name("-a") && !valid_name("a..b") && !valid_name("x.git") && !valid_name("a b")
+        );
         assert_eq!(subdomain("user/tmp_test_space"), "user-tmp-test-space");
     }
 }

@@ -8,7 +8,10 @@ use common::{git, run};
 use hf_hub_emulator::{DEFAULT_READ_TOKEN, DEFAULT_WRITE_TOKEN, ScriptedRunner};
 
 fn remote(url: &str, token: &str, id: &str) -> String {
-    format!("{}/spaces/{id}", url.replacen("http://", &format!("http://hf_user:{token}@"), 1))
+    format!(
+        "{}/spaces/{id}",
+        url.replacen("http://", &format!("http://hf_user:{token}@"), 1)
+    )
 }
 
 fn big_text(bytes: usize) -> Vec<u8> {
@@ -32,21 +35,36 @@ async fn clone_push_size_limit_and_lfs() {
     assert!(ok, "clone failed: {out}");
     assert!(work.join(".gitattributes").is_file() && work.join("README.md").is_file());
     let readme = std::fs::read_to_string(work.join("README.md")).unwrap();
-    assert!(readme.starts_with("---\n") && readme.contains("sdk: docker"), "{readme}");
+    assert!(
+        readme.starts_with("---\n") && readme.contains("sdk: docker"),
+        "{readme}"
+    );
 
     // a normal push
-    std::fs::write(work.join("Dockerfile"), "FROM python:3.12\nCMD [\"python\", \"-m\", \"http.server\", \"7860\"]\n").unwrap();
+    std::fs::write(
+        work.join("Dockerfile"),
+        "FROM python:3.12\nCMD [\"python\", \"-m\", \"http.server\", \"7860\"]\n",
+    )
+    .unwrap();
     assert!(run(git(&home, &work).args(["add", "Dockerfile"])).0);
     assert!(run(git(&home, &work).args(["commit", "-q", "-m", "add Dockerfile"])).0);
     let (ok, out) = run(git(&home, &work).args(["push", "origin", "main"]));
     assert!(ok, "push failed: {out}");
-    let head = run(git(&home, &work).args(["rev-parse", "HEAD"])).1.trim().to_owned();
+    let head = run(git(&home, &work).args(["rev-parse", "HEAD"]))
+        .1
+        .trim()
+        .to_owned();
     let bare = emu.space_dir(id).expect("bare repo");
-    let remote_head = run(git(&home, &bare).args(["--git-dir", bare.to_str().unwrap(), "rev-parse", "main"])).1;
+    let remote_head =
+        run(git(&home, &bare).args(["--git-dir", bare.to_str().unwrap(), "rev-parse", "main"])).1;
     assert_eq!(remote_head.trim(), head);
     // a push triggers a build
     let stages = common::wait_stage(&emu, id, Duration::from_secs(10)).await;
-    assert_eq!(stages.last().map(String::as_str), Some("RUNNING"), "{stages:?}");
+    assert_eq!(
+        stages.last().map(String::as_str),
+        Some("RUNNING"),
+        "{stages:?}"
+    );
 
     // a 12 MiB non-LFS file is refused with the Hub's message
     std::fs::write(work.join("data.txt"), big_text(12 * 1024 * 1024)).unwrap();
@@ -54,35 +72,68 @@ async fn clone_push_size_limit_and_lfs() {
     assert!(run(git(&home, &work).args(["commit", "-q", "-m", "big file"])).0);
     let (ok, out) = run(git(&home, &work).args(["push", "origin", "main"]));
     assert!(!ok, "a 12 MiB push must be refused: {out}");
-    assert!(out.contains("remote: Your push was rejected because it contains files larger than 10 MiB."), "{out}");
-    assert!(out.contains("remote:   - data.txt (ref: refs/heads/main)"), "{out}");
+    assert!(
+        out.contains(
+            "remote: Your push was rejected because it contains files larger than 10 MiB."
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("remote:   - data.txt (ref: refs/heads/main)"),
+        "{out}"
+    );
     assert!(out.contains("pre-receive hook declined"), "{out}");
-    let after = run(git(&home, &bare).args(["--git-dir", bare.to_str().unwrap(), "rev-parse", "main"])).1;
+    let after =
+        run(git(&home, &bare).args(["--git-dir", bare.to_str().unwrap(), "rev-parse", "main"])).1;
     assert_eq!(after.trim(), head, "the refused push must not move main");
 
     // the same file through git-lfs is accepted
     assert!(run(git(&home, &work).args(["reset", "-q", "--soft", "HEAD~1"])).0);
     assert!(run(git(&home, &work).args(["rm", "-q", "--cached", "data.txt"])).0);
-    let (ok, out) = run(git(&home, &work).args(["lfs", "install", "--local"]));
-    assert!(ok, "git lfs is missing (run `bash scripts/bootstrap.sh`): {out}");
+    let (ok, out) = run(git(&home, &work).args(["lfs", "install"]));
+    assert!(
+        ok,
+        "git lfs is missing (run `bash scripts/bootstrap.sh`): {out}"
+    );
     assert!(run(git(&home, &work).args(["lfs", "track", "*.txt"])).0);
     assert!(run(git(&home, &work).args(["add", ".gitattributes", "data.txt"])).0);
     assert!(run(git(&home, &work).args(["commit", "-q", "-m", "big file via lfs"])).0);
     let (ok, out) = run(git(&home, &work).args(["push", "origin", "main"]));
     assert!(ok, "LFS push failed: {out}");
-    let pointer = run(git(&home, &bare).args(["--git-dir", bare.to_str().unwrap(), "cat-file", "-p", "main:data.txt"])).1;
-    assert!(pointer.starts_with("version https://git-lfs.github.com/spec/v1"), "{pointer}");
-    assert!(pointer.contains(&format!("size {}", 12 * 1024 * 1024)), "{pointer}");
+    let pointer = run(git(&home, &bare).args([
+        "--git-dir",
+        bare.to_str().unwrap(),
+        "cat-file",
+        "-p",
+        "main:data.txt",
+    ]))
+    .1;
+    assert!(
+        pointer.starts_with("version https://git-lfs.github.com/spec/v1"),
+        "{pointer}"
+    );
+    assert!(
+        pointer.contains(&format!("size {}", 12 * 1024 * 1024)),
+        "{pointer}"
+    );
 
     // a fresh clone gets the LFS content back
     let (ok, out) = run(git(&home, tmp.path()).args(["clone", &url, "again"]));
     assert!(ok, "second clone failed: {out}");
-    assert_eq!(std::fs::metadata(tmp.path().join("again/data.txt")).unwrap().len(), 12 * 1024 * 1024);
+    assert_eq!(
+        std::fs::metadata(tmp.path().join("again/data.txt"))
+            .unwrap()
+            .len(),
+        12 * 1024 * 1024
+    );
 
     // force pushes are refused
     assert!(run(git(&home, &work).args(["commit", "-q", "--amend", "-m", "rewritten"])).0);
     let (ok, out) = run(git(&home, &work).args(["push", "--force", "origin", "main"]));
-    assert!(!ok && out.contains("rejected"), "force push must be refused: {out}");
+    assert!(
+        !ok && out.contains("rejected"),
+        "force push must be refused: {out}"
+    );
     emu.shutdown().await;
 }
 
@@ -104,7 +155,10 @@ async fn read_token_and_anonymous_pushes_are_denied() {
     assert!(run(git(&home, &work).args(["commit", "-q", "-m", "a"])).0);
     let (ok, out) = run(git(&home, &work).args(["push", "origin", "main"]));
     assert!(!ok, "{out}");
-    assert!(out.contains("remote: DENIED update refs/heads/main: forbidden"), "{out}");
+    assert!(
+        out.contains("remote: DENIED update refs/heads/main: forbidden"),
+        "{out}"
+    );
 
     // anonymous: a public repo clones, a private one asks for credentials, pushes ask for credentials
     let anon_public = format!("{}/spaces/local/ro-space.git", emu.url());
@@ -114,11 +168,72 @@ async fn read_token_and_anonymous_pushes_are_denied() {
     let (ok, out) = run(git(&home, tmp.path()).args(["clone", &anon_private, "anon-private"]));
     assert!(!ok && out.contains("could not read Username"), "{out}");
     let resp = common::client()
-        .get(format!("{}/spaces/local/ro-space/info/refs?service=git-receive-pack", emu.url()))
+        .get(format!(
+            "{}/spaces/local/ro-space/info/refs?service=git-receive-pack",
+            emu.url()
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);
-    assert!(resp.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic realm="));
+    assert!(
+        resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic realm=")
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_files_and_dangling_lfs_pointers_are_refused() {
+    let emu = common::scripted(ScriptedRunner::running()).await;
+    common::create_space(&emu, "bin-space", false).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let url = remote(&emu.url(), DEFAULT_WRITE_TOKEN, "local/bin-space");
+    assert!(run(git(&home, tmp.path()).args(["clone", &url, "work"])).0);
+    let work = tmp.path().join("work");
+
+    // 2 MiB with NUL bytes, not matched by the default LFS patterns
+    let data: Vec<u8> = (0..2 * 1024 * 1024u32).map(|i| (i % 256) as u8).collect();
+    std::fs::create_dir_all(work.join("static")).unwrap();
+    std::fs::write(work.join("static/demo.mp4"), data).unwrap();
+    // a small binary file is fine
+    std::fs::write(work.join("static/icon.ico"), [0u8, 1, 2, 3, 0, 0, 7]).unwrap();
+    assert!(run(git(&home, &work).args(["add", "static"])).0);
+    assert!(run(git(&home, &work).args(["commit", "-q", "-m", "media"])).0);
+    let (ok, out) = run(git(&home, &work).args(["push", "origin", "main"]));
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("remote: Your push was rejected because it contains binary files."),
+        "{out}"
+    );
+    assert!(
+        out.contains("remote:   - static/demo.mp4 (ref: refs/heads/main)"),
+        "{out}"
+    );
+    assert!(!out.contains("icon.ico"), "{out}");
+
+    // an LFS pointer whose object was never uploaded
+    assert!(run(git(&home, &work).args(["reset", "-q", "--hard", "origin/main"])).0);
+    let pointer = format!(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize 123\n",
+        "ab".repeat(32)
+    );
+    std::fs::write(work.join("model.bin"), pointer).unwrap();
+    assert!(run(git(&home, &work).args(["add", "model.bin"])).0);
+    assert!(run(git(&home, &work).args(["commit", "-q", "-m", "dangling pointer"])).0);
+    let (ok, out) = run(git(&home, &work).args(["push", "--no-verify", "origin", "main"]));
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("LFS pointer pointed to a file that does not exist"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  - model.bin (ref: refs/heads/main)"),
+        "{out}"
+    );
     emu.shutdown().await;
 }

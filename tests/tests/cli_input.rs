@@ -78,7 +78,7 @@ async fn bad_input_exits_2_names_the_input_and_sends_nothing() {
     ];
     // A whitespace-padded value in a secrets file.
     let padded = dir.path().join("padded.env");
-    std::fs::write(&padded, "DATABASE_URL= postgresql://u@h/db\n").unwrap();
+    std::fs::write(&padded, "DATABASE_URL=\" postgresql://u@h/db\"\n").unwrap();
     cases.push(Case {
         args: strings(&["deploy", b, "--space", "local/x", "--secrets-file", &padded.display().to_string()]),
         names: "DATABASE_URL",

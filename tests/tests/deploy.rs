@@ -94,7 +94,8 @@ async fn deploy_creates_the_space_pushes_and_sets_secrets_and_variables() {
         assert!(!tree.iter().any(|p| p == absent), "{absent} must not be pushed: {tree:?}");
     }
     assert!(!show(&repo, "requirements.txt").contains("pytest"), "test requirements are filtered");
-    assert!(show(&repo, "README.md").contains("sdk: docker"));
+    let readme = show(&repo, "README.md");
+    assert!(readme.contains("sdk: docker") || readme.contains("sdk: \"docker\""), "{readme}");
     let head = std::process::Command::new("git").arg("--git-dir").arg(&repo).args(["rev-parse", "main"]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&head.stdout).trim(), sha);
 

@@ -211,7 +211,7 @@ async fn a_runtime_error_shows_the_run_log() {
     let source = copy_tree(&example_backend());
     let main = source.path().join("app/main.py");
     let text = std::fs::read_to_string(&main).unwrap();
-    std::fs::write(&main, format!("raise RuntimeError('boom at import: hf-deploy test')\n{text}")).unwrap();
+    std::fs::write(&main, format!("{text}\nraise RuntimeError('boom at import: hf-deploy test')\n")).unwrap();
     let output = deploy(&emulator, source.path(), "local/crash", &[]).await;
     assert_eq!(output.code, 1, "{}", output.both());
     let json = report(&output);

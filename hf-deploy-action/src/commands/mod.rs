@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod action;
 mod deploy;
 mod emulator;
 mod frontend;
@@ -22,6 +23,6 @@ pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Delete(args) => space::delete(args, ui).await,
         Command::Frontend(args) => frontend::run(args, ui).await,
         Command::Emulator(args) => emulator::run(args, ui).await,
-        Command::Action => anyhow::bail!("action mode is being wired up"),
+        Command::Action => action::run(ui).await,
     }
 }

@@ -68,7 +68,7 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     report.durations.health_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
     if !origins.is_empty() {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build()?;
+        let http = verify::app_client(check.token.as_ref())?;
         report.cors = verify::check_cors(&report.app_url, &health_path, &origins, &http).await;
         let blocked: Vec<String> = report.cors.iter().filter(|c| !c.allowed).map(|c| c.origin.clone()).collect();
         if error.is_none() && !blocked.is_empty() {

@@ -261,7 +261,7 @@ pub(crate) async fn set_status(
     let handler = gh.repos(&repo.owner, &repo.name);
     let deployments = handler.deployments();
     let statuses = deployments.statuses(id);
-    let mut request = statuses.create(update.state.clone()).auto_inactive(true);
+    let mut request = statuses.create(update.state).auto_inactive(true);
     if let Some(url) = update.environment_url {
         request = request.environment_url(url);
     }
@@ -320,6 +320,85 @@ pub(crate) fn preview_space(base: &SpaceId, number: u64) -> SpaceId {
     base.preview(number)
 }
 
+/// What a run of the action does, given the event and the `preview` input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// Deploy `space`, then record a deployment of `sha` to `environment` and, for a pull
+    /// request, comment on it.
+    Deploy {
+        /// The Space to deploy (the preview Space for a preview).
+        space: SpaceId,
+        /// The commit to record: the PR head for a pull request, else `GITHUB_SHA`.
+        sha: String,
+        /// The GitHub environment of the deployment.
+        environment: String,
+        /// True for a preview (a transient, non-production environment).
+        preview: bool,
+        /// The pull request to comment on.
+        pr_number: Option<u64>,
+    },
+    /// The pull request closed: delete the preview `space`, deactivate `environment`, and
+    /// update the comment with [`closed_comment`].
+    DeletePreview {
+        /// The preview Space.
+        space: SpaceId,
+        /// Its GitHub environment.
+        environment: String,
+        /// The pull request.
+        pr_number: u64,
+        /// True when it was merged.
+        merged: bool,
+    },
+    /// Nothing to do; the text says why (for a notice).
+    Nothing(String),
+}
+
+/// Decide what to do. `base` is the `space` input, `github_sha` the runner's `GITHUB_SHA`
+/// (for a pull request that is a merge commit, so the PR head is used instead).
+pub(crate) fn target(
+    base: &SpaceId,
+    preview: bool,
+    event: Option<&super::files::PullRequestEvent>,
+    github_sha: &str,
+) -> Target {
+    match event {
+        None => Target::Deploy {
+            space: base.clone(),
+            sha: github_sha.to_string(),
+            environment: environment_name(base),
+            preview: false,
+            pr_number: None,
+        },
+        Some(pr) if preview && pr.is_closed() => {
+            let space = preview_space(base, pr.number);
+            Target::DeletePreview {
+                environment: environment_name(&space),
+                space,
+                pr_number: pr.number,
+                merged: pr.merged,
+            }
+        }
+        Some(pr) if pr.is_closed() => Target::Nothing(format!(
+            "pull request #{} was closed and `preview` is off: nothing to deploy",
+            pr.number
+        )),
+        Some(pr) => {
+            let space = if preview {
+                preview_space(base, pr.number)
+            } else {
+                base.clone()
+            };
+            Target::Deploy {
+                environment: environment_name(&space),
+                space,
+                sha: pr.head_sha.clone(),
+                preview,
+                pr_number: Some(pr.number),
+            }
+        }
+    }
+}
+
 /// The GitHub environment name used for deployments of `space` (one environment per Space,
 /// so a preview's deployments can be deactivated on their own).
 pub(crate) fn environment_name(space: &SpaceId) -> String {
@@ -368,10 +447,19 @@ pub(crate) fn comment_body(content: &CommentContent<'_>) -> String {
             "### \u{274c} Hugging Face Space `{space}` failed to deploy\n\n"
         ));
     }
-    body.push_str(content.report_markdown.trim_end());
+    let report = content.report_markdown.trim_end();
+    if report.chars().count() > REPORT_LIMIT {
+        body.push_str(&keep_start(report, REPORT_LIMIT));
+        body.push_str("\n\n*(report cut: a GitHub comment holds at most 65536 characters)*");
+    } else {
+        body.push_str(report);
+    }
     body.push_str("\n\n");
     if !content.succeeded && !content.log_tail.is_empty() {
-        let tail = redact(&content.log_tail.join("\n"), content.redact);
+        let tail = keep_end(
+            &redact(&content.log_tail.join("\n"), content.redact),
+            LOG_TAIL_LIMIT,
+        );
         let fence = fence_for(&tail);
         body.push_str(&format!(
             "<details><summary>Last {} log lines</summary>\n\n{fence}text\n{tail}\n{fence}\n\n</details>\n\n",
@@ -394,6 +482,32 @@ pub(crate) fn comment_body(content: &CommentContent<'_>) -> String {
     body.push_str(&marker(space));
     body.push('\n');
     body
+}
+
+/// GitHub refuses a comment body over 65536 characters; these leave room for the rest.
+const REPORT_LIMIT: usize = 32_000;
+const LOG_TAIL_LIMIT: usize = 30_000;
+
+/// The first `limit` characters of `text`, cut at a line end when there is one.
+fn keep_start(text: &str, limit: usize) -> String {
+    let cut: String = text.chars().take(limit).collect();
+    match cut.rfind('\n') {
+        Some(end) => cut[..end].to_string(),
+        None => cut,
+    }
+}
+
+/// The last `limit` characters of `text`, starting at a line start when there is one.
+fn keep_end(text: &str, limit: usize) -> String {
+    let count = text.chars().count();
+    if count <= limit {
+        return text.to_string();
+    }
+    let cut: String = text.chars().skip(count - limit).collect();
+    match cut.find('\n') {
+        Some(start) => cut[start + 1..].to_string(),
+        None => cut,
+    }
 }
 
 /// The comment left when the pull request closes and its preview Space is removed.
@@ -849,6 +963,140 @@ mod tests {
         );
         assert_eq!(fence_for("no ticks"), "```");
         assert_eq!(fence_for("a ``````` b"), "````````");
+    }
+
+    #[test]
+    fn target_follows_the_event_and_the_preview_input() {
+        let base = space();
+        let push = target(&base, true, None, "f00d");
+        assert_eq!(
+            push,
+            Target::Deploy {
+                space: base.clone(),
+                sha: "f00d".into(),
+                environment: "hf-space/alice/rag-chatbot".into(),
+                preview: false,
+                pr_number: None,
+            }
+        );
+        let opened = pr_event("opened");
+        let Target::Deploy {
+            space,
+            sha,
+            environment,
+            preview,
+            pr_number,
+        } = target(&base, true, Some(&opened), "merge-sha")
+        else {
+            panic!("deploy expected");
+        };
+        assert_eq!(space.to_string(), "alice/rag-chatbot-pr-2");
+        assert_eq!(sha, opened.head_sha, "the PR head, not the merge commit");
+        assert_eq!(environment, "hf-space/alice/rag-chatbot-pr-2");
+        assert!(preview);
+        assert_eq!(pr_number, Some(2));
+
+        let Target::Deploy { space, preview, .. } = target(&base, false, Some(&opened), "m") else {
+            panic!("deploy expected");
+        };
+        assert_eq!(space, base);
+        assert!(!preview);
+
+        let closed = pr_event("closed");
+        assert_eq!(
+            target(&base, true, Some(&closed), "m"),
+            Target::DeletePreview {
+                space: base.preview(2),
+                environment: "hf-space/alice/rag-chatbot-pr-2".into(),
+                pr_number: 2,
+                merged: false,
+            }
+        );
+        assert!(matches!(
+            target(&base, false, Some(&closed), "m"),
+            Target::Nothing(_)
+        ));
+    }
+
+    #[test]
+    fn vendored_fixtures_match_the_octokit_packages() {
+        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let modules = manifest.join("../.tools/node/node_modules/@octokit");
+        let read = |path: PathBuf| -> serde_json::Value {
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!(
+                    "cannot read `{}` ({e}): run `bash scripts/bootstrap.sh`",
+                    path.display()
+                )
+            });
+            serde_json::from_str(&text).expect("json")
+        };
+        let fixtures = manifest.join("tests/fixtures/github");
+        let openapi = read(modules.join("openapi/generated/api.github.com.json"));
+        for name in [
+            "issue-comment",
+            "issue-comment-items",
+            "deployment",
+            "deployment-simple-example",
+            "deployment-items",
+            "deployment-status",
+            "deployment-status-items",
+        ] {
+            let upstream = &openapi["components"]["examples"][name]["value"];
+            assert_eq!(
+                &read(fixtures.join(format!("{name}.json"))),
+                upstream,
+                "{name}"
+            );
+        }
+        let accepted = &openapi["paths"]["/repos/{owner}/{repo}/deployments"]["post"]["responses"]
+            ["202"]["content"]["application/json"]["examples"]["merged-branch-response"]["value"];
+        assert_eq!(
+            &read(fixtures.join("deployment-202-merged-branch.json")),
+            accepted
+        );
+
+        let webhooks = read(modules.join("webhooks-examples/api.github.com/index.json"));
+        let pull_request = webhooks
+            .as_array()
+            .and_then(|events| events.iter().find(|e| e["name"] == "pull_request"))
+            .expect("pull_request event");
+        for (index, action) in [(0, "opened"), (22, "synchronize"), (3, "closed")] {
+            let upstream = &pull_request["examples"][index];
+            assert_eq!(upstream["action"], action);
+            assert_eq!(
+                &read(fixtures.join(format!("pull_request.{action}.json"))),
+                upstream
+            );
+        }
+    }
+
+    #[test]
+    fn comment_body_stays_under_githubs_limit() {
+        let space = space();
+        let report = "| row | \u{2705} |\n".repeat(10_000);
+        let log_tail: Vec<String> = (0..20_000).map(|i| format!("log line {i}")).collect();
+        let body = comment_body(&CommentContent {
+            space: &space,
+            succeeded: false,
+            report_markdown: &report,
+            log_tail: &log_tail,
+            head_sha: None,
+            run_url: None,
+            redact: &[],
+        });
+        assert!(
+            body.chars().count() < 65_536,
+            "{} characters",
+            body.chars().count()
+        );
+        assert!(body.contains("report cut"));
+        assert!(
+            body.contains("\nlog line 19999\n"),
+            "keeps the end of the log"
+        );
+        assert!(!body.contains("\nlog line 0\n"));
+        assert!(body.ends_with(&format!("{}\n", marker(&space))));
     }
 
     #[test]

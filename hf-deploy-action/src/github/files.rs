@@ -22,27 +22,30 @@ pub(crate) const SUMMARY_TRUNCATED_NOTE: &str =
 pub(crate) fn write_outputs(path: &Path, outputs: &[(&str, &str)]) -> Result<()> {
     let mut text = String::new();
     for (name, value) in outputs {
-        if name.is_empty() {
-            return Err(Error::OutputName {
-                name: (*name).into(),
-                reason: "it is empty",
-            });
-        }
-        if name.contains(['=', '\n', '\r']) || name.contains("<<") {
-            return Err(Error::OutputName {
-                name: name.escape_debug().to_string(),
-                reason: "it contains `=`, `<<` or a line break",
-            });
-        }
         let delimiter = format!("ghadelimiter_{}", random_hex(16));
-        if value.contains(&delimiter) {
-            return Err(Error::OutputDelimiter {
-                name: (*name).into(),
-            });
-        }
-        text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+        text.push_str(&render_output(name, value, &delimiter)?);
     }
     append(path, text.as_bytes(), "append outputs to")
+}
+
+/// One output in the heredoc form, refusing what the runner would read back differently.
+fn render_output(name: &str, value: &str, delimiter: &str) -> Result<String> {
+    if name.is_empty() {
+        return Err(Error::OutputName {
+            name: name.into(),
+            reason: "it is empty",
+        });
+    }
+    if name.contains(['=', '\n', '\r']) || name.contains("<<") {
+        return Err(Error::OutputName {
+            name: name.escape_debug().to_string(),
+            reason: "it contains `=`, `<<` or a line break",
+        });
+    }
+    if value.contains(delimiter) {
+        return Err(Error::OutputDelimiter { name: name.into() });
+    }
+    Ok(format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"))
 }
 
 /// Append Markdown to the step summary, cutting it (with a note) so that the whole file stays
@@ -317,6 +320,12 @@ mod tests {
             let error = write_outputs(&path, &[(name, "v")]).expect_err(name);
             assert!(matches!(error, Error::OutputName { .. }), "{error}");
         }
+        let error = render_output("health", "a\nghadelimiter_x\nb", "ghadelimiter_x")
+            .expect_err("collision");
+        assert_eq!(
+            error.to_string(),
+            "the value of output `health` contains its heredoc delimiter"
+        );
         let missing = dir.path().join("no-such-dir/output.txt");
         let error = write_outputs(&missing, &[("a", "b")]).expect_err("no dir");
         assert!(

@@ -101,32 +101,106 @@ fn empty_as_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<St
     Ok(value.filter(|v| !v.trim().is_empty()))
 }
 
+/// Inputs whose values are secret: `Debug` shows only whether they are set.
+const SECRET_INPUTS: [&str; 3] = ["hf-token", "secrets", "github-token"];
+
+impl ActionInputs {
+    /// Every input as `(name in action.yml, value)`.
+    fn fields(&self) -> [(&'static str, &Option<String>); 21] {
+        [
+            ("hf-token", &self.hf_token),
+            ("space", &self.space),
+            ("source", &self.source),
+            ("secrets", &self.secrets),
+            ("variables", &self.variables),
+            ("frontend-url", &self.frontend_url),
+            ("health-path", &self.health_path),
+            ("app-url", &self.app_url),
+            ("private", &self.private),
+            ("hardware", &self.hardware),
+            ("wait", &self.wait),
+            ("timeout-minutes", &self.timeout_minutes),
+            ("dry-run", &self.dry_run),
+            ("title", &self.title),
+            ("emoji", &self.emoji),
+            ("color-from", &self.color_from),
+            ("color-to", &self.color_to),
+            ("short-description", &self.short_description),
+            ("github-token", &self.github_token),
+            ("comment", &self.comment),
+            ("preview", &self.preview),
+        ]
+    }
+}
+
 impl fmt::Debug for ActionInputs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let set = |v: &Option<String>| if v.is_some() { "<set>" } else { "<unset>" };
-        f.debug_struct("ActionInputs")
-            .field("hf_token", &set(&self.hf_token))
-            .field("space", &self.space)
-            .field("source", &self.source)
-            .field("secrets", &set(&self.secrets))
-            .field("variables", &self.variables)
-            .field("frontend_url", &self.frontend_url)
-            .field("health_path", &self.health_path)
-            .field("app_url", &self.app_url)
-            .field("private", &self.private)
-            .field("hardware", &self.hardware)
-            .field("wait", &self.wait)
-            .field("timeout_minutes", &self.timeout_minutes)
-            .field("dry_run", &self.dry_run)
-            .field("title", &self.title)
-            .field("emoji", &self.emoji)
-            .field("color_from", &self.color_from)
-            .field("color_to", &self.color_to)
-            .field("short_description", &self.short_description)
-            .field("github_token", &set(&self.github_token))
-            .field("comment", &self.comment)
-            .field("preview", &self.preview)
-            .finish()
+        let mut debug = f.debug_struct("ActionInputs");
+        for (name, value) in self.fields() {
+            if SECRET_INPUTS.contains(&name) {
+                debug.field(name, &if value.is_some() { "<set>" } else { "<unset>" });
+            } else {
+                debug.field(name, value);
+            }
+        }
+        debug.finish()
+    }
+}
+
+/// The runner's own variables (`GITHUB_*`) that the action uses. Empty values read as unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub(crate) struct RunnerEnv {
+    /// `GITHUB_REPOSITORY`: `owner/name`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) repository: Option<String>,
+    /// `GITHUB_API_URL`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) api_url: Option<String>,
+    /// `GITHUB_SERVER_URL`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) server_url: Option<String>,
+    /// `GITHUB_RUN_ID`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) run_id: Option<String>,
+    /// `GITHUB_SHA`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) sha: Option<String>,
+    /// `GITHUB_EVENT_NAME`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) event_name: Option<String>,
+    /// `GITHUB_EVENT_PATH`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) event_path: Option<String>,
+    /// `GITHUB_OUTPUT`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) output: Option<String>,
+    /// `GITHUB_STEP_SUMMARY`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) step_summary: Option<String>,
+    /// `GITHUB_WORKSPACE`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) workspace: Option<String>,
+}
+
+impl RunnerEnv {
+    /// Read from `(name, value)` pairs such as `std::env::vars()`.
+    pub(crate) fn from_env<I>(vars: I) -> Result<Self, InputError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        envy::prefixed("GITHUB_")
+            .from_iter(vars)
+            .map_err(|e| hf_deploy_core::Error::invalid_input("GITHUB_* variables", e.to_string()))
+    }
+
+    /// `GITHUB_API_URL`, or `https://api.github.com`.
+    pub(crate) fn api_url(&self) -> &str {
+        self.api_url.as_deref().unwrap_or("https://api.github.com")
+    }
+
+    /// `GITHUB_SERVER_URL`, or `https://github.com`.
+    pub(crate) fn server_url(&self) -> &str {
+        self.server_url.as_deref().unwrap_or("https://github.com")
     }
 }
 
@@ -571,6 +645,36 @@ mod tests {
     }
 
     #[test]
+    fn runner_variables_are_read_with_defaults() {
+        let env = runner_env(&[
+            ("GITHUB_API_URL", "https://ghe.example.com/api/v3"),
+            ("GITHUB_RUN_ID", "1658821493"),
+            ("GITHUB_EVENT_PATH", "/github/workflow/event.json"),
+            ("GITHUB_OUTPUT", "/github/file_commands/set_output_abc"),
+            ("GITHUB_STEP_SUMMARY", ""),
+        ]);
+        let runner = RunnerEnv::from_env(env).expect("runner env");
+        assert_eq!(runner.repository.as_deref(), Some("alice/app"));
+        assert_eq!(runner.api_url(), "https://ghe.example.com/api/v3");
+        assert_eq!(runner.server_url(), "https://github.com");
+        assert_eq!(runner.run_id.as_deref(), Some("1658821493"));
+        assert_eq!(
+            runner.event_path.as_deref(),
+            Some("/github/workflow/event.json")
+        );
+        assert_eq!(
+            runner.output.as_deref(),
+            Some("/github/file_commands/set_output_abc")
+        );
+        assert_eq!(runner.step_summary, None);
+        assert_eq!(runner.workspace.as_deref(), Some("/github/workspace"));
+        assert_eq!(
+            RunnerEnv::from_env(Vec::new()).expect("empty").api_url(),
+            "https://api.github.com"
+        );
+    }
+
+    #[test]
     fn empty_inputs_take_the_defaults() {
         let blank: Vec<(&str, &str)> = [
             "INPUT_SOURCE",
@@ -762,5 +866,87 @@ mod tests {
         );
         // The list is malformed (line 3), yet everything was masked above.
         assert!(inputs.validate().is_err());
+    }
+
+    #[test]
+    fn action_yml_declares_exactly_the_inputs_read_here() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../action.yml");
+        let text = std::fs::read_to_string(&path).expect("action.yml at the repository root");
+        let action: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("valid YAML");
+        let inputs = action["inputs"].as_mapping().expect("inputs");
+        let declared: Vec<&str> = inputs.keys().filter_map(|k| k.as_str()).collect();
+        let read: Vec<&str> = ActionInputs::default()
+            .fields()
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        assert_eq!(
+            declared, read,
+            "action.yml inputs and ActionInputs fields, in order"
+        );
+
+        // Each declared input, as the runner names it, lands in its own field.
+        for name in &declared {
+            let env = vec![(format!("INPUT_{}", name.to_uppercase()), "x".to_string())];
+            let inputs = ActionInputs::from_env(env).expect("inputs");
+            let set: Vec<&str> = inputs
+                .fields()
+                .iter()
+                .filter(|(_, v)| v.is_some())
+                .map(|(n, _)| *n)
+                .collect();
+            assert_eq!(set, [*name]);
+        }
+
+        // Defaults of interface.md.
+        let default = |name: &str| inputs[name]["default"].as_str().map(str::to_string);
+        assert_eq!(
+            default("github-token").as_deref(),
+            Some("${{ github.token }}")
+        );
+        for (name, value) in [
+            ("source", "backend"),
+            ("health-path", "/api/health"),
+            ("private", "false"),
+            ("wait", "true"),
+            ("timeout-minutes", "20"),
+            ("dry-run", "false"),
+            ("comment", "true"),
+            ("preview", "false"),
+        ] {
+            assert_eq!(default(name).as_deref(), Some(value), "default of `{name}`");
+        }
+        for name in ["hf-token", "space"] {
+            assert_eq!(inputs[name]["required"].as_bool(), Some(true), "{name}");
+        }
+        for (name, input) in inputs {
+            assert!(
+                input["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{name:?}"
+            );
+        }
+
+        let outputs: Vec<&str> = action["outputs"]
+            .as_mapping()
+            .expect("outputs")
+            .keys()
+            .filter_map(|k| k.as_str())
+            .collect();
+        assert_eq!(
+            outputs,
+            [
+                "space-id",
+                "space-url",
+                "app-url",
+                "docs-url",
+                "health-url",
+                "commit-sha",
+                "changed",
+                "stage",
+                "health"
+            ]
+        );
+        assert_eq!(action["runs"]["using"].as_str(), Some("docker"));
+        assert_eq!(action["runs"]["args"][0].as_str(), Some("action"));
     }
 }

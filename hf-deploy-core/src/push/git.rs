@@ -207,11 +207,9 @@ impl PushSession {
                 None,
             )
         };
+        // A Space without any branch answers an empty ref list: no error, and no ref below.
         if let Err(source) = result {
-            // A Space without any branch answers an empty ref list; that is not an error.
-            if source.code() != ErrorCode::NotFound {
-                return Err(self.git_error(&auth, action, "git-upload-pack", source));
-            }
+            return Err(self.git_error(&auth, action, "git-upload-pack", source));
         }
         match self.repo.find_reference(FETCHED_REF) {
             Ok(reference) => Ok(reference.target()),

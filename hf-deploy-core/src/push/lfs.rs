@@ -402,13 +402,58 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// Attempts per LFS request: uploads are idempotent (content-addressed), so transient failures
+/// (408, 429, 5xx, no connection) are sent again.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// Wait before attempt `attempt + 1`: 1 s, then 2 s (a few ms in tests).
+fn retry_delay(attempt: u32) -> std::time::Duration {
+    let base = if cfg!(test) {
+        std::time::Duration::from_millis(5)
+    } else {
+        std::time::Duration::from_secs(1)
+    };
+    base * 2u32.pow(attempt.saturating_sub(1).min(4))
+}
+
 async fn send(
     request: reqwest::RequestBuilder,
     method: &str,
     url: &str,
     action: &str,
 ) -> Result<reqwest::Response> {
-    let response = request.send().await.map_err(|source| Error::Request {
+    let mut attempt = 1;
+    loop {
+        // Bodies here are in memory, so the request can always be cloned for another attempt.
+        let (this, can_retry) = match request.try_clone() {
+            Some(copy) => (copy, attempt < MAX_ATTEMPTS),
+            None => return finish(request.send().await, method, url, action, attempt).await,
+        };
+        let result = this.send().await;
+        let transient = match &result {
+            Ok(response) => matches!(
+                response.status().as_u16(),
+                408 | 429 | 500 | 502 | 503 | 504
+            ),
+            Err(error) => error.is_connect() || error.is_timeout(),
+        };
+        if !(transient && can_retry) {
+            return finish(result, method, url, action, attempt).await;
+        }
+        tracing::debug!(attempt, url = %redact(url), "retrying Git LFS request");
+        tokio::time::sleep(retry_delay(attempt)).await;
+        attempt += 1;
+    }
+}
+
+async fn finish(
+    result: reqwest::Result<reqwest::Response>,
+    method: &str,
+    url: &str,
+    action: &str,
+    attempts: u32,
+) -> Result<reqwest::Response> {
+    let response = result.map_err(|source| Error::Request {
         action: action.to_string(),
         url: redact(url),
         source: source.without_url(),
@@ -416,10 +461,16 @@ async fn send(
     if response.status().is_success() {
         return Ok(response);
     }
-    Err(status_error(response, method, url, action).await)
+    Err(status_error(response, method, url, action, attempts).await)
 }
 
-async fn status_error(response: reqwest::Response, method: &str, url: &str, action: &str) -> Error {
+async fn status_error(
+    response: reqwest::Response,
+    method: &str,
+    url: &str,
+    action: &str,
+    attempts: u32,
+) -> Error {
     let status = response.status().as_u16();
     let header = |name: &str| {
         response
@@ -464,7 +515,7 @@ async fn status_error(response: reqwest::Response, method: &str, url: &str, acti
         },
         500..=599 => Error::Server {
             action,
-            attempts: 1,
+            attempts,
             context,
         },
         _ => Error::Refused { action, context },

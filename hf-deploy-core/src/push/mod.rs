@@ -206,6 +206,15 @@ fn validate(request: &PushRequest) -> Result<()> {
             "give the URL without `user:token@`; the token goes in separately",
         ));
     }
+    for pattern in &request.keep {
+        if attributes::PathPattern::new(pattern).is_none() {
+            return Err(Error::invalid_input_hint(
+                "keep",
+                format!("`{pattern}` is not a usable path pattern"),
+                "use git-style globs such as `data/**` or `*.db`",
+            ));
+        }
+    }
     if request.files.is_empty() {
         return Err(Error::invalid_input(
             "files",

@@ -449,6 +449,13 @@ fn push_refuses_bad_paths_and_credentials_in_the_url() {
         );
         assert!(error.to_string().contains(path), "{error}");
     }
+    let mut bad_keep = request("file:///nonexistent", scaffold());
+    bad_keep.keep = vec!["data/[".into()];
+    let error = push_blocking(&bad_keep, &mut no_lfs).expect_err("bad keep glob");
+    assert!(
+        matches!(&error, Error::InvalidInput { input, .. } if input == "keep"),
+        "{error:?}"
+    );
     let error = push_blocking(
         &request("https://hf_user:hf_secret@hf.co/spaces/a/b", scaffold()),
         &mut no_lfs,
@@ -483,6 +490,9 @@ struct Recorded {
     parts: BTreeMap<(String, usize), Vec<u8>>,
     completions: Vec<serde_json::Value>,
     verified: Vec<String>,
+    /// Basic uploads to answer with 503 before accepting one.
+    put_failures: u32,
+    put_attempts: u32,
 }
 
 #[derive(Clone)]
@@ -582,6 +592,14 @@ async fn handle(
     if let Some(oid) = path.strip_prefix("/lfs/basic/") {
         if header("x-upload-token") != "signed" {
             return reply(403, &[], "missing action header");
+        }
+        {
+            let mut recorded = hub.recorded();
+            recorded.put_attempts += 1;
+            if recorded.put_failures > 0 {
+                recorded.put_failures -= 1;
+                return reply(503, &[], "storage busy");
+            }
         }
         hub.recorded().stored.insert(oid.to_string(), body.to_vec());
         return reply(200, &[], "");
@@ -1037,7 +1055,7 @@ async fn push_over_http_into_an_empty_space_makes_a_root_commit() {
     let request = http_request(&hub, TOKEN, scaffold());
     let debug = format!("{request:?}");
     assert!(
-        !debug.contains(TOKEN) && debug.contains("\"Dockerfile\": 30"),
+        !debug.contains(TOKEN) && debug.contains("\"Dockerfile\": 32"),
         "{debug}"
     );
     let outcome = push(request).await.expect("push");
@@ -1045,4 +1063,99 @@ async fn push_over_http_into_an_empty_space_makes_a_root_commit() {
     assert_eq!(outcome.commit_sha, commit.to_string());
     assert!(parents(&space, commit).is_empty());
     assert_eq!(tree_files(&space, commit), scaffold());
+}
+
+#[tokio::test]
+async fn push_lfs_upload_retries_a_transient_storage_error() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (space, initial) = http_space(root.path(), 1);
+    let hub = start_hub(root.path(), None, None).await;
+    hub.recorded().put_failures = 1;
+    let mut files = scaffold();
+    files.insert("static/logo.png".into(), b"\x89PNG\0\0".to_vec());
+    let outcome = push(http_request(&hub, TOKEN, files.clone()))
+        .await
+        .expect("push after a retry");
+    assert_eq!(outcome.lfs, vec!["static/logo.png"]);
+    assert_eq!(hub.recorded().put_attempts, 2);
+    assert_ne!(head(&space), initial);
+
+    // Storage down for good: the push stops before any commit reaches the Space.
+    let root = tempfile::tempdir().expect("tempdir");
+    let (space, initial) = http_space(root.path(), 1);
+    let hub = start_hub(root.path(), None, None).await;
+    hub.recorded().put_failures = 10;
+    let error = push(http_request(&hub, TOKEN, files))
+        .await
+        .expect_err("storage down");
+    assert!(
+        matches!(error, Error::Server { attempts: 3, .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("`static/logo.png`"), "{error}");
+    let url = error
+        .http_context()
+        .map(|c| c.url.clone())
+        .unwrap_or_default();
+    assert!(
+        !url.contains("X-Amz-Signature"),
+        "signed query kept out of messages: {url}"
+    );
+    assert_eq!(head(&space), initial);
+}
+
+#[tokio::test]
+async fn push_to_a_missing_space_is_a_git_error_naming_the_url() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let missing = root.path().join("nope.git");
+    let error =
+        push_blocking(&request(&file_url(&missing), scaffold()), &mut no_lfs).expect_err("missing");
+    assert!(matches!(error, Error::Git { .. }), "{error:?}");
+    assert!(error.to_string().contains("nope.git"), "{error}");
+
+    let hub = start_hub(root.path(), None, None).await;
+    let error = push(http_request(&hub, TOKEN, scaffold()))
+        .await
+        .expect_err("404");
+    assert!(matches!(error, Error::Git { .. }), "{error:?}");
+    assert!(error.to_string().contains("/spaces/ns/demo"), "{error}");
+}
+
+#[tokio::test]
+async fn push_over_http_race_refetches_shallow_and_retries() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (space, initial) = http_space(root.path(), 2);
+    let hub = start_hub(root.path(), None, None).await;
+    let space_for_hook = space.clone();
+    let outcome = push_with_hook(http_request(&hub, TOKEN, scaffold()), move |attempt| {
+        if attempt == 1 {
+            commit_files(
+                &space_for_hook,
+                &[
+                    (".gitattributes", HUB_GITATTRIBUTES.as_bytes()),
+                    ("README.md", b"edited on the Hub\n"),
+                ],
+                "Update README.md",
+            );
+        }
+    })
+    .await
+    .expect("push");
+    assert_eq!(outcome.attempts, 2);
+    let commit = head(&space);
+    assert_eq!(outcome.commit_sha, commit.to_string());
+    let interloper = parents(&space, commit)[0];
+    assert_eq!(
+        parents(&space, interloper),
+        vec![initial],
+        "no commit lost, history linear"
+    );
+    assert_eq!(tree_files(&space, commit), {
+        let mut expected = scaffold();
+        expected.insert(
+            ".gitattributes".into(),
+            HUB_GITATTRIBUTES.as_bytes().to_vec(),
+        );
+        expected
+    });
 }

@@ -293,7 +293,7 @@ pub struct Scaffold {
 /// does not render, [`Error::Io`] when a file cannot be read.
 pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
     let root = validate::source_folder(source)?;
-    let resolved = validate::options(options, source)?;
+    let resolved = validate::options(options)?;
 
     if !root.join("requirements.txt").is_file() {
         return Err(missing_requirements(source, &root));
@@ -378,6 +378,20 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
         if !secrets.iter().any(|s| s.name == name) && !variables.contains(&name) {
             variables.push(name);
         }
+    }
+
+    let health_path = options
+        .health_path
+        .clone()
+        .unwrap_or_else(|| DEFAULT_HEALTH_PATH.into());
+    if !endpoints.is_empty()
+        && !endpoints
+            .iter()
+            .any(|e| e.path == health_path && e.method == "GET")
+    {
+        warnings.push(format!(
+            "found no `GET {health_path}` route in the source (best-effort scan): the health check fails unless the app serves it; pass `--health-path` if it lives elsewhere"
+        ));
     }
 
     let title = match &options.title {
@@ -638,6 +652,8 @@ impl Scaffold {
                 // `old` (and the previous scaffold inside it) is removed when it drops.
                 let staged = staging.keep();
                 return std::fs::rename(&staged, dir).map_err(|e| {
+                    // Put the previous scaffold back; the new one is dropped.
+                    let _ = std::fs::rename(&old_path, dir);
                     let _ = std::fs::remove_dir_all(&staged);
                     Error::io("rename the new scaffold to", dir, e)
                 });
@@ -750,6 +766,13 @@ mod tests {
             "{dockerfile}"
         );
         assert_eq!(lint_dockerfile(&dockerfile, 7860), []);
+        let readme = String::from_utf8(out.files["README.md"].clone()).unwrap();
+        assert!(readme.contains("This app needs no secrets."), "{readme}");
+        assert!(
+            readme.contains("{\"status\": \"healthy\", \"services\": {\"fastapi\": \"ok\"}}"),
+            "{readme}"
+        );
+        assert!(readme.contains("| `GET` | `/api/health` |"), "{readme}");
     }
 
     #[test]
@@ -832,7 +855,7 @@ mod tests {
             ..Default::default()
         };
         let err = scaffold(dir.path(), &reinclude).unwrap_err();
-        assert!(err.to_string().contains("`exclude`"), "{err}");
+        assert!(err.to_string().contains("`--exclude`"), "{err}");
     }
 
     #[cfg(unix)]
@@ -1063,6 +1086,23 @@ mod tests {
             err.hint().unwrap().contains("uv export --no-dev"),
             "{:?}",
             err.hint()
+        );
+    }
+
+    #[test]
+    fn a_health_path_without_a_route_is_a_warning() {
+        let dir = with(&[]);
+        let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        let options = ScaffoldOptions {
+            health_path: Some("/healthz".into()),
+            ..Default::default()
+        };
+        let out = scaffold(dir.path(), &options).unwrap();
+        assert!(
+            out.warnings.iter().any(|w| w.contains("`GET /healthz`")),
+            "{:?}",
+            out.warnings
         );
     }
 

@@ -75,6 +75,8 @@ struct TemplateContext<'a> {
     healthcheck: String,
     /// The body of the source's own `README.md` (front matter removed), or none.
     source_readme: Option<&'a str>,
+    /// An example healthy answer of the health endpoint, with the services the source uses.
+    health_example: String,
 }
 
 fn json_string(value: &str) -> String {
@@ -104,7 +106,25 @@ fn context<'a>(config: &'a SpaceConfig, source_readme: Option<&'a str>) -> Templ
         healthcheck: serde_json::to_string(&healthcheck).unwrap_or_default(),
         source_readme: source_readme
             .map(|text| split_front_matter(text).map_or(text, |(_, body)| body)),
+        health_example: health_example(config),
     }
+}
+
+/// `{"status": "healthy", "services": {"fastapi": "ok", ...}}` with one entry per backing
+/// service whose settings the source reads.
+fn health_example(config: &SpaceConfig) -> String {
+    let uses = |name: &str| config.secrets.iter().any(|s| s.name == name);
+    let mut services = String::from(r#""fastapi": "ok""#);
+    for (service, setting) in [
+        ("qdrant", "QDRANT_URL"),
+        ("postgres", "DATABASE_URL"),
+        ("gemini", "GEMINI_API_KEY"),
+    ] {
+        if uses(setting) {
+            services.push_str(&format!(r#", "{service}": {{"status": "ok"}}"#));
+        }
+    }
+    format!(r#"{{"status": "healthy", "services": {{{services}}}}}"#)
 }
 
 /// Escape a value for a Markdown table cell.

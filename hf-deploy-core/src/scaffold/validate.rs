@@ -40,8 +40,8 @@ pub(super) fn source_folder(source: &Path) -> Result<PathBuf> {
     std::fs::canonicalize(source).map_err(|e| Error::io("resolve", source, e))
 }
 
-/// Validate every option; `source` is only used in messages.
-pub(super) fn options(options: &ScaffoldOptions, _source: &Path) -> Result<Resolved> {
+/// Validate every option.
+pub(super) fn options(options: &ScaffoldOptions) -> Result<Resolved> {
     if let Some(title) = &options.title {
         if title.trim().is_empty() {
             return Err(Error::invalid_input("--title", "the title is empty"));
@@ -270,13 +270,13 @@ fn env_name(input: &str, name: &str) -> Result<()> {
 fn exclude_pattern(pattern: &str) -> Result<()> {
     if pattern.trim().is_empty() {
         return Err(Error::invalid_input(
-            "exclude",
+            "--exclude",
             "an exclude pattern is empty",
         ));
     }
     if pattern.starts_with('!') {
         return Err(Error::invalid_input_hint(
-            "exclude",
+            "--exclude",
             format!(
                 "`{pattern}` would re-include files; exclude patterns can only leave files out"
             ),
@@ -286,14 +286,14 @@ fn exclude_pattern(pattern: &str) -> Result<()> {
     let mut builder = ignore::gitignore::GitignoreBuilder::new("/");
     builder.add_line(None, pattern).map_err(|e| {
         Error::invalid_input_hint(
-            "exclude",
+            "--exclude",
             format!("`{pattern}` is not a valid gitignore-style pattern ({e})"),
             "see https://git-scm.com/docs/gitignore#_pattern_format",
         )
     })?;
     builder.build().map_err(|e| {
         Error::invalid_input(
-            "exclude",
+            "--exclude",
             format!("`{pattern}` is not a valid gitignore-style pattern ({e})"),
         )
     })?;

@@ -35,14 +35,14 @@ fn matcher(root: &Path, patterns: &[&str]) -> Result<Gitignore> {
     for pattern in patterns {
         builder.add_line(None, pattern).map_err(|e| {
             Error::invalid_input(
-                "exclude",
+                "--exclude",
                 format!("`{pattern}` is not a valid pattern ({e})"),
             )
         })?;
     }
     builder.build().map_err(|e| {
         Error::invalid_input(
-            "exclude",
+            "--exclude",
             format!("the exclude patterns do not compile ({e})"),
         )
     })

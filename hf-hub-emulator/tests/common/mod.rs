@@ -5,17 +5,26 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, Runner, ScriptedRunner, StageDelays};
+use hf_hub_emulator::{
+    DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, Runner, ScriptedRunner, StageDelays,
+};
 
 /// The workspace root (`hf-hub-emulator/..`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// A tool installed by `scripts/bootstrap.sh`; fails (never skips) when missing.
 pub fn tool(rel: &str) -> PathBuf {
     let p = workspace_root().join(rel);
-    assert!(p.exists(), "`{}` is missing: run `bash scripts/bootstrap.sh` at the workspace root", p.display());
+    assert!(
+        p.exists(),
+        "`{}` is missing: run `bash scripts/bootstrap.sh` at the workspace root",
+        p.display()
+    );
     p
 }
 
@@ -23,14 +32,20 @@ pub fn tool(rel: &str) -> PathBuf {
 pub async fn scripted(runner: ScriptedRunner) -> Emulator {
     let config = EmulatorConfig {
         runner: Runner::Scripted(runner),
-        stage_delays: StageDelays { building: Duration::from_millis(300), app_starting: Duration::from_millis(300) },
+        stage_delays: StageDelays {
+            building: Duration::from_millis(300),
+            app_starting: Duration::from_millis(300),
+        },
         ..EmulatorConfig::default()
     };
     Emulator::start(config).await.expect("start the stand-in")
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().expect("reqwest client")
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("reqwest client")
 }
 
 pub fn auth() -> String {
@@ -93,10 +108,16 @@ pub async fn wait_stage(emu: &Emulator, id: &str, timeout: Duration) -> Vec<Stri
         if seen.last() != Some(&stage) {
             seen.push(stage.clone());
         }
-        if !matches!(stage.as_str(), "BUILDING" | "APP_STARTING" | "RUNNING_BUILDING" | "RUNNING_APP_STARTING") {
+        if !matches!(
+            stage.as_str(),
+            "BUILDING" | "APP_STARTING" | "RUNNING_BUILDING" | "RUNNING_APP_STARTING"
+        ) {
             return seen;
         }
-        assert!(start.elapsed() < timeout, "`{id}` still {stage} after {timeout:?}; stages {seen:?}");
+        assert!(
+            start.elapsed() < timeout,
+            "`{id}` still {stage} after {timeout:?}; stages {seen:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -104,7 +125,10 @@ pub async fn wait_stage(emu: &Emulator, id: &str, timeout: Duration) -> Vec<Stri
 /// Reads the SSE log stream (`follow=false`) and returns the `data` values.
 pub async fn log_lines(emu: &Emulator, id: &str, kind: &str) -> Vec<String> {
     let text = client()
-        .get(format!("{}/api/spaces/{id}/logs/{kind}?follow=false", emu.url()))
+        .get(format!(
+            "{}/api/spaces/{id}/logs/{kind}?follow=false",
+            emu.url()
+        ))
         .header("authorization", auth())
         .send()
         .await
