@@ -84,6 +84,15 @@ fn flatten(r: Res) -> Response {
     r.unwrap_or_else(|e| e)
 }
 
+/// `GET …/xet-write-token/{rev}`: Xet is not emulated; say how to avoid it.
+pub(crate) async fn xet_not_emulated() -> Response {
+    hub_error(
+        StatusCode::NOT_IMPLEMENTED,
+        None,
+        "The Hub stand-in does not emulate Xet storage: set HF_HUB_DISABLE_XET=1 so that the client uploads through LFS",
+    )
+}
+
 pub(crate) async fn not_found(method: Method) -> Response {
     let _ = method;
     hub_error(

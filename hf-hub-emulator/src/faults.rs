@@ -27,6 +27,7 @@ pub struct FaultRule {
     pub(crate) action: FaultAction,
     pub(crate) latency: Duration,
     pub(crate) remaining: Option<u32>,
+    pub(crate) app: bool,
 }
 
 impl FaultRule {
@@ -46,6 +47,16 @@ impl FaultRule {
             action: FaultAction::Pass,
             latency: Duration::ZERO,
             remaining: None,
+            app: false,
+        }
+    }
+
+    /// A rule for requests to a Space's app (its `host` URL) instead of the Hub API, e.g. a health
+    /// check answering 503 a few times. `drop_connection` works there too.
+    pub fn app(method: &str, path_pattern: &str) -> Self {
+        FaultRule {
+            app: true,
+            ..FaultRule::new(method, path_pattern)
         }
     }
 
@@ -81,8 +92,9 @@ impl FaultRule {
         self
     }
 
-    fn matches(&self, method: &str, path: &str) -> bool {
-        (self.method == "*" || self.method == method)
+    fn matches(&self, method: &str, path: &str, app: bool) -> bool {
+        self.app == app
+            && (self.method == "*" || self.method == method)
             && self.regex.as_ref().is_some_and(|r| r.is_match(path))
     }
 }
@@ -117,11 +129,16 @@ impl Faults {
     }
 
     /// Finds the rule for this request and consumes one use of it.
-    pub(crate) fn take(&self, method: &str, path: &str) -> Option<(FaultAction, Duration)> {
+    pub(crate) fn take(
+        &self,
+        method: &str,
+        path: &str,
+        app: bool,
+    ) -> Option<(FaultAction, Duration)> {
         let mut rules = self.lock();
         let rule = rules
             .iter_mut()
-            .find(|r| r.remaining != Some(0) && r.matches(method, path))?;
+            .find(|r| r.remaining != Some(0) && r.matches(method, path, app))?;
         if let Some(n) = rule.remaining.as_mut() {
             *n -= 1;
         }

@@ -31,6 +31,8 @@ pub struct LoggedRequest {
     pub time: String,
     /// For secrets/variables writes: the keys sent (never the values).
     pub keys: Vec<String>,
+    /// `true` for a request to a Space's app (its `host` URL), `false` for the Hub API and git.
+    pub app: bool,
 }
 
 /// A secret or a variable.

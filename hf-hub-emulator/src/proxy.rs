@@ -35,13 +35,21 @@ pub(crate) fn serve(
     listener: tokio::net::TcpListener,
 ) -> tokio::task::JoinHandle<()> {
     let shutdown = hub.shutdown.clone();
+    let layer_state = (hub.clone(), space.id.clone());
     let app = Router::new()
         .fallback(handle)
-        .with_state(ProxyState { hub, space });
+        .with_state(ProxyState { hub, space })
+        .layer(axum::middleware::from_fn_with_state(
+            layer_state,
+            crate::server::app_middleware,
+        ));
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
+        let _ = axum::serve(
+            crate::server::KillListener(listener),
+            app.into_make_service_with_connect_info::<crate::server::ConnKill>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
     })
 }
 

@@ -430,46 +430,89 @@ fn split_words(s: &str) -> Vec<String> {
     out
 }
 
-/// Points the command at the local `port` instead of the container's `app_port`: `--port N`,
-/// `--port=N`, `-p N`, a bare `N` (e.g. `python -m http.server 7860`), `HOST:N` (gunicorn `--bind`) and
-/// the same forms inside `sh -c` strings. `--host X` becomes `127.0.0.1`.
-fn rewrite_port(argv: &mut [String], app_port: u64, port: u16) {
+fn is_loopback(host: &str) -> bool {
+    matches!(host, "127.0.0.1" | "localhost" | "::1" | "[::1]")
+}
+
+/// Points the command at local ports instead of the container's: the `app_port` (where the Hub
+/// routes traffic) becomes `routed`, any other port becomes `unrouted` (the app runs, nothing reaches
+/// it, like on the Hub). Forms: `--port N`, `--port=N`, `-p N`, a bare `N` (`python -m http.server
+/// 7860`), `HOST:N` (gunicorn `--bind`), and inside `sh -c` strings. A loopback `--host` (or bind
+/// address) is unreachable from outside a container: everything goes to `unrouted` then.
+/// Returns what is wrong with the command (empty when the Hub could reach the app).
+fn rewrite_port(argv: &mut [String], app_port: u64, routed: u16, unrouted: u16) -> Vec<String> {
     let app = app_port.to_string();
-    let local = port.to_string();
+    let mut problems = Vec::new();
+    let mut loopback = None;
+    let wrong_port = |n: &str, problems: &mut Vec<String>| {
+        if n == app {
+            routed.to_string()
+        } else {
+            problems.push(format!(
+                "the app is told to listen on port {n} but the README's app_port is {app_port}: \
+                 the Space routes traffic to port {app_port} only"
+            ));
+            unrouted.to_string()
+        }
+    };
     let mut i = 0;
     while i < argv.len() {
         let a = argv[i].clone();
         if (a == "--port" || a == "-p") && i + 1 < argv.len() {
-            argv[i + 1] = local.clone();
+            argv[i + 1] = wrong_port(&argv[i + 1].clone(), &mut problems);
             i += 1;
-        } else if a.starts_with("--port=") {
-            argv[i] = format!("--port={port}");
-        } else if a == "--host" && i + 1 < argv.len() {
+        } else if let Some(n) = a.strip_prefix("--port=") {
+            argv[i] = format!("--port={}", wrong_port(n, &mut problems));
+        } else if (a == "--host" || a == "-h") && i + 1 < argv.len() {
+            if is_loopback(&argv[i + 1]) {
+                loopback = Some(argv[i + 1].clone());
+            }
             argv[i + 1] = "127.0.0.1".to_owned();
             i += 1;
         } else if a == app {
-            argv[i] = local.clone();
-        } else if let Some(host) = a.strip_suffix(&format!(":{app}")) {
-            let host = if host == "0.0.0.0" || host.is_empty() {
-                "127.0.0.1"
-            } else {
-                host
-            };
-            argv[i] = format!("{host}:{port}");
-        } else if i >= 1 && argv[i - 1] == "-c" && a.contains(&app) {
+            argv[i] = routed.to_string();
+        } else if let Some((host, n)) = a.rsplit_once(':').filter(|(h, n)| {
+            !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && !h.contains('/')
+                && !h.contains(' ')
+        }) {
+            if is_loopback(host) {
+                loopback = Some(host.to_owned());
+            }
+            argv[i] = format!("127.0.0.1:{}", wrong_port(n, &mut problems));
+        } else if i >= 1 && argv[i - 1] == "-c" {
+            if let Some(h) = ["127.0.0.1", "localhost"].iter().find(|h| {
+                a.contains(&format!("--host {h}"))
+                    || a.contains(&format!("--host={h}"))
+                    || a.contains(&format!("{h}:{app}"))
+            }) {
+                loopback = Some((*h).to_owned());
+            }
             argv[i] = a
-                .replace(&format!("--port {app}"), &format!("--port {port}"))
-                .replace(&format!("--port={app}"), &format!("--port={port}"))
-                .replace(&format!("0.0.0.0:{app}"), &format!("127.0.0.1:{port}"))
-                .replace(&format!(":-{app}}}"), &format!(":-{port}}}"))
-                .replace(&format!(" {app} "), &format!(" {port} "));
+                .replace(&format!("--port {app}"), &format!("--port {routed}"))
+                .replace(&format!("--port={app}"), &format!("--port={routed}"))
+                .replace(&format!("0.0.0.0:{app}"), &format!("127.0.0.1:{routed}"))
+                .replace(&format!(":-{app}}}"), &format!(":-{routed}}}"))
+                .replace(&format!(" {app} "), &format!(" {routed} "))
+                .replace("--host 0.0.0.0", "--host 127.0.0.1");
             if argv[i].ends_with(&format!(" {app}")) {
                 let cut = argv[i].len() - app.len();
-                argv[i] = format!("{}{port}", &argv[i][..cut]);
+                argv[i] = format!("{}{routed}", &argv[i][..cut]);
             }
         }
         i += 1;
     }
+    if let Some(h) = loopback {
+        problems.push(format!(
+            "the app listens on {h}, which is unreachable from outside the container: \
+             listen on 0.0.0.0 (e.g. `--host 0.0.0.0`)"
+        ));
+        for a in argv.iter_mut() {
+            *a = a.replace(&routed.to_string(), &unrouted.to_string());
+        }
+    }
+    problems
 }
 
 fn free_port() -> Option<u16> {
@@ -740,9 +783,11 @@ async fn run_real(
     let remaining = hub.delays.building.saturating_sub(started.elapsed());
     tokio::time::sleep(remaining).await;
     log_line(space, generation, false, "Build complete");
-    let port = free_port().ok_or(("RUNTIME_ERROR", "no free local port".to_owned()))?;
+    let no_port = || ("RUNTIME_ERROR", "no free local port".to_owned());
+    let port = free_port().ok_or_else(no_port)?;
+    let unrouted = free_port().filter(|p| *p != port).ok_or_else(no_port)?;
     let app_port = card.get("app_port").and_then(Value::as_u64).unwrap_or(7860);
-    rewrite_port(&mut argv, app_port, port);
+    let problems = rewrite_port(&mut argv, app_port, port, unrouted);
     if !set_stage(space, generation, "APP_STARTING", None, None) {
         return Ok(());
     }
@@ -818,7 +863,17 @@ async fn run_real(
     if let Some(o) = child.stderr.take() {
         pipe_lines(space.clone(), generation, true, o);
     }
-    let deadline = Instant::now() + hub.startup_timeout;
+    for p in &problems {
+        log_line(space, generation, true, &format!("hf-hub-emulator: {p}"));
+    }
+    // The Hub would wait for its startup timeout (30 min); when the command is known to be
+    // unreachable, do not make tests wait that long.
+    let timeout = if problems.is_empty() {
+        hub.startup_timeout
+    } else {
+        hub.startup_timeout.min(Duration::from_secs(10))
+    };
+    let deadline = Instant::now() + timeout;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -834,10 +889,14 @@ async fn run_real(
             break;
         }
         if Instant::now() > deadline {
-            return Err((
-                "RUNTIME_ERROR",
-                "The application did not start listening in time".to_owned(),
-            ));
+            let mut msg = format!(
+                "Launch timed out: nothing listened on app_port {app_port} within {}s",
+                timeout.as_secs()
+            );
+            if let Some(p) = problems.first() {
+                msg.push_str(&format!(" ({p})"));
+            }
+            return Err(("RUNTIME_ERROR", msg));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -877,38 +936,57 @@ pub(crate) fn child_token(hub: &Hub) -> CancellationToken {
 mod tests {
     use super::*;
 
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn port_is_rewritten() {
-        let mut a: Vec<String> = ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "7860"]
-            .map(String::from)
-            .to_vec();
-        rewrite_port(&mut a, 7860, 5000);
+        let mut a = argv(&["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "7860"]);
+        assert!(rewrite_port(&mut a, 7860, 5000, 6000).is_empty());
         assert_eq!(
             a,
-            [
+            argv(&[
                 "uvicorn",
                 "main:app",
                 "--host",
                 "127.0.0.1",
                 "--port",
                 "5000"
-            ]
+            ])
         );
-        let mut b: Vec<String> = ["python", "-m", "http.server", "7860"]
-            .map(String::from)
-            .to_vec();
-        rewrite_port(&mut b, 7860, 5000);
+        let mut b = argv(&["python", "-m", "http.server", "7860"]);
+        assert!(rewrite_port(&mut b, 7860, 5000, 6000).is_empty());
         assert_eq!(b[3], "5000");
-        let mut c: Vec<String> = ["gunicorn", "--bind", "0.0.0.0:7860", "app:app"]
-            .map(String::from)
-            .to_vec();
-        rewrite_port(&mut c, 7860, 5000);
+        let mut c = argv(&["gunicorn", "--bind", "0.0.0.0:7860", "app:app"]);
+        assert!(rewrite_port(&mut c, 7860, 5000, 6000).is_empty());
         assert_eq!(c[2], "127.0.0.1:5000");
-        let mut d: Vec<String> = ["sh", "-c", "uvicorn main:app --port ${PORT:-7860}"]
-            .map(String::from)
-            .to_vec();
-        rewrite_port(&mut d, 7860, 5000);
+        assert_eq!(c[3], "app:app");
+        let mut d = argv(&["sh", "-c", "uvicorn main:app --port ${PORT:-7860}"]);
+        assert!(rewrite_port(&mut d, 7860, 5000, 6000).is_empty());
         assert_eq!(d[2], "uvicorn main:app --port ${PORT:-5000}");
+    }
+
+    #[test]
+    fn unreachable_commands_are_reported() {
+        let mut a = argv(&["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]);
+        let p = rewrite_port(&mut a, 7860, 5000, 6000);
+        assert_eq!(a[5], "6000");
+        assert!(
+            p[0].contains("port 8000") && p[0].contains("app_port is 7860"),
+            "{p:?}"
+        );
+        let mut b = argv(&[
+            "uvicorn",
+            "main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "7860",
+        ]);
+        let p = rewrite_port(&mut b, 7860, 5000, 6000);
+        assert_eq!(b[5], "6000");
+        assert!(p[0].contains("unreachable"), "{p:?}");
     }
 
     #[test]

@@ -110,7 +110,7 @@ impl AsyncWrite for KillStream {
     }
 }
 
-pub(crate) struct KillListener(TcpListener);
+pub(crate) struct KillListener(pub(crate) TcpListener);
 
 impl Listener for KillListener {
     type Io = KillStream;
@@ -225,7 +225,12 @@ impl Emulator {
                 addr: config.bind,
                 source,
             })?;
-        let url = format!("http://{addr}");
+        let shown = if addr.ip().is_unspecified() {
+            std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        };
+        let url = format!("http://{shown}");
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -364,6 +369,10 @@ fn router(hub: Arc<Hub>) -> Router {
         .route(&format!("{spaces}/logs/{{kind}}"), get(api::logs))
         .route(&format!("{spaces}/preupload/{{rev}}"), post(api::preupload))
         .route(&format!("{spaces}/commit/{{rev}}"), post(api::commit))
+        .route(
+            &format!("{spaces}/xet-write-token/{{rev}}"),
+            get(api::xet_not_emulated),
+        )
         .route(&format!("{spaces}/auth-check"), get(api::auth_check))
         .route(
             &format!("{spaces}/auth-check/write"),
@@ -395,6 +404,26 @@ fn space_of(path: &str) -> Option<String> {
 }
 
 async fn middleware(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Response {
+    apply_faults_and_log(&hub, None, req, next).await
+}
+
+/// Middleware of a Space's app listener.
+pub(crate) async fn app_middleware(
+    State((hub, space)): State<(Arc<Hub>, String)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    apply_faults_and_log(&hub, Some(space), req, next).await
+}
+
+/// Faults, request id and the request log. `app_space` is set for a Space's app listener.
+async fn apply_faults_and_log(
+    hub: &Hub,
+    app_space: Option<String>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let app = app_space.is_some();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
@@ -412,12 +441,13 @@ async fn middleware(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Re
         path: path.clone(),
         query,
         status: 0,
-        space: space_of(&path),
+        space: app_space.or_else(|| space_of(&path)),
         time: util::now_iso(),
         keys: Vec::new(),
+        app,
     };
     let mut resp = None;
-    if let Some((action, latency)) = hub.faults.take(&method, &path) {
+    if let Some((action, latency)) = hub.faults.take(&method, &path, app) {
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
@@ -466,6 +496,11 @@ async fn middleware(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Re
     };
     if let Some(keys) = resp.extensions_mut().remove::<api::LoggedKeys>() {
         entry.keys = keys.0;
+    }
+    if app {
+        entry.status = resp.status().as_u16();
+        hub.record(entry);
+        return resp;
     }
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&util::request_id(trace.as_deref())) {

@@ -479,3 +479,51 @@ async fn a_new_commit_cancels_the_running_build() {
     assert!(second.elapsed() >= Duration::from_millis(1500));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn faults_on_the_app_and_app_requests_in_the_log() {
+    let app = ScriptedApp::new()
+        .route(ScriptedRoute::get("/health").then(ScriptedResponse::json(200, "{}")));
+    let emu = common::scripted(ScriptedRunner::running().app(app)).await;
+    common::create_space(&emu, "flaky", false).await;
+    common::commit_files(&emu, "local/flaky", &[("Dockerfile", "FROM python:3.12\n")]).await;
+    common::wait_stage(&emu, "local/flaky", Duration::from_secs(5)).await;
+    emu.faults()
+        .add(FaultRule::app("GET", "/health").status(502).times(1));
+    emu.faults()
+        .add(FaultRule::app("GET", "/health").drop_connection().times(1));
+    let host = emu.space_host("local/flaky").unwrap();
+    let c = client();
+    assert_eq!(
+        c.get(format!("{host}/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        502
+    );
+    assert!(c.get(format!("{host}/health")).send().await.is_err());
+    assert_eq!(
+        c.get(format!("{host}/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // an API rule does not touch the app and vice versa
+    let app_log: Vec<(u16, bool)> = emu
+        .request_log()
+        .iter()
+        .filter(|r| r.path == "/health")
+        .map(|r| (r.status, r.app))
+        .collect();
+    assert_eq!(app_log, vec![(502, true), (0, true), (200, true)]);
+    assert!(
+        emu.request_log()
+            .iter()
+            .filter(|r| r.app)
+            .all(|r| r.space.as_deref() == Some("local/flaky"))
+    );
+    emu.shutdown().await;
+}

@@ -42,6 +42,7 @@ async fn huggingface_hub_client_lifecycle() {
         .arg(&script)
         .env("HF_ENDPOINT", emu.url())
         .env("HF_TOKEN", DEFAULT_WRITE_TOKEN)
+        // with hf_xet installed the client would upload LFS files through Xet (not emulated)
         .env("HF_HUB_DISABLE_XET", "1")
         .env("HF_HUB_DISABLE_TELEMETRY", "1")
         .env("HF_HOME", folder.path().join(".hf-home"))

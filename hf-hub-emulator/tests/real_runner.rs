@@ -258,3 +258,33 @@ async fn shutdown_kills_the_app_and_restart_replaces_it() {
         "the app must die with the emulator"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_listening_elsewhere_than_app_port_never_becomes_reachable() {
+    let emu = real().await;
+    common::create_space(&emu, "wrong-port", false).await;
+    common::commit_files(
+        &emu,
+        "local/wrong-port",
+        &[
+            ("README.md", README),
+            ("requirements.txt", "fastapi\nuvicorn\n"),
+            ("main.py", "from fastapi import FastAPI\napp = FastAPI()\n"),
+            ("Dockerfile", "FROM python:3.12\nCMD [\"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]\n"),
+        ],
+    )
+    .await;
+    let stages = common::wait_stage(&emu, "local/wrong-port", Duration::from_secs(600)).await;
+    assert_eq!(
+        stages.last().map(String::as_str),
+        Some("RUNTIME_ERROR"),
+        "{stages:?}"
+    );
+    let run = common::log_lines(&emu, "local/wrong-port", "run").await;
+    assert!(
+        run.iter()
+            .any(|l| l.contains("port 8000") && l.contains("app_port is 7860")),
+        "{run:?}"
+    );
+    emu.shutdown().await;
+}

@@ -4,6 +4,8 @@
 //! Tools come from `scripts/bootstrap.sh` (the README's test command runs it first). A missing tool
 //! is a failure with a hint, never a skip.
 
+pub mod fake_github;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -6,7 +6,6 @@
 //! the pull-request comment are written. A failure to comment (a fork, a token without
 //! `pull-requests: write`) is a warning, never a failed deploy.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -17,72 +16,39 @@ use hf_deploy_core::settings::{self, SettingsInput};
 use hf_deploy_core::{Error, SecretString, SpaceId};
 use octocrab::models::repos::DeploymentStatusState;
 
-use crate::github::api::{self, CommentContent, CommentOutcome, DeploymentOutcome, GitHubRepo};
+use crate::github::api::{self, CommentContent, CommentOutcome, DeploymentOutcome, GitHubRepo, Target};
 use crate::github::commands::{self as gha, Level, Properties};
-use crate::github::files::{self, PullRequestEvent};
-use crate::github::inputs::{ActionConfig, ActionInputs};
+use crate::github::files;
+use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv};
 use crate::ui::{Reported, Ui, render_error};
 
 /// Largest PR comment we post (GitHub's limit is 65,536 characters).
 const COMMENT_MAX_BYTES: usize = 60_000;
 
-/// What the runner tells the action through the environment.
-#[derive(Debug, Default)]
-struct Runner {
-    workspace: PathBuf,
-    event_path: Option<PathBuf>,
-    repository: Option<String>,
-    api_url: String,
-    server_url: String,
-    run_id: Option<String>,
-    sha: Option<String>,
-    output: Option<PathBuf>,
-    step_summary: Option<PathBuf>,
-    hf_endpoint: String,
-}
-
-impl Runner {
-    fn from_vars(vars: &[(String, String)]) -> Runner {
-        let get = |key: &str| {
-            vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).filter(|v| !v.is_empty())
-        };
-        Runner {
-            workspace: get("GITHUB_WORKSPACE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")),
-            event_path: get("GITHUB_EVENT_PATH").map(PathBuf::from),
-            repository: get("GITHUB_REPOSITORY"),
-            api_url: get("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
-            server_url: get("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into()),
-            run_id: get("GITHUB_RUN_ID"),
-            sha: get("GITHUB_SHA"),
-            output: get("GITHUB_OUTPUT").map(PathBuf::from),
-            step_summary: get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
-            hf_endpoint: get("HF_ENDPOINT")
-                .map(|v| v.trim_end_matches('/').to_string())
-                .unwrap_or_else(|| crate::env::DEFAULT_ENDPOINT.to_string()),
-        }
-    }
-}
-
+/// Print to the job log (stdout, flushed at once so that masks reach the runner first).
 fn emit(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    // Nothing sensible is left to do when the job log itself cannot be written.
+    let _ = gha::emit(&mut std::io::stdout().lock(), text);
 }
 
 pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     let vars: Vec<(String, String)> = std::env::vars().collect();
-    let runner = Runner::from_vars(&vars);
 
     // 1. Mask every secret before anything else is printed.
     let inputs = match ActionInputs::from_env(vars.iter().cloned()) {
         Ok(inputs) => inputs,
-        Err(error) => return fail_early(error, &runner, ui),
+        Err(error) => return fail(error, Path::new(""), Path::new(""), ui),
     };
     emit(&inputs.mask_commands());
+    let runner = match RunnerEnv::from_env(vars.iter().cloned()) {
+        Ok(runner) => runner,
+        Err(error) => return fail(error, Path::new(""), Path::new(""), ui),
+    };
+    let workspace = PathBuf::from(runner.workspace.as_deref().unwrap_or("."));
 
     // 2. The event: a pull request (number, head SHA, fork), or none.
-    let event = match &runner.event_path {
-        Some(path) => match files::event(path) {
+    let event = match runner.event_path.as_deref() {
+        Some(path) => match files::event(Path::new(path)) {
             Ok(event) => event,
             Err(error) => {
                 emit(&gha::warning("hf-deploy", &format!("ignoring the event payload: {error}")));
@@ -107,11 +73,11 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     // 3. Check every input (exit 2 on bad input, nothing sent).
     let config = match inputs.validate() {
         Ok(config) => config,
-        Err(error) => return fail_early(error, &runner, ui),
+        Err(error) => return fail(error, Path::new(""), &workspace, ui),
     };
     let repo = runner.repository.as_deref().and_then(|r| GitHubRepo::parse(r).ok());
     let github = match (&config.github_token, &repo) {
-        (Some(token), Some(_)) => match api::client(&runner.api_url, token) {
+        (Some(token), Some(_)) => match api::client(runner.api_url(), token) {
             Ok(client) => Some(client),
             Err(error) => {
                 emit(&gha::warning("hf-deploy", &format!("no GitHub API: {error}")));
@@ -121,33 +87,33 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let github = github.as_ref().zip(repo.as_ref());
-
-    let space = match (&event, config.preview) {
-        (Some(pr), true) => api::preview_space(&config.space, pr.number),
-        _ => config.space.clone(),
-    };
-    let hub = super::deploy::build_client(&runner.hf_endpoint, Some(config.hf_token.clone()))?;
-
-    // A closed pull request with previews: remove the preview, and say so.
-    if let (Some(pr), true) = (&event, config.preview) {
-        if pr.is_closed() {
-            return close_preview(&hub, &space, pr, &config, github, &runner).await;
-        }
-    }
-
-    // 4. Deploy, one log group per phase.
-    let options = deploy_options(&config, &space, &runner)?;
-    let head_sha = event.as_ref().map(|pr| pr.head_sha.clone()).or_else(|| runner.sha.clone());
+    let hub = super::deploy::build_client(&crate::env::endpoint(), Some(config.hf_token.clone()))?;
     let run_url = match (&repo, &runner.run_id) {
-        (Some(repo), Some(run_id)) => Some(api::run_url(&runner.server_url, repo, run_id)),
+        (Some(repo), Some(run_id)) => Some(api::run_url(runner.server_url(), repo, run_id)),
         _ => None,
     };
-    let environment = api::environment_name(&space);
-    let deployment = match (github, &head_sha, config.dry_run) {
-        (Some((gh, repo)), Some(sha), false) => {
-            let transient = event.is_some() && config.preview;
-            let production = event.is_none();
-            match api::create_deployment(gh, repo, sha, &environment, transient, production).await {
+
+    let github_sha = runner.sha.clone().unwrap_or_default();
+    let (space, sha, environment, preview, pr_number) =
+        match api::target(&config.space, config.preview, event.as_ref(), &github_sha) {
+            Target::Deploy { space, sha, environment, preview, pr_number } => {
+                (space, sha, environment, preview, pr_number)
+            }
+            Target::DeletePreview { space, environment, pr_number, merged } => {
+                return close_preview(&hub, &space, &environment, pr_number, merged, &config, github, &runner)
+                    .await;
+            }
+            Target::Nothing(reason) => {
+                emit(&gha::notice("hf-deploy", &reason));
+                return Ok(ExitCode::SUCCESS);
+            }
+        };
+
+    // 4. Deploy, one log group per phase, recorded as a GitHub deployment.
+    let options = deploy_options(&config, &space, &workspace)?;
+    let deployment = match (github, sha.is_empty() || config.dry_run) {
+        (Some((gh, repo)), false) => {
+            match api::create_deployment(gh, repo, &sha, &environment, preview, pr_number.is_none()).await {
                 Ok(DeploymentOutcome::Created(id)) => {
                     let update = api::StatusUpdate {
                         state: DeploymentStatusState::InProgress,
@@ -177,8 +143,8 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
 
     // 5. Outputs, summary, deployment status, comment.
     write_outputs(&runner, &report)?;
-    if let Some(path) = &runner.step_summary {
-        if let Err(error) = files::append_summary(path, &report::render_markdown(&report)) {
+    if let Some(path) = runner.step_summary.as_deref() {
+        if let Err(error) = files::append_summary(Path::new(path), &report::render_markdown(&report)) {
             emit(&gha::warning("hf-deploy", &format!("no step summary: {error}")));
         }
     }
@@ -192,7 +158,7 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         };
         warn_on_error(api::set_status(gh, repo, id, &update).await);
     }
-    if let (Some((gh, repo)), Some(pr), true) = (github, &event, config.comment) {
+    if let (Some((gh, repo)), Some(number), true) = (github, pr_number, config.comment) {
         let markdown = report::render_markdown_within(&report, COMMENT_MAX_BYTES);
         let redact: Vec<SecretString> = config.secrets.iter().map(|(_, v)| v.clone()).collect();
         let body = api::comment_body(&CommentContent {
@@ -200,17 +166,11 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
             succeeded: error.is_none(),
             report_markdown: &markdown,
             log_tail: &report.log_tail,
-            head_sha: head_sha.as_deref(),
+            head_sha: Some(sha.as_str()).filter(|s| !s.is_empty()),
             run_url: run_url.as_deref(),
             redact: &redact,
         });
-        match api::upsert_comment(gh, repo, pr.number, &api::marker(&space), &body).await {
-            Ok(CommentOutcome::Skipped(reason)) => {
-                emit(&gha::warning("hf-deploy: no pull-request comment", &reason));
-            }
-            Ok(_) => {}
-            Err(error) => emit(&gha::warning("hf-deploy: no pull-request comment", &error.to_string())),
-        }
+        post_comment(gh, repo, number, &space, &body).await;
     }
 
     match error {
@@ -218,11 +178,15 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
             emit(&gha::notice("hf-deploy", &format!("{} is live at {}", report.space_id, report.app_url)));
             Ok(ExitCode::SUCCESS)
         }
-        Some(error) => {
-            emit(&annotations(&error, &config.source, &runner.workspace));
-            let code = if error.is_usage() { 2 } else { 1 };
-            Err(Reported(render_error(&anyhow::Error::new(error), ui.color_err), code).into())
-        }
+        Some(error) => fail(error, &config.source, &workspace, ui),
+    }
+}
+
+async fn post_comment(gh: &octocrab::Octocrab, repo: &GitHubRepo, number: u64, space: &SpaceId, body: &str) {
+    match api::upsert_comment(gh, repo, number, &api::marker(space), body).await {
+        Ok(CommentOutcome::Skipped(reason)) => emit(&gha::warning("hf-deploy: no pull-request comment", &reason)),
+        Ok(_) => {}
+        Err(error) => emit(&gha::warning("hf-deploy: no pull-request comment", &error.to_string())),
     }
 }
 
@@ -231,13 +195,14 @@ fn inputs_lack_token(vars: &[(String, String)]) -> bool {
     !vars.iter().any(|(k, v)| k.eq_ignore_ascii_case("INPUT_HF-TOKEN") && !v.trim().is_empty())
 }
 
-fn fail_early(error: Error, runner: &Runner, ui: &Ui) -> anyhow::Result<ExitCode> {
-    emit(&annotations(&error, Path::new(""), &runner.workspace));
+/// Annotate the error for the job page and end with its exit code (2 for bad input).
+fn fail(error: Error, source: &Path, workspace: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
+    emit(&annotations(&error, source, workspace));
     let code = if error.is_usage() { 2 } else { 1 };
     Err(Reported(render_error(&anyhow::Error::new(error), ui.color_err), code).into())
 }
 
-fn deploy_options(config: &ActionConfig, space: &SpaceId, runner: &Runner) -> anyhow::Result<DeployOptions> {
+fn deploy_options(config: &ActionConfig, space: &SpaceId, workspace: &Path) -> anyhow::Result<DeployOptions> {
     let secret_args: Vec<String> =
         config.secrets.iter().map(|(key, value)| format!("{key}={}", value.expose())).collect();
     let variable_args: Vec<String> = config.variables.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -248,7 +213,7 @@ fn deploy_options(config: &ActionConfig, space: &SpaceId, runner: &Runner) -> an
         frontend_origins: &config.frontend_urls,
         lookup: &|_| None,
     })?;
-    let source = config.source_in(&runner.workspace);
+    let source = config.source_in(workspace);
     let layout = crate::cli::SpaceLayoutArgs {
         title: config.title.clone(),
         emoji: config.emoji.clone(),
@@ -277,8 +242,8 @@ fn deploy_options(config: &ActionConfig, space: &SpaceId, runner: &Runner) -> an
     })
 }
 
-fn write_outputs(runner: &Runner, report: &DeployReport) -> anyhow::Result<()> {
-    let Some(path) = &runner.output else { return Ok(()) };
+fn write_outputs(runner: &RunnerEnv, report: &DeployReport) -> anyhow::Result<()> {
+    let Some(path) = runner.output.as_deref() else { return Ok(()) };
     let health = report.health.as_ref().map(|h| h.status.clone()).unwrap_or_default();
     let outputs = [
         ("space-id", report.space_id.clone()),
@@ -292,17 +257,20 @@ fn write_outputs(runner: &Runner, report: &DeployReport) -> anyhow::Result<()> {
         ("health", health),
     ];
     let pairs: Vec<(&str, &str)> = outputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    files::write_outputs(path, &pairs)?;
+    files::write_outputs(Path::new(path), &pairs)?;
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn close_preview(
     hub: &hf_deploy_core::hub::HubClient,
     space: &SpaceId,
-    pr: &PullRequestEvent,
+    environment: &str,
+    pr_number: u64,
+    merged: bool,
     config: &ActionConfig,
     github: Option<(&octocrab::Octocrab, &GitHubRepo)>,
-    runner: &Runner,
+    runner: &RunnerEnv,
 ) -> anyhow::Result<ExitCode> {
     emit(&gha::group(&format!("Delete preview Space {space}")));
     let deleted = match hub.delete_space(space).await {
@@ -310,24 +278,16 @@ async fn close_preview(
         Err(Error::NotFound { .. }) => false,
         Err(error) => {
             emit(gha::endgroup());
-            emit(&annotations(&error, Path::new(""), &runner.workspace));
+            emit(&annotations(&error, Path::new(""), Path::new("")));
             return Err(anyhow::Error::new(error));
         }
     };
-    emit(&format!("{}\n", if deleted { format!("deleted {space}") } else { format!("{space} was already gone") }));
+    emit(&if deleted { format!("deleted {space}\n") } else { format!("{space} was already gone\n") });
     emit(gha::endgroup());
     if let Some((gh, repo)) = github {
-        match api::deactivate_environment(gh, repo, &api::environment_name(space)).await {
-            Ok(_) => {}
-            Err(error) => emit(&gha::warning("hf-deploy", &error.to_string())),
-        }
+        warn_on_error(api::deactivate_environment(gh, repo, environment).await);
         if config.comment {
-            let body = api::closed_comment(space, pr.merged, deleted);
-            match api::upsert_comment(gh, repo, pr.number, &api::marker(space), &body).await {
-                Ok(CommentOutcome::Skipped(reason)) => emit(&gha::warning("hf-deploy: no pull-request comment", &reason)),
-                Ok(_) => {}
-                Err(error) => emit(&gha::warning("hf-deploy: no pull-request comment", &error.to_string())),
-            }
+            post_comment(gh, repo, pr_number, space, &api::closed_comment(space, merged, deleted)).await;
         }
     }
     let report = DeployReport {

@@ -566,7 +566,7 @@ fn truncate_chars(text: &str, limit: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fake_github::{FakeGitHub, Mode};
+    use hf_deploy_tests::fake_github::{FakeGitHub, Mode};
     use super::super::files;
     use super::*;
     use std::path::PathBuf;
@@ -583,7 +583,7 @@ mod tests {
 
     fn pr_event(action: &str) -> files::PullRequestEvent {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("tests/fixtures/github/pull_request.{action}.json"));
+            .join(format!("../tests/fixtures/github/pull_request.{action}.json"));
         files::event(&path)
             .expect("payload")
             .expect("a pull request event")
@@ -1031,7 +1031,7 @@ mod tests {
             });
             serde_json::from_str(&text).expect("json")
         };
-        let fixtures = manifest.join("tests/fixtures/github");
+        let fixtures = manifest.join("../tests/fixtures/github");
         let openapi = read(modules.join("openapi/generated/api.github.com.json"));
         for name in [
             "issue-comment",

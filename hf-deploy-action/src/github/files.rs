@@ -216,7 +216,7 @@ mod tests {
 
     fn fixture(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/github")
+            .join("../tests/fixtures/github")
             .join(name)
     }
 

@@ -5,15 +5,13 @@
 //! environment once and passes values in, so every function is testable without `set_var`.
 
 // The lead wires these into `hf-deploy action`; until then parts are unused in the binary.
-#![allow(dead_code)]
+
 
 pub(crate) mod api;
 pub(crate) mod commands;
 pub(crate) mod files;
 pub(crate) mod inputs;
 
-#[cfg(test)]
-mod fake_github;
 
 use std::path::PathBuf;
 

@@ -1164,7 +1164,6 @@ struct Skip {
 
 impl Skip {
     fn is_replayed(&mut self, line: &LogLine) -> bool {
-        if line.text.len() < 1000 { return false; }
         match (&self.until.last_timestamp, &line.timestamp) {
             (Some(last), Some(stamp)) => match compare_timestamps(stamp, last) {
                 std::cmp::Ordering::Less => true,

@@ -19,28 +19,28 @@ const REPOSITORY_ID: u64 = 1296269;
 
 /// Behaviour switches.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Mode {
+pub struct Mode {
     /// Answer 403 "Resource not accessible by integration" to every write (a fork PR token).
-    pub(crate) forbid_writes: bool,
+    pub forbid_writes: bool,
     /// Answer 202 "Auto-merged ..." to deployment creation.
-    pub(crate) deployment_202: bool,
+    pub deployment_202: bool,
     /// Answer every list request with this status.
-    pub(crate) fail_lists_with: Option<u16>,
+    pub fail_lists_with: Option<u16>,
     /// Force this page size whatever `per_page` says.
-    pub(crate) page_size: Option<usize>,
+    pub page_size: Option<usize>,
 }
 
 /// One request the fake saw.
 #[derive(Debug, Clone)]
-pub(crate) struct Recorded {
+pub struct Recorded {
     /// HTTP method.
-    pub(crate) method: String,
+    pub method: String,
     /// Path and query.
-    pub(crate) path: String,
+    pub path: String,
     /// Body text.
-    pub(crate) body: String,
+    pub body: String,
     /// `Authorization` header.
-    pub(crate) authorization: Option<String>,
+    pub authorization: Option<String>,
 }
 
 #[derive(Default)]
@@ -61,9 +61,9 @@ struct Store {
 type Shared = Arc<Mutex<Store>>;
 
 /// A running fake.
-pub(crate) struct FakeGitHub {
+pub struct FakeGitHub {
     /// Base URL, e.g. `http://127.0.0.1:41234`.
-    pub(crate) url: String,
+    pub url: String,
     store: Shared,
     server: tokio::task::JoinHandle<()>,
 }
@@ -76,7 +76,7 @@ impl Drop for FakeGitHub {
 
 fn fixture(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/github")
+        .join("fixtures/github")
         .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
@@ -85,7 +85,7 @@ fn fixture(name: &str) -> Value {
 
 impl FakeGitHub {
     /// Start on a free loopback port.
-    pub(crate) async fn start(mode: Mode) -> FakeGitHub {
+    pub async fn start(mode: Mode) -> FakeGitHub {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -109,7 +109,7 @@ impl FakeGitHub {
 
     /// Add `count` comments by other users to issue `number`; when `marked` is given, comment
     /// `marked.0` (0-based among these) carries the text `marked.1`.
-    pub(crate) fn seed_comments(&self, number: u64, count: usize, marked: Option<(usize, &str)>) {
+    pub fn seed_comments(&self, number: u64, count: usize, marked: Option<(usize, &str)>) {
         let mut store = self.lock();
         for index in 0..count {
             store.next_id += 1;
@@ -123,7 +123,7 @@ impl FakeGitHub {
     }
 
     /// Comments on issue `number`.
-    pub(crate) fn comment_count(&self, number: u64) -> usize {
+    pub fn comment_count(&self, number: u64) -> usize {
         self.lock()
             .comments
             .iter()
@@ -132,7 +132,7 @@ impl FakeGitHub {
     }
 
     /// Body of comment `id`.
-    pub(crate) fn comment_body(&self, id: u64) -> Option<String> {
+    pub fn comment_body(&self, id: u64) -> Option<String> {
         self.lock()
             .comments
             .iter()
@@ -141,7 +141,7 @@ impl FakeGitHub {
     }
 
     /// Body of the first comment containing `text`.
-    pub(crate) fn comment_with(&self, text: &str) -> Option<String> {
+    pub fn comment_with(&self, text: &str) -> Option<String> {
         self.lock()
             .comments
             .iter()
@@ -150,7 +150,7 @@ impl FakeGitHub {
     }
 
     /// Deployment ids that got a status with `state`.
-    pub(crate) fn statuses_with_state(&self, state: &str) -> Vec<u64> {
+    pub fn statuses_with_state(&self, state: &str) -> Vec<u64> {
         self.lock()
             .statuses
             .iter()
@@ -160,12 +160,12 @@ impl FakeGitHub {
     }
 
     /// Every request seen, in order.
-    pub(crate) fn requests(&self) -> Vec<Recorded> {
+    pub fn requests(&self) -> Vec<Recorded> {
         self.lock().requests.clone()
     }
 
     /// Requests no route matched.
-    pub(crate) fn unmatched(&self) -> Vec<String> {
+    pub fn unmatched(&self) -> Vec<String> {
         self.lock().unmatched.clone()
     }
 }
