@@ -13,8 +13,12 @@ pub(crate) struct UsageError {
 }
 
 impl UsageError {
-    pub(crate) fn new(message: impl Into<String>, hint: Option<&str>) -> anyhow::Error {
-        anyhow::Error::new(UsageError { message: message.into(), hint: hint.map(str::to_string) })
+    /// The usage error as an [`anyhow::Error`], ready to return.
+    pub(crate) fn error(message: impl Into<String>, hint: Option<&str>) -> anyhow::Error {
+        anyhow::Error::new(UsageError {
+            message: message.into(),
+            hint: hint.map(str::to_string),
+        })
     }
 }
 
@@ -65,7 +69,11 @@ impl Ui {
 /// The error text the user sees: the message, the causes, what the Hub said, the hint.
 pub(crate) fn render_error(error: &anyhow::Error, color: bool) -> String {
     let mut out = String::new();
-    let head = if color { "error:".red().bold().to_string() } else { "error:".to_string() };
+    let head = if color {
+        "error:".red().bold().to_string()
+    } else {
+        "error:".to_string()
+    };
     out.push_str(&format!("{head} {error}"));
     for cause in error.chain().skip(1) {
         out.push_str(&format!("\n  caused by: {cause}"));
@@ -84,7 +92,11 @@ pub(crate) fn render_error(error: &anyhow::Error, color: bool) -> String {
         }
     }
     if let Some(hint) = hint(error) {
-        let label = if color { "hint:".cyan().bold().to_string() } else { "hint:".to_string() };
+        let label = if color {
+            "hint:".cyan().bold().to_string()
+        } else {
+            "hint:".to_string()
+        };
         for (index, line) in hint.lines().enumerate() {
             if index == 0 {
                 out.push_str(&format!("\n{label} {line}"));
@@ -97,7 +109,9 @@ pub(crate) fn render_error(error: &anyhow::Error, color: bool) -> String {
 }
 
 fn find_core(error: &anyhow::Error) -> Option<&hf_deploy_core::Error> {
-    error.chain().find_map(|cause| cause.downcast_ref::<hf_deploy_core::Error>())
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<hf_deploy_core::Error>())
 }
 
 fn hint(error: &anyhow::Error) -> Option<String> {
@@ -127,7 +141,7 @@ mod tests {
 
     #[test]
     fn usage_errors_exit_two_and_show_their_hint() {
-        let error = UsageError::new("`--yes` is required to delete a Space", Some("add `--yes`"));
+        let error = UsageError::error("`--yes` is required to delete a Space", Some("add `--yes`"));
         assert_eq!(exit_code(&error), 2);
         assert_eq!(
             render_error(&error, false),
@@ -137,7 +151,10 @@ mod tests {
 
     #[test]
     fn core_input_errors_exit_two_remote_errors_exit_one() {
-        let error = anyhow::Error::new(hf_deploy_core::Error::invalid_input("--port", "must be 1-65535"));
+        let error = anyhow::Error::new(hf_deploy_core::Error::invalid_input(
+            "--port",
+            "must be 1-65535",
+        ));
         assert_eq!(exit_code(&error), 2);
         let error = anyhow::Error::new(hf_deploy_core::Error::PushRace { attempts: 3 });
         assert_eq!(exit_code(&error), 1);

@@ -134,11 +134,20 @@ pub async fn deploy(
     progress: &dyn Progress,
 ) -> DeployOutcome {
     let started = Instant::now();
-    let app_url = options.app_url.clone().unwrap_or_else(|| options.space.computed_app_url());
-    let mut report =
-        DeployReport::for_space(&options.space, client.endpoint(), &app_url, &options.health_path);
+    let app_url = options
+        .app_url
+        .clone()
+        .unwrap_or_else(|| options.space.computed_app_url());
+    let mut report = DeployReport::for_space(
+        &options.space,
+        client.endpoint(),
+        &app_url,
+        &options.health_path,
+    );
     report.dry_run = options.dry_run;
-    report.warnings.extend(options.settings.warnings.iter().cloned());
+    report
+        .warnings
+        .extend(options.settings.warnings.iter().cloned());
     let result = run(client, options, progress, &mut report).await;
     report.durations.total_ms = Some(millis(started.elapsed()));
     let error = result.err();
@@ -177,13 +186,14 @@ async fn run(
         }
     }
     let source = options.source.clone();
-    let scaffolded = tokio::task::spawn_blocking(move || scaffold::scaffold(&source, &scaffold_options))
-        .await
-        .map_err(|e| Error::Io {
-            action: "scaffold",
-            path: options.source.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })??;
+    let scaffolded =
+        tokio::task::spawn_blocking(move || scaffold::scaffold(&source, &scaffold_options))
+            .await
+            .map_err(|e| Error::Io {
+                action: "scaffold",
+                path: options.source.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })??;
     report.warnings.extend(scaffolded.warnings.iter().cloned());
     report.durations.scaffold_ms = Some(millis(phase.elapsed()));
 
@@ -226,7 +236,10 @@ async fn run(
         files: scaffolded.files,
         keep: options.keep.clone(),
         message: options.commit_message.clone(),
-        author: ("hf-deploy".to_string(), "hf-deploy@users.noreply.huggingface.co".to_string()),
+        author: (
+            "hf-deploy".to_string(),
+            "hf-deploy@users.noreply.huggingface.co".to_string(),
+        ),
         max_race_retries: 3,
         dry_run: false,
     })
@@ -248,7 +261,11 @@ async fn run(
     }
 
     let info = client.space_info(id).await?;
-    set_urls(report, options.app_url.clone().unwrap_or_else(|| info.app_url(id)), &options.health_path);
+    set_urls(
+        report,
+        options.app_url.clone().unwrap_or_else(|| info.app_url(id)),
+        &options.health_path,
+    );
 
     if !options.wait {
         let runtime = client.runtime(id).await?;
@@ -260,8 +277,18 @@ async fn run(
     progress.event(Event::Phase("build"));
     let deadline = Instant::now() + options.timeout;
     let phase = Instant::now();
-    let expect_build = outcome.changed || !report.secrets_set.is_empty() || !report.variables_set.is_empty();
-    let runtime = wait_for_running(client, id, deadline, &options.poll, expect_build, progress, report).await;
+    let expect_build =
+        outcome.changed || !report.secrets_set.is_empty() || !report.variables_set.is_empty();
+    let runtime = wait_for_running(
+        client,
+        id,
+        deadline,
+        &options.poll,
+        expect_build,
+        progress,
+        report,
+    )
+    .await;
     report.durations.build_ms = Some(millis(phase.elapsed()));
     let runtime = runtime?;
     report.stage = Some(runtime.stage.to_string());
@@ -271,7 +298,11 @@ async fn run(
     let phase = Instant::now();
     let check = HealthCheck {
         url: report.health_url.clone(),
-        token: if options.private { client.token().cloned() } else { None },
+        token: if options.private {
+            client.token().cloned()
+        } else {
+            None
+        },
         deadline,
         poll: (options.poll.health_initial, options.poll.health_max),
         client: None,
@@ -283,28 +314,42 @@ async fn run(
     report.durations.health_ms = Some(millis(phase.elapsed()));
     let health = health?;
     report.health = Some(HealthSummary::from(&health));
-    let health_error = if !health.is_healthy() {
-        let error = verify::health_error(&health, &report.health_url);
-        if options.allow_degraded && health.status == "degraded" {
-            report.warnings.push(error.to_string());
-            None
-        } else {
-            Some(error)
+    let health_error = if verify::accepts(&health, options.allow_degraded) {
+        if !health.is_healthy() {
+            report
+                .warnings
+                .push(verify::health_error(&health, &report.health_url).to_string());
         }
-    } else {
         None
+    } else {
+        Some(verify::health_error(&health, &report.health_url))
     };
 
     if !options.frontend_origins.is_empty() {
         progress.event(Event::Phase("cors"));
-        let token = if options.private { client.token() } else { None };
+        let token = if options.private {
+            client.token()
+        } else {
+            None
+        };
         let http = verify::app_client(token)?;
-        report.cors = verify::check_cors(&report.app_url, &options.health_path, &options.frontend_origins, &http).await;
+        report.cors = verify::check_cors(
+            &report.app_url,
+            &options.health_path,
+            &options.frontend_origins,
+            &http,
+        )
+        .await;
     }
     if let Some(error) = health_error {
         return Err(error);
     }
-    let blocked: Vec<String> = report.cors.iter().filter(|c| !c.allowed).map(|c| c.origin.clone()).collect();
+    let blocked: Vec<String> = report
+        .cors
+        .iter()
+        .filter(|c| !c.allowed)
+        .map(|c| c.origin.clone())
+        .collect();
     if !blocked.is_empty() {
         return Err(Error::CorsBlocked { origins: blocked });
     }
@@ -347,21 +392,42 @@ async fn plan(
                 files,
                 keep: options.keep.clone(),
                 message: options.commit_message.clone(),
-                author: ("hf-deploy".into(), "hf-deploy@users.noreply.huggingface.co".into()),
+                author: (
+                    "hf-deploy".into(),
+                    "hf-deploy@users.noreply.huggingface.co".into(),
+                ),
                 max_race_retries: 0,
                 dry_run: true,
             })
             .await?;
             report.commit_sha = Some(outcome.commit_sha);
             report.changed = outcome.changed;
-            report.files = FileChanges { added: outcome.added, modified: outcome.modified, removed: outcome.removed };
+            report.files = FileChanges {
+                added: outcome.added,
+                modified: outcome.modified,
+                removed: outcome.removed,
+            };
             report.stage = info.runtime.as_ref().map(|r| r.stage.to_string());
-            set_urls(report, options.app_url.clone().unwrap_or_else(|| info.app_url(id)), &options.health_path);
+            set_urls(
+                report,
+                options.app_url.clone().unwrap_or_else(|| info.app_url(id)),
+                &options.health_path,
+            );
         }
         None => {
             report.changed = true;
-            report.files = FileChanges { added: files.keys().cloned().collect(), ..FileChanges::default() };
-            set_urls(report, options.app_url.clone().unwrap_or_else(|| id.computed_app_url()), &options.health_path);
+            report.files = FileChanges {
+                added: files.keys().cloned().collect(),
+                ..FileChanges::default()
+            };
+            set_urls(
+                report,
+                options
+                    .app_url
+                    .clone()
+                    .unwrap_or_else(|| id.computed_app_url()),
+                &options.health_path,
+            );
         }
     }
     Ok(())
@@ -396,7 +462,10 @@ pub async fn wait_for_running(
         let stage = &runtime.stage;
         last_seen = stage.to_string();
         report.stage = Some(last_seen.clone());
-        progress.event(Event::Stage { stage, elapsed: started.elapsed() });
+        progress.event(Event::Stage {
+            stage,
+            elapsed: started.elapsed(),
+        });
         let in_grace = !seen_build && started.elapsed() < poll.build_grace;
         if stage.is_in_progress() {
             seen_build = true;
@@ -406,12 +475,24 @@ pub async fn wait_for_running(
             }
         } else if stage.is_error() {
             if !in_grace {
-                let kind = if *stage == SpaceStage::RuntimeError { LogKind::Run } else { LogKind::Build };
-                let log_tail = client.logs_tail(id, kind, 50, Duration::from_millis(1500)).await.unwrap_or_default();
-                return Err(Error::SpaceFailed { stage: last_seen, log_tail });
+                let kind = if *stage == SpaceStage::RuntimeError {
+                    LogKind::Run
+                } else {
+                    LogKind::Build
+                };
+                let log_tail = client
+                    .logs_tail(id, kind, 50, Duration::from_millis(1500))
+                    .await
+                    .unwrap_or_default();
+                return Err(Error::SpaceFailed {
+                    stage: last_seen,
+                    log_tail,
+                });
             }
         } else if stage.needs_restart() && !restarted {
-            progress.event(Event::Warning(&format!("the Space is {stage}; restarting it")));
+            progress.event(Event::Warning(&format!(
+                "the Space is {stage}; restarting it"
+            )));
             client.restart(id, false).await?;
             restarted = true;
             seen_build = false;

@@ -312,7 +312,11 @@ pub enum Error {
 impl Error {
     /// Shorthand for [`Error::InvalidInput`] without a hint.
     pub fn invalid_input(input: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidInput { input: input.into(), reason: reason.into(), hint: None }
+        Error::InvalidInput {
+            input: input.into(),
+            reason: reason.into(),
+            hint: None,
+        }
     }
 
     /// Shorthand for [`Error::InvalidInput`] with a hint.
@@ -321,12 +325,20 @@ impl Error {
         reason: impl Into<String>,
         hint: impl Into<String>,
     ) -> Self {
-        Error::InvalidInput { input: input.into(), reason: reason.into(), hint: Some(hint.into()) }
+        Error::InvalidInput {
+            input: input.into(),
+            reason: reason.into(),
+            hint: Some(hint.into()),
+        }
     }
 
     /// Shorthand for [`Error::Io`].
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { action, path: path.into(), source }
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 
     /// True when the error is the user's input (exit code 2; nothing was sent to a remote).
@@ -456,8 +468,16 @@ mod tests {
         let error = Error::DockerfileLint {
             path: "Dockerfile".into(),
             violations: vec![
-                LintViolation { line: Some(3), rule: "uid-1000", message: "no user with UID 1000".into() },
-                LintViolation { line: None, rule: "port", message: "EXPOSE 8000 but app_port is 7860".into() },
+                LintViolation {
+                    line: Some(3),
+                    rule: "uid-1000",
+                    message: "no user with UID 1000".into(),
+                },
+                LintViolation {
+                    line: None,
+                    rule: "port",
+                    message: "EXPOSE 8000 but app_port is 7860".into(),
+                },
             ],
         };
         let text = error.to_string();

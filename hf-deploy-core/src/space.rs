@@ -48,9 +48,15 @@ impl SpaceId {
             }
         }
         if value.ends_with(".git") {
-            return Err(Error::invalid_input(input, format!("`{value}` must not end in `.git`")));
+            return Err(Error::invalid_input(
+                input,
+                format!("`{value}` must not end in `.git`"),
+            ));
         }
-        Ok(SpaceId { namespace: namespace.to_string(), name: name.to_string() })
+        Ok(SpaceId {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        })
     }
 
     /// The namespace (user or organisation).
@@ -72,7 +78,10 @@ impl SpaceId {
         while base.ends_with(['-', '.']) {
             base.pop();
         }
-        SpaceId { namespace: self.namespace.clone(), name: format!("{base}{suffix}") }
+        SpaceId {
+            namespace: self.namespace.clone(),
+            name: format!("{base}{suffix}"),
+        }
     }
 
     /// `https://{endpoint}/spaces/{ns}/{name}`.
@@ -101,7 +110,10 @@ fn part_problem(part: &str) -> Option<&'static str> {
     if part.len() > MAX_NAME_LEN {
         return Some("is longer than 96 characters");
     }
-    if !part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+    if !part
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
         return Some("has characters other than letters, digits, `-`, `_` and `.`");
     }
     if part.starts_with(['-', '.']) || part.ends_with(['-', '.']) {
@@ -127,7 +139,10 @@ impl FromStr for SpaceId {
 }
 
 impl serde::Serialize for SpaceId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
 }
@@ -165,7 +180,10 @@ pub fn parse_http_url(value: &str, input: &str) -> Result<String> {
         ));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::invalid_input(input, "the URL must not carry credentials"));
+        return Err(Error::invalid_input(
+            input,
+            "the URL must not carry credentials",
+        ));
     }
     Ok(value.trim_end_matches('/').to_string())
 }
@@ -213,7 +231,12 @@ mod tests {
 
     #[test]
     fn accepts_the_ids_the_hub_accepts() {
-        for ok in ["a/b", "user/My.Space-1", "_a/a_", &format!("u/{}", "a".repeat(96))] {
+        for ok in [
+            "a/b",
+            "user/My.Space-1",
+            "_a/a_",
+            &format!("u/{}", "a".repeat(96)),
+        ] {
             SpaceId::parse(ok, "--space").unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
     }
@@ -221,11 +244,26 @@ mod tests {
     #[test]
     fn rejects_what_the_hub_rejects_and_names_the_input() {
         for bad in [
-            "nospace", "a/b/c", "/b", "a/", "-a/b", "a/b-", "a/.b", "a/b.", "a/b--c", "a/b..c",
-            "a/x.git", "a/café", "a/a b", &format!("u/{}", "a".repeat(97)),
+            "nospace",
+            "a/b/c",
+            "/b",
+            "a/",
+            "-a/b",
+            "a/b-",
+            "a/.b",
+            "a/b.",
+            "a/b--c",
+            "a/b..c",
+            "a/x.git",
+            "a/café",
+            "a/a b",
+            &format!("u/{}", "a".repeat(97)),
         ] {
             let error = SpaceId::parse(bad, "--space").expect_err(bad);
-            assert!(error.to_string().starts_with("invalid `--space`"), "{bad}: {error}");
+            assert!(
+                error.to_string().starts_with("invalid `--space`"),
+                "{bad}: {error}"
+            );
             assert!(error.is_usage());
         }
     }
@@ -233,7 +271,10 @@ mod tests {
     #[test]
     fn computed_app_url_follows_the_observed_rule() {
         let id = SpaceId::parse("user/tmp_test_space", "s").unwrap();
-        assert_eq!(id.computed_app_url(), "https://user-tmp-test-space.hf.space");
+        assert_eq!(
+            id.computed_app_url(),
+            "https://user-tmp-test-space.hf.space"
+        );
         let id = SpaceId::parse("Alice/My.Bot", "s").unwrap();
         assert_eq!(id.computed_subdomain(), "alice-my-bot");
     }
@@ -252,15 +293,33 @@ mod tests {
 
     #[test]
     fn join_url_appends_to_a_base_with_a_path() {
-        assert_eq!(join_url("https://h/prefix/", "/api/health"), "https://h/prefix/api/health");
-        assert_eq!(join_url("http://127.0.0.1:5/", "docs"), "http://127.0.0.1:5/docs");
+        assert_eq!(
+            join_url("https://h/prefix/", "/api/health"),
+            "https://h/prefix/api/health"
+        );
+        assert_eq!(
+            join_url("http://127.0.0.1:5/", "docs"),
+            "http://127.0.0.1:5/docs"
+        );
     }
 
     #[test]
     fn origins_are_scheme_host_port_only() {
-        assert_eq!(parse_origin("https://a.vercel.app", "o").unwrap(), "https://a.vercel.app");
-        assert_eq!(parse_origin("http://localhost:3000/", "o").unwrap(), "http://localhost:3000");
-        for bad in ["a.vercel.app", "https://a.app/path", "ftp://a", "https://a.app?x=1", " https://a.app"] {
+        assert_eq!(
+            parse_origin("https://a.vercel.app", "o").unwrap(),
+            "https://a.vercel.app"
+        );
+        assert_eq!(
+            parse_origin("http://localhost:3000/", "o").unwrap(),
+            "http://localhost:3000"
+        );
+        for bad in [
+            "a.vercel.app",
+            "https://a.app/path",
+            "ftp://a",
+            "https://a.app?x=1",
+            " https://a.app",
+        ] {
             assert!(parse_origin(bad, "--frontend-url").is_err(), "{bad}");
         }
     }

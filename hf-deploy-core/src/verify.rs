@@ -610,6 +610,12 @@ fn secrets_for(service: &str) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
+/// True when `health` passes: `healthy`, or `degraded` when `allow_degraded` (the
+/// `--allow-degraded` flag) is set.
+pub fn accepts(health: &Health, allow_degraded: bool) -> bool {
+    health.is_healthy() || (allow_degraded && health.status.eq_ignore_ascii_case("degraded"))
+}
+
 /// The error for a health answer that is not healthy: the failing services and the diagnoses.
 pub fn health_error(health: &Health, url: &str) -> Error {
     Error::Unhealthy {

@@ -529,12 +529,19 @@ async fn checkout(
     head: &str,
     generation: u64,
 ) -> Result<PathBuf, String> {
+    let prefix = format!("{}--", space.subdomain());
+    // Checkouts of older generations (their apps are stopped) are not needed any more.
+    if let Ok(mut entries) = tokio::fs::read_dir(&hub.work_dir).await {
+        while let Ok(Some(e)) = entries.next_entry().await {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = tokio::fs::remove_dir_all(e.path()).await;
+            }
+        }
+    }
     let dir = hub.work_dir.join(format!(
-        "{}-{}-{generation}",
-        space.subdomain(),
+        "{prefix}{}-{generation}",
         &head[..12.min(head.len())]
     ));
-    let _ = tokio::fs::remove_dir_all(&dir).await;
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
@@ -753,6 +760,15 @@ async fn run_real(
             "===== Build Queued at {} / Commit SHA: {} =====",
             util::now_iso(),
             &head[..7]
+        ),
+    );
+    log_line(
+        space,
+        generation,
+        false,
+        &format!(
+            "hf-hub-emulator: no Docker image is built; the Dockerfile's CMD runs on this machine with `{}` in a virtual environment",
+            cfg.python.display()
         ),
     );
     let workdir = match &df.copy_dir {

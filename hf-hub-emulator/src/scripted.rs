@@ -143,6 +143,9 @@ impl ScriptedResponse {
 }
 
 /// A route of a [`ScriptedApp`]: the first answers, then a steady answer.
+///
+/// The request counter is shared by every clone of the route (so a test can keep one and read
+/// [`ScriptedRoute::hits`]), across all Spaces and restarts of one stand-in.
 #[derive(Debug, Clone)]
 pub struct ScriptedRoute {
     pub(crate) method: String,

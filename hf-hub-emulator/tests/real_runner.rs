@@ -288,3 +288,58 @@ async fn an_app_listening_elsewhere_than_app_port_never_becomes_reachable() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_builds_share_one_cached_venv() {
+    let cache = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig {
+        runner: Runner::Real(RealRunnerConfig {
+            venv_cache: cache.path().to_path_buf(),
+            ..RealRunnerConfig::default()
+        }),
+        ..EmulatorConfig::default()
+    };
+    let emu = Emulator::start(config).await.unwrap();
+    let files: &[(&str, &str)] = &[
+        ("README.md", README),
+        ("requirements.txt", "# no third-party packages\n"),
+        (
+            "Dockerfile",
+            "FROM python:3.12\nCMD [\"python\", \"-m\", \"http.server\", \"7860\"]\n",
+        ),
+    ];
+    for name in ["twin-a", "twin-b"] {
+        common::create_space(&emu, name, false).await;
+    }
+    let (a, b) = tokio::join!(
+        common::commit_files(&emu, "local/twin-a", files),
+        common::commit_files(&emu, "local/twin-b", files)
+    );
+    assert_ne!(a["commitOid"], b["commitOid"]);
+    for id in ["local/twin-a", "local/twin-b"] {
+        let stages = common::wait_stage(&emu, id, Duration::from_secs(300)).await;
+        let build = common::log_lines(&emu, id, "build").await;
+        assert_eq!(
+            stages.last().map(String::as_str),
+            Some("RUNNING"),
+            "{id}: {stages:?} {build:?}"
+        );
+    }
+    let entries: Vec<String> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries.len(), 1, "one venv, no leftovers: {entries:?}");
+    // a third build of the same requirements reuses it
+    common::create_space(&emu, "twin-c", false).await;
+    common::commit_files(&emu, "local/twin-c", files).await;
+    common::wait_stage(&emu, "local/twin-c", Duration::from_secs(60)).await;
+    let build = common::log_lines(&emu, "local/twin-c", "build").await;
+    assert!(
+        build
+            .iter()
+            .any(|l| l.starts_with("Using cached virtual environment")),
+        "{build:?}"
+    );
+    emu.shutdown().await;
+}

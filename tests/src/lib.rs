@@ -13,7 +13,10 @@ use hf_hub_emulator::{Emulator, EmulatorConfig, RealRunnerConfig, Runner};
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// A program from `./.venv/bin`, or a panic that says how to install it.
@@ -35,7 +38,10 @@ pub fn example_backend() -> PathBuf {
 /// The `hf-deploy` binary built by this `cargo test` run (it sits beside the test's `deps/`).
 pub fn hf_deploy_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>");
     let bin = dir.join(format!("hf-deploy{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
@@ -60,7 +66,9 @@ pub async fn start_real_emulator() -> Emulator {
         }),
         ..EmulatorConfig::default()
     };
-    Emulator::start(config).await.expect("the Hub stand-in starts")
+    Emulator::start(config)
+        .await
+        .expect("the Hub stand-in starts")
 }
 
 /// The base interpreter behind `.venv` (new virtual environments are made from it).
@@ -71,7 +79,11 @@ fn venv_python_base() -> PathBuf {
         .output()
         .expect("run the venv's python");
     let base = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    if base.is_empty() { PathBuf::from("python3") } else { PathBuf::from(base) }
+    if base.is_empty() {
+        PathBuf::from("python3")
+    } else {
+        PathBuf::from(base)
+    }
 }
 
 /// Run `hf-deploy` with a clean environment plus `env`.
@@ -115,7 +127,10 @@ impl From<Output> for CliOutput {
 impl CliOutput {
     /// stdout and stderr, for assertion messages.
     pub fn both(&self) -> String {
-        format!("--- exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "--- exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -123,7 +138,10 @@ impl CliOutput {
 pub fn assert_no_leak(what: &str, haystack: &str, needles: &[&str]) {
     for needle in needles {
         assert!(!needle.is_empty());
-        assert!(!haystack.contains(needle), "a secret value leaked into {what}:\n{haystack}");
+        assert!(
+            !haystack.contains(needle),
+            "a secret value leaked into {what}:\n{haystack}"
+        );
     }
 }
 
@@ -147,7 +165,10 @@ pub fn commit_count(bare_repo: &Path) -> usize {
         .args(["rev-list", "--count", "main"])
         .output()
         .expect("git rev-list");
-    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0)
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
 }
 
 /// [`run_cli`] on a blocking thread, for tests whose stand-in runs on the same runtime.
@@ -173,7 +194,10 @@ fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).expect("read dir") {
         let entry = entry.expect("dir entry");
         let name = entry.file_name();
-        if matches!(name.to_str(), Some("__pycache__" | ".venv" | ".pytest_cache")) {
+        if matches!(
+            name.to_str(),
+            Some("__pycache__" | ".venv" | ".pytest_cache")
+        ) {
             continue;
         }
         let path = entry.path();
@@ -192,5 +216,8 @@ pub fn strings(args: &[&str]) -> Vec<String> {
 
 /// The environment for a deploy against `emulator` with `token`.
 pub fn hub_env(emulator: &Emulator, token: &str) -> Vec<(String, String)> {
-    vec![("HF_ENDPOINT".into(), emulator.url()), ("HF_TOKEN".into(), token.into())]
+    vec![
+        ("HF_ENDPOINT".into(), emulator.url()),
+        ("HF_TOKEN".into(), token.into()),
+    ]
 }

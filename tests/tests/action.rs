@@ -26,7 +26,11 @@ async fn emulator() -> Emulator {
         .route(ScriptedRoute::get("/api/health").then(ScriptedResponse::json(200, HEALTHY)))
         .cors_origin("https://book.example.com");
     let config = EmulatorConfig {
-        runner: Runner::Scripted(ScriptedRunner::running().build_log("Step 1/9 : FROM python:3.11-slim").app(app)),
+        runner: Runner::Scripted(
+            ScriptedRunner::running()
+                .build_log("Step 1/9 : FROM python:3.11-slim")
+                .app(app),
+        ),
         ..EmulatorConfig::default()
     };
     Emulator::start(config).await.unwrap()
@@ -45,7 +49,10 @@ impl Workspace {
         std::fs::rename(backend.path(), dir.path().join("backend")).unwrap_or_else(|_| {
             copy_dir_all(backend.path(), &dir.path().join("backend"));
         });
-        Workspace { dir, _backend: backend }
+        Workspace {
+            dir,
+            _backend: backend,
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -54,7 +61,11 @@ impl Workspace {
 
     fn event(&self, action: &str) -> PathBuf {
         let path = self.path(&format!("event-{action}.json"));
-        std::fs::copy(workspace_root().join(format!("tests/fixtures/github/pull_request.{action}.json")), &path).unwrap();
+        std::fs::copy(
+            workspace_root().join(format!("tests/fixtures/github/pull_request.{action}.json")),
+            &path,
+        )
+        .unwrap();
         path
     }
 }
@@ -74,34 +85,64 @@ fn copy_dir_all(from: &Path, to: &Path) {
 /// Every input declared in `action.yml`, as the runner passes them: `INPUT_<NAME>` with hyphens
 /// kept, `""` when not given, defaults applied.
 fn inputs(given: &[(&str, &str)]) -> Vec<(String, String)> {
-    let action: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&std::fs::read_to_string(workspace_root().join("action.yml")).unwrap()).unwrap();
+    let action: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(workspace_root().join("action.yml")).unwrap(),
+    )
+    .unwrap();
     let mut values = BTreeMap::new();
     for (name, spec) in action["inputs"].as_mapping().unwrap() {
         let name = name.as_str().unwrap().to_string();
-        let default = spec.get("default").and_then(|d| d.as_str()).unwrap_or("").to_string();
+        let default = spec
+            .get("default")
+            .and_then(|d| d.as_str())
+            .unwrap_or("")
+            .to_string();
         // `${{ github.token }}` is evaluated by the runner; here there is none unless given.
-        let default = if default.contains("${{") { String::new() } else { default };
+        let default = if default.contains("${{") {
+            String::new()
+        } else {
+            default
+        };
         values.insert(name, default);
     }
     for (name, value) in given {
-        assert!(values.contains_key(*name), "`{name}` is not declared in action.yml");
+        assert!(
+            values.contains_key(*name),
+            "`{name}` is not declared in action.yml"
+        );
         values.insert(name.to_string(), value.to_string());
     }
-    values.into_iter().map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v)).collect()
+    values
+        .into_iter()
+        .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v))
+        .collect()
 }
 
-fn runner_env(workspace: &Workspace, emulator: &Emulator, github: &FakeGitHub, event: Option<&Path>) -> Vec<(String, String)> {
+fn runner_env(
+    workspace: &Workspace,
+    emulator: &Emulator,
+    github: &FakeGitHub,
+    event: Option<&Path>,
+) -> Vec<(String, String)> {
     let mut env = vec![
         ("GITHUB_ACTIONS".into(), "true".into()),
-        ("GITHUB_WORKSPACE".into(), workspace.dir.path().display().to_string()),
+        (
+            "GITHUB_WORKSPACE".into(),
+            workspace.dir.path().display().to_string(),
+        ),
         ("GITHUB_REPOSITORY".into(), "Codertocat/Hello-World".into()),
         ("GITHUB_API_URL".into(), github.url.clone()),
         ("GITHUB_SERVER_URL".into(), "https://github.com".into()),
         ("GITHUB_RUN_ID".into(), "1658821493".into()),
         ("GITHUB_SHA".into(), MERGE_SHA.into()),
-        ("GITHUB_OUTPUT".into(), workspace.path("output.txt").display().to_string()),
-        ("GITHUB_STEP_SUMMARY".into(), workspace.path("summary.md").display().to_string()),
+        (
+            "GITHUB_OUTPUT".into(),
+            workspace.path("output.txt").display().to_string(),
+        ),
+        (
+            "GITHUB_STEP_SUMMARY".into(),
+            workspace.path("summary.md").display().to_string(),
+        ),
         ("HF_ENDPOINT".into(), emulator.url()),
     ];
     if let Some(event) = event {
@@ -163,12 +204,19 @@ fn parse_outputs(path: &Path) -> BTreeMap<String, String> {
 
 /// stdout without the `::add-mask::` lines (which carry the values on purpose, for the runner).
 fn without_masks(stdout: &str) -> String {
-    stdout.lines().filter(|l| !l.starts_with("::add-mask::")).collect::<Vec<_>>().join("\n")
+    stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn assert_clean(what: &str, text: &str) {
     for secret in [GEMINI, DB_PASSWORD, DEFAULT_WRITE_TOKEN, GITHUB_TOKEN] {
-        assert!(!text.contains(secret), "a secret leaked into {what}:\n{text}");
+        assert!(
+            !text.contains(secret),
+            "a secret leaked into {what}:\n{text}"
+        );
     }
 }
 
@@ -186,13 +234,33 @@ async fn a_pull_request_deploy_sets_outputs_summary_deployment_and_one_comment()
     assert_eq!(output.code, 0, "{}", output.both());
     // Masks come first, one per secret value, before anything else.
     let first: Vec<&str> = output.stdout.lines().take(4).collect();
-    assert!(first.iter().all(|l| l.starts_with("::add-mask::")), "{first:?}");
+    assert!(
+        first.iter().all(|l| l.starts_with("::add-mask::")),
+        "{first:?}"
+    );
     assert!(output.stdout.contains(&format!("::add-mask::{GEMINI}")));
-    assert!(output.stdout.contains("::group::"), "one log group per phase:\n{}", output.stdout);
+    assert!(
+        output.stdout.contains("::group::"),
+        "one log group per phase:\n{}",
+        output.stdout
+    );
 
     let outputs = parse_outputs(&workspace.path("output.txt"));
-    for name in ["space-id", "space-url", "app-url", "docs-url", "health-url", "commit-sha", "changed", "stage", "health"] {
-        assert!(outputs.contains_key(name), "output `{name}` missing: {outputs:?}");
+    for name in [
+        "space-id",
+        "space-url",
+        "app-url",
+        "docs-url",
+        "health-url",
+        "commit-sha",
+        "changed",
+        "stage",
+        "health",
+    ] {
+        assert!(
+            outputs.contains_key(name),
+            "output `{name}` missing: {outputs:?}"
+        );
     }
     assert_eq!(outputs["space-id"], "local/action-app");
     assert_eq!(outputs["changed"], "true");
@@ -208,29 +276,57 @@ async fn a_pull_request_deploy_sets_outputs_summary_deployment_and_one_comment()
 
     // One comment among 120 others, then updated in place on a rerun.
     assert_eq!(github.comment_count(2), 121);
-    let comment = github.comment_with("hf-deploy:space=local/action-app").expect("our comment");
+    let comment = github
+        .comment_with("hf-deploy:space=local/action-app")
+        .expect("our comment");
     assert!(comment.contains(&app_url), "{comment}");
     let rerun = run_action(env).await;
     assert_eq!(rerun.code, 0, "{}", rerun.both());
-    assert_eq!(github.comment_count(2), 121, "the rerun updates the comment instead of adding one");
+    assert_eq!(
+        github.comment_count(2),
+        121,
+        "the rerun updates the comment instead of adding one"
+    );
 
     // The deployment is of the PR head, not of the merge commit, and ends in success.
     let requests = github.requests();
-    let deployments: Vec<_> = requests.iter().filter(|r| r.method == "POST" && r.path.ends_with("/deployments")).collect();
+    let deployments: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/deployments"))
+        .collect();
     assert_eq!(deployments.len(), 2, "one per run");
-    assert!(deployments[0].body.contains(HEAD_SHA), "{}", deployments[0].body);
+    assert!(
+        deployments[0].body.contains(HEAD_SHA),
+        "{}",
+        deployments[0].body
+    );
     assert!(!deployments[0].body.contains(MERGE_SHA));
     assert!(!github.statuses_with_state("success").is_empty());
-    assert!(requests.iter().any(|r| r.body.contains(&app_url) && r.path.contains("/statuses")), "environment_url is the app URL");
-    assert!(github.unmatched().is_empty(), "unexpected GitHub calls: {:?}", github.unmatched());
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.body.contains(&app_url) && r.path.contains("/statuses")),
+        "environment_url is the app URL"
+    );
+    assert!(
+        github.unmatched().is_empty(),
+        "unexpected GitHub calls: {:?}",
+        github.unmatched()
+    );
 
     // No secret anywhere but in the masks.
     assert_clean("stdout", &without_masks(&output.stdout));
     assert_clean("stderr", &output.stderr);
-    assert_clean("the outputs file", &std::fs::read_to_string(workspace.path("output.txt")).unwrap());
+    assert_clean(
+        "the outputs file",
+        &std::fs::read_to_string(workspace.path("output.txt")).unwrap(),
+    );
     assert_clean("the summary", &summary);
     for request in &requests {
-        assert_clean("a GitHub request", &format!("{} {}", request.path, request.body));
+        assert_clean(
+            "a GitHub request",
+            &format!("{} {}", request.path, request.body),
+        );
     }
     emulator.shutdown().await;
 }
@@ -238,14 +334,22 @@ async fn a_pull_request_deploy_sets_outputs_summary_deployment_and_one_comment()
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fork_pull_request_that_may_not_comment_still_deploys() {
     let emulator = emulator().await;
-    let github = FakeGitHub::start(Mode { forbid_writes: true, ..Mode::default() }).await;
+    let github = FakeGitHub::start(Mode {
+        forbid_writes: true,
+        ..Mode::default()
+    })
+    .await;
     let workspace = Workspace::new();
     let event = workspace.event("opened");
     let mut env = runner_env(&workspace, &emulator, &github, Some(&event));
     env.extend(base_inputs(&[]));
     let output = run_action(env).await;
     assert_eq!(output.code, 0, "{}", output.both());
-    assert!(output.stdout.contains("::warning"), "a warning, not a failure:\n{}", output.stdout);
+    assert!(
+        output.stdout.contains("::warning"),
+        "a warning, not a failure:\n{}",
+        output.stdout
+    );
     assert_eq!(github.comment_count(2), 0);
     emulator.shutdown().await;
 }
@@ -260,9 +364,15 @@ async fn a_preview_is_created_then_deleted_when_the_pull_request_closes() {
     env.extend(base_inputs(&[("preview", "true".into())]));
     let output = run_action(env).await;
     assert_eq!(output.code, 0, "{}", output.both());
-    assert_eq!(parse_outputs(&workspace.path("output.txt"))["space-id"], "local/action-app-pr-2");
+    assert_eq!(
+        parse_outputs(&workspace.path("output.txt"))["space-id"],
+        "local/action-app-pr-2"
+    );
     assert!(emulator.space_dir("local/action-app-pr-2").is_some());
-    assert!(emulator.space_dir("local/action-app").is_none(), "previews leave the main Space alone");
+    assert!(
+        emulator.space_dir("local/action-app").is_none(),
+        "previews leave the main Space alone"
+    );
 
     std::fs::remove_file(workspace.path("output.txt")).unwrap();
     let closed = workspace.event("closed");
@@ -271,16 +381,24 @@ async fn a_preview_is_created_then_deleted_when_the_pull_request_closes() {
     let output = run_action(env).await;
     assert_eq!(output.code, 0, "{}", output.both());
     let info = reqwest::Client::new()
-        .get(format!("{}/api/spaces/local/action-app-pr-2", emulator.url()))
+        .get(format!(
+            "{}/api/spaces/local/action-app-pr-2",
+            emulator.url()
+        ))
         .bearer_auth(DEFAULT_WRITE_TOKEN)
         .send()
         .await
         .unwrap();
     assert_eq!(info.status(), 404, "the preview Space is deleted");
-    let comment = github.comment_with("hf-deploy:space=local/action-app-pr-2").unwrap();
+    let comment = github
+        .comment_with("hf-deploy:space=local/action-app-pr-2")
+        .unwrap();
     assert!(comment.contains("deleted"), "{comment}");
     assert_eq!(github.comment_count(2), 1, "the same comment, updated");
-    assert!(!github.statuses_with_state("inactive").is_empty(), "the preview deployment is marked inactive");
+    assert!(
+        !github.statuses_with_state("inactive").is_empty(),
+        "the preview deployment is marked inactive"
+    );
     emulator.shutdown().await;
 }
 
@@ -294,16 +412,30 @@ async fn bad_inputs_fail_with_an_annotation_and_exit_2() {
         ("space", "not a space", "space"),
         ("secrets", "GEMINI_API_KEY", "secrets"),
         ("timeout-minutes", "soon", "timeout-minutes"),
-        ("frontend-url", "https://book.example.com/path", "frontend-url"),
+        (
+            "frontend-url",
+            "https://book.example.com/path",
+            "frontend-url",
+        ),
     ] {
         let mut env = runner_env(&workspace, &emulator, &github, None);
         env.extend(base_inputs(&[(name, value.to_string())]));
         let output = run_action(env).await;
         assert_eq!(output.code, 2, "{name}={value}: {}", output.both());
-        assert!(output.stdout.contains("::error"), "{name}: {}", output.stdout);
+        assert!(
+            output.stdout.contains("::error"),
+            "{name}: {}",
+            output.stdout
+        );
         assert!(output.stderr.contains(named), "{name}: {}", output.both());
     }
-    assert!(emulator.request_log().is_empty(), "bad input sends nothing to the Hub");
-    assert!(github.requests().is_empty(), "bad input sends nothing to GitHub");
+    assert!(
+        emulator.request_log().is_empty(),
+        "bad input sends nothing to the Hub"
+    );
+    assert!(
+        github.requests().is_empty(),
+        "bad input sends nothing to GitHub"
+    );
     emulator.shutdown().await;
 }

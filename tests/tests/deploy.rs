@@ -13,7 +13,12 @@ use hf_hub_emulator::{DEFAULT_READ_TOKEN, DEFAULT_WRITE_TOKEN, Emulator, FaultRu
 const GEMINI: &str = "AIzaSy-test-gemini-key-0123456789";
 const DB: &str = "postgresql://u:s3cr3t-pw@db.example.com:5432/app?sslmode=require";
 
-async fn deploy(emulator: &Emulator, source: &Path, space: &str, extra: &[&str]) -> hf_deploy_tests::CliOutput {
+async fn deploy(
+    emulator: &Emulator,
+    source: &Path,
+    space: &str,
+    extra: &[&str],
+) -> hf_deploy_tests::CliOutput {
     let mut args = strings(&["deploy"]);
     args.push(source.display().to_string());
     args.extend(strings(&["--space", space, "--no-wait", "--json"]));
@@ -22,7 +27,8 @@ async fn deploy(emulator: &Emulator, source: &Path, space: &str, extra: &[&str])
 }
 
 fn json(output: &hf_deploy_tests::CliOutput) -> serde_json::Value {
-    serde_json::from_str(&output.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", output.both()))
+    serde_json::from_str(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", output.both()))
 }
 
 fn tree_of(repo: &Path) -> Vec<String> {
@@ -32,7 +38,10 @@ fn tree_of(repo: &Path) -> Vec<String> {
         .args(["ls-tree", "-r", "--name-only", "main"])
         .output()
         .expect("git ls-tree");
-    String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect()
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 fn show(repo: &Path, path: &str) -> String {
@@ -64,8 +73,16 @@ async fn deploy_creates_the_space_pushes_and_sets_secrets_and_variables() {
         &emulator,
         &example_backend(),
         "local/rag-bot",
-        &["--secret", &format!("GEMINI_API_KEY={GEMINI}"), "--secret", &format!("DATABASE_URL={DB}"),
-          "--variable", "LOG_LEVEL=info", "--frontend-url", "https://book.example.com"],
+        &[
+            "--secret",
+            &format!("GEMINI_API_KEY={GEMINI}"),
+            "--secret",
+            &format!("DATABASE_URL={DB}"),
+            "--variable",
+            "LOG_LEVEL=info",
+            "--frontend-url",
+            "https://book.example.com",
+        ],
     )
     .await;
     assert_eq!(output.code, 0, "{}", output.both());
@@ -74,34 +91,78 @@ async fn deploy_creates_the_space_pushes_and_sets_secrets_and_variables() {
     assert_eq!(report["changed"], true);
     let sha = report["commit_sha"].as_str().expect("commit_sha");
     assert_eq!(sha.len(), 40, "{report}");
-    assert!(report["health"].is_null(), "--no-wait has no health: {report}");
-    let mut secrets: Vec<&str> = report["secrets_set"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(
+        report["health"].is_null(),
+        "--no-wait has no health: {report}"
+    );
+    let mut secrets: Vec<&str> = report["secrets_set"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     secrets.sort_unstable();
-    assert_eq!(secrets, ["ALLOWED_ORIGINS", "DATABASE_URL", "GEMINI_API_KEY"]);
+    assert_eq!(
+        secrets,
+        ["ALLOWED_ORIGINS", "DATABASE_URL", "GEMINI_API_KEY"]
+    );
     assert_eq!(report["variables_set"], serde_json::json!(["LOG_LEVEL"]));
     let app_url = report["app_url"].as_str().unwrap();
-    assert!(app_url.starts_with("http://127.0.0.1:"), "the stand-in's host is used: {app_url}");
+    assert!(
+        app_url.starts_with("http://127.0.0.1:"),
+        "the stand-in's host is used: {app_url}"
+    );
     assert_eq!(report["health_url"], format!("{app_url}/api/health"));
     assert_eq!(report["docs_url"], format!("{app_url}/docs"));
 
     // What the Hub has now.
-    let repo = emulator.space_dir("local/rag-bot").expect("the Space exists");
+    let repo = emulator
+        .space_dir("local/rag-bot")
+        .expect("the Space exists");
     let tree = tree_of(&repo);
-    for expected in [".gitattributes", "Dockerfile", "README.md", "requirements.txt", "app/main.py", "app/api/__init__.py", "app/api/health.py"] {
-        assert!(tree.contains(&expected.to_string()), "{expected} missing from {tree:?}");
+    for expected in [
+        ".gitattributes",
+        "Dockerfile",
+        "README.md",
+        "requirements.txt",
+        "app/main.py",
+        "app/api/__init__.py",
+        "app/api/health.py",
+    ] {
+        assert!(
+            tree.contains(&expected.to_string()),
+            "{expected} missing from {tree:?}"
+        );
     }
     for absent in [".env", ".env.example", "tests/test_health.py"] {
-        assert!(!tree.iter().any(|p| p == absent), "{absent} must not be pushed: {tree:?}");
+        assert!(
+            !tree.iter().any(|p| p == absent),
+            "{absent} must not be pushed: {tree:?}"
+        );
     }
-    assert!(!show(&repo, "requirements.txt").contains("pytest"), "test requirements are filtered");
+    assert!(
+        !show(&repo, "requirements.txt").contains("pytest"),
+        "test requirements are filtered"
+    );
     let readme = show(&repo, "README.md");
-    assert!(readme.contains("sdk: docker") || readme.contains("sdk: \"docker\""), "{readme}");
-    let head = std::process::Command::new("git").arg("--git-dir").arg(&repo).args(["rev-parse", "main"]).output().unwrap();
+    assert!(
+        readme.contains("sdk: docker") || readme.contains("sdk: \"docker\""),
+        "{readme}"
+    );
+    let head = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(&repo)
+        .args(["rev-parse", "main"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&head.stdout).trim(), sha);
 
     let secrets = get_json(&emulator, "/api/spaces/local/rag-bot/secrets").await;
     for key in ["GEMINI_API_KEY", "DATABASE_URL", "ALLOWED_ORIGINS"] {
-        assert!(secrets.get(key).is_some(), "secret {key} not set: {secrets}");
+        assert!(
+            secrets.get(key).is_some(),
+            "secret {key} not set: {secrets}"
+        );
     }
     let variables = get_json(&emulator, "/api/spaces/local/rag-bot/variables").await;
     assert_eq!(variables["LOG_LEVEL"]["value"], "info");
@@ -112,17 +173,37 @@ async fn deploy_creates_the_space_pushes_and_sets_secrets_and_variables() {
 async fn a_redeploy_with_no_change_makes_no_commit_and_mirrors_deletions() {
     let emulator = start_real_emulator().await;
     let source = copy_tree(&example_backend());
-    let first = deploy(&emulator, source.path(), "local/mirror", &["--variable", "A=1"]).await;
+    let first = deploy(
+        &emulator,
+        source.path(),
+        "local/mirror",
+        &["--variable", "A=1"],
+    )
+    .await;
     assert_eq!(first.code, 0, "{}", first.both());
     let repo = emulator.space_dir("local/mirror").unwrap();
     let commits = commit_count(&repo);
 
-    let second = deploy(&emulator, source.path(), "local/mirror", &["--variable", "A=1"]).await;
+    let second = deploy(
+        &emulator,
+        source.path(),
+        "local/mirror",
+        &["--variable", "A=1"],
+    )
+    .await;
     assert_eq!(second.code, 0, "{}", second.both());
     let report = json(&second);
     assert_eq!(report["changed"], false, "{report}");
-    assert_eq!(report["variables_set"], serde_json::json!([]), "unchanged variables are not set again");
-    assert_eq!(commit_count(&repo), commits, "no commit when nothing changed");
+    assert_eq!(
+        report["variables_set"],
+        serde_json::json!([]),
+        "unchanged variables are not set again"
+    );
+    assert_eq!(
+        commit_count(&repo),
+        commits,
+        "no commit when nothing changed"
+    );
     assert_eq!(report["commit_sha"], json(&first)["commit_sha"]);
 
     std::fs::remove_file(source.path().join("app/services/llm.py")).unwrap();
@@ -131,7 +212,10 @@ async fn a_redeploy_with_no_change_makes_no_commit_and_mirrors_deletions() {
     assert_eq!(json(&third)["changed"], true);
     assert_eq!(commit_count(&repo), commits + 1, "exactly one commit");
     let tree = tree_of(&repo);
-    assert!(!tree.contains(&"app/services/llm.py".to_string()), "deleted files leave the Space: {tree:?}");
+    assert!(
+        !tree.contains(&"app/services/llm.py".to_string()),
+        "deleted files leave the Space: {tree:?}"
+    );
     assert!(tree.contains(&".gitattributes".to_string()));
     emulator.shutdown().await;
 }
@@ -144,18 +228,34 @@ async fn binary_and_large_files_go_through_lfs() {
     png.extend((0..2_000_000u32).map(|i| (i % 251) as u8));
     std::fs::create_dir_all(source.path().join("app/static")).unwrap();
     std::fs::write(source.path().join("app/static/logo.png"), &png).unwrap();
-    std::fs::write(source.path().join("app/model.bin"), b"tiny but matched by *.bin").unwrap();
+    std::fs::write(
+        source.path().join("app/model.bin"),
+        b"tiny but matched by *.bin",
+    )
+    .unwrap();
 
     let output = deploy(&emulator, source.path(), "local/lfs", &[]).await;
     assert_eq!(output.code, 0, "{}", output.both());
     let repo = emulator.space_dir("local/lfs").unwrap();
     for path in ["app/static/logo.png", "app/model.bin"] {
         let pointer = show(&repo, path);
-        assert!(pointer.starts_with("version https://git-lfs.github.com/spec/v1\noid sha256:"), "{path} is not a pointer: {pointer:.80}");
+        assert!(
+            pointer.starts_with("version https://git-lfs.github.com/spec/v1\noid sha256:"),
+            "{path} is not a pointer: {pointer:.80}"
+        );
     }
     let pointer = show(&repo, "app/static/logo.png");
-    assert!(pointer.contains(&format!("oid sha256:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&png)))), "{pointer}");
-    assert!(pointer.contains(&format!("size {}", png.len())), "{pointer}");
+    assert!(
+        pointer.contains(&format!(
+            "oid sha256:{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&png))
+        )),
+        "{pointer}"
+    );
+    assert!(
+        pointer.contains(&format!("size {}", png.len())),
+        "{pointer}"
+    );
     emulator.shutdown().await;
 }
 
@@ -173,7 +273,11 @@ async fn deploying_to_an_existing_space_succeeds() {
     let output = deploy(&emulator, &example_backend(), "local/exists", &[]).await;
     assert_eq!(output.code, 0, "{}", output.both());
     let log = emulator.request_log();
-    assert!(log.iter().any(|r| r.method == "POST" && r.path == "/api/repos/create" && r.status == 409), "the second create got 409");
+    assert!(
+        log.iter()
+            .any(|r| r.method == "POST" && r.path == "/api/repos/create" && r.status == 409),
+        "the second create got 409"
+    );
     emulator.shutdown().await;
 }
 
@@ -191,10 +295,24 @@ async fn two_deploys_at_once_keep_a_linear_history() {
     assert_eq!(first.code, 0, "{}", first.both());
     assert_eq!(second.code, 0, "{}", second.both());
     let repo = emulator.space_dir("local/race").unwrap();
-    let merges = std::process::Command::new("git").arg("--git-dir").arg(&repo).args(["rev-list", "--merges", "--count", "main"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&merges.stdout).trim(), "0", "no merge commits");
+    let merges = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(&repo)
+        .args(["rev-list", "--merges", "--count", "main"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&merges.stdout).trim(),
+        "0",
+        "no merge commits"
+    );
     // Both commits are in the history: none was lost by a force push.
-    let history = std::process::Command::new("git").arg("--git-dir").arg(&repo).args(["rev-list", "main"]).output().unwrap();
+    let history = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(&repo)
+        .args(["rev-list", "main"])
+        .output()
+        .unwrap();
     let history = String::from_utf8_lossy(&history.stdout).to_string();
     for output in [&first, &second] {
         let sha = json(output)["commit_sha"].as_str().unwrap().to_string();
@@ -211,9 +329,17 @@ async fn an_invalid_token_fails_with_a_clear_message_and_writes_nothing() {
     args.extend(strings(&["--space", "local/x", "--no-wait"]));
     let output = run_cli_async(args, hub_env(&emulator, "hf_this_token_is_not_valid_123")).await;
     assert_eq!(output.code, 1, "{}", output.both());
-    assert!(output.stderr.contains("refused the token"), "{}", output.both());
+    assert!(
+        output.stderr.contains("refused the token"),
+        "{}",
+        output.both()
+    );
     assert!(output.stderr.contains("hint:"), "{}", output.both());
-    assert_no_leak("stderr", &output.stderr, &["hf_this_token_is_not_valid_123"]);
+    assert_no_leak(
+        "stderr",
+        &output.stderr,
+        &["hf_this_token_is_not_valid_123"],
+    );
     assert!(emulator.space_dir("local/x").is_none());
     emulator.shutdown().await;
 }
@@ -234,18 +360,43 @@ async fn a_read_only_token_is_named_as_such() {
 #[tokio::test(flavor = "multi_thread")]
 async fn recovers_from_injected_429_and_503() {
     let emulator = start_real_emulator().await;
-    emulator.faults().add(FaultRule::new("POST", "/api/repos/create").status(503).times(2));
-    emulator.faults().add(FaultRule::new("POST", "/api/spaces/*/secrets").rate_limited(1).times(1));
-    emulator.faults().add(FaultRule::new("GET", "/api/spaces/*/variables").status(502).times(1));
-    let output = deploy(&emulator, &example_backend(), "local/flaky", &["--secret", "GEMINI_API_KEY=abc"]).await;
+    emulator.faults().add(
+        FaultRule::new("POST", "/api/repos/create")
+            .status(503)
+            .times(2),
+    );
+    emulator.faults().add(
+        FaultRule::new("POST", "/api/spaces/*/secrets")
+            .rate_limited(1)
+            .times(1),
+    );
+    emulator.faults().add(
+        FaultRule::new("GET", "/api/spaces/*/variables")
+            .status(502)
+            .times(1),
+    );
+    let output = deploy(
+        &emulator,
+        &example_backend(),
+        "local/flaky",
+        &["--secret", "GEMINI_API_KEY=abc"],
+    )
+    .await;
     assert_eq!(output.code, 0, "{}", output.both());
     let log = emulator.request_log();
     let creates = log.iter().filter(|r| r.path == "/api/repos/create").count();
     assert_eq!(creates, 3, "two 503s then success");
-    let secret_posts = log.iter().filter(|r| r.method == "POST" && r.path.ends_with("/secrets")).count();
+    let secret_posts = log
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/secrets"))
+        .count();
     assert_eq!(secret_posts, 2, "one 429, then one success: never more");
     let repo = emulator.space_dir("local/flaky").unwrap();
-    assert_eq!(commit_count(&repo), 2, "initial commit + exactly one deploy commit");
+    assert_eq!(
+        commit_count(&repo),
+        2,
+        "initial commit + exactly one deploy commit"
+    );
     emulator.shutdown().await;
 }
 
@@ -254,26 +405,63 @@ async fn a_dry_run_writes_nothing() {
     let emulator = start_real_emulator().await;
     // First a real deploy, so that the dry run has something to diff against.
     let source = copy_tree(&example_backend());
-    assert_eq!(deploy(&emulator, source.path(), "local/plan", &["--variable", "A=1"]).await.code, 0);
+    assert_eq!(
+        deploy(
+            &emulator,
+            source.path(),
+            "local/plan",
+            &["--variable", "A=1"]
+        )
+        .await
+        .code,
+        0
+    );
     let before = emulator.request_log().len();
     let repo = emulator.space_dir("local/plan").unwrap();
     let commits = commit_count(&repo);
     std::fs::write(source.path().join("app/NEW.txt"), "new\n").unwrap();
     std::fs::remove_file(source.path().join("app/services/llm.py")).unwrap();
-    let output = deploy(&emulator, source.path(), "local/plan", &["--dry-run", "--variable", "A=2", "--secret", "S=x"]).await;
+    let output = deploy(
+        &emulator,
+        source.path(),
+        "local/plan",
+        &["--dry-run", "--variable", "A=2", "--secret", "S=x"],
+    )
+    .await;
     assert_eq!(output.code, 0, "{}", output.both());
     let report = json(&output);
     assert_eq!(report["dry_run"], true);
-    assert!(report["files"]["added"].as_array().unwrap().iter().any(|p| p == "app/NEW.txt"), "{report}");
-    assert!(report["files"]["removed"].as_array().unwrap().iter().any(|p| p == "app/services/llm.py"), "{report}");
+    assert!(
+        report["files"]["added"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "app/NEW.txt"),
+        "{report}"
+    );
+    assert!(
+        report["files"]["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "app/services/llm.py"),
+        "{report}"
+    );
     assert_eq!(report["variables_set"], serde_json::json!(["A"]));
     let writes: Vec<_> = emulator.request_log()[before..]
         .iter()
-        .filter(|r| r.method != "GET" || r.path.contains("git-receive-pack") || r.query.contains("git-receive-pack"))
+        .filter(|r| {
+            r.method != "GET"
+                || r.path.contains("git-receive-pack")
+                || r.query.contains("git-receive-pack")
+        })
         .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
         .collect();
     // upload-pack (a fetch) is a POST in smart HTTP but reads only.
-    let writes: Vec<_> = writes.into_iter().filter(|w| !w.contains("git-upload-pack")).collect();
+    let writes: Vec<_> = writes
+        .into_iter()
+        .filter(|w| !w.contains("git-upload-pack"))
+        .collect();
     assert!(writes.is_empty(), "the dry run wrote: {writes:?}");
     assert_eq!(commit_count(&repo), commits);
     emulator.shutdown().await;
@@ -293,9 +481,12 @@ async fn no_token_or_secret_value_appears_anywhere() {
     let mut outputs = Vec::new();
     for extra in [vec![], vec!["--dry-run"]] {
         let mut args = vec![
-            "--secret".to_string(), format!("GEMINI_API_KEY={GEMINI}"),
-            "--secret".to_string(), format!("DATABASE_URL={DB}"),
-            "--secrets-file".to_string(), secrets_file.display().to_string(),
+            "--secret".to_string(),
+            format!("GEMINI_API_KEY={GEMINI}"),
+            "--secret".to_string(),
+            format!("DATABASE_URL={DB}"),
+            "--secrets-file".to_string(),
+            secrets_file.display().to_string(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -306,18 +497,34 @@ async fn no_token_or_secret_value_appears_anywhere() {
     // A failing run prints errors too.
     let mut args = strings(&["deploy"]);
     args.push(example_backend().display().to_string());
-    args.extend(strings(&["--space", "local/leak", "--no-wait", "--secret", "BAD=trailing-space-secret "]));
+    args.extend(strings(&[
+        "--space",
+        "local/leak",
+        "--no-wait",
+        "--secret",
+        "BAD=trailing-space-secret ",
+    ]));
     let bad = run_cli_async(args, hub_env(&emulator, DEFAULT_WRITE_TOKEN)).await;
     assert_eq!(bad.code, 2, "{}", bad.both());
     outputs.push(bad);
 
-    let needles = [DEFAULT_WRITE_TOKEN, GEMINI, "s3cr3t-pw", "qdrant-secret-value-42", "trailing-space-secret"];
+    let needles = [
+        DEFAULT_WRITE_TOKEN,
+        GEMINI,
+        "s3cr3t-pw",
+        "qdrant-secret-value-42",
+        "trailing-space-secret",
+    ];
     for output in &outputs {
         assert_no_leak("stdout", &output.stdout, &needles);
         assert_no_leak("stderr", &output.stderr, &needles);
     }
     let repo = emulator.space_dir("local/leak").unwrap();
-    assert_no_leak("the Space's git history", &git_history_text(&repo), &needles);
+    assert_no_leak(
+        "the Space's git history",
+        &git_history_text(&repo),
+        &needles,
+    );
     let requests = std::fs::read_to_string(&log_file).unwrap();
     assert!(!requests.is_empty());
     assert_no_leak("the stand-in's request log", &requests, &needles);

@@ -33,28 +33,52 @@ fn report(output: &CliOutput) -> serde_json::Value {
 }
 
 async fn scripted(runner: ScriptedRunner) -> Emulator {
-    Emulator::start(EmulatorConfig { runner: Runner::Scripted(runner), ..EmulatorConfig::default() })
-        .await
-        .unwrap()
+    Emulator::start(EmulatorConfig {
+        runner: Runner::Scripted(runner),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_example_app_builds_runs_and_reports_degraded_health() {
     let emulator = start_real_emulator().await;
     let output = deploy(&emulator, &example_backend(), "local/degraded", &[]).await;
-    assert_eq!(output.code, 1, "degraded health fails the deploy:\n{}", output.both());
+    assert_eq!(
+        output.code,
+        1,
+        "degraded health fails the deploy:\n{}",
+        output.both()
+    );
     let json = report(&output);
     assert_eq!(json["stage"], "RUNNING", "{json}");
     assert_eq!(json["health"]["status"], "degraded", "{json}");
     assert_eq!(json["error"]["kind"], "unhealthy", "{json}");
     for service in ["qdrant", "postgres", "gemini"] {
-        assert_eq!(json["health"]["services"][service]["status"], "not_configured", "{json}");
-        assert!(output.stderr.contains(service), "stderr names {service}:\n{}", output.both());
+        assert_eq!(
+            json["health"]["services"][service]["status"], "not_configured",
+            "{json}"
+        );
+        assert!(
+            output.stderr.contains(service),
+            "stderr names {service}:\n{}",
+            output.both()
+        );
     }
-    assert!(json["durations"]["build_ms"].as_u64().unwrap() > 0, "{json}");
+    assert!(
+        json["durations"]["build_ms"].as_u64().unwrap() > 0,
+        "{json}"
+    );
 
     // The same deploy with --allow-degraded succeeds, and is a no-op push.
-    let output = deploy(&emulator, &example_backend(), "local/degraded", &["--allow-degraded"]).await;
+    let output = deploy(
+        &emulator,
+        &example_backend(),
+        "local/degraded",
+        &["--allow-degraded"],
+    )
+    .await;
     assert_eq!(output.code, 0, "{}", output.both());
     assert_eq!(report(&output)["changed"], false);
     emulator.shutdown().await;
@@ -89,7 +113,11 @@ impl Postgres {
             }
         };
         if root {
-            Command::new("chown").args(["-R", "postgres"]).arg(dir.path()).status().unwrap();
+            Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
         }
         let status = as_postgres(bin.join("initdb"))
             .args(["-A", "trust", "-U", "postgres", "-D"])
@@ -114,35 +142,55 @@ impl Postgres {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Postgres { child, port, _dir: dir }
+        Postgres {
+            child,
+            port,
+            _dir: dir,
+        }
     }
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
         // SIGTERM through `kill` (postgres runs as another user when we are root).
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
 
 fn unsafe_free_is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Fake Qdrant and Gemini APIs on loopback: the shapes the example app's health check reads.
 async fn fake_services() -> (SocketAddr, SocketAddr) {
     let qdrant = Router::new().route(
         "/collections",
-        get(|| async { axum::Json(serde_json::json!({"result": {"collections": []}, "status": "ok", "time": 0.0})) }),
+        get(|| async {
+            axum::Json(
+                serde_json::json!({"result": {"collections": []}, "status": "ok", "time": 0.0}),
+            )
+        }),
     );
     let gemini = Router::new().route(
         "/v1beta/models",
-        get(|| async { axum::Json(serde_json::json!({"models": [{"name": "models/gemini-2.0-flash"}]})) }),
+        get(|| async {
+            axum::Json(serde_json::json!({"models": [{"name": "models/gemini-2.0-flash"}]}))
+        }),
     );
     let mut addresses = Vec::new();
     for router in [qdrant, gemini] {
@@ -164,11 +212,16 @@ async fn a_healthy_deploy_with_every_service_configured() {
         &example_backend(),
         "local/healthy",
         &[
-            "--secret", &format!("DATABASE_URL={database_url}"),
-            "--secret", &format!("QDRANT_URL=http://{qdrant}"),
-            "--secret", "GEMINI_API_KEY=fake-gemini-key",
-            "--variable", &format!("GEMINI_API_BASE=http://{gemini}"),
-            "--frontend-url", "https://book.example.com",
+            "--secret",
+            &format!("DATABASE_URL={database_url}"),
+            "--secret",
+            &format!("QDRANT_URL=http://{qdrant}"),
+            "--secret",
+            "GEMINI_API_KEY=fake-gemini-key",
+            "--variable",
+            &format!("GEMINI_API_BASE=http://{gemini}"),
+            "--frontend-url",
+            "https://book.example.com",
         ],
     )
     .await;
@@ -177,7 +230,10 @@ async fn a_healthy_deploy_with_every_service_configured() {
     assert_eq!(json["stage"], "RUNNING");
     assert_eq!(json["health"]["status"], "healthy", "{json}");
     for service in ["qdrant", "postgres", "gemini"] {
-        assert_eq!(json["health"]["services"][service]["status"], "ok", "{json}");
+        assert_eq!(
+            json["health"]["services"][service]["status"], "ok",
+            "{json}"
+        );
     }
     assert_eq!(json["cors"][0]["origin"], "https://book.example.com");
     assert_eq!(json["cors"][0]["allowed"], true, "{json}");
@@ -200,7 +256,13 @@ async fn a_build_error_shows_the_log_tail() {
     assert_eq!(json["error"]["kind"], "space_failed");
     let tail = json["log_tail"].as_array().unwrap();
     assert!(!tail.is_empty() && tail.len() <= 50, "{json}");
-    assert!(tail.iter().any(|l| l.as_str().unwrap().contains("hf-deploy-no-such-package-4242")), "{json}");
+    assert!(
+        tail.iter().any(|l| l
+            .as_str()
+            .unwrap()
+            .contains("hf-deploy-no-such-package-4242")),
+        "{json}"
+    );
     assert!(output.stderr.contains("BUILD_ERROR"), "{}", output.both());
     emulator.shutdown().await;
 }
@@ -211,7 +273,11 @@ async fn a_runtime_error_shows_the_run_log() {
     let source = copy_tree(&example_backend());
     let main = source.path().join("app/main.py");
     let text = std::fs::read_to_string(&main).unwrap();
-    std::fs::write(&main, format!("{text}\nraise RuntimeError('boom at import: hf-deploy test')\n")).unwrap();
+    std::fs::write(
+        &main,
+        format!("{text}\nraise RuntimeError('boom at import: hf-deploy test')\n"),
+    )
+    .unwrap();
     let output = deploy(&emulator, source.path(), "local/crash", &[]).await;
     assert_eq!(output.code, 1, "{}", output.both());
     let json = report(&output);
@@ -233,7 +299,11 @@ async fn a_cold_start_is_waited_out() {
     let output = deploy(&emulator, &example_backend(), "local/cold", &[]).await;
     assert_eq!(output.code, 0, "{}", output.both());
     assert_eq!(report(&output)["health"]["status"], "healthy");
-    assert!(route.hits() >= 4, "three 503s then a 200: {} hits", route.hits());
+    assert!(
+        route.hits() >= 4,
+        "three 503s then a 200: {} hits",
+        route.hits()
+    );
     emulator.shutdown().await;
 }
 
@@ -244,14 +314,24 @@ async fn the_deadline_is_kept() {
     let started = std::time::Instant::now();
     let mut args = strings(&["deploy"]);
     args.push(example_backend().display().to_string());
-    args.extend(strings(&["--space", "local/slow", "--json", "--timeout", "4"]));
+    args.extend(strings(&[
+        "--space",
+        "local/slow",
+        "--json",
+        "--timeout",
+        "4",
+    ]));
     let output = run_cli_async(args, hub_env(&emulator, DEFAULT_WRITE_TOKEN)).await;
     assert_eq!(output.code, 1, "{}", output.both());
     let json = report(&output);
     assert_eq!(json["error"]["kind"], "timeout", "{json}");
     assert_eq!(json["stage"], "BUILDING");
     assert!(output.stderr.contains("timed out"), "{}", output.both());
-    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
     emulator.shutdown().await;
 }
 
@@ -262,7 +342,11 @@ async fn cors_is_checked_per_origin() {
         &emulator,
         &example_backend(),
         "local/cors",
-        &["--allow-degraded", "--frontend-url", "https://allowed.example.com"],
+        &[
+            "--allow-degraded",
+            "--frontend-url",
+            "https://allowed.example.com",
+        ],
     )
     .await;
     assert_eq!(output.code, 0, "{}", output.both());
@@ -271,31 +355,58 @@ async fn cors_is_checked_per_origin() {
     let app_url = json["app_url"].as_str().unwrap().to_string();
 
     let args = strings(&[
-        "verify", "--app-url", &app_url, "--allow-degraded", "--json",
-        "--frontend-url", "https://allowed.example.com", "--frontend-url", "https://blocked.example.com",
+        "verify",
+        "--app-url",
+        &app_url,
+        "--allow-degraded",
+        "--json",
+        "--frontend-url",
+        "https://allowed.example.com",
+        "--frontend-url",
+        "https://blocked.example.com",
     ]);
     let output = run_cli_async(args, Vec::new()).await;
     assert_eq!(output.code, 1, "{}", output.both());
     let json = report(&output);
     assert_eq!(json["cors"][0]["allowed"], true, "{json}");
     assert_eq!(json["cors"][1]["allowed"], false, "{json}");
-    assert!(output.stderr.contains("https://blocked.example.com"), "{}", output.both());
-    assert!(output.stderr.contains("ALLOWED_ORIGINS"), "{}", output.both());
+    assert!(
+        output.stderr.contains("https://blocked.example.com"),
+        "{}",
+        output.both()
+    );
+    assert!(
+        output.stderr.contains("ALLOWED_ORIGINS"),
+        "{}",
+        output.both()
+    );
     emulator.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_private_space_health_check_sends_the_token() {
-    let runner = ScriptedRunner::running()
-        .app(ScriptedApp::new().route(ScriptedRoute::get("/api/health").then(ScriptedResponse::json(200, HEALTHY))));
+    let runner = ScriptedRunner::running().app(
+        ScriptedApp::new()
+            .route(ScriptedRoute::get("/api/health").then(ScriptedResponse::json(200, HEALTHY))),
+    );
     let emulator = scripted(runner).await;
-    let output = deploy(&emulator, &example_backend(), "local/private", &["--private"]).await;
+    let output = deploy(
+        &emulator,
+        &example_backend(),
+        "local/private",
+        &["--private"],
+    )
+    .await;
     assert_eq!(output.code, 0, "{}", output.both());
     let app_url = report(&output)["app_url"].as_str().unwrap().to_string();
 
     // Without the token the private app is not reachable...
     let anonymous = reqwest::get(format!("{app_url}/api/health")).await.unwrap();
-    assert!(matches!(anonymous.status().as_u16(), 401 | 404), "{}", anonymous.status());
+    assert!(
+        matches!(anonymous.status().as_u16(), 401 | 404),
+        "{}",
+        anonymous.status()
+    );
     // ...and `verify --space` finds out that the Space is private and sends it.
     let output = run_cli_async(
         strings(&["verify", "--space", "local/private", "--json"]),

@@ -16,7 +16,9 @@ use hf_deploy_core::settings::{self, SettingsInput};
 use hf_deploy_core::{Error, SecretString, SpaceId};
 use octocrab::models::repos::DeploymentStatusState;
 
-use crate::github::api::{self, CommentContent, CommentOutcome, DeploymentOutcome, GitHubRepo, Target};
+use crate::github::api::{
+    self, CommentContent, CommentOutcome, DeploymentOutcome, GitHubRepo, Target,
+};
 use crate::github::commands::{self as gha, Level, Properties};
 use crate::github::files;
 use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv};
@@ -51,7 +53,10 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         Some(path) => match files::event(Path::new(path)) {
             Ok(event) => event,
             Err(error) => {
-                emit(&gha::warning("hf-deploy", &format!("ignoring the event payload: {error}")));
+                emit(&gha::warning(
+                    "hf-deploy",
+                    &format!("ignoring the event payload: {error}"),
+                ));
                 None
             }
         },
@@ -75,12 +80,18 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         Ok(config) => config,
         Err(error) => return fail(error, Path::new(""), &workspace, ui),
     };
-    let repo = runner.repository.as_deref().and_then(|r| GitHubRepo::parse(r).ok());
+    let repo = runner
+        .repository
+        .as_deref()
+        .and_then(|r| GitHubRepo::parse(r).ok());
     let github = match (&config.github_token, &repo) {
         (Some(token), Some(_)) => match api::client(runner.api_url(), token) {
             Ok(client) => Some(client),
             Err(error) => {
-                emit(&gha::warning("hf-deploy", &format!("no GitHub API: {error}")));
+                emit(&gha::warning(
+                    "hf-deploy",
+                    &format!("no GitHub API: {error}"),
+                ));
                 None
             }
         },
@@ -96,12 +107,30 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     let github_sha = runner.sha.clone().unwrap_or_default();
     let (space, sha, environment, preview, pr_number) =
         match api::target(&config.space, config.preview, event.as_ref(), &github_sha) {
-            Target::Deploy { space, sha, environment, preview, pr_number } => {
-                (space, sha, environment, preview, pr_number)
-            }
-            Target::DeletePreview { space, environment, pr_number, merged } => {
-                return close_preview(&hub, &space, &environment, pr_number, merged, &config, github, &runner)
-                    .await;
+            Target::Deploy {
+                space,
+                sha,
+                environment,
+                preview,
+                pr_number,
+            } => (space, sha, environment, preview, pr_number),
+            Target::DeletePreview {
+                space,
+                environment,
+                pr_number,
+                merged,
+            } => {
+                return close_preview(
+                    &hub,
+                    &space,
+                    &environment,
+                    pr_number,
+                    merged,
+                    &config,
+                    github,
+                    &runner,
+                )
+                .await;
             }
             Target::Nothing(reason) => {
                 emit(&gha::notice("hf-deploy", &reason));
@@ -113,7 +142,9 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     let options = deploy_options(&config, &space, &workspace)?;
     let deployment = match (github, sha.is_empty() || config.dry_run) {
         (Some((gh, repo)), false) => {
-            match api::create_deployment(gh, repo, &sha, &environment, preview, pr_number.is_none()).await {
+            match api::create_deployment(gh, repo, &sha, &environment, preview, pr_number.is_none())
+                .await
+            {
                 Ok(DeploymentOutcome::Created(id)) => {
                     let update = api::StatusUpdate {
                         state: DeploymentStatusState::InProgress,
@@ -129,7 +160,10 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
                     None
                 }
                 Err(error) => {
-                    emit(&gha::warning("hf-deploy: no GitHub deployment", &error.to_string()));
+                    emit(&gha::warning(
+                        "hf-deploy: no GitHub deployment",
+                        &error.to_string(),
+                    ));
                     None
                 }
             }
@@ -144,17 +178,30 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     // 5. Outputs, summary, deployment status, comment.
     write_outputs(&runner, &report)?;
     if let Some(path) = runner.step_summary.as_deref() {
-        if let Err(error) = files::append_summary(Path::new(path), &report::render_markdown(&report)) {
-            emit(&gha::warning("hf-deploy", &format!("no step summary: {error}")));
+        if let Err(error) =
+            files::append_summary(Path::new(path), &report::render_markdown(&report))
+        {
+            emit(&gha::warning(
+                "hf-deploy",
+                &format!("no step summary: {error}"),
+            ));
         }
     }
     if let (Some((gh, repo)), Some(id)) = (github, deployment) {
-        let state = if error.is_none() { DeploymentStatusState::Success } else { DeploymentStatusState::Failure };
+        let state = if error.is_none() {
+            DeploymentStatusState::Success
+        } else {
+            DeploymentStatusState::Failure
+        };
         let update = api::StatusUpdate {
             state,
             environment_url: Some(report.app_url.as_str()),
             log_url: run_url.as_deref(),
-            description: Some(if error.is_none() { "The Space is running" } else { "The deploy failed" }),
+            description: Some(if error.is_none() {
+                "The Space is running"
+            } else {
+                "The deploy failed"
+            }),
         };
         warn_on_error(api::set_status(gh, repo, id, &update).await);
     }
@@ -175,24 +222,40 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
 
     match error {
         None => {
-            emit(&gha::notice("hf-deploy", &format!("{} is live at {}", report.space_id, report.app_url)));
+            emit(&gha::notice(
+                "hf-deploy",
+                &format!("{} is live at {}", report.space_id, report.app_url),
+            ));
             Ok(ExitCode::SUCCESS)
         }
         Some(error) => fail(error, &config.source, &workspace, ui),
     }
 }
 
-async fn post_comment(gh: &octocrab::Octocrab, repo: &GitHubRepo, number: u64, space: &SpaceId, body: &str) {
+async fn post_comment(
+    gh: &octocrab::Octocrab,
+    repo: &GitHubRepo,
+    number: u64,
+    space: &SpaceId,
+    body: &str,
+) {
     match api::upsert_comment(gh, repo, number, &api::marker(space), body).await {
-        Ok(CommentOutcome::Skipped(reason)) => emit(&gha::warning("hf-deploy: no pull-request comment", &reason)),
+        Ok(CommentOutcome::Skipped(reason)) => {
+            emit(&gha::warning("hf-deploy: no pull-request comment", &reason))
+        }
         Ok(_) => {}
-        Err(error) => emit(&gha::warning("hf-deploy: no pull-request comment", &error.to_string())),
+        Err(error) => emit(&gha::warning(
+            "hf-deploy: no pull-request comment",
+            &error.to_string(),
+        )),
     }
 }
 
 /// The raw `hf-token` input is absent or empty.
 fn inputs_lack_token(vars: &[(String, String)]) -> bool {
-    !vars.iter().any(|(k, v)| k.eq_ignore_ascii_case("INPUT_HF-TOKEN") && !v.trim().is_empty())
+    !vars
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("INPUT_HF-TOKEN") && !v.trim().is_empty())
 }
 
 /// Annotate the error for the job page and end with its exit code (2 for bad input).
@@ -202,10 +265,21 @@ fn fail(error: Error, source: &Path, workspace: &Path, ui: &Ui) -> anyhow::Resul
     Err(Reported(render_error(&anyhow::Error::new(error), ui.color_err), code).into())
 }
 
-fn deploy_options(config: &ActionConfig, space: &SpaceId, workspace: &Path) -> anyhow::Result<DeployOptions> {
-    let secret_args: Vec<String> =
-        config.secrets.iter().map(|(key, value)| format!("{key}={}", value.expose())).collect();
-    let variable_args: Vec<String> = config.variables.iter().map(|(k, v)| format!("{k}={v}")).collect();
+fn deploy_options(
+    config: &ActionConfig,
+    space: &SpaceId,
+    workspace: &Path,
+) -> anyhow::Result<DeployOptions> {
+    let secret_args: Vec<String> = config
+        .secrets
+        .iter()
+        .map(|(key, value)| format!("{key}={}", value.expose()))
+        .collect();
+    let variable_args: Vec<String> = config
+        .variables
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     let settings = settings::resolve(&SettingsInput {
         secret_args: &secret_args,
         secrets_file: None,
@@ -223,7 +297,11 @@ fn deploy_options(config: &ActionConfig, space: &SpaceId, workspace: &Path) -> a
         ..crate::cli::SpaceLayoutArgs::default()
     };
     Ok(DeployOptions {
-        scaffold: super::scaffold::options(Some(space.clone()), &layout, Some(config.health_path.clone())),
+        scaffold: super::scaffold::options(
+            Some(space.clone()),
+            &layout,
+            Some(config.health_path.clone()),
+        ),
         commit_message: super::deploy::commit_message(&source),
         source,
         space: space.clone(),
@@ -243,8 +321,14 @@ fn deploy_options(config: &ActionConfig, space: &SpaceId, workspace: &Path) -> a
 }
 
 fn write_outputs(runner: &RunnerEnv, report: &DeployReport) -> anyhow::Result<()> {
-    let Some(path) = runner.output.as_deref() else { return Ok(()) };
-    let health = report.health.as_ref().map(|h| h.status.clone()).unwrap_or_default();
+    let Some(path) = runner.output.as_deref() else {
+        return Ok(());
+    };
+    let health = report
+        .health
+        .as_ref()
+        .map(|h| h.status.clone())
+        .unwrap_or_default();
     let outputs = [
         ("space-id", report.space_id.clone()),
         ("space-url", report.space_url.clone()),
@@ -282,12 +366,23 @@ async fn close_preview(
             return Err(anyhow::Error::new(error));
         }
     };
-    emit(&if deleted { format!("deleted {space}\n") } else { format!("{space} was already gone\n") });
+    emit(&if deleted {
+        format!("deleted {space}\n")
+    } else {
+        format!("{space} was already gone\n")
+    });
     emit(gha::endgroup());
     if let Some((gh, repo)) = github {
         warn_on_error(api::deactivate_environment(gh, repo, environment).await);
         if config.comment {
-            post_comment(gh, repo, pr_number, space, &api::closed_comment(space, merged, deleted)).await;
+            post_comment(
+                gh,
+                repo,
+                pr_number,
+                space,
+                &api::closed_comment(space, merged, deleted),
+            )
+            .await;
         }
     }
     let report = DeployReport {
@@ -310,8 +405,15 @@ fn warn_on_error<T>(result: Result<T, crate::github::Error>) {
 /// relative to the workspace.
 fn annotations(error: &Error, source: &Path, workspace: &Path) -> String {
     let relative = |path: &Path| -> String {
-        let path = if path.is_absolute() { path.to_path_buf() } else { workspace.join(source).join(path) };
-        path.strip_prefix(workspace).unwrap_or(&path).display().to_string()
+        let path = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            workspace.join(source).join(path)
+        };
+        path.strip_prefix(workspace)
+            .unwrap_or(&path)
+            .display()
+            .to_string()
     };
     let message = match error.hint() {
         Some(hint) => format!("{error}\nhint: {hint}"),

@@ -24,7 +24,7 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         (Some(space), _) => SpaceId::parse(space, "--space")?,
         (None, true) => local_space_id(&args.source)?,
         (None, false) => {
-            return Err(UsageError::new(
+            return Err(UsageError::error(
                 "`--space` is required",
                 Some("give the target Space as `--space namespace/name` (or use `--local`)"),
             ));
@@ -36,7 +36,11 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         .map(|url| parse_origin(url, "--frontend-url"))
         .collect::<Result<Vec<_>, _>>()?;
     let health_path = health_path(args.health_path.as_deref())?;
-    let app_url = args.app_url.as_deref().map(|u| parse_http_url(u, "--app-url")).transpose()?;
+    let app_url = args
+        .app_url
+        .as_deref()
+        .map(|u| parse_http_url(u, "--app-url"))
+        .transpose()?;
     if args.timeout == 0 {
         return Err(Error::invalid_input("--timeout", "must be at least 1 second").into());
     }
@@ -50,7 +54,11 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let options = DeployOptions {
         source: args.source.clone(),
         space: space.clone(),
-        scaffold: super::scaffold::options(Some(space.clone()), &args.layout, Some(health_path.clone())),
+        scaffold: super::scaffold::options(
+            Some(space.clone()),
+            &args.layout,
+            Some(health_path.clone()),
+        ),
         settings,
         frontend_origins: origins,
         health_path,
@@ -67,15 +75,21 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     };
 
     // The local stand-in, when asked for.
-    let emulator = if args.local { Some(start_local(ui).await?) } else { None };
+    let emulator = if args.local {
+        Some(start_local(ui).await?)
+    } else {
+        None
+    };
     let (endpoint, token) = match &emulator {
         Some(emulator) => (emulator.url(), Some(SecretString::new(DEFAULT_WRITE_TOKEN))),
         None => (env::endpoint(), env::token()),
     };
     if token.is_none() && !args.dry_run {
-        return Err(UsageError::new(
+        return Err(UsageError::error(
             "no Hub token: `HF_TOKEN` is not set",
-            Some("create a token with the write role at https://huggingface.co/settings/tokens and export it as `HF_TOKEN` (or try `--local`)"),
+            Some(
+                "create a token with the write role at https://huggingface.co/settings/tokens and export it as `HF_TOKEN` (or try `--local`)",
+            ),
         ));
     }
     let client = build_client(&endpoint, token)?;
@@ -103,7 +117,11 @@ async fn finish(
         Some(error) if args.json => {
             // The report on stdout already holds the error; stderr gets the one-line reason.
             let code = if error.is_usage() { 2 } else { 1 };
-            Err(Reported(crate::ui::render_error(&anyhow::Error::new(error), ui.color_err), code).into())
+            Err(Reported(
+                crate::ui::render_error(&anyhow::Error::new(error), ui.color_err),
+                code,
+            )
+            .into())
         }
         Some(error) => Err(anyhow::Error::new(error)),
         None => Ok(ExitCode::SUCCESS),
@@ -118,8 +136,13 @@ async fn finish(
 }
 
 async fn serve(report: &DeployReport, ui: &Ui) -> anyhow::Result<()> {
-    ui.info(&format!("Serving {} until Ctrl-C (API docs: {}).", report.app_url, report.docs_url));
-    tokio::signal::ctrl_c().await.context("failed to wait for Ctrl-C")?;
+    ui.info(&format!(
+        "Serving {} until Ctrl-C (API docs: {}).",
+        report.app_url, report.docs_url
+    ));
+    tokio::signal::ctrl_c()
+        .await
+        .context("failed to wait for Ctrl-C")?;
     ui.info("stopping");
     Ok(())
 }
@@ -135,13 +158,19 @@ pub(crate) fn health_path(value: Option<&str>) -> Result<String, Error> {
         ));
     }
     if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid_input("--health-path", format!("`{}` contains whitespace", path.escape_debug())));
+        return Err(Error::invalid_input(
+            "--health-path",
+            format!("`{}` contains whitespace", path.escape_debug()),
+        ));
     }
     Ok(path.to_string())
 }
 
 /// A Hub client for `endpoint`, or a usage error naming `HF_ENDPOINT`.
-pub(crate) fn build_client(endpoint: &str, token: Option<SecretString>) -> anyhow::Result<HubClient> {
+pub(crate) fn build_client(
+    endpoint: &str,
+    token: Option<SecretString>,
+) -> anyhow::Result<HubClient> {
     parse_http_url(endpoint, "HF_ENDPOINT")?;
     let mut builder = HubClient::builder()
         .endpoint(endpoint)
@@ -159,11 +188,24 @@ fn local_space_id(source: &Path) -> anyhow::Result<SpaceId> {
         .unwrap_or_else(|| "backend".to_string());
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let cleaned = cleaned.trim_matches('-').to_string();
-    let cleaned = if cleaned.is_empty() { "backend".to_string() } else { cleaned };
-    Ok(SpaceId::parse(&format!("{}/{cleaned}", hf_hub_emulator::DEFAULT_USER), "--space")?)
+    let cleaned = if cleaned.is_empty() {
+        "backend".to_string()
+    } else {
+        cleaned
+    };
+    Ok(SpaceId::parse(
+        &format!("{}/{cleaned}", hf_hub_emulator::DEFAULT_USER),
+        "--space",
+    )?)
 }
 
 async fn start_local(ui: &Ui) -> anyhow::Result<Emulator> {
@@ -173,17 +215,28 @@ async fn start_local(ui: &Ui) -> anyhow::Result<Emulator> {
         .unwrap_or_else(std::env::temp_dir)
         .join("hf-deploy/emulator-venvs");
     let config = EmulatorConfig {
-        runner: Runner::Real(RealRunnerConfig { venv_cache: cache, ..RealRunnerConfig::default() }),
+        runner: Runner::Real(RealRunnerConfig {
+            venv_cache: cache,
+            ..RealRunnerConfig::default()
+        }),
         ..EmulatorConfig::default()
     };
-    let emulator = Emulator::start(config).await.context("failed to start the local Hub stand-in")?;
-    ui.info(&format!("Local Hub stand-in at {} (no account, nothing leaves this machine).", emulator.url()));
+    let emulator = Emulator::start(config)
+        .await
+        .context("failed to start the local Hub stand-in")?;
+    ui.info(&format!(
+        "Local Hub stand-in at {} (no account, nothing leaves this machine).",
+        emulator.url()
+    ));
     Ok(emulator)
 }
 
 /// The commit message names the source commit: `GITHUB_SHA`, else the source repo's HEAD.
 pub(crate) fn commit_message(source: &Path) -> String {
-    let sha = std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()).or_else(|| source_head(source));
+    let sha = std::env::var("GITHUB_SHA")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| source_head(source));
     match sha {
         Some(sha) => format!("Deploy {sha} with hf-deploy"),
         None => "Deploy with hf-deploy".to_string(),
@@ -211,7 +264,11 @@ pub(crate) struct Printer<'a> {
 
 impl<'a> Printer<'a> {
     pub(crate) fn new(ui: &'a Ui, quiet: bool) -> Self {
-        Printer { ui, quiet, last_stage: Mutex::new(String::new()) }
+        Printer {
+            ui,
+            quiet,
+            last_stage: Mutex::new(String::new()),
+        }
     }
 }
 
@@ -225,7 +282,8 @@ impl Progress for Printer<'_> {
                 let stage = stage.to_string();
                 let mut last = self.last_stage.lock().unwrap_or_else(|e| e.into_inner());
                 if *last != stage {
-                    self.ui.info(&format!("    stage {stage} ({}s)", elapsed.as_secs()));
+                    self.ui
+                        .info(&format!("    stage {stage} ({}s)", elapsed.as_secs()));
                     *last = stage;
                 }
             }

@@ -13,16 +13,21 @@ pub(crate) async fn run(args: EmulatorArgs, ui: &Ui) -> anyhow::Result<ExitCode>
         bind: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
         ..EmulatorConfig::default()
     };
-    let emulator = Emulator::start(config)
-        .await
-        .with_context(|| format!("failed to start the Hub stand-in on 127.0.0.1:{}", args.port))?;
+    let emulator = Emulator::start(config).await.with_context(|| {
+        format!(
+            "failed to start the Hub stand-in on 127.0.0.1:{}",
+            args.port
+        )
+    })?;
     // These tokens are the stand-in's fixed, public test tokens, not secrets.
     println!("Hub stand-in listening on {}", emulator.url());
     println!("  export HF_ENDPOINT={}", emulator.url());
     println!("  export HF_TOKEN={DEFAULT_WRITE_TOKEN}   # write token, user `local`");
     println!("  read-only token: {DEFAULT_READ_TOKEN}");
     ui.info("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await.context("failed to wait for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("failed to wait for Ctrl-C")?;
     ui.info("stopping the Hub stand-in");
     emulator.shutdown().await;
     Ok(ExitCode::SUCCESS)

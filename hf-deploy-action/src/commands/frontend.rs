@@ -9,25 +9,31 @@ use crate::cli::FrontendArgs;
 use crate::ui::{Reported, Ui};
 
 pub(crate) async fn run(args: FrontendArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let source = std::fs::read_to_string(&args.file).map_err(|e| {
-        hf_deploy_core::Error::InvalidInput {
+    let source =
+        std::fs::read_to_string(&args.file).map_err(|e| hf_deploy_core::Error::InvalidInput {
             input: "FILE".into(),
             reason: format!("cannot read `{}`: {e}", args.file.display()),
             hint: Some("give the path of the frontend file that holds the API base URL".into()),
-        }
-    })?;
+        })?;
     let rewrite = frontend::rewrite(&args.file, &source, &args.api_url)?;
     for warning in &rewrite.warnings {
         ui.warn(warning);
     }
     if !rewrite.changed {
-        println!("`{}` already points at {}; nothing to change.", args.file.display(), args.api_url);
+        println!(
+            "`{}` already points at {}; nothing to change.",
+            args.file.display(),
+            args.api_url
+        );
         return Ok(ExitCode::SUCCESS);
     }
     print!("{}", rewrite.diff);
     if args.check {
         return Err(Reported(
-            format!("`{}` needs the change above (run without `--check` to apply it)", args.file.display()),
+            format!(
+                "`{}` needs the change above (run without `--check` to apply it)",
+                args.file.display()
+            ),
             1,
         )
         .into());

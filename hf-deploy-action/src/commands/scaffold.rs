@@ -30,10 +30,15 @@ pub(crate) fn options(
 }
 
 pub(crate) async fn run(args: ScaffoldArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let space = args.space.as_deref().map(|s| SpaceId::parse(s, "--space")).transpose()?;
+    let space = args
+        .space
+        .as_deref()
+        .map(|s| SpaceId::parse(s, "--space"))
+        .transpose()?;
     let options = options(space, &args.layout, args.health_path.clone());
     let source = args.source.clone();
-    let scaffold = tokio::task::spawn_blocking(move || scaffold::scaffold(&source, &options)).await??;
+    let scaffold =
+        tokio::task::spawn_blocking(move || scaffold::scaffold(&source, &options)).await??;
     scaffold.write_to(&args.out)?;
     if args.json {
         let value = serde_json::json!({
@@ -46,9 +51,17 @@ pub(crate) async fn run(args: ScaffoldArgs, ui: &Ui) -> anyhow::Result<ExitCode>
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Wrote {} files to `{}`:", scaffold.files.len(), args.out.display());
+    println!(
+        "Wrote {} files to `{}`:",
+        scaffold.files.len(),
+        args.out.display()
+    );
     for path in scaffold.files.keys() {
-        let mark = if scaffold.generated.contains(path) { "  (generated)" } else { "" };
+        let mark = if scaffold.generated.contains(path) {
+            "  (generated)"
+        } else {
+            ""
+        };
         println!("  {path}{mark}");
     }
     if !scaffold.skipped.is_empty() {

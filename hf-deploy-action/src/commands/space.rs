@@ -52,7 +52,11 @@ pub(crate) async fn status(args: StatusArgs, _ui: &Ui) -> anyhow::Result<ExitCod
 
 pub(crate) async fn logs(args: LogsArgs, _ui: &Ui) -> anyhow::Result<ExitCode> {
     let id = SpaceId::parse(&args.space, "--space")?;
-    let kind = if args.run { LogKind::Run } else { LogKind::Build };
+    let kind = if args.run {
+        LogKind::Run
+    } else {
+        LogKind::Build
+    };
     let client = client()?;
     if args.follow {
         let mut stream = client.logs(&id, kind).await?;
@@ -60,7 +64,10 @@ pub(crate) async fn logs(args: LogsArgs, _ui: &Ui) -> anyhow::Result<ExitCode> {
             println!("{}", line?.text.trim_end_matches('\n'));
         }
     } else {
-        for line in client.logs_tail(&id, kind, usize::MAX, std::time::Duration::from_secs(2)).await? {
+        for line in client
+            .logs_tail(&id, kind, usize::MAX, std::time::Duration::from_secs(2))
+            .await?
+        {
             println!("{line}");
         }
     }
@@ -70,7 +77,7 @@ pub(crate) async fn logs(args: LogsArgs, _ui: &Ui) -> anyhow::Result<ExitCode> {
 pub(crate) async fn delete(args: DeleteArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let id = SpaceId::parse(&args.space, "--space")?;
     if !args.yes {
-        return Err(UsageError::new(
+        return Err(UsageError::error(
             format!("deleting Space `{id}` needs confirmation"),
             Some("add `--yes` to delete it; this cannot be undone"),
         ));

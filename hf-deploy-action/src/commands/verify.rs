@@ -19,8 +19,16 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|url| parse_origin(url, "--frontend-url"))
         .collect::<Result<Vec<_>, _>>()?;
-    let space = args.space.as_deref().map(|s| SpaceId::parse(s, "--space")).transpose()?;
-    let explicit = args.app_url.as_deref().map(|u| parse_http_url(u, "--app-url")).transpose()?;
+    let space = args
+        .space
+        .as_deref()
+        .map(|s| SpaceId::parse(s, "--space"))
+        .transpose()?;
+    let explicit = args
+        .app_url
+        .as_deref()
+        .map(|u| parse_http_url(u, "--app-url"))
+        .transpose()?;
     let endpoint = env::endpoint();
     let token = env::token();
 
@@ -44,7 +52,7 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
             (report, false)
         }
         (None, None) => {
-            return Err(UsageError::new("give `--space` or `--app-url`", None));
+            return Err(UsageError::error("give `--space` or `--app-url`", None));
         }
     };
 
@@ -60,17 +68,23 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     match verify::wait_healthy(&check, &mut |_| {}).await {
         Ok(health) => {
             report.health = Some(HealthSummary::from(&health));
-            if !health.is_healthy() && !(args.allow_degraded && health.status == "degraded") {
+            if !verify::accepts(&health, args.allow_degraded) {
                 error = Some(verify::health_error(&health, &report.health_url));
             }
         }
         Err(e) => error = Some(e),
     }
-    report.durations.health_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    report.durations.health_ms =
+        Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
     if !origins.is_empty() {
         let http = verify::app_client(check.token.as_ref())?;
         report.cors = verify::check_cors(&report.app_url, &health_path, &origins, &http).await;
-        let blocked: Vec<String> = report.cors.iter().filter(|c| !c.allowed).map(|c| c.origin.clone()).collect();
+        let blocked: Vec<String> = report
+            .cors
+            .iter()
+            .filter(|c| !c.allowed)
+            .map(|c| c.origin.clone())
+            .collect();
         if error.is_none() && !blocked.is_empty() {
             error = Some(Error::CorsBlocked { origins: blocked });
         }
@@ -84,9 +98,11 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         print!("{}", report::render_text(&report, ui.color_out));
     }
     match error {
-        Some(error) if args.json => {
-            Err(Reported(crate::ui::render_error(&anyhow::Error::new(error), ui.color_err), 1).into())
-        }
+        Some(error) if args.json => Err(Reported(
+            crate::ui::render_error(&anyhow::Error::new(error), ui.color_err),
+            1,
+        )
+        .into()),
         Some(error) => Err(error.into()),
         None => Ok(ExitCode::SUCCESS),
     }

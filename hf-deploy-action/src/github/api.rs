@@ -566,9 +566,9 @@ fn truncate_chars(text: &str, limit: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use hf_deploy_tests::fake_github::{FakeGitHub, Mode};
     use super::super::files;
     use super::*;
+    use hf_deploy_tests::fake_github::{FakeGitHub, Mode};
     use std::path::PathBuf;
 
     const GITHUB_TOKEN: &str = "ghs_FakeInstallationToken0123456789abcd";
@@ -582,8 +582,9 @@ mod tests {
     }
 
     fn pr_event(action: &str) -> files::PullRequestEvent {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("../tests/fixtures/github/pull_request.{action}.json"));
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+            "../tests/fixtures/github/pull_request.{action}.json"
+        ));
         files::event(&path)
             .expect("payload")
             .expect("a pull request event")

@@ -6,12 +6,10 @@
 
 // The lead wires these into `hf-deploy action`; until then parts are unused in the binary.
 
-
 pub(crate) mod api;
 pub(crate) mod commands;
 pub(crate) mod files;
 pub(crate) mod inputs;
-
 
 use std::path::PathBuf;
 

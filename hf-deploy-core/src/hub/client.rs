@@ -1,7 +1,8 @@
 //! [`HubClient`]: the Hub HTTP API calls a deploy needs, over reqwest.
 //!
-//! Every call goes through [`HubClient::send`] (retry) and, when the answer is an error status,
-//! [`map_http_error`] (the one place that turns status, headers and body into an [`Error`]).
+//! Every call goes through `HubClient::send` (retries, see `retry.rs`) and, when the answer is an
+//! error status, `map_http_error` (the one place that turns status, headers and body into an
+//! [`Error`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -344,7 +345,7 @@ impl HubClient {
                 format!("create Space `{space}`"),
             )
         };
-        let failed = match self.send(&call).await? {
+        let (failed, attempts) = match self.send(&call).await? {
             Answer::Success(response) => {
                 let created: CreateAnswer = self.json(&call, response).await?;
                 let url = created.url.unwrap_or_else(|| self.git_url(space));
@@ -355,7 +356,6 @@ impl HubClient {
             }
             Answer::Failed { failed, attempts } => (failed, attempts),
         };
-        let (failed, attempts) = failed;
         if failed.status == 409 && !is_conflicting_operation(&failed.body) {
             let url = serde_json::from_str::<CreateAnswer>(&failed.body)
                 .ok()
@@ -363,7 +363,6 @@ impl HubClient {
                 .unwrap_or_else(|| self.git_url(space));
             return Ok(Created { url, existed: true });
         }
-        let error = self.http_error(&call, &failed, attempts).await;
         if matches!(failed.status, 401..=403) && self.space_info(space).await.is_ok() {
             tracing::debug!(space = %space, status = failed.status, "create refused but the Space is visible");
             return Ok(Created {
@@ -371,7 +370,7 @@ impl HubClient {
                 existed: true,
             });
         }
-        Err(error)
+        Err(self.http_error(&call, &failed, attempts).await)
     }
 
     /// The Space: id, sha, host, subdomain, runtime, card data, files.
@@ -987,8 +986,10 @@ fn says_read_only(message: &str) -> bool {
 /// The one place where an error status becomes an [`Error`].
 ///
 /// * 401: the token ([`Error::InvalidToken`]) when the Hub says "Invalid credentials", on whoami,
-///   or outside `/api/spaces/..`; on `/api/spaces/..` a private and a missing Space both answer
-///   401, so it is [`Error::NotFound`] (as `huggingface_hub` reads it).
+///   outside `/api/spaces/..`, or on a change under `/api/spaces/..` (OAuth tokens from
+///   `hf auth login` get 401 on restart, sleeptime and hardware while reads work). A read under
+///   `/api/spaces/..` answers 401 for a private and for a missing Space alike, so there it is
+///   [`Error::NotFound`] (as `huggingface_hub` reads it).
 /// * 404 or `X-Error-Code: RepoNotFound`: [`Error::NotFound`] naming `call.what`.
 /// * 402, or 403 saying "payment method": [`Error::PaymentRequired`].
 /// * 403 on a write: [`Error::ReadOnlyToken`] when whoami says the role is `read` or the message
@@ -1021,7 +1022,9 @@ pub(crate) fn map_http_error(
         401 if message.contains("Invalid credentials") || call.kind == CallKind::WhoAmI => {
             Error::InvalidToken { action, context }
         }
-        401 if call.path.starts_with("/api/spaces/") => Error::NotFound { what, context },
+        401 if call.path.starts_with("/api/spaces/") && call.kind == CallKind::Read => {
+            Error::NotFound { what, context }
+        }
         401 => Error::InvalidToken { action, context },
         _ if failed.status == 404 || error_code.as_deref() == Some("RepoNotFound") => {
             Error::NotFound { what, context }

@@ -547,10 +547,23 @@ async fn restart_is_not_sent_again_after_a_server_error_but_pause_is() {
     })
     .await;
     let client = hub.client();
-    let error = client.restart(&space(), false).await.expect_err("503");
+    let error = client.restart(&space(), true).await.expect_err("503");
     assert!(
         matches!(error, Error::Server { attempts: 1, .. }),
         "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the Hub failed with a server error while trying to factory-rebuild Space `user/tmp_test_space`"
+    );
+    let url = error
+        .http_context()
+        .map(|c| c.url.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        url,
+        format!("{}/api/spaces/user/tmp_test_space/restart", hub.url),
+        "no query in error URLs"
     );
     assert_eq!(hub.seen().len(), 1);
     client
@@ -1218,6 +1231,12 @@ fn status_mapping_table() {
         ),
         (&whoami, failed(401, &[], ""), None, "invalid_token"),
         (&create, failed(401, &[], ""), None, "invalid_token"),
+        (
+            &space_write,
+            failed(401, &[], "{\"error\":\"Invalid username or password.\"}"),
+            None,
+            "invalid_token",
+        ),
         (&space_read, failed(404, &[], ""), None, "not_found"),
         (
             &space_read,
@@ -1338,6 +1357,14 @@ fn server_message_reads_every_documented_body_shape() {
 }
 
 // ----- client construction --------------------------------------------------------------------
+
+#[test]
+fn client_and_log_stream_can_cross_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    fn assert_send<T: Send>() {}
+    assert_send_sync::<HubClient>();
+    assert_send::<LogStream>();
+}
 
 #[test]
 fn debug_never_shows_the_token() {
