@@ -344,16 +344,10 @@ async fn run(
     if let Some(error) = health_error {
         return Err(error);
     }
-    let blocked: Vec<String> = report
-        .cors
-        .iter()
-        .filter(|c| !c.allowed)
-        .map(|c| c.origin.clone())
-        .collect();
-    if !blocked.is_empty() {
-        return Err(Error::CorsBlocked { origins: blocked });
+    match verify::cors_error(&report.cors) {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The dry run: read what is there, compute what would change, write nothing.

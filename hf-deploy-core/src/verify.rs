@@ -641,6 +641,16 @@ pub struct CorsResult {
     pub detail: String,
 }
 
+/// [`Error::CorsBlocked`] naming every blocked origin, or `None` when all are allowed.
+pub fn cors_error(results: &[CorsResult]) -> Option<Error> {
+    let origins: Vec<String> = results
+        .iter()
+        .filter(|c| !c.allowed)
+        .map(|c| c.origin.clone())
+        .collect();
+    (!origins.is_empty()).then_some(Error::CorsBlocked { origins })
+}
+
 /// Check, for each origin, what a browser would be allowed to do against `{app_url}{probe_path}`.
 ///
 /// Sends a preflight `OPTIONS` (with `Origin`, `Access-Control-Request-Method: POST` and

@@ -196,7 +196,8 @@ pub(crate) fn space_config_errors(card: &Value) -> Vec<String> {
     errors
 }
 
-/// The default `.gitattributes` of a new repo.
+/// The default `.gitattributes` of a new repo. Kept here on purpose rather than taken from
+/// `hf-deploy-core`: the stand-in plays the Hub and must not share the client's assumptions.
 pub(crate) const DEFAULT_LFS_PATTERNS: &[&str] = &[
     "*.7z",
     "*.arrow",

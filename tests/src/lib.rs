@@ -6,6 +6,7 @@
 
 pub mod fake_github;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -220,4 +221,50 @@ pub fn hub_env(emulator: &Emulator, token: &str) -> Vec<(String, String)> {
         ("HF_ENDPOINT".into(), emulator.url()),
         ("HF_TOKEN".into(), token.into()),
     ]
+}
+
+/// The runner's reading of `GITHUB_OUTPUT` (`FileCommandManager.cs`,
+/// `SetOutputFileCommand` / `TryReadHeredoc`): per line, `NAME=VALUE` when `=` comes first,
+/// `NAME<<DELIM` when `<<` comes first; a heredoc runs to the first line equal to the
+/// delimiter and its lines are joined with `\n`; a missing delimiter is an error.
+pub fn runner_read_outputs(text: &str) -> std::result::Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let mut pending: Vec<&str> = lines.by_ref().collect();
+    pending.reverse();
+    while let Some(line) = pending.pop() {
+        if line.is_empty() {
+            continue;
+        }
+        let equals = line.find('=');
+        let heredoc = line.find("<<");
+        match (equals, heredoc) {
+            (Some(e), h) if h.is_none_or(|h| e < h) => {
+                let (name, value) = (&line[..e], &line[e + 1..]);
+                if name.is_empty() {
+                    return Err(format!("invalid name in {line:?}"));
+                }
+                out.insert(name.to_string(), value.to_string());
+            }
+            (_, Some(h)) => {
+                let (name, delimiter) = (&line[..h], &line[h + 2..]);
+                if name.is_empty() || delimiter.is_empty() {
+                    return Err(format!("invalid heredoc in {line:?}"));
+                }
+                let mut value: Vec<&str> = Vec::new();
+                loop {
+                    match pending.pop() {
+                        Some(l) if l == delimiter => break,
+                        Some(l) => value.push(l),
+                        None => {
+                            return Err(format!("Matching delimiter not found '{delimiter}'"));
+                        }
+                    }
+                }
+                out.insert(name.to_string(), value.join("\n"));
+            }
+            _ => return Err(format!("Invalid format '{line}'")),
+        }
+    }
+    Ok(out)
 }

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use hf_deploy_tests::fake_github::{FakeGitHub, Mode};
-use hf_deploy_tests::{CliOutput, copy_tree, example_backend, run_cli_async, workspace_root};
+use hf_deploy_tests::{
+    CliOutput, copy_tree, example_backend, run_cli_async, runner_read_outputs, workspace_root,
+};
 use hf_hub_emulator::{
     DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, Runner, ScriptedApp, ScriptedResponse,
     ScriptedRoute, ScriptedRunner,
@@ -180,26 +182,10 @@ async fn run_action(env: Vec<(String, String)>) -> CliOutput {
     run_cli_async(vec!["action".into()], env).await
 }
 
-/// Read `GITHUB_OUTPUT` the way the runner does: `name<<DELIM` ... `DELIM` blocks, or `name=value`.
+/// Read `GITHUB_OUTPUT` the way the runner does.
 fn parse_outputs(path: &Path) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut outputs = BTreeMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some((name, delimiter)) = line.split_once("<<") {
-            let mut value = Vec::new();
-            for body in lines.by_ref() {
-                if body == delimiter {
-                    break;
-                }
-                value.push(body);
-            }
-            outputs.insert(name.to_string(), value.join("\n"));
-        } else if let Some((name, value)) = line.split_once('=') {
-            outputs.insert(name.to_string(), value.to_string());
-        }
-    }
-    outputs
+    runner_read_outputs(&std::fs::read_to_string(path).unwrap())
+        .expect("the runner can read the outputs file")
 }
 
 /// stdout without the `::add-mask::` lines (which carry the values on purpose, for the runner).

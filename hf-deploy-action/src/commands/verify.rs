@@ -79,14 +79,8 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     if !origins.is_empty() {
         let http = verify::app_client(check.token.as_ref())?;
         report.cors = verify::check_cors(&report.app_url, &health_path, &origins, &http).await;
-        let blocked: Vec<String> = report
-            .cors
-            .iter()
-            .filter(|c| !c.allowed)
-            .map(|c| c.origin.clone())
-            .collect();
-        if error.is_none() && !blocked.is_empty() {
-            error = Some(Error::CorsBlocked { origins: blocked });
+        if error.is_none() {
+            error = verify::cors_error(&report.cors);
         }
     }
     if let Some(error) = &error {

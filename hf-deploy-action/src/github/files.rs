@@ -211,59 +211,12 @@ pub(crate) fn event(path: &Path) -> Result<Option<PullRequestEvent>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
     use std::path::PathBuf;
 
     fn fixture(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../tests/fixtures/github")
             .join(name)
-    }
-
-    /// The runner's reading of `GITHUB_OUTPUT` (`FileCommandManager.cs`,
-    /// `SetOutputFileCommand` / `TryReadHeredoc`): per line, `NAME=VALUE` when `=` comes first,
-    /// `NAME<<DELIM` when `<<` comes first; a heredoc runs to the first line equal to the
-    /// delimiter and its lines are joined with `\n`; a missing delimiter is an error.
-    fn runner_read_outputs(text: &str) -> std::result::Result<BTreeMap<String, String>, String> {
-        let mut out = BTreeMap::new();
-        let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-        let mut pending: Vec<&str> = lines.by_ref().collect();
-        pending.reverse();
-        while let Some(line) = pending.pop() {
-            if line.is_empty() {
-                continue;
-            }
-            let equals = line.find('=');
-            let heredoc = line.find("<<");
-            match (equals, heredoc) {
-                (Some(e), h) if h.is_none_or(|h| e < h) => {
-                    let (name, value) = (&line[..e], &line[e + 1..]);
-                    if name.is_empty() {
-                        return Err(format!("invalid name in {line:?}"));
-                    }
-                    out.insert(name.to_string(), value.to_string());
-                }
-                (_, Some(h)) => {
-                    let (name, delimiter) = (&line[..h], &line[h + 2..]);
-                    if name.is_empty() || delimiter.is_empty() {
-                        return Err(format!("invalid heredoc in {line:?}"));
-                    }
-                    let mut value: Vec<&str> = Vec::new();
-                    loop {
-                        match pending.pop() {
-                            Some(l) if l == delimiter => break,
-                            Some(l) => value.push(l),
-                            None => {
-                                return Err(format!("Matching delimiter not found '{delimiter}'"));
-                            }
-                        }
-                    }
-                    out.insert(name.to_string(), value.join("\n"));
-                }
-                _ => return Err(format!("Invalid format '{line}'")),
-            }
-        }
-        Ok(out)
     }
 
     #[test]
@@ -295,7 +248,8 @@ mod tests {
         write_outputs(&path, &outputs).expect("write");
         write_outputs(&path, &[("stage", "RUNNING_BUILDING")]).expect("write again");
         let text = std::fs::read_to_string(&path).expect("read");
-        let parsed = runner_read_outputs(&text).expect("the runner accepts the file");
+        let parsed =
+            hf_deploy_tests::runner_read_outputs(&text).expect("the runner accepts the file");
         assert_eq!(parsed["earlier"], "from another step");
         for (name, value) in outputs.iter().filter(|(n, _)| *n != "stage") {
             assert_eq!(parsed[*name], *value, "output {name}");
