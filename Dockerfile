@@ -1,4 +1,4 @@
-# The GitHub Action's image: `hf-deploy` on Debian slim. Built and pushed to ghcr.io by
+# The GitHub Action's image: `hf-deploy` on distroless (Debian 12, no shell, no package manager). Built and pushed to ghcr.io by
 # .github/workflows/release.yml; action.yml runs the prebuilt image, so jobs never compile Rust.
 #
 # Runner rules for container actions: no WORKDIR and no USER in the final stage (the runner
@@ -32,13 +32,12 @@ RUN find hf-deploy-core hf-deploy-action hf-hub-emulator tests -name '*.rs' -exe
     && cargo build --release -p hf-deploy-action --locked \
     && ./target/release/hf-deploy --help > /dev/null
 
-FROM debian:bookworm-slim
-# libssl3: libgit2's HTTPS transport links OpenSSL dynamically; ca-certificates: the Hub and
-# the GitHub API over TLS. Versions are not pinned (DL3008): bookworm-security drops superseded
-# versions, so a pin would break rebuilds; the base image tag fixes the Debian release.
-# hadolint ignore=DL3008
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates libssl3 \
-    && rm -rf /var/lib/apt/lists/*
+# distroless/cc: glibc and libgcc (the binary is built on the same Debian 12), libssl3 (libgit2's
+# HTTPS transport links OpenSSL dynamically) and ca-certificates (the Hub and the GitHub API over
+# TLS); no shell and no package manager, so the image is the binary plus a small base. It runs as
+# root by default, as the runner expects. distroless publishes moving tags only (the Debian
+# release is in the name); pin a digest here when cutting a release.
+# hadolint ignore=DL3007
+FROM gcr.io/distroless/cc-debian12:latest
 COPY --from=builder /build/target/release/hf-deploy /usr/local/bin/hf-deploy
 ENTRYPOINT ["/usr/local/bin/hf-deploy"]

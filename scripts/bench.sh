@@ -153,21 +153,24 @@ log "warm-up took $(($(date +%s) - warm_start)) s, stage $(jq -r '.stage // "?"'
 # The peer uploads exactly what hf-deploy would push: scaffold each backend once.
 "$bin" scaffold "$example" --out "$work/peer-example" --space local/bench >/dev/null
 "$bin" scaffold "$large" --out "$work/peer-large" --space local/bench >/dev/null
+# `.hf-deploy-scaffold` marks a scaffold output folder; hf-deploy does not push it, so neither does the peer.
+rm -f "$work/peer-example/.hf-deploy-scaffold" "$work/peer-large/.hf-deploy-scaffold"
 
 # ---- measuring -----------------------------------------------------------------------------------
 declare -a rows=()
+load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 declare -a notes=()
 
 # measure KEY CASE TOOL PREPARE CMD: one warm-up run and $runs timed runs of the shell command CMD
-# (PREPARE, untimed, before each). Leaves times in $work/times/KEY (seconds, one a line) and RSS
-# in $work/rss/KEY (KiB, one a line, warm-up first). Returns 1 if a run failed.
+# (PREPARE, untimed, before each). Leaves times in $work/times/KEY (seconds, one a line) and
+# "peak-RSS-KiB user-s sys-s" in $work/rss/KEY (one a line, warm-up first). Returns 1 if a run failed.
 measure() {
     local key="$1" case="$2" tool="$3" prepare="$4" cmd="$5"
     local rss="$work/rss/$key" times="$work/times/$key" i t0 t1
     : >"$rss"
     : >"$times"
     local full
-    full="/usr/bin/time -a -o $(q "$rss") -f %M $cmd"
+    full="/usr/bin/time -a -o $(q "$rss") -f '%M %U %S' $cmd"
     log "$case / $tool"
     if ((have_hyperfine)); then
         local hf_args=(--runs "$runs" --warmup 1 --style basic --export-json "$work/times/$key.json")
@@ -193,19 +196,29 @@ fmt_time() { python3 -c 'import sys; v=float(sys.argv[1]); print(f"{v*1000:.0f} 
 # row KEY CASE TOOL COMMITS: appends the table row from the files measure left.
 row() {
     local key="$1" case="$2" tool="$3" commits="$4"
-    local stats median min rss n
+    local stats median min rss cpu n
     stats="$(python3 - "$work/times/$key" "$work/rss/$key" <<'EOF'
 import statistics, sys
 times = [float(l) for l in open(sys.argv[1]) if l.strip()]
-rss = [int(l) for l in open(sys.argv[2]) if l.strip().isdigit()][1:]  # first line: the warm-up
-print(len(times), statistics.median(times), min(times), max(rss) if rss else 0)
+# /usr/bin/time lines "KiB user sys"; it adds other lines when a command fails: skip those.
+res = []
+for line in open(sys.argv[2]):
+    parts = line.split()
+    try:
+        res.append((int(parts[0]), float(parts[1]) + float(parts[2])))
+    except (ValueError, IndexError):
+        continue
+res = res[1:]  # the first line is the warm-up run
+rss = max(r for r, _ in res) if res else 0
+cpu = statistics.median(c for _, c in res) if res else 0.0
+print(len(times), statistics.median(times), min(times), rss, cpu)
 EOF
 )"
-    read -r n median min rss <<<"$stats"
-    rows+=("| $case | $tool | $n | $(fmt_time "$median") | $(fmt_time "$min") | $((rss / 1024)) MiB | $commits |")
+    read -r n median min rss cpu <<<"$stats"
+    rows+=("| $case | $tool | $n | $(fmt_time "$median") | $(fmt_time "$min") | $((rss / 1024)) MiB | $(fmt_time "$cpu") | $commits |")
 }
 
-failed() { rows+=("| $2 | $3 | - | FAILED | - | - | see \`target/bench/work/times/$1.log\`, \`work/out/$1.err\` |"); }
+failed() { rows+=("| $2 | $3 | - | FAILED | - | - | - | see \`target/bench/work/times/$1.log\`, \`work/out/$1.err\` |"); }
 
 # Commits made by each first deploy: commits on main minus the stand-in's own initial commit.
 first_commits() {
@@ -294,12 +307,15 @@ bench_size() { # LABEL SOURCE PEER_FOLDER TAG
         "$(hfd_deploy "$src" "hfd-$tag-again" "dry-hfd-$tag" --dry-run)"
 
     local unchanged total
-    total="$(wc -l <"$work/out/again-hfd-$tag.jsonl")"
-    unchanged="$(jq -c 'select(.changed == false)' "$work/out/again-hfd-$tag.jsonl" | wc -l)"
+    total="$(jq -s length "$work/out/again-hfd-$tag.jsonl")"
+    unchanged="$(jq -s '[.[] | select(.changed == false)] | length' "$work/out/again-hfd-$tag.jsonl")"
     notes+=("\`no-change redeploy ($label)\` hf-deploy: \`changed: false\` in $unchanged of $total reports.")
-    notes+=("\`first deploy ($label)\` hf-deploy phase medians (ms, from its report): $(jq -s -r \
-        '[.[] | .durations // {}] as $d | ["scaffold_ms","push_ms","total_ms"] | map(. as $k | "\($k)=\([$d[][$k] | select(. != null)] | sort | if length > 0 then .[length/2|floor] else "n/a" end)") | join(", ")' \
-        "$work/out/first-hfd-$tag.jsonl" 2>/dev/null || echo n/a).")
+    local k
+    for k in first again; do
+        notes+=("\`$k-hfd-$tag\` phase medians from hf-deploy's own report (ms): $(jq -s -r \
+            '[.[] | .durations // {}] as $d | ["scaffold_ms","push_ms","total_ms"] | map(. as $k | "\($k)=\([$d[][$k] | select(. != null)] | sort | if length > 0 then .[length/2|floor] else "n/a" end)") | join(", ")' \
+            "$work/out/$k-hfd-$tag.jsonl" 2>/dev/null || echo n/a).")
+    done
     local hfd_files peer_files
     hfd_files="$(git --git-dir "$(ls -d "$work"/emu-tmp/hf-hub-emulator-*/repos/local/"hfd-$tag-again.git")" ls-tree -r --name-only main | wc -l)"
     peer_files="$(git --git-dir "$(ls -d "$work"/emu-tmp/hf-hub-emulator-*/repos/local/"peer-$tag-again.git")" ls-tree -r --name-only main | wc -l)"
@@ -322,6 +338,7 @@ trap - EXIT
     echo "Timing: $( ((have_hyperfine)) && hyperfine --version || echo 'bash loop (date +%s%N)'), 1 warm-up run + $runs timed runs per row; peak RSS: max over the timed runs (\`/usr/bin/time -f %M\`)."
     echo
     echo "Machine: $(nproc) CPUs ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), Linux $(uname -r)."
+    echo "Load average (1, 5, 15 min) when measuring started: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
     echo '```'
     free -g
@@ -329,13 +346,14 @@ trap - EXIT
     echo
     echo "Versions: $("$bin" --version), huggingface_hub $("$py" -c 'import huggingface_hub as h; print(h.__version__)') on $("$py" --version 2>&1), $(git --version)."
     echo
-    echo "| case | tool | runs | median | min | peak RSS | commits made |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| case | tool | runs | median | min | peak RSS | client CPU | commits made |"
+    echo "|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
     echo
     echo "Notes:"
     echo
     printf -- '- %s\n' "${notes[@]}"
+    echo "- Client CPU: median user+sys time of the measured process (the stand-in's own work, such as its pre-receive hook, is not in it)."
     echo "- Commits made: for a first deploy, commits on \`main\` minus the stand-in's initial commit; for the other rows, new commits over all runs (warm-up included)."
     for f in "$work"/state/*.delete-failures; do
         [[ -e "$f" ]] && echo "- $(basename "$f" .delete-failures): $(wc -l <"$f") \`hf-deploy delete\` failures."

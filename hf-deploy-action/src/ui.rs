@@ -82,14 +82,6 @@ pub(crate) fn render_error(error: &anyhow::Error, color: bool) -> String {
         if let Some(context) = core.http_context() {
             out.push_str(&format!("\n  the Hub said: {context}"));
         }
-        if let hf_deploy_core::Error::SpaceFailed { log_tail, .. } = core {
-            if !log_tail.is_empty() {
-                out.push_str("\n  last log lines:");
-                for line in log_tail {
-                    out.push_str(&format!("\n    | {line}"));
-                }
-            }
-        }
     }
     if let Some(hint) = hint(error) {
         let label = if color {

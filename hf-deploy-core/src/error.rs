@@ -432,9 +432,49 @@ impl Error {
                 "add the origin to `ALLOWED_ORIGINS` (pass it with `--frontend-url`) and redeploy".into(),
             ),
             Error::Unhealthy { diagnoses, .. } if !diagnoses.is_empty() => Some(diagnoses.join("\n")),
+            Error::SpaceFailed { stage, log_tail } => Some(explain_failure(stage, log_tail)),
             _ => None,
         }
     }
+}
+
+/// What a failed stage and its last log lines most likely mean, and what to do.
+fn explain_failure(stage: &str, log_tail: &[String]) -> String {
+    let mut advice = Vec::new();
+    for line in log_tail {
+        if let Some(rest) = line.split("No matching distribution found for ").nth(1) {
+            advice.push(format!(
+                "`{}` is not on PyPI for this Python version: check its name and pin in `requirements.txt`",
+                rest.trim()
+            ));
+        } else if let Some(rest) = line.split("ModuleNotFoundError: No module named ").nth(1) {
+            advice.push(format!(
+                "the app imports {} but it is not installed: add it to `requirements.txt`",
+                rest.trim()
+            ));
+        } else if line.contains("Address already in use") {
+            advice.push("the port is taken: the app must listen on `app_port` only once".into());
+        } else if line.contains("SyntaxError") || line.contains("IndentationError") {
+            advice.push("the app does not compile: run it locally (`uvicorn app.main:app`) to see the error".into());
+        } else if line.contains("Error loading ASGI app") {
+            advice.push("uvicorn cannot find the app: check `--app MODULE:ATTR`".into());
+        }
+    }
+    advice.dedup();
+    let general = match stage {
+        "CONFIG_ERROR" => {
+            "the README front matter is invalid: check the `---` block at the top of `README.md`"
+        }
+        "NO_APP_FILE" => {
+            "the Space has no Dockerfile: let hf-deploy generate one, or add yours to the backend folder"
+        }
+        "RUNTIME_ERROR" => {
+            "the app started and exited: `hf-deploy logs --run --space NS/NAME` prints the whole run log"
+        }
+        _ => "`hf-deploy logs --build --space NS/NAME` prints the whole build log",
+    };
+    advice.push(general.to_string());
+    advice.join("\n")
 }
 
 #[cfg(test)]
@@ -455,6 +495,27 @@ mod tests {
             context.to_string(),
             "POST https://huggingface.co/api/repos/create answered 409: You already created this space repo (request id Root=1-abc)"
         );
+    }
+
+    #[test]
+    fn a_failed_stage_is_explained_from_its_log() {
+        let error = Error::SpaceFailed {
+            stage: "BUILD_ERROR".into(),
+            log_tail: vec![
+                "ERROR: Could not find a version that satisfies the requirement nope==9".into(),
+                "ERROR: No matching distribution found for nope==9".into(),
+            ],
+        };
+        let hint = error.hint().unwrap_or_default();
+        assert!(hint.starts_with("`nope==9` is not on PyPI"), "{hint}");
+        assert!(hint.contains("hf-deploy logs --build"), "{hint}");
+        let error = Error::SpaceFailed {
+            stage: "RUNTIME_ERROR".into(),
+            log_tail: vec!["ModuleNotFoundError: No module named 'qdrant_client'".into()],
+        };
+        let hint = error.hint().unwrap_or_default();
+        assert!(hint.contains("imports 'qdrant_client'"), "{hint}");
+        assert!(hint.contains("--run"), "{hint}");
     }
 
     #[test]

@@ -258,3 +258,64 @@ fn the_quick_start_deploys_the_example_locally() {
         output.both()
     );
 }
+
+/// `--serve` keeps the stand-in and the app up until Ctrl-C, then stops both.
+#[test]
+fn serve_keeps_the_local_app_up_until_interrupted() {
+    let cache = workspace_root().join("target/quick-start-cache");
+    let mut child = Command::new(hf_deploy_bin())
+        .args([
+            "deploy",
+            &example_backend().display().to_string(),
+            "--local",
+            "--serve",
+            "--allow-degraded",
+        ])
+        .env("XDG_CACHE_HOME", &cache)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut app_url = None;
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("Serving ") {
+            app_url = rest.split_whitespace().next().map(str::to_string);
+            break;
+        }
+    }
+    let app_url = app_url.expect("a `Serving <url>` line");
+    let health = Command::new("curl")
+        .args(["-sf", &format!("{app_url}/api/health")])
+        .output()
+        .unwrap();
+    assert!(
+        health.status.success(),
+        "the app answers while serving: {health:?}"
+    );
+    assert!(String::from_utf8_lossy(&health.stdout).contains("\"fastapi\""));
+
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "did not stop on Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+    let after = Command::new("curl")
+        .args(["-sf", "--max-time", "2", &format!("{app_url}/api/health")])
+        .status()
+        .unwrap();
+    assert!(!after.success(), "the app stops with the command");
+}
