@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Turn a FastAPI backend into a running, verified Hugging Face Docker Space.
 #[derive(Debug, Parser)]
-#[command(name = "hf-deploy", version, about, max_term_width = 100)]
+#[command(name = "hf-deploy", version, max_term_width = 100)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,

@@ -4,6 +4,9 @@
 //! `NO_COLOR`, the runner's `INPUT_*` and `GITHUB_*`), owns presentation and exit codes, and
 //! calls the library. Exit codes: 0 success, 1 the deploy or check failed, 2 bad input.
 
+#[macro_use]
+mod print;
+
 mod cli;
 mod commands;
 mod env;
@@ -34,7 +37,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: failed to start the async runtime: {error}");
+            errln!("error: failed to start the async runtime: {error}");
             return ExitCode::from(1);
         }
     };

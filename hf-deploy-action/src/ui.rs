@@ -46,23 +46,23 @@ impl Ui {
     pub(crate) fn print_error(&self, error: &anyhow::Error) {
         if let Some(reported) = error.downcast_ref::<Reported>() {
             if !reported.0.is_empty() {
-                eprintln!("{}", reported.0);
+                errln!("{}", reported.0);
             }
             return;
         }
-        eprintln!("{}", render_error(error, self.color_err));
+        errln!("{}", render_error(error, self.color_err));
     }
 
     pub(crate) fn warn(&self, message: &str) {
         if self.color_err {
-            eprintln!("{} {message}", "warning:".yellow().bold());
+            errln!("{} {message}", "warning:".yellow().bold());
         } else {
-            eprintln!("warning: {message}");
+            errln!("warning: {message}");
         }
     }
 
     pub(crate) fn info(&self, message: &str) {
-        eprintln!("{message}");
+        errln!("{message}");
     }
 }
 

@@ -422,6 +422,12 @@ impl Error {
             Error::RateLimited { .. } => {
                 Some("wait a few minutes and run again; the Hub's API limit is per 5-minute window".into())
             }
+            // The Hub's answer to a push with a read-only token (huggingface_hub #937).
+            Error::PushRejected { reason, .. }
+                if reason.contains("DENIED") && reason.contains("forbidden") =>
+            {
+                Some("the token may not push: create a token with the `write` role (or fine-grained `repo.write` on this namespace)".into())
+            }
             Error::PushRejected { offending_files, .. } if !offending_files.is_empty() => Some(
                 "track these files with Git LFS (add them to `.gitattributes`) or exclude them from the Space".into(),
             ),
@@ -516,6 +522,16 @@ mod tests {
         let hint = error.hint().unwrap_or_default();
         assert!(hint.contains("imports 'qdrant_client'"), "{hint}");
         assert!(hint.contains("--run"), "{hint}");
+    }
+
+    #[test]
+    fn a_push_denied_by_the_hub_says_the_token_is_read_only() {
+        let error = Error::PushRejected {
+            reason: "DENIED update refs/heads/main: forbidden\n(`main` pre-receive hook declined)"
+                .into(),
+            offending_files: Vec::new(),
+        };
+        assert!(error.hint().unwrap_or_default().contains("`write` role"));
     }
 
     #[test]

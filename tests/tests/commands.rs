@@ -259,7 +259,9 @@ fn the_quick_start_deploys_the_example_locally() {
     );
 }
 
-/// `--serve` keeps the stand-in and the app up until Ctrl-C, then stops both.
+/// `--serve` keeps the stand-in and the app up until Ctrl-C, then stops both. The test stops
+/// reading stderr after the `Serving` line, as `| head` would: the command must not panic on
+/// the closed pipe when it prints while stopping.
 #[test]
 fn serve_keeps_the_local_app_up_until_interrupted() {
     let cache = workspace_root().join("target/quick-start-cache");

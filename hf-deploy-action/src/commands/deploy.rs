@@ -107,11 +107,11 @@ async fn finish(
     let deploy::DeployOutcome { report, error } = outcome;
     let usage_error = error.as_ref().is_some_and(Error::is_usage);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else if !usage_error {
         // Bad input found while scaffolding: nothing was sent, so there is nothing to report
         // but the error itself.
-        print!("{}", report::render_text(&report, ui.color_out));
+        out!("{}", report::render_text(&report, ui.color_out));
     }
     let result = match error {
         Some(error) if args.json => {

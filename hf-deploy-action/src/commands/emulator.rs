@@ -20,10 +20,10 @@ pub(crate) async fn run(args: EmulatorArgs, ui: &Ui) -> anyhow::Result<ExitCode>
         )
     })?;
     // These tokens are the stand-in's fixed, public test tokens, not secrets.
-    println!("Hub stand-in listening on {}", emulator.url());
-    println!("  export HF_ENDPOINT={}", emulator.url());
-    println!("  export HF_TOKEN={DEFAULT_WRITE_TOKEN}   # write token, user `local`");
-    println!("  read-only token: {DEFAULT_READ_TOKEN}");
+    outln!("Hub stand-in listening on {}", emulator.url());
+    outln!("  export HF_ENDPOINT={}", emulator.url());
+    outln!("  export HF_TOKEN={DEFAULT_WRITE_TOKEN}   # write token, user `local`");
+    outln!("  read-only token: {DEFAULT_READ_TOKEN}");
     ui.info("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c()
         .await

@@ -20,14 +20,14 @@ pub(crate) async fn run(args: FrontendArgs, ui: &Ui) -> anyhow::Result<ExitCode>
         ui.warn(warning);
     }
     if !rewrite.changed {
-        println!(
+        outln!(
             "`{}` already points at {}; nothing to change.",
             args.file.display(),
             args.api_url
         );
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{}", rewrite.diff);
+    out!("{}", rewrite.diff);
     if args.check {
         return Err(Reported(
             format!(
@@ -40,6 +40,6 @@ pub(crate) async fn run(args: FrontendArgs, ui: &Ui) -> anyhow::Result<ExitCode>
     }
     std::fs::write(&args.file, &rewrite.new_source)
         .with_context(|| format!("failed to write `{}`", args.file.display()))?;
-    println!("Updated `{}` ({}).", args.file.display(), rewrite.shape);
+    outln!("Updated `{}` ({}).", args.file.display(), rewrite.shape);
     Ok(ExitCode::SUCCESS)
 }

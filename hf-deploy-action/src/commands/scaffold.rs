@@ -48,10 +48,10 @@ pub(crate) async fn run(args: ScaffoldArgs, ui: &Ui) -> anyhow::Result<ExitCode>
             "skipped": scaffold.skipped.iter().map(|s| serde_json::json!({"path": s.path, "reason": s.reason})).collect::<Vec<_>>(),
             "warnings": scaffold.warnings,
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        outln!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "Wrote {} files to `{}`:",
         scaffold.files.len(),
         args.out.display()
@@ -62,12 +62,12 @@ pub(crate) async fn run(args: ScaffoldArgs, ui: &Ui) -> anyhow::Result<ExitCode>
         } else {
             ""
         };
-        println!("  {path}{mark}");
+        outln!("  {path}{mark}");
     }
     if !scaffold.skipped.is_empty() {
-        println!("Skipped {}:", scaffold.skipped.len());
+        outln!("Skipped {}:", scaffold.skipped.len());
         for skipped in &scaffold.skipped {
-            println!("  {}  ({})", skipped.path, skipped.reason);
+            outln!("  {}  ({})", skipped.path, skipped.reason);
         }
     }
     for warning in &scaffold.warnings {

@@ -34,18 +34,18 @@ pub(crate) async fn status(args: StatusArgs, _ui: &Ui) -> anyhow::Result<ExitCod
             "space_url": id.web_url(client.endpoint()),
             "domains": runtime.domains.iter().map(|d| d.domain.clone()).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        outln!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        println!("Space     {id}");
-        println!("stage     {}", runtime.stage);
-        println!(
+        outln!("Space     {id}");
+        outln!("stage     {}", runtime.stage);
+        outln!(
             "hardware  {} (requested {})",
             runtime.hardware.current.as_deref().unwrap_or("none"),
             runtime.hardware.requested.as_deref().unwrap_or("none")
         );
-        println!("app       {app_url}");
-        println!("page      {}", id.web_url(client.endpoint()));
-        println!("commit    {}", info.sha.as_deref().unwrap_or("unknown"));
+        outln!("app       {app_url}");
+        outln!("page      {}", id.web_url(client.endpoint()));
+        outln!("commit    {}", info.sha.as_deref().unwrap_or("unknown"));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -61,14 +61,14 @@ pub(crate) async fn logs(args: LogsArgs, _ui: &Ui) -> anyhow::Result<ExitCode> {
     if args.follow {
         let mut stream = client.logs(&id, kind).await?;
         while let Some(line) = stream.next().await {
-            println!("{}", line?.text.trim_end_matches('\n'));
+            outln!("{}", line?.text.trim_end_matches('\n'));
         }
     } else {
         for line in client
             .logs_tail(&id, kind, usize::MAX, std::time::Duration::from_secs(2))
             .await?
         {
-            println!("{line}");
+            outln!("{line}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -87,9 +87,9 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         report.set_error(error);
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report::render_text(&report, ui.color_out));
+        out!("{}", report::render_text(&report, ui.color_out));
     }
     match error {
         Some(error) if args.json => Err(Reported(
