@@ -129,6 +129,10 @@ pub(crate) struct DeployArgs {
     /// Succeed when health is `degraded`.
     #[arg(long = "allow-degraded")]
     pub(crate) allow_degraded: bool,
+    /// A path in the Space to keep although the scaffold does not produce it (gitignore-style
+    /// glob, e.g. `data/**`). Everything else not produced is removed from the Space.
+    #[arg(long = "keep", value_name = "GLOB")]
+    pub(crate) keep: Vec<String>,
     /// Deploy into an in-process Hub stand-in (no account, no network).
     #[arg(long)]
     pub(crate) local: bool,

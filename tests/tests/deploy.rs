@@ -207,7 +207,9 @@ async fn a_redeploy_with_no_change_makes_no_commit_and_mirrors_deletions() {
     assert_eq!(report["commit_sha"], json(&first)["commit_sha"]);
 
     std::fs::remove_file(source.path().join("app/services/llm.py")).unwrap();
-    let third = deploy(&emulator, source.path(), "local/mirror", &[]).await;
+    std::fs::remove_file(source.path().join("app/services/embedding.py")).unwrap();
+    let keep = ["--keep", "app/services/embedding.py"];
+    let third = deploy(&emulator, source.path(), "local/mirror", &keep).await;
     assert_eq!(third.code, 0, "{}", third.both());
     assert_eq!(json(&third)["changed"], true);
     assert_eq!(commit_count(&repo), commits + 1, "exactly one commit");
@@ -215,6 +217,10 @@ async fn a_redeploy_with_no_change_makes_no_commit_and_mirrors_deletions() {
     assert!(
         !tree.contains(&"app/services/llm.py".to_string()),
         "deleted files leave the Space: {tree:?}"
+    );
+    assert!(
+        tree.contains(&"app/services/embedding.py".to_string()),
+        "`--keep` keeps a path: {tree:?}"
     );
     assert!(tree.contains(&".gitattributes".to_string()));
     emulator.shutdown().await;

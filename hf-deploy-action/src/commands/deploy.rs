@@ -70,7 +70,7 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         allow_degraded: args.allow_degraded,
         commit_message: commit_message(&args.source),
-        keep: Vec::new(),
+        keep: args.keep.clone(),
         poll: PollSettings::default(),
     };
 
