@@ -239,11 +239,18 @@ async fn binary_and_large_files_go_through_lfs() {
         b"tiny but matched by *.bin",
     )
     .unwrap();
+    // Text, but over the Hub's 10 MiB limit for plain git blobs, and over the stand-in's 8 MiB
+    // multipart chunk: uploaded in parts.
+    let csv: Vec<u8> = (0..12 * 1024 * 1024 / 16)
+        .flat_map(|i: u32| format!("{i:>10},hello\n").into_bytes())
+        .collect();
+    std::fs::create_dir_all(source.path().join("app/data")).unwrap();
+    std::fs::write(source.path().join("app/data/big.csv"), &csv).unwrap();
 
     let output = deploy(&emulator, source.path(), "local/lfs", &[]).await;
     assert_eq!(output.code, 0, "{}", output.both());
     let repo = emulator.space_dir("local/lfs").unwrap();
-    for path in ["app/static/logo.png", "app/model.bin"] {
+    for path in ["app/static/logo.png", "app/model.bin", "app/data/big.csv"] {
         let pointer = show(&repo, path);
         assert!(
             pointer.starts_with("version https://git-lfs.github.com/spec/v1\noid sha256:"),
@@ -261,6 +268,31 @@ async fn binary_and_large_files_go_through_lfs() {
     assert!(
         pointer.contains(&format!("size {}", png.len())),
         "{pointer}"
+    );
+    // The large file went up in parts, and the Hub has exactly its bytes.
+    let oid = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&csv));
+    let log = emulator.request_log();
+    let parts = log
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.starts_with(&format!("/lfs/multipart/{oid}/")))
+        .count();
+    assert_eq!(parts, 2, "12 MiB in 8 MiB parts");
+    assert!(
+        log.iter()
+            .any(|r| r.path == format!("/lfs/multipart/{oid}/complete"))
+    );
+    let stored = reqwest::Client::new()
+        .get(format!("{}/lfs/objects/{oid}", emulator.url()))
+        .bearer_auth(DEFAULT_WRITE_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        stored.as_ref() == csv.as_slice(),
+        "the stored object differs"
     );
     emulator.shutdown().await;
 }
