@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # The project's benchmarks (README: "Benchmarks"; numbers and their reading in BENCHMARKS.md).
 #
-#   scripts/bench.sh [--runs N] [--no-build]
+#   scripts/bench.sh [--runs N] [--no-build] [--no-hyperfine]
 #
 # Builds the release binary if needed, starts the local Hub stand-in on a free 127.0.0.1 port and
 # measures, N times each (default 5, after one untimed warm-up run), wall time (median, min) and peak
 # RSS of:
 #   1. `hf-deploy scaffold` of the example backend and of a generated large backend
-#      (5,000 modules in nested packages, a 3 MiB binary, 20,000 files ignored by .gitignore);
+#      (5,000 modules in nested packages, a 3 MiB binary, 20,000 files ignored by .gitignore),
+#      next to a `cp -r` of the scaffolded tree as the machine's file-writing baseline;
 #   2. a first deploy (`--no-wait`, a fresh Space each run), a no-change redeploy and a dry run;
 #   3. the same first deploy and redeploy done with the official `huggingface_hub` client
 #      (scripts/bench/peer_deploy.py: create_repo + upload_folder + 2 secrets + 1 variable);
 #   4. first deploy and redeploy of the large backend, hf-deploy and the peer.
 # Timing uses hyperfine when installed (installed with apt-get when running as root), else a bash
 # loop with `date +%s%N`; peak RSS comes from `/usr/bin/time -f %M`. Commits are counted in the
-# stand-in's bare repos. Results: stdout and target/bench/results.md.
+# stand-in's bare repos. Results: stdout and target/bench/results.md (raw data in target/bench/work).
+# --no-hyperfine forces the bash loop; --no-build uses target/release/hf-deploy as it is.
 #
 # Bounded: every loop has a fixed count; everything stays on 127.0.0.1; the script stops the
 # processes it started (the stand-in, and through it the apps it ran). Not part of CI.
@@ -22,8 +24,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
+orig_args="$*"
 runs=5
 build=1
+use_hyperfine=1
 while (($# > 0)); do
     case "$1" in
     --runs)
@@ -32,7 +36,8 @@ while (($# > 0)); do
         shift 2
         ;;
     --no-build) build=0; shift ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-hyperfine) use_hyperfine=0; shift ;;
+    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown argument \`$1\` (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -56,9 +61,11 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >/dev/null 2>&1 && return 0
     apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >/dev/null 2>&1
 }
-if ! command -v hyperfine >/dev/null; then apt_install hyperfine || true; fi
 have_hyperfine=0
-command -v hyperfine >/dev/null && have_hyperfine=1
+if ((use_hyperfine)); then
+    command -v hyperfine >/dev/null || apt_install hyperfine || true
+    command -v hyperfine >/dev/null && have_hyperfine=1
+fi
 if [[ ! -x /usr/bin/time ]]; then apt_install time || true; fi
 if [[ ! -x /usr/bin/time ]]; then
     echo "error: /usr/bin/time is missing (Debian package \`time\`); install it to measure peak RSS" >&2
@@ -127,11 +134,16 @@ export HF_TOKEN="hf_emulator_write_token_0000" # the stand-in's fixed public tes
 export HF_HUB_DISABLE_XET=1 HF_HUB_DISABLE_TELEMETRY=1 HF_HUB_DISABLE_PROGRESS_BARS=1
 export HF_HOME="$work/hf-home" NO_COLOR=1
 export BENCH_WORK="$work" BENCH_EMU_TMP="$work/emu-tmp" BENCH_BIN="$bin"
+ready=0
 for i in $(seq 1 100); do
-    curl -fsS -o /dev/null "$HF_ENDPOINT/api/whoami-v2" -H "authorization: Bearer $HF_TOKEN" 2>/dev/null && break
+    if curl -fsS -o /dev/null "$HF_ENDPOINT/api/whoami-v2" -H "authorization: Bearer $HF_TOKEN" 2>/dev/null; then
+        ready=1
+        break
+    fi
     kill -0 "$emu_pid" 2>/dev/null || { cat "$work/emulator.log" >&2; echo "error: the stand-in exited" >&2; exit 1; }
     sleep 0.1
 done
+((ready)) || { cat "$work/emulator.log" >&2; echo "error: the stand-in did not answer within 10 s" >&2; exit 1; }
 log "Hub stand-in at $HF_ENDPOINT (pid $emu_pid)"
 
 hook="bash $root/scripts/bench/hook.sh"
@@ -174,7 +186,7 @@ measure() {
     log "$case / $tool"
     if ((have_hyperfine)); then
         local hf_args=(--runs "$runs" --warmup 1 --style basic --export-json "$work/times/$key.json")
-        [[ -n "$prepare" ]] && hf_args+=(--prepare "$prepare")
+        if [[ -n "$prepare" ]]; then hf_args+=(--prepare "$prepare"); fi
         if ! hyperfine "${hf_args[@]}" "$full" >"$work/times/$key.log" 2>&1; then
             cat "$work/times/$key.log" >&2
             return 1
@@ -182,11 +194,11 @@ measure() {
         jq -r '.results[0].times[]' "$work/times/$key.json" >"$times"
     else
         for i in $(seq 0 "$runs"); do
-            [[ -n "$prepare" ]] && sh -c "$prepare"
+            if [[ -n "$prepare" ]]; then sh -c "$prepare" || return 1; fi
             t0=$(date +%s%N)
             sh -c "$full" || return 1
             t1=$(date +%s%N)
-            ((i == 0)) || awk -v ns="$((t1 - t0))" 'BEGIN { printf "%.6f\n", ns / 1e9 }' >>"$times"
+            if ((i > 0)); then awk -v ns="$((t1 - t0))" 'BEGIN { printf "%.6f\n", ns / 1e9 }' >>"$times"; fi
         done
     fi
 }
@@ -205,17 +217,18 @@ res = []
 for line in open(sys.argv[2]):
     parts = line.split()
     try:
-        res.append((int(parts[0]), float(parts[1]) + float(parts[2])))
+        res.append((int(parts[0]), float(parts[1]), float(parts[2])))
     except (ValueError, IndexError):
         continue
 res = res[1:]  # the first line is the warm-up run
-rss = max(r for r, _ in res) if res else 0
-cpu = statistics.median(c for _, c in res) if res else 0.0
-print(len(times), statistics.median(times), min(times), rss, cpu)
+rss = max(r[0] for r in res) if res else 0
+user = statistics.median(r[1] for r in res) if res else 0.0
+system = statistics.median(r[2] for r in res) if res else 0.0
+print(len(times), statistics.median(times), min(times), rss, f"{user:.2f}+{system:.2f}")
 EOF
 )"
     read -r n median min rss cpu <<<"$stats"
-    rows+=("| $case | $tool | $n | $(fmt_time "$median") | $(fmt_time "$min") | $((rss / 1024)) MiB | $(fmt_time "$cpu") | $commits |")
+    rows+=("| $case | $tool | $n | $(fmt_time "$median") | $(fmt_time "$min") | $((rss / 1024)) MiB | ${cpu/+/ + } s | $commits |")
 }
 
 failed() { rows+=("| $2 | $3 | - | FAILED | - | - | - | see \`target/bench/work/times/$1.log\`, \`work/out/$1.err\` |"); }
@@ -324,6 +337,14 @@ bench_size() { # LABEL SOURCE PEER_FOLDER TAG
 
 case_scaffold scaffold-example "scaffold (example)" "$example"
 case_scaffold scaffold-large "scaffold (large)" "$large"
+# Baseline: what merely writing the same files costs on this machine (file creation is kernel time,
+# and on a shared VM it varies a lot from run to run).
+if measure copy-large "copy of the scaffolded large tree (baseline)" "cp -r" "rm -rf $(q "$work/copy-large")" \
+    "cp -r $(q "$work/peer-large") $(q "$work/copy-large")"; then
+    row copy-large "copy of the scaffolded large tree (baseline)" "cp -r" "-"
+else
+    failed copy-large "copy of the scaffolded large tree (baseline)" "cp -r"
+fi
 bench_size example "$example" "$work/peer-example" ex
 bench_size large "$large" "$work/peer-large" lg
 
@@ -334,7 +355,7 @@ trap - EXIT
 {
     echo "# hf-deploy benchmarks"
     echo
-    echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Command: \`scripts/bench.sh --runs $runs\`."
+    echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Command: \`scripts/bench.sh${orig_args:+ $orig_args}\` ($runs runs)."
     echo "Timing: $( ((have_hyperfine)) && hyperfine --version || echo 'bash loop (date +%s%N)'), 1 warm-up run + $runs timed runs per row; peak RSS: max over the timed runs (\`/usr/bin/time -f %M\`)."
     echo
     echo "Machine: $(nproc) CPUs ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), Linux $(uname -r)."
@@ -346,17 +367,19 @@ trap - EXIT
     echo
     echo "Versions: $("$bin" --version), huggingface_hub $("$py" -c 'import huggingface_hub as h; print(h.__version__)') on $("$py" --version 2>&1), $(git --version)."
     echo
-    echo "| case | tool | runs | median | min | peak RSS | client CPU | commits made |"
+    echo "| case | tool | runs | median | min | peak RSS | client CPU user + sys | commits made |"
     echo "|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
     echo
     echo "Notes:"
     echo
     printf -- '- %s\n' "${notes[@]}"
-    echo "- Client CPU: median user+sys time of the measured process (the stand-in's own work, such as its pre-receive hook, is not in it)."
+    echo "- Client CPU: median user and system CPU time of the measured process (10 ms resolution) (the stand-in's own work, such as its pre-receive hook, is not in it)."
     echo "- Commits made: for a first deploy, commits on \`main\` minus the stand-in's initial commit; for the other rows, new commits over all runs (warm-up included)."
     for f in "$work"/state/*.delete-failures; do
-        [[ -e "$f" ]] && echo "- $(basename "$f" .delete-failures): $(wc -l <"$f") \`hf-deploy delete\` failures."
+        if [[ -e "$f" ]]; then
+            echo "- $(basename "$f" .delete-failures): $(wc -l <"$f") \`hf-deploy delete\` failures."
+        fi
     done
 } | tee "$results"
 log "results written to $results"

@@ -990,7 +990,19 @@ pub(crate) async fn preupload(
                     && (extra.iter().any(|r| r.is_match(&path)) || size > util::MAX_REGULAR_FILE || util::looks_binary(&sample));
                 let mut o = json!({"path": path, "uploadMode": if lfs { "lfs" } else { "regular" }, "shouldIgnore": false});
                 if let Some(e) = existing.iter().find(|e| e.path == path) {
-                    o["oid"] = json!(e.blob);
+                    // The remote oid the client compares with: the git blob id for a regular file,
+                    // the sha256 of the content for a file stored as an LFS pointer
+                    // (huggingface_hub skips an LFS upload when the two match).
+                    let pointer = match (&head, lfs) {
+                        (Some(h), true) => git::read_file(&hub, &space.repo_dir, h, &path)
+                            .await
+                            .and_then(|data| util::parse_lfs_pointer(&data)),
+                        _ => None,
+                    };
+                    o["oid"] = match pointer {
+                        Some((sha256, _)) => json!(sha256),
+                        None => json!(e.blob),
+                    };
                 }
                 files.push(o);
             }

@@ -99,6 +99,10 @@ async fn huggingface_hub_client_lifecycle() {
         v["lfs_files"],
         serde_json::json!(["small.bin", "weights.safetensors"])
     );
+    assert_eq!(
+        v["reupload_sha"], v["commit_oid"],
+        "re-uploading unchanged files (LFS ones too) makes no commit"
+    );
     assert!(v["host"].as_str().unwrap().starts_with("http://127.0.0.1:"));
     assert_eq!(v["sdk"], "docker");
     assert_eq!(v["restart_stage"], "BUILDING");

@@ -177,7 +177,7 @@ pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Resu
         let bytes = std::fs::read(&target).map_err(|e| Error::io("read", &target, e))?;
         if bytes.len() as u64 > LFS_THRESHOLD {
             warnings.push(format!(
-                "`{rel}` is larger than 10 MiB: the Hub refuses it unless Git LFS tracks it (add its pattern to `.gitattributes`) or it is excluded"
+                "`{rel}` is larger than 10 MiB: `hf-deploy deploy` uploads it with Git LFS, but a plain `git push` of the scaffold needs Git LFS for it (or exclude it)"
             ));
         }
         files.insert(rel, bytes);
