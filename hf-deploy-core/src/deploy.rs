@@ -233,6 +233,7 @@ async fn run(
     let outcome = push::push(PushRequest {
         remote_url: client.git_url(id),
         token: client.token().cloned(),
+        executable: scaffolded.executable,
         files: scaffolded.files,
         keep: options.keep.clone(),
         message: options.commit_message.clone(),
@@ -384,6 +385,7 @@ async fn plan(
                 remote_url: client.git_url(id),
                 token: client.token().cloned(),
                 files,
+                executable: Default::default(),
                 keep: options.keep.clone(),
                 message: options.commit_message.clone(),
                 author: (

@@ -568,3 +568,56 @@ async fn no_token_or_secret_value_appears_anywhere() {
     assert_no_leak("the stand-in's request log", &requests, &needles);
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn executable_files_stay_executable() {
+    use std::os::unix::fs::PermissionsExt;
+    let emulator = start_real_emulator().await;
+    let source = copy_tree(&example_backend());
+    let script = source.path().join("start.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nexec uvicorn app.main:app --host 0.0.0.0 --port 7860\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let output = deploy(&emulator, source.path(), "local/exec", &[]).await;
+    assert_eq!(output.code, 0, "{}", output.both());
+    let repo = emulator.space_dir("local/exec").unwrap();
+    let listing = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(&repo)
+        .args(["ls-tree", "main", "start.sh", "requirements.txt"])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains("100755 blob") && listing.contains("start.sh"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("100644 blob"),
+        "other files stay 644: {listing}"
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("space");
+    let scaffold = run_cli_async(
+        strings(&[
+            "scaffold",
+            &source.path().display().to_string(),
+            "--out",
+            &target.display().to_string(),
+        ]),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(scaffold.code, 0, "{}", scaffold.both());
+    let mode = std::fs::metadata(target.join("start.sh"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0o111, "mode {mode:o}");
+    emulator.shutdown().await;
+}

@@ -21,6 +21,7 @@ const FETCHED_REF: &str = "refs/remotes/space/main";
 const LOCAL_REF: &str = "refs/heads/main";
 /// Mode of a regular, non-executable file.
 const FILE_MODE: i32 = 0o100644;
+const EXECUTABLE_MODE: i32 = 0o100755;
 /// Mode of a folder.
 const TREE_MODE: i32 = 0o040000;
 
@@ -295,7 +296,12 @@ impl PushSession {
             let oid = repo
                 .blob(&bytes)
                 .map_err(git(&format!("store `{path}` in the temporary repository")))?;
-            entries.insert(path.clone(), (oid, FILE_MODE));
+            let mode = if request.executable.contains(path) {
+                EXECUTABLE_MODE
+            } else {
+                FILE_MODE
+            };
+            entries.insert(path.clone(), (oid, mode));
         }
         gitattributes = attributes::merge(&gitattributes, uncovered);
 

@@ -16,7 +16,7 @@ mod attributes;
 mod git;
 pub mod lfs;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 pub use git::{Plan, Published, PushSession};
 pub use lfs::LfsObject;
@@ -36,6 +36,8 @@ pub struct PushRequest {
     pub token: Option<SecretString>,
     /// The Space tree from the scaffold: relative `/`-separated path to content.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Paths of `files` committed as executable (mode 755); the others are mode 644.
+    pub executable: BTreeSet<String>,
     /// Git-style globs of remote paths to keep even though the scaffold does not produce them.
     /// Without a match, remote files the scaffold does not produce are removed.
     pub keep: Vec<String>,
@@ -60,6 +62,7 @@ impl std::fmt::Debug for PushRequest {
             .field("remote_url", &lfs::redact(&self.remote_url))
             .field("token", &self.token)
             .field("files", &files)
+            .field("executable", &self.executable)
             .field("keep", &self.keep)
             .field("message", &self.message)
             .field("author", &self.author)

@@ -99,6 +99,7 @@ fn request(url: &str, files: BTreeMap<String, Vec<u8>>) -> PushRequest {
         remote_url: url.to_string(),
         token: None,
         files,
+        executable: Default::default(),
         keep: Vec::new(),
         message: "Deploy from abc1234".into(),
         author: (

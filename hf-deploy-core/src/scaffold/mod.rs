@@ -32,7 +32,7 @@ mod requirements;
 mod validate;
 mod walk;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -268,6 +268,9 @@ impl SpaceConfig {
 pub struct Scaffold {
     /// Every file of the Space: path relative to the Space root (with `/`) -> content.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Paths of `files` that are executable in the source (an entrypoint script): they keep
+    /// the executable bit in the Space and in [`Scaffold::write_to`].
+    pub executable: BTreeSet<String>,
     /// Source files left out, with the reason.
     pub skipped: Vec<Skipped>,
     /// Paths of `files` that hf-deploy created or changed (Dockerfile, README.md,
@@ -514,8 +517,14 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     generated.sort();
     generated.dedup();
+    let executable = walked
+        .executable
+        .into_iter()
+        .filter(|path| files.contains_key(path) && !generated.contains(path))
+        .collect();
     Ok(Scaffold {
         files,
+        executable,
         skipped,
         generated,
         dropped_requirements: filtered.dropped,
@@ -629,6 +638,12 @@ impl Scaffold {
                     .map_err(|e| Error::io("create folder", folder, e))?;
             }
             std::fs::write(&path, bytes).map_err(|e| Error::io("write", &path, e))?;
+            #[cfg(unix)]
+            if self.executable.contains(rel) {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                    .map_err(|e| Error::io("make executable", &path, e))?;
+            }
         }
         let marker = staging.path().join(MARKER_FILE);
         std::fs::write(

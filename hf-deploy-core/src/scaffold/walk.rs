@@ -1,6 +1,6 @@
 //! Walking the source folder with `.gitignore` semantics and our excludes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -21,6 +21,8 @@ pub(super) const ENV_REASON: &str =
 /// What the walk found.
 pub(super) struct Walked {
     pub(super) files: BTreeMap<String, Vec<u8>>,
+    /// Files with an executable bit (kept as mode 755 in the Space, e.g. an entrypoint script).
+    pub(super) executable: BTreeSet<String>,
     pub(super) skipped: Vec<Skipped>,
     pub(super) warnings: Vec<String>,
 }
@@ -118,6 +120,8 @@ pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Resu
         .build();
 
     let mut files = BTreeMap::new();
+
+    let mut executable = BTreeSet::new();
     let mut warnings = Vec::new();
     for entry in walker {
         let entry = entry.map_err(walk_error(root))?;
@@ -175,6 +179,9 @@ pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Resu
             target = resolved;
         }
         let bytes = std::fs::read(&target).map_err(|e| Error::io("read", &target, e))?;
+        if is_executable(&target) {
+            executable.insert(rel.clone());
+        }
         if bytes.len() as u64 > LFS_THRESHOLD {
             warnings.push(format!(
                 "`{rel}` is larger than 10 MiB: `hf-deploy deploy` uploads it with Git LFS, but a plain `git push` of the scaffold needs Git LFS for it (or exclude it)"
@@ -220,6 +227,7 @@ pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Resu
 
     Ok(Walked {
         files,
+        executable,
         skipped: skipped
             .into_iter()
             .map(|(path, reason)| Skipped { path, reason })
@@ -241,5 +249,19 @@ fn walk_error(root: &Path) -> impl Fn(ignore::Error) -> Error + '_ {
             std::io::Error::other(err)
         };
         Error::io("read", path, source)
+    }
+}
+
+/// True when `path` has an executable bit (Unix); an entrypoint script must stay runnable.
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
     }
 }
