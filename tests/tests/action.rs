@@ -425,3 +425,71 @@ async fn bad_inputs_fail_with_an_annotation_and_exit_2() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dockerfile_that_breaks_the_space_rules_is_annotated_at_its_lines() {
+    let emulator = emulator().await;
+    let github = FakeGitHub::start(Mode::default()).await;
+    let workspace = Workspace::new();
+    std::fs::write(
+        workspace.path("backend/Dockerfile"),
+        "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nEXPOSE 8000\nCMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]\n",
+    )
+    .unwrap();
+    let mut env = runner_env(&workspace, &emulator, &github, None);
+    env.extend(base_inputs(&[]));
+    let output = run_action(env).await;
+    assert_eq!(output.code, 2, "{}", output.both());
+    let annotations: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error"))
+        .collect();
+    assert!(
+        annotations
+            .iter()
+            .any(|l| l.contains("file=backend/Dockerfile") && l.contains("line=")),
+        "annotations point at the file and line: {annotations:?}"
+    );
+    assert!(emulator.request_log().is_empty(), "nothing is sent");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_deploy_is_reported_in_the_comment_with_its_log_tail() {
+    let runner = ScriptedRunner::failing("BUILD_ERROR")
+        .build_log("Step 4/9 : RUN pip install -r requirements.txt")
+        .build_log("ERROR: No matching distribution found for torch==9.9.9")
+        .build_log("a line with ``` backticks that must not close the fence");
+    let emulator = Emulator::start(EmulatorConfig {
+        runner: Runner::Scripted(runner),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let github = FakeGitHub::start(Mode::default()).await;
+    let workspace = Workspace::new();
+    let event = workspace.event("opened");
+    let mut env = runner_env(&workspace, &emulator, &github, Some(&event));
+    env.extend(base_inputs(&[]));
+    let output = run_action(env).await;
+    assert_eq!(output.code, 1, "{}", output.both());
+    let outputs = parse_outputs(&workspace.path("output.txt"));
+    assert_eq!(outputs["stage"], "BUILD_ERROR");
+    let comment = github
+        .comment_with("hf-deploy:space=local/action-app")
+        .expect("the failure is commented");
+    assert!(comment.contains("torch==9.9.9"), "{comment}");
+    // The fence around the log is longer than any backtick run inside it.
+    assert!(comment.contains("````"), "{comment}");
+    let summary = std::fs::read_to_string(workspace.path("summary.md")).unwrap();
+    assert!(
+        summary.contains("<details>") && summary.contains("torch==9.9.9"),
+        "{summary}"
+    );
+    assert!(
+        !github.statuses_with_state("failure").is_empty(),
+        "the deployment is marked failed"
+    );
+    emulator.shutdown().await;
+}

@@ -621,3 +621,27 @@ async fn executable_files_stay_executable() {
     assert_eq!(mode & 0o111, 0o111, "mode {mode:o}");
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_commit_message_names_the_source_commit() {
+    let emulator = start_real_emulator().await;
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    let mut args = strings(&["deploy"]);
+    args.push(example_backend().display().to_string());
+    args.extend(strings(&["--space", "local/msg", "--no-wait"]));
+    let mut env = hub_env(&emulator, DEFAULT_WRITE_TOKEN);
+    env.push(("GITHUB_SHA".into(), sha.into()));
+    let output = run_cli_async(args, env).await;
+    assert_eq!(output.code, 0, "{}", output.both());
+    let repo = emulator.space_dir("local/msg").unwrap();
+    let log = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(&repo)
+        .args(["log", "-1", "--format=%s%n%an", "main"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(log.contains(sha), "{log}");
+    assert!(log.contains("hf-deploy"), "{log}");
+    emulator.shutdown().await;
+}
