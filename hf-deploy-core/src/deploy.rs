@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::hub::{CreateSpace, HubClient, LogKind, SpaceRuntime, SpaceStage};
 use crate::push::{self, PushRequest};
 use crate::report::{DeployReport, FileChanges, HealthSummary};
-use crate::scaffold::{self, ScaffoldOptions};
+use crate::scaffold::{self, Scaffold, ScaffoldOptions};
 use crate::settings::Settings;
 use crate::space::{SpaceId, join_url};
 use crate::verify::{self, HealthCheck};
@@ -200,7 +200,7 @@ async fn run(
     let secret_names: Vec<String> = options.settings.secrets.keys().cloned().collect();
 
     if options.dry_run {
-        return plan(client, options, scaffolded.files, secret_names, report).await;
+        return plan(client, options, scaffolded, secret_names, report).await;
     }
 
     // 2. Who are we, and does the Space exist? (whoami is cached by the client.)
@@ -230,21 +230,7 @@ async fn run(
     // 4. Push.
     progress.event(Event::Phase("push"));
     let phase = Instant::now();
-    let outcome = push::push(PushRequest {
-        remote_url: client.git_url(id),
-        token: client.token().cloned(),
-        executable: scaffolded.executable,
-        files: scaffolded.files,
-        keep: options.keep.clone(),
-        message: options.commit_message.clone(),
-        author: (
-            "hf-deploy".to_string(),
-            "hf-deploy@users.noreply.huggingface.co".to_string(),
-        ),
-        max_race_retries: 3,
-        dry_run: false,
-    })
-    .await?;
+    let outcome = push::push(push_request(client, options, scaffolded, false)).await?;
     report.durations.push_ms = Some(millis(phase.elapsed()));
     report.commit_sha = Some(outcome.commit_sha.clone());
     report.changed = outcome.changed;
@@ -355,7 +341,7 @@ async fn run(
 async fn plan(
     client: &HubClient,
     options: &DeployOptions,
-    files: std::collections::BTreeMap<String, Vec<u8>>,
+    scaffolded: Scaffold,
     secret_names: Vec<String>,
     report: &mut DeployReport,
 ) -> Result<()> {
@@ -381,21 +367,7 @@ async fn plan(
     }
     match &info {
         Some(info) => {
-            let outcome = push::push(PushRequest {
-                remote_url: client.git_url(id),
-                token: client.token().cloned(),
-                files,
-                executable: Default::default(),
-                keep: options.keep.clone(),
-                message: options.commit_message.clone(),
-                author: (
-                    "hf-deploy".into(),
-                    "hf-deploy@users.noreply.huggingface.co".into(),
-                ),
-                max_race_retries: 0,
-                dry_run: true,
-            })
-            .await?;
+            let outcome = push::push(push_request(client, options, scaffolded, true)).await?;
             report.commit_sha = Some(outcome.commit_sha);
             report.changed = outcome.changed;
             report.files = FileChanges {
@@ -413,7 +385,7 @@ async fn plan(
         None => {
             report.changed = true;
             report.files = FileChanges {
-                added: files.keys().cloned().collect(),
+                added: scaffolded.files.keys().cloned().collect(),
                 ..FileChanges::default()
             };
             set_urls(
@@ -427,6 +399,29 @@ async fn plan(
         }
     }
     Ok(())
+}
+
+/// The push of `scaffold` to the Space; with `dry_run`, the plan only (nothing is written).
+fn push_request(
+    client: &HubClient,
+    options: &DeployOptions,
+    scaffold: Scaffold,
+    dry_run: bool,
+) -> PushRequest {
+    PushRequest {
+        remote_url: client.git_url(&options.space),
+        token: client.token().cloned(),
+        files: scaffold.files,
+        executable: scaffold.executable,
+        keep: options.keep.clone(),
+        message: options.commit_message.clone(),
+        author: (
+            "hf-deploy".to_string(),
+            "hf-deploy@users.noreply.huggingface.co".to_string(),
+        ),
+        max_race_retries: if dry_run { 0 } else { 3 },
+        dry_run,
+    }
 }
 
 fn set_urls(report: &mut DeployReport, app_url: String, health_path: &str) {

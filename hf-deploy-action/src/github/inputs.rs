@@ -517,7 +517,7 @@ fn parse_pairs(
 mod tests {
     use super::*;
 
-    const TOKEN: &str = "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345";
+    const TOKEN: &str = "hf_fake_token_for_tests_0000";
 
     /// What the runner passes to `docker run -e` for a typical step: every declared input,
     /// with `""` for those not given, plus the runner's own variables.
