@@ -63,7 +63,7 @@ pub struct DeployReport {
     /// Things to look at that did not fail the deploy.
     #[serde(default)]
     pub warnings: Vec<String>,
-    /// True for `--dry-run`: nothing was sent.
+    /// True for `--dry-run`: nothing was written (reads only).
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -306,7 +306,7 @@ pub fn render_text(report: &DeployReport, color: bool) -> String {
             color,
         ),
         Outcome::DryRun => paint(
-            &format!("Dry run for {space}: nothing was sent"),
+            &format!("Dry run for {space}: nothing was written"),
             BOLD,
             color,
         ),
@@ -572,7 +572,7 @@ fn markdown(report: &DeployReport, keep: usize) -> String {
         Outcome::Healthy => format!("✅ {space} is deployed and healthy"),
         Outcome::Degraded => format!("⚠️ {space} is deployed but not fully working"),
         Outcome::NotVerified => format!("✅ {space} is pushed (health not checked)"),
-        Outcome::DryRun => format!("📝 Dry run for {space}: nothing was sent"),
+        Outcome::DryRun => format!("📝 Dry run for {space}: nothing was written"),
         Outcome::Failed => format!("❌ Deploy of {space} failed"),
     };
     let _ = writeln!(out, "### {headline}\n");

@@ -247,6 +247,11 @@ async fn bad_input_exits_2_names_the_input_and_sends_nothing() {
         names: "DATABASE_URL",
         env: Vec::new(),
     });
+    cases.push(Case {
+        args: strings(&["status", "--space", "local/x"]),
+        names: "HF_ENDPOINT",
+        env: vec![("HF_ENDPOINT".into(), "huggingface.co".into())],
+    });
     assert!(cases.len() >= 20);
 
     let mut failures = Vec::new();

@@ -171,7 +171,13 @@ pub(crate) fn build_client(
     endpoint: &str,
     token: Option<SecretString>,
 ) -> anyhow::Result<HubClient> {
-    parse_http_url(endpoint, "HF_ENDPOINT")?;
+    parse_http_url(endpoint, "HF_ENDPOINT").map_err(|_| {
+        Error::invalid_input_hint(
+            "HF_ENDPOINT",
+            format!("`{endpoint}` is not an http(s) URL"),
+            "set it to the Hub's base URL, e.g. `https://huggingface.co`, or unset it",
+        )
+    })?;
     let mut builder = HubClient::builder()
         .endpoint(endpoint)
         .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")));
