@@ -645,3 +645,39 @@ async fn the_commit_message_names_the_source_commit() {
     assert!(log.contains("hf-deploy"), "{log}");
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_git_failures_are_retried_without_a_second_commit() {
+    let emulator = start_real_emulator().await;
+    emulator.faults().add(
+        FaultRule::new("GET", "/spaces/*/info/refs")
+            .status(502)
+            .times(1),
+    );
+    emulator.faults().add(
+        FaultRule::new("POST", "/spaces/*/git-receive-pack")
+            .status(503)
+            .times(1),
+    );
+    let output = deploy(&emulator, &example_backend(), "local/flaky-git", &[]).await;
+    assert_eq!(output.code, 0, "{}", output.both());
+    assert_eq!(json(&output)["changed"], true);
+    let repo = emulator.space_dir("local/flaky-git").unwrap();
+    assert_eq!(
+        commit_count(&repo),
+        2,
+        "initial commit + exactly one deploy commit"
+    );
+    let log = emulator.request_log();
+    let failed: Vec<_> = log
+        .iter()
+        .filter(|r| r.status >= 500)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        failed.len(),
+        2,
+        "both injected failures were met: {failed:?}"
+    );
+    emulator.shutdown().await;
+}

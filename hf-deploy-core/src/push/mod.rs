@@ -162,12 +162,27 @@ fn push_blocking_with(
     let mut session = PushSession::open(&request.remote_url, request.token.clone())?;
     let mut uploaded: HashSet<String> = HashSet::new();
     let attempts = request.max_race_retries.saturating_add(1);
-    for attempt in 1..=attempts {
-        let head = session.fetch()?;
+    let mut transient_failures = 0;
+    // Set when a publish failed in a way that may still have landed (the answer was lost): a
+    // retry then finds the tree unchanged, and the deploy did change the Space.
+    let mut may_have_landed = false;
+    let mut attempt = 0;
+    while attempt < attempts {
+        attempt += 1;
+        let head = match session.fetch() {
+            Ok(head) => head,
+            Err(error) if is_transient(&error) && transient_failures < MAX_TRANSIENT_RETRIES => {
+                transient_failures += 1;
+                attempt -= 1;
+                std::thread::sleep(transient_delay(transient_failures));
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
         let plan = session.plan(request, head)?;
         let outcome = |commit_sha: String| PushOutcome {
             commit_sha,
-            changed: plan.changed,
+            changed: plan.changed || may_have_landed,
             added: plan.added.clone(),
             modified: plan.modified.clone(),
             removed: plan.removed.clone(),
@@ -189,12 +204,58 @@ fn push_blocking_with(
             uploaded.extend(pending.into_iter().map(|object| object.oid));
         }
         before_publish(attempt);
-        match session.publish(&plan, request)? {
-            Published::Pushed(commit) => return Ok(outcome(commit.to_string())),
-            Published::Race => continue,
+        match session.publish(&plan, request) {
+            Ok(Published::Pushed(commit)) => return Ok(outcome(commit.to_string())),
+            Ok(Published::Race) => continue,
+            // Safe to repeat: the next round fetches `main` again, so a push that did land is
+            // seen as an unchanged tree and nothing is committed twice.
+            Err(error) if is_transient(&error) && transient_failures < MAX_TRANSIENT_RETRIES => {
+                transient_failures += 1;
+                may_have_landed = true;
+                attempt -= 1;
+                std::thread::sleep(transient_delay(transient_failures));
+            }
+            Err(error) => return Err(error),
         }
     }
     Err(Error::PushRace { attempts })
+}
+
+/// Transient git failures (5xx, 429, dropped connections) retried per push, on top of races.
+const MAX_TRANSIENT_RETRIES: u32 = 2;
+
+/// Wait before transient retry `n` (1-based): 1 s, then 2 s.
+fn transient_delay(n: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(n.min(2)))
+}
+
+/// True for a git failure worth repeating: the server answered 5xx or 429, or the connection
+/// failed. Never for refused credentials, certificates or a rejected push.
+fn is_transient(error: &Error) -> bool {
+    let Error::Git { source, .. } = error else {
+        return false;
+    };
+    if matches!(
+        source.code(),
+        git2::ErrorCode::Auth | git2::ErrorCode::Certificate
+    ) {
+        return false;
+    }
+    let message = source.message().to_ascii_lowercase();
+    let status = ["status code: 5", "status code: 429"]
+        .iter()
+        .any(|s| message.contains(s));
+    let network = matches!(source.class(), git2::ErrorClass::Net | git2::ErrorClass::Os)
+        || [
+            "timed out",
+            "connection reset",
+            "broken pipe",
+            "unexpected eof",
+            "early eof",
+        ]
+        .iter()
+        .any(|s| message.contains(s));
+    status || network
 }
 
 /// Refuse requests that cannot make a sane tree, before anything is fetched.
