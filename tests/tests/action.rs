@@ -493,3 +493,37 @@ async fn a_failed_deploy_is_reported_in_the_comment_with_its_log_tail() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn degraded_health_fails_unless_allowed() {
+    let degraded =
+        r#"{"status":"degraded","services":{"fastapi":"ok","qdrant":{"status":"not_configured"}}}"#;
+    let app = ScriptedApp::new()
+        .route(ScriptedRoute::get("/api/health").then(ScriptedResponse::json(200, degraded)));
+    let config = EmulatorConfig {
+        runner: Runner::Scripted(ScriptedRunner::running().app(app)),
+        ..EmulatorConfig::default()
+    };
+    let emulator = Emulator::start(config).await.unwrap();
+    let github = FakeGitHub::start(Mode::default()).await;
+    let workspace = Workspace::new();
+
+    let mut env = runner_env(&workspace, &emulator, &github, None);
+    env.extend(base_inputs(&[("frontend-url", String::new())]));
+    let output = run_action(env).await;
+    assert_eq!(output.code, 1, "{}", output.both());
+    assert!(output.stderr.contains("qdrant"), "{}", output.both());
+
+    let mut env = runner_env(&workspace, &emulator, &github, None);
+    env.extend(base_inputs(&[
+        ("frontend-url", String::new()),
+        ("allow-degraded", "true".into()),
+    ]));
+    let output = run_action(env).await;
+    assert_eq!(output.code, 0, "{}", output.both());
+    assert_eq!(
+        parse_outputs(&workspace.path("output.txt"))["health"],
+        "degraded"
+    );
+    emulator.shutdown().await;
+}

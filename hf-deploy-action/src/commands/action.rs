@@ -314,7 +314,7 @@ fn deploy_options(
         wait: config.wait,
         timeout: config.timeout,
         dry_run: config.dry_run,
-        allow_degraded: false,
+        allow_degraded: config.allow_degraded,
         keep: Vec::new(),
         poll: PollSettings::default(),
     })

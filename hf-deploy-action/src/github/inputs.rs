@@ -92,6 +92,9 @@ pub(crate) struct ActionInputs {
     /// `preview`: boolean.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) preview: Option<String>,
+    /// `allow-degraded`: boolean.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) allow_degraded: Option<String>,
 }
 
 /// `""` (and whitespace only) -> `None`: the runner sets every declared input, empty when the
@@ -106,7 +109,7 @@ const SECRET_INPUTS: [&str; 3] = ["hf-token", "secrets", "github-token"];
 
 impl ActionInputs {
     /// Every input as `(name in action.yml, value)`.
-    fn fields(&self) -> [(&'static str, &Option<String>); 21] {
+    fn fields(&self) -> [(&'static str, &Option<String>); 22] {
         [
             ("hf-token", &self.hf_token),
             ("space", &self.space),
@@ -129,6 +132,7 @@ impl ActionInputs {
             ("github-token", &self.github_token),
             ("comment", &self.comment),
             ("preview", &self.preview),
+            ("allow-degraded", &self.allow_degraded),
         ]
     }
 }
@@ -249,6 +253,8 @@ pub(crate) struct ActionConfig {
     pub(crate) comment: bool,
     /// Deploy pull requests to `{space}-pr-{number}`.
     pub(crate) preview: bool,
+    /// Succeed when health is `degraded`.
+    pub(crate) allow_degraded: bool,
 }
 
 impl ActionConfig {
@@ -409,6 +415,7 @@ impl ActionInputs {
                 .map(|t| SecretString::new(t.trim().to_string())),
             comment: parse_bool("comment", self.comment.as_deref(), true)?,
             preview: parse_bool("preview", self.preview.as_deref(), false)?,
+            allow_degraded: parse_bool("allow-degraded", self.allow_degraded.as_deref(), false)?,
         })
     }
 }
@@ -913,6 +920,7 @@ mod tests {
             ("dry-run", "false"),
             ("comment", "true"),
             ("preview", "false"),
+            ("allow-degraded", "false"),
         ] {
             assert_eq!(default(name).as_deref(), Some(value), "default of `{name}`");
         }
