@@ -2,7 +2,7 @@
 # The project's test command (README: "Run the tests"). Installs its own prerequisites first
 # (scripts/bootstrap.sh), then checks formatting and lints, then runs every test of the workspace:
 # unit tests, the Hub stand-in's conformance tests (official Python and JS clients, real git),
-# and the end-to-end deploy tests.
+# the end-to-end deploy tests, and the example backend's pytest suite.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -19,3 +19,6 @@ echo "==> tests" >&2
 # nextest runs each test in its own process (tests start servers and child processes).
 cargo nextest run --workspace --locked --no-fail-fast "$@"
 cargo test --workspace --locked --doc
+
+echo "==> the example backend's own tests (pytest)" >&2
+(cd examples/rag-chatbot/backend && ../../../.venv/bin/python -m pytest -q -p no:cacheprovider)
