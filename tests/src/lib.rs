@@ -146,27 +146,29 @@ pub fn assert_no_leak(what: &str, haystack: &str, needles: &[&str]) {
     }
 }
 
-/// Every file's text in the git history of a bare repository (all commits, all blobs), and the
-/// commit messages: for leak scans.
-pub fn git_history_text(bare_repo: &Path) -> String {
+/// The standard output of `git --git-dir <bare_repo> <args>`, as text.
+pub fn git(bare_repo: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .arg("--git-dir")
         .arg(bare_repo)
-        .args(["log", "--all", "-p", "--format=%H %an <%ae>%n%B"])
+        .args(args)
         .output()
-        .expect("git log");
+        .unwrap_or_else(|e| panic!("git {args:?}: {e}"));
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Every file's text in the git history of a bare repository (all commits, all blobs), and the
+/// commit messages: for leak scans.
+pub fn git_history_text(bare_repo: &Path) -> String {
+    git(
+        bare_repo,
+        &["log", "--all", "-p", "--format=%H %an <%ae>%n%B"],
+    )
 }
 
 /// Number of commits on `main` in a bare repository.
 pub fn commit_count(bare_repo: &Path) -> usize {
-    let output = Command::new("git")
-        .arg("--git-dir")
-        .arg(bare_repo)
-        .args(["rev-list", "--count", "main"])
-        .output()
-        .expect("git rev-list");
-    String::from_utf8_lossy(&output.stdout)
+    git(bare_repo, &["rev-list", "--count", "main"])
         .trim()
         .parse()
         .unwrap_or(0)

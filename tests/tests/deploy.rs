@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use hf_deploy_tests::{
-    assert_no_leak, commit_count, copy_tree, example_backend, git_history_text, hub_env,
+    assert_no_leak, commit_count, copy_tree, example_backend, git, git_history_text, hub_env,
     run_cli_async, start_real_emulator, strings,
 };
 use hf_hub_emulator::{DEFAULT_READ_TOKEN, DEFAULT_WRITE_TOKEN, Emulator, FaultRule};
@@ -32,26 +32,14 @@ fn json(output: &hf_deploy_tests::CliOutput) -> serde_json::Value {
 }
 
 fn tree_of(repo: &Path) -> Vec<String> {
-    let output = std::process::Command::new("git")
-        .arg("--git-dir")
-        .arg(repo)
-        .args(["ls-tree", "-r", "--name-only", "main"])
-        .output()
-        .expect("git ls-tree");
-    String::from_utf8_lossy(&output.stdout)
+    git(repo, &["ls-tree", "-r", "--name-only", "main"])
         .lines()
         .map(str::to_string)
         .collect()
 }
 
 fn show(repo: &Path, path: &str) -> String {
-    let output = std::process::Command::new("git")
-        .arg("--git-dir")
-        .arg(repo)
-        .args(["show", &format!("main:{path}")])
-        .output()
-        .expect("git show");
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    git(repo, &["show", &format!("main:{path}")])
 }
 
 async fn get_json(emulator: &Emulator, path: &str) -> serde_json::Value {
@@ -149,13 +137,8 @@ async fn deploy_creates_the_space_pushes_and_sets_secrets_and_variables() {
         readme.contains("sdk: docker") || readme.contains("sdk: \"docker\""),
         "{readme}"
     );
-    let head = std::process::Command::new("git")
-        .arg("--git-dir")
-        .arg(&repo)
-        .args(["rev-parse", "main"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&head.stdout).trim(), sha);
+    let head = git(&repo, &["rev-parse", "main"]);
+    assert_eq!(head.trim(), sha);
 
     let secrets = get_json(&emulator, "/api/spaces/local/rag-bot/secrets").await;
     for key in ["GEMINI_API_KEY", "DATABASE_URL", "ALLOWED_ORIGINS"] {
@@ -333,25 +316,10 @@ async fn two_deploys_at_once_keep_a_linear_history() {
     assert_eq!(first.code, 0, "{}", first.both());
     assert_eq!(second.code, 0, "{}", second.both());
     let repo = emulator.space_dir("local/race").unwrap();
-    let merges = std::process::Command::new("git")
-        .arg("--git-dir")
-        .arg(&repo)
-        .args(["rev-list", "--merges", "--count", "main"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&merges.stdout).trim(),
-        "0",
-        "no merge commits"
-    );
+    let merges = git(&repo, &["rev-list", "--merges", "--count", "main"]);
+    assert_eq!(merges.trim(), "0", "no merge commits");
     // Both commits are in the history: none was lost by a force push.
-    let history = std::process::Command::new("git")
-        .arg("--git-dir")
-        .arg(&repo)
-        .args(["rev-list", "main"])
-        .output()
-        .unwrap();
-    let history = String::from_utf8_lossy(&history.stdout).to_string();
+    let history = git(&repo, &["rev-list", "main"]);
     for output in [&first, &second] {
         let sha = json(output)["commit_sha"].as_str().unwrap().to_string();
         assert!(history.contains(&sha), "commit {sha} lost from {history}");
@@ -585,13 +553,7 @@ async fn executable_files_stay_executable() {
     let output = deploy(&emulator, source.path(), "local/exec", &[]).await;
     assert_eq!(output.code, 0, "{}", output.both());
     let repo = emulator.space_dir("local/exec").unwrap();
-    let listing = std::process::Command::new("git")
-        .arg("--git-dir")
-        .arg(&repo)
-        .args(["ls-tree", "main", "start.sh", "requirements.txt"])
-        .output()
-        .unwrap();
-    let listing = String::from_utf8_lossy(&listing.stdout);
+    let listing = git(&repo, &["ls-tree", "main", "start.sh", "requirements.txt"]);
     assert!(
         listing.contains("100755 blob") && listing.contains("start.sh"),
         "{listing}"
@@ -634,13 +596,7 @@ async fn the_commit_message_names_the_source_commit() {
     let output = run_cli_async(args, env).await;
     assert_eq!(output.code, 0, "{}", output.both());
     let repo = emulator.space_dir("local/msg").unwrap();
-    let log = std::process::Command::new("git")
-        .arg("--git-dir")
-        .arg(&repo)
-        .args(["log", "-1", "--format=%s%n%an", "main"])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&log.stdout);
+    let log = git(&repo, &["log", "-1", "--format=%s%n%an", "main"]);
     assert!(log.contains(sha), "{log}");
     assert!(log.contains("hf-deploy"), "{log}");
     emulator.shutdown().await;
