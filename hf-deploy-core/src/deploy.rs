@@ -12,11 +12,11 @@ use futures_util::StreamExt;
 use crate::error::{Error, Result};
 use crate::hub::{CreateSpace, HubClient, LogKind, SpaceRuntime, SpaceStage};
 use crate::push::{self, PushRequest};
-use crate::report::{DeployReport, FileChanges, HealthSummary};
+use crate::report::{DeployReport, FileChanges};
 use crate::scaffold::{self, Scaffold, ScaffoldOptions};
 use crate::settings::Settings;
 use crate::space::{SpaceId, join_url};
-use crate::verify::{self, HealthCheck};
+use crate::verify::{self, VerifyEvent};
 
 /// Everything a deploy needs, already validated by the caller where it came from the user.
 #[derive(Debug, Clone)]
@@ -280,11 +280,11 @@ async fn run(
     let runtime = runtime?;
     report.stage = Some(runtime.stage.to_string());
 
-    // 6. Health, then CORS.
+    // 6. Health, then accept, then CORS: the sequence `verify` runs too.
     progress.event(Event::Phase("health"));
-    let phase = Instant::now();
-    let check = HealthCheck {
-        url: report.health_url.clone(),
+    let check = verify::AppCheck {
+        app_url: report.app_url.clone(),
+        health_path: options.health_path.clone(),
         token: if options.private {
             client.token().cloned()
         } else {
@@ -292,46 +292,17 @@ async fn run(
         },
         deadline,
         poll: (options.poll.health_initial, options.poll.health_max),
-        client: None,
+        origins: options.frontend_origins.clone(),
+        allow_degraded: options.allow_degraded,
     };
-    let health = verify::wait_healthy(&check, &mut |attempt| {
-        progress.event(Event::HealthAttempt(&attempt.outcome))
+    let outcome = verify::verify_app(&check, &mut |event| match event {
+        VerifyEvent::HealthAttempt(attempt) => {
+            progress.event(Event::HealthAttempt(&attempt.outcome))
+        }
+        VerifyEvent::Cors => progress.event(Event::Phase("cors")),
     })
     .await;
-    report.durations.health_ms = Some(millis(phase.elapsed()));
-    let health = health?;
-    report.health = Some(HealthSummary::from(&health));
-    let health_error = if verify::accepts(&health, options.allow_degraded) {
-        if !health.is_healthy() {
-            report
-                .warnings
-                .push(verify::health_error(&health, &report.health_url).to_string());
-        }
-        None
-    } else {
-        Some(verify::health_error(&health, &report.health_url))
-    };
-
-    if !options.frontend_origins.is_empty() {
-        progress.event(Event::Phase("cors"));
-        let token = if options.private {
-            client.token()
-        } else {
-            None
-        };
-        let http = verify::app_client(token)?;
-        report.cors = verify::check_cors(
-            &report.app_url,
-            &options.health_path,
-            &options.frontend_origins,
-            &http,
-        )
-        .await;
-    }
-    if let Some(error) = health_error {
-        return Err(error);
-    }
-    match verify::cors_error(&report.cors) {
+    match report.record_verification(outcome) {
         Some(error) => Err(error),
         None => Ok(()),
     }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::space::{SpaceId, join_url};
-use crate::verify::{CorsResult, Health, ServiceHealth};
+use crate::verify::{self, CorsResult, Health, ServiceHealth, Verdict, VerifyOutcome};
 
 /// GitHub's limit for one step summary; [`render_markdown`] stays under it.
 pub const MAX_MARKDOWN_BYTES: usize = 1024 * 1024;
@@ -88,12 +88,14 @@ impl From<&Health> for HealthSummary {
 }
 
 impl HealthSummary {
-    /// True when the overall status means healthy.
+    /// What the overall status means: the same rule as the deploy's accept step.
+    pub fn verdict(&self) -> Verdict {
+        verify::verdict(&self.status)
+    }
+
+    /// True when the overall status means healthy ([`Verdict::Healthy`]).
     pub fn is_healthy(&self) -> bool {
-        matches!(
-            self.status.to_ascii_lowercase().as_str(),
-            "healthy" | "ok" | "up" | "pass"
-        )
+        self.verdict() == Verdict::Healthy
     }
 }
 
@@ -178,6 +180,17 @@ impl DeployReport {
             }
         }
         self.error = Some(ReportError::from(error));
+    }
+
+    /// Record what [`verify::verify_app`] found (health, its wait, CORS, warnings) and return
+    /// its error, if any; the report's [`outcome`](Self::outcome) then agrees with it.
+    pub fn record_verification(&mut self, outcome: VerifyOutcome) -> Option<Error> {
+        self.health = outcome.health.as_ref().map(HealthSummary::from);
+        self.durations.health_ms =
+            Some(u64::try_from(outcome.health_elapsed.as_millis()).unwrap_or(u64::MAX));
+        self.cors = outcome.cors;
+        self.warnings.extend(outcome.warnings);
+        outcome.error
     }
 
     /// The one-word outcome the renderers lead with.

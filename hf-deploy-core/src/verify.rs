@@ -130,9 +130,14 @@ pub struct Health {
 }
 
 impl Health {
-    /// True when the overall status means healthy (`healthy`, `ok`, `up`, `pass`).
+    /// What the app's overall status means; see [`verdict`].
+    pub fn verdict(&self) -> Verdict {
+        verdict(&self.status)
+    }
+
+    /// True when the overall status means healthy ([`Verdict::Healthy`]).
     pub fn is_healthy(&self) -> bool {
-        is_ok_status(&self.status)
+        self.verdict() == Verdict::Healthy
     }
 
     /// Parse a health body. Services come from `services` (or `checks`, `components`,
@@ -233,17 +238,34 @@ impl ServiceHealth {
         }
     }
 
-    /// True when the status means the service works.
+    /// True when the status means the service works ([`Verdict::Healthy`]).
     pub fn is_ok(&self) -> bool {
-        is_ok_status(&self.status)
+        verdict(&self.status) == Verdict::Healthy
     }
 }
 
-fn is_ok_status(status: &str) -> bool {
-    matches!(
-        status.to_ascii_lowercase().as_str(),
-        "ok" | "healthy" | "up" | "pass" | "passing" | "connected" | "available"
-    )
+/// What a health status word means. The one rule, used by the deploy's accept step,
+/// `--allow-degraded`, `verify` and the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Works: `healthy`, `ok`, `up`, `pass`, `passing`, `connected`, `available`, `green`.
+    Healthy,
+    /// Answers, but part of it does not work: `degraded`, `warn`, `warning`, `partial`,
+    /// `yellow`. Accepted only with `--allow-degraded`.
+    Degraded,
+    /// Anything else (`unhealthy`, `error`, `fail`, `down`, an unknown word).
+    Unhealthy,
+}
+
+/// The [`Verdict`] of a health status word, case and surrounding space ignored.
+pub fn verdict(status: &str) -> Verdict {
+    match status.trim().to_ascii_lowercase().as_str() {
+        "ok" | "healthy" | "up" | "pass" | "passing" | "passed" | "connected" | "available"
+        | "green" => Verdict::Healthy,
+        "degraded" | "warn" | "warning" | "partial" | "yellow" => Verdict::Degraded,
+        _ => Verdict::Unhealthy,
+    }
 }
 
 /// Poll `check.url` until it answers JSON, and return that answer whatever its status.
@@ -610,10 +632,14 @@ fn secrets_for(service: &str) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
-/// True when `health` passes: `healthy`, or `degraded` when `allow_degraded` (the
-/// `--allow-degraded` flag) is set.
-pub fn accepts(health: &Health, allow_degraded: bool) -> bool {
-    health.is_healthy() || (allow_degraded && health.status.eq_ignore_ascii_case("degraded"))
+/// True when a health answer with this [`Verdict`] passes: healthy, or degraded when
+/// `allow_degraded` (the `--allow-degraded` flag) is set.
+pub fn accepts(verdict: Verdict, allow_degraded: bool) -> bool {
+    match verdict {
+        Verdict::Healthy => true,
+        Verdict::Degraded => allow_degraded,
+        Verdict::Unhealthy => false,
+    }
 }
 
 /// The error for a health answer that is not healthy: the failing services and the diagnoses.
@@ -649,6 +675,120 @@ pub fn cors_error(results: &[CorsResult]) -> Option<Error> {
         .map(|c| c.origin.clone())
         .collect();
     (!origins.is_empty()).then_some(Error::CorsBlocked { origins })
+}
+
+/// What [`verify_app`] checks: the health of `{app_url}{health_path}`, then CORS from each origin.
+#[derive(Debug, Clone)]
+pub struct AppCheck {
+    /// The app's base URL, e.g. `https://alice-rag.hf.space`.
+    pub app_url: String,
+    /// The health path, starting with `/`; also the path the CORS probe sends to.
+    pub health_path: String,
+    /// Sent as `Authorization: Bearer` on every request to the app (private Spaces).
+    pub token: Option<SecretString>,
+    /// Give up waiting for a health answer after this instant.
+    pub deadline: Instant,
+    /// Delay between health polls: the initial delay, doubled after each poll up to the maximum.
+    pub poll: (Duration, Duration),
+    /// Frontend origins to check CORS for; none skips the CORS step.
+    pub origins: Vec<String>,
+    /// Accept a [`Verdict::Degraded`] answer (with a warning) instead of failing.
+    pub allow_degraded: bool,
+}
+
+/// What happens during [`verify_app`], for a progress display.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum VerifyEvent<'a> {
+    /// One health poll.
+    HealthAttempt(&'a HealthAttempt),
+    /// The CORS check starts.
+    Cors,
+}
+
+/// What [`verify_app`] found: everything known, also on failure.
+#[derive(Debug)]
+pub struct VerifyOutcome {
+    /// The app's health answer, when one came.
+    pub health: Option<Health>,
+    /// Time spent waiting for the health answer.
+    pub health_elapsed: Duration,
+    /// One result per origin; empty without origins or when the app never answered.
+    pub cors: Vec<CorsResult>,
+    /// Things that did not fail the check (a degraded answer accepted by `allow_degraded`).
+    pub warnings: Vec<String>,
+    /// Why the app does not pass: no health answer, a health answer not accepted, or a blocked
+    /// origin, in that order of precedence.
+    pub error: Option<Error>,
+}
+
+impl VerifyOutcome {
+    /// The verdict of the health answer, when one came.
+    pub fn verdict(&self) -> Option<Verdict> {
+        self.health.as_ref().map(Health::verdict)
+    }
+}
+
+/// The one verification sequence of `deploy` and `verify`: wait for the health answer, judge it
+/// with [`verdict`] and [`accepts`], then (only when the app answered) check CORS from each
+/// origin. Never fails early: the outcome holds what was seen and the first error.
+pub async fn verify_app(
+    check: &AppCheck,
+    on_event: &mut dyn FnMut(VerifyEvent<'_>),
+) -> VerifyOutcome {
+    let mut outcome = VerifyOutcome {
+        health: None,
+        health_elapsed: Duration::ZERO,
+        cors: Vec::new(),
+        warnings: Vec::new(),
+        error: None,
+    };
+    let client = match app_client(check.token.as_ref()) {
+        Ok(client) => client,
+        Err(error) => {
+            outcome.error = Some(error);
+            return outcome;
+        }
+    };
+    let health_url = join_url(&check.app_url, &check.health_path);
+    let health_check = HealthCheck {
+        url: health_url.clone(),
+        // The client carries the token on every request.
+        token: None,
+        deadline: check.deadline,
+        poll: check.poll,
+        client: Some(client.clone()),
+    };
+    let started = Instant::now();
+    let health = wait_healthy(&health_check, &mut |attempt| {
+        on_event(VerifyEvent::HealthAttempt(attempt))
+    })
+    .await;
+    outcome.health_elapsed = started.elapsed();
+    let health = match health {
+        Ok(health) => health,
+        Err(error) => {
+            outcome.error = Some(error);
+            return outcome;
+        }
+    };
+    let verdict = health.verdict();
+    if !accepts(verdict, check.allow_degraded) {
+        outcome.error = Some(health_error(&health, &health_url));
+    } else if verdict != Verdict::Healthy {
+        outcome
+            .warnings
+            .push(health_error(&health, &health_url).to_string());
+    }
+    outcome.health = Some(health);
+    if !check.origins.is_empty() {
+        on_event(VerifyEvent::Cors);
+        outcome.cors = check_cors(&check.app_url, &check.health_path, &check.origins, &client).await;
+        if outcome.error.is_none() {
+            outcome.error = cors_error(&outcome.cors);
+        }
+    }
+    outcome
 }
 
 /// Check, for each origin, what a browser would be allowed to do against `{app_url}{probe_path}`.
@@ -1255,5 +1395,213 @@ mod tests {
             results[0].detail,
             "the preflight got no answer: could not connect"
         );
+    }
+
+    #[test]
+    fn verify_verdict_is_one_rule_for_every_health_word() {
+        let table = [
+            ("healthy", Verdict::Healthy),
+            ("ok", Verdict::Healthy),
+            ("OK", Verdict::Healthy),
+            (" up ", Verdict::Healthy),
+            ("pass", Verdict::Healthy),
+            ("passing", Verdict::Healthy),
+            ("connected", Verdict::Healthy),
+            ("available", Verdict::Healthy),
+            ("degraded", Verdict::Degraded),
+            ("Degraded", Verdict::Degraded),
+            ("warn", Verdict::Degraded),
+            ("unhealthy", Verdict::Unhealthy),
+            ("fail", Verdict::Unhealthy),
+            ("error", Verdict::Unhealthy),
+            ("down", Verdict::Unhealthy),
+            ("", Verdict::Unhealthy),
+            ("<html>", Verdict::Unhealthy),
+        ];
+        for (word, expected) in table {
+            assert_eq!(verdict(word), expected, "{word:?}");
+            let summary = crate::report::HealthSummary {
+                status: word.into(),
+                services: BTreeMap::new(),
+            };
+            assert_eq!(summary.verdict(), expected, "report of {word:?}");
+            assert_eq!(
+                ServiceHealth {
+                    status: word.into(),
+                    detail: None
+                }
+                .is_ok(),
+                expected == Verdict::Healthy,
+                "service {word:?}"
+            );
+        }
+        assert!(accepts(Verdict::Healthy, false));
+        assert!(!accepts(Verdict::Degraded, false));
+        assert!(accepts(Verdict::Degraded, true));
+        assert!(!accepts(Verdict::Unhealthy, true));
+    }
+
+    /// Serve `answer` on `/api/health` (and CORS for `https://ok.app` on it), run the one
+    /// verification sequence and record it in a report, as `deploy` and `verify` do.
+    async fn verify_and_report(
+        answer: fn() -> Response,
+        allow_degraded: bool,
+    ) -> (Seen, crate::report::DeployReport, Option<Error>) {
+        let app = Router::new().route(
+            "/api/health",
+            any(move |method: Method| async move {
+                if method == Method::OPTIONS {
+                    return (
+                        AxumStatus::OK,
+                        [
+                            ("access-control-allow-origin", "https://ok.app"),
+                            ("access-control-allow-methods", "GET, POST"),
+                            ("access-control-allow-headers", "content-type"),
+                        ],
+                    )
+                        .into_response();
+                }
+                let mut response = answer();
+                response.headers_mut().insert(
+                    "access-control-allow-origin",
+                    axum::http::HeaderValue::from_static("https://ok.app"),
+                );
+                response
+            }),
+        );
+        let base = serve(app).await;
+        let check = AppCheck {
+            app_url: base.clone(),
+            health_path: "/api/health".into(),
+            token: None,
+            deadline: Instant::now() + Duration::from_secs(5),
+            poll: (Duration::from_millis(5), Duration::from_millis(20)),
+            origins: vec!["https://ok.app".into()],
+            allow_degraded,
+        };
+        let mut events = Vec::new();
+        let outcome = verify_app(&check, &mut |event| {
+            events.push(match event {
+                VerifyEvent::HealthAttempt(_) => "health",
+                VerifyEvent::Cors => "cors",
+            })
+        })
+        .await;
+        assert_eq!(events.first(), Some(&"health"));
+        assert_eq!(
+            events.contains(&"cors"),
+            outcome.health.is_some(),
+            "CORS runs once the app answered, only then"
+        );
+        let seen = Seen {
+            verdict: outcome.verdict(),
+            answered: outcome.health.is_some(),
+            unhealthy_error: matches!(outcome.error, Some(Error::Unhealthy { .. })),
+        };
+        let mut report = crate::report::DeployReport {
+            app_url: base,
+            ..Default::default()
+        };
+        let error = report.record_verification(outcome);
+        if let Some(error) = &error {
+            report.set_error(error);
+        }
+        (seen, report, error)
+    }
+
+    struct Seen {
+        verdict: Option<Verdict>,
+        answered: bool,
+        unhealthy_error: bool,
+    }
+
+    #[tokio::test]
+    async fn verify_deploy_accept_and_report_agree_on_every_health_answer() {
+        use crate::report::Outcome as Shown;
+        fn passing() -> Response {
+            json(200, r#"{"status": "passing"}"#)
+        }
+        fn ok() -> Response {
+            json(200, r#"{"status": "ok", "services": {"db": "ok"}}"#)
+        }
+        fn healthy() -> Response {
+            json(200, HEALTHY)
+        }
+        fn no_status() -> Response {
+            json(200, r#"{"version": "1.2.3"}"#)
+        }
+        fn degraded() -> Response {
+            json(200, DEGRADED)
+        }
+        fn warn() -> Response {
+            json(200, r#"{"status": "warn"}"#)
+        }
+        fn unhealthy_503() -> Response {
+            json(503, r#"{"status": "unhealthy", "services": {"db": "error"}}"#)
+        }
+        fn html_200() -> Response {
+            html(200)
+        }
+        // (name, answer, verdict, accepted without and with `--allow-degraded`, shown as)
+        let cases: [(&str, fn() -> Response, Option<Verdict>, [bool; 2], [Shown; 2]); 8] = [
+            ("passing", passing, Some(Verdict::Healthy), [true, true], [Shown::Healthy; 2]),
+            ("ok", ok, Some(Verdict::Healthy), [true, true], [Shown::Healthy; 2]),
+            ("healthy", healthy, Some(Verdict::Healthy), [true, true], [Shown::Healthy; 2]),
+            ("no status", no_status, Some(Verdict::Healthy), [true, true], [Shown::Healthy; 2]),
+            ("degraded", degraded, Some(Verdict::Degraded), [false, true], [Shown::Failed, Shown::Degraded]),
+            ("warn", warn, Some(Verdict::Degraded), [false, true], [Shown::Failed, Shown::Degraded]),
+            ("unhealthy 503", unhealthy_503, Some(Verdict::Unhealthy), [false, false], [Shown::Failed; 2]),
+            ("HTML", html_200, None, [false, false], [Shown::Failed; 2]),
+        ];
+        for (name, answer, expected, accepted, shown) in cases {
+            for (i, allow_degraded) in [false, true].into_iter().enumerate() {
+                let (outcome, report, error) = verify_and_report(answer, allow_degraded).await;
+                let context = format!("{name}, allow_degraded={allow_degraded}");
+                assert_eq!(outcome.verdict, expected, "{context}");
+                assert_eq!(error.is_none(), accepted[i], "{context}: {error:?}");
+                assert_eq!(report.outcome(), shown[i], "{context}");
+                assert_eq!(
+                    report.health.as_ref().map(|h| h.verdict()),
+                    expected,
+                    "{context}: the report judges the answer as the deploy did"
+                );
+                // An accepted degraded answer is a warning; a healthy one is not.
+                assert_eq!(
+                    !report.warnings.is_empty(),
+                    accepted[i] && expected == Some(Verdict::Degraded),
+                    "{context}: {:?}",
+                    report.warnings
+                );
+                if outcome.answered {
+                    assert_eq!(report.cors.len(), 1, "{context}");
+                    assert!(report.cors[0].allowed, "{context}: {:?}", report.cors);
+                } else {
+                    assert!(report.cors.is_empty(), "{context}");
+                    assert!(outcome.unhealthy_error, "{context}: {error:?}");
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn verify_app_fails_on_a_blocked_origin_after_a_healthy_answer() {
+        let base =
+            serve(Router::new().route("/api/health", any(|| async { json(200, HEALTHY) }))).await;
+        let check = AppCheck {
+            app_url: base,
+            health_path: "/api/health".into(),
+            token: None,
+            deadline: Instant::now() + Duration::from_secs(5),
+            poll: (Duration::from_millis(5), Duration::from_millis(20)),
+            origins: vec!["https://blocked.app".into()],
+            allow_degraded: false,
+        };
+        let outcome = verify_app(&check, &mut |_| {}).await;
+        assert_eq!(outcome.verdict(), Some(Verdict::Healthy));
+        assert!(!outcome.cors[0].allowed);
+        let Some(Error::CorsBlocked { origins }) = &outcome.error else {
+            panic!("{:?}", outcome.error);
+        };
+        assert_eq!(origins, &["https://blocked.app".to_string()]);
     }
 }

@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use hf_deploy_core::report::{self, DeployReport, HealthSummary};
+use hf_deploy_core::report::{self, DeployReport};
 use hf_deploy_core::space::{join_url, parse_http_url, parse_origin};
-use hf_deploy_core::verify::{self, HealthCheck};
-use hf_deploy_core::{Error, SpaceId};
+use hf_deploy_core::SpaceId;
+use hf_deploy_core::verify::{self, AppCheck};
 
 use crate::cli::VerifyArgs;
 use crate::env;
@@ -56,33 +56,17 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let started = Instant::now();
-    let check = HealthCheck {
-        url: report.health_url.clone(),
+    let check = AppCheck {
+        app_url: report.app_url.clone(),
+        health_path: health_path.clone(),
         token: if private { token } else { None },
         deadline: Instant::now() + Duration::from_secs(args.timeout),
         poll: (Duration::from_secs(1), Duration::from_secs(5)),
-        client: None,
+        origins,
+        allow_degraded: args.allow_degraded,
     };
-    let mut error: Option<Error> = None;
-    match verify::wait_healthy(&check, &mut |_| {}).await {
-        Ok(health) => {
-            report.health = Some(HealthSummary::from(&health));
-            if !verify::accepts(&health, args.allow_degraded) {
-                error = Some(verify::health_error(&health, &report.health_url));
-            }
-        }
-        Err(e) => error = Some(e),
-    }
-    report.durations.health_ms =
-        Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
-    if !origins.is_empty() {
-        let http = verify::app_client(check.token.as_ref())?;
-        report.cors = verify::check_cors(&report.app_url, &health_path, &origins, &http).await;
-        if error.is_none() {
-            error = verify::cors_error(&report.cors);
-        }
-    }
+    let outcome = verify::verify_app(&check, &mut |_| {}).await;
+    let error = report.record_verification(outcome);
     if let Some(error) = &error {
         report.set_error(error);
     }

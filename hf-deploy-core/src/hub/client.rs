@@ -168,6 +168,7 @@ impl HubClientBuilder {
             base_delay: self.base_delay.unwrap_or(defaults.base_delay),
             max_delay: self.max_delay.unwrap_or(defaults.max_delay),
             max_server_wait: self.max_retry_wait.unwrap_or(defaults.max_server_wait),
+            jitter: defaults.jitter,
         };
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let http = reqwest::Client::builder()
@@ -1105,7 +1106,13 @@ impl LogState {
 
     async fn connection_lost(&mut self, source: reqwest::Error) {
         let policy = self.client.inner.retry;
-        if !self.reconnect || self.failures + 1 >= policy.max_attempts {
+        let delay = if self.reconnect {
+            let lost = Outcome::Transport { connect: false };
+            policy.next_delay(Idempotency::Idempotent, self.failures + 1, lost)
+        } else {
+            None
+        };
+        let Some(delay) = delay else {
             self.done = true;
             self.pending.push_back(Err(Error::Request {
                 action: self.call.action.clone(),
@@ -1113,10 +1120,8 @@ impl LogState {
                 source: source.without_url(),
             }));
             return;
-        }
+        };
         self.failures += 1;
-        let jitter = rand::random::<f64>();
-        let delay = retry::backoff(&policy, self.failures, jitter);
         tracing::debug!(error = %source, failures = self.failures, "log stream dropped; opening it again");
         tokio::time::sleep(delay).await;
         match self.client.execute(&self.call).await {

@@ -8,13 +8,14 @@
 
 mod client;
 mod models;
-mod retry;
+pub(crate) mod retry;
 mod sse;
 
 #[cfg(test)]
 mod tests;
 
 pub use client::{DEFAULT_ENDPOINT, HubClient, HubClientBuilder, LogStream};
+pub use retry::RetryPolicy;
 pub use models::{
     AccessTokenInfo, CreateSpace, Created, LogKind, LogLine, SecretInfo, Sibling, SpaceDomain,
     SpaceHardware, SpaceInfo, SpaceReplicas, SpaceRuntime, SpaceStage, Variable, WhoAmI,

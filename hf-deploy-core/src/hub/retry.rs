@@ -1,7 +1,10 @@
-//! When and how long to wait before sending a Hub request again.
+//! When and how long to wait before trying again: the one retry policy of the crate.
 //!
-//! One loop ([`run`]) and one pure decision ([`decide`]) so the whole schedule is unit-tested
-//! without a network and without long sleeps.
+//! The Hub API, git fetch and push, Git LFS and the polls (build stage, health) all decide with
+//! [`decide`] from a [`RetryPolicy`] value, each with its own parameters (attempts, base, max,
+//! idempotency). One async loop ([`run`]) serves the HTTP callers; the blocking git code and
+//! the polls, whose loops do more than send, call [`RetryPolicy::next_delay`] themselves. Tests
+//! pass short delays through the policy value.
 
 use std::future::Future;
 use std::time::Duration;
@@ -10,28 +13,87 @@ use rand::Rng;
 use reqwest::header::HeaderMap;
 
 /// How many attempts and how long to wait between them.
+///
+/// The delay before attempt `n + 1` is `base_delay * 2^(n-1)`, capped at `max_delay`; with
+/// `jitter`, a random point in its upper half. A wait the server asks for (`Retry-After`,
+/// `RateLimit`) is honoured exactly, up to `max_server_wait`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RetryPolicy {
-    /// Attempts in total, the first one included (at least 1).
-    pub(crate) max_attempts: u32,
+pub struct RetryPolicy {
+    /// Attempts in total, the first one included (at least 1; `u32::MAX` for a poll bounded by a
+    /// deadline instead).
+    pub max_attempts: u32,
     /// Backoff before the second attempt; doubled for each later one.
-    pub(crate) base_delay: Duration,
+    pub base_delay: Duration,
     /// Upper bound of one backoff delay.
-    pub(crate) max_delay: Duration,
+    pub max_delay: Duration,
     /// Longest wait the server may ask for (`Retry-After`, `RateLimit`). Asked for more, we
     /// stop and report [`crate::Error::RateLimited`] instead of sleeping.
-    pub(crate) max_server_wait: Duration,
+    pub max_server_wait: Duration,
+    /// Spread the delays randomly over their upper half (many clients, one server); off for
+    /// polls, whose progress output shows the delays.
+    pub jitter: bool,
 }
 
 impl Default for RetryPolicy {
-    /// The schedule of `huggingface_hub`'s `http_backoff`: 5 attempts, 1-2-4-8 s.
+    /// [`RetryPolicy::hub`].
     fn default() -> Self {
+        RetryPolicy::hub()
+    }
+}
+
+impl RetryPolicy {
+    /// Hub API calls: the schedule of `huggingface_hub`'s `http_backoff`, 5 attempts, 1-2-4-8 s.
+    pub const fn hub() -> Self {
         RetryPolicy {
             max_attempts: 5,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(8),
             max_server_wait: Duration::from_secs(60),
+            jitter: true,
         }
+    }
+
+    /// Git LFS requests (content-addressed, so idempotent): 3 attempts, 1-2 s.
+    pub const fn lfs() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(2),
+            max_server_wait: Duration::from_secs(60),
+            jitter: true,
+        }
+    }
+
+    /// Transient git fetch and push failures, per push on top of races: 3 attempts, 1-2 s.
+    pub const fn git() -> Self {
+        RetryPolicy::lfs()
+    }
+
+    /// A poll bounded by a deadline, not a count: `initial`, doubled after each poll, up to
+    /// `max`, without jitter.
+    pub fn poll(initial: Duration, max: Duration) -> Self {
+        RetryPolicy {
+            max_attempts: u32::MAX,
+            base_delay: initial,
+            max_delay: max.max(initial),
+            max_server_wait: max.max(initial),
+            jitter: false,
+        }
+    }
+
+    /// [`decide`] with a random jitter when the policy asks for one.
+    pub(crate) fn next_delay(
+        &self,
+        idempotency: Idempotency,
+        attempt: u32,
+        outcome: Outcome,
+    ) -> Option<Duration> {
+        let jitter = if self.jitter {
+            rand::thread_rng().gen_range(0.0..=1.0)
+        } else {
+            1.0
+        };
+        decide(self, idempotency, attempt, outcome, jitter)
     }
 }
 
@@ -52,6 +114,8 @@ pub(crate) enum Idempotency {
 pub(crate) enum Outcome {
     /// An answer that is final (success or a non-transient status).
     Final,
+    /// Not there yet (a poll): try again after the backoff.
+    Pending,
     /// No answer. `connect` is true when no connection was made, so nothing was sent.
     Transport {
         /// The connection could not be opened.
@@ -89,6 +153,7 @@ pub(crate) fn decide(
     }
     let server_wait = match outcome {
         Outcome::Final => return None,
+        Outcome::Pending => None,
         Outcome::Transport { connect } => {
             if idempotency == Idempotency::OnlyIfNotActedOn && !connect {
                 return None;
@@ -173,14 +238,13 @@ where
     loop {
         let result = attempt(number).await;
         let outcome = classify(&result);
-        let jitter = rand::thread_rng().gen_range(0.0..=1.0);
-        match decide(policy, idempotency, number, outcome, jitter) {
+        match policy.next_delay(idempotency, number, outcome) {
             Some(delay) => {
                 tracing::debug!(
                     attempt = number,
                     ?outcome,
                     delay_ms = delay.as_millis() as u64,
-                    "retrying Hub request"
+                    "retrying request"
                 );
                 tokio::time::sleep(delay).await;
                 number += 1;
@@ -201,7 +265,52 @@ mod tests {
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(4),
             max_server_wait: Duration::from_secs(60),
+            jitter: true,
         }
+    }
+
+    #[test]
+    fn each_caller_has_its_schedule_from_one_policy() {
+        let full = |policy: RetryPolicy| -> Vec<Option<u64>> {
+            (1..=6)
+                .map(|attempt| {
+                    decide(
+                        &policy,
+                        Idempotency::Idempotent,
+                        attempt,
+                        Outcome::Pending,
+                        1.0,
+                    )
+                    .map(|d| d.as_millis() as u64)
+                })
+                .collect()
+        };
+        assert_eq!(
+            full(RetryPolicy::hub()),
+            [Some(1000), Some(2000), Some(4000), Some(8000), None, None]
+        );
+        assert_eq!(full(RetryPolicy::lfs()), [Some(1000), Some(2000), None, None, None, None]);
+        assert_eq!(full(RetryPolicy::git()), full(RetryPolicy::lfs()));
+        let poll = RetryPolicy::poll(Duration::from_millis(10), Duration::from_millis(40));
+        assert_eq!(full(poll), [Some(10), Some(20), Some(40), Some(40), Some(40), Some(40)]);
+        assert!(!poll.jitter, "polls show their delays: no jitter");
+        // Without jitter, `next_delay` is the full delay, every time.
+        for _ in 0..20 {
+            assert_eq!(
+                poll.next_delay(Idempotency::Idempotent, 2, Outcome::Pending),
+                Some(Duration::from_millis(20))
+            );
+        }
+        // With jitter, it stays in the upper half.
+        for _ in 0..20 {
+            let delay = RetryPolicy::hub()
+                .next_delay(Idempotency::Idempotent, 3, Outcome::Pending)
+                .expect("retried");
+            assert!((Duration::from_secs(2)..=Duration::from_secs(4)).contains(&delay));
+        }
+        // A poll's minimum never exceeds its maximum.
+        let odd = RetryPolicy::poll(Duration::from_secs(3), Duration::from_secs(1));
+        assert_eq!(odd.max_delay, Duration::from_secs(3));
     }
 
     /// Guards against an unbounded schedule: with the defaults, the backoff alone never adds more
