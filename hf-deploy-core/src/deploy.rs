@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 
 use crate::error::{Error, Result};
-use crate::hub::{CreateSpace, HubClient, LogKind, SpaceRuntime, SpaceStage};
+use crate::hub::retry::{Idempotency, Outcome as RetryOutcome};
+use crate::hub::{CreateSpace, HubClient, LogKind, RetryPolicy, SpaceRuntime, SpaceStage};
 use crate::push::{self, PushRequest};
 use crate::report::{DeployReport, FileChanges};
 use crate::scaffold::{self, Scaffold, ScaffoldOptions};
@@ -58,11 +59,13 @@ pub struct DeployOptions {
 /// How often to poll; tests make these short.
 #[derive(Debug, Clone, Copy)]
 pub struct PollSettings {
-    /// First interval between runtime polls.
+    /// First interval between runtime polls (doubled after each poll, see
+    /// [`RetryPolicy::poll`]).
     pub runtime_initial: Duration,
     /// Largest interval between runtime polls.
     pub runtime_max: Duration,
-    /// First interval between health polls.
+    /// First interval between health polls (doubled after each poll, see
+    /// [`RetryPolicy::poll`]).
     pub health_initial: Duration,
     /// Largest interval between health polls.
     pub health_max: Duration,
@@ -391,6 +394,7 @@ fn push_request(
             "hf-deploy@users.noreply.huggingface.co".to_string(),
         ),
         max_race_retries: if dry_run { 0 } else { 3 },
+        retry: crate::hub::RetryPolicy::git(),
         dry_run,
     }
 }
@@ -415,11 +419,13 @@ pub async fn wait_for_running(
     let started = Instant::now();
     let mut seen_build = !expect_build;
     let mut restarted = false;
-    let mut delay = poll.runtime_initial;
+    let policy = RetryPolicy::poll(poll.runtime_initial, poll.runtime_max);
+    let mut polls = 0u32;
     let mut last_seen;
     // The build log is a nicety: when it cannot be opened, ends or fails, we keep polling.
     let mut logs = client.logs(id, LogKind::Build).await.ok();
     loop {
+        polls += 1;
         let runtime = client.runtime(id).await?;
         let stage = &runtime.stage;
         last_seen = stage.to_string();
@@ -467,6 +473,9 @@ pub async fn wait_for_running(
                 last_seen,
             });
         }
+        let delay = policy
+            .next_delay(Idempotency::Idempotent, polls, RetryOutcome::Pending)
+            .unwrap_or(poll.runtime_max);
         let sleep = tokio::time::sleep(delay.min(deadline - now));
         tokio::pin!(sleep);
         // Stream build-log lines while we wait for the next poll.
@@ -483,7 +492,6 @@ pub async fn wait_for_running(
                 },
             }
         }
-        delay = (delay.mul_f32(1.5)).min(poll.runtime_max);
     }
 }
 

@@ -20,6 +20,8 @@ use reqwest::header::{self, HeaderMap};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, HttpContext, Result};
+use crate::hub::RetryPolicy;
+use crate::hub::retry::{Idempotency, Outcome as RetryOutcome};
 use crate::secret::SecretString;
 use crate::space::join_url;
 
@@ -296,7 +298,7 @@ pub async fn wait_healthy(
     };
     let started = Instant::now();
     let (initial, max) = check.poll;
-    let mut delay = initial;
+    let policy = RetryPolicy::poll(initial, max);
     let mut attempt = 0u32;
     let mut not_found_in_a_row = 0u32;
     let mut not_json_in_a_row = 0u32;
@@ -358,8 +360,13 @@ pub async fn wait_healthy(
         };
         let now = Instant::now();
         let finished = matches!(outcome, Outcome::Done(_) | Outcome::Fail(_)) || give_up.is_some();
-        let next_delay = (!finished && now < check.deadline)
-            .then(|| delay.min(check.deadline.saturating_duration_since(now)));
+        let next_delay = if finished || now >= check.deadline {
+            None
+        } else {
+            policy
+                .next_delay(Idempotency::Idempotent, attempt, RetryOutcome::Pending)
+                .map(|delay| delay.min(check.deadline.saturating_duration_since(now)))
+        };
         on_attempt(&HealthAttempt {
             attempt,
             elapsed: started.elapsed(),
@@ -387,7 +394,6 @@ pub async fn wait_healthy(
             });
         };
         tokio::time::sleep(wait).await;
-        delay = (delay * 2).min(max.max(initial));
     }
 }
 

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, HttpContext, Result};
+use crate::hub::RetryPolicy;
+use crate::hub::retry::{self, Idempotency};
 use crate::secret::SecretString;
 
 /// Media type of every LFS API request and answer.
@@ -173,6 +175,7 @@ pub async fn upload(
     batch_url: &str,
     token: Option<&SecretString>,
     objects: &[LfsObject],
+    retry: &RetryPolicy,
 ) -> Result<()> {
     let auth = token.map(basic_auth).transpose()?;
     for chunk in objects.chunks(BATCH_SIZE) {
@@ -199,7 +202,7 @@ pub async fn upload(
         if let Some(auth) = &auth {
             request = request.header(AUTHORIZATION, auth.clone());
         }
-        let response = send(request, "POST", batch_url, &action).await?;
+        let response = send(request, "POST", batch_url, &action, retry).await?;
         let answer: BatchResponse = read_json(response, batch_url, &action).await?;
         for object in chunk {
             let Some(entry) = answer.objects.iter().find(|entry| entry.oid == object.oid) else {
@@ -209,7 +212,7 @@ pub async fn upload(
                     detail: format!("no entry for `{}` (oid {})", object.path, object.oid),
                 });
             };
-            upload_one(client, batch_url, auth.as_ref(), object, entry).await?;
+            upload_one(client, batch_url, auth.as_ref(), object, entry, retry).await?;
         }
     }
     Ok(())
@@ -228,6 +231,7 @@ async fn upload_one(
     auth: Option<&HeaderValue>,
     object: &LfsObject,
     entry: &BatchObject,
+    retry: &RetryPolicy,
 ) -> Result<()> {
     let path = &object.path;
     if let Some(error) = &entry.error {
@@ -248,14 +252,14 @@ async fn upload_one(
     };
     if let Some(upload) = &actions.upload {
         if let Some(chunk_size) = upload.header.get("chunk_size") {
-            upload_multipart(client, object, upload, chunk_size).await?;
+            upload_multipart(client, object, upload, chunk_size, retry).await?;
         } else {
             let action = format!("upload `{path}` to Git LFS storage");
             let request = client
                 .put(&upload.href)
                 .headers(action_headers(&upload.header, &upload.href, &action)?)
                 .body(object.content.clone());
-            send(request, "PUT", &upload.href, &action).await?;
+            send(request, "PUT", &upload.href, &action, retry).await?;
         }
     }
     if let Some(verify) = &actions.verify {
@@ -272,7 +276,7 @@ async fn upload_one(
         if let Some(auth) = auth {
             request = request.header(AUTHORIZATION, auth.clone());
         }
-        send(request, "POST", &verify.href, &action).await?;
+        send(request, "POST", &verify.href, &action, retry).await?;
     }
     Ok(())
 }
@@ -282,6 +286,7 @@ async fn upload_multipart(
     object: &LfsObject,
     upload: &Action,
     chunk_size: &str,
+    retry: &RetryPolicy,
 ) -> Result<()> {
     let action = format!("upload `{}` to Git LFS storage in parts", object.path);
     let malformed = |detail: String| Error::MalformedResponse {
@@ -328,6 +333,7 @@ async fn upload_multipart(
             "PUT",
             url,
             &part_action,
+            retry,
         )
         .await?;
         let etag = response
@@ -356,6 +362,7 @@ async fn upload_multipart(
         "POST",
         &upload.href,
         &format!("complete the multipart upload of `{}`", object.path),
+        retry,
     )
     .await?;
     Ok(())
@@ -402,48 +409,56 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
-/// Attempts per LFS request: uploads are idempotent (content-addressed), so transient failures
-/// (408, 429, 5xx, no connection) are sent again.
-const MAX_ATTEMPTS: u32 = 3;
-
-/// Wait before attempt `attempt + 1`: 1 s, then 2 s (a few ms in tests).
-fn retry_delay(attempt: u32) -> std::time::Duration {
-    let base = if cfg!(test) {
-        std::time::Duration::from_millis(5)
-    } else {
-        std::time::Duration::from_secs(1)
-    };
-    base * 2u32.pow(attempt.saturating_sub(1).min(4))
-}
-
+/// Send `request` under `retry`: uploads are idempotent (content-addressed), so transient
+/// failures (408, 429, 5xx, no connection, no answer in time) are sent again, honouring the
+/// wait the server asks for.
 async fn send(
     request: reqwest::RequestBuilder,
     method: &str,
     url: &str,
     action: &str,
+    retry: &RetryPolicy,
 ) -> Result<reqwest::Response> {
-    let mut attempt = 1;
-    loop {
-        // Bodies here are in memory, so the request can always be cloned for another attempt.
-        let (this, can_retry) = match request.try_clone() {
-            Some(copy) => (copy, attempt < MAX_ATTEMPTS),
-            None => return finish(request.send().await, method, url, action, attempt).await,
-        };
-        let result = this.send().await;
-        let transient = match &result {
-            Ok(response) => matches!(
-                response.status().as_u16(),
-                408 | 429 | 500 | 502 | 503 | 504
-            ),
-            Err(error) => error.is_connect() || error.is_timeout(),
-        };
-        if !(transient && can_retry) {
-            return finish(result, method, url, action, attempt).await;
-        }
-        tracing::debug!(attempt, url = %redact(url), "retrying Git LFS request");
-        tokio::time::sleep(retry_delay(attempt)).await;
-        attempt += 1;
+    // Bodies here are in memory, so the request can always be cloned for another attempt; one
+    // that cannot be is sent once.
+    if request.try_clone().is_none() {
+        return finish(request.send().await, method, url, action, 1).await;
     }
+    let (result, attempts) = retry::run(
+        retry,
+        Idempotency::Idempotent,
+        |attempt| {
+            let this = request.try_clone();
+            if attempt > 1 {
+                tracing::debug!(attempt, url = %redact(url), "retrying Git LFS request");
+            }
+            async move {
+                match this {
+                    Some(this) => this.send().await.map_err(Some),
+                    None => Err(None),
+                }
+            }
+        },
+        |result| match result {
+            Ok(response) if retry::is_transient_status(response.status().as_u16()) => {
+                retry::Outcome::Transient {
+                    status: response.status().as_u16(),
+                    server_wait: retry::server_wait(response.headers()),
+                }
+            }
+            Err(Some(error)) if error.is_connect() => retry::Outcome::Transport { connect: true },
+            Err(Some(error)) if error.is_timeout() => retry::Outcome::Transport { connect: false },
+            _ => retry::Outcome::Final,
+        },
+    )
+    .await;
+    let result = match result {
+        Ok(response) => Ok(response),
+        Err(Some(error)) => Err(error),
+        // Cloned once above, so cloning again does not fail; if it ever did, send the original.
+        Err(None) => request.send().await,
+    };
+    finish(result, method, url, action, attempts).await
 }
 
 async fn finish(

@@ -22,6 +22,8 @@ pub use git::{Plan, Published, PushSession};
 pub use lfs::LfsObject;
 
 use crate::error::{Error, Result};
+use crate::hub::RetryPolicy;
+use crate::hub::retry::{Idempotency, Outcome};
 use crate::secret::SecretString;
 
 /// Path of the attributes file, always merged with the Space's, never dropped.
@@ -47,6 +49,9 @@ pub struct PushRequest {
     pub author: (String, String),
     /// How many times to fetch again and rebuild when `main` moved during the push.
     pub max_race_retries: u32,
+    /// When to send a Git LFS request, a fetch or a push again after a transient failure (5xx,
+    /// 429, a dropped connection); [`RetryPolicy::git`] by default. Races are not counted here.
+    pub retry: RetryPolicy,
     /// Fetch and compute the plan only: no LFS upload, no commit, no push.
     pub dry_run: bool,
 }
@@ -67,6 +72,7 @@ impl std::fmt::Debug for PushRequest {
             .field("message", &self.message)
             .field("author", &self.author)
             .field("max_race_retries", &self.max_race_retries)
+            .field("retry", &self.retry)
             .field("dry_run", &self.dry_run)
             .finish()
     }
@@ -128,6 +134,7 @@ async fn push_with_hook(
                 &batch_url,
                 request.token.as_ref(),
                 objects,
+                &request.retry,
             ))
         };
         push_blocking_with(&request, &mut upload, &mut before_publish)
@@ -171,13 +178,15 @@ fn push_blocking_with(
         attempt += 1;
         let head = match session.fetch() {
             Ok(head) => head,
-            Err(error) if is_transient(&error) && transient_failures < MAX_TRANSIENT_RETRIES => {
-                transient_failures += 1;
-                attempt -= 1;
-                std::thread::sleep(transient_delay(transient_failures));
-                continue;
-            }
-            Err(error) => return Err(error),
+            Err(error) => match retry_delay(request, &error, transient_failures) {
+                Some(delay) => {
+                    transient_failures += 1;
+                    attempt -= 1;
+                    std::thread::sleep(delay);
+                    continue;
+                }
+                None => return Err(error),
+            },
         };
         let plan = session.plan(request, head)?;
         let outcome = |commit_sha: String| PushOutcome {
@@ -209,24 +218,37 @@ fn push_blocking_with(
             Ok(Published::Race) => continue,
             // Safe to repeat: the next round fetches `main` again, so a push that did land is
             // seen as an unchanged tree and nothing is committed twice.
-            Err(error) if is_transient(&error) && transient_failures < MAX_TRANSIENT_RETRIES => {
-                transient_failures += 1;
-                may_have_landed = true;
-                attempt -= 1;
-                std::thread::sleep(transient_delay(transient_failures));
-            }
-            Err(error) => return Err(error),
+            Err(error) => match retry_delay(request, &error, transient_failures) {
+                Some(delay) => {
+                    transient_failures += 1;
+                    may_have_landed = true;
+                    attempt -= 1;
+                    std::thread::sleep(delay);
+                }
+                None => return Err(error),
+            },
         }
     }
     Err(Error::PushRace { attempts })
 }
 
-/// Transient git failures (5xx, 429, dropped connections) retried per push, on top of races.
-const MAX_TRANSIENT_RETRIES: u32 = 2;
-
-/// Wait before transient retry `n` (1-based): 1 s, then 2 s.
-fn transient_delay(n: u32) -> std::time::Duration {
-    std::time::Duration::from_secs(u64::from(n.min(2)))
+/// The wait before trying a fetch or push again after `error`, or `None` to give up: only
+/// transient failures, as many as `request.retry` allows per push (`failures` so far).
+fn retry_delay(
+    request: &PushRequest,
+    error: &Error,
+    failures: u32,
+) -> Option<std::time::Duration> {
+    if !is_transient(error) {
+        return None;
+    }
+    let delay = request.retry.next_delay(
+        Idempotency::Idempotent,
+        failures + 1,
+        Outcome::Transport { connect: false },
+    )?;
+    tracing::debug!(failures = failures + 1, delay_ms = delay.as_millis() as u64, "retrying git");
+    Some(delay)
 }
 
 /// True for a git failure worth repeating: the server answered 5xx or 429, or the connection

@@ -107,7 +107,17 @@ fn request(url: &str, files: BTreeMap<String, Vec<u8>>) -> PushRequest {
             "hf-deploy@users.noreply.huggingface.co".into(),
         ),
         max_race_retries: 3,
+        retry: fast_retry(),
         dry_run: false,
+    }
+}
+
+/// The git and LFS retry schedule with delays of a few milliseconds.
+fn fast_retry() -> crate::hub::RetryPolicy {
+    crate::hub::RetryPolicy {
+        base_delay: std::time::Duration::from_millis(5),
+        max_delay: std::time::Duration::from_millis(10),
+        ..crate::hub::RetryPolicy::git()
     }
 }
 
@@ -1039,6 +1049,7 @@ async fn push_lfs_batch_with_a_bad_token_is_invalid_token() {
         &url,
         Some(&SecretString::new("hf_nope_789")),
         &[object],
+        &fast_retry(),
     )
     .await
     .expect_err("401");
