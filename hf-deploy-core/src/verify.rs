@@ -789,7 +789,8 @@ pub async fn verify_app(
     outcome.health = Some(health);
     if !check.origins.is_empty() {
         on_event(VerifyEvent::Cors);
-        outcome.cors = check_cors(&check.app_url, &check.health_path, &check.origins, &client).await;
+        outcome.cors =
+            check_cors(&check.app_url, &check.health_path, &check.origins, &client).await;
         if outcome.error.is_none() {
             outcome.error = cors_error(&outcome.cors);
         }
@@ -1543,20 +1544,72 @@ mod tests {
             json(200, r#"{"status": "warn"}"#)
         }
         fn unhealthy_503() -> Response {
-            json(503, r#"{"status": "unhealthy", "services": {"db": "error"}}"#)
+            json(
+                503,
+                r#"{"status": "unhealthy", "services": {"db": "error"}}"#,
+            )
         }
         fn html_200() -> Response {
             html(200)
         }
         // (name, answer, verdict, accepted without and with `--allow-degraded`, shown as)
-        let cases: [(&str, fn() -> Response, Option<Verdict>, [bool; 2], [Shown; 2]); 8] = [
-            ("passing", passing, Some(Verdict::Healthy), [true, true], [Shown::Healthy; 2]),
-            ("ok", ok, Some(Verdict::Healthy), [true, true], [Shown::Healthy; 2]),
-            ("healthy", healthy, Some(Verdict::Healthy), [true, true], [Shown::Healthy; 2]),
-            ("no status", no_status, Some(Verdict::Healthy), [true, true], [Shown::Healthy; 2]),
-            ("degraded", degraded, Some(Verdict::Degraded), [false, true], [Shown::Failed, Shown::Degraded]),
-            ("warn", warn, Some(Verdict::Degraded), [false, true], [Shown::Failed, Shown::Degraded]),
-            ("unhealthy 503", unhealthy_503, Some(Verdict::Unhealthy), [false, false], [Shown::Failed; 2]),
+        type Case = (
+            &'static str,
+            fn() -> Response,
+            Option<Verdict>,
+            [bool; 2],
+            [Shown; 2],
+        );
+        let cases: [Case; 8] = [
+            (
+                "passing",
+                passing,
+                Some(Verdict::Healthy),
+                [true, true],
+                [Shown::Healthy; 2],
+            ),
+            (
+                "ok",
+                ok,
+                Some(Verdict::Healthy),
+                [true, true],
+                [Shown::Healthy; 2],
+            ),
+            (
+                "healthy",
+                healthy,
+                Some(Verdict::Healthy),
+                [true, true],
+                [Shown::Healthy; 2],
+            ),
+            (
+                "no status",
+                no_status,
+                Some(Verdict::Healthy),
+                [true, true],
+                [Shown::Healthy; 2],
+            ),
+            (
+                "degraded",
+                degraded,
+                Some(Verdict::Degraded),
+                [false, true],
+                [Shown::Failed, Shown::Degraded],
+            ),
+            (
+                "warn",
+                warn,
+                Some(Verdict::Degraded),
+                [false, true],
+                [Shown::Failed, Shown::Degraded],
+            ),
+            (
+                "unhealthy 503",
+                unhealthy_503,
+                Some(Verdict::Unhealthy),
+                [false, false],
+                [Shown::Failed; 2],
+            ),
             ("HTML", html_200, None, [false, false], [Shown::Failed; 2]),
         ];
         for (name, answer, expected, accepted, shown) in cases {

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use hf_deploy_core::deploy::{self, DeployOptions, DeployOutcome, Event, PollSettings, Progress};
-use hf_deploy_core::report::{self, DeployReport};
+use hf_deploy_core::report::DeployReport;
 use hf_deploy_core::settings::{self, SettingsInput};
 use hf_deploy_core::{Error, SecretString, SpaceId};
 use octocrab::models::repos::DeploymentStatusState;
@@ -179,7 +179,7 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     write_outputs(&runner, &report)?;
     if let Some(path) = runner.step_summary.as_deref() {
         if let Err(error) =
-            files::append_summary(Path::new(path), &report::render_markdown(&report))
+            files::append_summary(Path::new(path), &crate::render::markdown::render(&report))
         {
             emit(&gha::warning(
                 "hf-deploy",
@@ -206,7 +206,7 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         warn_on_error(api::set_status(gh, repo, id, &update).await);
     }
     if let (Some((gh, repo)), Some(number), true) = (github, pr_number, config.comment) {
-        let markdown = report::render_markdown_within(&report, COMMENT_MAX_BYTES);
+        let markdown = crate::render::markdown::render_within(&report, COMMENT_MAX_BYTES);
         let redact: Vec<SecretString> = config.secrets.iter().map(|(_, v)| v.clone()).collect();
         let body = api::comment_body(&CommentContent {
             space: &space,

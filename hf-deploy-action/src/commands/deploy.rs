@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use hf_deploy_core::deploy::{self, DeployOptions, Event, PollSettings, Progress};
 use hf_deploy_core::hub::HubClient;
-use hf_deploy_core::report::{self, DeployReport};
+use hf_deploy_core::report::DeployReport;
 use hf_deploy_core::settings::{self, SettingsInput};
 use hf_deploy_core::space::{parse_http_url, parse_origin};
 use hf_deploy_core::{Error, SecretString, SpaceId};
@@ -111,7 +111,7 @@ async fn finish(
     } else if !usage_error {
         // Bad input found while scaffolding: nothing was sent, so there is nothing to report
         // but the error itself.
-        out!("{}", report::render_text(&report, ui.color_out));
+        out!("{}", crate::render::text::render(&report, ui.color_out));
     }
     let result = match error {
         Some(error) if args.json => {

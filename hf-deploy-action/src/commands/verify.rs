@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use hf_deploy_core::report::{self, DeployReport};
-use hf_deploy_core::space::{join_url, parse_http_url, parse_origin};
 use hf_deploy_core::SpaceId;
+use hf_deploy_core::report::DeployReport;
+use hf_deploy_core::space::{join_url, parse_http_url, parse_origin};
 use hf_deploy_core::verify::{self, AppCheck};
 
 use crate::cli::VerifyArgs;
@@ -73,7 +73,7 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        out!("{}", report::render_text(&report, ui.color_out));
+        out!("{}", crate::render::text::render(&report, ui.color_out));
     }
     match error {
         Some(error) if args.json => Err(Reported(

@@ -420,7 +420,7 @@ pub(crate) struct CommentContent<'a> {
     pub(crate) space: &'a SpaceId,
     /// True when the deploy succeeded.
     pub(crate) succeeded: bool,
-    /// The Markdown report (`hf_deploy_core::report::render_markdown`).
+    /// The Markdown report (`crate::render::markdown::render`).
     pub(crate) report_markdown: &'a str,
     /// Last lines of the build or run log, shown on failure.
     pub(crate) log_tail: &'a [String],

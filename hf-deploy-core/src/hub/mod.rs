@@ -15,9 +15,9 @@ mod sse;
 mod tests;
 
 pub use client::{DEFAULT_ENDPOINT, HubClient, HubClientBuilder, LogStream};
-pub use retry::RetryPolicy;
 pub use models::{
     AccessTokenInfo, CreateSpace, Created, LogKind, LogLine, SecretInfo, Sibling, SpaceDomain,
     SpaceHardware, SpaceInfo, SpaceReplicas, SpaceRuntime, SpaceStage, Variable, WhoAmI,
     WhoAmIAuth, WhoAmIOrg,
 };
+pub use retry::RetryPolicy;

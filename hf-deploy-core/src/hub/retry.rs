@@ -289,10 +289,16 @@ mod tests {
             full(RetryPolicy::hub()),
             [Some(1000), Some(2000), Some(4000), Some(8000), None, None]
         );
-        assert_eq!(full(RetryPolicy::lfs()), [Some(1000), Some(2000), None, None, None, None]);
+        assert_eq!(
+            full(RetryPolicy::lfs()),
+            [Some(1000), Some(2000), None, None, None, None]
+        );
         assert_eq!(full(RetryPolicy::git()), full(RetryPolicy::lfs()));
         let poll = RetryPolicy::poll(Duration::from_millis(10), Duration::from_millis(40));
-        assert_eq!(full(poll), [Some(10), Some(20), Some(40), Some(40), Some(40), Some(40)]);
+        assert_eq!(
+            full(poll),
+            [Some(10), Some(20), Some(40), Some(40), Some(40), Some(40)]
+        );
         assert!(!poll.jitter, "polls show their delays: no jitter");
         // Without jitter, `next_delay` is the full delay, every time.
         for _ in 0..20 {

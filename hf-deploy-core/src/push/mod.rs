@@ -234,11 +234,7 @@ fn push_blocking_with(
 
 /// The wait before trying a fetch or push again after `error`, or `None` to give up: only
 /// transient failures, as many as `request.retry` allows per push (`failures` so far).
-fn retry_delay(
-    request: &PushRequest,
-    error: &Error,
-    failures: u32,
-) -> Option<std::time::Duration> {
+fn retry_delay(request: &PushRequest, error: &Error, failures: u32) -> Option<std::time::Duration> {
     if !is_transient(error) {
         return None;
     }
@@ -247,7 +243,11 @@ fn retry_delay(
         failures + 1,
         Outcome::Transport { connect: false },
     )?;
-    tracing::debug!(failures = failures + 1, delay_ms = delay.as_millis() as u64, "retrying git");
+    tracing::debug!(
+        failures = failures + 1,
+        delay_ms = delay.as_millis() as u64,
+        "retrying git"
+    );
     Some(delay)
 }
 
