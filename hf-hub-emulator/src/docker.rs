@@ -265,7 +265,12 @@ pub(crate) async fn run(
             );
             id
         }
-        _ => build(space, generation, cfg, &dir, &tag, &key, &variables, &secrets).await?,
+        _ => {
+            build(
+                space, generation, cfg, &dir, &tag, &key, &variables, &secrets,
+            )
+            .await?
+        }
     };
     let remaining = hub.delays.building.saturating_sub(started.elapsed());
     tokio::time::sleep(remaining).await;

@@ -146,7 +146,10 @@ async fn space_builds_and_runs_as_uid_1000_with_secrets_in_env_only() {
     let text = build.join("");
     assert!(text.contains("secret mounted for the build"), "{text}");
     assert!(text.contains("Build complete"), "{text}");
-    assert!(!text.contains(SECRET), "the secret value is in the build log");
+    assert!(
+        !text.contains(SECRET),
+        "the secret value is in the build log"
+    );
 
     let host = emu.space_host(id).unwrap();
     let v: serde_json::Value = common::client()
@@ -190,7 +193,12 @@ async fn space_builds_and_runs_as_uid_1000_with_secrets_in_env_only() {
     );
 
     // A restart with the same commit and settings reuses the image: no rebuild.
-    post(&emu, &format!("/api/spaces/{id}/restart"), serde_json::json!({})).await;
+    post(
+        &emu,
+        &format!("/api/spaces/{id}/restart"),
+        serde_json::json!({}),
+    )
+    .await;
     let stages = common::wait_stage(&emu, id, Duration::from_secs(120)).await;
     assert_eq!(stages.last().map(String::as_str), Some("RUNNING"));
     let build = common::log_lines(&emu, id, "build").await.join("");
@@ -205,7 +213,12 @@ async fn space_builds_and_runs_as_uid_1000_with_secrets_in_env_only() {
     assert_eq!(image2, image);
 
     // Pause stops and removes the container; shutdown leaves nothing either.
-    post(&emu, &format!("/api/spaces/{id}/pause"), serde_json::json!({})).await;
+    post(
+        &emu,
+        &format!("/api/spaces/{id}/pause"),
+        serde_json::json!({}),
+    )
+    .await;
     let mut left = containers_of(id);
     for _ in 0..50 {
         if left.is_empty() {
@@ -215,7 +228,12 @@ async fn space_builds_and_runs_as_uid_1000_with_secrets_in_env_only() {
         left = containers_of(id);
     }
     assert!(left.is_empty(), "paused Space left {left:?}");
-    post(&emu, &format!("/api/spaces/{id}/restart"), serde_json::json!({})).await;
+    post(
+        &emu,
+        &format!("/api/spaces/{id}/restart"),
+        serde_json::json!({}),
+    )
+    .await;
     let stages = common::wait_stage(&emu, id, Duration::from_secs(120)).await;
     assert_eq!(stages.last().map(String::as_str), Some("RUNNING"));
     assert_eq!(containers_of(id).len(), 1);
