@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install every prerequisite of the test suite on a fresh machine. Idempotent and quick when
 # everything is already there. Installs only into this checkout (./.venv, ./.tools), except the
-# Debian packages (git-lfs, libssl-dev, pkg-config, postgresql) that it installs with apt-get when they are missing.
+# Debian packages (git-lfs, libssl-dev, pkg-config, postgresql, docker.io, debootstrap) that it installs
+# with apt-get when they are missing, a Docker engine (dockerd, started in the background when none
+# answers: scripts/docker-engine.sh) and the base image python:3.11-slim (scripts/docker-base-image.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -14,6 +16,9 @@ command -v git-lfs >/dev/null 2>&1 || need_apt+=(git-lfs)
 dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)
 dpkg -s pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+# A Docker engine and what makes the base images here (no container registry is reachable).
+{ [ -n "${DOCKER_HOST:-}" ] || command -v dockerd >/dev/null 2>&1; } || need_apt+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -42,4 +47,9 @@ if [ ! -f .tools/node/.stamp-1 ]; then
       @huggingface/hub@2 @octokit/openapi @octokit/webhooks-examples >/dev/null)
   touch .tools/node/.stamp-1
 fi
+# --- Docker engine and base image ----------------------------------------------------------------
+# The Docker end-to-end tests need an engine: start one when none answers, then make the base
+# image the scaffolded Dockerfile names (python:3.11-slim) when the engine lacks it.
+bash scripts/docker-engine.sh
+bash scripts/docker-base-image.sh
 log "prerequisites ready"

@@ -7,7 +7,21 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-bash scripts/bootstrap.sh
+# A Docker engine that bootstrap starts for this run is stopped when the run ends (an engine that
+# was already running is left alone). HF_DEPLOY_KEEP_DOCKERD=1 keeps it (faster next run).
+started_dockerd="$(mktemp)"
+stop_dockerd() {
+  local pid
+  pid="$(cat "$started_dockerd" 2>/dev/null || true)"
+  rm -f "$started_dockerd"
+  if [ -n "$pid" ] && [ "${HF_DEPLOY_KEEP_DOCKERD:-0}" != "1" ]; then
+    echo "==> stopping the dockerd started for this run (pid $pid)" >&2
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  fi
+}
+trap stop_dockerd EXIT
+HF_DEPLOY_STARTED_DOCKERD_FILE="$started_dockerd" bash scripts/bootstrap.sh
 
 echo "==> cargo fmt --check" >&2
 cargo fmt --all -- --check

@@ -139,6 +139,10 @@ pub(crate) struct DeployArgs {
     /// With `--local`: keep the stand-in and the app running until Ctrl-C.
     #[arg(long, requires = "local")]
     pub(crate) serve: bool,
+    /// With `--local`: `docker` builds and runs the Space image in a Docker engine, as the Hub
+    /// does; `process` runs it with this machine's Python. Default: docker when an engine answers.
+    #[arg(long = "local-runtime", value_name = "RUNTIME", requires = "local", value_parser = ["docker", "process"])]
+    pub(crate) local_runtime: Option<String>,
     #[command(flatten)]
     pub(crate) layout: SpaceLayoutArgs,
 }
@@ -222,4 +226,8 @@ pub(crate) struct EmulatorArgs {
     /// Port to listen on (127.0.0.1). 0 picks a free one.
     #[arg(long, default_value_t = 7861)]
     pub(crate) port: u16,
+    /// How Spaces run: `docker` (a Docker engine), `process` (this machine's Python) or
+    /// `scripted` (no app: stages and answers made up). Default: docker when an engine answers.
+    #[arg(long, value_name = "RUNTIME", value_parser = ["docker", "process", "scripted"])]
+    pub(crate) runtime: Option<String>,
 }

@@ -63,6 +63,9 @@ pub struct DeployReport {
     /// True for `--dry-run`: nothing was written (reads only).
     #[serde(default)]
     pub dry_run: bool,
+    /// `deploy --local` only: where the Space ran, `docker` or `process`. Serialized only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_runtime: Option<String>,
 }
 
 /// The health part of a report: the overall status and each service.

@@ -83,11 +83,21 @@ impl Default for RealRunnerConfig {
     }
 }
 
+/// Settings of the runner that builds and runs the Space with a real Docker engine.
+#[derive(Debug, Clone, Default)]
+pub struct DockerRunnerConfig {
+    /// `docker build --network` (default: the engine's default network).
+    pub build_network: Option<String>,
+}
+
 /// How Space builds are carried out.
 #[derive(Debug, Clone)]
 pub enum Runner {
     /// Check out the commit, pip install `requirements.txt` into a cached venv and run the Dockerfile's `CMD`.
     Real(RealRunnerConfig),
+    /// Build the Space's tree with a Docker engine and run the image as the Hub does
+    /// (containers labelled `hf-deploy.space=<ns/name>`, removed when the app stops).
+    Docker(DockerRunnerConfig),
     /// The test decides the stages, logs and the app's answers.
     Scripted(ScriptedRunner),
 }

@@ -15,6 +15,7 @@
 mod api;
 mod auth;
 mod config;
+mod docker;
 mod faults;
 mod git;
 mod hub;
@@ -27,9 +28,10 @@ mod server;
 mod util;
 
 pub use config::{
-    DEFAULT_READ_TOKEN, DEFAULT_USER, DEFAULT_WRITE_TOKEN, EmulatorConfig, RealRunnerConfig, Role,
-    Runner, StageDelays, TokenSpec,
+    DEFAULT_READ_TOKEN, DEFAULT_USER, DEFAULT_WRITE_TOKEN, DockerRunnerConfig, EmulatorConfig,
+    RealRunnerConfig, Role, Runner, StageDelays, TokenSpec,
 };
+pub use docker::{SPACE_LABEL, engine_answers as docker_engine_answers};
 pub use faults::{FaultRule, Faults};
 pub use hub::LoggedRequest;
 pub use scripted::{ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};

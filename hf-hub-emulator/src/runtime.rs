@@ -110,7 +110,7 @@ pub(crate) fn log_line(space: &Space, generation: u64, run: bool, line: &str) {
     space.bump();
 }
 
-fn set_stage(
+pub(crate) fn set_stage(
     space: &Space,
     generation: u64,
     stage: &str,
@@ -147,7 +147,7 @@ async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
     let started = Instant::now();
     let scripted = match &hub.runner {
         Runner::Scripted(s) => Some(s.clone()),
-        Runner::Real(_) => None,
+        Runner::Real(_) | Runner::Docker(_) => None,
     };
     let check = scripted.as_ref().is_none_or(|s| s.check_repo);
     let repo = space.repo_dir.clone();
@@ -260,6 +260,17 @@ async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
         }
         return;
     }
+    if let Runner::Docker(cfg) = &hub.runner {
+        if let Err((stage, msg)) =
+            crate::docker::run(hub, space, generation, cfg, &head, &card, started).await
+        {
+            // The message quotes the log's tail: only its first line goes to the log again.
+            let first = msg.lines().next().unwrap_or_default();
+            log_line(space, generation, stage == "RUNTIME_ERROR", first);
+            set_stage(space, generation, stage, Some(msg), Some(Upstream::None));
+        }
+        return;
+    }
     let Runner::Real(cfg) = &hub.runner else {
         return;
     };
@@ -328,7 +339,7 @@ fn pipe_lines<R: AsyncRead + Unpin + Send + 'static>(
     });
 }
 
-type StageFailure = (&'static str, String);
+pub(crate) type StageFailure = (&'static str, String);
 
 /// What the emulator understands of a Dockerfile.
 #[derive(Debug, Default)]
@@ -523,7 +534,7 @@ fn free_port() -> Option<u16> {
         .map(|a| a.port())
 }
 
-async fn checkout(
+pub(crate) async fn checkout(
     hub: &Hub,
     space: &Space,
     head: &str,

@@ -323,6 +323,9 @@ impl Emulator {
         for t in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
+        if matches!(self.hub.runner, crate::config::Runner::Docker(_)) {
+            crate::docker::remove_instance_containers(&self.hub).await;
+        }
         self.server.abort();
         let _ = (&mut self.server).await;
     }
@@ -332,6 +335,9 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         self.hub.shutdown.cancel();
         self.server.abort();
+        if matches!(self.hub.runner, crate::config::Runner::Docker(_)) {
+            crate::docker::remove_instance_containers_blocking(&self.hub);
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use hf_deploy_core::report::DeployReport;
 use hf_deploy_core::settings::{self, SettingsInput};
 use hf_deploy_core::space::{parse_http_url, parse_origin};
 use hf_deploy_core::{Error, SecretString, SpaceId};
-use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, RealRunnerConfig, Runner};
+use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, Emulator};
 
 use crate::cli::DeployArgs;
 use crate::env;
@@ -75,10 +75,11 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     };
 
     // The local stand-in, when asked for.
-    let emulator = if args.local {
-        Some(start_local(ui).await?)
+    let (emulator, local_runtime) = if args.local {
+        let (emulator, runtime) = start_local(ui, args.local_runtime.as_deref()).await?;
+        (Some(emulator), Some(runtime))
     } else {
-        None
+        (None, None)
     };
     let (endpoint, token) = match &emulator {
         Some(emulator) => (emulator.url(), Some(SecretString::new(DEFAULT_WRITE_TOKEN))),
@@ -94,7 +95,22 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     let client = build_client(&endpoint, token)?;
     let printer = Printer::new(ui, args.json);
-    let outcome = deploy::deploy(&client, &options, &printer).await;
+    let mut outcome = match emulator {
+        // A signal during a local deploy (e.g. during the build) stops the stand-in and its
+        // containers before exiting.
+        Some(_) => tokio::select! {
+            outcome = deploy::deploy(&client, &options, &printer) => outcome,
+            signal = super::local_runtime::until_signal() => {
+                ui.warn(&format!("{signal}: stopping the local Space"));
+                if let Some(emulator) = emulator {
+                    emulator.shutdown().await;
+                }
+                return Ok(ExitCode::from(130));
+            }
+        },
+        None => deploy::deploy(&client, &options, &printer).await,
+    };
+    outcome.report.local_runtime = local_runtime.map(str::to_string);
     finish(outcome, &args, ui, emulator).await
 }
 
@@ -140,10 +156,8 @@ async fn serve(report: &DeployReport, ui: &Ui) -> anyhow::Result<()> {
         "Serving {} until Ctrl-C (API docs: {}).",
         report.app_url, report.docs_url
     ));
-    tokio::signal::ctrl_c()
-        .await
-        .context("failed to wait for Ctrl-C")?;
-    ui.info("stopping");
+    let signal = super::local_runtime::until_signal().await;
+    ui.info(&format!("{signal}: stopping"));
     Ok(())
 }
 
@@ -214,27 +228,16 @@ fn local_space_id(source: &Path) -> anyhow::Result<SpaceId> {
     )?)
 }
 
-async fn start_local(ui: &Ui) -> anyhow::Result<Emulator> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("hf-deploy/emulator-venvs");
-    let config = EmulatorConfig {
-        runner: Runner::Real(RealRunnerConfig {
-            venv_cache: cache,
-            ..RealRunnerConfig::default()
-        }),
-        ..EmulatorConfig::default()
-    };
+async fn start_local(ui: &Ui, forced: Option<&str>) -> anyhow::Result<(Emulator, &'static str)> {
+    let (config, runtime) = super::local_runtime::config(forced, ui).await?;
     let emulator = Emulator::start(config)
         .await
         .context("failed to start the local Hub stand-in")?;
     ui.info(&format!(
-        "Local Hub stand-in at {} (no account, nothing leaves this machine).",
+        "Local Hub stand-in at {} (no account, nothing leaves this machine; the Space runs in {runtime}).",
         emulator.url()
     ));
-    Ok(emulator)
+    Ok((emulator, runtime))
 }
 
 /// The commit message names the source commit: `GITHUB_SHA`, else the source repo's HEAD.

@@ -9,9 +9,11 @@ use crate::cli::EmulatorArgs;
 use crate::ui::Ui;
 
 pub(crate) async fn run(args: EmulatorArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let (config, runtime) =
+        super::local_runtime::emulator_config(args.runtime.as_deref(), ui).await?;
     let config = EmulatorConfig {
         bind: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
-        ..EmulatorConfig::default()
+        ..config
     };
     let emulator = Emulator::start(config).await.with_context(|| {
         format!(
@@ -20,15 +22,16 @@ pub(crate) async fn run(args: EmulatorArgs, ui: &Ui) -> anyhow::Result<ExitCode>
         )
     })?;
     // These tokens are the stand-in's fixed, public test tokens, not secrets.
-    outln!("Hub stand-in listening on {}", emulator.url());
+    outln!(
+        "Hub stand-in listening on {} (Spaces run in {runtime})",
+        emulator.url()
+    );
     outln!("  export HF_ENDPOINT={}", emulator.url());
     outln!("  export HF_TOKEN={DEFAULT_WRITE_TOKEN}   # write token, user `local`");
     outln!("  read-only token: {DEFAULT_READ_TOKEN}");
     ui.info("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c()
-        .await
-        .context("failed to wait for Ctrl-C")?;
-    ui.info("stopping the Hub stand-in");
+    let signal = super::local_runtime::until_signal().await;
+    ui.info(&format!("{signal}: stopping the Hub stand-in"));
     emulator.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@ mod action;
 mod deploy;
 mod emulator;
 mod frontend;
+mod local_runtime;
 mod scaffold;
 mod space;
 mod verify;
