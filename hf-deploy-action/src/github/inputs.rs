@@ -4,12 +4,11 @@
 //! name upper-cased and hyphens kept (`hf-token` -> `INPUT_HF-TOKEN`); envy lower-cases the rest
 //! back to `hf-token`. An input that was not given arrives as `""`, which means "unset" here.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hf_deploy_core::space::{parse_http_url, parse_origin};
+use hf_deploy_core::inputs::{self, Field, RawEntry, RawInputs};
 use hf_deploy_core::{SecretString, SpaceId};
 use serde::{Deserialize, Deserializer};
 
@@ -19,10 +18,6 @@ use super::commands;
 /// (exit code 2, nothing sent anywhere).
 pub(crate) type InputError = hf_deploy_core::Error;
 
-/// The accepted spellings of a boolean, per the YAML 1.2 core schema (what `@actions/core`
-/// `getBooleanInput` accepts too).
-const TRUE_VALUES: [&str; 3] = ["true", "True", "TRUE"];
-const FALSE_VALUES: [&str; 3] = ["false", "False", "FALSE"];
 
 /// The raw inputs as the runner passed them. Every field is `None` when the input was not
 /// given (absent or `""`). `Debug` never shows the tokens or the `secrets` input.
@@ -194,7 +189,9 @@ impl RunnerEnv {
     {
         envy::prefixed("GITHUB_")
             .from_iter(vars)
-            .map_err(|e| hf_deploy_core::Error::invalid_input("GITHUB_* variables", e.to_string()))
+            .map_err(|e| {
+                hf_deploy_core::Error::invalid_input(Field::Other("GITHUB_* variables"), e.to_string())
+            })
     }
 
     /// `GITHUB_API_URL`, or `https://api.github.com`.
@@ -208,64 +205,31 @@ impl RunnerEnv {
     }
 }
 
-/// The validated, typed action configuration.
+/// How a workflow spells each field: the input names of `action.yml`.
+pub(crate) fn spelling(field: Field) -> &'static str {
+    match field {
+        Field::Token => "hf-token",
+        Field::Timeout => "timeout-minutes",
+        other => other.name(),
+    }
+}
+
+/// The checked action-only inputs, and the raw inputs shared with the command line (checked
+/// by [`hf_deploy_core::inputs::resolve`]).
 #[derive(Debug, Clone)]
 pub(crate) struct ActionConfig {
     /// Hub token.
     pub(crate) hf_token: SecretString,
     /// Target Space (for a preview, the base Space: see `api::preview_space`).
     pub(crate) space: SpaceId,
-    /// Backend folder as given, relative to the workspace unless absolute.
-    pub(crate) source: PathBuf,
-    /// Space secrets in input order.
-    pub(crate) secrets: Vec<(String, SecretString)>,
-    /// Space variables in input order.
-    pub(crate) variables: Vec<(String, String)>,
-    /// Frontend origins, canonical (`scheme://host[:port]`).
-    pub(crate) frontend_urls: Vec<String>,
-    /// Health path, starting with `/`.
-    pub(crate) health_path: String,
-    /// Explicit app URL.
-    pub(crate) app_url: Option<String>,
-    /// Create the Space private.
-    pub(crate) private: bool,
-    /// Hardware flavor.
-    pub(crate) hardware: Option<String>,
-    /// Wait for the build and verify health.
-    pub(crate) wait: bool,
-    /// Build + health deadline.
-    pub(crate) timeout: Duration,
-    /// Scaffold and plan only.
-    pub(crate) dry_run: bool,
-    /// README front matter `title`.
-    pub(crate) title: Option<String>,
-    /// README front matter `emoji`.
-    pub(crate) emoji: Option<String>,
-    /// README front matter `colorFrom`.
-    pub(crate) color_from: Option<String>,
-    /// README front matter `colorTo`.
-    pub(crate) color_to: Option<String>,
-    /// README front matter `short_description`.
-    pub(crate) short_description: Option<String>,
     /// GitHub token, when given.
     pub(crate) github_token: Option<SecretString>,
     /// Post or update the pull-request comment.
     pub(crate) comment: bool,
     /// Deploy pull requests to `{space}-pr-{number}`.
     pub(crate) preview: bool,
-    /// Succeed when health is `degraded`.
-    pub(crate) allow_degraded: bool,
-}
-
-impl ActionConfig {
-    /// The backend folder: `source` joined to the workspace unless it is absolute.
-    pub(crate) fn source_in(&self, workspace: &Path) -> PathBuf {
-        if self.source.is_absolute() {
-            self.source.clone()
-        } else {
-            workspace.join(&self.source)
-        }
-    }
+    /// Everything the deploy uses, as given (`space` and `source` filled in).
+    pub(crate) raw: RawInputs,
 }
 
 impl ActionInputs {
@@ -277,7 +241,7 @@ impl ActionInputs {
     {
         envy::prefixed("INPUT_").from_iter(vars).map_err(|e| {
             // envy's messages name a field and the expected type, never a value.
-            hf_deploy_core::Error::invalid_input("action inputs", e.to_string())
+            hf_deploy_core::Error::invalid_input(Field::Other("action inputs"), e.to_string())
         })
     }
 
@@ -309,21 +273,27 @@ impl ActionInputs {
         out
     }
 
-    /// Check every input and build the typed configuration.
-    pub(crate) fn validate(self) -> Result<ActionConfig, InputError> {
+    /// Check the action-only inputs and fill the raw inputs shared with the command line.
+    /// `workspace` is where a relative `source` lives.
+    pub(crate) fn validate(self, workspace: &Path) -> Result<ActionConfig, InputError> {
         let missing: Vec<&str> = [("hf-token", &self.hf_token), ("space", &self.space)]
             .into_iter()
             .filter(|(_, v)| v.is_none())
             .map(|(name, _)| name)
             .collect();
-        if !missing.is_empty() {
+        if let Some(first) = missing.first() {
             let names = missing
                 .iter()
                 .map(|n| format!("`{n}`"))
                 .collect::<Vec<_>>()
                 .join(" and ");
+            let field = if *first == "space" {
+                Field::Space
+            } else {
+                Field::Token
+            };
             return Err(hf_deploy_core::Error::invalid_input_hint(
-                missing.join(", "),
+                field,
                 if missing.len() == 1 {
                     format!("required input {names} is not set")
                 } else {
@@ -333,191 +303,66 @@ impl ActionInputs {
             ));
         }
         let hf_token = SecretString::new(self.hf_token.unwrap_or_default().trim().to_string());
-        let space = SpaceId::parse(self.space.as_deref().unwrap_or_default().trim(), "space")?;
+        let space_text = self.space.unwrap_or_default().trim().to_string();
+        let space = SpaceId::parse(&space_text, Field::Space)?;
 
         let source = PathBuf::from(self.source.as_deref().map(str::trim).unwrap_or("backend"));
-
-        let secrets = parse_pairs("secrets", self.secrets.as_deref(), true)?
-            .into_iter()
-            .map(|(k, v)| (k, SecretString::new(v)))
-            .collect();
-        let variables = parse_pairs("variables", self.variables.as_deref(), false)?;
-
-        let mut frontend_urls = Vec::new();
-        if let Some(list) = &self.frontend_url {
-            for item in list
-                .split([',', '\n'])
-                .map(|s| s.trim().trim_end_matches('\r').trim())
-            {
-                if item.is_empty() {
-                    continue;
-                }
-                let origin = parse_origin(item, "frontend-url")?;
-                if !frontend_urls.contains(&origin) {
-                    frontend_urls.push(origin);
-                }
-            }
-        }
-
-        let health_path = self
-            .health_path
+        let source = if source.is_absolute() {
+            source
+        } else {
+            workspace.join(source)
+        };
+        let frontend_urls = self
+            .frontend_url
             .as_deref()
-            .map(str::trim)
-            .unwrap_or("/api/health");
-        if !health_path.starts_with('/') {
-            return Err(hf_deploy_core::Error::invalid_input_hint(
-                "health-path",
-                format!("`{health_path}` does not start with `/`"),
-                "give a path such as `/api/health`",
-            ));
-        }
-
-        let app_url = match &self.app_url {
-            Some(url) => Some(parse_http_url(url.trim(), "app-url")?),
-            None => None,
+            .unwrap_or_default()
+            .split([',', '\n'])
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let timeout = match self.timeout_minutes.as_deref() {
+            None => Duration::from_secs(20 * 60),
+            Some(text) => inputs::minutes(Field::Timeout, text)?,
         };
-
-        let timeout_minutes = match self.timeout_minutes.as_deref().map(str::trim) {
-            None => 20,
-            Some(text) => match text.parse::<u64>() {
-                Ok(n) if n > 0 && n <= 24 * 60 => n,
-                _ => {
-                    return Err(hf_deploy_core::Error::invalid_input_hint(
-                        "timeout-minutes",
-                        format!("`{text}` is not a whole number of minutes between 1 and 1440"),
-                        "give a positive integer such as `20`",
-                    ));
-                }
-            },
+        let raw = RawInputs {
+            space: Some(space_text),
+            commit_message: crate::commands::commit_message(&source),
+            source,
+            secrets: RawEntry::lines(self.secrets.as_deref().unwrap_or_default()),
+            secrets_file: None,
+            variables: RawEntry::lines(self.variables.as_deref().unwrap_or_default()),
+            frontend_urls,
+            health_path: self.health_path,
+            app_url: self.app_url,
+            private: inputs::boolean(Field::Private, self.private.as_deref(), false)?,
+            hardware: self.hardware,
+            wait: inputs::boolean(Field::Wait, self.wait.as_deref(), true)?,
+            timeout,
+            dry_run: inputs::boolean(Field::DryRun, self.dry_run.as_deref(), false)?,
+            allow_degraded: inputs::boolean(
+                Field::AllowDegraded,
+                self.allow_degraded.as_deref(),
+                false,
+            )?,
+            title: self.title,
+            emoji: self.emoji,
+            color_from: self.color_from,
+            color_to: self.color_to,
+            short_description: self.short_description,
+            ..RawInputs::default()
         };
-
         Ok(ActionConfig {
             hf_token,
             space,
-            source,
-            secrets,
-            variables,
-            frontend_urls,
-            health_path: health_path.to_string(),
-            app_url,
-            private: parse_bool("private", self.private.as_deref(), false)?,
-            hardware: self.hardware.map(|h| h.trim().to_string()),
-            wait: parse_bool("wait", self.wait.as_deref(), true)?,
-            timeout: Duration::from_secs(timeout_minutes * 60),
-            dry_run: parse_bool("dry-run", self.dry_run.as_deref(), false)?,
-            title: self.title,
-            emoji: self.emoji.map(|e| e.trim().to_string()),
-            color_from: self.color_from.map(|c| c.trim().to_string()),
-            color_to: self.color_to.map(|c| c.trim().to_string()),
-            short_description: self.short_description,
             github_token: self
                 .github_token
                 .map(|t| SecretString::new(t.trim().to_string())),
-            comment: parse_bool("comment", self.comment.as_deref(), true)?,
-            preview: parse_bool("preview", self.preview.as_deref(), false)?,
-            allow_degraded: parse_bool("allow-degraded", self.allow_degraded.as_deref(), false)?,
+            comment: inputs::boolean(Field::Other("comment"), self.comment.as_deref(), true)?,
+            preview: inputs::boolean(Field::Other("preview"), self.preview.as_deref(), false)?,
+            raw,
         })
     }
-}
-
-/// A boolean per the YAML 1.2 core schema; `None` gives the default.
-fn parse_bool(input: &str, value: Option<&str>, default: bool) -> Result<bool, InputError> {
-    let Some(value) = value.map(str::trim) else {
-        return Ok(default);
-    };
-    if TRUE_VALUES.contains(&value) {
-        Ok(true)
-    } else if FALSE_VALUES.contains(&value) {
-        Ok(false)
-    } else {
-        Err(hf_deploy_core::Error::invalid_input_hint(
-            input,
-            format!("`{value}` is not a boolean"),
-            format!(
-                "use one of {} (YAML 1.2 core schema)",
-                TRUE_VALUES
-                    .iter()
-                    .chain(&FALSE_VALUES)
-                    .map(|v| format!("`{v}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ))
-    }
-}
-
-/// Parse a multiline `KEY=VALUE` list. Blank lines and `#` comments are skipped. Errors name
-/// the input and the 1-based line number, never the value. `secret` lists refuse empty values
-/// (the usual sign of a repository secret that is not set) and values with surrounding
-/// whitespace.
-fn parse_pairs(
-    input: &str,
-    text: Option<&str>,
-    secret: bool,
-) -> Result<Vec<(String, String)>, InputError> {
-    let Some(text) = text else {
-        return Ok(Vec::new());
-    };
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for (index, raw) in text.lines().enumerate() {
-        let line_number = index + 1;
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
-            continue;
-        }
-        let fail = |reason: String, hint: &str| {
-            Err(hf_deploy_core::Error::invalid_input_hint(
-                input,
-                format!("line {line_number}: {reason}"),
-                hint,
-            ))
-        };
-        let Some((key, value)) = line.split_once('=') else {
-            return fail(
-                "is not of the form `KEY=VALUE`".into(),
-                "write one `KEY=VALUE` per line; blank lines and lines starting with `#` are ignored",
-            );
-        };
-        let key = key.trim();
-        if key.is_empty() {
-            return fail(
-                "has no name before `=`".into(),
-                "write one `KEY=VALUE` per line",
-            );
-        }
-        if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            || key.starts_with(|c: char| c.is_ascii_digit())
-        {
-            return fail(
-                format!("the name `{key}` is not a valid variable name"),
-                "use letters, digits and `_`, not starting with a digit",
-            );
-        }
-        if let Some(first) = seen.get(key) {
-            return fail(
-                format!("`{key}` is already set on line {first}"),
-                "give each name once",
-            );
-        }
-        if secret {
-            if value.is_empty() {
-                return fail(
-                    format!("`{key}` has an empty value"),
-                    "check that the repository secret it comes from exists (`${{ secrets.NAME }}` is empty when it does not, and always in pull requests from forks)",
-                );
-            }
-            if value.trim() != value {
-                return fail(
-                    format!("the value of `{key}` has leading or trailing whitespace"),
-                    "remove the spaces around the value; a secret value is sent exactly as written",
-                );
-            }
-        }
-        seen.insert(key.to_string(), line_number);
-        pairs.push((key.to_string(), value.to_string()));
-    }
-    Ok(pairs)
 }
 
 #[cfg(test)]
