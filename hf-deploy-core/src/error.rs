@@ -619,7 +619,10 @@ mod tests {
             last_seen: "BUILDING".into(),
         };
         assert!(
-            timeout.hint_with(cli).unwrap_or_default().contains("`--timeout`"),
+            timeout
+                .hint_with(cli)
+                .unwrap_or_default()
+                .contains("`--timeout`"),
             "{timeout:?}"
         );
     }

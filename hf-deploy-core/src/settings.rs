@@ -69,14 +69,20 @@ impl Origin {
     /// `line 3: `, `` `prod.env:2`: `` or nothing, to put before a reason.
     fn at(&self) -> String {
         match self {
-            Origin::Entry { line: Some(line), .. } => format!("line {line}: "),
+            Origin::Entry {
+                line: Some(line), ..
+            } => format!("line {line}: "),
             Origin::Entry { line: None, .. } => String::new(),
             Origin::File { name, line } => format!("`{name}:{line}`: "),
         }
     }
 
     fn error(&self, reason: impl Into<String>, hint: impl Into<Phrase>) -> Error {
-        Error::invalid_input_hint(self.field(), format!("{}{}", self.at(), reason.into()), hint)
+        Error::invalid_input_hint(
+            self.field(),
+            format!("{}{}", self.at(), reason.into()),
+            hint,
+        )
     }
 }
 
@@ -95,7 +101,11 @@ fn split_entries(
         };
         match entry.text.split_once('=') {
             Some((key, value)) => {
-                let key = if entry.line.is_some() { key.trim() } else { key };
+                let key = if entry.line.is_some() {
+                    key.trim()
+                } else {
+                    key
+                };
                 check_key_at(key, &origin)?;
                 out.push((key.to_string(), value.to_string(), origin));
             }
@@ -357,10 +367,7 @@ fn check_key_at(key: &str, origin: &Origin) -> Result<()> {
         return Err(origin.error("the key is empty", hint));
     }
     if !(valid_start && valid_rest) {
-        return Err(origin.error(
-            format!("`{}` is not a valid key", truncate_key(key)),
-            hint,
-        ));
+        return Err(origin.error(format!("`{}` is not a valid key", truncate_key(key)), hint));
     }
     if key.len() > MAX_KEY_LEN {
         return Err(origin.error(
@@ -473,7 +480,9 @@ fn insert_once(
         }
         let first = match previous_origin {
             Origin::Entry { line: None, .. } => String::new(),
-            Origin::Entry { line: Some(line), .. } => format!(" (first on line {line})"),
+            Origin::Entry {
+                line: Some(line), ..
+            } => format!(" (first on line {line})"),
             Origin::File { name, line } => format!(" (first at `{name}:{line}`)"),
         };
         return Err(origin.error(

@@ -79,7 +79,9 @@ fn write_workspace(dir: &Path) -> Vec<tempfile::TempDir> {
         ("backend", None),
         (
             "baddocker",
-            Some("FROM python:3.11\nWORKDIR /app\nCOPY . .\nEXPOSE 8000\nCMD [\"uvicorn\", \"app.main:app\", \"--port\", \"8000\"]\n"),
+            Some(
+                "FROM python:3.11\nWORKDIR /app\nCOPY . .\nEXPOSE 8000\nCMD [\"uvicorn\", \"app.main:app\", \"--port\", \"8000\"]\n",
+            ),
         ),
     ] {
         let copy = copy_tree(&example_backend());
@@ -184,7 +186,10 @@ async fn bad_action_inputs_exit_2_name_the_input_and_send_nothing_anywhere() {
         // frontend-url
         case("frontend-url", "https://book.example.com/path"),
         case("frontend-url", "book.example.com"),
-        case("frontend-url", "https://ok.example.com,ftp://files.example.com"),
+        case(
+            "frontend-url",
+            "https://ok.example.com,ftp://files.example.com",
+        ),
         // health-path
         case("health-path", "api/health"),
         case("health-path", "/health?x=1"),
@@ -258,7 +263,12 @@ async fn bad_action_inputs_exit_2_name_the_input_and_send_nothing_anywhere() {
         }
         // Values of the `secrets` input never appear outside their `::add-mask::` lines.
         if case.input == "secrets" {
-            for word in ["trailing-space", "leading-space", "pasted-line", "orphan-value"] {
+            for word in [
+                "trailing-space",
+                "leading-space",
+                "pasted-line",
+                "orphan-value",
+            ] {
                 let shown = output
                     .both()
                     .lines()

@@ -92,16 +92,14 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         Ok(Err(error)) => return fail(error, &workspace, ui),
         Err(error) => return Err(anyhow::anyhow!("input validation stopped: {error}")),
     };
-    let hub = match super::deploy::build_client(
-        &crate::env::endpoint(),
-        Some(config.hf_token.clone()),
-    ) {
-        Ok(hub) => hub,
-        Err(error) => match error.downcast::<Error>() {
-            Ok(error) => return fail(error, &workspace, ui),
-            Err(error) => return Err(error),
-        },
-    };
+    let hub =
+        match super::deploy::build_client(&crate::env::endpoint(), Some(config.hf_token.clone())) {
+            Ok(hub) => hub,
+            Err(error) => match error.downcast::<Error>() {
+                Ok(error) => return fail(error, &workspace, ui),
+                Err(error) => return Err(error),
+            },
+        };
 
     let repo = runner
         .repository
@@ -127,36 +125,36 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     };
 
     let (space, sha, environment, preview, pr_number) = match target {
-            Target::Deploy {
-                space,
-                sha,
-                environment,
-                preview,
-                pr_number,
-            } => (space, sha, environment, preview, pr_number),
-            Target::DeletePreview {
-                space,
-                environment,
+        Target::Deploy {
+            space,
+            sha,
+            environment,
+            preview,
+            pr_number,
+        } => (space, sha, environment, preview, pr_number),
+        Target::DeletePreview {
+            space,
+            environment,
+            pr_number,
+            merged,
+        } => {
+            return close_preview(
+                &hub,
+                &space,
+                &environment,
                 pr_number,
                 merged,
-            } => {
-                return close_preview(
-                    &hub,
-                    &space,
-                    &environment,
-                    pr_number,
-                    merged,
-                    &config,
-                    github,
-                    &runner,
-                )
-                .await;
-            }
-            Target::Nothing(reason) => {
-                emit(&gha::notice("hf-deploy", &reason));
-                return Ok(ExitCode::SUCCESS);
-            }
-        };
+                &config,
+                github,
+                &runner,
+            )
+            .await;
+        }
+        Target::Nothing(reason) => {
+            emit(&gha::notice("hf-deploy", &reason));
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
 
     // 4. Deploy, one log group per phase, recorded as a GitHub deployment.
     let deployment = match (github, sha.is_empty() || options.dry_run) {
@@ -413,14 +411,19 @@ fn annotations(error: &Error, workspace: &Path) -> String {
             .collect(),
         Error::InvalidSource { path, .. } => {
             let properties = Properties {
-                title: Some(format!("hf-deploy: invalid `{source}` (the backend folder)")),
+                title: Some(format!(
+                    "hf-deploy: invalid `{source}` (the backend folder)"
+                )),
                 file: Some(relative(path)),
                 ..Properties::default()
             };
             gha::annotation(Level::Error, &properties, &message)
         }
         _ => match error.field() {
-            Some(field) => gha::error(&format!("hf-deploy: invalid `{}`", spelling(field)), &message),
+            Some(field) => gha::error(
+                &format!("hf-deploy: invalid `{}`", spelling(field)),
+                &message,
+            ),
             None => gha::error("hf-deploy", &message),
         },
     }

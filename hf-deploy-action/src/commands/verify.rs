@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use hf_deploy_core::report::{self, DeployReport, HealthSummary};
 use hf_deploy_core::inputs;
+use hf_deploy_core::report::{self, DeployReport, HealthSummary};
 use hf_deploy_core::space::join_url;
 use hf_deploy_core::verify::{self, HealthCheck};
 use hf_deploy_core::{Error, Field, SpaceId};

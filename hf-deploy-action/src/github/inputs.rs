@@ -18,7 +18,6 @@ use super::commands;
 /// (exit code 2, nothing sent anywhere).
 pub(crate) type InputError = hf_deploy_core::Error;
 
-
 /// The raw inputs as the runner passed them. Every field is `None` when the input was not
 /// given (absent or `""`). `Debug` never shows the tokens or the `secrets` input.
 #[derive(Default, Deserialize)]
@@ -187,11 +186,9 @@ impl RunnerEnv {
     where
         I: IntoIterator<Item = (String, String)>,
     {
-        envy::prefixed("GITHUB_")
-            .from_iter(vars)
-            .map_err(|e| {
-                hf_deploy_core::Error::invalid_input(Field::Other("GITHUB_* variables"), e.to_string())
-            })
+        envy::prefixed("GITHUB_").from_iter(vars).map_err(|e| {
+            hf_deploy_core::Error::invalid_input(Field::Other("GITHUB_* variables"), e.to_string())
+        })
     }
 
     /// `GITHUB_API_URL`, or `https://api.github.com`.
@@ -367,6 +364,8 @@ impl ActionInputs {
 
 #[cfg(test)]
 mod tests {
+    use hf_deploy_core::deploy::DeployOptions;
+
     use super::*;
 
     const TOKEN: &str = "hf_fake_token_for_tests_0000";
@@ -382,7 +381,7 @@ mod tests {
                 "INPUT_SECRETS",
                 "GEMINI_API_KEY=AIzaSyA-gemini-value\n# the vector store\nQDRANT_URL=https://abc.qdrant.io:6333\n\nQDRANT_API_KEY=qd-key=with=equals\nDATABASE_URL=postgresql://u:p@db/x\n",
             ),
-            ("INPUT_VARIABLES", "LOG_LEVEL=info\nEMPTY_OK=\n"),
+            ("INPUT_VARIABLES", "LOG_LEVEL=info\n"),
             ("INPUT_FRONTEND-URL", "https://my-app.vercel.app, http://localhost:3000\nhttps://my-app.vercel.app/"),
             ("INPUT_HEALTH-PATH", "/api/health"),
             ("INPUT_APP-URL", ""),
@@ -416,79 +415,91 @@ mod tests {
     }
 
     fn config(overrides: &[(&str, &str)]) -> Result<ActionConfig, InputError> {
-        ActionInputs::from_env(runner_env(overrides))?.validate()
+        ActionInputs::from_env(runner_env(overrides))?.validate(Path::new("/github/workspace"))
     }
 
+    /// The action-only checks, then the shared step (with the example backend as `source`).
+    fn resolved(overrides: &[(&str, &str)]) -> Result<DeployOptions, InputError> {
+        let backend = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/rag-chatbot/backend");
+        let mut with_source = vec![("INPUT_SOURCE", backend.to_str().expect("UTF-8 path"))];
+        with_source.extend_from_slice(overrides);
+        let config = config(&with_source)?;
+        inputs::resolve(&config.raw)
+    }
+
+    /// The error as a workflow reads it.
     fn error_text(overrides: &[(&str, &str)]) -> String {
-        match config(overrides) {
+        let error = match resolved(overrides) {
             Ok(_) => panic!("expected an input error for {overrides:?}"),
-            Err(e) => {
-                assert!(e.is_usage(), "{e}");
-                format!("{e} | hint: {}", e.hint().unwrap_or_default())
-            }
-        }
+            Err(e) => e,
+        };
+        assert!(error.is_usage(), "{error}");
+        format!(
+            "{} | hint: {}",
+            error.message_with(spelling),
+            error.hint_with(spelling).unwrap_or_default()
+        )
     }
 
     #[test]
     fn reads_a_full_runner_environment_with_hyphenated_names() {
         let inputs = ActionInputs::from_env(runner_env(&[])).expect("inputs");
         assert_eq!(inputs.hf_token.as_deref(), Some(TOKEN));
-        assert_eq!(
-            inputs
-                .frontend_url
-                .as_deref()
-                .map(|s| s.starts_with("https://my-app")),
-            Some(true)
-        );
         assert_eq!(inputs.timeout_minutes.as_deref(), Some("20"));
         assert!(inputs.app_url.is_none(), "\"\" must read as unset");
         assert!(inputs.hardware.is_none());
 
-        let config = inputs.validate().expect("valid");
+        let config = inputs
+            .validate(Path::new("/github/workspace"))
+            .expect("valid");
         assert_eq!(config.hf_token.expose(), TOKEN);
         assert_eq!(config.space.to_string(), "alice/rag-chatbot");
-        assert_eq!(config.source, PathBuf::from("backend"));
         assert_eq!(
-            config.source_in(Path::new("/github/workspace")),
+            config.raw.source,
             PathBuf::from("/github/workspace/backend")
         );
-        let names: Vec<&str> = config.secrets.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            config.raw.secrets.len(),
+            4,
+            "comments and blank lines skipped"
+        );
+        assert_eq!(config.raw.secrets[2].line, Some(5));
+        assert_eq!(config.raw.timeout, Duration::from_secs(20 * 60));
+        assert!(config.comment && !config.preview && config.github_token.is_some());
+        assert!(config.raw.wait && !config.raw.private && !config.raw.dry_run);
+
+        let options = resolved(&[]).expect("valid");
+        let names: Vec<&str> = options
+            .settings
+            .secrets
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             names,
             [
+                "ALLOWED_ORIGINS",
+                "DATABASE_URL",
                 "GEMINI_API_KEY",
-                "QDRANT_URL",
                 "QDRANT_API_KEY",
-                "DATABASE_URL"
+                "QDRANT_URL"
             ]
         );
         assert_eq!(
-            config.secrets[2].1.expose(),
+            options.settings.secrets["QDRANT_API_KEY"].expose(),
             "qd-key=with=equals",
             "split on the first `=` only"
         );
+        assert_eq!(options.settings.variables["LOG_LEVEL"], "info");
         assert_eq!(
-            config.variables,
-            [
-                ("LOG_LEVEL".into(), "info".into()),
-                ("EMPTY_OK".into(), String::new())
-            ]
-        );
-        assert_eq!(
-            config.frontend_urls,
+            options.frontend_origins,
             ["https://my-app.vercel.app", "http://localhost:3000"]
         );
-        assert_eq!(config.health_path, "/api/health");
-        assert_eq!(config.timeout, Duration::from_secs(20 * 60));
-        assert!(
-            config.wait && config.comment && !config.private && !config.dry_run && !config.preview
-        );
-        assert_eq!(config.title.as_deref(), Some("RAG Chatbot"));
-        assert!(config.emoji.is_none());
-        assert!(config.github_token.is_some());
+        assert_eq!(options.health_path, "/api/health");
+        assert_eq!(options.scaffold.title.as_deref(), Some("RAG Chatbot"));
 
         let debug = format!(
-            "{config:?} {:?}",
+            "{config:?} {:?} {options:?}",
             ActionInputs::from_env(runner_env(&[])).expect("inputs")
         );
         for secret in [TOKEN, "AIzaSyA-gemini-value", "qd-key", "ghs_16C7"] {
@@ -547,18 +558,20 @@ mod tests {
         .map(|k| (*k, ""))
         .collect();
         let config = config(&blank).expect("valid");
-        assert_eq!(config.source, PathBuf::from("backend"));
-        assert!(
-            config.secrets.is_empty()
-                && config.variables.is_empty()
-                && config.frontend_urls.is_empty()
+        assert_eq!(
+            config.raw.source,
+            PathBuf::from("/github/workspace/backend")
         );
-        assert_eq!(config.health_path, "/api/health");
-        assert_eq!(config.timeout, Duration::from_secs(1200));
         assert!(
-            config.wait && config.comment && !config.private && !config.dry_run && !config.preview
+            config.raw.secrets.is_empty()
+                && config.raw.variables.is_empty()
+                && config.raw.frontend_urls.is_empty()
         );
-        assert!(config.title.is_none() && config.github_token.is_none());
+        assert_eq!(config.raw.health_path, None);
+        assert_eq!(config.raw.timeout, Duration::from_secs(1200));
+        assert!(config.raw.wait && config.comment && !config.raw.private);
+        assert!(!config.raw.dry_run && !config.preview);
+        assert!(config.raw.title.is_none() && config.github_token.is_none());
     }
 
     #[test]
@@ -567,10 +580,8 @@ mod tests {
         assert!(text.contains("`hf-token` and `space`"), "{text}");
         assert!(text.contains("secrets.HF_TOKEN"), "{text}");
         let text = error_text(&[("INPUT_HF-TOKEN", "")]);
-        assert!(
-            text.contains("`hf-token`") && !text.contains("`space`"),
-            "{text}"
-        );
+        assert!(text.starts_with("invalid `hf-token`"), "{text}");
+        assert!(!text.contains("`space`"), "{text}");
     }
 
     #[test]
@@ -583,23 +594,16 @@ mod tests {
             ("False", false),
             ("FALSE", false),
         ] {
-            assert_eq!(
-                config(&[("INPUT_PRIVATE", value)]).expect("valid").private,
-                expected,
-                "{value}"
-            );
-            assert_eq!(
-                config(&[("INPUT_WAIT", value)]).expect("valid").wait,
-                expected,
-                "{value}"
-            );
+            let config = config(&[("INPUT_PRIVATE", value), ("INPUT_WAIT", value)]).expect("valid");
+            assert_eq!(config.raw.private, expected, "{value}");
+            assert_eq!(config.raw.wait, expected, "{value}");
         }
         let text = error_text(&[("INPUT_DRY-RUN", "yes")]);
         assert!(
             text.starts_with("invalid `dry-run`: `yes` is not a boolean"),
             "{text}"
         );
-        for accepted in TRUE_VALUES.iter().chain(&FALSE_VALUES) {
+        for accepted in inputs::TRUE_VALUES.iter().chain(&inputs::FALSE_VALUES) {
             assert!(text.contains(&format!("`{accepted}`")), "{text}");
         }
         for bad in ["on", "1", "tRUE", "y"] {
@@ -613,6 +617,7 @@ mod tests {
         assert_eq!(
             config(&[("INPUT_TIMEOUT-MINUTES", " 45 ")])
                 .expect("valid")
+                .raw
                 .timeout,
             Duration::from_secs(2700)
         );
@@ -630,15 +635,12 @@ mod tests {
         let cases = [
             (
                 "GOOD=ok-s3cr3t\nthis-line-has-no-equals-sign-s3cr3t",
-                "line 2: is not of the form `KEY=VALUE`",
+                "line 2: the line is not `KEY=VALUE`",
             ),
-            (
-                "# comment\n\n=orphan-s3cr3t",
-                "line 3: has no name before `=`",
-            ),
+            ("# comment\n\n=orphan-s3cr3t", "line 3: the key is empty"),
             (
                 "A=first-s3cr3t\nB=x\nA=second-s3cr3t",
-                "line 3: `A` is already set on line 1",
+                "line 3: secret `A` is given twice with different values (first on line 1)",
             ),
             (
                 "GEMINI_API_KEY=",
@@ -646,11 +648,11 @@ mod tests {
             ),
             (
                 "OK=1\n\n\nPAD= padded-s3cr3t ",
-                "line 4: the value of `PAD` has leading or trailing whitespace",
+                "line 4: the value of `PAD` starts or ends with whitespace",
             ),
             (
                 "BAD KEY=spaced-s3cr3t",
-                "line 1: the name `BAD KEY` is not a valid variable name",
+                "line 1: `BAD...` is not a valid key",
             ),
         ];
         for (text, expected) in cases {
@@ -684,9 +686,12 @@ mod tests {
         assert!(text.contains("invalid `health-path`"), "{text}");
         let text = error_text(&[("INPUT_SPACE", "not-a-space-id")]);
         assert!(text.contains("invalid `space`"), "{text}");
-        let config = config(&[("INPUT_APP-URL", "https://proxy.example.com/app/")]).expect("valid");
+        let text = error_text(&[("INPUT_COLOR-FROM", "orange")]);
+        assert!(text.starts_with("invalid `color-from`"), "{text}");
+        let options =
+            resolved(&[("INPUT_APP-URL", "https://proxy.example.com/app/")]).expect("valid");
         assert_eq!(
-            config.app_url.as_deref(),
+            options.app_url.as_deref(),
             Some("https://proxy.example.com/app")
         );
     }
@@ -717,7 +722,18 @@ mod tests {
             "no empty masks: {masks}"
         );
         // The list is malformed (line 3), yet everything was masked above.
-        assert!(inputs.validate().is_err());
+        let config = inputs
+            .validate(Path::new("/w"))
+            .expect("action-only inputs are fine");
+        assert!(
+            hf_deploy_core::settings::resolve(&hf_deploy_core::settings::SettingsInput {
+                secrets: &config.raw.secrets,
+                secrets_file: None,
+                variables: &[],
+                frontend_origins: &[],
+            })
+            .is_err()
+        );
     }
 
     #[test]

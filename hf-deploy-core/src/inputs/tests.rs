@@ -23,7 +23,8 @@ fn phrases_spell_fields_with_the_front_end_spelling() {
 
 #[test]
 fn emoji_accepts_single_emoji_and_sequences() {
-    for ok in ["🤖", "🚀", "❤️", "👩‍💻", "👍🏽", "🇫🇷", "👨‍👩‍👧"] {
+    for ok in ["🤖", "🚀", "❤️", "👩‍💻", "👍🏽", "🇫🇷", "👨‍👩‍👧"]
+    {
         assert_eq!(emoji_problem(ok), None, "{ok}");
     }
     for bad in ["", "a", "🤖🚀", "🤖 ", ":rocket:", "🇫", "🇫🇷🇩🇪"] {
@@ -82,10 +83,7 @@ fn booleans_minutes_hardware_and_keep() {
     assert!(timeout(Duration::from_secs(1)).is_ok());
     assert!(hardware("cpu-basic").is_ok() && hardware("a10g-largex2").is_ok());
     for bad in ["CPU", "cpu basic", "-x", "", "t4_small"] {
-        assert_eq!(
-            hardware(bad).expect_err(bad).field(),
-            Some(Field::Hardware)
-        );
+        assert_eq!(hardware(bad).expect_err(bad).field(), Some(Field::Hardware));
     }
     assert!(keep_pattern("data/**").is_ok());
     for bad in ["", "/abs", "../up", "!neg"] {
@@ -122,7 +120,10 @@ fn resolve_builds_options_and_the_scaffold() {
     .expect("valid");
     assert_eq!(options.space.to_string(), "alice/rag");
     assert_eq!(options.frontend_origins, ["https://a.example"]);
-    assert_eq!(options.app_url.as_deref(), Some("https://proxy.example/app"));
+    assert_eq!(
+        options.app_url.as_deref(),
+        Some("https://proxy.example/app")
+    );
     assert_eq!(options.health_path, "/api/health");
     assert_eq!(options.settings.secrets["FROM_ENV"].expose(), "env-value");
     assert_eq!(options.settings.variables["LOG_LEVEL"], "info");
@@ -142,38 +143,137 @@ fn resolve_builds_options_and_the_scaffold() {
 fn resolve_names_the_field_of_each_bad_input() {
     let long = "x".repeat(61);
     let cases: Vec<(RawInputs, Field)> = vec![
-        (RawInputs { space: None, ..raw() }, Field::Space),
-        (RawInputs { space: Some("a/b/c".into()), ..raw() }, Field::Space),
         (
-            RawInputs { frontend_urls: vec!["https://a.example/path".into()], ..raw() },
+            RawInputs {
+                space: None,
+                ..raw()
+            },
+            Field::Space,
+        ),
+        (
+            RawInputs {
+                space: Some("a/b/c".into()),
+                ..raw()
+            },
+            Field::Space,
+        ),
+        (
+            RawInputs {
+                frontend_urls: vec!["https://a.example/path".into()],
+                ..raw()
+            },
             Field::FrontendUrl,
         ),
-        (RawInputs { health_path: Some("health".into()), ..raw() }, Field::HealthPath),
-        (RawInputs { app_url: Some("ftp://x".into()), ..raw() }, Field::AppUrl),
-        (RawInputs { hardware: Some("Big GPU".into()), ..raw() }, Field::Hardware),
-        (RawInputs { timeout: Duration::ZERO, ..raw() }, Field::Timeout),
-        (RawInputs { keep: vec!["../x".into()], ..raw() }, Field::Keep),
         (
-            RawInputs { secrets: RawEntry::lines("A=1\nno equals"), ..raw() },
+            RawInputs {
+                health_path: Some("health".into()),
+                ..raw()
+            },
+            Field::HealthPath,
+        ),
+        (
+            RawInputs {
+                app_url: Some("ftp://x".into()),
+                ..raw()
+            },
+            Field::AppUrl,
+        ),
+        (
+            RawInputs {
+                hardware: Some("Big GPU".into()),
+                ..raw()
+            },
+            Field::Hardware,
+        ),
+        (
+            RawInputs {
+                timeout: Duration::ZERO,
+                ..raw()
+            },
+            Field::Timeout,
+        ),
+        (
+            RawInputs {
+                keep: vec!["../x".into()],
+                ..raw()
+            },
+            Field::Keep,
+        ),
+        (
+            RawInputs {
+                secrets: RawEntry::lines("A=1\nno equals"),
+                ..raw()
+            },
             Field::Secrets,
         ),
         (
-            RawInputs { variables: vec![RawEntry::arg("NOVALUE", &|_| None)], ..raw() },
+            RawInputs {
+                variables: vec![RawEntry::arg("NOVALUE", &|_| None)],
+                ..raw()
+            },
             Field::Variables,
         ),
-        (RawInputs { title: Some("a\nb".into()), ..raw() }, Field::Title),
-        (RawInputs { emoji: Some("ab".into()), ..raw() }, Field::Emoji),
-        (RawInputs { color_from: Some("orange".into()), ..raw() }, Field::ColorFrom),
-        (RawInputs { color_to: Some("Blue!".into()), ..raw() }, Field::ColorTo),
         (
-            RawInputs { short_description: Some(long), ..raw() },
+            RawInputs {
+                title: Some("a\nb".into()),
+                ..raw()
+            },
+            Field::Title,
+        ),
+        (
+            RawInputs {
+                emoji: Some("ab".into()),
+                ..raw()
+            },
+            Field::Emoji,
+        ),
+        (
+            RawInputs {
+                color_from: Some("orange".into()),
+                ..raw()
+            },
+            Field::ColorFrom,
+        ),
+        (
+            RawInputs {
+                color_to: Some("Blue!".into()),
+                ..raw()
+            },
+            Field::ColorTo,
+        ),
+        (
+            RawInputs {
+                short_description: Some(long),
+                ..raw()
+            },
             Field::ShortDescription,
         ),
-        (RawInputs { port: Some(0), ..raw() }, Field::Port),
-        (RawInputs { app: Some("app.main".into()), ..raw() }, Field::App),
-        (RawInputs { excludes: vec!["!keep".into()], ..raw() }, Field::Exclude),
         (
-            RawInputs { secrets_file: Some("/no/such.env".into()), ..raw() },
+            RawInputs {
+                port: Some(0),
+                ..raw()
+            },
+            Field::Port,
+        ),
+        (
+            RawInputs {
+                app: Some("app.main".into()),
+                ..raw()
+            },
+            Field::App,
+        ),
+        (
+            RawInputs {
+                excludes: vec!["!keep".into()],
+                ..raw()
+            },
+            Field::Exclude,
+        ),
+        (
+            RawInputs {
+                secrets_file: Some("/no/such.env".into()),
+                ..raw()
+            },
             Field::SecretsFile,
         ),
     ];
@@ -241,7 +341,10 @@ fn resolve_scaffold_does_not_need_a_space() {
 fn raw_entry_debug_shows_keys_only() {
     let entry = RawEntry::arg("TOKEN=very-secret-1", &|_| None);
     let debug = format!("{entry:?}");
-    assert!(debug.contains("TOKEN") && !debug.contains("very-secret-1"), "{debug}");
+    assert!(
+        debug.contains("TOKEN") && !debug.contains("very-secret-1"),
+        "{debug}"
+    );
     let bare = RawEntry::arg("BARE", &|_| Some("env-secret-2".into()));
     let debug = format!("{bare:?}");
     assert!(!debug.contains("env-secret-2"), "{debug}");

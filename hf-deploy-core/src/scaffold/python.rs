@@ -9,8 +9,8 @@ use regex::Regex;
 use crate::error::{Error, Result};
 
 use super::validate::parse_app;
-use crate::inputs::{Field, Phrase};
 use super::{DEFAULT_PYTHON_VERSION, Endpoint};
+use crate::inputs::{Field, Phrase};
 
 /// The ASGI app the Space runs.
 pub(super) struct App {
