@@ -89,17 +89,13 @@ pub enum Field {
     TestRequirements,
     /// A folder of user templates (library option).
     TemplatesDir,
-    /// Secrets documented in the README (library option).
-    SecretDocs,
-    /// Variable names documented in the README (library option).
-    VariableDocs,
     /// A parameter of a library call that no front end exposes (e.g. `max attempts`).
     Other(&'static str),
 }
 
 impl Field {
     /// Every input a front end may spell (not [`Field::Other`]).
-    pub const ALL: [Field; 32] = [
+    pub const ALL: [Field; 30] = [
         Field::Space,
         Field::Source,
         Field::Out,
@@ -130,8 +126,6 @@ impl Field {
         Field::Tags,
         Field::TestRequirements,
         Field::TemplatesDir,
-        Field::SecretDocs,
-        Field::VariableDocs,
     ];
 
     /// The neutral name (kebab case), used by `Display` and when no front end words the error.
@@ -167,8 +161,6 @@ impl Field {
             Field::Tags => "tags",
             Field::TestRequirements => "test_requirements",
             Field::TemplatesDir => "templates_dir",
-            Field::SecretDocs => "secret docs",
-            Field::VariableDocs => "variable docs",
             Field::Other(name) => name,
         }
     }

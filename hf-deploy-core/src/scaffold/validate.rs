@@ -63,11 +63,11 @@ pub(super) fn options(options: &ScaffoldOptions) -> Result<Resolved> {
         }
     }
     for secret in &options.secrets {
-        crate::settings::check_key(&secret.name, Field::SecretDocs)?;
+        crate::settings::check_key(&secret.name, Field::Secrets)?;
         if let Some(description) = &secret.description {
             if description.chars().any(char::is_control) {
                 return Err(Error::invalid_input(
-                    Field::SecretDocs,
+                    Field::Secrets,
                     format!(
                         "the description of `{}` contains a control character",
                         secret.name
@@ -77,7 +77,7 @@ pub(super) fn options(options: &ScaffoldOptions) -> Result<Resolved> {
         }
     }
     for variable in &options.variables {
-        crate::settings::check_key(variable, Field::VariableDocs)?;
+        crate::settings::check_key(variable, Field::Variables)?;
     }
     let test_requirements = match &options.test_requirements {
         None => DEFAULT_TEST_REQUIREMENTS
