@@ -3,6 +3,40 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use hf_deploy_core::Field;
+
+/// How the command line spells each field (the flag, or the argument's name).
+pub(crate) fn spelling(field: Field) -> &'static str {
+    match field {
+        Field::Space => "--space",
+        Field::Source => "SOURCE",
+        Field::Out => "--out",
+        Field::Secrets => "--secret",
+        Field::SecretsFile => "--secrets-file",
+        Field::Variables => "--variable",
+        Field::FrontendUrl => "--frontend-url",
+        Field::HealthPath => "--health-path",
+        Field::AppUrl => "--app-url",
+        Field::ApiUrl => "--api-url",
+        Field::Private => "--private",
+        Field::Hardware => "--hardware",
+        Field::Wait => "--no-wait",
+        Field::Timeout => "--timeout",
+        Field::DryRun => "--dry-run",
+        Field::AllowDegraded => "--allow-degraded",
+        Field::Title => "--title",
+        Field::Emoji => "--emoji",
+        Field::ColorFrom => "--color-from",
+        Field::ColorTo => "--color-to",
+        Field::ShortDescription => "--short-description",
+        Field::Port => "--port",
+        Field::App => "--app",
+        Field::Exclude => "--exclude",
+        Field::Keep => "--keep",
+        Field::Token => "HF_TOKEN",
+        other => other.name(),
+    }
+}
 
 /// Turn a FastAPI backend into a running, verified Hugging Face Docker Space.
 #[derive(Debug, Parser)]
@@ -230,4 +264,34 @@ pub(crate) struct EmulatorArgs {
     /// `scripted` (no app: stages and answers made up). Default: docker when an engine answers.
     #[arg(long, value_name = "RUNTIME", value_parser = ["docker", "process", "scripted"])]
     pub(crate) runtime: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn every_flag_spelling_is_a_flag_of_the_command_line() {
+        let command = Cli::command();
+        let mut longs: Vec<String> = Vec::new();
+        for sub in command.get_subcommands() {
+            for arg in sub.get_arguments() {
+                if let Some(long) = arg.get_long() {
+                    longs.push(format!("--{long}"));
+                }
+            }
+        }
+        let mut flags = 0;
+        for field in Field::ALL {
+            let spelled = spelling(field);
+            if spelled.starts_with("--") {
+                flags += 1;
+                assert!(longs.iter().any(|l| l == spelled), "{field:?}: {spelled}");
+            }
+        }
+        assert!(flags >= 20, "{flags}");
+        assert_eq!(spelling(Field::ColorFrom), "--color-from");
+    }
 }

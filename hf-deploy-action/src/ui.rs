@@ -110,7 +110,7 @@ fn hint(error: &anyhow::Error) -> Option<String> {
     if let Some(usage) = error.downcast_ref::<UsageError>() {
         return usage.hint.clone();
     }
-    find_core(error).and_then(hf_deploy_core::Error::hint)
+    find_core(error).and_then(|core| core.hint_with(crate::cli::spelling))
 }
 
 /// 2 for bad input (nothing was sent), 1 for everything else.

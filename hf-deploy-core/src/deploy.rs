@@ -34,13 +34,13 @@ pub struct DeployOptions {
     pub frontend_origins: Vec<String>,
     /// Health path, starting with `/`.
     pub health_path: String,
-    /// Explicit app URL (`--app-url`); else the Hub's answer.
+    /// Explicit app URL; else the Hub's answer.
     pub app_url: Option<String>,
     /// Create the Space private.
     pub private: bool,
     /// Hardware flavor to request.
     pub hardware: Option<String>,
-    /// Wait for the build and verify (false = `--no-wait`).
+    /// Wait for the build and verify (false: return after the push).
     pub wait: bool,
     /// Deadline for build plus health.
     pub timeout: Duration,
@@ -54,6 +54,9 @@ pub struct DeployOptions {
     pub keep: Vec<String>,
     /// Polling intervals.
     pub poll: PollSettings,
+    /// The scaffold of `source` when it was already built (by [`crate::inputs::resolve`]);
+    /// `None` scaffolds at the start of the deploy.
+    pub prepared: Option<Scaffold>,
 }
 
 /// How often to poll; tests make these short.
@@ -188,15 +191,19 @@ async fn run(
             scaffold_options.variables.push(key.clone());
         }
     }
-    let source = options.source.clone();
-    let scaffolded =
-        tokio::task::spawn_blocking(move || scaffold::scaffold(&source, &scaffold_options))
-            .await
-            .map_err(|e| Error::Io {
-                action: "scaffold",
-                path: options.source.clone(),
-                source: std::io::Error::other(e.to_string()),
-            })??;
+    let scaffolded = match &options.prepared {
+        Some(prepared) => prepared.clone(),
+        None => {
+            let source = options.source.clone();
+            tokio::task::spawn_blocking(move || scaffold::scaffold(&source, &scaffold_options))
+                .await
+                .map_err(|e| Error::Io {
+                    action: "scaffold",
+                    path: options.source.clone(),
+                    source: std::io::Error::other(e.to_string()),
+                })??
+        }
+    };
     report.warnings.extend(scaffolded.warnings.iter().cloned());
     report.durations.scaffold_ms = Some(millis(phase.elapsed()));
 

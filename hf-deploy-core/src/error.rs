@@ -8,6 +8,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::inputs::{Field, Phrase, Spelling};
+
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -66,15 +68,16 @@ impl std::fmt::Display for LintViolation {
 #[non_exhaustive]
 pub enum Error {
     // ----- bad input (nothing was sent anywhere) --------------------------------------------
-    /// A value given by the user is not acceptable. `input` names the flag or field.
+    /// A value given by the user is not acceptable. `input` names the field; a front end
+    /// words it with its own spelling ([`Error::message_with`]).
     #[error("invalid `{input}`: {reason}")]
     InvalidInput {
-        /// The flag, action input or field, e.g. `--space` or `secrets`.
-        input: String,
+        /// The input, e.g. [`Field::Space`] or [`Field::Secrets`].
+        input: Field,
         /// What is wrong with it; never contains a secret value.
-        reason: String,
+        reason: Phrase,
         /// How to fix it.
-        hint: Option<String>,
+        hint: Option<Phrase>,
     },
 
     /// The backend folder is not something we can deploy.
@@ -85,7 +88,7 @@ pub enum Error {
         /// What is missing or wrong.
         reason: String,
         /// How to fix it.
-        hint: Option<String>,
+        hint: Option<Phrase>,
     },
 
     /// A user-supplied Dockerfile breaks the Space rules.
@@ -311,7 +314,7 @@ pub enum Error {
 
 impl Error {
     /// Shorthand for [`Error::InvalidInput`] without a hint.
-    pub fn invalid_input(input: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn invalid_input(input: impl Into<Field>, reason: impl Into<Phrase>) -> Self {
         Error::InvalidInput {
             input: input.into(),
             reason: reason.into(),
@@ -321,9 +324,9 @@ impl Error {
 
     /// Shorthand for [`Error::InvalidInput`] with a hint.
     pub fn invalid_input_hint(
-        input: impl Into<String>,
-        reason: impl Into<String>,
-        hint: impl Into<String>,
+        input: impl Into<Field>,
+        reason: impl Into<Phrase>,
+        hint: impl Into<Phrase>,
     ) -> Self {
         Error::InvalidInput {
             input: input.into(),
@@ -398,8 +401,37 @@ impl Error {
         }
     }
 
-    /// Advice for the user, kept apart from the message.
+    /// The field of an [`Error::InvalidInput`].
+    pub fn field(&self) -> Option<Field> {
+        match self {
+            Error::InvalidInput { input, .. } => Some(*input),
+            _ => None,
+        }
+    }
+
+    /// The message with every field spelled by `spelling` (`Display` uses [`Field::name`]).
+    pub fn message_with(&self, spelling: Spelling) -> String {
+        match self {
+            Error::InvalidInput { input, reason, .. } => format!(
+                "invalid `{}`: {}",
+                spelling(*input),
+                reason.render(spelling)
+            ),
+            _ => self.to_string(),
+        }
+    }
+
+    /// Advice for the user, kept apart from the message, fields spelled by [`Field::name`].
     pub fn hint(&self) -> Option<String> {
+        self.hint_with(Field::name)
+    }
+
+    /// Advice for the user with every field spelled by `spelling`.
+    pub fn hint_with(&self, spelling: Spelling) -> Option<String> {
+        self.hint_phrase().map(|hint| hint.render(spelling))
+    }
+
+    fn hint_phrase(&self) -> Option<Phrase> {
         match self {
             Error::InvalidInput { hint, .. } | Error::InvalidSource { hint, .. } => hint.clone(),
             Error::DockerfileLint { .. } => Some(
@@ -411,7 +443,9 @@ impl Error {
                     .into(),
             ),
             Error::InvalidToken { .. } => Some(
-                "check that `HF_TOKEN` (or the `hf-token` input) holds a current access token from https://huggingface.co/settings/tokens".into(),
+                Phrase::new("check that ")
+                    .field(Field::Token)
+                    .text(" holds a current access token from https://huggingface.co/settings/tokens"),
             ),
             Error::ReadOnlyToken { .. } => Some(
                 "create a token with the `write` role (or fine-grained `repo.write` on this namespace)".into(),
@@ -432,12 +466,18 @@ impl Error {
                 "track these files with Git LFS (add them to `.gitattributes`) or exclude them from the Space".into(),
             ),
             Error::Timeout { .. } => Some(
-                "raise `--timeout` (or `timeout-minutes`), or look at the build log with `hf-deploy logs --build`".into(),
+                Phrase::new("raise ")
+                    .field(Field::Timeout)
+                    .text(", or read the Space's build log (the Logs tab of its page)"),
             ),
             Error::CorsBlocked { .. } => Some(
-                "add the origin to `ALLOWED_ORIGINS` (pass it with `--frontend-url`) and redeploy".into(),
+                Phrase::new("add the origin to `ALLOWED_ORIGINS` (give it in ")
+                    .field(Field::FrontendUrl)
+                    .text(") and redeploy"),
             ),
-            Error::Unhealthy { diagnoses, .. } if !diagnoses.is_empty() => Some(diagnoses.join("\n")),
+            Error::Unhealthy { diagnoses, .. } if !diagnoses.is_empty() => {
+                Some(diagnoses.join("\n").into())
+            }
             Error::SpaceFailed { stage, log_tail } => Some(explain_failure(stage, log_tail)),
             _ => None,
         }
@@ -445,25 +485,29 @@ impl Error {
 }
 
 /// What a failed stage and its last log lines most likely mean, and what to do.
-fn explain_failure(stage: &str, log_tail: &[String]) -> String {
-    let mut advice = Vec::new();
+fn explain_failure(stage: &str, log_tail: &[String]) -> Phrase {
+    let mut advice: Vec<Phrase> = Vec::new();
     for line in log_tail {
         if let Some(rest) = line.split("No matching distribution found for ").nth(1) {
-            advice.push(format!(
+            advice.push(Phrase::new(format!(
                 "`{}` is not on PyPI for this Python version: check its name and pin in `requirements.txt`",
                 rest.trim()
-            ));
+            )));
         } else if let Some(rest) = line.split("ModuleNotFoundError: No module named ").nth(1) {
-            advice.push(format!(
+            advice.push(Phrase::new(format!(
                 "the app imports {} but it is not installed: add it to `requirements.txt`",
                 rest.trim()
-            ));
+            )));
         } else if line.contains("Address already in use") {
             advice.push("the port is taken: the app must listen on `app_port` only once".into());
         } else if line.contains("SyntaxError") || line.contains("IndentationError") {
             advice.push("the app does not compile: run it locally (`uvicorn app.main:app`) to see the error".into());
         } else if line.contains("Error loading ASGI app") {
-            advice.push("uvicorn cannot find the app: check `--app MODULE:ATTR`".into());
+            advice.push(
+                Phrase::new("uvicorn cannot find the app: check ")
+                    .field(Field::App)
+                    .text(" (`MODULE:ATTR`)"),
+            );
         }
     }
     advice.dedup();
@@ -475,12 +519,19 @@ fn explain_failure(stage: &str, log_tail: &[String]) -> String {
             "the Space has no Dockerfile: let hf-deploy generate one, or add yours to the backend folder"
         }
         "RUNTIME_ERROR" => {
-            "the app started and exited: `hf-deploy logs --run --space NS/NAME` prints the whole run log"
+            "the app started and exited: the Space's run log (the Logs tab of its page) shows why"
         }
-        _ => "`hf-deploy logs --build --space NS/NAME` prints the whole build log",
+        _ => "the Space's build log (the Logs tab of its page) shows the whole build",
     };
-    advice.push(general.to_string());
-    advice.join("\n")
+    advice.push(general.into());
+    let mut joined = Phrase::default();
+    for (index, phrase) in advice.into_iter().enumerate() {
+        if index > 0 {
+            joined = joined.text("\n");
+        }
+        joined = joined.append(phrase);
+    }
+    joined
 }
 
 #[cfg(test)]
@@ -514,14 +565,14 @@ mod tests {
         };
         let hint = error.hint().unwrap_or_default();
         assert!(hint.starts_with("`nope==9` is not on PyPI"), "{hint}");
-        assert!(hint.contains("hf-deploy logs --build"), "{hint}");
+        assert!(hint.contains("build log"), "{hint}");
         let error = Error::SpaceFailed {
             stage: "RUNTIME_ERROR".into(),
             log_tail: vec!["ModuleNotFoundError: No module named 'qdrant_client'".into()],
         };
         let hint = error.hint().unwrap_or_default();
         assert!(hint.contains("imports 'qdrant_client'"), "{hint}");
-        assert!(hint.contains("--run"), "{hint}");
+        assert!(hint.contains("run log"), "{hint}");
     }
 
     #[test]
@@ -536,8 +587,44 @@ mod tests {
 
     #[test]
     fn usage_errors_are_exit_code_two() {
-        assert!(Error::invalid_input("--port", "must be 1-65535").is_usage());
+        assert!(Error::invalid_input(Field::Port, "must be 1-65535").is_usage());
         assert!(!Error::PushRace { attempts: 3 }.is_usage());
+    }
+
+    #[test]
+    fn front_ends_word_the_field_and_the_hint() {
+        let cli = |field: Field| match field {
+            Field::Timeout => "--timeout",
+            Field::ColorFrom => "--color-from",
+            other => other.name(),
+        };
+        let error = Error::invalid_input_hint(
+            Field::ColorFrom,
+            "`orange` is not a colour the Hub accepts",
+            Phrase::new("see ").field(Field::Timeout),
+        );
+        assert_eq!(
+            error.message_with(cli),
+            "invalid `--color-from`: `orange` is not a colour the Hub accepts"
+        );
+        assert_eq!(error.hint_with(cli).as_deref(), Some("see `--timeout`"));
+        assert_eq!(
+            error.to_string(),
+            "invalid `color-from`: `orange` is not a colour the Hub accepts"
+        );
+        assert_eq!(error.field(), Some(Field::ColorFrom));
+        let timeout = Error::Timeout {
+            what: "the build".into(),
+            elapsed: Duration::from_secs(5),
+            last_seen: "BUILDING".into(),
+        };
+        assert!(
+            timeout
+                .hint_with(cli)
+                .unwrap_or_default()
+                .contains("`--timeout`"),
+            "{timeout:?}"
+        );
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! 2. [`hub`]: the Hub API client (create, info, secrets, variables, runtime, logs).
 //! 3. [`push`]: commit the tree on top of the Space's `main` with git2 and push it.
 //! 4. [`settings`]: secrets and variables, validated before any remote call.
+//!
+//! [`inputs`] is the one raw-to-validated step in front of all of them: a front end fills a
+//! [`RawInputs`], and every bad input is found there, before the first remote call.
 //! 5. [`frontend`]: point a frontend's API client at the deployed app.
 #![deny(missing_docs)]
 
@@ -16,6 +19,7 @@ pub mod deploy;
 pub mod error;
 pub mod frontend;
 pub mod hub;
+pub mod inputs;
 pub mod push;
 pub mod report;
 pub mod scaffold;
@@ -25,5 +29,6 @@ pub mod space;
 pub mod verify;
 
 pub use error::{Error, HttpContext, LintViolation, Result};
+pub use inputs::{Field, Phrase, RawEntry, RawInputs};
 pub use secret::SecretString;
 pub use space::SpaceId;

@@ -1,17 +1,19 @@
 //! Space secrets and variables, validated before any remote call.
 //!
-//! [`resolve`] gathers `--secret`, `--secrets-file` (dotenv), `--variable` and `--frontend-url`
-//! into one [`Settings`], and refuses the values that commonly break a deployed app (leading or
-//! trailing whitespace, newlines, empty values, a Qdrant URL with a trailing `/`). Nothing here
-//! reads the environment: a bare `--secret KEY` is looked up through the caller's `lookup`.
+//! [`resolve`] gathers the secret entries, a secrets file (dotenv), the variable entries and the
+//! frontend origins into one [`Settings`], and refuses the values that commonly break a deployed
+//! app (leading or trailing whitespace, newlines, empty values, a Qdrant URL with a trailing
+//! `/`). Nothing here reads the environment: a bare `KEY` entry carries the value its front end
+//! looked up ([`RawEntry::from_env`]).
 //!
-//! No message, warning or `Debug` output ever contains a value: errors name the key and where it
-//! came from (`--secret KEY`, `file:line`).
+//! No message, warning or `Debug` output ever contains a value: errors name the [`Field`], the
+//! key and where it came from (a line of a list, `file:line`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::inputs::{Field, Phrase, RawEntry};
 use crate::secret::SecretString;
 
 /// Longest key accepted. The Hub documents no limit; environment variable names this long are
@@ -34,86 +36,126 @@ pub struct Settings {
     pub warnings: Vec<String>,
 }
 
-/// Raw inputs for [`resolve`].
+/// Raw inputs for [`resolve`]. `Debug` shows no value ([`RawEntry`] shows keys only).
+#[derive(Debug)]
 pub struct SettingsInput<'a> {
-    /// `--secret` values: `KEY=VALUE`, or a bare `KEY` whose value comes from `lookup`.
-    pub secret_args: &'a [String],
-    /// `--secrets-file`: a dotenv file of secrets.
+    /// Secret entries: `KEY=VALUE`, or a bare `KEY` with its value looked up by the front end.
+    pub secrets: &'a [RawEntry],
+    /// A dotenv file of secrets.
     pub secrets_file: Option<&'a Path>,
-    /// `--variable` values: `KEY=VALUE`.
-    pub variable_args: &'a [String],
-    /// `--frontend-url` origins, already validated; merged into the `ALLOWED_ORIGINS` secret.
+    /// Variable entries: `KEY=VALUE`.
+    pub variables: &'a [RawEntry],
+    /// Frontend origins, already validated; merged into the `ALLOWED_ORIGINS` secret.
     pub frontend_origins: &'a [String],
-    /// Where a bare `--secret KEY` gets its value (the binary passes `std::env::var`).
-    pub lookup: &'a dyn Fn(&str) -> Option<String>,
-}
-
-impl std::fmt::Debug for SettingsInput<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // `secret_args` may hold `KEY=VALUE`: show the keys only.
-        let keys: Vec<&str> = self
-            .secret_args
-            .iter()
-            .map(|arg| split_key(arg).0)
-            .collect();
-        f.debug_struct("SettingsInput")
-            .field("secret_keys", &keys)
-            .field("secrets_file", &self.secrets_file)
-            .field("variable_args", &self.variable_args)
-            .field("frontend_origins", &self.frontend_origins)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Where a key/value pair came from, to name it in messages.
 #[derive(Debug, Clone)]
 enum Origin {
-    /// A command-line flag, e.g. `--secret`.
-    Flag(&'static str),
+    /// An entry of a field, maybe a line of a multiline list.
+    Entry { field: Field, line: Option<usize> },
     /// A line of a dotenv file.
     File { name: String, line: usize },
 }
 
 impl Origin {
-    fn input(&self, key: &str) -> String {
+    fn field(&self) -> Field {
         match self {
-            Origin::Flag(flag) => format!("{flag} {key}"),
-            Origin::File { name, line } => format!("{name}:{line}"),
+            Origin::Entry { field, .. } => *field,
+            Origin::File { .. } => Field::SecretsFile,
         }
     }
+
+    /// `line 3: `, `` `prod.env:2`: `` or nothing, to put before a reason.
+    fn at(&self) -> String {
+        match self {
+            Origin::Entry {
+                line: Some(line), ..
+            } => format!("line {line}: "),
+            Origin::Entry { line: None, .. } => String::new(),
+            Origin::File { name, line } => format!("`{name}:{line}`: "),
+        }
+    }
+
+    fn error(&self, reason: impl Into<String>, hint: impl Into<Phrase>) -> Error {
+        Error::invalid_input_hint(
+            self.field(),
+            format!("{}{}", self.at(), reason.into()),
+            hint,
+        )
+    }
+}
+
+/// Split entries into `(key, value, origin)`, checking the key. A bare `KEY` takes its looked-up
+/// value (`allow_bare`), and is a malformed line in a multiline list.
+fn split_entries(
+    entries: &[RawEntry],
+    field: Field,
+    allow_bare: bool,
+) -> Result<Vec<(String, String, Origin)>> {
+    let mut out = Vec::new();
+    for entry in entries {
+        let origin = Origin::Entry {
+            field,
+            line: entry.line,
+        };
+        match entry.text.split_once('=') {
+            Some((key, value)) => {
+                let key = if entry.line.is_some() {
+                    key.trim()
+                } else {
+                    key
+                };
+                check_key_at(key, &origin)?;
+                out.push((key.to_string(), value.to_string(), origin));
+            }
+            None if entry.line.is_some() => {
+                // The line is not echoed: it may be a pasted value.
+                return Err(origin.error(
+                    "the line is not `KEY=VALUE` (it has no `=`)",
+                    "write one `KEY=VALUE` per line; blank lines and lines starting with `#` are ignored",
+                ));
+            }
+            None => {
+                let key = entry.text.as_str();
+                check_key_at(key, &origin)?;
+                match (&entry.from_env, allow_bare) {
+                    (Some(value), true) => {
+                        out.push((key.to_string(), value.clone(), origin));
+                    }
+                    (None, true) => {
+                        return Err(origin.error(
+                            format!(
+                                "a bare `{key}` takes its value from the environment variable `{key}`, which is not set"
+                            ),
+                            Phrase::new(format!("export `{key}` before running, or give "))
+                                .field(field)
+                                .text(format!(" as `{key}=VALUE`")),
+                        ));
+                    }
+                    (_, false) => {
+                        return Err(origin.error(
+                            format!("`{key}` has no value"),
+                            Phrase::new("give ")
+                                .field(field)
+                                .text(format!(" as `{key}=VALUE`")),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Gather and validate secrets and variables. See the module docs for the rules.
 pub fn resolve(input: &SettingsInput) -> Result<Settings> {
-    let mut secrets: Vec<(String, String, Origin)> = Vec::new();
-    for arg in input.secret_args {
-        let origin = Origin::Flag("--secret");
-        match arg.split_once('=') {
-            Some((key, value)) => {
-                check_key(key, &origin)?;
-                secrets.push((key.to_string(), value.to_string(), origin));
-            }
-            None => {
-                let key = arg.as_str();
-                check_key(key, &origin)?;
-                let Some(value) = (input.lookup)(key) else {
-                    return Err(Error::invalid_input_hint(
-                        origin.input(key),
-                        format!(
-                            "a bare `--secret {key}` takes the value from the environment variable `{key}`, which is not set"
-                        ),
-                        format!("export `{key}` before running, or pass `--secret {key}=VALUE`"),
-                    ));
-                };
-                secrets.push((key.to_string(), value, origin));
-            }
-        }
-    }
+    let mut secrets = split_entries(input.secrets, Field::Secrets, true)?;
     if let Some(path) = input.secrets_file {
         // An unreadable secrets file is the user's input, not a remote failure (exit code 2).
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::invalid_input_hint(
-                "--secrets-file",
+                Field::SecretsFile,
                 format!("cannot read `{}`: {e}", path.display()),
                 "give the path of a dotenv file (`KEY=VALUE` lines)",
             )
@@ -130,22 +172,7 @@ pub fn resolve(input: &SettingsInput) -> Result<Settings> {
             ));
         }
     }
-
-    let mut variables: Vec<(String, String, Origin)> = Vec::new();
-    for arg in input.variable_args {
-        let origin = Origin::Flag("--variable");
-        let Some((key, value)) = arg.split_once('=') else {
-            let key = arg.as_str();
-            check_key(key, &origin)?;
-            return Err(Error::invalid_input_hint(
-                origin.input(key),
-                format!("`{key}` has no value"),
-                format!("pass `--variable {key}=VALUE`"),
-            ));
-        };
-        check_key(key, &origin)?;
-        variables.push((key.to_string(), value.to_string(), origin));
-    }
+    let variables = split_entries(input.variables, Field::Variables, false)?;
 
     let mut warnings = Vec::new();
     let mut secret_map: BTreeMap<String, (String, Origin)> = BTreeMap::new();
@@ -176,9 +203,10 @@ pub fn resolve(input: &SettingsInput) -> Result<Settings> {
             }
         }
         let value = merged.join(",");
-        let origin = existing
-            .map(|(_, o)| o)
-            .unwrap_or(Origin::Flag("--frontend-url"));
+        let origin = existing.map(|(_, o)| o).unwrap_or(Origin::Entry {
+            field: Field::FrontendUrl,
+            line: None,
+        });
         secret_map.insert(ALLOWED_ORIGINS.to_string(), (value, origin));
     }
 
@@ -186,12 +214,13 @@ pub fn resolve(input: &SettingsInput) -> Result<Settings> {
         .iter()
         .find(|(key, _)| variable_map.contains_key(key.as_str()))
     {
-        return Err(Error::invalid_input_hint(
-            origin.input(key),
+        return Err(origin.error(
             format!("`{key}` is given both as a secret and as a variable"),
-            format!(
-                "keep `{key}` in one place: secrets for private values, variables for public ones"
-            ),
+            Phrase::new(format!("keep `{key}` in one place: "))
+                .field(Field::Secrets)
+                .text(" for private values, ")
+                .field(Field::Variables)
+                .text(" for public ones"),
         ));
     }
 
@@ -222,7 +251,10 @@ fn parse_dotenv_lines(text: &str, source_name: &str) -> Result<Vec<(usize, Strin
     let mut out = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let number = index + 1;
-        let input = format!("{source_name}:{number}");
+        let origin = Origin::File {
+            name: source_name.to_string(),
+            line: number,
+        };
         let line = raw.trim_start();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -233,27 +265,20 @@ fn parse_dotenv_lines(text: &str, source_name: &str) -> Result<Vec<(usize, Strin
             .unwrap_or(line);
         let Some((key, rest)) = line.split_once('=') else {
             // The line is not echoed: it may be a pasted value.
-            return Err(Error::invalid_input_hint(
-                input,
+            return Err(origin.error(
                 "the line is not `KEY=VALUE` (it has no `=`)",
                 "write one `KEY=VALUE` per line; comments start with `#`",
             ));
         };
         let key = key.trim();
-        check_key(
-            key,
-            &Origin::File {
-                name: source_name.to_string(),
-                line: number,
-            },
-        )?;
-        let value = parse_dotenv_value(rest.trim_start(), key, &input)?;
+        check_key_at(key, &origin)?;
+        let value = parse_dotenv_value(rest.trim_start(), key, &origin)?;
         out.push((number, key.to_string(), value));
     }
     Ok(out)
 }
 
-fn parse_dotenv_value(rest: &str, key: &str, input: &str) -> Result<String> {
+fn parse_dotenv_value(rest: &str, key: &str, origin: &Origin) -> Result<String> {
     let quote = match rest.chars().next() {
         Some(q @ ('\'' | '"')) => q,
         _ => {
@@ -294,8 +319,7 @@ fn parse_dotenv_value(rest: &str, key: &str, input: &str) -> Result<String> {
         }
     }
     let Some(end) = end else {
-        return Err(Error::invalid_input_hint(
-            input,
+        return Err(origin.error(
             format!(
                 "the value of `{key}` opens a {quote} quote that is not closed on the same line"
             ),
@@ -304,21 +328,12 @@ fn parse_dotenv_value(rest: &str, key: &str, input: &str) -> Result<String> {
     };
     let tail = body[end..].trim_start();
     if !tail.is_empty() && !tail.starts_with('#') {
-        return Err(Error::invalid_input_hint(
-            input,
+        return Err(origin.error(
             format!("the value of `{key}` has text after its closing quote"),
             "put the whole value inside the quotes",
         ));
     }
     Ok(value)
-}
-
-/// The part before `=`, and whether there was one.
-fn split_key(arg: &str) -> (&str, bool) {
-    match arg.split_once('=') {
-        Some((key, _)) => (key, true),
-        None => (arg, false),
-    }
 }
 
 fn truncate_key(text: &str) -> String {
@@ -335,7 +350,13 @@ fn truncate_key(text: &str) -> String {
     }
 }
 
-fn check_key(key: &str, origin: &Origin) -> Result<()> {
+/// The one rule for a secret or variable key: letters, digits and `_`, not starting with a
+/// digit, at most [`MAX_KEY_LEN`] characters. `field` names the input it came from.
+pub(crate) fn check_key(key: &str, field: Field) -> Result<()> {
+    check_key_at(key, &Origin::Entry { field, line: None })
+}
+
+fn check_key_at(key: &str, origin: &Origin) -> Result<()> {
     let hint = "keys are letters, digits and `_`, not starting with a digit, e.g. `GEMINI_API_KEY`";
     let mut chars = key.chars();
     let valid_start = chars
@@ -343,23 +364,17 @@ fn check_key(key: &str, origin: &Origin) -> Result<()> {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     let valid_rest = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if key.is_empty() {
-        return Err(Error::invalid_input_hint(
-            origin.input(""),
-            "the key is empty",
-            hint,
-        ));
+        return Err(origin.error("the key is empty", hint));
     }
     if !(valid_start && valid_rest) {
-        return Err(Error::invalid_input_hint(
-            origin.input(key),
-            format!("`{}` is not a valid key", truncate_key(key)),
-            hint,
-        ));
+        return Err(origin.error(format!("`{}` is not a valid key", truncate_key(key)), hint));
     }
     if key.len() > MAX_KEY_LEN {
-        return Err(Error::invalid_input_hint(
-            origin.input(key),
-            format!("the key is longer than {MAX_KEY_LEN} characters"),
+        return Err(origin.error(
+            format!(
+                "the key `{}` is longer than {MAX_KEY_LEN} characters",
+                truncate_key(key)
+            ),
             hint,
         ));
     }
@@ -367,31 +382,29 @@ fn check_key(key: &str, origin: &Origin) -> Result<()> {
 }
 
 fn check_value(key: &str, value: &str, origin: &Origin, warnings: &mut Vec<String>) -> Result<()> {
-    let input = origin.input(key);
     if value.is_empty() {
-        return Err(Error::invalid_input_hint(
-            input,
+        return Err(origin.error(
             format!("`{key}` has an empty value"),
-            format!("give `{key}` a value, or remove it"),
+            format!(
+                "give `{key}` a value, or remove it (a value taken from a CI secret is empty when that secret does not exist)"
+            ),
         ));
     }
     if value.contains(['\n', '\r']) {
-        return Err(Error::invalid_input_hint(
-            input,
+        return Err(origin.error(
             format!("the value of `{key}` contains a line break"),
             "trim the value: a pasted line break breaks connection strings and API keys",
         ));
     }
     if value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace) {
-        return Err(Error::invalid_input_hint(
-            input,
+        return Err(origin.error(
             format!("the value of `{key}` starts or ends with whitespace"),
             "trim the value: leading or trailing spaces are the commonest cause of broken connections",
         ));
     }
     match key {
         "DATABASE_URL" => check_database_url(value, warnings),
-        "QDRANT_URL" => check_qdrant_url(value, &input)?,
+        "QDRANT_URL" => check_qdrant_url(value, origin)?,
         _ => {}
     }
     Ok(())
@@ -438,17 +451,15 @@ fn check_database_url(value: &str, warnings: &mut Vec<String>) {
     ));
 }
 
-fn check_qdrant_url(value: &str, input: &str) -> Result<()> {
+fn check_qdrant_url(value: &str, origin: &Origin) -> Result<()> {
     if value.contains(char::is_whitespace) {
-        return Err(Error::invalid_input_hint(
-            input,
+        return Err(origin.error(
             "the value of `QDRANT_URL` contains a space",
             "give the cluster URL alone, e.g. `https://xyz.cloud.qdrant.io:6333`",
         ));
     }
     if value.ends_with('/') {
-        return Err(Error::invalid_input_hint(
-            input,
+        return Err(origin.error(
             "the value of `QDRANT_URL` ends with `/`",
             "remove the trailing `/`: the Qdrant client appends paths and a double `//` is refused",
         ));
@@ -467,10 +478,15 @@ fn insert_once(
         if *previous == value {
             return Ok(());
         }
-        let first = previous_origin.input(&key);
-        return Err(Error::invalid_input_hint(
-            origin.input(&key),
-            format!("{what} `{key}` is given twice with different values (first at `{first}`)"),
+        let first = match previous_origin {
+            Origin::Entry { line: None, .. } => String::new(),
+            Origin::Entry {
+                line: Some(line), ..
+            } => format!(" (first on line {line})"),
+            Origin::File { name, line } => format!(" (first at `{name}:{line}`)"),
+        };
+        return Err(origin.error(
+            format!("{what} `{key}` is given twice with different values{first}"),
             format!("give `{key}` once"),
         ));
     }
@@ -488,20 +504,23 @@ mod tests {
         items.iter().map(|s| s.to_string()).collect()
     }
 
+    fn entries(items: &[&str], lookup: &dyn Fn(&str) -> Option<String>) -> Vec<RawEntry> {
+        items.iter().map(|s| RawEntry::arg(s, lookup)).collect()
+    }
+
     fn no_env(_: &str) -> Option<String> {
         None
     }
 
     fn run(secrets: &[&str], variables: &[&str], origins: &[&str]) -> Result<Settings> {
-        let secrets = strings(secrets);
-        let variables = strings(variables);
+        let secrets = entries(secrets, &no_env);
+        let variables = entries(variables, &no_env);
         let origins = strings(origins);
         resolve(&SettingsInput {
-            secret_args: &secrets,
+            secrets: &secrets,
             secrets_file: None,
-            variable_args: &variables,
+            variables: &variables,
             frontend_origins: &origins,
-            lookup: &no_env,
         })
     }
 
@@ -509,11 +528,10 @@ mod tests {
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         file.write_all(text.as_bytes()).expect("write temp file");
         resolve(&SettingsInput {
-            secret_args: &[],
+            secrets: &[],
             secrets_file: Some(file.path()),
-            variable_args: &[],
+            variables: &[],
             frontend_origins: &[],
-            lookup: &no_env,
         })
     }
 
@@ -530,15 +548,14 @@ mod tests {
 
     #[test]
     fn collects_secrets_variables_and_looks_up_bare_keys() {
-        let secrets = strings(&["GEMINI_API_KEY=gm-123", "QDRANT_API_KEY"]);
-        let variables = strings(&["LOG_LEVEL=debug"]);
         let lookup = |key: &str| (key == "QDRANT_API_KEY").then(|| "qd-456".to_string());
+        let secrets = entries(&["GEMINI_API_KEY=gm-123", "QDRANT_API_KEY"], &lookup);
+        let variables = entries(&["LOG_LEVEL=debug"], &lookup);
         let settings = resolve(&SettingsInput {
-            secret_args: &secrets,
+            secrets: &secrets,
             secrets_file: None,
-            variable_args: &variables,
+            variables: &variables,
             frontend_origins: &[],
-            lookup: &lookup,
         })
         .expect("valid settings");
         assert_eq!(settings.secrets["GEMINI_API_KEY"].expose(), "gm-123");
@@ -680,11 +697,10 @@ mod tests {
     fn missing_secrets_file_is_an_io_error_naming_it() {
         let path = Path::new("/nonexistent/hf-deploy/secrets.env");
         let error = resolve(&SettingsInput {
-            secret_args: &[],
+            secrets: &[],
             secrets_file: Some(path),
-            variable_args: &[],
+            variables: &[],
             frontend_origins: &[],
-            lookup: &no_env,
         })
         .expect_err("missing file");
         assert!(error.to_string().contains("secrets.env"), "{error}");
@@ -722,14 +738,13 @@ mod tests {
 
     #[test]
     fn rejects_newline_in_bare_secret_from_environment() {
-        let secrets = strings(&["HF_SECRET"]);
         let lookup = |_: &str| Some("env-secret-4\n".to_string());
+        let secrets = entries(&["HF_SECRET"], &lookup);
         let result = resolve(&SettingsInput {
-            secret_args: &secrets,
+            secrets: &secrets,
             secrets_file: None,
-            variable_args: &[],
+            variables: &[],
             frontend_origins: &[],
-            lookup: &lookup,
         });
         rejected(result, "HF_SECRET", "env-secret-4");
     }
@@ -760,7 +775,7 @@ mod tests {
         );
         rejected(
             run(&["=value-secret-7"], &[], &[]),
-            "--secret",
+            "secrets",
             "value-secret-7",
         );
     }
@@ -789,13 +804,12 @@ mod tests {
     fn rejects_duplicate_between_flag_and_file() {
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         file.write_all(b"DUP=file-secret-10\n").expect("write");
-        let secrets = strings(&["DUP=flag-secret-10"]);
+        let secrets = entries(&["DUP=flag-secret-10"], &no_env);
         let result = resolve(&SettingsInput {
-            secret_args: &secrets,
+            secrets: &secrets,
             secrets_file: Some(file.path()),
-            variable_args: &[],
+            variables: &[],
             frontend_origins: &[],
-            lookup: &no_env,
         });
         rejected(result, "DUP", "secret-10");
     }
@@ -875,18 +889,31 @@ mod tests {
 
     #[test]
     fn settings_input_debug_hides_secret_values() {
-        let secrets = strings(&["GEMINI_API_KEY=gm-secret-19"]);
+        let secrets = entries(&["GEMINI_API_KEY=gm-secret-19"], &no_env);
         let input = SettingsInput {
-            secret_args: &secrets,
+            secrets: &secrets,
             secrets_file: None,
-            variable_args: &[],
+            variables: &[],
             frontend_origins: &[],
-            lookup: &no_env,
         };
         let debug = format!("{input:?}");
         assert!(
             debug.contains("GEMINI_API_KEY") && !debug.contains("gm-secret-19"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn list_lines_name_the_line_and_refuse_a_line_without_equals() {
+        let secrets = RawEntry::lines("# c\nA=1\n\njust-a-pasted-secret-20\n");
+        let error = resolve(&SettingsInput {
+            secrets: &secrets,
+            secrets_file: None,
+            variables: &[],
+            frontend_origins: &[],
+        })
+        .expect_err("malformed line");
+        let text = rejected(Err(error), "line 4", "pasted-secret-20");
+        assert!(text.starts_with("invalid `secrets`"), "{text}");
     }
 }

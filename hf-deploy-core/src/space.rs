@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
+use crate::inputs::Field;
 
 /// A validated `namespace/name` Space id.
 ///
@@ -21,8 +22,9 @@ pub struct SpaceId {
 pub const MAX_NAME_LEN: usize = 96;
 
 impl SpaceId {
-    /// Parse and validate `ns/name`. `input` names the flag or field for the error message.
-    pub fn parse(value: &str, input: &str) -> Result<Self> {
+    /// Parse and validate `ns/name`. `input` names the field for the error message.
+    pub fn parse(value: &str, input: impl Into<Field>) -> Result<Self> {
+        let input = input.into();
         let hint = "use the form `namespace/name`, e.g. `alice/rag-chatbot`";
         let Some((namespace, name)) = value.split_once('/') else {
             return Err(Error::invalid_input_hint(
@@ -134,7 +136,7 @@ impl fmt::Display for SpaceId {
 impl FromStr for SpaceId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        SpaceId::parse(s, "space")
+        SpaceId::parse(s, Field::Space)
     }
 }
 
@@ -162,9 +164,10 @@ pub fn join_url(base: &str, path: &str) -> String {
     }
 }
 
-/// Validate an http(s) URL given by the user (`--app-url`, `--api-url`). Returns it without a
+/// Validate an http(s) URL given by the user (the app URL, the API URL). Returns it without a
 /// trailing slash.
-pub fn parse_http_url(value: &str, input: &str) -> Result<String> {
+pub fn parse_http_url(value: &str, input: impl Into<Field>) -> Result<String> {
+    let input = input.into();
     let parsed = url::Url::parse(value).map_err(|e| {
         Error::invalid_input_hint(
             input,
@@ -188,9 +191,10 @@ pub fn parse_http_url(value: &str, input: &str) -> Result<String> {
     Ok(value.trim_end_matches('/').to_string())
 }
 
-/// Validate a browser origin `scheme://host[:port]` (for `--frontend-url`). Returns the
-/// canonical origin text (what a browser sends in `Origin`).
-pub fn parse_origin(value: &str, input: &str) -> Result<String> {
+/// Validate a browser origin `scheme://host[:port]` (a frontend URL). Returns the canonical
+/// origin text (what a browser sends in `Origin`).
+pub fn parse_origin(value: &str, input: impl Into<Field>) -> Result<String> {
+    let input = input.into();
     let hint = "give an origin such as `https://my-app.vercel.app` (scheme, host and optional port; no path)";
     let trimmed = value.trim();
     if trimmed != value {
@@ -237,7 +241,7 @@ mod tests {
             "_a/a_",
             &format!("u/{}", "a".repeat(96)),
         ] {
-            SpaceId::parse(ok, "--space").unwrap_or_else(|e| panic!("{ok}: {e}"));
+            SpaceId::parse(ok, Field::Space).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
     }
 
@@ -259,9 +263,9 @@ mod tests {
             "a/a b",
             &format!("u/{}", "a".repeat(97)),
         ] {
-            let error = SpaceId::parse(bad, "--space").expect_err(bad);
+            let error = SpaceId::parse(bad, Field::Space).expect_err(bad);
             assert!(
-                error.to_string().starts_with("invalid `--space`"),
+                error.to_string().starts_with("invalid `space`"),
                 "{bad}: {error}"
             );
             assert!(error.is_usage());
@@ -320,7 +324,7 @@ mod tests {
             "https://a.app?x=1",
             " https://a.app",
         ] {
-            assert!(parse_origin(bad, "--frontend-url").is_err(), "{bad}");
+            assert!(parse_origin(bad, Field::FrontendUrl).is_err(), "{bad}");
         }
     }
 }

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use hf_deploy_core::deploy::{self, DeployOptions, DeployOutcome, Event, PollSettings, Progress};
+use hf_deploy_core::deploy::{self, DeployOutcome, Event, Progress};
+use hf_deploy_core::inputs;
 use hf_deploy_core::report::DeployReport;
-use hf_deploy_core::settings::{self, SettingsInput};
-use hf_deploy_core::{Error, SecretString, SpaceId};
+use hf_deploy_core::{Error, Field, SecretString, SpaceId};
 use octocrab::models::repos::DeploymentStatusState;
 
 use crate::github::api::{
@@ -21,7 +21,7 @@ use crate::github::api::{
 };
 use crate::github::commands::{self as gha, Level, Properties};
 use crate::github::files;
-use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv};
+use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv, spelling};
 use crate::ui::{Reported, Ui, render_error};
 
 /// Largest PR comment we post (GitHub's limit is 65,536 characters).
@@ -39,12 +39,12 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     // 1. Mask every secret before anything else is printed.
     let inputs = match ActionInputs::from_env(vars.iter().cloned()) {
         Ok(inputs) => inputs,
-        Err(error) => return fail(error, Path::new(""), Path::new(""), ui),
+        Err(error) => return fail(error, Path::new(""), ui),
     };
     emit(&inputs.mask_commands());
     let runner = match RunnerEnv::from_env(vars.iter().cloned()) {
         Ok(runner) => runner,
-        Err(error) => return fail(error, Path::new(""), Path::new(""), ui),
+        Err(error) => return fail(error, Path::new(""), ui),
     };
     let workspace = PathBuf::from(runner.workspace.as_deref().unwrap_or("."));
 
@@ -75,11 +75,32 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         }
     }
 
-    // 3. Check every input (exit 2 on bad input, nothing sent).
-    let config = match inputs.validate() {
+    // 3. Check every input, the scaffold of the source included, before anything is written
+    //    anywhere (bad input: exit 2, no deployment, no status, no comment, no Hub call).
+    let config = match inputs.validate(&workspace) {
         Ok(config) => config,
-        Err(error) => return fail(error, Path::new(""), &workspace, ui),
+        Err(error) => return fail(error, &workspace, ui),
     };
+    let github_sha = runner.sha.clone().unwrap_or_default();
+    let target = api::target(&config.space, config.preview, event.as_ref(), &github_sha);
+    let mut raw = config.raw.clone();
+    if let Target::Deploy { space, .. } = &target {
+        raw.space = Some(space.to_string());
+    }
+    let options = match tokio::task::spawn_blocking(move || inputs::resolve(&raw)).await {
+        Ok(Ok(options)) => options,
+        Ok(Err(error)) => return fail(error, &workspace, ui),
+        Err(error) => return Err(anyhow::anyhow!("input validation stopped: {error}")),
+    };
+    let hub =
+        match super::deploy::build_client(&crate::env::endpoint(), Some(config.hf_token.clone())) {
+            Ok(hub) => hub,
+            Err(error) => match error.downcast::<Error>() {
+                Ok(error) => return fail(error, &workspace, ui),
+                Err(error) => return Err(error),
+            },
+        };
+
     let repo = runner
         .repository
         .as_deref()
@@ -98,49 +119,45 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let github = github.as_ref().zip(repo.as_ref());
-    let hub = super::deploy::build_client(&crate::env::endpoint(), Some(config.hf_token.clone()))?;
     let run_url = match (&repo, &runner.run_id) {
         (Some(repo), Some(run_id)) => Some(api::run_url(runner.server_url(), repo, run_id)),
         _ => None,
     };
 
-    let github_sha = runner.sha.clone().unwrap_or_default();
-    let (space, sha, environment, preview, pr_number) =
-        match api::target(&config.space, config.preview, event.as_ref(), &github_sha) {
-            Target::Deploy {
-                space,
-                sha,
-                environment,
-                preview,
-                pr_number,
-            } => (space, sha, environment, preview, pr_number),
-            Target::DeletePreview {
-                space,
-                environment,
+    let (space, sha, environment, preview, pr_number) = match target {
+        Target::Deploy {
+            space,
+            sha,
+            environment,
+            preview,
+            pr_number,
+        } => (space, sha, environment, preview, pr_number),
+        Target::DeletePreview {
+            space,
+            environment,
+            pr_number,
+            merged,
+        } => {
+            return close_preview(
+                &hub,
+                &space,
+                &environment,
                 pr_number,
                 merged,
-            } => {
-                return close_preview(
-                    &hub,
-                    &space,
-                    &environment,
-                    pr_number,
-                    merged,
-                    &config,
-                    github,
-                    &runner,
-                )
-                .await;
-            }
-            Target::Nothing(reason) => {
-                emit(&gha::notice("hf-deploy", &reason));
-                return Ok(ExitCode::SUCCESS);
-            }
-        };
+                &config,
+                github,
+                &runner,
+            )
+            .await;
+        }
+        Target::Nothing(reason) => {
+            emit(&gha::notice("hf-deploy", &reason));
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
 
     // 4. Deploy, one log group per phase, recorded as a GitHub deployment.
-    let options = deploy_options(&config, &space, &workspace)?;
-    let deployment = match (github, sha.is_empty() || config.dry_run) {
+    let deployment = match (github, sha.is_empty() || options.dry_run) {
         (Some((gh, repo)), false) => {
             match api::create_deployment(gh, repo, &sha, &environment, preview, pr_number.is_none())
                 .await
@@ -207,7 +224,7 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     if let (Some((gh, repo)), Some(number), true) = (github, pr_number, config.comment) {
         let markdown = crate::render::markdown::render_within(&report, COMMENT_MAX_BYTES);
-        let redact: Vec<SecretString> = config.secrets.iter().map(|(_, v)| v.clone()).collect();
+        let redact: Vec<SecretString> = options.settings.secrets.values().cloned().collect();
         let body = api::comment_body(&CommentContent {
             space: &space,
             succeeded: error.is_none(),
@@ -228,7 +245,7 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
             ));
             Ok(ExitCode::SUCCESS)
         }
-        Some(error) => fail(error, &config.source, &workspace, ui),
+        Some(error) => fail(error, &workspace, ui),
     }
 }
 
@@ -258,66 +275,22 @@ fn inputs_lack_token(vars: &[(String, String)]) -> bool {
         .any(|(k, v)| k.eq_ignore_ascii_case("INPUT_HF-TOKEN") && !v.trim().is_empty())
 }
 
-/// Annotate the error for the job page and end with its exit code (2 for bad input).
-fn fail(error: Error, source: &Path, workspace: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    emit(&annotations(&error, source, workspace));
+/// Annotate the error for the job page and end with its exit code (2 for bad input). Inputs
+/// are named as the workflow spells them (`color-from`, `timeout-minutes`).
+fn fail(error: Error, workspace: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
+    emit(&annotations(&error, workspace));
     let code = if error.is_usage() { 2 } else { 1 };
-    Err(Reported(render_error(&anyhow::Error::new(error), ui.color_err), code).into())
-}
-
-fn deploy_options(
-    config: &ActionConfig,
-    space: &SpaceId,
-    workspace: &Path,
-) -> anyhow::Result<DeployOptions> {
-    let secret_args: Vec<String> = config
-        .secrets
-        .iter()
-        .map(|(key, value)| format!("{key}={}", value.expose()))
-        .collect();
-    let variable_args: Vec<String> = config
-        .variables
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    let settings = settings::resolve(&SettingsInput {
-        secret_args: &secret_args,
-        secrets_file: None,
-        variable_args: &variable_args,
-        frontend_origins: &config.frontend_urls,
-        lookup: &|_| None,
-    })?;
-    let source = config.source_in(workspace);
-    let layout = crate::cli::SpaceLayoutArgs {
-        title: config.title.clone(),
-        emoji: config.emoji.clone(),
-        color_from: config.color_from.clone(),
-        color_to: config.color_to.clone(),
-        short_description: config.short_description.clone(),
-        ..crate::cli::SpaceLayoutArgs::default()
+    let text = match error.field() {
+        Some(_) => {
+            let mut text = format!("error: {}", error.message_with(spelling));
+            if let Some(hint) = error.hint_with(spelling) {
+                text.push_str(&format!("\nhint: {hint}"));
+            }
+            text
+        }
+        None => render_error(&anyhow::Error::new(error), ui.color_err),
     };
-    Ok(DeployOptions {
-        scaffold: super::scaffold::options(
-            Some(space.clone()),
-            &layout,
-            Some(config.health_path.clone()),
-        ),
-        commit_message: super::deploy::commit_message(&source),
-        source,
-        space: space.clone(),
-        settings,
-        frontend_origins: config.frontend_urls.clone(),
-        health_path: config.health_path.clone(),
-        app_url: config.app_url.clone(),
-        private: config.private,
-        hardware: config.hardware.clone(),
-        wait: config.wait,
-        timeout: config.timeout,
-        dry_run: config.dry_run,
-        allow_degraded: config.allow_degraded,
-        keep: Vec::new(),
-        poll: PollSettings::default(),
-    })
+    Err(Reported(text, code).into())
 }
 
 fn write_outputs(runner: &RunnerEnv, report: &DeployReport) -> anyhow::Result<()> {
@@ -362,7 +335,7 @@ async fn close_preview(
         Err(Error::NotFound { .. }) => false,
         Err(error) => {
             emit(gha::endgroup());
-            emit(&annotations(&error, Path::new(""), Path::new("")));
+            emit(&annotations(&error, Path::new("")));
             return Err(anyhow::Error::new(error));
         }
     };
@@ -401,30 +374,34 @@ fn warn_on_error<T>(result: Result<T, crate::github::Error>) {
     }
 }
 
-/// `::error::` annotations; scaffold and lint errors point at the offending file and line,
-/// relative to the workspace.
-fn annotations(error: &Error, source: &Path, workspace: &Path) -> String {
+/// `::error::` annotations, naming inputs as the workflow spells them; scaffold and lint errors
+/// name the `source` input and point at the offending file and line, relative to the workspace.
+fn annotations(error: &Error, workspace: &Path) -> String {
     let relative = |path: &Path| -> String {
         let path = if path.is_absolute() {
             path.to_path_buf()
         } else {
-            workspace.join(source).join(path)
+            workspace.join(path)
         };
         path.strip_prefix(workspace)
             .unwrap_or(&path)
             .display()
             .to_string()
     };
-    let message = match error.hint() {
-        Some(hint) => format!("{error}\nhint: {hint}"),
-        None => error.to_string(),
+    let message = match error.hint_with(spelling) {
+        Some(hint) => format!("{}\nhint: {hint}", error.message_with(spelling)),
+        None => error.message_with(spelling),
     };
+    let source = spelling(Field::Source);
     match error {
         Error::DockerfileLint { path, violations } => violations
             .iter()
             .map(|violation| {
                 let properties = Properties {
-                    title: Some(format!("Space rule `{}`", violation.rule)),
+                    title: Some(format!(
+                        "hf-deploy: `{source}` breaks Space rule `{}`",
+                        violation.rule
+                    )),
                     file: Some(relative(path)),
                     line: violation.line.and_then(|l| u32::try_from(l).ok()),
                     end_line: None,
@@ -434,13 +411,21 @@ fn annotations(error: &Error, source: &Path, workspace: &Path) -> String {
             .collect(),
         Error::InvalidSource { path, .. } => {
             let properties = Properties {
-                title: Some("hf-deploy: bad backend folder".into()),
+                title: Some(format!(
+                    "hf-deploy: invalid `{source}` (the backend folder)"
+                )),
                 file: Some(relative(path)),
                 ..Properties::default()
             };
             gha::annotation(Level::Error, &properties, &message)
         }
-        _ => gha::error("hf-deploy", &message),
+        _ => match error.field() {
+            Some(field) => gha::error(
+                &format!("hf-deploy: invalid `{}`", spelling(field)),
+                &message,
+            ),
+            None => gha::error("hf-deploy", &message),
+        },
     }
 }
 

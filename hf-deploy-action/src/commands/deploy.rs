@@ -6,12 +6,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context;
-use hf_deploy_core::deploy::{self, DeployOptions, Event, PollSettings, Progress};
+use hf_deploy_core::deploy::{self, Event, Progress};
 use hf_deploy_core::hub::HubClient;
+use hf_deploy_core::inputs;
 use hf_deploy_core::report::DeployReport;
-use hf_deploy_core::settings::{self, SettingsInput};
-use hf_deploy_core::space::{parse_http_url, parse_origin};
-use hf_deploy_core::{Error, SecretString, SpaceId};
+use hf_deploy_core::space::parse_http_url;
+use hf_deploy_core::{Error, Field, RawEntry, RawInputs, SecretString};
 use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, Emulator};
 
 use crate::cli::DeployArgs;
@@ -19,10 +19,10 @@ use crate::env;
 use crate::ui::{Reported, Ui, UsageError};
 
 pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    // Everything the user gave is checked before anything is sent.
+    // Everything the user gave is checked, and the source scaffolded, before anything is sent.
     let space = match (&args.space, args.local) {
-        (Some(space), _) => SpaceId::parse(space, "--space")?,
-        (None, true) => local_space_id(&args.source)?,
+        (Some(space), _) => space.clone(),
+        (None, true) => local_space_id(&args.source),
         (None, false) => {
             return Err(UsageError::error(
                 "`--space` is required",
@@ -30,49 +30,39 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
             ));
         }
     };
-    let origins = args
-        .frontend_urls
-        .iter()
-        .map(|url| parse_origin(url, "--frontend-url"))
-        .collect::<Result<Vec<_>, _>>()?;
-    let health_path = health_path(args.health_path.as_deref())?;
-    let app_url = args
-        .app_url
-        .as_deref()
-        .map(|u| parse_http_url(u, "--app-url"))
-        .transpose()?;
-    if args.timeout == 0 {
-        return Err(Error::invalid_input("--timeout", "must be at least 1 second").into());
-    }
-    let settings = settings::resolve(&SettingsInput {
-        secret_args: &args.secrets,
-        secrets_file: args.secrets_file.as_deref(),
-        variable_args: &args.variables,
-        frontend_origins: &origins,
-        lookup: &env::lookup,
-    })?;
-    let options = DeployOptions {
-        source: args.source.clone(),
-        space: space.clone(),
-        scaffold: super::scaffold::options(
-            Some(space.clone()),
-            &args.layout,
-            Some(health_path.clone()),
-        ),
-        settings,
-        frontend_origins: origins,
-        health_path,
-        app_url,
-        private: args.private,
-        hardware: args.hardware.clone(),
-        wait: !args.no_wait,
-        timeout: Duration::from_secs(args.timeout),
-        dry_run: args.dry_run,
-        allow_degraded: args.allow_degraded,
-        commit_message: commit_message(&args.source),
-        keep: args.keep.clone(),
-        poll: PollSettings::default(),
-    };
+    let raw = super::scaffold::layout_inputs(
+        &args.layout,
+        RawInputs {
+            space: Some(space),
+            source: args.source.clone(),
+            secrets: args
+                .secrets
+                .iter()
+                .map(|arg| RawEntry::arg(arg, &env::lookup))
+                .collect(),
+            secrets_file: args.secrets_file.clone(),
+            variables: args
+                .variables
+                .iter()
+                .map(|arg| RawEntry::arg(arg, &|_| None))
+                .collect(),
+            frontend_urls: args.frontend_urls.clone(),
+            health_path: args.health_path.clone(),
+            app_url: args.app_url.clone(),
+            private: args.private,
+            hardware: args.hardware.clone(),
+            wait: !args.no_wait,
+            timeout: Duration::from_secs(args.timeout),
+            dry_run: args.dry_run,
+            allow_degraded: args.allow_degraded,
+            keep: args.keep.clone(),
+            commit_message: commit_message(&args.source),
+            ..RawInputs::default()
+        },
+    );
+    let options = tokio::task::spawn_blocking(move || inputs::resolve(&raw))
+        .await
+        .context("input validation stopped")??;
 
     // The local stand-in, when asked for.
     let (emulator, local_runtime) = if args.local {
@@ -161,33 +151,14 @@ async fn serve(report: &DeployReport, ui: &Ui) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Validate `--health-path`.
-pub(crate) fn health_path(value: Option<&str>) -> Result<String, Error> {
-    let path = value.unwrap_or("/api/health");
-    if !path.starts_with('/') {
-        return Err(Error::invalid_input_hint(
-            "--health-path",
-            format!("`{path}` does not start with `/`"),
-            format!("use `/{}`", path.trim_start_matches('/')),
-        ));
-    }
-    if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid_input(
-            "--health-path",
-            format!("`{}` contains whitespace", path.escape_debug()),
-        ));
-    }
-    Ok(path.to_string())
-}
-
 /// A Hub client for `endpoint`, or a usage error naming `HF_ENDPOINT`.
 pub(crate) fn build_client(
     endpoint: &str,
     token: Option<SecretString>,
 ) -> anyhow::Result<HubClient> {
-    parse_http_url(endpoint, "HF_ENDPOINT").map_err(|_| {
+    parse_http_url(endpoint, Field::Other("HF_ENDPOINT")).map_err(|_| {
         Error::invalid_input_hint(
-            "HF_ENDPOINT",
+            Field::Other("HF_ENDPOINT"),
             format!("`{endpoint}` is not an http(s) URL"),
             "set it to the Hub's base URL, e.g. `https://huggingface.co`, or unset it",
         )
@@ -201,7 +172,7 @@ pub(crate) fn build_client(
     Ok(builder.build()?)
 }
 
-fn local_space_id(source: &Path) -> anyhow::Result<SpaceId> {
+fn local_space_id(source: &Path) -> String {
     let name = std::fs::canonicalize(source)
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -222,10 +193,7 @@ fn local_space_id(source: &Path) -> anyhow::Result<SpaceId> {
     } else {
         cleaned
     };
-    Ok(SpaceId::parse(
-        &format!("{}/{cleaned}", hf_hub_emulator::DEFAULT_USER),
-        "--space",
-    )?)
+    format!("{}/{cleaned}", hf_hub_emulator::DEFAULT_USER)
 }
 
 async fn start_local(ui: &Ui, forced: Option<&str>) -> anyhow::Result<(Emulator, &'static str)> {

@@ -11,8 +11,8 @@ use crate::ui::{Reported, Ui};
 pub(crate) async fn run(args: FrontendArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let source =
         std::fs::read_to_string(&args.file).map_err(|e| hf_deploy_core::Error::InvalidInput {
-            input: "FILE".into(),
-            reason: format!("cannot read `{}`: {e}", args.file.display()),
+            input: hf_deploy_core::Field::Other("FILE"),
+            reason: format!("cannot read `{}`: {e}", args.file.display()).into(),
             hint: Some("give the path of the frontend file that holds the API base URL".into()),
         })?;
     let rewrite = frontend::rewrite(&args.file, &source, &args.api_url)?;

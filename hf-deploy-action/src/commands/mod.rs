@@ -12,10 +12,12 @@ mod verify;
 use std::process::ExitCode;
 
 use crate::cli::Command;
-use crate::ui::Ui;
+use crate::ui::{Ui, UsageError};
+
+pub(crate) use deploy::commit_message;
 
 pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
-    match command {
+    let result = match command {
         Command::Scaffold(args) => scaffold::run(args, ui).await,
         Command::Deploy(args) => deploy::run(args, ui).await,
         Command::Verify(args) => verify::run(args, ui).await,
@@ -25,5 +27,19 @@ pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Frontend(args) => frontend::run(args, ui).await,
         Command::Emulator(args) => emulator::run(args, ui).await,
         Command::Action => action::run(ui).await,
+    };
+    result.map_err(word_for_the_command_line)
+}
+
+/// A bad input from the library names a field: say it as the command line spells it
+/// (`--color-from`). Other errors pass unchanged.
+fn word_for_the_command_line(error: anyhow::Error) -> anyhow::Error {
+    match error.downcast::<hf_deploy_core::Error>() {
+        Ok(core) if core.field().is_some() => anyhow::Error::new(UsageError {
+            message: core.message_with(crate::cli::spelling),
+            hint: core.hint_with(crate::cli::spelling),
+        }),
+        Ok(core) => anyhow::Error::new(core),
+        Err(error) => error,
     }
 }

@@ -2,20 +2,16 @@
 
 use std::process::ExitCode;
 
-use hf_deploy_core::SpaceId;
-use hf_deploy_core::scaffold::{self, ScaffoldOptions};
+use hf_deploy_core::RawInputs;
+use hf_deploy_core::inputs;
+use hf_deploy_core::scaffold;
 
 use crate::cli::{ScaffoldArgs, SpaceLayoutArgs};
 use crate::ui::Ui;
 
-/// Scaffold options from the shared layout flags.
-pub(crate) fn options(
-    space: Option<SpaceId>,
-    layout: &SpaceLayoutArgs,
-    health_path: Option<String>,
-) -> ScaffoldOptions {
-    ScaffoldOptions {
-        space,
+/// The raw inputs of the shared layout flags.
+pub(crate) fn layout_inputs(layout: &SpaceLayoutArgs, raw: RawInputs) -> RawInputs {
+    RawInputs {
         title: layout.title.clone(),
         emoji: layout.emoji.clone(),
         color_from: layout.color_from.clone(),
@@ -23,19 +19,22 @@ pub(crate) fn options(
         short_description: layout.short_description.clone(),
         port: layout.port,
         app: layout.app.clone(),
-        health_path,
         excludes: layout.excludes.clone(),
-        ..ScaffoldOptions::default()
+        ..raw
     }
 }
 
 pub(crate) async fn run(args: ScaffoldArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let space = args
-        .space
-        .as_deref()
-        .map(|s| SpaceId::parse(s, "--space"))
-        .transpose()?;
-    let options = options(space, &args.layout, args.health_path.clone());
+    let raw = layout_inputs(
+        &args.layout,
+        RawInputs {
+            space: args.space.clone(),
+            source: args.source.clone(),
+            health_path: args.health_path.clone(),
+            ..RawInputs::default()
+        },
+    );
+    let options = inputs::resolve_scaffold(&raw)?;
     let source = args.source.clone();
     let scaffold =
         tokio::task::spawn_blocking(move || scaffold::scaffold(&source, &options)).await??;

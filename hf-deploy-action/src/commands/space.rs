@@ -15,7 +15,7 @@ fn client() -> anyhow::Result<HubClient> {
 }
 
 pub(crate) async fn status(args: StatusArgs, _ui: &Ui) -> anyhow::Result<ExitCode> {
-    let id = SpaceId::parse(&args.space, "--space")?;
+    let id = SpaceId::parse(&args.space, hf_deploy_core::Field::Space)?;
     let client = client()?;
     let info = client.space_info(&id).await?;
     let runtime = match info.runtime.clone() {
@@ -51,7 +51,7 @@ pub(crate) async fn status(args: StatusArgs, _ui: &Ui) -> anyhow::Result<ExitCod
 }
 
 pub(crate) async fn logs(args: LogsArgs, _ui: &Ui) -> anyhow::Result<ExitCode> {
-    let id = SpaceId::parse(&args.space, "--space")?;
+    let id = SpaceId::parse(&args.space, hf_deploy_core::Field::Space)?;
     let kind = if args.run {
         LogKind::Run
     } else {
@@ -75,7 +75,7 @@ pub(crate) async fn logs(args: LogsArgs, _ui: &Ui) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) async fn delete(args: DeleteArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let id = SpaceId::parse(&args.space, "--space")?;
+    let id = SpaceId::parse(&args.space, hf_deploy_core::Field::Space)?;
     if !args.yes {
         return Err(UsageError::error(
             format!("deleting Space `{id}` needs confirmation"),

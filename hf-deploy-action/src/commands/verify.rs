@@ -3,32 +3,25 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use hf_deploy_core::SpaceId;
+use hf_deploy_core::inputs;
 use hf_deploy_core::report::DeployReport;
-use hf_deploy_core::space::{join_url, parse_http_url, parse_origin};
+use hf_deploy_core::space::join_url;
 use hf_deploy_core::verify::{self, AppCheck};
+use hf_deploy_core::{Field, SpaceId};
 
 use crate::cli::VerifyArgs;
 use crate::env;
 use crate::ui::{Reported, Ui, UsageError};
 
 pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let health_path = super::deploy::health_path(args.health_path.as_deref())?;
-    let origins = args
-        .frontend_urls
-        .iter()
-        .map(|url| parse_origin(url, "--frontend-url"))
-        .collect::<Result<Vec<_>, _>>()?;
+    let health_path = inputs::health_path(args.health_path.as_deref())?;
+    let origins = inputs::origins(&args.frontend_urls)?;
     let space = args
         .space
         .as_deref()
-        .map(|s| SpaceId::parse(s, "--space"))
+        .map(|s| SpaceId::parse(s, Field::Space))
         .transpose()?;
-    let explicit = args
-        .app_url
-        .as_deref()
-        .map(|u| parse_http_url(u, "--app-url"))
-        .transpose()?;
+    let explicit = args.app_url.as_deref().map(inputs::app_url).transpose()?;
     let endpoint = env::endpoint();
     let token = env::token();
 

@@ -4,12 +4,11 @@
 //! name upper-cased and hyphens kept (`hf-token` -> `INPUT_HF-TOKEN`); envy lower-cases the rest
 //! back to `hf-token`. An input that was not given arrives as `""`, which means "unset" here.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hf_deploy_core::space::{parse_http_url, parse_origin};
+use hf_deploy_core::inputs::{self, Field, RawEntry, RawInputs};
 use hf_deploy_core::{SecretString, SpaceId};
 use serde::{Deserialize, Deserializer};
 
@@ -18,11 +17,6 @@ use super::commands;
 /// Errors of input validation: always [`hf_deploy_core::Error::InvalidInput`] naming the input
 /// (exit code 2, nothing sent anywhere).
 pub(crate) type InputError = hf_deploy_core::Error;
-
-/// The accepted spellings of a boolean, per the YAML 1.2 core schema (what `@actions/core`
-/// `getBooleanInput` accepts too).
-const TRUE_VALUES: [&str; 3] = ["true", "True", "TRUE"];
-const FALSE_VALUES: [&str; 3] = ["false", "False", "FALSE"];
 
 /// The raw inputs as the runner passed them. Every field is `None` when the input was not
 /// given (absent or `""`). `Debug` never shows the tokens or the `secrets` input.
@@ -192,9 +186,9 @@ impl RunnerEnv {
     where
         I: IntoIterator<Item = (String, String)>,
     {
-        envy::prefixed("GITHUB_")
-            .from_iter(vars)
-            .map_err(|e| hf_deploy_core::Error::invalid_input("GITHUB_* variables", e.to_string()))
+        envy::prefixed("GITHUB_").from_iter(vars).map_err(|e| {
+            hf_deploy_core::Error::invalid_input(Field::Other("GITHUB_* variables"), e.to_string())
+        })
     }
 
     /// `GITHUB_API_URL`, or `https://api.github.com`.
@@ -208,64 +202,31 @@ impl RunnerEnv {
     }
 }
 
-/// The validated, typed action configuration.
+/// How a workflow spells each field: the input names of `action.yml`.
+pub(crate) fn spelling(field: Field) -> &'static str {
+    match field {
+        Field::Token => "hf-token",
+        Field::Timeout => "timeout-minutes",
+        other => other.name(),
+    }
+}
+
+/// The checked action-only inputs, and the raw inputs shared with the command line (checked
+/// by [`hf_deploy_core::inputs::resolve`]).
 #[derive(Debug, Clone)]
 pub(crate) struct ActionConfig {
     /// Hub token.
     pub(crate) hf_token: SecretString,
     /// Target Space (for a preview, the base Space: see `api::preview_space`).
     pub(crate) space: SpaceId,
-    /// Backend folder as given, relative to the workspace unless absolute.
-    pub(crate) source: PathBuf,
-    /// Space secrets in input order.
-    pub(crate) secrets: Vec<(String, SecretString)>,
-    /// Space variables in input order.
-    pub(crate) variables: Vec<(String, String)>,
-    /// Frontend origins, canonical (`scheme://host[:port]`).
-    pub(crate) frontend_urls: Vec<String>,
-    /// Health path, starting with `/`.
-    pub(crate) health_path: String,
-    /// Explicit app URL.
-    pub(crate) app_url: Option<String>,
-    /// Create the Space private.
-    pub(crate) private: bool,
-    /// Hardware flavor.
-    pub(crate) hardware: Option<String>,
-    /// Wait for the build and verify health.
-    pub(crate) wait: bool,
-    /// Build + health deadline.
-    pub(crate) timeout: Duration,
-    /// Scaffold and plan only.
-    pub(crate) dry_run: bool,
-    /// README front matter `title`.
-    pub(crate) title: Option<String>,
-    /// README front matter `emoji`.
-    pub(crate) emoji: Option<String>,
-    /// README front matter `colorFrom`.
-    pub(crate) color_from: Option<String>,
-    /// README front matter `colorTo`.
-    pub(crate) color_to: Option<String>,
-    /// README front matter `short_description`.
-    pub(crate) short_description: Option<String>,
     /// GitHub token, when given.
     pub(crate) github_token: Option<SecretString>,
     /// Post or update the pull-request comment.
     pub(crate) comment: bool,
     /// Deploy pull requests to `{space}-pr-{number}`.
     pub(crate) preview: bool,
-    /// Succeed when health is `degraded`.
-    pub(crate) allow_degraded: bool,
-}
-
-impl ActionConfig {
-    /// The backend folder: `source` joined to the workspace unless it is absolute.
-    pub(crate) fn source_in(&self, workspace: &Path) -> PathBuf {
-        if self.source.is_absolute() {
-            self.source.clone()
-        } else {
-            workspace.join(&self.source)
-        }
-    }
+    /// Everything the deploy uses, as given (`space` and `source` filled in).
+    pub(crate) raw: RawInputs,
 }
 
 impl ActionInputs {
@@ -277,7 +238,7 @@ impl ActionInputs {
     {
         envy::prefixed("INPUT_").from_iter(vars).map_err(|e| {
             // envy's messages name a field and the expected type, never a value.
-            hf_deploy_core::Error::invalid_input("action inputs", e.to_string())
+            hf_deploy_core::Error::invalid_input(Field::Other("action inputs"), e.to_string())
         })
     }
 
@@ -309,21 +270,27 @@ impl ActionInputs {
         out
     }
 
-    /// Check every input and build the typed configuration.
-    pub(crate) fn validate(self) -> Result<ActionConfig, InputError> {
+    /// Check the action-only inputs and fill the raw inputs shared with the command line.
+    /// `workspace` is where a relative `source` lives.
+    pub(crate) fn validate(self, workspace: &Path) -> Result<ActionConfig, InputError> {
         let missing: Vec<&str> = [("hf-token", &self.hf_token), ("space", &self.space)]
             .into_iter()
             .filter(|(_, v)| v.is_none())
             .map(|(name, _)| name)
             .collect();
-        if !missing.is_empty() {
+        if let Some(first) = missing.first() {
             let names = missing
                 .iter()
                 .map(|n| format!("`{n}`"))
                 .collect::<Vec<_>>()
                 .join(" and ");
+            let field = if *first == "space" {
+                Field::Space
+            } else {
+                Field::Token
+            };
             return Err(hf_deploy_core::Error::invalid_input_hint(
-                missing.join(", "),
+                field,
                 if missing.len() == 1 {
                     format!("required input {names} is not set")
                 } else {
@@ -333,195 +300,72 @@ impl ActionInputs {
             ));
         }
         let hf_token = SecretString::new(self.hf_token.unwrap_or_default().trim().to_string());
-        let space = SpaceId::parse(self.space.as_deref().unwrap_or_default().trim(), "space")?;
+        let space_text = self.space.unwrap_or_default().trim().to_string();
+        let space = SpaceId::parse(&space_text, Field::Space)?;
 
         let source = PathBuf::from(self.source.as_deref().map(str::trim).unwrap_or("backend"));
-
-        let secrets = parse_pairs("secrets", self.secrets.as_deref(), true)?
-            .into_iter()
-            .map(|(k, v)| (k, SecretString::new(v)))
-            .collect();
-        let variables = parse_pairs("variables", self.variables.as_deref(), false)?;
-
-        let mut frontend_urls = Vec::new();
-        if let Some(list) = &self.frontend_url {
-            for item in list
-                .split([',', '\n'])
-                .map(|s| s.trim().trim_end_matches('\r').trim())
-            {
-                if item.is_empty() {
-                    continue;
-                }
-                let origin = parse_origin(item, "frontend-url")?;
-                if !frontend_urls.contains(&origin) {
-                    frontend_urls.push(origin);
-                }
-            }
-        }
-
-        let health_path = self
-            .health_path
+        let source = if source.is_absolute() {
+            source
+        } else {
+            workspace.join(source)
+        };
+        let frontend_urls = self
+            .frontend_url
             .as_deref()
-            .map(str::trim)
-            .unwrap_or("/api/health");
-        if !health_path.starts_with('/') {
-            return Err(hf_deploy_core::Error::invalid_input_hint(
-                "health-path",
-                format!("`{health_path}` does not start with `/`"),
-                "give a path such as `/api/health`",
-            ));
-        }
-
-        let app_url = match &self.app_url {
-            Some(url) => Some(parse_http_url(url.trim(), "app-url")?),
-            None => None,
+            .unwrap_or_default()
+            .split([',', '\n'])
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let timeout = match self.timeout_minutes.as_deref() {
+            None => Duration::from_secs(20 * 60),
+            Some(text) => inputs::minutes(Field::Timeout, text)?,
         };
-
-        let timeout_minutes = match self.timeout_minutes.as_deref().map(str::trim) {
-            None => 20,
-            Some(text) => match text.parse::<u64>() {
-                Ok(n) if n > 0 && n <= 24 * 60 => n,
-                _ => {
-                    return Err(hf_deploy_core::Error::invalid_input_hint(
-                        "timeout-minutes",
-                        format!("`{text}` is not a whole number of minutes between 1 and 1440"),
-                        "give a positive integer such as `20`",
-                    ));
-                }
-            },
+        let raw = RawInputs {
+            space: Some(space_text),
+            commit_message: crate::commands::commit_message(&source),
+            source,
+            secrets: RawEntry::lines(self.secrets.as_deref().unwrap_or_default()),
+            secrets_file: None,
+            variables: RawEntry::lines(self.variables.as_deref().unwrap_or_default()),
+            frontend_urls,
+            health_path: self.health_path,
+            app_url: self.app_url,
+            private: inputs::boolean(Field::Private, self.private.as_deref(), false)?,
+            hardware: self.hardware,
+            wait: inputs::boolean(Field::Wait, self.wait.as_deref(), true)?,
+            timeout,
+            dry_run: inputs::boolean(Field::DryRun, self.dry_run.as_deref(), false)?,
+            allow_degraded: inputs::boolean(
+                Field::AllowDegraded,
+                self.allow_degraded.as_deref(),
+                false,
+            )?,
+            title: self.title,
+            emoji: self.emoji,
+            color_from: self.color_from,
+            color_to: self.color_to,
+            short_description: self.short_description,
+            ..RawInputs::default()
         };
-
         Ok(ActionConfig {
             hf_token,
             space,
-            source,
-            secrets,
-            variables,
-            frontend_urls,
-            health_path: health_path.to_string(),
-            app_url,
-            private: parse_bool("private", self.private.as_deref(), false)?,
-            hardware: self.hardware.map(|h| h.trim().to_string()),
-            wait: parse_bool("wait", self.wait.as_deref(), true)?,
-            timeout: Duration::from_secs(timeout_minutes * 60),
-            dry_run: parse_bool("dry-run", self.dry_run.as_deref(), false)?,
-            title: self.title,
-            emoji: self.emoji.map(|e| e.trim().to_string()),
-            color_from: self.color_from.map(|c| c.trim().to_string()),
-            color_to: self.color_to.map(|c| c.trim().to_string()),
-            short_description: self.short_description,
             github_token: self
                 .github_token
                 .map(|t| SecretString::new(t.trim().to_string())),
-            comment: parse_bool("comment", self.comment.as_deref(), true)?,
-            preview: parse_bool("preview", self.preview.as_deref(), false)?,
-            allow_degraded: parse_bool("allow-degraded", self.allow_degraded.as_deref(), false)?,
+            comment: inputs::boolean(Field::Other("comment"), self.comment.as_deref(), true)?,
+            preview: inputs::boolean(Field::Other("preview"), self.preview.as_deref(), false)?,
+            raw,
         })
     }
 }
 
-/// A boolean per the YAML 1.2 core schema; `None` gives the default.
-fn parse_bool(input: &str, value: Option<&str>, default: bool) -> Result<bool, InputError> {
-    let Some(value) = value.map(str::trim) else {
-        return Ok(default);
-    };
-    if TRUE_VALUES.contains(&value) {
-        Ok(true)
-    } else if FALSE_VALUES.contains(&value) {
-        Ok(false)
-    } else {
-        Err(hf_deploy_core::Error::invalid_input_hint(
-            input,
-            format!("`{value}` is not a boolean"),
-            format!(
-                "use one of {} (YAML 1.2 core schema)",
-                TRUE_VALUES
-                    .iter()
-                    .chain(&FALSE_VALUES)
-                    .map(|v| format!("`{v}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ))
-    }
-}
-
-/// Parse a multiline `KEY=VALUE` list. Blank lines and `#` comments are skipped. Errors name
-/// the input and the 1-based line number, never the value. `secret` lists refuse empty values
-/// (the usual sign of a repository secret that is not set) and values with surrounding
-/// whitespace.
-fn parse_pairs(
-    input: &str,
-    text: Option<&str>,
-    secret: bool,
-) -> Result<Vec<(String, String)>, InputError> {
-    let Some(text) = text else {
-        return Ok(Vec::new());
-    };
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for (index, raw) in text.lines().enumerate() {
-        let line_number = index + 1;
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
-            continue;
-        }
-        let fail = |reason: String, hint: &str| {
-            Err(hf_deploy_core::Error::invalid_input_hint(
-                input,
-                format!("line {line_number}: {reason}"),
-                hint,
-            ))
-        };
-        let Some((key, value)) = line.split_once('=') else {
-            return fail(
-                "is not of the form `KEY=VALUE`".into(),
-                "write one `KEY=VALUE` per line; blank lines and lines starting with `#` are ignored",
-            );
-        };
-        let key = key.trim();
-        if key.is_empty() {
-            return fail(
-                "has no name before `=`".into(),
-                "write one `KEY=VALUE` per line",
-            );
-        }
-        if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            || key.starts_with(|c: char| c.is_ascii_digit())
-        {
-            return fail(
-                format!("the name `{key}` is not a valid variable name"),
-                "use letters, digits and `_`, not starting with a digit",
-            );
-        }
-        if let Some(first) = seen.get(key) {
-            return fail(
-                format!("`{key}` is already set on line {first}"),
-                "give each name once",
-            );
-        }
-        if secret {
-            if value.is_empty() {
-                return fail(
-                    format!("`{key}` has an empty value"),
-                    "check that the repository secret it comes from exists (`${{ secrets.NAME }}` is empty when it does not, and always in pull requests from forks)",
-                );
-            }
-            if value.trim() != value {
-                return fail(
-                    format!("the value of `{key}` has leading or trailing whitespace"),
-                    "remove the spaces around the value; a secret value is sent exactly as written",
-                );
-            }
-        }
-        seen.insert(key.to_string(), line_number);
-        pairs.push((key.to_string(), value.to_string()));
-    }
-    Ok(pairs)
-}
-
 #[cfg(test)]
 mod tests {
+    use hf_deploy_core::deploy::DeployOptions;
+
     use super::*;
 
     const TOKEN: &str = "hf_fake_token_for_tests_0000";
@@ -537,7 +381,7 @@ mod tests {
                 "INPUT_SECRETS",
                 "GEMINI_API_KEY=AIzaSyA-gemini-value\n# the vector store\nQDRANT_URL=https://abc.qdrant.io:6333\n\nQDRANT_API_KEY=qd-key=with=equals\nDATABASE_URL=postgresql://u:p@db/x\n",
             ),
-            ("INPUT_VARIABLES", "LOG_LEVEL=info\nEMPTY_OK=\n"),
+            ("INPUT_VARIABLES", "LOG_LEVEL=info\n"),
             ("INPUT_FRONTEND-URL", "https://my-app.vercel.app, http://localhost:3000\nhttps://my-app.vercel.app/"),
             ("INPUT_HEALTH-PATH", "/api/health"),
             ("INPUT_APP-URL", ""),
@@ -571,79 +415,91 @@ mod tests {
     }
 
     fn config(overrides: &[(&str, &str)]) -> Result<ActionConfig, InputError> {
-        ActionInputs::from_env(runner_env(overrides))?.validate()
+        ActionInputs::from_env(runner_env(overrides))?.validate(Path::new("/github/workspace"))
     }
 
+    /// The action-only checks, then the shared step (with the example backend as `source`).
+    fn resolved(overrides: &[(&str, &str)]) -> Result<DeployOptions, InputError> {
+        let backend = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/rag-chatbot/backend");
+        let mut with_source = vec![("INPUT_SOURCE", backend.to_str().expect("UTF-8 path"))];
+        with_source.extend_from_slice(overrides);
+        let config = config(&with_source)?;
+        inputs::resolve(&config.raw)
+    }
+
+    /// The error as a workflow reads it.
     fn error_text(overrides: &[(&str, &str)]) -> String {
-        match config(overrides) {
+        let error = match resolved(overrides) {
             Ok(_) => panic!("expected an input error for {overrides:?}"),
-            Err(e) => {
-                assert!(e.is_usage(), "{e}");
-                format!("{e} | hint: {}", e.hint().unwrap_or_default())
-            }
-        }
+            Err(e) => e,
+        };
+        assert!(error.is_usage(), "{error}");
+        format!(
+            "{} | hint: {}",
+            error.message_with(spelling),
+            error.hint_with(spelling).unwrap_or_default()
+        )
     }
 
     #[test]
     fn reads_a_full_runner_environment_with_hyphenated_names() {
         let inputs = ActionInputs::from_env(runner_env(&[])).expect("inputs");
         assert_eq!(inputs.hf_token.as_deref(), Some(TOKEN));
-        assert_eq!(
-            inputs
-                .frontend_url
-                .as_deref()
-                .map(|s| s.starts_with("https://my-app")),
-            Some(true)
-        );
         assert_eq!(inputs.timeout_minutes.as_deref(), Some("20"));
         assert!(inputs.app_url.is_none(), "\"\" must read as unset");
         assert!(inputs.hardware.is_none());
 
-        let config = inputs.validate().expect("valid");
+        let config = inputs
+            .validate(Path::new("/github/workspace"))
+            .expect("valid");
         assert_eq!(config.hf_token.expose(), TOKEN);
         assert_eq!(config.space.to_string(), "alice/rag-chatbot");
-        assert_eq!(config.source, PathBuf::from("backend"));
         assert_eq!(
-            config.source_in(Path::new("/github/workspace")),
+            config.raw.source,
             PathBuf::from("/github/workspace/backend")
         );
-        let names: Vec<&str> = config.secrets.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            config.raw.secrets.len(),
+            4,
+            "comments and blank lines skipped"
+        );
+        assert_eq!(config.raw.secrets[2].line, Some(5));
+        assert_eq!(config.raw.timeout, Duration::from_secs(20 * 60));
+        assert!(config.comment && !config.preview && config.github_token.is_some());
+        assert!(config.raw.wait && !config.raw.private && !config.raw.dry_run);
+
+        let options = resolved(&[]).expect("valid");
+        let names: Vec<&str> = options
+            .settings
+            .secrets
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             names,
             [
+                "ALLOWED_ORIGINS",
+                "DATABASE_URL",
                 "GEMINI_API_KEY",
-                "QDRANT_URL",
                 "QDRANT_API_KEY",
-                "DATABASE_URL"
+                "QDRANT_URL"
             ]
         );
         assert_eq!(
-            config.secrets[2].1.expose(),
+            options.settings.secrets["QDRANT_API_KEY"].expose(),
             "qd-key=with=equals",
             "split on the first `=` only"
         );
+        assert_eq!(options.settings.variables["LOG_LEVEL"], "info");
         assert_eq!(
-            config.variables,
-            [
-                ("LOG_LEVEL".into(), "info".into()),
-                ("EMPTY_OK".into(), String::new())
-            ]
-        );
-        assert_eq!(
-            config.frontend_urls,
+            options.frontend_origins,
             ["https://my-app.vercel.app", "http://localhost:3000"]
         );
-        assert_eq!(config.health_path, "/api/health");
-        assert_eq!(config.timeout, Duration::from_secs(20 * 60));
-        assert!(
-            config.wait && config.comment && !config.private && !config.dry_run && !config.preview
-        );
-        assert_eq!(config.title.as_deref(), Some("RAG Chatbot"));
-        assert!(config.emoji.is_none());
-        assert!(config.github_token.is_some());
+        assert_eq!(options.health_path, "/api/health");
+        assert_eq!(options.scaffold.title.as_deref(), Some("RAG Chatbot"));
 
         let debug = format!(
-            "{config:?} {:?}",
+            "{config:?} {:?} {options:?}",
             ActionInputs::from_env(runner_env(&[])).expect("inputs")
         );
         for secret in [TOKEN, "AIzaSyA-gemini-value", "qd-key", "ghs_16C7"] {
@@ -702,18 +558,20 @@ mod tests {
         .map(|k| (*k, ""))
         .collect();
         let config = config(&blank).expect("valid");
-        assert_eq!(config.source, PathBuf::from("backend"));
-        assert!(
-            config.secrets.is_empty()
-                && config.variables.is_empty()
-                && config.frontend_urls.is_empty()
+        assert_eq!(
+            config.raw.source,
+            PathBuf::from("/github/workspace/backend")
         );
-        assert_eq!(config.health_path, "/api/health");
-        assert_eq!(config.timeout, Duration::from_secs(1200));
         assert!(
-            config.wait && config.comment && !config.private && !config.dry_run && !config.preview
+            config.raw.secrets.is_empty()
+                && config.raw.variables.is_empty()
+                && config.raw.frontend_urls.is_empty()
         );
-        assert!(config.title.is_none() && config.github_token.is_none());
+        assert_eq!(config.raw.health_path, None);
+        assert_eq!(config.raw.timeout, Duration::from_secs(1200));
+        assert!(config.raw.wait && config.comment && !config.raw.private);
+        assert!(!config.raw.dry_run && !config.preview);
+        assert!(config.raw.title.is_none() && config.github_token.is_none());
     }
 
     #[test]
@@ -722,10 +580,8 @@ mod tests {
         assert!(text.contains("`hf-token` and `space`"), "{text}");
         assert!(text.contains("secrets.HF_TOKEN"), "{text}");
         let text = error_text(&[("INPUT_HF-TOKEN", "")]);
-        assert!(
-            text.contains("`hf-token`") && !text.contains("`space`"),
-            "{text}"
-        );
+        assert!(text.starts_with("invalid `hf-token`"), "{text}");
+        assert!(!text.contains("`space`"), "{text}");
     }
 
     #[test]
@@ -738,23 +594,16 @@ mod tests {
             ("False", false),
             ("FALSE", false),
         ] {
-            assert_eq!(
-                config(&[("INPUT_PRIVATE", value)]).expect("valid").private,
-                expected,
-                "{value}"
-            );
-            assert_eq!(
-                config(&[("INPUT_WAIT", value)]).expect("valid").wait,
-                expected,
-                "{value}"
-            );
+            let config = config(&[("INPUT_PRIVATE", value), ("INPUT_WAIT", value)]).expect("valid");
+            assert_eq!(config.raw.private, expected, "{value}");
+            assert_eq!(config.raw.wait, expected, "{value}");
         }
         let text = error_text(&[("INPUT_DRY-RUN", "yes")]);
         assert!(
             text.starts_with("invalid `dry-run`: `yes` is not a boolean"),
             "{text}"
         );
-        for accepted in TRUE_VALUES.iter().chain(&FALSE_VALUES) {
+        for accepted in inputs::TRUE_VALUES.iter().chain(&inputs::FALSE_VALUES) {
             assert!(text.contains(&format!("`{accepted}`")), "{text}");
         }
         for bad in ["on", "1", "tRUE", "y"] {
@@ -768,6 +617,7 @@ mod tests {
         assert_eq!(
             config(&[("INPUT_TIMEOUT-MINUTES", " 45 ")])
                 .expect("valid")
+                .raw
                 .timeout,
             Duration::from_secs(2700)
         );
@@ -785,15 +635,12 @@ mod tests {
         let cases = [
             (
                 "GOOD=ok-s3cr3t\nthis-line-has-no-equals-sign-s3cr3t",
-                "line 2: is not of the form `KEY=VALUE`",
+                "line 2: the line is not `KEY=VALUE`",
             ),
-            (
-                "# comment\n\n=orphan-s3cr3t",
-                "line 3: has no name before `=`",
-            ),
+            ("# comment\n\n=orphan-s3cr3t", "line 3: the key is empty"),
             (
                 "A=first-s3cr3t\nB=x\nA=second-s3cr3t",
-                "line 3: `A` is already set on line 1",
+                "line 3: secret `A` is given twice with different values (first on line 1)",
             ),
             (
                 "GEMINI_API_KEY=",
@@ -801,11 +648,11 @@ mod tests {
             ),
             (
                 "OK=1\n\n\nPAD= padded-s3cr3t ",
-                "line 4: the value of `PAD` has leading or trailing whitespace",
+                "line 4: the value of `PAD` starts or ends with whitespace",
             ),
             (
                 "BAD KEY=spaced-s3cr3t",
-                "line 1: the name `BAD KEY` is not a valid variable name",
+                "line 1: `BAD...` is not a valid key",
             ),
         ];
         for (text, expected) in cases {
@@ -839,9 +686,12 @@ mod tests {
         assert!(text.contains("invalid `health-path`"), "{text}");
         let text = error_text(&[("INPUT_SPACE", "not-a-space-id")]);
         assert!(text.contains("invalid `space`"), "{text}");
-        let config = config(&[("INPUT_APP-URL", "https://proxy.example.com/app/")]).expect("valid");
+        let text = error_text(&[("INPUT_COLOR-FROM", "orange")]);
+        assert!(text.starts_with("invalid `color-from`"), "{text}");
+        let options =
+            resolved(&[("INPUT_APP-URL", "https://proxy.example.com/app/")]).expect("valid");
         assert_eq!(
-            config.app_url.as_deref(),
+            options.app_url.as_deref(),
             Some("https://proxy.example.com/app")
         );
     }
@@ -872,7 +722,18 @@ mod tests {
             "no empty masks: {masks}"
         );
         // The list is malformed (line 3), yet everything was masked above.
-        assert!(inputs.validate().is_err());
+        let config = inputs
+            .validate(Path::new("/w"))
+            .expect("action-only inputs are fine");
+        assert!(
+            hf_deploy_core::settings::resolve(&hf_deploy_core::settings::SettingsInput {
+                secrets: &config.raw.secrets,
+                secrets_file: None,
+                variables: &[],
+                frontend_origins: &[],
+            })
+            .is_err()
+        );
     }
 
     #[test]

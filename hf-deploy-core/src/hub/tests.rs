@@ -425,7 +425,7 @@ async fn create_401_with_the_invalid_credentials_message_is_an_invalid_token() {
             hub.url
         ))
     );
-    assert!(error.hint().is_some_and(|hint| hint.contains("HF_TOKEN")));
+    assert!(error.hint().is_some_and(|hint| hint.contains("`token`")));
     assert_no_token(&error);
 }
 

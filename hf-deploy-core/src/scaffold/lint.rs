@@ -220,7 +220,7 @@ pub fn lint_dockerfile(text: &str, app_port: u16) -> Vec<LintViolation> {
                             line: Some(instruction.line),
                             rule: "port",
                             message: format!(
-                                "`EXPOSE {port}` but the Space routes to app_port {app_port}; expose {app_port} (or pass `--port {number}`)"
+                                "`EXPOSE {port}` but the Space routes to app_port {app_port}; expose {app_port} (or set the app port to {number})"
                             ),
                         });
                     }

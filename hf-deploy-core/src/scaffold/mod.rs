@@ -38,6 +38,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::inputs::Field;
 use crate::space::SpaceId;
 
 pub use lint::lint_dockerfile;
@@ -136,21 +137,21 @@ impl SecretDoc {
 pub struct ScaffoldOptions {
     /// The target Space; its name is the default title.
     pub space: Option<SpaceId>,
-    /// README `title` (`--title`).
+    /// README `title`.
     pub title: Option<String>,
-    /// README `emoji` (`--emoji`): a single emoji.
+    /// README `emoji`: a single emoji.
     pub emoji: Option<String>,
-    /// README `colorFrom` (`--color-from`), one of [`ALLOWED_COLORS`].
+    /// README `colorFrom`, one of [`ALLOWED_COLORS`].
     pub color_from: Option<String>,
-    /// README `colorTo` (`--color-to`), one of [`ALLOWED_COLORS`].
+    /// README `colorTo`, one of [`ALLOWED_COLORS`].
     pub color_to: Option<String>,
-    /// README `short_description` (`--short-description`), at most 60 characters.
+    /// README `short_description`, at most 60 characters.
     pub short_description: Option<String>,
-    /// Port the app listens on and the README's `app_port` (`--port`); default 7860.
+    /// Port the app listens on and the README's `app_port`; default 7860.
     pub port: Option<u16>,
-    /// ASGI app as `module:attr` (`--app`); default: detected, usually `app.main:app`.
+    /// ASGI app as `module:attr`; default: detected, usually `app.main:app`.
     pub app: Option<String>,
-    /// Health endpoint path (`--health-path`); default `/api/health`.
+    /// Health endpoint path; default `/api/health`.
     pub health_path: Option<String>,
     /// README `pinned`.
     pub pinned: Option<bool>,
@@ -217,7 +218,7 @@ pub struct SpaceConfig {
     pub color_to: String,
     /// README `short_description`.
     pub short_description: Option<String>,
-    /// README `app_port`, `EXPOSE` and the `--port` of the command.
+    /// README `app_port`, `EXPOSE` and the port of the uvicorn command.
     pub port: u16,
     /// Python module of the ASGI app, e.g. `app.main`.
     pub app_module: String,
@@ -289,7 +290,7 @@ pub struct Scaffold {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidInput`] for an option that is not acceptable (naming the flag),
+/// [`Error::InvalidInput`] for an option that is not acceptable (naming its [`Field`]),
 /// [`Error::InvalidSource`] when the folder is not a deployable backend (no requirements file,
 /// no app module, a symbolic link leaving the folder, ...), [`Error::DockerfileLint`] when the
 /// user's Dockerfile or template breaks the Space rules, [`Error::Template`] when a template
@@ -393,7 +394,7 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
             .any(|e| e.path == health_path && e.method == "GET")
     {
         warnings.push(format!(
-            "found no `GET {health_path}` route in the source (best-effort scan): the health check fails unless the app serves it; pass `--health-path` if it lives elsewhere"
+            "found no `GET {health_path}` route in the source (best-effort scan): the health check fails unless the app serves it; give its health path if it lives elsewhere"
         ));
     }
 
@@ -591,7 +592,7 @@ impl Scaffold {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] (`--out`) when `dir` is a file or a foreign non-empty folder;
+    /// [`Error::InvalidInput`] ([`Field::Out`]) when `dir` is a file or a foreign non-empty folder;
     /// [`Error::Io`] when writing fails (the temporary folder is removed then).
     pub fn write_to(&self, dir: &Path) -> Result<()> {
         let parent = match dir.parent() {
@@ -608,7 +609,7 @@ impl Scaffold {
                     Some(true)
                 } else {
                     return Err(Error::invalid_input_hint(
-                        "--out",
+                        Field::Out,
                         format!(
                             "`{}` is a folder that is not empty and was not written by `hf-deploy scaffold`",
                             dir.display()
@@ -619,7 +620,7 @@ impl Scaffold {
             }
             Ok(_) => {
                 return Err(Error::invalid_input(
-                    "--out",
+                    Field::Out,
                     format!("`{}` exists and is not a folder", dir.display()),
                 ));
             }
@@ -870,7 +871,7 @@ mod tests {
             ..Default::default()
         };
         let err = scaffold(dir.path(), &reinclude).unwrap_err();
-        assert!(err.to_string().contains("`--exclude`"), "{err}");
+        assert!(err.to_string().contains("`exclude`"), "{err}");
     }
 
     #[cfg(unix)]
@@ -1072,7 +1073,7 @@ mod tests {
         assert_eq!(names, ["space"]);
         // The source (a foreign, non-empty folder) is never overwritten.
         let err = out.write_to(dir.path()).unwrap_err();
-        assert!(err.to_string().contains("`--out`"), "{err}");
+        assert!(err.to_string().contains("`out`"), "{err}");
         assert!(dir.path().join("app/main.py").is_file());
         let file = parent.path().join("file");
         std::fs::write(&file, "x").unwrap();
@@ -1125,7 +1126,7 @@ mod tests {
     fn default_title_comes_from_the_space_name() {
         let dir = with(&[]);
         let options = ScaffoldOptions {
-            space: Some(SpaceId::parse("alice/rag-chat_bot", "--space").unwrap()),
+            space: Some(SpaceId::parse("alice/rag-chat_bot", Field::Space).unwrap()),
             ..Default::default()
         };
         let out = scaffold(dir.path(), &options).unwrap();

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 
 use super::validate::parse_app;
 use super::{DEFAULT_PYTHON_VERSION, Endpoint};
+use crate::inputs::{Field, Phrase};
 
 /// The ASGI app the Space runs.
 pub(super) struct App {
@@ -21,7 +22,7 @@ pub(super) struct App {
     pub(super) package: Option<String>,
 }
 
-/// Module candidates tried, in order, when `--app` is not given.
+/// Module candidates tried, in order, when no app is given.
 const APP_CANDIDATES: [&str; 4] = ["app.main:app", "main:app", "app.app:app", "src.main:app"];
 
 /// The file that holds `module` (`a.b` -> `a/b.py` or `a/b/__init__.py`), if any.
@@ -47,7 +48,7 @@ pub(super) fn defines_attr(text: &str, attr: &str) -> bool {
         .any(|p| Regex::new(p).is_ok_and(|re| re.is_match(text)))
 }
 
-/// Resolve the app from `--app` or by looking at the usual places.
+/// Resolve the app from the given `MODULE:ATTR` or by looking at the usual places.
 pub(super) fn resolve_app(
     source: &Path,
     files: &BTreeMap<String, Vec<u8>>,
@@ -67,7 +68,7 @@ pub(super) fn resolve_app(
         let Some(file) = module_file(files, &module) else {
             let base = module.replace('.', "/");
             return Err(Error::invalid_input_hint(
-                "--app",
+                Field::App,
                 format!(
                     "module `{module}` has no file in the backend folder (looked for `{base}.py` and `{base}/__init__.py`; excluded files do not count)"
                 ),
@@ -77,11 +78,13 @@ pub(super) fn resolve_app(
         let text = String::from_utf8_lossy(&files[&file]);
         if !defines_attr(&text, &attr) {
             return Err(Error::invalid_input_hint(
-                "--app",
+                Field::App,
                 format!("`{file}` does not define `{attr}` at the top level"),
-                format!(
-                    "define the ASGI app in `{file}` (`{attr} = FastAPI()`) or point `--app` at the module that does"
-                ),
+                Phrase::new(format!(
+                    "define the ASGI app in `{file}` (`{attr} = FastAPI()`) or point "
+                ))
+                .field(Field::App)
+                .text(" at the module that does"),
             ));
         }
         return Ok(build(module, attr, file));
@@ -99,7 +102,11 @@ pub(super) fn resolve_app(
     Err(Error::InvalidSource {
         path: source.to_path_buf(),
         reason: "found no FastAPI app: none of `app/main.py`, `main.py`, `app/app.py`, `src/main.py` defines `app`".into(),
-        hint: Some("name the app with `--app MODULE:ATTR`, e.g. `--app app.server:api`".into()),
+        hint: Some(
+            Phrase::new("name the app with ")
+                .field(Field::App)
+                .text(" as `MODULE:ATTR`, e.g. `app.server:api`"),
+        ),
     })
 }
 
@@ -128,7 +135,7 @@ pub(super) fn python_version(
                     "`{file}` does not name a Python 3.8+ version (found {:?})",
                     text.trim()
                 ),
-                hint: Some(format!("write a version like `3.11` in `{file}`")),
+                hint: Some(format!("write a version like `3.11` in `{file}`").into()),
             }),
         }
     };

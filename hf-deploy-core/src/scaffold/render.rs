@@ -288,8 +288,8 @@ pub(super) fn ensure_front_matter(text: &str, config: &SpaceConfig) -> String {
 /// A user's README must declare a Docker Space on our port.
 pub(super) fn check_front_matter(text: &str, config: &SpaceConfig, path: &Path) -> Result<()> {
     let invalid = |reason: String| Error::InvalidInput {
-        input: "templates_dir".into(),
-        reason: format!("`{}`: {reason}", path.display()),
+        input: crate::inputs::Field::TemplatesDir,
+        reason: format!("`{}`: {reason}", path.display()).into(),
         hint: Some("start the template with `{{ front_matter }}`".into()),
     };
     let Some((yaml, _)) = split_front_matter(text) else {

@@ -3,8 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::inputs::Field;
+pub(super) use crate::inputs::{is_identifier, parse_app};
 
-use super::{ALLOWED_COLORS, DEFAULT_TEST_REQUIREMENTS, SHORT_DESCRIPTION_MAX, ScaffoldOptions};
+use super::{DEFAULT_TEST_REQUIREMENTS, ScaffoldOptions};
 
 /// Options after validation, in the form the later steps use.
 pub(super) struct Resolved {
@@ -40,83 +42,13 @@ pub(super) fn source_folder(source: &Path) -> Result<PathBuf> {
     std::fs::canonicalize(source).map_err(|e| Error::io("resolve", source, e))
 }
 
-/// Validate every option.
+/// Validate every option: the user's through [`crate::inputs`], the library-only ones here.
 pub(super) fn options(options: &ScaffoldOptions) -> Result<Resolved> {
-    if let Some(title) = &options.title {
-        if title.trim().is_empty() {
-            return Err(Error::invalid_input("--title", "the title is empty"));
-        }
-        if title.chars().any(char::is_control) {
-            return Err(Error::invalid_input_hint(
-                "--title",
-                "the title contains a newline or another control character",
-                "give a single-line title",
-            ));
-        }
-    }
-    if let Some(emoji) = &options.emoji {
-        if let Some(reason) = emoji_problem(emoji) {
-            return Err(Error::invalid_input_hint(
-                "--emoji",
-                format!("`{emoji}` {reason}"),
-                "give exactly one emoji, e.g. `🚀`",
-            ));
-        }
-    }
-    for (flag, value) in [
-        ("--color-from", &options.color_from),
-        ("--color-to", &options.color_to),
-    ] {
-        if let Some(color) = value {
-            if !ALLOWED_COLORS.contains(&color.as_str()) {
-                return Err(Error::invalid_input_hint(
-                    flag,
-                    format!("`{color}` is not a colour the Hub accepts"),
-                    format!("use one of: {}", ALLOWED_COLORS.join(", ")),
-                ));
-            }
-        }
-    }
-    if let Some(description) = &options.short_description {
-        let count = description.chars().count();
-        if description.trim().is_empty() {
-            return Err(Error::invalid_input(
-                "--short-description",
-                "the description is empty",
-            ));
-        }
-        if description.chars().any(char::is_control) {
-            return Err(Error::invalid_input(
-                "--short-description",
-                "the description contains a newline or another control character",
-            ));
-        }
-        if count > SHORT_DESCRIPTION_MAX {
-            return Err(Error::invalid_input_hint(
-                "--short-description",
-                format!(
-                    "it is {count} characters long; the Hub accepts at most {SHORT_DESCRIPTION_MAX}"
-                ),
-                "shorten it; put the long text in the README body",
-            ));
-        }
-    }
-    if options.port == Some(0) {
-        return Err(Error::invalid_input(
-            "--port",
-            "port 0 is not a port; use 1-65535",
-        ));
-    }
-    if let Some(app) = &options.app {
-        parse_app(app)?;
-    }
-    if let Some(path) = &options.health_path {
-        health_path(path)?;
-    }
+    crate::inputs::check_scaffold_options(options)?;
     if let Some(license) = &options.license {
         if license.is_empty() || license.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(Error::invalid_input_hint(
-                "license",
+                Field::License,
                 format!("`{license}` is not a license id"),
                 "use an id such as `mit` or `apache-2.0`",
             ));
@@ -125,17 +57,17 @@ pub(super) fn options(options: &ScaffoldOptions) -> Result<Resolved> {
     for tag in &options.tags {
         if tag.trim().is_empty() || tag.chars().any(char::is_control) {
             return Err(Error::invalid_input(
-                "tags",
+                Field::Tags,
                 format!("tag {tag:?} is empty or contains a control character"),
             ));
         }
     }
     for secret in &options.secrets {
-        env_name("secrets", &secret.name)?;
+        crate::settings::check_key(&secret.name, Field::Secrets)?;
         if let Some(description) = &secret.description {
             if description.chars().any(char::is_control) {
                 return Err(Error::invalid_input(
-                    "secrets",
+                    Field::Secrets,
                     format!(
                         "the description of `{}` contains a control character",
                         secret.name
@@ -145,10 +77,7 @@ pub(super) fn options(options: &ScaffoldOptions) -> Result<Resolved> {
         }
     }
     for variable in &options.variables {
-        env_name("variables", variable)?;
-    }
-    for pattern in &options.excludes {
-        exclude_pattern(pattern)?;
+        crate::settings::check_key(variable, Field::Variables)?;
     }
     let test_requirements = match &options.test_requirements {
         None => DEFAULT_TEST_REQUIREMENTS
@@ -163,7 +92,7 @@ pub(super) fn options(options: &ScaffoldOptions) -> Result<Resolved> {
                         .all(|c| c.is_ascii_alphanumeric() || "-_.*".contains(c));
                 if !ok {
                     return Err(Error::invalid_input_hint(
-                        "test_requirements",
+                        Field::TestRequirements,
                         format!("`{name}` is not a requirement name pattern"),
                         "use package names, optionally with `*`, e.g. `pytest-*`",
                     ));
@@ -175,14 +104,14 @@ pub(super) fn options(options: &ScaffoldOptions) -> Result<Resolved> {
     if let Some(dir) = &options.templates_dir {
         if !dir.is_dir() {
             return Err(Error::invalid_input_hint(
-                "templates_dir",
+                Field::TemplatesDir,
                 format!("`{}` is not a folder", dir.display()),
                 "give a folder holding `Dockerfile.j2` and/or `README.md.j2`",
             ));
         }
         if !dir.join("Dockerfile.j2").is_file() && !dir.join("README.md.j2").is_file() {
             return Err(Error::invalid_input_hint(
-                "templates_dir",
+                Field::TemplatesDir,
                 format!(
                     "`{}` holds neither `Dockerfile.j2` nor `README.md.j2`",
                     dir.display()
@@ -195,198 +124,4 @@ pub(super) fn options(options: &ScaffoldOptions) -> Result<Resolved> {
         excludes: options.excludes.clone(),
         test_requirements,
     })
-}
-
-/// Split `module:attr` and check both halves are Python identifiers.
-pub(super) fn parse_app(app: &str) -> Result<(String, String)> {
-    let hint = "use `MODULE:ATTR`, e.g. `app.main:app`";
-    let Some((module, attr)) = app.split_once(':') else {
-        return Err(Error::invalid_input_hint(
-            "--app",
-            format!("`{app}` has no `:`"),
-            hint,
-        ));
-    };
-    if module.is_empty() || !module.split('.').all(is_identifier) {
-        return Err(Error::invalid_input_hint(
-            "--app",
-            format!("`{module}` in `{app}` is not a dotted Python module name"),
-            hint,
-        ));
-    }
-    if !is_identifier(attr) {
-        return Err(Error::invalid_input_hint(
-            "--app",
-            format!("`{attr}` in `{app}` is not a Python identifier"),
-            hint,
-        ));
-    }
-    Ok((module.to_string(), attr.to_string()))
-}
-
-/// A Python identifier (ASCII subset).
-pub(super) fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn health_path(path: &str) -> Result<()> {
-    if !path.starts_with('/') {
-        return Err(Error::invalid_input_hint(
-            "--health-path",
-            format!("`{path}` does not start with `/`"),
-            "give the path part of the URL, e.g. `/api/health`",
-        ));
-    }
-    if let Some(bad) = path
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "/-._~%".contains(*c)))
-    {
-        return Err(Error::invalid_input_hint(
-            "--health-path",
-            format!("`{path}` contains {bad:?}, which a health path may not hold"),
-            "use a plain path without query or fragment, e.g. `/api/health`",
-        ));
-    }
-    Ok(())
-}
-
-fn env_name(input: &str, name: &str) -> Result<()> {
-    let mut chars = name.chars();
-    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid_input_hint(
-            input,
-            format!("{name:?} is not an environment variable name"),
-            "use letters, digits and `_`, not starting with a digit",
-        ))
-    }
-}
-
-fn exclude_pattern(pattern: &str) -> Result<()> {
-    if pattern.trim().is_empty() {
-        return Err(Error::invalid_input(
-            "--exclude",
-            "an exclude pattern is empty",
-        ));
-    }
-    if pattern.starts_with('!') {
-        return Err(Error::invalid_input_hint(
-            "--exclude",
-            format!(
-                "`{pattern}` would re-include files; exclude patterns can only leave files out"
-            ),
-            "drop the leading `!` (`.env*` files are never deployed; pass secrets with `--secret`)",
-        ));
-    }
-    let mut builder = ignore::gitignore::GitignoreBuilder::new("/");
-    builder.add_line(None, pattern).map_err(|e| {
-        Error::invalid_input_hint(
-            "--exclude",
-            format!("`{pattern}` is not a valid gitignore-style pattern ({e})"),
-            "see https://git-scm.com/docs/gitignore#_pattern_format",
-        )
-    })?;
-    builder.build().map_err(|e| {
-        Error::invalid_input(
-            "--exclude",
-            format!("`{pattern}` is not a valid gitignore-style pattern ({e})"),
-        )
-    })?;
-    Ok(())
-}
-
-/// Why `value` is not a single emoji, if it is not.
-fn emoji_problem(value: &str) -> Option<&'static str> {
-    if value.is_empty() {
-        return Some("is empty");
-    }
-    if value
-        .chars()
-        .any(|c| c.is_ascii() || c.is_whitespace() || c.is_control())
-    {
-        return Some("is not an emoji (it holds letters, digits, spaces or punctuation)");
-    }
-    if value.chars().count() > 12 {
-        return Some("is more than one emoji");
-    }
-    // Joiners, variation selectors, skin tones, keycaps and tag characters decorate the
-    // emoji before them; regional indicators come in pairs (flags).
-    let mut base: usize = 0;
-    let mut regional: usize = 0;
-    for c in value.chars() {
-        let u = c as u32;
-        let modifier = u == 0x200D
-            || (0xFE00..=0xFE0F).contains(&u)
-            || (0x1F3FB..=0x1F3FF).contains(&u)
-            || u == 0x20E3
-            || (0xE0020..=0xE007F).contains(&u);
-        if modifier {
-            continue;
-        }
-        if (0x1F1E6..=0x1F1FF).contains(&u) {
-            regional += 1;
-            continue;
-        }
-        base += 1;
-    }
-    let joiners = value.chars().filter(|c| *c == '\u{200D}').count();
-    let flags = regional.div_ceil(2);
-    if regional % 2 == 1 {
-        return Some("is not a complete flag emoji");
-    }
-    if base + flags == 0 {
-        return Some("is not an emoji");
-    }
-    if base + flags > joiners + 1 {
-        return Some("is more than one emoji");
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emoji_accepts_single_emoji_and_sequences() {
-        for ok in ["🤖", "🚀", "❤️", "👩‍💻", "👍🏽", "🇫🇷", "👨‍👩‍👧"]
-        {
-            assert_eq!(emoji_problem(ok), None, "{ok}");
-        }
-        for bad in ["", "a", "🤖🚀", "🤖 ", ":rocket:", "🇫", "🇫🇷🇩🇪"] {
-            assert!(emoji_problem(bad).is_some(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn app_spec_parsing() {
-        assert_eq!(
-            parse_app("app.main:app").unwrap(),
-            ("app.main".into(), "app".into())
-        );
-        for bad in [
-            "app.main",
-            "app..main:app",
-            ":app",
-            "app.main:",
-            "app-x.main:app",
-            "a:b c",
-        ] {
-            let err = parse_app(bad).unwrap_err();
-            assert!(err.to_string().contains("`--app`"), "{err}");
-        }
-    }
-
-    #[test]
-    fn health_path_rules() {
-        assert!(health_path("/api/health").is_ok());
-        assert!(health_path("api/health").is_err());
-        assert!(health_path("/health?x=1").is_err());
-        assert!(health_path("/he'alth").is_err());
-    }
 }

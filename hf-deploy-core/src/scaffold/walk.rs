@@ -10,13 +10,14 @@ use ignore::{DirEntry, WalkBuilder};
 use crate::error::{Error, Result};
 
 use super::{DEFAULT_EXCLUDES, Skipped};
+use crate::inputs::Field;
 
 /// Files bigger than this are refused by the Hub unless stored with Git LFS.
 const LFS_THRESHOLD: u64 = 10 * 1024 * 1024;
 
 /// Why a `.env*` file is left out.
 pub(super) const ENV_REASON: &str =
-    "`.env*` files may hold secrets and are never deployed; set secrets with `--secret` instead";
+    "`.env*` files may hold secrets and are never deployed; pass them as Space secrets instead";
 
 /// What the walk found.
 pub(super) struct Walked {
@@ -37,14 +38,14 @@ fn matcher(root: &Path, patterns: &[&str]) -> Result<Gitignore> {
     for pattern in patterns {
         builder.add_line(None, pattern).map_err(|e| {
             Error::invalid_input(
-                "--exclude",
+                Field::Exclude,
                 format!("`{pattern}` is not a valid pattern ({e})"),
             )
         })?;
     }
     builder.build().map_err(|e| {
         Error::invalid_input(
-            "--exclude",
+            Field::Exclude,
             format!("the exclude patterns do not compile ({e})"),
         )
     })

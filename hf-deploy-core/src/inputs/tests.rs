@@ -1,0 +1,351 @@
+use super::*;
+
+#[test]
+fn field_names_round_trip_and_other_names_stay_other() {
+    for field in Field::ALL {
+        assert_eq!(Field::from(field.name()), field, "{field:?}");
+    }
+    assert_eq!(Field::from("max attempts"), Field::Other("max attempts"));
+    assert!(Field::Keep == *"keep");
+}
+
+#[test]
+fn phrases_spell_fields_with_the_front_end_spelling() {
+    let phrase = Phrase::new("raise ").field(Field::Timeout).text(" or wait");
+    assert_eq!(phrase.to_string(), "raise `timeout` or wait");
+    let action = |field: Field| match field {
+        Field::Timeout => "timeout-minutes",
+        other => other.name(),
+    };
+    assert_eq!(phrase.render(action), "raise `timeout-minutes` or wait");
+    assert_eq!(phrase.fields().collect::<Vec<_>>(), [Field::Timeout]);
+}
+
+#[test]
+fn emoji_accepts_single_emoji_and_sequences() {
+    for ok in ["🤖", "🚀", "❤️", "👩‍💻", "👍🏽", "🇫🇷", "👨‍👩‍👧"]
+    {
+        assert_eq!(emoji_problem(ok), None, "{ok}");
+    }
+    for bad in ["", "a", "🤖🚀", "🤖 ", ":rocket:", "🇫", "🇫🇷🇩🇪"] {
+        assert!(emoji_problem(bad).is_some(), "{bad:?}");
+    }
+}
+
+#[test]
+fn app_spec_parsing() {
+    assert_eq!(
+        parse_app("app.main:app").unwrap(),
+        ("app.main".into(), "app".into())
+    );
+    for bad in [
+        "app.main",
+        "app..main:app",
+        ":app",
+        "app.main:",
+        "app-x.main:app",
+        "a:b c",
+    ] {
+        let err = parse_app(bad).unwrap_err();
+        assert_eq!(err.field(), Some(Field::App), "{err}");
+    }
+}
+
+#[test]
+fn health_path_rules_live_here_only() {
+    assert_eq!(health_path(None).unwrap(), "/api/health");
+    assert_eq!(health_path(Some(" /healthz ")).unwrap(), "/healthz");
+    for bad in ["api/health", "/health?x=1", "/he'alth", "/a b", "/a\nb"] {
+        let error = health_path(Some(bad)).expect_err(bad);
+        assert_eq!(error.field(), Some(Field::HealthPath), "{bad}");
+        assert!(error.hint().is_some(), "{bad}");
+    }
+}
+
+#[test]
+fn booleans_minutes_hardware_and_keep() {
+    assert!(boolean(Field::Private, Some(" True "), false).unwrap());
+    assert!(!boolean(Field::Wait, Some("FALSE"), true).unwrap());
+    assert!(boolean(Field::Wait, None, true).unwrap());
+    for bad in ["yes", "1", "on", "tRUE"] {
+        let error = boolean(Field::DryRun, Some(bad), false).expect_err(bad);
+        assert_eq!(error.field(), Some(Field::DryRun));
+        assert!(error.to_string().contains("is not a boolean"), "{error}");
+    }
+    assert_eq!(
+        minutes(Field::Timeout, " 45 ").unwrap(),
+        Duration::from_secs(2700)
+    );
+    for bad in ["0", "-5", "1.5", "twenty", "99999", ""] {
+        assert!(minutes(Field::Timeout, bad).is_err(), "{bad}");
+    }
+    assert!(timeout(Duration::ZERO).is_err());
+    assert!(timeout(Duration::from_secs(1)).is_ok());
+    assert!(hardware("cpu-basic").is_ok() && hardware("a10g-largex2").is_ok());
+    for bad in ["CPU", "cpu basic", "-x", "", "t4_small"] {
+        assert_eq!(hardware(bad).expect_err(bad).field(), Some(Field::Hardware));
+    }
+    assert!(keep_pattern("data/**").is_ok());
+    for bad in ["", "/abs", "../up", "!neg"] {
+        assert_eq!(keep_pattern(bad).expect_err(bad).field(), Some(Field::Keep));
+    }
+}
+
+fn backend() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/rag-chatbot/backend")
+}
+
+fn raw() -> RawInputs {
+    RawInputs {
+        space: Some("alice/rag".into()),
+        source: backend(),
+        ..RawInputs::default()
+    }
+}
+
+#[test]
+fn resolve_builds_options_and_the_scaffold() {
+    let lookup = |key: &str| (key == "FROM_ENV").then(|| "env-value".to_string());
+    let options = resolve(&RawInputs {
+        secrets: vec![
+            RawEntry::arg("GEMINI_API_KEY=abc", &lookup),
+            RawEntry::arg("FROM_ENV", &lookup),
+        ],
+        variables: RawEntry::lines("# c\nLOG_LEVEL=info\r\n"),
+        frontend_urls: vec!["https://a.example/".into(), "https://a.example".into()],
+        app_url: Some("https://proxy.example/app/".into()),
+        color_from: Some(" red ".into()),
+        ..raw()
+    })
+    .expect("valid");
+    assert_eq!(options.space.to_string(), "alice/rag");
+    assert_eq!(options.frontend_origins, ["https://a.example"]);
+    assert_eq!(
+        options.app_url.as_deref(),
+        Some("https://proxy.example/app")
+    );
+    assert_eq!(options.health_path, "/api/health");
+    assert_eq!(options.settings.secrets["FROM_ENV"].expose(), "env-value");
+    assert_eq!(options.settings.variables["LOG_LEVEL"], "info");
+    assert_eq!(options.scaffold.color_from.as_deref(), Some("red"));
+    let prepared = options.prepared.as_ref().expect("scaffold built");
+    assert!(prepared.files.contains_key("Dockerfile"));
+    assert!(
+        options
+            .scaffold
+            .secrets
+            .iter()
+            .any(|doc| doc.name == "GEMINI_API_KEY")
+    );
+}
+
+#[test]
+fn resolve_names_the_field_of_each_bad_input() {
+    let long = "x".repeat(61);
+    let cases: Vec<(RawInputs, Field)> = vec![
+        (
+            RawInputs {
+                space: None,
+                ..raw()
+            },
+            Field::Space,
+        ),
+        (
+            RawInputs {
+                space: Some("a/b/c".into()),
+                ..raw()
+            },
+            Field::Space,
+        ),
+        (
+            RawInputs {
+                frontend_urls: vec!["https://a.example/path".into()],
+                ..raw()
+            },
+            Field::FrontendUrl,
+        ),
+        (
+            RawInputs {
+                health_path: Some("health".into()),
+                ..raw()
+            },
+            Field::HealthPath,
+        ),
+        (
+            RawInputs {
+                app_url: Some("ftp://x".into()),
+                ..raw()
+            },
+            Field::AppUrl,
+        ),
+        (
+            RawInputs {
+                hardware: Some("Big GPU".into()),
+                ..raw()
+            },
+            Field::Hardware,
+        ),
+        (
+            RawInputs {
+                timeout: Duration::ZERO,
+                ..raw()
+            },
+            Field::Timeout,
+        ),
+        (
+            RawInputs {
+                keep: vec!["../x".into()],
+                ..raw()
+            },
+            Field::Keep,
+        ),
+        (
+            RawInputs {
+                secrets: RawEntry::lines("A=1\nno equals"),
+                ..raw()
+            },
+            Field::Secrets,
+        ),
+        (
+            RawInputs {
+                variables: vec![RawEntry::arg("NOVALUE", &|_| None)],
+                ..raw()
+            },
+            Field::Variables,
+        ),
+        (
+            RawInputs {
+                title: Some("a\nb".into()),
+                ..raw()
+            },
+            Field::Title,
+        ),
+        (
+            RawInputs {
+                emoji: Some("ab".into()),
+                ..raw()
+            },
+            Field::Emoji,
+        ),
+        (
+            RawInputs {
+                color_from: Some("orange".into()),
+                ..raw()
+            },
+            Field::ColorFrom,
+        ),
+        (
+            RawInputs {
+                color_to: Some("Blue!".into()),
+                ..raw()
+            },
+            Field::ColorTo,
+        ),
+        (
+            RawInputs {
+                short_description: Some(long),
+                ..raw()
+            },
+            Field::ShortDescription,
+        ),
+        (
+            RawInputs {
+                port: Some(0),
+                ..raw()
+            },
+            Field::Port,
+        ),
+        (
+            RawInputs {
+                app: Some("app.main".into()),
+                ..raw()
+            },
+            Field::App,
+        ),
+        (
+            RawInputs {
+                excludes: vec!["!keep".into()],
+                ..raw()
+            },
+            Field::Exclude,
+        ),
+        (
+            RawInputs {
+                secrets_file: Some("/no/such.env".into()),
+                ..raw()
+            },
+            Field::SecretsFile,
+        ),
+    ];
+    for (raw, field) in cases {
+        let error = resolve(&raw).expect_err(&format!("{field:?}"));
+        assert!(error.is_usage(), "{error}");
+        assert_eq!(error.field(), Some(field), "{error}");
+    }
+}
+
+#[test]
+fn resolve_finds_the_scaffold_errors_too() {
+    let error = resolve(&RawInputs {
+        source: "/no/such/backend".into(),
+        ..raw()
+    })
+    .expect_err("missing folder");
+    assert_eq!(error.kind(), "invalid_source");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("requirements.txt"), "fastapi\n").unwrap();
+    let error = resolve(&RawInputs {
+        source: dir.path().to_path_buf(),
+        ..raw()
+    })
+    .expect_err("no app");
+    assert_eq!(error.kind(), "invalid_source");
+
+    std::fs::create_dir(dir.path().join("app")).unwrap();
+    std::fs::write(
+        dir.path().join("app/main.py"),
+        "from fastapi import FastAPI\napp = FastAPI()\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM python:3.11\nCOPY . .\nEXPOSE 8000\nCMD [\"uvicorn\", \"app.main:app\"]\n",
+    )
+    .unwrap();
+    let error = resolve(&RawInputs {
+        source: dir.path().to_path_buf(),
+        ..raw()
+    })
+    .expect_err("bad Dockerfile");
+    assert_eq!(error.kind(), "dockerfile_lint");
+}
+
+#[test]
+fn resolve_scaffold_does_not_need_a_space() {
+    let options = resolve_scaffold(&RawInputs {
+        space: None,
+        ..raw()
+    })
+    .expect("valid");
+    assert!(options.space.is_none());
+    let error = resolve_scaffold(&RawInputs {
+        color_to: Some("teal".into()),
+        ..raw()
+    })
+    .expect_err("bad colour");
+    assert_eq!(error.field(), Some(Field::ColorTo));
+}
+
+#[test]
+fn raw_entry_debug_shows_keys_only() {
+    let entry = RawEntry::arg("TOKEN=very-secret-1", &|_| None);
+    let debug = format!("{entry:?}");
+    assert!(
+        debug.contains("TOKEN") && !debug.contains("very-secret-1"),
+        "{debug}"
+    );
+    let bare = RawEntry::arg("BARE", &|_| Some("env-secret-2".into()));
+    let debug = format!("{bare:?}");
+    assert!(!debug.contains("env-secret-2"), "{debug}");
+}
