@@ -279,7 +279,7 @@ pub fn verdict(status: &str) -> Verdict {
 /// every attempt.
 ///
 /// Errors: [`Error::Timeout`] with the last status seen; [`Error::Unhealthy`] when the health
-/// path persistently answers 404 or HTML (the diagnosis says to check `--health-path`);
+/// path persistently answers 404 or HTML (the diagnosis says to check the health path setting);
 /// [`Error::InvalidToken`] / [`Error::Forbidden`] on 401 / 403.
 pub async fn wait_healthy(
     check: &HealthCheck,
@@ -512,8 +512,8 @@ fn health_path_error(url: &str, seen: &str, times: u32) -> Error {
 fn health_path_diagnosis(url: &str, seen: &str, times: u32) -> String {
     format!(
         "`{url}` answered {seen} {times} times in a row, not the health JSON: the app does not \
-         serve its health check there; check `--health-path` (the route of the FastAPI health \
-         endpoint, e.g. `/api/health` or `/health`)"
+         serve its health check there; check the health path setting (the route of the FastAPI \
+         health endpoint, e.g. `/api/health` or `/health`)"
     )
 }
 
@@ -599,13 +599,8 @@ pub fn diagnose(health: &Health) -> Vec<String> {
             .map(|s| format!("`{s}`"))
             .collect::<Vec<_>>()
             .join(", ");
-        let flags = not_configured
-            .iter()
-            .map(|s| format!("--secret {s}=..."))
-            .collect::<Vec<_>>()
-            .join(" ");
         push(format!(
-            "not configured: set the secret(s) {list} with `--secret` (e.g. `{flags}`)"
+            "not configured: set the Space secret(s) {list} in this deploy's secrets"
         ));
     }
     if health.services.is_empty()
@@ -1131,7 +1126,7 @@ mod tests {
         };
         assert_eq!(status, "200 OK (HTML)");
         assert!(
-            diagnoses[0].contains("check `--health-path`"),
+            diagnoses[0].contains("check the health path setting"),
             "{diagnoses:?}"
         );
         assert!(diagnoses[0].contains(&format!("`{url}` answered 200 OK (HTML) 3 times in a row")));
@@ -1148,7 +1143,10 @@ mod tests {
         .unwrap_err();
         assert_eq!(error.kind(), "unhealthy");
         assert!(
-            error.hint().unwrap_or_default().contains("`--health-path`"),
+            error
+                .hint()
+                .unwrap_or_default()
+                .contains("check the health path setting"),
             "{error}"
         );
     }
@@ -1276,7 +1274,7 @@ mod tests {
         assert_eq!(
             diagnose(&health),
             vec![
-                "not configured: set the secret(s) `DATABASE_URL`, `QDRANT_URL`, `QDRANT_API_KEY` with `--secret` (e.g. `--secret DATABASE_URL=... --secret QDRANT_URL=... --secret QDRANT_API_KEY=...`)"
+                "not configured: set the Space secret(s) `DATABASE_URL`, `QDRANT_URL`, `QDRANT_API_KEY` in this deploy's secrets"
                     .to_string()
             ]
         );
