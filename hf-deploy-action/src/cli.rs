@@ -29,6 +29,7 @@ pub(crate) enum Command {
     /// Point a frontend's API client at the deployed app.
     Frontend(FrontendArgs),
     /// Run the local Hub stand-in on its own.
+    #[cfg(feature = "local")]
     Emulator(EmulatorArgs),
     /// GitHub Action mode: inputs from `INPUT_*` environment variables.
     Action,
@@ -134,10 +135,12 @@ pub(crate) struct DeployArgs {
     #[arg(long = "keep", value_name = "GLOB")]
     pub(crate) keep: Vec<String>,
     /// Deploy into an in-process Hub stand-in (no account, no network).
-    #[arg(long)]
+    #[cfg_attr(feature = "local", arg(long))]
+    #[cfg_attr(not(feature = "local"), arg(skip))]
     pub(crate) local: bool,
     /// With `--local`: keep the stand-in and the app running until Ctrl-C.
-    #[arg(long, requires = "local")]
+    #[cfg_attr(feature = "local", arg(long, requires = "local"))]
+    #[cfg_attr(not(feature = "local"), arg(skip))]
     pub(crate) serve: bool,
     #[command(flatten)]
     pub(crate) layout: SpaceLayoutArgs,
@@ -218,6 +221,7 @@ pub(crate) struct FrontendArgs {
 }
 
 #[derive(Debug, Args)]
+#[cfg(feature = "local")]
 pub(crate) struct EmulatorArgs {
     /// Port to listen on (127.0.0.1). 0 picks a free one.
     #[arg(long, default_value_t = 7861)]

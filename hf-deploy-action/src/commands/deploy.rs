@@ -12,7 +12,12 @@ use hf_deploy_core::report::{self, DeployReport};
 use hf_deploy_core::settings::{self, SettingsInput};
 use hf_deploy_core::space::{parse_http_url, parse_origin};
 use hf_deploy_core::{Error, SecretString, SpaceId};
-use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, RealRunnerConfig, Runner};
+#[cfg(feature = "local")]
+use hf_hub_emulator::{
+    DEFAULT_USER, DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, RealRunnerConfig, Runner,
+};
+#[cfg(not(feature = "local"))]
+use lean::{DEFAULT_USER, DEFAULT_WRITE_TOKEN, Emulator, start_local};
 
 use crate::cli::DeployArgs;
 use crate::env;
@@ -209,11 +214,12 @@ fn local_space_id(source: &Path) -> anyhow::Result<SpaceId> {
         cleaned
     };
     Ok(SpaceId::parse(
-        &format!("{}/{cleaned}", hf_hub_emulator::DEFAULT_USER),
+        &format!("{DEFAULT_USER}/{cleaned}"),
         "--space",
     )?)
 }
 
+#[cfg(feature = "local")]
 async fn start_local(ui: &Ui) -> anyhow::Result<Emulator> {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(std::path::PathBuf::from)
@@ -297,5 +303,35 @@ impl Progress for Printer<'_> {
             Event::HealthAttempt(what) => self.ui.info(&format!("    health: {what}")),
             _ => {}
         }
+    }
+}
+
+/// Without the `local` feature (the action image) there is no stand-in: `--local` is not a flag,
+/// so `args.local` is always false and no handle is ever made.
+#[cfg(not(feature = "local"))]
+mod lean {
+    use crate::ui::{Ui, UsageError};
+
+    pub(super) const DEFAULT_USER: &str = "local";
+    pub(super) const DEFAULT_WRITE_TOKEN: &str = "";
+
+    /// No value of this type exists.
+    pub(super) enum Emulator {}
+
+    impl Emulator {
+        pub(super) fn url(&self) -> String {
+            match *self {}
+        }
+
+        pub(super) async fn shutdown(self) {
+            match self {}
+        }
+    }
+
+    pub(super) async fn start_local(_ui: &Ui) -> anyhow::Result<Emulator> {
+        Err(UsageError::error(
+            "this `hf-deploy` was built without the local Hub stand-in",
+            Some("use a build with the default `local` feature for `--local`"),
+        ))
     }
 }

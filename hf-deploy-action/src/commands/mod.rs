@@ -2,6 +2,7 @@
 
 mod action;
 mod deploy;
+#[cfg(feature = "local")]
 mod emulator;
 mod frontend;
 mod scaffold;
@@ -22,6 +23,7 @@ pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => space::logs(args, ui).await,
         Command::Delete(args) => space::delete(args, ui).await,
         Command::Frontend(args) => frontend::run(args, ui).await,
+        #[cfg(feature = "local")]
         Command::Emulator(args) => emulator::run(args, ui).await,
         Command::Action => action::run(ui).await,
     }
