@@ -16,20 +16,21 @@ COPY hf-deploy-core/Cargo.toml hf-deploy-core/
 COPY hf-deploy-action/Cargo.toml hf-deploy-action/
 COPY hf-hub-emulator/Cargo.toml hf-hub-emulator/
 COPY tests/Cargo.toml tests/
+# The action is built without the default feature `local` (the Hub stand-in, axum, `--local`,
+# `emulator`): the stand-in and the test crate stay empty crate roots, there only because they are
+# workspace members.
 RUN mkdir -p hf-deploy-core/src hf-deploy-action/src hf-hub-emulator/src tests/src \
     && touch hf-deploy-core/src/lib.rs hf-hub-emulator/src/lib.rs tests/src/lib.rs \
     && echo 'fn main() {}' > hf-deploy-action/src/main.rs \
-    && cargo build --release -p hf-deploy-action --locked \
-    && rm -rf hf-deploy-core/src hf-deploy-action/src hf-hub-emulator/src tests/src
+    && cargo build --release -p hf-deploy-action --no-default-features --locked \
+    && rm -rf hf-deploy-core/src hf-deploy-action/src
 
 # The real sources. COPY keeps the files' old timestamps, which cargo would take for "older
 # than the empty crates just built": touch them so that they are compiled.
 COPY hf-deploy-core hf-deploy-core
 COPY hf-deploy-action hf-deploy-action
-COPY hf-hub-emulator hf-hub-emulator
-COPY tests tests
-RUN find hf-deploy-core hf-deploy-action hf-hub-emulator tests -name '*.rs' -exec touch {} + \
-    && cargo build --release -p hf-deploy-action --locked \
+RUN find hf-deploy-core hf-deploy-action -name '*.rs' -exec touch {} + \
+    && cargo build --release -p hf-deploy-action --no-default-features --locked \
     && ./target/release/hf-deploy --help > /dev/null
 
 # distroless/cc: glibc and libgcc (the binary is built on the same Debian 12), libssl3 (libgit2's

@@ -29,6 +29,8 @@ cargo fmt --all -- --check
 echo "==> cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+cargo clippy -p hf-deploy-action --no-default-features --locked -- -D warnings  # the lean action build
+
 echo "==> tests" >&2
 # nextest runs each test in its own process (tests start servers and child processes).
 cargo nextest run --workspace --locked --no-fail-fast "$@"

@@ -63,6 +63,7 @@ pub(crate) enum Command {
     /// Point a frontend's API client at the deployed app.
     Frontend(FrontendArgs),
     /// Run the local Hub stand-in on its own.
+    #[cfg(feature = "local")]
     Emulator(EmulatorArgs),
     /// GitHub Action mode: inputs from `INPUT_*` environment variables.
     Action,
@@ -168,14 +169,17 @@ pub(crate) struct DeployArgs {
     #[arg(long = "keep", value_name = "GLOB")]
     pub(crate) keep: Vec<String>,
     /// Deploy into an in-process Hub stand-in (no account, no network).
-    #[arg(long)]
+    #[cfg_attr(feature = "local", arg(long))]
+    #[cfg_attr(not(feature = "local"), arg(skip))]
     pub(crate) local: bool,
     /// With `--local`: keep the stand-in and the app running until Ctrl-C.
-    #[arg(long, requires = "local")]
+    #[cfg_attr(feature = "local", arg(long, requires = "local"))]
+    #[cfg_attr(not(feature = "local"), arg(skip))]
     pub(crate) serve: bool,
     /// With `--local`: `docker` builds and runs the Space image in a Docker engine, as the Hub
     /// does; `process` runs it with this machine's Python. Default: docker when an engine answers.
-    #[arg(long = "local-runtime", value_name = "RUNTIME", requires = "local", value_parser = ["docker", "process"])]
+    #[cfg_attr(feature = "local", arg(long = "local-runtime", value_name = "RUNTIME", requires = "local", value_parser = ["docker", "process"]))]
+    #[cfg_attr(not(feature = "local"), arg(skip))]
     pub(crate) local_runtime: Option<String>,
     #[command(flatten)]
     pub(crate) layout: SpaceLayoutArgs,
@@ -256,6 +260,7 @@ pub(crate) struct FrontendArgs {
 }
 
 #[derive(Debug, Args)]
+#[cfg(feature = "local")]
 pub(crate) struct EmulatorArgs {
     /// Port to listen on (127.0.0.1). 0 picks a free one.
     #[arg(long, default_value_t = 7861)]

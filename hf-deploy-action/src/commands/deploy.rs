@@ -12,7 +12,8 @@ use hf_deploy_core::inputs;
 use hf_deploy_core::report::DeployReport;
 use hf_deploy_core::space::parse_http_url;
 use hf_deploy_core::{Error, Field, RawEntry, RawInputs, SecretString};
-use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, Emulator};
+
+use super::local_runtime::{DEFAULT_USER, DEFAULT_WRITE_TOKEN, Emulator, start_local};
 
 use crate::cli::DeployArgs;
 use crate::env;
@@ -90,7 +91,7 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         // containers before exiting.
         Some(_) => tokio::select! {
             outcome = deploy::deploy(&client, &options, &printer) => outcome,
-            signal = super::local_runtime::until_signal() => {
+            signal = super::signal::until_signal() => {
                 ui.warn(&format!("{signal}: stopping the local Space"));
                 if let Some(emulator) = emulator {
                     emulator.shutdown().await;
@@ -146,7 +147,7 @@ async fn serve(report: &DeployReport, ui: &Ui) -> anyhow::Result<()> {
         "Serving {} until Ctrl-C (API docs: {}).",
         report.app_url, report.docs_url
     ));
-    let signal = super::local_runtime::until_signal().await;
+    let signal = super::signal::until_signal().await;
     ui.info(&format!("{signal}: stopping"));
     Ok(())
 }
@@ -193,19 +194,7 @@ fn local_space_id(source: &Path) -> String {
     } else {
         cleaned
     };
-    format!("{}/{cleaned}", hf_hub_emulator::DEFAULT_USER)
-}
-
-async fn start_local(ui: &Ui, forced: Option<&str>) -> anyhow::Result<(Emulator, &'static str)> {
-    let (config, runtime) = super::local_runtime::config(forced, ui).await?;
-    let emulator = Emulator::start(config)
-        .await
-        .context("failed to start the local Hub stand-in")?;
-    ui.info(&format!(
-        "Local Hub stand-in at {} (no account, nothing leaves this machine; the Space runs in {runtime}).",
-        emulator.url()
-    ));
-    Ok((emulator, runtime))
+    format!("{DEFAULT_USER}/{cleaned}")
 }
 
 /// The commit message names the source commit: `GITHUB_SHA`, else the source repo's HEAD.

@@ -30,7 +30,7 @@ pub(crate) async fn run(args: EmulatorArgs, ui: &Ui) -> anyhow::Result<ExitCode>
     outln!("  export HF_TOKEN={DEFAULT_WRITE_TOKEN}   # write token, user `local`");
     outln!("  read-only token: {DEFAULT_READ_TOKEN}");
     ui.info("Press Ctrl-C to stop.");
-    let signal = super::local_runtime::until_signal().await;
+    let signal = super::signal::until_signal().await;
     ui.info(&format!("{signal}: stopping the Hub stand-in"));
     emulator.shutdown().await;
     Ok(ExitCode::SUCCESS)

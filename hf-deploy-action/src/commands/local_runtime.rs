@@ -1,17 +1,33 @@
 //! Where a local Space runs (`deploy --local-runtime`, `emulator --runtime`) and the signals that
 //! end a local run.
 
+use anyhow::Context;
+pub(crate) use hf_hub_emulator::{DEFAULT_USER, DEFAULT_WRITE_TOKEN, Emulator};
 use hf_hub_emulator::{
     DockerRunnerConfig, EmulatorConfig, RealRunnerConfig, Runner, ScriptedRunner,
 };
 
 use crate::ui::{Ui, UsageError};
 
-/// The stand-in's configuration for `deploy --local`, and the runtime's name for the report.
-pub(crate) async fn config(
-    forced: Option<&str>,
+/// Starts the in-process Hub stand-in for `deploy --local`, and names the runtime its Space
+/// runs in (for the report).
+pub(crate) async fn start_local(
     ui: &Ui,
-) -> anyhow::Result<(EmulatorConfig, &'static str)> {
+    forced: Option<&str>,
+) -> anyhow::Result<(Emulator, &'static str)> {
+    let (config, runtime) = config(forced, ui).await?;
+    let emulator = Emulator::start(config)
+        .await
+        .context("failed to start the local Hub stand-in")?;
+    ui.info(&format!(
+        "Local Hub stand-in at {} (no account, nothing leaves this machine; the Space runs in {runtime}).",
+        emulator.url()
+    ));
+    Ok((emulator, runtime))
+}
+
+/// The stand-in's configuration for `deploy --local`, and the runtime's name for the report.
+async fn config(forced: Option<&str>, ui: &Ui) -> anyhow::Result<(EmulatorConfig, &'static str)> {
     let (runner, name) = runner(forced, "--local-runtime", ui).await?;
     Ok((
         EmulatorConfig {
@@ -85,19 +101,4 @@ fn process_runner() -> Runner {
         venv_cache: cache,
         ..RealRunnerConfig::default()
     })
-}
-
-/// Waits for SIGINT (Ctrl-C) or SIGTERM and names it.
-pub(crate) async fn until_signal() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => tokio::select! {
-            _ = tokio::signal::ctrl_c() => "SIGINT",
-            _ = term.recv() => "SIGTERM",
-        },
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            "SIGINT"
-        }
-    }
 }

@@ -2,10 +2,16 @@
 
 mod action;
 mod deploy;
+#[cfg(feature = "local")]
 mod emulator;
 mod frontend;
+#[cfg(feature = "local")]
+mod local_runtime;
+#[cfg(not(feature = "local"))]
+#[path = "local_runtime_lean.rs"]
 mod local_runtime;
 mod scaffold;
+mod signal;
 mod space;
 mod verify;
 
@@ -25,6 +31,7 @@ pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => space::logs(args, ui).await,
         Command::Delete(args) => space::delete(args, ui).await,
         Command::Frontend(args) => frontend::run(args, ui).await,
+        #[cfg(feature = "local")]
         Command::Emulator(args) => emulator::run(args, ui).await,
         Command::Action => action::run(ui).await,
     };
