@@ -61,6 +61,12 @@ pub(crate) struct SpaceLayoutArgs {
     /// Extra gitignore-style patterns to leave out of the Space.
     #[arg(long = "exclude", value_name = "GLOB")]
     pub(crate) excludes: Vec<String>,
+    /// How the generated Dockerfile installs the requirements: `uv` (pinned, fast) or `pip`.
+    #[arg(long, value_name = "INSTALLER", value_parser = ["uv", "pip"], default_value = "uv")]
+    pub(crate) installer: String,
+    /// Install gcc and g++ in the image, for a requirement without a wheel for Linux x86-64.
+    #[arg(long = "build-tools")]
+    pub(crate) build_tools: bool,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,12 @@ pub(crate) fn options(
         app: layout.app.clone(),
         health_path,
         excludes: layout.excludes.clone(),
+        installer: if layout.installer == "pip" {
+            scaffold::Installer::Pip
+        } else {
+            scaffold::Installer::Uv
+        },
+        build_tools: layout.build_tools,
         ..ScaffoldOptions::default()
     }
 }
