@@ -228,4 +228,7 @@ pub(crate) struct EmulatorArgs {
     /// Port to listen on (127.0.0.1). 0 picks a free one.
     #[arg(long, default_value_t = 7861)]
     pub(crate) port: u16,
+    /// Milliseconds added to every request (a Hub far away; benchmarks). At most 10000.
+    #[arg(long = "latency-ms", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub(crate) latency_ms: u64,
 }

@@ -11,6 +11,7 @@ use crate::ui::Ui;
 pub(crate) async fn run(args: EmulatorArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let config = EmulatorConfig {
         bind: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
+        request_latency: std::time::Duration::from_millis(args.latency_ms),
         ..EmulatorConfig::default()
     };
     let emulator = Emulator::start(config).await.with_context(|| {
