@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's benchmarks (README: "Benchmarks"; numbers and their reading in BENCHMARKS.md).
 #
-#   scripts/bench.sh [--runs N] [--no-build] [--no-hyperfine]
+#   scripts/bench.sh [--runs N] [--no-build] [--no-hyperfine] [--only-speed] [--speed-args "..."]
 #
 # Builds the release binary if needed, starts the local Hub stand-in on a free 127.0.0.1 port and
 # measures, N times each (default 5, after one untimed warm-up run), wall time (median, min) and peak
@@ -18,6 +18,16 @@
 # stand-in's bare repos. Results: stdout and target/bench/results.md (raw data in target/bench/work).
 # --no-hyperfine forces the bash loop; --no-build uses target/release/hf-deploy as it is.
 #
+# Then the issue #11 rows (scripts/bench/speed.py, plots by scripts/bench/plot.py into docs/bench/):
+#   5. first deploy (`--no-wait`) against file count (30, 300, 3,000), hf-deploy against the git CLI
+#      flow (scripts/bench/git_flow.sh) and huggingface_hub, alternating order, on loopback and with
+#      25 ms per request (`hf-deploy emulator --latency-ms 25`);
+#   6. the Space image build of a seed-shaped backend, ours against the seed's Dockerfile, cold and
+#      warm (a code-only change), on the Docker engine (BuildKit);
+#   7. the 10,000-file / 1 GiB scale case (ten 50 MiB LFS files): time and peak RSS, hf-deploy
+#      against git CLI + git-lfs.
+# --only-speed runs only these; --speed-args passes options to speed.py (e.g. "--runs 5").
+#
 # Bounded: every loop has a fixed count; everything stays on 127.0.0.1; the script stops the
 # processes it started (the stand-in, and through it the apps it ran). Not part of CI.
 set -euo pipefail
@@ -28,6 +38,8 @@ orig_args="$*"
 runs=5
 build=1
 use_hyperfine=1
+only_speed=0
+speed_args=""
 while (($# > 0)); do
     case "$1" in
     --runs)
@@ -37,7 +49,13 @@ while (($# > 0)); do
         ;;
     --no-build) build=0; shift ;;
     --no-hyperfine) use_hyperfine=0; shift ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --only-speed) only_speed=1; shift ;;
+    --speed-args)
+        [[ $# -ge 2 ]] || { echo "error: --speed-args needs a value" >&2; exit 2; }
+        speed_args="$2"
+        shift 2
+        ;;
+    -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown argument \`$1\` (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -83,6 +101,26 @@ if ((build)); then
     cargo build --release -p hf-deploy-action
 fi
 [[ -x "$bin" ]] || { echo "error: $bin is missing (drop --no-build)" >&2; exit 1; }
+
+# Issue #11 rows: speed.py measures, plot.py draws (matplotlib in its own venv under target/bench).
+run_speed() {
+    local plot_venv="$root/target/bench/plot-venv"
+    if [[ ! -x "$plot_venv/bin/python" ]] || ! "$plot_venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
+        log "installing matplotlib into $plot_venv"
+        python3 -m venv "$plot_venv"
+        "$plot_venv/bin/pip" install -q "matplotlib>=3.8,<4"
+    fi
+    log "issue #11 rows: scripts/bench/speed.py ${speed_args}"
+    # shellcheck disable=SC2086 # speed_args holds several options
+    "$py" scripts/bench/speed.py --bin "$bin" --out "$root/target/bench" $speed_args
+    "$plot_venv/bin/python" scripts/bench/plot.py "$root/target/bench/speed.json" "$root/docs/bench"
+    cp "$root/target/bench/speed.md" "$root/docs/bench/speed.md"
+    log "tables: docs/bench/speed.md; plots: docs/bench/*.png"
+}
+if ((only_speed)); then
+    run_speed
+    exit 0
+fi
 
 # ---- work area, large backend --------------------------------------------------------------------
 rm -rf "$work"
@@ -383,3 +421,4 @@ trap - EXIT
     done
 } | tee "$results"
 log "results written to $results"
+run_speed

@@ -33,6 +33,7 @@ pub(crate) fn spelling(field: Field) -> &'static str {
         Field::App => "--app",
         Field::Exclude => "--exclude",
         Field::Keep => "--keep",
+        Field::Installer => "--installer",
         Field::Token => "HF_TOKEN",
         other => other.name(),
     }
@@ -96,6 +97,12 @@ pub(crate) struct SpaceLayoutArgs {
     /// Extra gitignore-style patterns to leave out of the Space.
     #[arg(long = "exclude", value_name = "GLOB")]
     pub(crate) excludes: Vec<String>,
+    /// How the generated Dockerfile installs the requirements: `uv` (pinned, fast) or `pip`.
+    #[arg(long, value_name = "INSTALLER", value_parser = ["uv", "pip"], default_value = "uv")]
+    pub(crate) installer: String,
+    /// Install gcc and g++ in the image, for a requirement without a wheel for Linux x86-64.
+    #[arg(long = "build-tools")]
+    pub(crate) build_tools: bool,
 }
 
 #[derive(Debug, Args)]
@@ -269,6 +276,9 @@ pub(crate) struct EmulatorArgs {
     /// `scripted` (no app: stages and answers made up). Default: docker when an engine answers.
     #[arg(long, value_name = "RUNTIME", value_parser = ["docker", "process", "scripted"])]
     pub(crate) runtime: Option<String>,
+    /// Milliseconds added to every request (a Hub far away; benchmarks). At most 10000.
+    #[arg(long = "latency-ms", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub(crate) latency_ms: u64,
 }
 
 #[cfg(test)]

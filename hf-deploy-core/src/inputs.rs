@@ -89,13 +89,15 @@ pub enum Field {
     TestRequirements,
     /// A folder of user templates (library option).
     TemplatesDir,
+    /// How the Dockerfile installs the requirements (`uv` or `pip`).
+    Installer,
     /// A parameter of a library call that no front end exposes (e.g. `max attempts`).
     Other(&'static str),
 }
 
 impl Field {
     /// Every input a front end may spell (not [`Field::Other`]).
-    pub const ALL: [Field; 30] = [
+    pub const ALL: [Field; 31] = [
         Field::Space,
         Field::Source,
         Field::Out,
@@ -126,6 +128,7 @@ impl Field {
         Field::Tags,
         Field::TestRequirements,
         Field::TemplatesDir,
+        Field::Installer,
     ];
 
     /// The neutral name (kebab case), used by `Display` and when no front end words the error.
@@ -161,6 +164,7 @@ impl Field {
             Field::Tags => "tags",
             Field::TestRequirements => "test_requirements",
             Field::TemplatesDir => "templates_dir",
+            Field::Installer => "installer",
             Field::Other(name) => name,
         }
     }
@@ -369,6 +373,10 @@ pub struct RawInputs {
     pub app: Option<String>,
     /// Exclude patterns.
     pub excludes: Vec<String>,
+    /// How the Dockerfile installs the requirements.
+    pub installer: crate::scaffold::Installer,
+    /// Install compilers in the image (for a requirement without a wheel).
+    pub build_tools: bool,
     /// Keep globs.
     pub keep: Vec<String>,
     /// The commit message of the push.
@@ -403,6 +411,8 @@ impl Default for RawInputs {
             port: None,
             app: None,
             excludes: Vec::new(),
+            installer: crate::scaffold::Installer::default(),
+            build_tools: false,
             keep: Vec::new(),
             commit_message: "Deploy with hf-deploy".into(),
         }
@@ -502,6 +512,8 @@ fn scaffold_options(raw: &RawInputs, space: Option<SpaceId>, health_path: &str) 
         app: trimmed(&raw.app),
         health_path: Some(health_path.to_string()),
         excludes: raw.excludes.clone(),
+        installer: raw.installer,
+        build_tools: raw.build_tools,
         ..ScaffoldOptions::default()
     }
 }

@@ -146,6 +146,9 @@ pub struct EmulatorConfig {
     pub lfs_multipart_chunk_size: u64,
     /// Time after which an app that does not accept connections is declared `RUNTIME_ERROR`.
     pub startup_timeout: Duration,
+    /// Added to every request before it is handled (API, git and LFS alike), to measure a
+    /// client far from the Hub; zero by default.
+    pub request_latency: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -162,6 +165,7 @@ impl Default for EmulatorConfig {
             request_log_file: None,
             lfs_multipart_chunk_size: 8 * 1024 * 1024,
             startup_timeout: Duration::from_secs(300),
+            request_latency: Duration::ZERO,
         }
     }
 }

@@ -258,7 +258,17 @@ impl Emulator {
             write_lock: tokio::sync::Mutex::new(()),
         });
         let _ = hub.base_url.set(url.clone());
-        let app = router(hub.clone());
+        let mut app = router(hub.clone());
+        let latency = config.request_latency;
+        if !latency.is_zero() {
+            // Every request waits this long before it is handled: a Hub far from the client.
+            app = app.layer(axum::middleware::from_fn(
+                move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                    tokio::time::sleep(latency).await;
+                    next.run(request).await
+                },
+            ));
+        }
         let shutdown = hub.shutdown.clone();
         let server = tokio::spawn(async move {
             let _ = axum::serve(
@@ -530,4 +540,45 @@ async fn apply_faults_and_log(
     entry.status = resp.status().as_u16();
     hub.record(entry);
     resp
+}
+
+#[cfg(test)]
+mod latency_tests {
+    use std::time::{Duration, Instant};
+
+    use crate::config::{DEFAULT_WRITE_TOKEN, EmulatorConfig};
+
+    use super::Emulator;
+
+    #[tokio::test]
+    async fn request_latency_delays_every_request() {
+        let latency = Duration::from_millis(200);
+        let emulator = Emulator::start(EmulatorConfig {
+            request_latency: latency,
+            ..EmulatorConfig::default()
+        })
+        .await
+        .expect("start the stand-in");
+        let client = reqwest::Client::new();
+        for path in ["/api/whoami-v2", "/no/such/route"] {
+            let started = Instant::now();
+            let response = client
+                .get(format!("{}{path}", emulator.url()))
+                .bearer_auth(DEFAULT_WRITE_TOKEN)
+                .send()
+                .await
+                .expect("request");
+            assert!(
+                started.elapsed() >= latency,
+                "{path}: {:?}",
+                started.elapsed()
+            );
+            assert!(
+                response.status().as_u16() < 500,
+                "{path}: {}",
+                response.status()
+            );
+        }
+        emulator.shutdown().await;
+    }
 }

@@ -13,6 +13,7 @@ pub(crate) async fn run(args: EmulatorArgs, ui: &Ui) -> anyhow::Result<ExitCode>
         super::local_runtime::emulator_config(args.runtime.as_deref(), ui).await?;
     let config = EmulatorConfig {
         bind: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
+        request_latency: std::time::Duration::from_millis(args.latency_ms),
         ..config
     };
     let emulator = Emulator::start(config).await.with_context(|| {

@@ -20,6 +20,12 @@ pub(crate) fn layout_inputs(layout: &SpaceLayoutArgs, raw: RawInputs) -> RawInpu
         port: layout.port,
         app: layout.app.clone(),
         excludes: layout.excludes.clone(),
+        installer: if layout.installer == "pip" {
+            scaffold::Installer::Pip
+        } else {
+            scaffold::Installer::Uv
+        },
+        build_tools: layout.build_tools,
         ..raw
     }
 }

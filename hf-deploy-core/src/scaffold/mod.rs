@@ -171,7 +171,52 @@ pub struct ScaffoldOptions {
     pub secrets: Vec<SecretDoc>,
     /// Variable names to document in the README.
     pub variables: Vec<String>,
+    /// How the embedded Dockerfile installs the requirements (`--installer`); default
+    /// [`Installer::Uv`].
+    pub installer: Installer,
+    /// Install the C/C++ compilers (`gcc`, `g++`) in the image before the requirements
+    /// (`--build-tools`), for a requirement that has no wheel for the image's platform.
+    /// Off by default: the scaffold cannot know offline which requirements lack a wheel, and
+    /// the compilers add a slow `apt-get` layer to every cold build. Without them, a
+    /// requirement that needs compiling fails the image build with the compiler's error.
+    pub build_tools: bool,
 }
+
+/// How the embedded Dockerfile installs the requirements.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Installer {
+    /// `uv` at [`UV_VERSION`] (installed with pip in its own layer) into a virtual environment
+    /// owned by the Space user, with a BuildKit cache mount for uv's cache.
+    #[default]
+    Uv,
+    /// `pip install --user`, as in the images of the Spaces documentation.
+    Pip,
+}
+
+impl Installer {
+    /// Parse the installer's name (`uv` or `pip`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming [`Field::Installer`](crate::inputs::Field::Installer) for
+    /// any other value.
+    pub fn parse(value: &str) -> Result<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "uv" => Ok(Installer::Uv),
+            "pip" => Ok(Installer::Pip),
+            _ => Err(Error::invalid_input_hint(
+                crate::inputs::Field::Installer,
+                format!("`{value}` is not an installer"),
+                "use `uv` (the default, faster) or `pip`",
+            )),
+        }
+    }
+}
+
+/// The uv version the embedded Dockerfile installs (pinned, so that an image builds the same
+/// way tomorrow).
+pub const UV_VERSION: &str = "0.13.9";
 
 /// A file of the source that was left out of the Space, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -254,6 +299,10 @@ pub struct SpaceConfig {
     pub dockerfile: FileOrigin,
     /// Where the README came from.
     pub readme: FileOrigin,
+    /// How the embedded Dockerfile installs the requirements.
+    pub installer: Installer,
+    /// Whether the embedded Dockerfile installs the C/C++ compilers.
+    pub build_tools: bool,
 }
 
 impl SpaceConfig {
@@ -438,6 +487,8 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
         requirement_files,
         dockerfile: FileOrigin::Embedded,
         readme: FileOrigin::Embedded,
+        installer: options.installer,
+        build_tools: options.build_tools,
     };
 
     let templates = render::UserTemplates::load(options.templates_dir.as_deref())?;
@@ -1120,6 +1171,51 @@ mod tests {
             "{:?}",
             out.warnings
         );
+    }
+
+    #[test]
+    fn the_installer_and_build_tools_options_shape_the_dockerfile() {
+        let dir = with(&[]);
+        let dockerfile = |options: ScaffoldOptions| {
+            let out = scaffold(dir.path(), &options).unwrap();
+            String::from_utf8(out.files["Dockerfile"].clone()).unwrap()
+        };
+        let uv = dockerfile(ScaffoldOptions::default());
+        assert!(
+            uv.contains(&format!("pip install --no-cache-dir uv=={UV_VERSION}")),
+            "{uv}"
+        );
+        assert!(uv.contains("uv pip install -r requirements.txt"), "{uv}");
+        assert!(uv.contains("VIRTUAL_ENV=/home/user/venv"), "{uv}");
+        assert!(!uv.contains("apt-get"), "no compilers by default: {uv}");
+        assert!(!uv.contains("curl"), "{uv}");
+
+        let pip = dockerfile(ScaffoldOptions {
+            installer: Installer::Pip,
+            ..Default::default()
+        });
+        assert!(
+            pip.contains("RUN pip install --no-cache-dir --user -r requirements.txt"),
+            "{pip}"
+        );
+        assert!(!pip.contains("uv ") && !pip.contains("UV_"), "{pip}");
+
+        let tools = dockerfile(ScaffoldOptions {
+            build_tools: true,
+            ..Default::default()
+        });
+        assert!(
+            tools.contains("apt-get install -y --no-install-recommends gcc g++"),
+            "{tools}"
+        );
+        // Root work comes before `USER user`, in one layer.
+        let apt = tools.find("apt-get install").unwrap();
+        assert!(apt < tools.find("USER user").unwrap(), "{tools}");
+        assert_eq!(tools.matches("\nRUN ").count(), 2, "{tools}");
+
+        assert_eq!(Installer::parse("PIP").unwrap(), Installer::Pip);
+        let err = Installer::parse("conda").unwrap_err();
+        assert!(err.to_string().contains("--installer"), "{err}");
     }
 
     #[test]

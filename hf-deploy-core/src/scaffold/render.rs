@@ -77,6 +77,8 @@ struct TemplateContext<'a> {
     source_readme: Option<&'a str>,
     /// An example healthy answer of the health endpoint, with the services the source uses.
     health_example: String,
+    /// The pinned uv version the Dockerfile installs when `space.installer` is `uv`.
+    uv_version: &'static str,
 }
 
 fn json_string(value: &str) -> String {
@@ -107,6 +109,7 @@ fn context<'a>(config: &'a SpaceConfig, source_readme: Option<&'a str>) -> Templ
         source_readme: source_readme
             .map(|text| split_front_matter(text).map_or(text, |(_, body)| body)),
         health_example: health_example(config),
+        uv_version: super::UV_VERSION,
     }
 }
 
