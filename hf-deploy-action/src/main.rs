@@ -11,6 +11,7 @@ mod cli;
 mod commands;
 mod env;
 mod github;
+mod token;
 mod ui;
 
 use std::process::ExitCode;

@@ -307,6 +307,24 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+
+    // ----- keyless deploys (Trusted Publishers) -----------------------------------------------
+    /// The Space is missing and the token is a Space-scoped one, which cannot create it.
+    #[error(
+        "Space `{space}` does not exist, and a Space-scoped token from a Trusted Publisher exchange cannot create it"
+    )]
+    ScopedTokenCannotCreate {
+        /// `namespace/name`.
+        space: String,
+    },
+    /// A Space-scoped token was refused a call (settings, hardware) that a personal token may make.
+    #[error("the Hub refused the Space-scoped token (Trusted Publisher) while trying to {action}")]
+    ScopedTokenRefused {
+        /// What we were doing.
+        action: String,
+        /// The request and the Hub's answer.
+        context: Box<HttpContext>,
+    },
 }
 
 impl Error {
@@ -379,6 +397,8 @@ impl Error {
             Error::Unhealthy { .. } => "unhealthy",
             Error::CorsBlocked { .. } => "cors_blocked",
             Error::FrontendRewrite { .. } => "frontend_rewrite",
+            Error::ScopedTokenCannotCreate { .. } => "scoped_token_cannot_create",
+            Error::ScopedTokenRefused { .. } => "scoped_token_refused",
         }
     }
 
@@ -393,7 +413,8 @@ impl Error {
             | Error::RateLimited { context, .. }
             | Error::Conflict { context, .. }
             | Error::Server { context, .. }
-            | Error::Refused { context, .. } => Some(context),
+            | Error::Refused { context, .. }
+            | Error::ScopedTokenRefused { context, .. } => Some(context),
             _ => None,
         }
     }
@@ -417,7 +438,13 @@ impl Error {
                 "create a token with the `write` role (or fine-grained `repo.write` on this namespace)".into(),
             ),
             Error::PaymentRequired { .. } => Some(
-                "Docker Spaces and hardware upgrades need a payment method: https://huggingface.co/settings/billing".into(),
+                "since July 2026 a Docker Space on free `cpu-basic` needs a paid plan; nothing was written. Ways out: a PRO subscription (https://huggingface.co/subscribe/pro), a Space under an organization with a Team or Enterprise plan (`--space ORG/NAME`), or paid hardware with `--hardware` (e.g. `--hardware cpu-upgrade`) and a payment method (https://huggingface.co/settings/billing)".into(),
+            ),
+            Error::ScopedTokenCannotCreate { space } => Some(format!(
+                "create the Space once with a personal token (`HF_TOKEN=hf_... hf-deploy deploy --space {space}`, or `hf repos create {space} --repo-type space --space-sdk docker`), add this workflow as its Trusted Publisher, then rerun"
+            )),
+            Error::ScopedTokenRefused { .. } => Some(
+                "a token from a Trusted Publisher exchange may push but not change settings here: pass a personal token with the `write` role (`hf-token`) for runs that set secrets, variables or hardware, or leave them out of this run".into(),
             ),
             Error::RateLimited { .. } => {
                 Some("wait a few minutes and run again; the Hub's API limit is per 5-minute window".into())

@@ -14,6 +14,7 @@
 
 pub mod deploy;
 pub mod error;
+pub mod fingerprint;
 pub mod frontend;
 pub mod hub;
 pub mod push;

@@ -45,6 +45,12 @@ pub struct DeployReport {
     pub secrets_set: Vec<String>,
     /// Names of the variables set.
     pub variables_set: Vec<String>,
+    /// Names of the secrets found already in place (same value) and left alone.
+    #[serde(default)]
+    pub secrets_unchanged: Vec<String>,
+    /// Names of the variables found already in place (same value) and left alone.
+    #[serde(default)]
+    pub variables_unchanged: Vec<String>,
     /// What failed, when something did. Serialized only when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ReportError>,
@@ -342,6 +348,12 @@ pub fn render_text(report: &DeployReport, color: bool) -> String {
     }
     if !report.variables_set.is_empty() {
         rows.push((variables_label, report.variables_set.join(", ")));
+    }
+    if !report.secrets_unchanged.is_empty() {
+        rows.push(("Secrets unchanged", report.secrets_unchanged.join(", ")));
+    }
+    if !report.variables_unchanged.is_empty() {
+        rows.push(("Variables unchanged", report.variables_unchanged.join(", ")));
     }
     let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
     for (label, value) in &rows {
@@ -651,6 +663,15 @@ fn markdown(report: &DeployReport, keep: usize) -> String {
             .collect::<Vec<_>>()
             .join(", ");
         let _ = writeln!(out, "| **{label}** | {names} |");
+    }
+    for (label, names) in [
+        ("Secrets unchanged", &report.secrets_unchanged),
+        ("Variables unchanged", &report.variables_unchanged),
+    ] {
+        if !names.is_empty() {
+            let names: Vec<String> = names.iter().map(|s| md_code(s)).collect();
+            let _ = writeln!(out, "| **{label}** | {} |", names.join(", "));
+        }
     }
 
     if report.dry_run || !report.files.is_empty() {

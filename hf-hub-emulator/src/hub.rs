@@ -138,6 +138,9 @@ pub(crate) struct Hub {
     pub pending_lfs: Mutex<HashMap<String, u64>>,
     pub http: reqwest::Client,
     pub write_lock: tokio::sync::Mutex<()>,
+    /// Builds and restarts per Space id (lowercase): create, push, restart, every secret,
+    /// variable or hardware change. Tests read it to see that a redeploy restarted nothing.
+    pub starts: Mutex<HashMap<String, u64>>,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -256,6 +256,7 @@ impl Emulator {
             pending_lfs: Mutex::new(HashMap::new()),
             http,
             write_lock: tokio::sync::Mutex::new(()),
+            starts: Mutex::new(HashMap::new()),
         });
         let _ = hub.base_url.set(url.clone());
         let app = router(hub.clone());
@@ -301,6 +302,15 @@ impl Emulator {
     pub fn space_stage(&self, id: &str) -> Option<String> {
         let (ns, name) = id.split_once('/')?;
         self.hub.space(ns, name).map(|s| s.lock().stage.clone())
+    }
+
+    /// How many times Space `id` was built or restarted (its creation, each push, restart,
+    /// secret, variable or hardware change): on the Hub each of these takes the app down.
+    pub fn space_starts(&self, id: &str) -> u64 {
+        lock(&self.hub.starts)
+            .get(&id.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The `host` URL of Space `id` (its app, through the stand-in's proxy), if it exists.
