@@ -346,49 +346,59 @@ impl Drop for Emulator {
 }
 
 fn router(hub: Arc<Hub>) -> Router {
+    use api::{commit, git, repos, runtime, settings};
     let spaces = "/api/spaces/{ns}/{name}";
     Router::new()
-        .route("/api/whoami-v2", get(api::whoami))
-        .route("/api/repos/create", post(api::create))
-        .route("/api/repos/delete", delete(api::delete_repo))
-        .route("/api/validate-yaml", post(api::validate_yaml))
-        .route(spaces, get(api::space_info))
+        // repos
+        .route("/api/whoami-v2", get(repos::whoami))
+        .route("/api/repos/create", post(repos::create))
+        .route("/api/repos/delete", delete(repos::delete_repo))
+        .route("/api/validate-yaml", post(repos::validate_yaml))
+        .route(spaces, get(repos::space_info))
         .route(
             &format!("{spaces}/revision/{{rev}}"),
-            get(api::space_info_rev),
+            get(repos::space_info_rev),
         )
-        .route(&format!("{spaces}/host"), get(api::host))
-        .route(&format!("{spaces}/settings"), put(api::settings))
-        .route(&format!("{spaces}/runtime"), get(api::runtime))
-        .route(&format!("{spaces}/restart"), post(api::restart))
-        .route(&format!("{spaces}/pause"), post(api::pause))
-        .route(&format!("{spaces}/sleeptime"), post(api::sleeptime))
-        .route(&format!("{spaces}/hardware"), post(api::hardware))
+        .route(&format!("{spaces}/auth-check"), get(repos::auth_check))
+        .route(
+            &format!("{spaces}/auth-check/write"),
+            get(repos::auth_check_write),
+        )
+        // Space settings
+        .route(&format!("{spaces}/settings"), put(settings::settings))
+        .route(&format!("{spaces}/sleeptime"), post(settings::sleeptime))
+        .route(&format!("{spaces}/hardware"), post(settings::hardware))
         .route(
             &format!("{spaces}/secrets"),
-            get(api::list_secrets)
-                .post(api::add_secret)
-                .delete(api::delete_secret),
+            get(settings::list_secrets)
+                .post(settings::add_secret)
+                .delete(settings::delete_secret),
         )
         .route(
             &format!("{spaces}/variables"),
-            get(api::list_variables)
-                .post(api::add_variable)
-                .delete(api::delete_variable),
+            get(settings::list_variables)
+                .post(settings::add_variable)
+                .delete(settings::delete_variable),
         )
-        .route(&format!("{spaces}/logs/{{kind}}"), get(api::logs))
-        .route(&format!("{spaces}/preupload/{{rev}}"), post(api::preupload))
-        .route(&format!("{spaces}/commit/{{rev}}"), post(api::commit))
+        // runtime
+        .route(&format!("{spaces}/host"), get(runtime::host))
+        .route(&format!("{spaces}/runtime"), get(runtime::runtime))
+        .route(&format!("{spaces}/restart"), post(runtime::restart))
+        .route(&format!("{spaces}/pause"), post(runtime::pause))
+        .route(&format!("{spaces}/logs/{{kind}}"), get(runtime::logs))
+        // commit API
+        .route(
+            &format!("{spaces}/preupload/{{rev}}"),
+            post(commit::preupload),
+        )
+        .route(&format!("{spaces}/commit/{{rev}}"), post(commit::commit))
         .route(
             &format!("{spaces}/xet-write-token/{{rev}}"),
-            get(api::xet_not_emulated),
+            get(commit::xet_not_emulated),
         )
-        .route(&format!("{spaces}/auth-check"), get(api::auth_check))
-        .route(
-            &format!("{spaces}/auth-check/write"),
-            get(api::auth_check_write),
-        )
-        .route("/spaces/{ns}/{repo}/{*rest}", any(api::git_route))
+        // git smart HTTP and the LFS batch API on the repo URL
+        .route("/spaces/{ns}/{repo}/{*rest}", any(git::git_route))
+        // LFS transfer targets
         .route("/lfs/upload/{oid}", put(lfs::upload))
         .route("/lfs/multipart/{oid}/complete", post(lfs::complete))
         .route("/lfs/multipart/{oid}/{part}", put(lfs::upload_part))

@@ -1,0 +1,489 @@
+//! Repos: `whoami-v2`, `repos/create`, `repos/delete`, `validate-yaml`, the Space info
+//! (`GET /api/spaces/{id}[/revision/{rev}]`) and `auth-check[/write]`.
+// The error type is the HTTP answer itself, built once per request: boxing it buys nothing.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::common::{
+    H, Res, bad_request, flatten, forbidden, ok, parse_json, query_pairs, readable, writable,
+};
+use crate::auth::{auth_required, caller};
+use crate::git::{self, Change, CommitError};
+use crate::hub::{Hub, KeyEntry, LogBuf, Space, SpaceState, Upstream, lock};
+use crate::util::{self, hub_error, json_response};
+use crate::{proxy, runtime};
+
+// ---- request bodies ----------------------------------------------------------------------------
+
+/// `POST /api/repos/create`. Fields the stand-in does not emulate (e.g. `storage`) are ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody {
+    name: Option<String>,
+    organization: Option<String>,
+    #[serde(rename = "type")]
+    repo_type: Option<String>,
+    sdk: Option<String>,
+    visibility: Option<String>,
+    private: Option<bool>,
+    hardware: Option<String>,
+    sleep_time_seconds: Option<i64>,
+    secrets: Option<Vec<KeyItem>>,
+    variables: Option<Vec<KeyItem>>,
+}
+
+/// One secret or variable of a create request.
+#[derive(Deserialize)]
+struct KeyItem {
+    key: Option<String>,
+    value: Option<String>,
+    description: Option<String>,
+}
+
+/// `DELETE /api/repos/delete`.
+#[derive(Deserialize)]
+struct DeleteBody {
+    name: Option<String>,
+    organization: Option<String>,
+}
+
+/// `POST /api/validate-yaml`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ValidateYamlBody {
+    content: Option<String>,
+    repo_type: Option<String>,
+}
+
+/// `namespace/name` from `name` (maybe `ns/name`) and `organization`, defaulting to the caller.
+fn split_repo_id(full: &str, organization: Option<&str>, user: &str) -> (String, String) {
+    match (full.split_once('/'), organization) {
+        (Some((n, m)), _) => (n.to_owned(), m.to_owned()),
+        (None, Some(org)) => (org.to_owned(), full.to_owned()),
+        (None, None) => (user.to_owned(), full.to_owned()),
+    }
+}
+
+// ---- whoami ------------------------------------------------------------------------------------
+
+static STARTED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub(crate) async fn whoami(State(hub): H, headers: HeaderMap) -> Response {
+    flatten((|| {
+        let who = caller(&hub, &headers)?.ok_or_else(auth_required)?;
+        let id = hex::encode(&Sha256::digest(who.user.as_bytes())[..12]);
+        let created = STARTED.get_or_init(util::now_iso).clone();
+        ok(json!({
+            "type": "user",
+            "id": id,
+            "name": who.user,
+            "fullname": who.user,
+            "email": format!("{}@example.com", who.user),
+            "emailVerified": true,
+            "canPay": false,
+            "isPro": false,
+            "periodEnd": null,
+            "avatarUrl": "/avatars/default.svg",
+            "billingMode": "postpaid",
+            "orgs": [],
+            "auth": {
+                "type": "access_token",
+                "accessToken": {"displayName": format!("emulator-{}", who.role.as_str()), "role": who.role.as_str(), "createdAt": created}
+            }
+        }))
+    })())
+}
+
+// ---- create / delete ---------------------------------------------------------------------------
+
+fn readme_for(name: &str, sdk: &str) -> String {
+    let colors = util::COLORS;
+    let h = Sha256::digest(name.as_bytes());
+    let emojis = ["🚀", "🐳", "🔥", "🌍", "📚", "🤖", "🦀", "⚡"];
+    let mut s = format!(
+        "---\ntitle: {name}\nemoji: {}\ncolorFrom: {}\ncolorTo: {}\nsdk: {sdk}\n",
+        emojis[h[0] as usize % emojis.len()],
+        colors[h[1] as usize % colors.len()],
+        colors[h[2] as usize % colors.len()],
+    );
+    match sdk {
+        "gradio" => s.push_str("sdk_version: 5.9.1\napp_file: app.py\n"),
+        "streamlit" => s.push_str("sdk_version: 1.41.1\napp_file: app.py\n"),
+        _ => {}
+    }
+    s.push_str("pinned: false\n---\n\nCheck out the configuration reference at https://huggingface.co/docs/hub/spaces-config-reference\n");
+    s
+}
+
+fn key_entries(items: Option<Vec<KeyItem>>) -> Result<Vec<KeyEntry>, Response> {
+    let mut out: Vec<KeyEntry> = Vec::new();
+    for item in items.unwrap_or_default() {
+        let Some(key) = item.key.filter(|k| !k.is_empty()) else {
+            return Err(bad_request(
+                "Each secret and variable needs a non-empty `key`",
+            ));
+        };
+        out.retain(|e| e.key != key);
+        out.push(KeyEntry {
+            key,
+            value: item.value.unwrap_or_default(),
+            description: item.description,
+            updated_at: util::now_iso(),
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) async fn create(State(hub): H, headers: HeaderMap, body: Bytes) -> Response {
+    flatten(create_inner(&hub, &headers, &body).await)
+}
+
+async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
+    let who = caller(hub, headers)?.ok_or_else(auth_required)?;
+    let req: CreateBody = parse_json(body)?;
+    let (ns, name) = split_repo_id(
+        req.name.as_deref().unwrap_or(""),
+        req.organization.as_deref(),
+        &who.user,
+    );
+    if req.repo_type.as_deref().unwrap_or("model") != "space" {
+        return Err(bad_request(
+            "The Hub stand-in only emulates Spaces: send \"type\": \"space\"",
+        ));
+    }
+    if !util::valid_name(&name) || !util::valid_name(&ns) {
+        return Err(bad_request(&format!(
+            "Repo id must use alphanumeric chars, '-', '_' or '.'. The name cannot start or end with '-' or '.' and the maximum length is 96: '{ns}/{name}'."
+        )));
+    }
+    if !ns.eq_ignore_ascii_case(&who.user) {
+        return Err(forbidden(
+            "You don't have the rights to create a space under this namespace",
+        ));
+    }
+    if who.role != crate::config::Role::Write {
+        return Err(forbidden(
+            "You don't have the rights to create a space under this namespace: the token is read-only",
+        ));
+    }
+    let sdk = req.sdk.unwrap_or_else(|| "static".to_owned());
+    if !util::SDKS.contains(&sdk.as_str()) {
+        return Err(bad_request(&format!(
+            "\"sdk\" must be one of [{}]",
+            util::SDKS.join(", ")
+        )));
+    }
+    let private = match (req.visibility.as_deref(), req.private) {
+        (Some(v), _) => v == "private",
+        (None, p) => p.unwrap_or(false),
+    };
+    let hardware = req.hardware.unwrap_or_else(|| "cpu-basic".to_owned());
+    let sleep_time = req.sleep_time_seconds.unwrap_or(172800);
+    let secrets = key_entries(req.secrets)?;
+    let variables = key_entries(req.variables)?;
+
+    let _guard = hub.write_lock.lock().await;
+    if let Some(existing) = hub.space(&ns, &name) {
+        let url = format!("{}/spaces/{}", hub.base_url(), existing.id);
+        return Err(json_response(
+            StatusCode::CONFLICT,
+            &json!({"error": "You already created this space repo", "url": url}),
+        ));
+    }
+    let id = format!("{ns}/{name}");
+    let repo_dir = hub.repos_dir.join(&ns).join(format!("{name}.git"));
+    let internal = |e: String| {
+        hub_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            &format!("Creating `{id}` failed: {e}"),
+        )
+    };
+    let _ = tokio::fs::remove_dir_all(&repo_dir).await;
+    git::init_repo(hub, &repo_dir).await.map_err(internal)?;
+    let changes = vec![
+        Change::Put {
+            path: ".gitattributes".into(),
+            data: util::default_gitattributes().into_bytes(),
+        },
+        Change::Put {
+            path: "README.md".into(),
+            data: readme_for(&name, &sdk).into_bytes(),
+        },
+    ];
+    git::commit_changes(hub, &repo_dir, None, &changes, "initial commit", "system")
+        .await
+        .map_err(|e| match e {
+            CommitError::Git(m) => internal(m),
+            _ => internal("initial commit".into()),
+        })?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| internal(e.to_string()))?
+        .port();
+    let now = util::now_iso();
+    let (changed, _) = tokio::sync::watch::channel(0u64);
+    let space = Arc::new(Space {
+        id: id.clone(),
+        ns,
+        name,
+        mongo_id: util::mongo_id(),
+        created_at: now.clone(),
+        repo_dir,
+        proxy_url: format!("http://127.0.0.1:{port}"),
+        st: std::sync::Mutex::new(SpaceState {
+            private,
+            sdk,
+            hardware,
+            sleep_time,
+            secrets,
+            variables,
+            stage: "BUILDING".into(),
+            error_message: None,
+            generation: 0,
+            cancel: hub.shutdown.child_token(),
+            build_log: LogBuf::default(),
+            run_log: LogBuf::default(),
+            upstream: Upstream::None,
+            last_modified: now,
+        }),
+        changed,
+        proxy_task: std::sync::Mutex::new(None),
+    });
+    *lock(&space.proxy_task) = Some(proxy::serve(hub.clone(), space.clone(), listener));
+    lock(&hub.spaces).insert(id.to_ascii_lowercase(), space.clone());
+    runtime::trigger(hub, &space);
+    ok(json!({"url": format!("{}/spaces/{id}", hub.base_url()), "name": id, "id": space.mongo_id}))
+}
+
+pub(crate) async fn delete_repo(State(hub): H, headers: HeaderMap, body: Bytes) -> Response {
+    flatten(
+        async {
+            let who = caller(&hub, &headers)?.ok_or_else(auth_required)?;
+            let req: DeleteBody = parse_json(&body)?;
+            let (ns, name) = split_repo_id(
+                req.name.as_deref().unwrap_or(""),
+                req.organization.as_deref(),
+                &who.user,
+            );
+            let space = writable(&hub, &headers, &ns, &name)?;
+            let _guard = hub.write_lock.lock().await;
+            lock(&hub.spaces).remove(&space.id.to_ascii_lowercase());
+            runtime::stop(&space, "DELETING");
+            if let Some(t) = lock(&space.proxy_task).take() {
+                t.abort();
+            }
+            let _ = tokio::fs::remove_dir_all(&space.repo_dir).await;
+            let mut r = (StatusCode::OK, "OK").into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            Ok(r)
+        }
+        .await,
+    )
+}
+
+// ---- validate-yaml -----------------------------------------------------------------------------
+
+pub(crate) async fn validate_yaml(body: Bytes) -> Response {
+    flatten((|| {
+        let req: ValidateYamlBody = parse_json(&body)?;
+        let content = req.content.as_deref().unwrap_or("");
+        let repo_type = req.repo_type.as_deref().unwrap_or("model");
+        let errors = match util::card_data(content) {
+            Err(e) => vec![e],
+            Ok(card) if repo_type == "space" && util::front_matter(content).is_some() => {
+                util::space_config_errors(&card)
+            }
+            Ok(_) => Vec::new(),
+        };
+        if errors.is_empty() {
+            ok(json!({"warnings": []}))
+        } else {
+            let list: Vec<Value> = errors.iter().map(|m| json!({"message": m})).collect();
+            Err(json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"errors": list, "warnings": [], "error": errors.join("; ")}),
+            ))
+        }
+    })())
+}
+
+// ---- space info ------------------------------------------------------------------------------
+
+const EXPAND: [&str; 20] = [
+    "author",
+    "cardData",
+    "createdAt",
+    "datasets",
+    "disabled",
+    "lastModified",
+    "likes",
+    "models",
+    "private",
+    "region",
+    "resourceGroup",
+    "runtime",
+    "sdk",
+    "sha",
+    "siblings",
+    "subdomain",
+    "tags",
+    "trendingScore",
+    "usedStorage",
+    "xetEnabled",
+];
+
+pub(crate) async fn space_info(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+    q: RawQuery,
+) -> Response {
+    flatten(info(&hub, &headers, &ns, &name, "main", &q.0).await)
+}
+
+pub(crate) async fn space_info_rev(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name, rev)): Path<(String, String, String)>,
+    q: RawQuery,
+) -> Response {
+    flatten(info(&hub, &headers, &ns, &name, &rev, &q.0).await)
+}
+
+async fn info(
+    hub: &Hub,
+    headers: &HeaderMap,
+    ns: &str,
+    name: &str,
+    rev: &str,
+    q: &Option<String>,
+) -> Res {
+    let (space, _) = readable(hub, headers, ns, name)?;
+    let pairs = query_pairs(q);
+    let expand: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "expand" || k == "expand[]")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if let Some(bad) = expand.iter().find(|e| !EXPAND.contains(&e.as_str())) {
+        return Err(bad_request(&format!(
+            "\"expand\" must be one of [{}], got \"{bad}\"",
+            EXPAND.join(", ")
+        )));
+    }
+    let blobs = pairs
+        .iter()
+        .any(|(k, v)| k == "blobs" && (v == "true" || v == "1"));
+    let rev = if rev == "HEAD" { "main" } else { rev };
+    let Some(sha) = git::rev_parse(hub, &space.repo_dir, rev).await else {
+        return Err(hub_error(
+            StatusCode::NOT_FOUND,
+            Some("RevisionNotFound"),
+            &format!("Invalid rev id: {rev}"),
+        ));
+    };
+    let entries = git::ls_tree(hub, &space.repo_dir, &sha)
+        .await
+        .map_err(|e| hub_error(StatusCode::INTERNAL_SERVER_ERROR, None, &e))?;
+    let readme = git::read_file(hub, &space.repo_dir, &sha, "README.md").await;
+    let card = readme
+        .map(|r| util::card_data(&String::from_utf8_lossy(&r)).unwrap_or_else(|_| json!({})))
+        .unwrap_or(json!({}));
+    let mut siblings = Vec::new();
+    for e in &entries {
+        let mut s = json!({"rfilename": e.path});
+        if blobs {
+            s["size"] = json!(e.size);
+            s["blobId"] = json!(e.blob);
+            if e.size < 1024 {
+                if let Some(data) = git::read_file(hub, &space.repo_dir, &sha, &e.path).await {
+                    if let Some((oid, size)) = util::parse_lfs_pointer(&data) {
+                        s["size"] = json!(size);
+                        s["lfs"] = json!({"size": size, "sha256": oid, "pointerSize": e.size});
+                    }
+                }
+            }
+        }
+        siblings.push(s);
+    }
+    let (private, sdk, last_modified) = {
+        let st = space.lock();
+        (st.private, st.sdk.clone(), st.last_modified.clone())
+    };
+    let mut tags = vec![sdk.clone(), "region:us".to_owned()];
+    if let Some(Value::Array(t)) = card.get("tags") {
+        tags.extend(t.iter().filter_map(Value::as_str).map(str::to_owned));
+    }
+    let used: u64 = entries.iter().map(|e| e.size).sum();
+    let mut full = Map::new();
+    full.insert("_id".into(), json!(space.mongo_id));
+    full.insert("id".into(), json!(space.id));
+    full.insert("author".into(), json!(space.ns));
+    full.insert("sha".into(), json!(sha));
+    full.insert("lastModified".into(), json!(last_modified));
+    full.insert("private".into(), json!(private));
+    full.insert("gated".into(), json!(false));
+    full.insert("disabled".into(), json!(false));
+    full.insert("host".into(), json!(space.proxy_url));
+    full.insert("subdomain".into(), json!(space.subdomain()));
+    full.insert("likes".into(), json!(0));
+    full.insert("sdk".into(), json!(sdk));
+    full.insert("tags".into(), json!(tags));
+    full.insert("createdAt".into(), json!(space.created_at));
+    full.insert("cardData".into(), card);
+    full.insert("siblings".into(), json!(siblings));
+    full.insert("runtime".into(), runtime::runtime_json(&space));
+    full.insert("models".into(), json!([]));
+    full.insert("datasets".into(), json!([]));
+    full.insert("usedStorage".into(), json!(used));
+    full.insert("trendingScore".into(), json!(0));
+    full.insert("region".into(), json!("us"));
+    full.insert("resourceGroup".into(), Value::Null);
+    full.insert("xetEnabled".into(), json!(false));
+    if expand.is_empty() {
+        full.remove("resourceGroup");
+        full.remove("xetEnabled");
+        return ok(Value::Object(full));
+    }
+    let mut out = Map::new();
+    out.insert("_id".into(), full["_id"].clone());
+    out.insert("id".into(), full["id"].clone());
+    for e in &expand {
+        if let Some(v) = full.get(e.as_str()) {
+            out.insert(e.clone(), v.clone());
+        }
+    }
+    ok(Value::Object(out))
+}
+
+pub(crate) async fn auth_check(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+) -> Response {
+    flatten(readable(&hub, &headers, &ns, &name).and_then(|_| ok(json!({}))))
+}
+
+pub(crate) async fn auth_check_write(
+    State(hub): H,
+    headers: HeaderMap,
+    Path((ns, name)): Path<(String, String)>,
+) -> Response {
+    flatten(writable(&hub, &headers, &ns, &name).and_then(|_| ok(json!({}))))
+}
