@@ -19,6 +19,8 @@ mod faults;
 mod git;
 mod hub;
 mod lfs;
+mod oauth;
+mod plans;
 mod logs;
 mod proxy;
 mod runtime;
@@ -32,5 +34,9 @@ pub use config::{
 };
 pub use faults::{FaultRule, Faults};
 pub use hub::LoggedRequest;
+pub use oauth::{
+    GITHUB_ISSUER, HUB_AUDIENCE, JobClaims, OIDC_USER, SCOPED_TOKEN_SECONDS, TrustedPublisher,
+    issue_github_oidc_token,
+};
 pub use scripted::{ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
 pub use server::{Emulator, EmulatorError};
