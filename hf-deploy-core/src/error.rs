@@ -317,6 +317,18 @@ pub enum Error {
         /// `namespace/name`.
         space: String,
     },
+    /// The Hub refused to exchange the job's OIDC token (`invalid_grant`).
+    #[error(
+        "the Hub refused to exchange this job's OIDC token for a token of Space `{space}` (invalid_grant: no Trusted Publisher of the Space matches the job, or the Space does not exist)"
+    )]
+    OidcGrantRefused {
+        /// `namespace/name`.
+        space: String,
+        /// The claims the job presents (`repository`, `workflow`, `ref`, ...).
+        claims: Vec<(String, String)>,
+        /// The request and the Hub's answer.
+        context: Box<HttpContext>,
+    },
     /// A Space-scoped token was refused a call (settings, hardware) that a personal token may make.
     #[error("the Hub refused the Space-scoped token (Trusted Publisher) while trying to {action}")]
     ScopedTokenRefused {
@@ -398,6 +410,7 @@ impl Error {
             Error::CorsBlocked { .. } => "cors_blocked",
             Error::FrontendRewrite { .. } => "frontend_rewrite",
             Error::ScopedTokenCannotCreate { .. } => "scoped_token_cannot_create",
+            Error::OidcGrantRefused { .. } => "oidc_invalid_grant",
             Error::ScopedTokenRefused { .. } => "scoped_token_refused",
         }
     }
@@ -414,7 +427,8 @@ impl Error {
             | Error::Conflict { context, .. }
             | Error::Server { context, .. }
             | Error::Refused { context, .. }
-            | Error::ScopedTokenRefused { context, .. } => Some(context),
+            | Error::ScopedTokenRefused { context, .. }
+            | Error::OidcGrantRefused { context, .. } => Some(context),
             _ => None,
         }
     }
@@ -443,6 +457,20 @@ impl Error {
             Error::ScopedTokenCannotCreate { space } => Some(format!(
                 "create the Space once with a personal token (`HF_TOKEN=hf_... hf-deploy deploy --space {space}`, or `hf repos create {space} --repo-type space --space-sdk docker`), add this workflow as its Trusted Publisher, then rerun"
             )),
+            Error::OidcGrantRefused { space, claims, .. } => {
+                let shown = if claims.is_empty() {
+                    "  (the job token's payload could not be read)".to_string()
+                } else {
+                    claims
+                        .iter()
+                        .map(|(key, value)| format!("  {key}: {value}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                Some(format!(
+                    "this job presents:\n{shown}\nin the Space's Settings -> Trusted Publishers (https://huggingface.co/spaces/{space}/settings), add a GitHub Actions publisher whose `repository`, and `workflow` and `ref` if set, equal these values exactly (no prefix or pattern); the Space must exist (create it once with a personal token)"
+                ))
+            }
             Error::ScopedTokenRefused { .. } => Some(
                 "a token from a Trusted Publisher exchange may push but not change settings here: pass a personal token with the `write` role (`hf-token`) for runs that set secrets, variables or hardware, or leave them out of this run".into(),
             ),

@@ -20,7 +20,7 @@ use crate::github::api::{
     self, CommentContent, CommentOutcome, DeploymentOutcome, GitHubRepo, Target,
 };
 use crate::github::commands::{self as gha, Level, Properties};
-use crate::github::files;
+use crate::github::{files, oidc};
 use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv};
 use crate::ui::{Reported, Ui, render_error};
 
@@ -98,7 +98,23 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let github = github.as_ref().zip(repo.as_ref());
-    let hub = super::deploy::build_client(&crate::env::endpoint(), Some(config.hf_token.clone()))?;
+    // Keyless (Trusted Publishers) when `hf-token` is empty: the token is fetched once the
+    // target Space is known; bad input stops here.
+    let endpoint = oidc::endpoint(&vars);
+    let keyless = config.hf_token.is_empty();
+    if keyless {
+        if let Err(error) = oidc::check(&vars, config.preview) {
+            return fail(error, Path::new(""), &workspace, ui);
+        }
+    }
+    let personal_hub = if keyless {
+        None
+    } else {
+        Some(super::deploy::build_client(
+            &endpoint,
+            Some(config.hf_token.clone()),
+        )?)
+    };
     let run_url = match (&repo, &runner.run_id) {
         (Some(repo), Some(run_id)) => Some(api::run_url(runner.server_url(), repo, run_id)),
         _ => None,
@@ -120,8 +136,12 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
                 pr_number,
                 merged,
             } => {
+                let Some(hub) = &personal_hub else {
+                    // `check` refuses previews without a personal token.
+                    return Ok(ExitCode::SUCCESS);
+                };
                 return close_preview(
-                    &hub,
+                    hub,
                     &space,
                     &environment,
                     pr_number,
@@ -137,6 +157,31 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
         };
+    let hub = match personal_hub {
+        Some(hub) => hub,
+        None => match oidc::scoped_token(&vars, &endpoint, &space).await {
+            Ok(scoped) => {
+                // Masked before anything else is printed.
+                emit(&gha::mask(scoped.token.expose()));
+                let until = std::time::Instant::now() + scoped.expires_in;
+                let hub = hf_deploy_core::hub::HubClient::builder()
+                    .endpoint(&endpoint)
+                    .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")))
+                    .token(scoped.token)
+                    .scoped_token(until)
+                    .build()?;
+                emit(&gha::notice(
+                    "hf-deploy",
+                    &format!(
+                        "keyless deploy: exchanged this job's OIDC token for a token of Space `{space}` (Trusted Publisher, valid {} minutes)",
+                        scoped.expires_in.as_secs() / 60
+                    ),
+                ));
+                hub
+            }
+            Err(error) => return fail(error, Path::new(""), &workspace, ui),
+        },
+    };
 
     // 4. Deploy, one log group per phase, recorded as a GitHub deployment.
     let options = deploy_options(&config, &space, &workspace)?;

@@ -311,7 +311,8 @@ impl ActionInputs {
 
     /// Check every input and build the typed configuration.
     pub(crate) fn validate(self) -> Result<ActionConfig, InputError> {
-        let missing: Vec<&str> = [("hf-token", &self.hf_token), ("space", &self.space)]
+        // `hf-token` may be empty: the action then deploys keyless (see `github/oidc.rs`).
+        let missing: Vec<&str> = [("space", &self.space)]
             .into_iter()
             .filter(|(_, v)| v.is_none())
             .map(|(name, _)| name)

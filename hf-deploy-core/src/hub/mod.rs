@@ -8,6 +8,7 @@
 
 mod client;
 mod models;
+pub mod oauth;
 mod retry;
 mod sse;
 
