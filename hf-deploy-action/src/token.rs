@@ -77,9 +77,7 @@ pub(crate) fn unless_anonymous(
 ) -> anyhow::Error {
     match error {
         hf_deploy_core::Error::NotFound { .. } if client.token().is_none() => UsageError::error(
-            format!(
-                "{error}, and no Hub token was found to {what}: none in {PLACES}"
-            ),
+            format!("{error}, and no Hub token was found to {what}: none in {PLACES}"),
             Some(
                 "if the Space is private, log in once with `hf auth login` or export `HF_TOKEN`; else check `--space`",
             ),
@@ -143,10 +141,7 @@ mod tests {
             ("HF_TOKEN_PATH", &dir.path().join("missing")),
             ("HF_HOME", &hf_home),
         ]);
-        assert_eq!(
-            find(&lookup(&vars)).unwrap().0.expose(),
-            "hf_from_hf_home"
-        );
+        assert_eq!(find(&lookup(&vars)).unwrap().0.expose(), "hf_from_hf_home");
     }
 
     #[test]

@@ -577,7 +577,10 @@ async fn plan(
                         }
                     }
                     SettingsPlan {
-                        secrets: secret_names.iter().map(|k| (k.clone(), String::new())).collect(),
+                        secrets: secret_names
+                            .iter()
+                            .map(|k| (k.clone(), String::new()))
+                            .collect(),
                         secrets_unchanged: Vec::new(),
                         variables: differ,
                         variables_unchanged: same,

@@ -134,7 +134,11 @@ mod tests {
         assert_eq!(first.fingerprint, None);
         assert!(!first.matches(&value));
         let written = first.with_value(&value);
-        assert!(written.starts_with("Key for the Gemini API\nsee the wiki\nhf-deploy:fingerprint $argon2id$"));
+        assert!(
+            written.starts_with(
+                "Key for the Gemini API\nsee the wiki\nhf-deploy:fingerprint $argon2id$"
+            )
+        );
         let again = Description::parse(Some(&written));
         assert_eq!(again.user_text, first.user_text);
         assert!(again.matches(&value));
@@ -154,7 +158,10 @@ mod tests {
             Some("hf-deploy:fingerprint $argon2id$garbage"),
             Some("hf-deploy:fingerprint plain-text"),
         ] {
-            assert!(!Description::parse(description).matches(&value), "{description:?}");
+            assert!(
+                !Description::parse(description).matches(&value),
+                "{description:?}"
+            );
         }
     }
 }

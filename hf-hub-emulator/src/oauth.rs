@@ -91,7 +91,13 @@ pub struct JobClaims {
 impl JobClaims {
     /// The claims of a job of `repository` running `workflow` on `git_ref` for `event_name`,
     /// for the audience `aud`, valid for ten minutes.
-    pub fn new(repository: &str, workflow: &str, git_ref: &str, event_name: &str, aud: &str) -> Self {
+    pub fn new(
+        repository: &str,
+        workflow: &str,
+        git_ref: &str,
+        event_name: &str,
+        aud: &str,
+    ) -> Self {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -194,7 +200,10 @@ pub(crate) async fn token_exchange(State(hub): State<Arc<Hub>>, body: Bytes) -> 
         .strip_prefix("spaces/")
         .and_then(|rest| rest.split_once('/'))
     else {
-        return oauth_error("invalid_request", Some("`resource` must be `spaces/<ns>/<name>`"));
+        return oauth_error(
+            "invalid_request",
+            Some("`resource` must be `spaces/<ns>/<name>`"),
+        );
     };
     let Some(claims) = verify(&request.subject_token) else {
         return oauth_error("invalid_grant", None);
@@ -287,7 +296,9 @@ pub(crate) async fn scope_guard(State(hub): State<Arc<Hub>>, req: Request, next:
     hub_error(
         StatusCode::FORBIDDEN,
         None,
-        &format!("This token was issued to a Trusted Publisher of `{scope}` and is valid for that Space only"),
+        &format!(
+            "This token was issued to a Trusted Publisher of `{scope}` and is valid for that Space only"
+        ),
     )
 }
 
@@ -297,7 +308,13 @@ mod tests {
 
     #[test]
     fn the_test_issuer_signs_tokens_the_stand_in_accepts() {
-        let claims = JobClaims::new("acme/app", "Deploy", "refs/heads/main", "push", HUB_AUDIENCE);
+        let claims = JobClaims::new(
+            "acme/app",
+            "Deploy",
+            "refs/heads/main",
+            "push",
+            HUB_AUDIENCE,
+        );
         let token = issue_github_oidc_token(&claims);
         assert_eq!(token.split('.').count(), 3, "{token}");
         assert_eq!(verify(&token), Some(claims));

@@ -17,11 +17,20 @@ pub(crate) const PAYWALL_MESSAGE: &str = "Static Spaces are free for everyone, b
 
 /// `Err(402)` when `user` may not create a Space with `sdk` on `hardware`.
 #[allow(clippy::result_large_err)]
-pub(crate) fn check_create(hub: &Hub, user: &str, sdk: &str, hardware: &str) -> Result<(), Response> {
+pub(crate) fn check_create(
+    hub: &Hub,
+    user: &str,
+    sdk: &str,
+    hardware: &str,
+) -> Result<(), Response> {
     let paid_sdk = matches!(sdk, "docker" | "gradio");
     let free = lock(&hub.free_users).contains(&user.to_ascii_lowercase());
     if paid_sdk && hardware == "cpu-basic" && free {
-        return Err(hub_error(StatusCode::PAYMENT_REQUIRED, None, PAYWALL_MESSAGE));
+        return Err(hub_error(
+            StatusCode::PAYMENT_REQUIRED,
+            None,
+            PAYWALL_MESSAGE,
+        ));
     }
     Ok(())
 }

@@ -103,7 +103,10 @@ impl Job {
             ("GITHUB_API_URL".into(), github.url.clone()),
             ("GITHUB_SERVER_URL".into(), "https://github.com".into()),
             ("GITHUB_RUN_ID".into(), "1658821493".into()),
-            ("GITHUB_SHA".into(), "1111111111111111111111111111111111111111".into()),
+            (
+                "GITHUB_SHA".into(),
+                "1111111111111111111111111111111111111111".into(),
+            ),
             ("GITHUB_OUTPUT".into(), path("output.txt")),
             ("GITHUB_STEP_SUMMARY".into(), path("summary.md")),
         ];
@@ -199,7 +202,8 @@ async fn keyless_deploy(pull_request: bool, git_ref: &str) {
     let log = emulator.request_log();
     let log = &log[before..];
     assert!(
-        log.iter().any(|r| r.path == "/oauth/token" && r.status == 200),
+        log.iter()
+            .any(|r| r.path == "/oauth/token" && r.status == 200),
         "{log:#?}"
     );
     assert!(
@@ -235,7 +239,12 @@ async fn neither_a_token_nor_id_token_permission_is_exit_2_naming_both_ways() {
     let output = run_action(job.env(&emulator, &github, false, false, &[])).await;
     assert_eq!(output.code, 2, "{}", output.both());
     let text = output.both();
-    for expected in ["hf-token", "id-token: write", "Trusted Publisher", "secrets.HF_TOKEN"] {
+    for expected in [
+        "hf-token",
+        "id-token: write",
+        "Trusted Publisher",
+        "secrets.HF_TOKEN",
+    ] {
         assert!(text.contains(expected), "{expected}: {text}");
     }
     assert!(emulator.request_log().is_empty(), "nothing was sent");
@@ -273,7 +282,9 @@ async fn a_missing_space_says_to_create_it_once_with_a_personal_token() {
     let output = run_action(job.env(&emulator, &github, false, true, &[])).await;
     assert_eq!(output.code, 1, "{}", output.both());
     assert!(
-        output.both().contains("create it once with a personal token"),
+        output
+            .both()
+            .contains("create it once with a personal token"),
         "{}",
         output.both()
     );
@@ -300,7 +311,11 @@ async fn a_settings_call_refused_to_the_scoped_token_names_the_fix() {
     let text = output.both();
     assert!(text.contains("Space-scoped token"), "{text}");
     assert!(text.contains("personal token"), "{text}");
-    assert!(!text.replace("::add-mask::keyless-secret-value", "").contains("keyless-secret-value"));
+    assert!(
+        !text
+            .replace("::add-mask::keyless-secret-value", "")
+            .contains("keyless-secret-value")
+    );
     emulator.shutdown().await;
 }
 
@@ -314,7 +329,11 @@ async fn a_preview_or_a_wait_past_the_tokens_hour_is_exit_2_before_any_write() {
     let before = emulator.request_log().len();
     let output = run_action(job.env(&emulator, &github, true, true, &[("preview", "true")])).await;
     assert_eq!(output.code, 2, "{}", output.both());
-    assert!(output.both().contains("personal token"), "{}", output.both());
+    assert!(
+        output.both().contains("personal token"),
+        "{}",
+        output.both()
+    );
     assert_eq!(emulator.request_log().len(), before, "nothing was sent");
 
     let output = run_action(job.env(
@@ -326,7 +345,11 @@ async fn a_preview_or_a_wait_past_the_tokens_hour_is_exit_2_before_any_write() {
     ))
     .await;
     assert_eq!(output.code, 2, "{}", output.both());
-    assert!(output.both().contains("Space-scoped token"), "{}", output.both());
+    assert!(
+        output.both().contains("Space-scoped token"),
+        "{}",
+        output.both()
+    );
     let log = emulator.request_log();
     assert!(
         !log[before..]

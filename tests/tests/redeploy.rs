@@ -146,7 +146,11 @@ async fn a_redeploy_that_changes_nothing_writes_nothing_and_one_changed_secret_i
     assert_eq!(written[0].method, "POST");
     assert_eq!(written[0].path, format!("/api/spaces/{space}/secrets"));
     assert_eq!(written[0].keys, ["GEMINI_API_KEY"]);
-    assert_eq!(emulator.space_starts(space), starts + 1, "exactly one restart");
+    assert_eq!(
+        emulator.space_starts(space),
+        starts + 1,
+        "exactly one restart"
+    );
 
     // The text report says what was written and what was left alone.
     let mut args = strings(&["deploy"]);
@@ -157,11 +161,17 @@ async fn a_redeploy_that_changes_nothing_writes_nothing_and_one_changed_secret_i
     assert_eq!(text.code, 0, "{}", text.both());
     assert!(
         text.stdout.contains("Secrets unchanged")
-            && text.stdout.contains("ALLOWED_ORIGINS, DATABASE_URL, GEMINI_API_KEY"),
+            && text
+                .stdout
+                .contains("ALLOWED_ORIGINS, DATABASE_URL, GEMINI_API_KEY"),
         "{}",
         text.both()
     );
-    assert!(text.stdout.contains("Variables unchanged"), "{}", text.both());
+    assert!(
+        text.stdout.contains("Variables unchanged"),
+        "{}",
+        text.both()
+    );
     emulator.shutdown().await;
 }
 
@@ -169,13 +179,7 @@ async fn a_redeploy_that_changes_nothing_writes_nothing_and_one_changed_secret_i
 async fn without_pro_a_docker_space_answers_402_naming_the_ways_out_and_nothing_is_written() {
     let emulator = start_real_emulator().await;
     emulator.set_pro("local", false);
-    let output = deploy(
-        &emulator,
-        &example_backend(),
-        "local/paywalled",
-        &SETTINGS,
-    )
-    .await;
+    let output = deploy(&emulator, &example_backend(), "local/paywalled", &SETTINGS).await;
     assert_eq!(output.code, 1, "{}", output.both());
     let report = json(&output);
     assert_eq!(report["error"]["kind"], "payment_required", "{report}");

@@ -20,8 +20,8 @@ use crate::github::api::{
     self, CommentContent, CommentOutcome, DeploymentOutcome, GitHubRepo, Target,
 };
 use crate::github::commands::{self as gha, Level, Properties};
-use crate::github::{files, oidc};
 use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv};
+use crate::github::{files, oidc};
 use crate::ui::{Reported, Ui, render_error};
 
 /// Largest PR comment we post (GitHub's limit is 65,536 characters).

@@ -66,7 +66,11 @@ pub(crate) async fn scoped_token(
         url::form_urlencoded::byte_serialize(HUB_AUDIENCE.as_bytes()).collect::<String>()
     );
     // Shown in errors without its query (the runner's URL carries no secret, but stay terse).
-    let shown = request_url.split('?').next().unwrap_or_default().to_string();
+    let shown = request_url
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let action = "fetch the job's OIDC token from the runner".to_string();
     let user_agent = concat!("hf-deploy/", env!("CARGO_PKG_VERSION"));
     let http = reqwest::Client::builder()

@@ -127,7 +127,8 @@ pub fn job_claims(job_token: &SecretString) -> Vec<(String, String)> {
     let Some(payload) = job_token.expose().split('.').nth(1) else {
         return Vec::new();
     };
-    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
+    let Ok(bytes) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
     else {
         return Vec::new();
     };
