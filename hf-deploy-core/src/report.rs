@@ -1014,6 +1014,8 @@ mod tests {
                 "health",
                 "secrets_set",
                 "variables_set",
+                "secrets_unchanged",
+                "variables_unchanged",
                 "cors",
                 "durations",
                 "log_tail",
