@@ -14,13 +14,9 @@ pub(crate) fn endpoint() -> String {
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string())
 }
 
-/// `HF_TOKEN`, when set and not empty.
+/// The stored token: `HF_TOKEN`, else `HF_TOKEN_PATH`, else `$HF_HOME/token` (see `token.rs`).
 pub(crate) fn token() -> Option<SecretString> {
-    std::env::var("HF_TOKEN")
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .map(SecretString::new)
+    crate::token::stored()
 }
 
 /// An environment variable, for bare `--secret KEY`.

@@ -12,6 +12,7 @@ mod commands;
 mod env;
 mod github;
 mod render;
+mod token;
 mod ui;
 
 use std::process::ExitCode;

@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 
 use crate::error::{Error, Result};
+use crate::fingerprint::Description;
 use crate::hub::retry::{Idempotency, Outcome as RetryOutcome};
 use crate::hub::{CreateSpace, HubClient, LogKind, RetryPolicy, SpaceRuntime, SpaceStage};
 use crate::push::{self, PushRequest};
 use crate::report::{DeployReport, FileChanges};
 use crate::scaffold::{self, Scaffold, ScaffoldOptions};
+use crate::secret::SecretString;
 use crate::settings::Settings;
 use crate::space::{SpaceId, join_url};
 use crate::verify::{self, VerifyEvent};
@@ -213,28 +215,54 @@ async fn run(
         return plan(client, options, scaffolded, secret_names, report).await;
     }
 
-    // 2. Who are we, and does the Space exist? (whoami is cached by the client.)
-    progress.event(Event::Phase("create"));
-    client.whoami().await?;
-    let create = CreateSpace {
-        private: options.private,
-        hardware: options.hardware.clone(),
-        ..CreateSpace::default()
-    };
-    client.create_space(id, &create).await?;
-
-    // 3. Secrets and variables before the push, so the push's build sees them (one build, not two).
-    progress.event(Event::Phase("settings"));
-    for (key, value) in &options.settings.secrets {
-        client.set_secret(id, key, value, None).await?;
-    }
-    report.secrets_set = secret_names;
-    let remote_variables = client.variables(id).await?;
-    for (key, value) in &options.settings.variables {
-        if remote_variables.get(key).map(|v| v.value.as_str()) != Some(value.as_str()) {
-            client.set_variable(id, key, value, None).await?;
-            report.variables_set.push(key.clone());
+    // A Space-scoped token lives an hour and cannot be renewed: a longer deadline is bad input.
+    if let Some(until) = client.scoped_until() {
+        let left = until.saturating_duration_since(Instant::now());
+        if options.wait && options.timeout > left {
+            return Err(Error::invalid_input_hint(
+                "timeout",
+                format!(
+                    "{}s is longer than the Space-scoped token from the Trusted Publisher exchange lives ({}s left); nothing was written",
+                    options.timeout.as_secs(),
+                    left.as_secs()
+                ),
+                "lower `timeout-minutes` below 60, or pass a personal token (`hf-token`) for long builds",
+            ));
         }
+    }
+
+    // 2. Does the Space exist? Look first, create only when missing: the Hub answers 402 to a
+    //    create of a Docker Space for a free account even when the Space exists, and a
+    //    Space-scoped token cannot create at all.
+    progress.event(Event::Phase("create"));
+    let created = match client.space_info(id).await {
+        Ok(_) => false,
+        Err(Error::NotFound { .. }) if client.scoped_until().is_some() => {
+            return Err(Error::ScopedTokenCannotCreate {
+                space: id.to_string(),
+            });
+        }
+        Err(Error::NotFound { .. }) => {
+            // Who are we? (cached by the client; a bad token is named here, not as "not found").
+            client.whoami().await?;
+            let create = create_request(options).await?;
+            let answer = client.create_space(id, &create).await?;
+            !answer.existed
+        }
+        Err(error) => return Err(error),
+    };
+
+    // 3. Secrets and variables before the push, so the push's build sees them (one build, not
+    //    two). A new Space got them in the create call; an existing one gets only what changed:
+    //    every secret write restarts the Space.
+    progress.event(Event::Phase("settings"));
+    if created {
+        report.secrets_set = secret_names;
+        report.variables_set = options.settings.variables.keys().cloned().collect();
+    } else {
+        apply_settings(client, options, progress, report)
+            .await
+            .map_err(|error| scoped_refusal(client, error))?;
     }
 
     // 4. Push.
@@ -253,7 +281,10 @@ async fn run(
     if let Some(flavor) = &options.hardware {
         let runtime = client.runtime(id).await?;
         if runtime.hardware.requested.as_deref() != Some(flavor.as_str()) {
-            client.request_hardware(id, flavor).await?;
+            client
+                .request_hardware(id, flavor)
+                .await
+                .map_err(|error| scoped_refusal(client, error))?;
         }
     }
 
@@ -318,6 +349,178 @@ async fn run(
     }
 }
 
+/// The create call of a new Space: with its secrets (each fingerprinted, see [`crate::fingerprint`])
+/// and variables, so the first build sees them and nothing restarts.
+async fn create_request(options: &DeployOptions) -> Result<CreateSpace> {
+    let secrets: Vec<(String, SecretString)> = options
+        .settings
+        .secrets
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let secrets = tokio::task::spawn_blocking(move || {
+        secrets
+            .into_iter()
+            .map(|(key, value)| {
+                let description = Description::default().with_value(&value);
+                (key, value, Some(description))
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| Error::Io {
+        action: "fingerprint the secrets",
+        path: options.source.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(CreateSpace {
+        private: options.private,
+        hardware: options.hardware.clone(),
+        secrets,
+        variables: options
+            .settings
+            .variables
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
+        ..CreateSpace::default()
+    })
+}
+
+/// What the secrets and variables of an existing Space need: which to write, which are in place.
+struct SettingsPlan {
+    /// Secrets to write, with the description to write them with.
+    secrets: Vec<(String, String)>,
+    /// Secrets in place with this value.
+    secrets_unchanged: Vec<String>,
+    /// Variables to write.
+    variables: Vec<String>,
+    /// Variables in place with this value.
+    variables_unchanged: Vec<String>,
+    /// False when the Hub does not list secrets: every secret is written.
+    listed: bool,
+}
+
+/// Compare the wanted secrets and variables with the Space's, reading only (secret values are
+/// never read: their fingerprints are compared, see [`crate::fingerprint`]).
+async fn plan_settings(client: &HubClient, options: &DeployOptions) -> Result<SettingsPlan> {
+    let id = &options.space;
+    let listed = if options.settings.secrets.is_empty() {
+        Some(Default::default())
+    } else {
+        client.secrets(id).await?
+    };
+    let wanted: Vec<(String, SecretString, Description)> = options
+        .settings
+        .secrets
+        .iter()
+        .map(|(key, value)| {
+            let description = listed
+                .as_ref()
+                .and_then(|listed| listed.get(key))
+                .map(|info| Description::parse(info.description.as_deref()))
+                .unwrap_or_default();
+            (key.clone(), value.clone(), description)
+        })
+        .collect();
+    // Argon2id is slow on purpose: off the async threads.
+    let compared = tokio::task::spawn_blocking(move || {
+        wanted
+            .into_iter()
+            .map(|(key, value, description)| {
+                if description.matches(&value) {
+                    (key, None)
+                } else {
+                    let text = description.with_value(&value);
+                    (key, Some(text))
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| Error::Io {
+        action: "compare secret fingerprints",
+        path: options.source.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let mut plan = SettingsPlan {
+        secrets: Vec::new(),
+        secrets_unchanged: Vec::new(),
+        variables: Vec::new(),
+        variables_unchanged: Vec::new(),
+        listed: listed.is_some(),
+    };
+    for (key, write) in compared {
+        match write {
+            Some(description) => plan.secrets.push((key, description)),
+            None => plan.secrets_unchanged.push(key),
+        }
+    }
+    if !options.settings.variables.is_empty() {
+        let remote_variables = client.variables(id).await?;
+        for (key, value) in &options.settings.variables {
+            if remote_variables.get(key).map(|v| v.value.as_str()) == Some(value.as_str()) {
+                plan.variables_unchanged.push(key.clone());
+            } else {
+                plan.variables.push(key.clone());
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Write the secrets and variables of an existing Space that changed, and only those.
+async fn apply_settings(
+    client: &HubClient,
+    options: &DeployOptions,
+    progress: &dyn Progress,
+    report: &mut DeployReport,
+) -> Result<()> {
+    let id = &options.space;
+    let plan = plan_settings(client, options).await?;
+    if !plan.listed {
+        let warning = format!(
+            "this Hub does not list the secrets of a Space, so hf-deploy cannot tell which changed: wrote all {} (each secret write restarts the Space)",
+            plan.secrets.len()
+        );
+        progress.event(Event::Warning(&warning));
+        report.warnings.push(warning);
+    }
+    for (key, description) in &plan.secrets {
+        if let Some(value) = options.settings.secrets.get(key) {
+            client.set_secret(id, key, value, Some(description)).await?;
+            report.secrets_set.push(key.clone());
+        }
+    }
+    report.secrets_unchanged = plan.secrets_unchanged;
+    for key in &plan.variables {
+        if let Some(value) = options.settings.variables.get(key) {
+            client.set_variable(id, key, value, None).await?;
+            report.variables_set.push(key.clone());
+        }
+    }
+    report.variables_unchanged = plan.variables_unchanged;
+    Ok(())
+}
+
+/// A 401/403 to a Space-scoped token on a settings call is the token's scope, not a bad token.
+fn scoped_refusal(client: &HubClient, error: Error) -> Error {
+    if client.scoped_until().is_none() {
+        return error;
+    }
+    match error {
+        Error::InvalidToken { action, context }
+        | Error::Forbidden { action, context }
+        | Error::ReadOnlyToken { action, context } => Error::ScopedTokenRefused { action, context },
+        // A settings read under `/api/spaces/..` answers 401 as "not found" for the Space.
+        Error::NotFound { what, context } if context.status == 401 => Error::ScopedTokenRefused {
+            action: format!("read the settings of {what}"),
+            context,
+        },
+        other => other,
+    }
+}
+
 /// The dry run: read what is there, compute what would change, write nothing.
 async fn plan(
     client: &HubClient,
@@ -327,7 +530,6 @@ async fn plan(
     report: &mut DeployReport,
 ) -> Result<()> {
     let id = &options.space;
-    report.secrets_set = secret_names;
     let info = if client.token().is_some() {
         match client.space_info(id).await {
             Ok(info) => Some(info),
@@ -337,13 +539,48 @@ async fn plan(
     } else {
         None
     };
-    let remote_variables = match &info {
-        Some(_) => client.variables(id).await?,
-        None => Default::default(),
-    };
-    for (key, value) in &options.settings.variables {
-        if remote_variables.get(key).map(|v| v.value.as_str()) != Some(value.as_str()) {
-            report.variables_set.push(key.clone());
+    match &info {
+        Some(_) => {
+            let settings = match plan_settings(client, options).await {
+                Ok(settings) => settings,
+                // A read token may not list secrets: plan to write them all.
+                Err(Error::Forbidden { .. } | Error::ReadOnlyToken { .. }) => {
+                    let remote_variables = client.variables(id).await?;
+                    let mut same = Vec::new();
+                    let mut differ = Vec::new();
+                    for (key, value) in &options.settings.variables {
+                        if remote_variables.get(key).map(|v| v.value.as_str())
+                            == Some(value.as_str())
+                        {
+                            same.push(key.clone());
+                        } else {
+                            differ.push(key.clone());
+                        }
+                    }
+                    SettingsPlan {
+                        secrets: secret_names
+                            .iter()
+                            .map(|k| (k.clone(), String::new()))
+                            .collect(),
+                        secrets_unchanged: Vec::new(),
+                        variables: differ,
+                        variables_unchanged: same,
+                        listed: true,
+                    }
+                }
+                Err(error) => return Err(error),
+            };
+            if !settings.listed {
+                report.warnings.push("this Hub does not list the secrets of a Space, so hf-deploy cannot tell which changed: a deploy would write them all".into());
+            }
+            report.secrets_set = settings.secrets.into_iter().map(|(key, _)| key).collect();
+            report.secrets_unchanged = settings.secrets_unchanged;
+            report.variables_set = settings.variables;
+            report.variables_unchanged = settings.variables_unchanged;
+        }
+        None => {
+            report.secrets_set = secret_names;
+            report.variables_set = options.settings.variables.keys().cloned().collect();
         }
     }
     match &info {

@@ -310,6 +310,36 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+
+    // ----- keyless deploys (Trusted Publishers) -----------------------------------------------
+    /// The Space is missing and the token is a Space-scoped one, which cannot create it.
+    #[error(
+        "Space `{space}` does not exist, and a Space-scoped token from a Trusted Publisher exchange cannot create it"
+    )]
+    ScopedTokenCannotCreate {
+        /// `namespace/name`.
+        space: String,
+    },
+    /// The Hub refused to exchange the job's OIDC token (`invalid_grant`).
+    #[error(
+        "the Hub refused to exchange this job's OIDC token for a token of Space `{space}` (invalid_grant: no Trusted Publisher of the Space matches the job, or the Space does not exist)"
+    )]
+    OidcGrantRefused {
+        /// `namespace/name`.
+        space: String,
+        /// The claims the job presents (`repository`, `workflow`, `ref`, ...).
+        claims: Vec<(String, String)>,
+        /// The request and the Hub's answer.
+        context: Box<HttpContext>,
+    },
+    /// A Space-scoped token was refused a call (settings, hardware) that a personal token may make.
+    #[error("the Hub refused the Space-scoped token (Trusted Publisher) while trying to {action}")]
+    ScopedTokenRefused {
+        /// What we were doing.
+        action: String,
+        /// The request and the Hub's answer.
+        context: Box<HttpContext>,
+    },
 }
 
 impl Error {
@@ -382,6 +412,9 @@ impl Error {
             Error::Unhealthy { .. } => "unhealthy",
             Error::CorsBlocked { .. } => "cors_blocked",
             Error::FrontendRewrite { .. } => "frontend_rewrite",
+            Error::ScopedTokenCannotCreate { .. } => "scoped_token_cannot_create",
+            Error::OidcGrantRefused { .. } => "oidc_invalid_grant",
+            Error::ScopedTokenRefused { .. } => "scoped_token_refused",
         }
     }
 
@@ -396,7 +429,9 @@ impl Error {
             | Error::RateLimited { context, .. }
             | Error::Conflict { context, .. }
             | Error::Server { context, .. }
-            | Error::Refused { context, .. } => Some(context),
+            | Error::Refused { context, .. }
+            | Error::ScopedTokenRefused { context, .. }
+            | Error::OidcGrantRefused { context, .. } => Some(context),
             _ => None,
         }
     }
@@ -451,7 +486,31 @@ impl Error {
                 "create a token with the `write` role (or fine-grained `repo.write` on this namespace)".into(),
             ),
             Error::PaymentRequired { .. } => Some(
-                "Docker Spaces and hardware upgrades need a payment method: https://huggingface.co/settings/billing".into(),
+                Phrase::new("since July 2026 a Docker Space on free `cpu-basic` needs a paid plan; nothing was written. Ways out: a PRO subscription (https://huggingface.co/subscribe/pro), a Space under an organization with a Team or Enterprise plan (")
+                    .field(Field::Space)
+                    .text(" `ORG/NAME`), or paid hardware with ")
+                    .field(Field::Hardware)
+                    .text(" (e.g. `cpu-upgrade`) and a payment method (https://huggingface.co/settings/billing)"),
+            ),
+            Error::ScopedTokenCannotCreate { space } => Some(Phrase::new(format!(
+                "create the Space once with a personal token (one deploy with a token of the `write` role, or `hf repos create {space} --repo-type space --space-sdk docker`), add this workflow as its Trusted Publisher, then rerun"
+            ))),
+            Error::OidcGrantRefused { space, claims, .. } => {
+                let shown = if claims.is_empty() {
+                    "  (the job token's payload could not be read)".to_string()
+                } else {
+                    claims
+                        .iter()
+                        .map(|(key, value)| format!("  {key}: {value}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                Some(Phrase::new(format!(
+                    "this job presents:\n{shown}\nin the Space's Settings -> Trusted Publishers (https://huggingface.co/spaces/{space}/settings), add a GitHub Actions publisher whose `repository`, and `workflow` and `ref` if set, equal these values exactly (no prefix or pattern); the Space must exist (create it once with a personal token)"
+                )))
+            }
+            Error::ScopedTokenRefused { .. } => Some(
+                "a token from a Trusted Publisher exchange may push but not change settings here: pass a personal token with the `write` role (`hf-token`) for runs that set secrets, variables or hardware, or leave them out of this run".into(),
             ),
             Error::RateLimited { .. } => {
                 Some("wait a few minutes and run again; the Hub's API limit is per 5-minute window".into())

@@ -17,6 +17,7 @@
 
 pub mod deploy;
 pub mod error;
+pub mod fingerprint;
 pub mod frontend;
 pub mod hub;
 pub mod inputs;

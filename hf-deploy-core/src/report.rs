@@ -42,6 +42,12 @@ pub struct DeployReport {
     pub secrets_set: Vec<String>,
     /// Names of the variables set.
     pub variables_set: Vec<String>,
+    /// Names of the secrets found already in place (same value) and left alone.
+    #[serde(default)]
+    pub secrets_unchanged: Vec<String>,
+    /// Names of the variables found already in place (same value) and left alone.
+    #[serde(default)]
+    pub variables_unchanged: Vec<String>,
     /// What failed, when something did. Serialized only when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ReportError>,
@@ -382,6 +388,8 @@ mod tests {
                 "health",
                 "secrets_set",
                 "variables_set",
+                "secrets_unchanged",
+                "variables_unchanged",
                 "cors",
                 "durations",
                 "log_tail",

@@ -116,6 +116,8 @@ impl Space {
 pub(crate) struct Caller {
     pub user: String,
     pub role: Role,
+    /// For a Space-scoped token (Trusted Publisher exchange): the one Space it may use.
+    pub scope: Option<String>,
 }
 
 pub(crate) struct Hub {
@@ -138,6 +140,13 @@ pub(crate) struct Hub {
     pub pending_lfs: Mutex<HashMap<String, u64>>,
     pub http: reqwest::Client,
     pub write_lock: tokio::sync::Mutex<()>,
+    /// Builds and restarts per Space id (lowercase): create, push, restart, every secret,
+    /// variable or hardware change. Tests read it to see that a redeploy restarted nothing.
+    pub starts: Mutex<HashMap<String, u64>>,
+    /// Users without PRO (lowercase): see `plans.rs`.
+    pub free_users: Mutex<std::collections::HashSet<String>>,
+    /// The fake OIDC issuer, Trusted Publishers and Space-scoped tokens: see `oauth.rs`.
+    pub oidc: crate::oauth::Oidc,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -159,7 +168,9 @@ impl Hub {
             .map(|t| Caller {
                 user: t.user.clone(),
                 role: t.role,
+                scope: None,
             })
+            .or_else(|| self.oidc.caller(token))
     }
 
     pub(crate) fn space(&self, ns: &str, name: &str) -> Option<Arc<Space>> {
@@ -197,9 +208,18 @@ impl Hub {
 }
 
 pub(crate) fn can_read(space: &SpaceState, ns: &str, caller: Option<&Caller>) -> bool {
-    !space.private || caller.is_some_and(|c| c.user.eq_ignore_ascii_case(ns))
+    !space.private || caller.is_some_and(|c| owner(c).eq_ignore_ascii_case(ns))
 }
 
 pub(crate) fn can_write(ns: &str, caller: Option<&Caller>) -> bool {
-    caller.is_some_and(|c| c.role == Role::Write && c.user.eq_ignore_ascii_case(ns))
+    caller.is_some_and(|c| c.role == Role::Write && owner(c).eq_ignore_ascii_case(ns))
+}
+
+/// The namespace a caller acts in: its user's, or for a Space-scoped token that Space's (the
+/// scope guard in `oauth.rs` keeps such a token to its one Space).
+fn owner(caller: &Caller) -> &str {
+    match &caller.scope {
+        Some(scope) => scope.split('/').next().unwrap_or(""),
+        None => &caller.user,
+    }
 }

@@ -21,6 +21,8 @@ mod git;
 mod hub;
 mod lfs;
 mod logs;
+mod oauth;
+mod plans;
 mod proxy;
 mod runtime;
 mod scripted;
@@ -34,5 +36,9 @@ pub use config::{
 pub use docker::{SPACE_LABEL, engine_answers as docker_engine_answers};
 pub use faults::{FaultRule, Faults};
 pub use hub::LoggedRequest;
+pub use oauth::{
+    GITHUB_ISSUER, HUB_AUDIENCE, JobClaims, OIDC_USER, SCOPED_TOKEN_SECONDS, TrustedPublisher,
+    issue_github_oidc_token,
+};
 pub use scripted::{ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
 pub use server::{Emulator, EmulatorError};

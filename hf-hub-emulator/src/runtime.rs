@@ -53,6 +53,9 @@ pub(crate) fn runtime_json(space: &Space) -> Value {
 
 /// Starts a new generation (cancelling the running one): BUILDING now, the rest in the background.
 pub(crate) fn trigger(hub: &Arc<Hub>, space: &Arc<Space>) {
+    *crate::hub::lock(&hub.starts)
+        .entry(space.id.to_ascii_lowercase())
+        .or_default() += 1;
     let (generation, cancel) = {
         let mut st = space.lock();
         st.cancel.cancel();

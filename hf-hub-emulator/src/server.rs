@@ -256,6 +256,9 @@ impl Emulator {
             pending_lfs: Mutex::new(HashMap::new()),
             http,
             write_lock: tokio::sync::Mutex::new(()),
+            starts: Mutex::new(HashMap::new()),
+            free_users: Mutex::new(Default::default()),
+            oidc: crate::oauth::Oidc::default(),
         });
         let _ = hub.base_url.set(url.clone());
         let mut app = router(hub.clone());
@@ -311,6 +314,34 @@ impl Emulator {
     pub fn space_stage(&self, id: &str) -> Option<String> {
         let (ns, name) = id.split_once('/')?;
         self.hub.space(ns, name).map(|s| s.lock().stage.clone())
+    }
+
+    /// How many times Space `id` was built or restarted (its creation, each push, restart,
+    /// secret, variable or hardware change): on the Hub each of these takes the app down.
+    pub fn space_starts(&self, id: &str) -> u64 {
+        lock(&self.hub.starts)
+            .get(&id.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Add a Trusted Publisher to Space `id` (`namespace/name`): job tokens of the fake issuer
+    /// whose claims match it exactly can be exchanged at `/oauth/token` for a token scoped to
+    /// that Space.
+    pub fn add_trusted_publisher(&self, id: &str, publisher: crate::oauth::TrustedPublisher) {
+        self.hub.oidc.add_publisher(id, publisher);
+    }
+
+    /// Give `user` PRO (`true`, the default of every user) or take it away: without PRO,
+    /// creating a Docker or Gradio Space on `cpu-basic` answers 402, as the Hub does since
+    /// July 2026, whether or not the Space exists.
+    pub fn set_pro(&self, user: &str, pro: bool) {
+        let mut free = lock(&self.hub.free_users);
+        if pro {
+            free.remove(&user.to_ascii_lowercase());
+        } else {
+            free.insert(user.to_ascii_lowercase());
+        }
     }
 
     /// The `host` URL of Space `id` (its app, through the stand-in's proxy), if it exists.
@@ -410,7 +441,12 @@ fn router(hub: Arc<Hub>) -> Router {
         .route("/lfs/multipart/{oid}/{part}", put(lfs::upload_part))
         .route("/lfs/verify/{ns}/{name}", post(lfs::verify))
         .route("/lfs/objects/{oid}", get(lfs::download))
+        .route("/oauth/token", post(crate::oauth::token_exchange))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            hub.clone(),
+            crate::oauth::scope_guard,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024 * 1024))
         .layer(axum::middleware::from_fn_with_state(
             hub.clone(),

@@ -56,7 +56,12 @@ struct Store {
     deployments: Vec<(u64, String, String, Value)>,
     /// (deployment id, state)
     statuses: Vec<(u64, String)>,
+    /// The job whose OIDC token `/_apis/idtoken` hands out: repository, workflow, ref, event.
+    job: Option<(String, String, String, String)>,
 }
+
+/// The runner's request token the fake's OIDC endpoint expects (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`).
+pub const ID_TOKEN_REQUEST_TOKEN: &str = "fake-actions-id-token-request-token";
 
 type Shared = Arc<Mutex<Store>>;
 
@@ -159,6 +164,23 @@ impl FakeGitHub {
             .collect()
     }
 
+    /// Serve the job's OIDC token at [`FakeGitHub::id_token_url`] (as the runner does with
+    /// `permissions: id-token: write`), signed by the Hub stand-in's fake issuer with these
+    /// claims and the audience the request asks for.
+    pub fn set_job(&self, repository: &str, workflow: &str, git_ref: &str, event: &str) {
+        self.lock().job = Some((
+            repository.into(),
+            workflow.into(),
+            git_ref.into(),
+            event.into(),
+        ));
+    }
+
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` for this fake (it carries a query, as the runner's does).
+    pub fn id_token_url(&self) -> String {
+        format!("{}/_apis/idtoken?api-version=2.0", self.url)
+    }
+
     /// Every request seen, in order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.lock().requests.clone()
@@ -204,6 +226,29 @@ fn error(status: StatusCode, message: &str) -> Response {
         "status": status.as_u16().to_string(),
     });
     (status, axum::Json(body)).into_response()
+}
+
+/// The runner's OIDC endpoint: `{"value": "<jwt>"}` for the configured job and the asked
+/// audience, given the request token.
+fn id_token(store: &Store, uri: &Uri, headers: &HeaderMap) -> Response {
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case(&format!("bearer {ID_TOKEN_REQUEST_TOKEN}")));
+    if !authorized {
+        return error(StatusCode::UNAUTHORIZED, "Bad credentials");
+    }
+    let Some((repository, workflow, git_ref, event)) = &store.job else {
+        return error(StatusCode::NOT_FOUND, "no job configured");
+    };
+    let audience = query_pairs(uri)
+        .into_iter()
+        .find(|(k, _)| k == "audience")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let claims = hf_hub_emulator::JobClaims::new(repository, workflow, git_ref, event, &audience);
+    axum::Json(json!({"count": 1, "value": hf_hub_emulator::issue_github_oidc_token(&claims)}))
+        .into_response()
 }
 
 fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
@@ -285,6 +330,9 @@ async fn handle(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     });
+    if uri.path() == "/_apis/idtoken" {
+        return id_token(&store, &uri, &headers);
+    }
     let request: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     let is_write = method != Method::GET;

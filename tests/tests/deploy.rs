@@ -295,9 +295,8 @@ async fn deploying_to_an_existing_space_succeeds() {
     assert_eq!(output.code, 0, "{}", output.both());
     let log = emulator.request_log();
     assert!(
-        log.iter()
-            .any(|r| r.method == "POST" && r.path == "/api/repos/create" && r.status == 409),
-        "the second create got 409"
+        log.iter().filter(|r| r.path == "/api/repos/create").count() == 1,
+        "an existing Space is looked up, never created again (the Hub may answer 402 even then): {log:#?}"
     );
     emulator.shutdown().await;
 }
@@ -392,16 +391,36 @@ async fn recovers_from_injected_429_and_503() {
     let log = emulator.request_log();
     let creates = log.iter().filter(|r| r.path == "/api/repos/create").count();
     assert_eq!(creates, 3, "two 503s then success");
-    let secret_posts = log
-        .iter()
-        .filter(|r| r.method == "POST" && r.path.ends_with("/secrets"))
-        .count();
-    assert_eq!(secret_posts, 2, "one 429, then one success: never more");
+    let secret_posts = |log: &[hf_hub_emulator::LoggedRequest]| {
+        log.iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/secrets"))
+            .count()
+    };
+    assert_eq!(
+        secret_posts(&log),
+        0,
+        "a new Space gets its secrets in the create call"
+    );
     let repo = emulator.space_dir("local/flaky").unwrap();
     assert_eq!(
         commit_count(&repo),
         2,
         "initial commit + exactly one deploy commit"
+    );
+    // A changed secret on the existing Space meets the 429 once, then is written once; the
+    // variables listing meets the 502 once.
+    let output = deploy(
+        &emulator,
+        &example_backend(),
+        "local/flaky",
+        &["--secret", "GEMINI_API_KEY=rotated", "--variable", "A=1"],
+    )
+    .await;
+    assert_eq!(output.code, 0, "{}", output.both());
+    assert_eq!(
+        secret_posts(&emulator.request_log()),
+        2,
+        "one 429, then one success: never more"
     );
     emulator.shutdown().await;
 }

@@ -20,8 +20,8 @@ use crate::github::api::{
     self, CommentContent, CommentOutcome, DeploymentOutcome, GitHubRepo, Target,
 };
 use crate::github::commands::{self as gha, Level, Properties};
-use crate::github::files;
 use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv, spelling};
+use crate::github::{files, oidc};
 use crate::ui::{Reported, Ui, render_error};
 
 /// Largest PR comment we post (GitHub's limit is 65,536 characters).
@@ -92,14 +92,25 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         Ok(Err(error)) => return fail(error, &workspace, ui),
         Err(error) => return Err(anyhow::anyhow!("input validation stopped: {error}")),
     };
-    let hub =
-        match super::deploy::build_client(&crate::env::endpoint(), Some(config.hf_token.clone())) {
-            Ok(hub) => hub,
-            Err(error) => match error.downcast::<Error>() {
-                Ok(error) => return fail(error, &workspace, ui),
-                Err(error) => return Err(error),
-            },
-        };
+    // The Hub client: with `hf-token`, or keyless (Trusted Publishers) when it is empty: this
+    // job's OIDC token is exchanged for a token of the target Space, masked at once. Nothing is
+    // written anywhere before this succeeds.
+    let endpoint = oidc::endpoint(&vars);
+    let hub = match &target {
+        Target::Nothing(reason) => {
+            emit(&gha::notice("hf-deploy", reason));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Target::Deploy { space, .. } | Target::DeletePreview { space, .. } => {
+            match hub_client(&vars, &config, &endpoint, space).await {
+                Ok(hub) => hub,
+                Err(error) => match error.downcast::<Error>() {
+                    Ok(error) => return fail(error, &workspace, ui),
+                    Err(error) => return Err(error),
+                },
+            }
+        }
+    };
 
     let repo = runner
         .repository
@@ -277,6 +288,38 @@ fn inputs_lack_token(vars: &[(String, String)]) -> bool {
 
 /// Annotate the error for the job page and end with its exit code (2 for bad input). Inputs
 /// are named as the workflow spells them (`color-from`, `timeout-minutes`).
+/// The Hub client of this run: the `hf-token` input, else a token of `space` exchanged for this
+/// job's OIDC token (keyless deploys; bad setups are usage errors naming the fix).
+async fn hub_client(
+    vars: &[(String, String)],
+    config: &ActionConfig,
+    endpoint: &str,
+    space: &SpaceId,
+) -> anyhow::Result<hf_deploy_core::hub::HubClient> {
+    if !config.hf_token.is_empty() {
+        return super::deploy::build_client(endpoint, Some(config.hf_token.clone()));
+    }
+    oidc::check(vars, config.preview)?;
+    let scoped = oidc::scoped_token(vars, endpoint, space).await?;
+    // Masked before anything else is printed.
+    emit(&gha::mask(scoped.token.expose()));
+    let until = std::time::Instant::now() + scoped.expires_in;
+    let hub = hf_deploy_core::hub::HubClient::builder()
+        .endpoint(endpoint)
+        .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")))
+        .token(scoped.token)
+        .scoped_token(until)
+        .build()?;
+    emit(&gha::notice(
+        "hf-deploy",
+        &format!(
+            "keyless deploy: exchanged this job's OIDC token for a token of Space `{space}` (Trusted Publisher, valid {} minutes)",
+            scoped.expires_in.as_secs() / 60
+        ),
+    ));
+    Ok(hub)
+}
+
 fn fail(error: Error, workspace: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     emit(&annotations(&error, workspace));
     let code = if error.is_usage() { 2 } else { 1 };

@@ -77,12 +77,7 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         None => (env::endpoint(), env::token()),
     };
     if token.is_none() && !args.dry_run {
-        return Err(UsageError::error(
-            "no Hub token: `HF_TOKEN` is not set",
-            Some(
-                "create a token with the write role at https://huggingface.co/settings/tokens and export it as `HF_TOKEN` (or try `--local`)",
-            ),
-        ));
+        return Err(crate::token::missing("deploy"));
     }
     let client = build_client(&endpoint, token)?;
     let printer = Printer::new(ui, args.json);

@@ -17,7 +17,10 @@ fn client() -> anyhow::Result<HubClient> {
 pub(crate) async fn status(args: StatusArgs, _ui: &Ui) -> anyhow::Result<ExitCode> {
     let id = SpaceId::parse(&args.space, hf_deploy_core::Field::Space)?;
     let client = client()?;
-    let info = client.space_info(&id).await?;
+    let info = client
+        .space_info(&id)
+        .await
+        .map_err(|e| crate::token::unless_anonymous(e, &client, "read a private Space"))?;
     let runtime = match info.runtime.clone() {
         Some(runtime) => runtime,
         None => client.runtime(&id).await?,
@@ -58,6 +61,9 @@ pub(crate) async fn logs(args: LogsArgs, _ui: &Ui) -> anyhow::Result<ExitCode> {
         LogKind::Build
     };
     let client = client()?;
+    if client.token().is_none() {
+        return Err(crate::token::missing("read the logs of a Space"));
+    }
     if args.follow {
         let mut stream = client.logs(&id, kind).await?;
         while let Some(line) = stream.next().await {
@@ -83,6 +89,9 @@ pub(crate) async fn delete(args: DeleteArgs, ui: &Ui) -> anyhow::Result<ExitCode
         ));
     }
     let client = client()?;
+    if client.token().is_none() {
+        return Err(crate::token::missing("delete a Space"));
+    }
     client.delete_space(&id).await?;
     ui.info(&format!("Deleted Space `{id}`."));
     Ok(ExitCode::SUCCESS)

@@ -28,7 +28,10 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let (mut report, private) = match (&space, explicit) {
         (Some(id), app_url) => {
             let client = super::deploy::build_client(&endpoint, token.clone())?;
-            let info = client.space_info(id).await?;
+            let info = client
+                .space_info(id)
+                .await
+                .map_err(|e| crate::token::unless_anonymous(e, &client, "read a private Space"))?;
             let app_url = app_url.unwrap_or_else(|| info.app_url(id));
             let mut report = DeployReport::for_space(id, client.endpoint(), &app_url, &health_path);
             report.commit_sha = info.sha.clone();

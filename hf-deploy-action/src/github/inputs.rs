@@ -26,6 +26,9 @@ pub(crate) struct ActionInputs {
     /// `hf-token`: the Hub token.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) hf_token: Option<String>,
+    /// `hf-endpoint`: the Hub's base URL (read in `github/oidc.rs`; empty: `HF_ENDPOINT`).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) hf_endpoint: Option<String>,
     /// `space`: `ns/name`.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) space: Option<String>,
@@ -103,9 +106,10 @@ const SECRET_INPUTS: [&str; 3] = ["hf-token", "secrets", "github-token"];
 
 impl ActionInputs {
     /// Every input as `(name in action.yml, value)`.
-    fn fields(&self) -> [(&'static str, &Option<String>); 22] {
+    fn fields(&self) -> [(&'static str, &Option<String>); 23] {
         [
             ("hf-token", &self.hf_token),
+            ("hf-endpoint", &self.hf_endpoint),
             ("space", &self.space),
             ("source", &self.source),
             ("secrets", &self.secrets),
@@ -273,7 +277,8 @@ impl ActionInputs {
     /// Check the action-only inputs and fill the raw inputs shared with the command line.
     /// `workspace` is where a relative `source` lives.
     pub(crate) fn validate(self, workspace: &Path) -> Result<ActionConfig, InputError> {
-        let missing: Vec<&str> = [("hf-token", &self.hf_token), ("space", &self.space)]
+        // `hf-token` may be empty: the action then deploys keyless (see `github/oidc.rs`).
+        let missing: Vec<&str> = [("space", &self.space)]
             .into_iter()
             .filter(|(_, v)| v.is_none())
             .map(|(name, _)| name)
@@ -576,12 +581,10 @@ mod tests {
 
     #[test]
     fn missing_required_inputs_are_named() {
+        // `hf-token` may be empty (keyless deploys); `space` may not.
         let text = error_text(&[("INPUT_HF-TOKEN", ""), ("INPUT_SPACE", "  ")]);
-        assert!(text.contains("`hf-token` and `space`"), "{text}");
-        assert!(text.contains("secrets.HF_TOKEN"), "{text}");
-        let text = error_text(&[("INPUT_HF-TOKEN", "")]);
-        assert!(text.starts_with("invalid `hf-token`"), "{text}");
-        assert!(!text.contains("`space`"), "{text}");
+        assert!(text.contains("`space`"), "{text}");
+        assert!(!text.contains("`hf-token`"), "{text}");
     }
 
     #[test]
@@ -785,9 +788,11 @@ mod tests {
         ] {
             assert_eq!(default(name).as_deref(), Some(value), "default of `{name}`");
         }
-        for name in ["hf-token", "space"] {
-            assert_eq!(inputs[name]["required"].as_bool(), Some(true), "{name}");
-        }
+        assert_eq!(inputs["space"]["required"].as_bool(), Some(true));
+        // Empty `hf-token`: a keyless deploy (Trusted Publishers).
+        assert_eq!(inputs["hf-token"]["required"].as_bool(), Some(false));
+        assert_eq!(default("hf-token").as_deref(), Some(""));
+        assert_eq!(default("hf-endpoint").as_deref(), Some(""));
         for (name, input) in inputs {
             assert!(
                 input["description"].as_str().is_some_and(|d| !d.is_empty()),

@@ -10,6 +10,7 @@ pub(crate) mod api;
 pub(crate) mod commands;
 pub(crate) mod files;
 pub(crate) mod inputs;
+pub(crate) mod oidc;
 
 use std::path::PathBuf;
 

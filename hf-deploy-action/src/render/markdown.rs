@@ -261,6 +261,17 @@ fn context(report: &DeployReport, keep: usize) -> Context {
             names: names(&report.variables_set),
         });
     }
+    for (label, list) in [
+        ("Secrets unchanged", &report.secrets_unchanged),
+        ("Variables unchanged", &report.variables_unchanged),
+    ] {
+        if !list.is_empty() {
+            settings.push(Setting {
+                label,
+                names: names(list),
+            });
+        }
+    }
     let files = (report.dry_run || !report.files.is_empty()).then(|| {
         let files = &report.files;
         let lines = [

@@ -97,6 +97,12 @@ pub(crate) fn render(report: &DeployReport, color: bool) -> String {
     if !report.variables_set.is_empty() {
         rows.push((variables_label, report.variables_set.join(", ")));
     }
+    if !report.secrets_unchanged.is_empty() {
+        rows.push(("Secrets unchanged", report.secrets_unchanged.join(", ")));
+    }
+    if !report.variables_unchanged.is_empty() {
+        rows.push(("Variables unchanged", report.variables_unchanged.join(", ")));
+    }
     let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
     for (label, value) in &rows {
         let _ = writeln!(

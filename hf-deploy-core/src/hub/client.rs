@@ -52,6 +52,8 @@ struct Inner {
     retry: RetryPolicy,
     timeout: Duration,
     whoami: tokio::sync::OnceCell<WhoAmI>,
+    /// When the token is a repo-scoped one from a Trusted Publisher exchange: when it expires.
+    scoped_until: Option<std::time::Instant>,
 }
 
 impl fmt::Debug for HubClient {
@@ -78,6 +80,7 @@ pub struct HubClientBuilder {
     max_delay: Option<Duration>,
     max_retry_wait: Option<Duration>,
     timeout: Option<Duration>,
+    scoped_until: Option<std::time::Instant>,
 }
 
 impl fmt::Debug for HubClientBuilder {
@@ -100,6 +103,13 @@ impl HubClientBuilder {
     /// Access token, sent as `Authorization: Bearer`. Without one only public reads work.
     pub fn token(mut self, token: SecretString) -> Self {
         self.token = Some(token);
+        self
+    }
+
+    /// The token is a repo-scoped one from a Trusted Publisher (OIDC) exchange, valid until
+    /// `until`: it writes one Space only, cannot create one, and may be refused settings calls.
+    pub fn scoped_token(mut self, until: std::time::Instant) -> Self {
+        self.scoped_until = Some(until);
         self
     }
 
@@ -190,6 +200,7 @@ impl HubClientBuilder {
                 retry,
                 timeout,
                 whoami: tokio::sync::OnceCell::new(),
+                scoped_until: self.scoped_until,
             }),
         })
     }
@@ -276,6 +287,11 @@ impl HubClient {
         self.inner.token.as_ref()
     }
 
+    /// When the token is repo-scoped (a Trusted Publisher exchange): the moment it expires.
+    pub fn scoped_until(&self) -> Option<std::time::Instant> {
+        self.inner.scoped_until
+    }
+
     /// The git remote of a Space: `{endpoint}/spaces/{ns}/{name}`, never with credentials.
     pub fn git_url(&self, space: &SpaceId) -> String {
         space.web_url(&self.inner.endpoint)
@@ -336,6 +352,25 @@ impl HubClient {
         }
         if let Some(seconds) = options.sleep_time_seconds {
             body["sleepTimeSeconds"] = json!(seconds);
+        }
+        if !options.secrets.is_empty() {
+            let secrets: Vec<Value> = options
+                .secrets
+                .iter()
+                .map(|(key, value, description)| match description {
+                    Some(d) => json!({"key": key, "value": value.expose(), "description": d}),
+                    None => json!({"key": key, "value": value.expose()}),
+                })
+                .collect();
+            body["secrets"] = Value::Array(secrets);
+        }
+        if !options.variables.is_empty() {
+            let variables: Vec<Value> = options
+                .variables
+                .iter()
+                .map(|(key, value)| json!({"key": key, "value": value}))
+                .collect();
+            body["variables"] = Value::Array(variables);
         }
         let call = Call {
             body: Some(body),

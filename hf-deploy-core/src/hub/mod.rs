@@ -8,6 +8,7 @@
 
 mod client;
 mod models;
+pub mod oauth;
 pub(crate) mod retry;
 mod sse;
 

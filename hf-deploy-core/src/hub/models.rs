@@ -403,6 +403,10 @@ pub struct CreateSpace {
     pub sdk: String,
     /// Sleep time in seconds (`-1` = never); `None` leaves the Hub's default.
     pub sleep_time_seconds: Option<i64>,
+    /// Secrets set at creation (one build instead of one restart each): key, value, description.
+    pub secrets: Vec<(String, crate::secret::SecretString, Option<String>)>,
+    /// Variables set at creation: key, value.
+    pub variables: Vec<(String, String)>,
 }
 
 impl Default for CreateSpace {
@@ -412,6 +416,8 @@ impl Default for CreateSpace {
             hardware: None,
             sdk: "docker".to_string(),
             sleep_time_seconds: None,
+            secrets: Vec::new(),
+            variables: Vec::new(),
         }
     }
 }

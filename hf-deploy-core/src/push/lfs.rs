@@ -90,6 +90,9 @@ fn basic_auth(token: &SecretString) -> Result<HeaderValue> {
     Ok(value)
 }
 
+/// The LFS transfers hf-deploy speaks (no `xet`: the Hub bridges Xet storage behind them).
+const TRANSFERS: [&str; 2] = ["basic", "multipart"];
+
 #[derive(Serialize)]
 struct BatchRequest<'a> {
     operation: &'static str,
@@ -113,6 +116,9 @@ struct RefName {
 
 #[derive(Deserialize)]
 struct BatchResponse {
+    /// The transfer the server picked among those we listed; absent means `basic`.
+    #[serde(default)]
+    transfer: Option<String>,
     #[serde(default)]
     objects: Vec<BatchObject>,
 }
@@ -181,7 +187,7 @@ pub async fn upload(
     for chunk in objects.chunks(BATCH_SIZE) {
         let body = BatchRequest {
             operation: "upload",
-            transfers: ["basic", "multipart"],
+            transfers: TRANSFERS,
             objects: chunk
                 .iter()
                 .map(|o| BatchRequestObject {
@@ -204,6 +210,20 @@ pub async fn upload(
         }
         let response = send(request, "POST", batch_url, &action, retry).await?;
         let answer: BatchResponse = read_json(response, batch_url, &action).await?;
+        if let Some(transfer) = answer
+            .transfer
+            .as_deref()
+            .filter(|t| !TRANSFERS.contains(t))
+        {
+            return Err(Error::MalformedResponse {
+                action,
+                url: batch_url.to_string(),
+                detail: format!(
+                    "the Hub picked the `{transfer}` transfer, which hf-deploy does not speak (it offered {}); nothing was uploaded",
+                    TRANSFERS.map(|t| format!("`{t}`")).join(" and ")
+                ),
+            });
+        }
         for object in chunk {
             let Some(entry) = answer.objects.iter().find(|entry| entry.oid == object.oid) else {
                 return Err(Error::MalformedResponse {

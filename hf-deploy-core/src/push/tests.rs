@@ -504,6 +504,8 @@ struct Recorded {
     /// Basic uploads to answer with 503 before accepting one.
     put_failures: u32,
     put_attempts: u32,
+    /// The transfer the batch answer picks (`basic` when unset).
+    transfer: Option<String>,
 }
 
 #[derive(Clone)]
@@ -697,7 +699,12 @@ fn batch(hub: &FakeHub, headers: &axum::http::HeaderMap, body: &[u8]) -> Reply {
             }
         })
         .collect();
-    let answer = serde_json::json!({"transfer": "basic", "objects": objects});
+    let transfer = hub
+        .recorded()
+        .transfer
+        .clone()
+        .unwrap_or_else(|| "basic".into());
+    let answer = serde_json::json!({"transfer": transfer, "objects": objects});
     reply(
         200,
         &[("content-type", lfs::LFS_MEDIA_TYPE)],
@@ -951,6 +958,27 @@ async fn push_over_http_reports_a_pre_receive_rejection_with_offending_files() {
     assert!(reason.contains("pre-receive hook declined"), "{reason}");
     assert!(error.hint().is_some_and(|h| h.contains("LFS")));
     assert_eq!(head(&space), initial);
+}
+
+#[tokio::test]
+async fn a_batch_answer_that_picks_a_transfer_we_do_not_speak_is_an_error_naming_it() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (space, initial) = http_space(root.path(), 1);
+    let hub = start_hub(root.path(), None, None).await;
+    hub.recorded().transfer = Some("xet".into());
+    let mut files = scaffold();
+    files.insert("static/icon.ico".into(), b"\0\x01\x02binary!".to_vec());
+    let error = push(http_request(&hub, TOKEN, files))
+        .await
+        .expect_err("xet is not spoken");
+    let text = error.to_string();
+    assert!(text.contains("`xet`"), "{text}");
+    assert!(
+        text.contains("`basic`") && text.contains("`multipart`"),
+        "{text}"
+    );
+    assert!(hub.recorded().stored.is_empty(), "nothing uploaded");
+    assert_eq!(head(&space), initial, "nothing pushed");
 }
 
 #[tokio::test]

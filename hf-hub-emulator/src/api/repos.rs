@@ -191,6 +191,7 @@ async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
     let secrets = key_entries(req.secrets)?;
     let variables = key_entries(req.variables)?;
 
+    crate::plans::check_create(hub, &who.user, &sdk, &hardware)?;
     let _guard = hub.write_lock.lock().await;
     if let Some(existing) = hub.space(&ns, &name) {
         let url = format!("{}/spaces/{}", hub.base_url(), existing.id);

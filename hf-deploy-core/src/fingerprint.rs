@@ -1,0 +1,167 @@
+//! Fingerprints of secret values, kept in the secret's `description`, so that a redeploy can tell
+//! whether a secret changed without reading it (the Hub never returns secret values).
+//!
+//! Every secret write restarts the Space on the Hub, even with the same value; so a redeploy
+//! writes a secret only when its fingerprint does not match the value it would write.
+//!
+//! # Format
+//!
+//! The description the Hub stores is the user's own text (possibly empty), then, on its own last
+//! line, the marker and a PHC string of an Argon2id hash of the value:
+//!
+//! ```text
+//! <the user's own description text>
+//! hf-deploy:fingerprint $argon2id$v=19$m=19456,t=2,p=1$<salt, base64>$<hash, base64>
+//! ```
+//!
+//! With no user text, the description is the marker line alone. The salt is 16 random bytes drawn
+//! for every write, so two Spaces (or two secrets) with one value carry unrelated fingerprints,
+//! and the slow hash (Argon2id, 19 MiB, 2 passes: the OWASP minimum) makes guessing a value from
+//! its fingerprint costly. Only people with write access to the Space can list descriptions, and
+//! they could read the value anyway by deploying code that prints it.
+//!
+//! A description without the marker (written by hand, or by another tool) never matches: the
+//! secret is written once, with a fingerprint, and left alone from then on.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+
+use crate::secret::SecretString;
+
+/// The marker that starts the fingerprint line of a description.
+pub const MARKER: &str = "hf-deploy:fingerprint ";
+
+/// A description split into the user's own text and our fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Description {
+    /// The user's own text, without the fingerprint line; empty when none.
+    pub user_text: String,
+    /// The PHC string of the fingerprint, when there is one.
+    pub fingerprint: Option<String>,
+}
+
+impl Description {
+    /// Split a description as listed by the Hub.
+    pub fn parse(description: Option<&str>) -> Description {
+        let text = description.unwrap_or("");
+        let (user_text, last) = match text.rsplit_once('\n') {
+            Some((before, last)) => (before, last),
+            None => ("", text),
+        };
+        match last.trim().strip_prefix(MARKER.trim_end()) {
+            Some(rest) if rest.trim_start().starts_with("$argon2") => Description {
+                user_text: user_text.trim_end().to_string(),
+                fingerprint: Some(rest.trim().to_string()),
+            },
+            _ => Description {
+                user_text: text.trim_end().to_string(),
+                fingerprint: None,
+            },
+        }
+    }
+
+    /// True when the fingerprint is the one of `value`.
+    pub fn matches(&self, value: &SecretString) -> bool {
+        self.fingerprint
+            .as_deref()
+            .is_some_and(|fingerprint| matches(fingerprint, value))
+    }
+
+    /// The description to write with `value`: the user's text kept, a new fingerprint line.
+    pub fn with_value(&self, value: &SecretString) -> String {
+        let line = format!("{MARKER}{}", fingerprint(value));
+        if self.user_text.is_empty() {
+            line
+        } else {
+            format!("{}\n{line}", self.user_text)
+        }
+    }
+}
+
+/// A fresh fingerprint of `value` (PHC string, new random salt).
+pub fn fingerprint(value: &SecretString) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    // Hashing with the default parameters and a fresh valid salt cannot fail (it fails only on
+    // parameter or output-length errors); an empty fingerprint would simply never match.
+    Argon2::default()
+        .hash_password(value.expose().as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .unwrap_or_default()
+}
+
+/// True when `fingerprint` (a PHC string) is the one of `value`.
+pub fn matches(fingerprint: &str, value: &SecretString) -> bool {
+    let Ok(hash) = PasswordHash::new(fingerprint) else {
+        return false;
+    };
+    Argon2::default()
+        .verify_password(value.expose().as_bytes(), &hash)
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(value: &str) -> SecretString {
+        SecretString::from(value.to_string())
+    }
+
+    #[test]
+    fn a_fingerprint_matches_its_value_only() {
+        let value = secret("s3cret-value");
+        let line = Description::default().with_value(&value);
+        assert!(line.starts_with("hf-deploy:fingerprint $argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(!line.contains("s3cret-value"));
+        let parsed = Description::parse(Some(&line));
+        assert!(parsed.user_text.is_empty());
+        assert!(parsed.matches(&value));
+        assert!(!parsed.matches(&secret("s3cret-valuf")));
+    }
+
+    #[test]
+    fn every_fingerprint_has_its_own_salt() {
+        let value = secret("same");
+        assert_ne!(fingerprint(&value), fingerprint(&value));
+    }
+
+    #[test]
+    fn the_users_text_is_kept_beside_the_fingerprint() {
+        let value = secret("v1");
+        let first = Description::parse(Some("Key for the Gemini API\nsee the wiki"));
+        assert_eq!(first.user_text, "Key for the Gemini API\nsee the wiki");
+        assert_eq!(first.fingerprint, None);
+        assert!(!first.matches(&value));
+        let written = first.with_value(&value);
+        assert!(
+            written.starts_with(
+                "Key for the Gemini API\nsee the wiki\nhf-deploy:fingerprint $argon2id$"
+            )
+        );
+        let again = Description::parse(Some(&written));
+        assert_eq!(again.user_text, first.user_text);
+        assert!(again.matches(&value));
+        // Rewriting keeps the text once, not twice.
+        let rewritten = again.with_value(&secret("v2"));
+        assert_eq!(rewritten.matches("Key for the Gemini API").count(), 1);
+        assert!(Description::parse(Some(&rewritten)).matches(&secret("v2")));
+    }
+
+    #[test]
+    fn a_mangled_fingerprint_never_matches() {
+        let value = secret("v");
+        for description in [
+            None,
+            Some(""),
+            Some("hf-deploy:fingerprint"),
+            Some("hf-deploy:fingerprint $argon2id$garbage"),
+            Some("hf-deploy:fingerprint plain-text"),
+        ] {
+            assert!(
+                !Description::parse(description).matches(&value),
+                "{description:?}"
+            );
+        }
+    }
+}

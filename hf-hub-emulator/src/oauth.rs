@@ -1,0 +1,342 @@
+//! Trusted Publishers (keyless pushes from CI, hub-2026.md §2): a fake GitHub Actions OIDC
+//! issuer, publishers configured per Space, `POST /oauth/token` (RFC 8693 token exchange) and
+//! the Space-scoped tokens it hands out.
+//!
+//! * The fake issuer signs job tokens (ES256) with a test key pair fixed below: it exists only
+//!   for tests, and the stand-in knows its public key. [`issue_github_oidc_token`] mints one.
+//! * [`crate::Emulator::add_trusted_publisher`] configures a publisher on a Space; claims are
+//!   matched exactly (`repository` required, `workflow` and `ref` when set).
+//! * A scoped token (`hf_jwt_…`) lives [`SCOPED_TOKEN_SECONDS`]; it may read and push its one
+//!   Space (git, LFS, runtime, restart, logs) and nothing else: no create, no whoami, no other
+//!   Space, and no settings (secrets, variables, hardware, sleep time), which the real Hub's
+//!   answer to is not documented (the stand-in refuses, so clients must cope). Pushes are made
+//!   by the synthetic user `[OIDC]`.
+// The error type is the HTTP answer itself, built once per request: boxing it buys nothing.
+#![allow(clippy::result_large_err)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use bytes::Bytes;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::hub::{Caller, Hub, lock};
+use crate::util::{hub_error, json_response};
+
+/// The issuer of GitHub Actions job tokens.
+pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+/// The only audience the Hub accepts.
+pub const HUB_AUDIENCE: &str = "https://huggingface.co";
+/// How long a Space-scoped token lives (the Hub's: 60 minutes, no refresh).
+pub const SCOPED_TOKEN_SECONDS: u64 = 3600;
+/// The synthetic user that pushes made with a scoped token are attributed to.
+pub const OIDC_USER: &str = "[OIDC]";
+
+// A P-256 key pair made for these tests only (`openssl genpkey -algorithm EC -pkeyopt
+// ec_paramgen_curve:P-256`). It signs nothing but fake job tokens for the local stand-in.
+const TEST_ISSUER_PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQggf23Le4AgExhFro4
+cmVfBPda1OThr4ETcnvaNzjN48OhRANCAASGZCT70xgEpYGmhBwgFEmjC5FDyfvR
+IKfbuJ06NrPUaTJsTqyboPltXPnVX0dli4EzXeWcZUet8JviC9JZjncv
+-----END PRIVATE KEY-----
+";
+const TEST_ISSUER_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEhmQk+9MYBKWBpoQcIBRJowuRQ8n7
+0SCn27idOjaz1GkybE6sm6D5bVz51V9HZYuBM13lnGVHrfCb4gvSWY53Lw==
+-----END PUBLIC KEY-----
+";
+
+/// A Trusted Publisher of a Space: which GitHub workflow runs may push to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedPublisher {
+    /// `owner/repo` (required, exact).
+    pub repository: String,
+    /// The workflow's name, when the publisher pins it (exact).
+    pub workflow: Option<String>,
+    /// The git ref, e.g. `refs/heads/main`, when the publisher pins it (exact).
+    pub git_ref: Option<String>,
+}
+
+/// The claims of a fake GitHub Actions job token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobClaims {
+    /// `owner/repo`.
+    pub repository: String,
+    /// The workflow's name.
+    pub workflow: String,
+    /// The ref, e.g. `refs/heads/main` or `refs/pull/7/merge`.
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    /// `push`, `pull_request`, ...
+    pub event_name: String,
+    /// `repo:owner/repo:ref:refs/heads/main`, ...
+    pub sub: String,
+    /// The audience asked for.
+    pub aud: String,
+    /// The issuer.
+    pub iss: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: u64,
+    /// Issued at, seconds since the epoch.
+    pub iat: u64,
+}
+
+impl JobClaims {
+    /// The claims of a job of `repository` running `workflow` on `git_ref` for `event_name`,
+    /// for the audience `aud`, valid for ten minutes.
+    pub fn new(
+        repository: &str,
+        workflow: &str,
+        git_ref: &str,
+        event_name: &str,
+        aud: &str,
+    ) -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let sub = if event_name == "pull_request" {
+            format!("repo:{repository}:pull_request")
+        } else {
+            format!("repo:{repository}:ref:{git_ref}")
+        };
+        JobClaims {
+            repository: repository.to_owned(),
+            workflow: workflow.to_owned(),
+            git_ref: git_ref.to_owned(),
+            event_name: event_name.to_owned(),
+            sub,
+            aud: aud.to_owned(),
+            iss: GITHUB_ISSUER.to_owned(),
+            exp: now + 600,
+            iat: now,
+        }
+    }
+}
+
+/// A job token (JWT, ES256) of the fake issuer; the stand-in's `/oauth/token` accepts it.
+pub fn issue_github_oidc_token(claims: &JobClaims) -> String {
+    let header = Header {
+        kid: Some("hf-hub-emulator-test-issuer".into()),
+        ..Header::new(Algorithm::ES256)
+    };
+    // The key is a constant checked by the tests: it always parses.
+    EncodingKey::from_ec_pem(TEST_ISSUER_PRIVATE_KEY.as_bytes())
+        .and_then(|key| jsonwebtoken::encode(&header, claims, &key))
+        .unwrap_or_default()
+}
+
+/// Publishers and scoped tokens of a running stand-in.
+#[derive(Default)]
+pub(crate) struct Oidc {
+    /// Publishers by Space id (lowercase).
+    publishers: Mutex<HashMap<String, Vec<TrustedPublisher>>>,
+    /// Scoped tokens: token -> (Space id, expiry).
+    tokens: Mutex<HashMap<String, (String, Instant)>>,
+}
+
+impl Oidc {
+    pub(crate) fn add_publisher(&self, space: &str, publisher: TrustedPublisher) {
+        lock(&self.publishers)
+            .entry(space.to_ascii_lowercase())
+            .or_default()
+            .push(publisher);
+    }
+
+    /// The caller behind a scoped token that has not expired.
+    pub(crate) fn caller(&self, token: &str) -> Option<Caller> {
+        let tokens = lock(&self.tokens);
+        let (space, expires) = tokens.get(token)?;
+        (Instant::now() < *expires).then(|| Caller {
+            user: OIDC_USER.to_owned(),
+            role: crate::config::Role::Write,
+            scope: Some(space.clone()),
+        })
+    }
+}
+
+fn oauth_error(error: &str, description: Option<&str>) -> Response {
+    let mut body = json!({ "error": error });
+    if let Some(description) = description {
+        body["error_description"] = json!(description);
+    }
+    json_response(StatusCode::BAD_REQUEST, &body)
+}
+
+#[derive(Deserialize)]
+struct ExchangeRequest {
+    #[serde(default)]
+    grant_type: String,
+    #[serde(default)]
+    subject_token_type: String,
+    #[serde(default)]
+    subject_token: String,
+    #[serde(default)]
+    resource: String,
+}
+
+/// `POST /oauth/token`: a job token for a Space-scoped token. Like the Hub, a refusal never says
+/// which check failed (`invalid_grant` covers a missing Space, no matching publisher, claims,
+/// signature, audience and expiry).
+pub(crate) async fn token_exchange(State(hub): State<Arc<Hub>>, body: Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<ExchangeRequest>(&body) else {
+        return oauth_error("invalid_request", Some("the body must be a JSON object"));
+    };
+    if request.grant_type != "urn:ietf:params:oauth:grant-type:token-exchange"
+        || request.subject_token_type != "urn:ietf:params:oauth:token-type:id_token"
+        || request.subject_token.is_empty()
+    {
+        return oauth_error("invalid_request", None);
+    }
+    let Some((ns, name)) = request
+        .resource
+        .strip_prefix("spaces/")
+        .and_then(|rest| rest.split_once('/'))
+    else {
+        return oauth_error(
+            "invalid_request",
+            Some("`resource` must be `spaces/<ns>/<name>`"),
+        );
+    };
+    let Some(claims) = verify(&request.subject_token) else {
+        return oauth_error("invalid_grant", None);
+    };
+    let Some(space) = hub.space(ns, name) else {
+        return oauth_error("invalid_grant", None);
+    };
+    let matched = lock(&hub.oidc.publishers)
+        .get(&space.id.to_ascii_lowercase())
+        .is_some_and(|publishers| {
+            publishers.iter().any(|p| {
+                p.repository == claims.repository
+                    && p.workflow.as_ref().is_none_or(|w| *w == claims.workflow)
+                    && p.git_ref.as_ref().is_none_or(|r| *r == claims.git_ref)
+            })
+        });
+    if !matched {
+        return oauth_error("invalid_grant", None);
+    }
+    let token = format!("hf_jwt_{}", hex::encode(rand::random::<[u8; 24]>()));
+    lock(&hub.oidc.tokens).insert(
+        token.clone(),
+        (
+            space.id.clone(),
+            Instant::now() + Duration::from_secs(SCOPED_TOKEN_SECONDS),
+        ),
+    );
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": SCOPED_TOKEN_SECONDS,
+            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        }),
+    )
+}
+
+/// The claims of a job token signed by the fake issuer for the Hub's audience, if valid.
+fn verify(token: &str) -> Option<JobClaims> {
+    let key = DecodingKey::from_ec_pem(TEST_ISSUER_PUBLIC_KEY.as_bytes()).ok()?;
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&[HUB_AUDIENCE]);
+    validation.set_issuer(&[GITHUB_ISSUER]);
+    jsonwebtoken::decode::<JobClaims>(token, &key, &validation)
+        .ok()
+        .map(|data| data.claims)
+}
+
+/// Keeps a scoped token to its one Space: its git, LFS and API paths, settings excepted.
+pub(crate) async fn scope_guard(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Response {
+    let scope = match crate::auth::caller(&hub, req.headers()) {
+        Ok(Some(Caller {
+            scope: Some(scope), ..
+        })) => scope,
+        _ => return next.run(req).await,
+    };
+    let path = req.uri().path();
+    let own = |prefix: &str| {
+        path.strip_prefix(prefix).is_some_and(|rest| {
+            let rest = rest.to_ascii_lowercase();
+            let scope = scope.to_ascii_lowercase();
+            rest == scope
+                || rest.starts_with(&format!("{scope}/"))
+                || rest.starts_with(&format!("{scope}.git"))
+        })
+    };
+    if path == "/api/whoami-v2" {
+        return crate::auth::invalid_credentials();
+    }
+    if own("/api/spaces/") {
+        let setting = path.rsplit('/').next().unwrap_or("");
+        if matches!(
+            setting,
+            "secrets" | "variables" | "hardware" | "sleeptime" | "settings"
+        ) {
+            return hub_error(
+                StatusCode::FORBIDDEN,
+                None,
+                &format!(
+                    "This token was issued to a Trusted Publisher of `{scope}`: it may push to the Space but not change its settings"
+                ),
+            );
+        }
+        return next.run(req).await;
+    }
+    if own("/spaces/") || path.starts_with("/lfs/") {
+        return next.run(req).await;
+    }
+    hub_error(
+        StatusCode::FORBIDDEN,
+        None,
+        &format!(
+            "This token was issued to a Trusted Publisher of `{scope}` and is valid for that Space only"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_issuer_signs_tokens_the_stand_in_accepts() {
+        let claims = JobClaims::new(
+            "acme/app",
+            "Deploy",
+            "refs/heads/main",
+            "push",
+            HUB_AUDIENCE,
+        );
+        let token = issue_github_oidc_token(&claims);
+        assert_eq!(token.split('.').count(), 3, "{token}");
+        assert_eq!(verify(&token), Some(claims));
+    }
+
+    #[test]
+    fn another_audience_or_a_changed_payload_is_refused() {
+        let claims = JobClaims::new("acme/app", "Deploy", "refs/heads/main", "push", "sigstore");
+        assert_eq!(verify(&issue_github_oidc_token(&claims)), None);
+        let good = issue_github_oidc_token(&JobClaims::new(
+            "acme/app",
+            "Deploy",
+            "refs/heads/main",
+            "push",
+            HUB_AUDIENCE,
+        ));
+        let mut parts: Vec<&str> = good.split('.').collect();
+        let forged = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            br#"{"repository":"evil/app"}"#,
+        );
+        parts[1] = &forged;
+        assert_eq!(verify(&parts.join(".")), None);
+    }
+}
