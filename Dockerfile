@@ -22,7 +22,7 @@ COPY tests/Cargo.toml tests/
 RUN mkdir -p hf-deploy-core/src hf-deploy-action/src hf-hub-emulator/src tests/src \
     && touch hf-deploy-core/src/lib.rs hf-hub-emulator/src/lib.rs tests/src/lib.rs \
     && echo 'fn main() {}' > hf-deploy-action/src/main.rs \
-    && cargo build --release -p hf-deploy-action --no-default-features --locked \
+    && cargo build --profile dist -p hf-deploy-action --no-default-features --locked \
     && rm -rf hf-deploy-core/src hf-deploy-action/src
 
 # The real sources. COPY keeps the files' old timestamps, which cargo would take for "older
@@ -30,8 +30,8 @@ RUN mkdir -p hf-deploy-core/src hf-deploy-action/src hf-hub-emulator/src tests/s
 COPY hf-deploy-core hf-deploy-core
 COPY hf-deploy-action hf-deploy-action
 RUN find hf-deploy-core hf-deploy-action -name '*.rs' -exec touch {} + \
-    && cargo build --release -p hf-deploy-action --no-default-features --locked \
-    && ./target/release/hf-deploy --help > /dev/null
+    && cargo build --profile dist -p hf-deploy-action --no-default-features --locked \
+    && ./target/dist/hf-deploy --help > /dev/null
 
 # distroless/cc: glibc and libgcc (the binary is built on the same Debian 12), libssl3 (libgit2's
 # HTTPS transport links OpenSSL dynamically) and ca-certificates (the Hub and the GitHub API over
@@ -40,5 +40,5 @@ RUN find hf-deploy-core hf-deploy-action -name '*.rs' -exec touch {} + \
 # release is in the name); pin a digest here when cutting a release.
 # hadolint ignore=DL3007
 FROM gcr.io/distroless/cc-debian12:latest
-COPY --from=builder /build/target/release/hf-deploy /usr/local/bin/hf-deploy
+COPY --from=builder /build/target/dist/hf-deploy /usr/local/bin/hf-deploy
 ENTRYPOINT ["/usr/local/bin/hf-deploy"]

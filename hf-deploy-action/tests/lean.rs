@@ -61,3 +61,18 @@ fn the_default_feature_local_adds_the_stand_in() {
         );
     }
 }
+
+#[test]
+fn the_action_image_is_the_lean_build() {
+    let dockerfile = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).expect("read the root Dockerfile");
+    let builds: Vec<&str> = text.lines().filter(|l| l.contains("cargo build")).collect();
+    assert!(!builds.is_empty(), "no `cargo build` in the Dockerfile");
+    for line in builds {
+        assert!(
+            line.contains("--no-default-features") && line.contains("--profile dist"),
+            "the image must build the lean binary with the `dist` profile: {line}"
+        );
+    }
+    assert!(text.contains("COPY --from=builder /build/target/dist/hf-deploy "));
+}
