@@ -1215,7 +1215,7 @@ mod tests {
 
         assert_eq!(Installer::parse("PIP").unwrap(), Installer::Pip);
         let err = Installer::parse("conda").unwrap_err();
-        assert!(err.to_string().contains("--installer"), "{err}");
+        assert!(err.to_string().contains("`installer`"), "{err}");
     }
 
     #[test]
