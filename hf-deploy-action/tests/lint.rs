@@ -115,7 +115,9 @@ fn hadolint_passes_on_the_action_image() {
         final_stage.contains("ENTRYPOINT [\"/usr/local/bin/hf-deploy\"]"),
         "exec-form ENTRYPOINT with an absolute path"
     );
-    assert!(text.contains("cargo build --release -p hf-deploy-action --locked"));
+    assert!(
+        text.contains("cargo build --release -p hf-deploy-action --no-default-features --locked")
+    );
 }
 
 #[test]
