@@ -51,9 +51,11 @@ RUN find hf-deploy-core hf-deploy-action hf-hub-emulator tests -name '*.rs' -exe
     && cargo build --release -p hf-deploy-action --no-default-features --locked \
     && ./target/release/hf-deploy --help > /dev/null
 
-# A binary built on the host (BUILDER=prebuilt), at the path the build stage leaves it.
+# A binary built on the host (BUILDER=prebuilt), at the path the build stage leaves it. The whole
+# context rather than the one file, so that a builder that builds every stage (the legacy one)
+# does not fail here when the default BUILDER=build is used with the repository as context.
 FROM scratch AS prebuilt
-COPY hf-deploy /build/target/release/hf-deploy
+COPY . /build/target/release/
 
 FROM ${BUILDER} AS builder
 

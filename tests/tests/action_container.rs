@@ -41,7 +41,7 @@ const LABEL: &str = "hf-deploy.test=action-container";
 /// The runtime base used here in place of `gcr.io/distroless/cc-debian12`.
 const RUNTIME_BASE: &str = "python:3.11-slim";
 /// The runner's user on GitHub-hosted runners (`runner`, uid 1001); the container runs as root.
-const RUNNER_UID: u32 = 1001;
+const HOSTED_RUNNER_UID: u32 = 1001;
 const REPOSITORY: &str = "Codertocat/Hello-World";
 const HEALTHY: &str =
     r#"{"status":"healthy","services":{"fastapi":"ok","qdrant":{"status":"ok"}}}"#;
@@ -75,7 +75,28 @@ fn docker_ok(args: &[&str]) -> String {
 /// The lean release binary, built (or found up to date) by cargo with the Dockerfile's options.
 fn lean_binary() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    // Without the variables cargo sets for this test's package: build scripts (ring's) track
+    // some of them, so passing them on would rebuild what a plain `cargo build` from a shell
+    // built, and the reverse.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+            "CARGO_PRIMARY_",
+        ]
+        .iter()
+        .any(|p| key.starts_with(p))
+            || key == "CARGO_TARGET_TMPDIR"
+            || key == "OUT_DIR"
+        {
+            command.env_remove(key.as_ref());
+        }
+    }
+    let out = command
         .current_dir(workspace_root())
         .args([
             "build",
@@ -213,7 +234,9 @@ impl RunnerDirs {
         ] {
             std::fs::write(dirs.file_command(prefix), "").expect("create a file-command file");
         }
-        chown_tree(dirs.root.path(), RUNNER_UID);
+        if is_root() {
+            chown_tree(dirs.root.path(), HOSTED_RUNNER_UID);
+        }
         dirs
     }
 
@@ -228,6 +251,25 @@ impl RunnerDirs {
     fn container_file_command(&self, prefix: &str) -> String {
         format!("/github/file_commands/{prefix}{}", self.suffix)
     }
+}
+
+/// The runner's user: this process's when it is not root (a test run on a runner), else uid 1001
+/// (root plays the runner, whose directories and checks then belong to 1001).
+fn runner_uid() -> u32 {
+    if is_root() {
+        HOSTED_RUNNER_UID
+    } else {
+        std::fs::metadata("/proc/self")
+            .expect("stat /proc/self")
+            .uid()
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .expect("stat /proc/self")
+        .uid()
+        == 0
 }
 
 fn chown_tree(path: &Path, uid: u32) {
@@ -435,7 +477,7 @@ async fn run_event(
         let meta = std::fs::metadata(dirs.file_command(prefix)).expect("stat");
         assert_eq!(
             meta.uid(),
-            RUNNER_UID,
+            runner_uid(),
             "{prefix}: the container appends to the runner's file, it does not replace it"
         );
     }
@@ -449,7 +491,7 @@ async fn run_event(
         .collect();
     let foreign: Vec<&PathBuf> = after
         .iter()
-        .filter(|(_, (uid, _))| *uid != RUNNER_UID)
+        .filter(|(_, (uid, _))| *uid != runner_uid())
         .map(|(path, _)| path)
         .collect();
     eprintln!("written by the container: {written:?}; not owned by the runner: {foreign:?}");
@@ -472,13 +514,12 @@ async fn run_event(
         dirs.workspace.display(),
         dirs.temp.display()
     ));
-    let cleanup = Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .uid(RUNNER_UID)
-        .gid(RUNNER_UID)
-        .output()
-        .expect("run sh as the runner's user");
+    let mut cleanup = Command::new("sh");
+    cleanup.arg("-c").arg(&script);
+    if is_root() {
+        cleanup.uid(HOSTED_RUNNER_UID).gid(HOSTED_RUNNER_UID);
+    }
+    let cleanup = cleanup.output().expect("run sh as the runner's user");
     assert!(
         cleanup.status.success(),
         "the runner's user cannot overwrite or remove what the container wrote: {}",
