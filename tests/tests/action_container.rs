@@ -495,6 +495,14 @@ async fn run_event(
         .map(|(path, _)| path)
         .collect();
     eprintln!("written by the container: {written:?}; not owned by the runner: {foreign:?}");
+    let file_commands = [
+        dirs.file_command("set_output_"),
+        dirs.file_command("step_summary_"),
+    ];
+    assert!(
+        written.iter().all(|p| file_commands.contains(p)),
+        "the container wrote outside its outputs and summary: {written:?}"
+    );
     // The backend's sources are left as they were.
     for (path, state) in &before {
         if path.starts_with(dirs.workspace.join("backend")) {
