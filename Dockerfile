@@ -5,8 +5,27 @@
 # mounts the workspace at /github/workspace, makes it the working directory and runs as root
 # so that files it writes stay usable by later steps), and an exec-form ENTRYPOINT with an
 # absolute path (action.yml passes `action` as the argument).
+#
+# Build arguments, for machines that cannot pull `rust:` or `gcr.io/distroless/` (the defaults
+# are what CI and the release build and publish):
+# - RUNTIME_BASE: the final stage's base. Any glibc (Debian 12 or newer) image with libssl3 and a
+#   CA bundle works, e.g. the `python:3.11-slim` that scripts/docker-base-image.sh makes.
+# - BUILDER: the stage the binary comes from: `build` (default: compiled here, in RUST_IMAGE) or
+#   `prebuilt` (the file `hf-deploy` at the root of the build context, built on the host with
+#   `--no-default-features`; use a context holding only that file). A named stage chosen by
+#   an argument rather than BuildKit's `--build-context`, because `--build-context` needs buildx
+#   and Debian's docker 20.10 has BuildKit without buildx. Needs BuildKit (DOCKER_BUILDKIT=1 or
+#   buildx), which builds only the stages the final one uses; the legacy builder would pull
+#   RUST_IMAGE for the unused stage. tests/tests/action_container.rs builds it so:
+#   DOCKER_BUILDKIT=1 docker build -f Dockerfile --build-arg BUILDER=prebuilt \
+#     --build-arg RUNTIME_BASE=python:3.11-slim <dir holding hf-deploy>
+ARG RUST_IMAGE=rust:1-bookworm
+# distroless publishes moving tags only (the Debian release is in the name); pin a digest here
+# when cutting a release.
+ARG RUNTIME_BASE=gcr.io/distroless/cc-debian12:latest
+ARG BUILDER=build
 
-FROM rust:1-bookworm AS builder
+FROM ${RUST_IMAGE} AS build
 WORKDIR /build
 
 # Dependency layer: only the manifests and the lock file, with empty crate roots, so that a
@@ -33,12 +52,18 @@ RUN find hf-deploy-core hf-deploy-action -name '*.rs' -exec touch {} + \
     && cargo build --profile dist -p hf-deploy-action --no-default-features --locked \
     && ./target/dist/hf-deploy --help > /dev/null
 
+# A binary built on the host (BUILDER=prebuilt), at the path the build stage leaves it. The whole
+# context rather than the one file, so that a builder that builds every stage (the legacy one)
+# does not fail here when the default BUILDER=build is used with the repository as context.
+FROM scratch AS prebuilt
+COPY . /build/target/dist/
+
+FROM ${BUILDER} AS builder
+
 # distroless/cc: glibc and libgcc (the binary is built on the same Debian 12), libssl3 (libgit2's
 # HTTPS transport links OpenSSL dynamically) and ca-certificates (the Hub and the GitHub API over
 # TLS); no shell and no package manager, so the image is the binary plus a small base. It runs as
-# root by default, as the runner expects. distroless publishes moving tags only (the Debian
-# release is in the name); pin a digest here when cutting a release.
-# hadolint ignore=DL3007
-FROM gcr.io/distroless/cc-debian12:latest
+# root by default, as the runner expects.
+FROM ${RUNTIME_BASE}
 COPY --from=builder /build/target/dist/hf-deploy /usr/local/bin/hf-deploy
 ENTRYPOINT ["/usr/local/bin/hf-deploy"]

@@ -192,7 +192,8 @@ pub fn copy_tree(from: &Path) -> tempfile::TempDir {
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copy a folder (without caches and virtual environments) to `to`, creating it.
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from).expect("read dir") {
         let entry = entry.expect("dir entry");
@@ -269,4 +270,86 @@ pub fn runner_read_outputs(text: &str) -> std::result::Result<BTreeMap<String, S
         }
     }
     Ok(out)
+}
+
+/// The `docker` CLI the Hub stand-in uses (`hf-hub-emulator/src/docker.rs`): `HF_DEPLOY_DOCKER`
+/// when set, else the first `docker` on `PATH` that builds with BuildKit (one with the buildx
+/// plugin, or one older than 23 whose built-in BuildKit client `DOCKER_BUILDKIT=1` turns on), else
+/// plain `docker`. Run it with `DOCKER_BUILDKIT=1`.
+pub fn docker_cli() -> PathBuf {
+    if let Some(path) = std::env::var_os("HF_DEPLOY_DOCKER").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let answers = |cli: &Path, args: &[&str]| {
+        Command::new(cli)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let cli = dir.join("docker");
+        if !cli.is_file() {
+            continue;
+        }
+        let buildkit = answers(&cli, &["buildx", "version"]).is_some()
+            || answers(&cli, &["version", "--format", "{{.Client.Version}}"])
+                .and_then(|v| v.split('.').next().and_then(|m| m.parse::<u32>().ok()))
+                .is_some_and(|major| major < 23);
+        if buildkit {
+            return cli;
+        }
+    }
+    PathBuf::from("docker")
+}
+
+/// The examples of one event in `@octokit/webhooks-examples` (installed in `.tools/node` by
+/// `scripts/bootstrap.sh`): real payloads, as the runner writes them to `GITHUB_EVENT_PATH`.
+pub fn webhook_examples(event: &str) -> Vec<serde_json::Value> {
+    let path = workspace_root()
+        .join(".tools/node/node_modules/@octokit/webhooks-examples/api.github.com/index.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "`{}`: {e}: run `scripts/bootstrap.sh` (the test command `scripts/test.sh` does)",
+            path.display()
+        )
+    });
+    let all: Vec<serde_json::Value> = serde_json::from_str(&text).expect("webhooks-examples JSON");
+    all.into_iter()
+        .find(|e| e["name"] == event)
+        .and_then(|e| e["examples"].as_array().cloned())
+        .unwrap_or_else(|| panic!("no `{event}` examples in {}", path.display()))
+}
+
+/// Every input declared in `action.yml`, as the runner passes them to the action: one
+/// `INPUT_<NAME>` each (upper-cased, hyphens kept), `""` when neither given nor defaulted,
+/// `given` over the defaults. A default that is an expression (`${{ github.token }}`) is
+/// evaluated by the runner; here it is empty unless given.
+pub fn action_inputs(given: &[(&str, &str)]) -> Vec<(String, String)> {
+    let action: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(workspace_root().join("action.yml")).expect("read action.yml"),
+    )
+    .expect("action.yml is YAML");
+    let mut values = BTreeMap::new();
+    for (name, spec) in action["inputs"].as_mapping().expect("action.yml inputs") {
+        let name = name.as_str().expect("input name").to_string();
+        let default = spec.get("default").and_then(|d| d.as_str()).unwrap_or("");
+        let default = if default.contains("${{") { "" } else { default };
+        values.insert(name, default.to_string());
+    }
+    for (name, value) in given {
+        assert!(
+            values.contains_key(*name),
+            "`{name}` is not declared in action.yml"
+        );
+        values.insert(name.to_string(), value.to_string());
+    }
+    values
+        .into_iter()
+        .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v))
+        .collect()
 }
