@@ -23,7 +23,7 @@ use crate::error::{Error, HttpContext, Result};
 use crate::hub::RetryPolicy;
 use crate::hub::retry::{Idempotency, Outcome as RetryOutcome};
 use crate::secret::SecretString;
-use crate::space::join_url;
+pub use crate::space::join_url;
 
 /// Consecutive 404 (or other 4xx) answers after which the health path is taken as wrong.
 pub const NOT_FOUND_LIMIT: u32 = 5;
