@@ -22,7 +22,9 @@
 //! * [`report`]: [`report::DeployReport`], the result of a deploy or a verification, with its
 //!   JSON form (renderings as text or Markdown are the binary's).
 //! * [`frontend`]: point a frontend's API client at the deployed app.
-//! * [`Error`], [`SecretString`] (a value that never prints), [`SpaceId`].
+//! * [`Error`] (one enum; [`Error::is_usage`] is a bad input, [`Error::message_with`] words its
+//!   [`Field`] your way), [`SecretString`] (a value that never prints), [`SpaceId`],
+//!   [`Settings`] (the checked secrets and variables of [`DeployOptions`]).
 //!
 //! # Example
 //!
@@ -71,7 +73,7 @@ pub mod verify;
 
 pub use deploy::{DeployOptions, DeployOutcome, Event, NoProgress, PollSettings, Progress, deploy};
 pub use error::{Error, HttpContext, LintViolation, Result};
-pub use inputs::{Field, Phrase, RawEntry, RawInputs, Spelling};
+pub use inputs::{Field, Phrase, RawEntry, RawInputs};
 pub use secret::SecretString;
 pub use settings::Settings;
 pub use space::SpaceId;
