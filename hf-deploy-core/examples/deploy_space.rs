@@ -129,7 +129,13 @@ pub(crate) async fn run(args: &Args, progress: &dyn Progress) -> Result<DeployOu
     // Reads the source folder: off the async workers.
     let options = tokio::task::spawn_blocking(move || inputs::resolve(&raw))
         .await
-        .map_err(|e| Error::invalid_input(Field::Source, format!("the scaffold stopped: {e}")))??;
+        .map_err(|e| {
+            Error::io(
+                "scaffold",
+                &args.source,
+                std::io::Error::other(e.to_string()),
+            )
+        })??;
     let mut client = HubClient::builder()
         .endpoint(&args.endpoint)
         .user_agent(concat!(
