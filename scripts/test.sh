@@ -30,6 +30,7 @@ echo "==> cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 cargo clippy -p hf-deploy-action --no-default-features --locked -- -D warnings  # the lean action build
+RUSTDOCFLAGS="-D warnings" cargo doc -p hf-deploy-core --no-deps --locked  # the library's public docs
 
 echo "==> tests" >&2
 # nextest runs each test in its own process (tests start servers and child processes).

@@ -30,11 +30,11 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use crate::secret::SecretString;
 
 /// The marker that starts the fingerprint line of a description.
-pub const MARKER: &str = "hf-deploy:fingerprint ";
+pub(crate) const MARKER: &str = "hf-deploy:fingerprint ";
 
 /// A description split into the user's own text and our fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Description {
+pub(crate) struct Description {
     /// The user's own text, without the fingerprint line; empty when none.
     pub user_text: String,
     /// The PHC string of the fingerprint, when there is one.
@@ -43,7 +43,7 @@ pub struct Description {
 
 impl Description {
     /// Split a description as listed by the Hub.
-    pub fn parse(description: Option<&str>) -> Description {
+    pub(crate) fn parse(description: Option<&str>) -> Description {
         let text = description.unwrap_or("");
         let (user_text, last) = match text.rsplit_once('\n') {
             Some((before, last)) => (before, last),
@@ -62,14 +62,14 @@ impl Description {
     }
 
     /// True when the fingerprint is the one of `value`.
-    pub fn matches(&self, value: &SecretString) -> bool {
+    pub(crate) fn matches(&self, value: &SecretString) -> bool {
         self.fingerprint
             .as_deref()
             .is_some_and(|fingerprint| matches(fingerprint, value))
     }
 
     /// The description to write with `value`: the user's text kept, a new fingerprint line.
-    pub fn with_value(&self, value: &SecretString) -> String {
+    pub(crate) fn with_value(&self, value: &SecretString) -> String {
         let line = format!("{MARKER}{}", fingerprint(value));
         if self.user_text.is_empty() {
             line
@@ -80,7 +80,7 @@ impl Description {
 }
 
 /// A fresh fingerprint of `value` (PHC string, new random salt).
-pub fn fingerprint(value: &SecretString) -> String {
+pub(crate) fn fingerprint(value: &SecretString) -> String {
     let salt = SaltString::generate(&mut OsRng);
     // Hashing with the default parameters and a fresh valid salt cannot fail (it fails only on
     // parameter or output-length errors); an empty fingerprint would simply never match.
@@ -91,7 +91,7 @@ pub fn fingerprint(value: &SecretString) -> String {
 }
 
 /// True when `fingerprint` (a PHC string) is the one of `value`.
-pub fn matches(fingerprint: &str, value: &SecretString) -> bool {
+pub(crate) fn matches(fingerprint: &str, value: &SecretString) -> bool {
     let Ok(hash) = PasswordHash::new(fingerprint) else {
         return false;
     };

@@ -3,7 +3,7 @@
 //!
 //! The front ends (the command line, the GitHub Action) fill a [`RawInputs`] with the values as
 //! the user gave them and call [`resolve`]. Every rule about a user input lives here (or in a
-//! function this module calls: secrets and variables in [`crate::settings`], the scaffold's own
+//! function this module calls: secrets and variables in the settings module, the scaffold's own
 //! checks of the source folder and of a user Dockerfile in [`crate::scaffold`]), so that
 //! everything that can be checked is checked before the first remote call.
 //!
@@ -23,7 +23,8 @@ use crate::scaffold::{
     self, ALLOWED_COLORS, DEFAULT_HEALTH_PATH, SHORT_DESCRIPTION_MAX, ScaffoldOptions, SecretDoc,
 };
 use crate::settings::{self, SettingsInput};
-use crate::space::{SpaceId, parse_http_url, parse_origin};
+pub use crate::space::parse_http_url;
+use crate::space::{SpaceId, parse_origin};
 
 /// A user input, named independently of how a front end spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

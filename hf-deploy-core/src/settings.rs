@@ -18,10 +18,10 @@ use crate::secret::SecretString;
 
 /// Longest key accepted. The Hub documents no limit; environment variable names this long are
 /// always a mistake.
-pub const MAX_KEY_LEN: usize = 128;
+pub(crate) const MAX_KEY_LEN: usize = 128;
 
 /// The secret that carries the app's CORS origins, comma separated.
-pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
+pub(crate) const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
 
 /// Resolved secrets and variables, ready to be sent to the Space.
 ///
@@ -38,7 +38,7 @@ pub struct Settings {
 
 /// Raw inputs for [`resolve`]. `Debug` shows no value ([`RawEntry`] shows keys only).
 #[derive(Debug)]
-pub struct SettingsInput<'a> {
+pub(crate) struct SettingsInput<'a> {
     /// Secret entries: `KEY=VALUE`, or a bare `KEY` with its value looked up by the front end.
     pub secrets: &'a [RawEntry],
     /// A dotenv file of secrets.
@@ -149,7 +149,7 @@ fn split_entries(
 }
 
 /// Gather and validate secrets and variables. See the module docs for the rules.
-pub fn resolve(input: &SettingsInput) -> Result<Settings> {
+pub(crate) fn resolve(input: &SettingsInput) -> Result<Settings> {
     let mut secrets = split_entries(input.secrets, Field::Secrets, true)?;
     if let Some(path) = input.secrets_file {
         // An unreadable secrets file is the user's input, not a remote failure (exit code 2).
@@ -239,7 +239,8 @@ pub fn resolve(input: &SettingsInput) -> Result<Settings> {
 /// Unquoted values are trimmed and lose a trailing ` # comment`, as python-dotenv does.
 ///
 /// A malformed line is an [`Error::InvalidInput`] naming `source_name:line`, never the value.
-pub fn parse_dotenv(text: &str, source_name: &str) -> Result<Vec<(String, String)>> {
+#[cfg(test)]
+pub(crate) fn parse_dotenv(text: &str, source_name: &str) -> Result<Vec<(String, String)>> {
     Ok(parse_dotenv_lines(text, source_name)?
         .into_iter()
         .map(|(_, k, v)| (k, v))

@@ -19,7 +19,7 @@ pub struct SpaceId {
 }
 
 /// Longest Space name the Hub accepts.
-pub const MAX_NAME_LEN: usize = 96;
+pub(crate) const MAX_NAME_LEN: usize = 96;
 
 impl SpaceId {
     /// Parse and validate `ns/name`. `input` names the field for the error message.
@@ -72,7 +72,7 @@ impl SpaceId {
     }
 
     /// The id of this Space's preview for pull request `number`: `{name}-pr-{number}`, cut so
-    /// that the name stays within [`MAX_NAME_LEN`] and still valid.
+    /// that the name stays within the Hub's length limit (96) and still valid.
     pub fn preview(&self, number: u64) -> SpaceId {
         let suffix = format!("-pr-{number}");
         let keep = MAX_NAME_LEN.saturating_sub(suffix.len());
@@ -193,7 +193,7 @@ pub fn parse_http_url(value: &str, input: impl Into<Field>) -> Result<String> {
 
 /// Validate a browser origin `scheme://host[:port]` (a frontend URL). Returns the canonical
 /// origin text (what a browser sends in `Origin`).
-pub fn parse_origin(value: &str, input: impl Into<Field>) -> Result<String> {
+pub(crate) fn parse_origin(value: &str, input: impl Into<Field>) -> Result<String> {
     let input = input.into();
     let hint = "give an origin such as `https://my-app.vercel.app` (scheme, host and optional port; no path)";
     let trimmed = value.trim();

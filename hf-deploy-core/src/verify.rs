@@ -1,13 +1,16 @@
 //! Verify a deployed app: wait for a healthy answer, explain known failures, check CORS.
 //!
-//! * [`wait_healthy`] polls the health URL through the cold start (502, 503, connection errors)
-//!   until it answers JSON, then returns the parsed [`Health`]. It does not judge the status:
-//!   the caller decides (`--allow-degraded`) and builds the error with [`health_error`].
-//! * [`diagnose`] turns the known failures of a FastAPI + Qdrant + PostgreSQL + Gemini backend
-//!   into advice (a suspended Qdrant cluster, a missing `sslmode`, a rejected key, a secret
-//!   that was never set).
-//! * [`check_cors`] sends what a browser sends (a preflight and a simple `GET`) from each
-//!   frontend origin and reports whether the app lets it through.
+//! [`verify_app`] is the one verification sequence of `deploy` and `verify`, for any running app:
+//!
+//! * it polls the health URL through the cold start (502, 503, connection errors) until it
+//!   answers JSON ([`Health`], one [`HealthAttempt`] per poll), judges the answer with
+//!   [`verdict`] and [`accepts`] (`allow_degraded`);
+//! * then sends what a browser sends (a preflight and a simple `GET`) from each frontend origin
+//!   and reports whether the app lets it through ([`CorsResult`]).
+//!
+//! [`diagnose`] turns the known failures of a FastAPI + Qdrant + PostgreSQL + Gemini backend
+//! into advice (a suspended Qdrant cluster, a missing `sslmode`, a rejected key, a secret that
+//! was never set).
 //!
 //! Private Spaces need `Authorization: Bearer <token>` on the app URL too; the token travels
 //! only in that header and never appears in an error, a `Debug` output or an attempt report.
@@ -23,18 +26,18 @@ use crate::error::{Error, HttpContext, Result};
 use crate::hub::RetryPolicy;
 use crate::hub::retry::{Idempotency, Outcome as RetryOutcome};
 use crate::secret::SecretString;
-use crate::space::join_url;
+pub use crate::space::join_url;
 
 /// Consecutive 404 (or other 4xx) answers after which the health path is taken as wrong.
-pub const NOT_FOUND_LIMIT: u32 = 5;
+pub(crate) const NOT_FOUND_LIMIT: u32 = 5;
 /// Consecutive 200 answers that are not JSON after which the health path is taken as wrong.
-pub const NOT_JSON_LIMIT: u32 = 3;
+pub(crate) const NOT_JSON_LIMIT: u32 = 3;
 /// Longest single health request.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// How to poll a health endpoint.
 #[derive(Clone)]
-pub struct HealthCheck {
+pub(crate) struct HealthCheck {
     /// The full health URL, e.g. `https://alice-rag.hf.space/api/health`.
     pub url: String,
     /// Sent as `Authorization: Bearer` (private Spaces).
@@ -63,7 +66,7 @@ impl std::fmt::Debug for HealthCheck {
 /// A client for requests to the app (health, CORS): [`REQUEST_TIMEOUT`] per request and, for a
 /// private Space, `Authorization: Bearer <token>` on every request, marked sensitive so that
 /// the client's `Debug` never shows it.
-pub fn app_client(token: Option<&SecretString>) -> Result<reqwest::Client> {
+pub(crate) fn app_client(token: Option<&SecretString>) -> Result<reqwest::Client> {
     let mut headers = HeaderMap::new();
     if let Some(token) = token {
         let mut value = header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
@@ -87,20 +90,7 @@ pub fn app_client(token: Option<&SecretString>) -> Result<reqwest::Client> {
         })
 }
 
-impl HealthCheck {
-    /// A check of `url` until `timeout` from now, polling every 1 s growing to 5 s, no token.
-    pub fn new(url: impl Into<String>, timeout: Duration) -> Self {
-        HealthCheck {
-            url: url.into(),
-            token: None,
-            deadline: Instant::now() + timeout,
-            poll: (Duration::from_secs(1), Duration::from_secs(5)),
-            client: None,
-        }
-    }
-}
-
-/// One attempt of [`wait_healthy`], for progress output.
+/// One health poll of [`verify_app`], for progress output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthAttempt {
     /// 1-based attempt number.
@@ -281,7 +271,7 @@ pub fn verdict(status: &str) -> Verdict {
 /// Errors: [`Error::Timeout`] with the last status seen; [`Error::Unhealthy`] when the health
 /// path persistently answers 404 or HTML (the diagnosis says to check the health path setting);
 /// [`Error::InvalidToken`] / [`Error::Forbidden`] on 401 / 403.
-pub async fn wait_healthy(
+pub(crate) async fn wait_healthy(
     check: &HealthCheck,
     on_attempt: &mut dyn FnMut(&HealthAttempt),
 ) -> Result<Health> {
@@ -644,7 +634,7 @@ pub fn accepts(verdict: Verdict, allow_degraded: bool) -> bool {
 }
 
 /// The error for a health answer that is not healthy: the failing services and the diagnoses.
-pub fn health_error(health: &Health, url: &str) -> Error {
+pub(crate) fn health_error(health: &Health, url: &str) -> Error {
     Error::Unhealthy {
         url: url.to_string(),
         status: health.status.clone(),
@@ -669,7 +659,7 @@ pub struct CorsResult {
 }
 
 /// [`Error::CorsBlocked`] naming every blocked origin, or `None` when all are allowed.
-pub fn cors_error(results: &[CorsResult]) -> Option<Error> {
+pub(crate) fn cors_error(results: &[CorsResult]) -> Option<Error> {
     let origins: Vec<String> = results
         .iter()
         .filter(|c| !c.allowed)
@@ -800,7 +790,7 @@ pub async fn verify_app(
 /// allowed only when both answers carry `Access-Control-Allow-Origin` equal to it (or `*`) and
 /// the preflight allows `POST` and the `content-type` header. For a private Space, give a
 /// `client` whose default headers carry the token.
-pub async fn check_cors(
+pub(crate) async fn check_cors(
     app_url: &str,
     probe_path: &str,
     origins: &[String],

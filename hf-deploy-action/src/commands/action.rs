@@ -10,10 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use hf_deploy_core::deploy::{self, DeployOutcome, Event, Progress};
 use hf_deploy_core::inputs;
 use hf_deploy_core::report::DeployReport;
-use hf_deploy_core::{Error, Field, SecretString, SpaceId};
+use hf_deploy_core::{DeployOutcome, Error, Event, Field, Progress, SecretString, SpaceId};
 use octocrab::models::repos::DeploymentStatusState;
 
 use crate::github::api::{
@@ -200,7 +199,7 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     };
 
     let printer = GroupPrinter::default();
-    let DeployOutcome { report, error } = deploy::deploy(&hub, &options, &printer).await;
+    let DeployOutcome { report, error } = hf_deploy_core::deploy(&hub, &options, &printer).await;
     printer.close();
 
     // 5. Outputs, summary, deployment status, comment.

@@ -6,12 +6,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context;
-use hf_deploy_core::deploy::{self, Event, Progress};
 use hf_deploy_core::hub::HubClient;
 use hf_deploy_core::inputs;
+use hf_deploy_core::inputs::parse_http_url;
 use hf_deploy_core::report::DeployReport;
-use hf_deploy_core::space::parse_http_url;
-use hf_deploy_core::{Error, Field, RawEntry, RawInputs, SecretString};
+use hf_deploy_core::{
+    DeployOutcome, Error, Event, Field, Progress, RawEntry, RawInputs, SecretString,
+};
 
 use super::local_runtime::{DEFAULT_USER, DEFAULT_WRITE_TOKEN, Emulator, start_local};
 
@@ -85,7 +86,7 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         // A signal during a local deploy (e.g. during the build) stops the stand-in and its
         // containers before exiting.
         Some(_) => tokio::select! {
-            outcome = deploy::deploy(&client, &options, &printer) => outcome,
+            outcome = hf_deploy_core::deploy(&client, &options, &printer) => outcome,
             signal = super::signal::until_signal() => {
                 ui.warn(&format!("{signal}: stopping the local Space"));
                 if let Some(emulator) = emulator {
@@ -94,19 +95,19 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(130));
             }
         },
-        None => deploy::deploy(&client, &options, &printer).await,
+        None => hf_deploy_core::deploy(&client, &options, &printer).await,
     };
     outcome.report.local_runtime = local_runtime.map(str::to_string);
     finish(outcome, &args, ui, emulator).await
 }
 
 async fn finish(
-    outcome: deploy::DeployOutcome,
+    outcome: DeployOutcome,
     args: &DeployArgs,
     ui: &Ui,
     emulator: Option<Emulator>,
 ) -> anyhow::Result<ExitCode> {
-    let deploy::DeployOutcome { report, error } = outcome;
+    let DeployOutcome { report, error } = outcome;
     let usage_error = error.as_ref().is_some_and(Error::is_usage);
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);

@@ -5,8 +5,7 @@ use std::time::{Duration, Instant};
 
 use hf_deploy_core::inputs;
 use hf_deploy_core::report::DeployReport;
-use hf_deploy_core::space::join_url;
-use hf_deploy_core::verify::{self, AppCheck};
+use hf_deploy_core::verify::{self, AppCheck, join_url};
 use hf_deploy_core::{Field, SpaceId};
 
 use crate::cli::VerifyArgs;

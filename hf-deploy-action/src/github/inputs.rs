@@ -369,7 +369,7 @@ impl ActionInputs {
 
 #[cfg(test)]
 mod tests {
-    use hf_deploy_core::deploy::DeployOptions;
+    use hf_deploy_core::DeployOptions;
 
     use super::*;
 
@@ -728,15 +728,8 @@ mod tests {
         let config = inputs
             .validate(Path::new("/w"))
             .expect("action-only inputs are fine");
-        assert!(
-            hf_deploy_core::settings::resolve(&hf_deploy_core::settings::SettingsInput {
-                secrets: &config.raw.secrets,
-                secrets_file: None,
-                variables: &[],
-                frontend_origins: &[],
-            })
-            .is_err()
-        );
+        let error = inputs::resolve(&config.raw).expect_err("the malformed list is refused");
+        assert_eq!(error.field(), Some(Field::Secrets), "{error}");
     }
 
     #[test]

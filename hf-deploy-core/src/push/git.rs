@@ -26,7 +26,7 @@ const EXECUTABLE_MODE: i32 = 0o100755;
 const TREE_MODE: i32 = 0o040000;
 
 /// A temporary bare repository tied to one Space remote. Dropping it deletes the folder.
-pub struct PushSession {
+pub(crate) struct PushSession {
     repo: Repository,
     remote_url: String,
     token: Option<SecretString>,
@@ -45,7 +45,7 @@ impl std::fmt::Debug for PushSession {
 
 /// What a push would change, computed against one remote head.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The remote `main` this plan builds on (`None`: the Space has no commit yet).
     pub parent: Option<Oid>,
     /// The new root tree.
@@ -64,7 +64,7 @@ pub struct Plan {
 
 /// How a publish attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Published {
+pub(crate) enum Published {
     /// `main` now points at this commit.
     Pushed(Oid),
     /// `main` moved since the fetch: fetch again and rebuild.
@@ -82,7 +82,7 @@ struct AuthState {
 
 impl PushSession {
     /// Create the temporary bare repository for `remote_url`. Nothing is fetched yet.
-    pub fn open(remote_url: &str, token: Option<SecretString>) -> Result<Self> {
+    pub(crate) fn open(remote_url: &str, token: Option<SecretString>) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("hf-deploy-push-")
             .tempdir()
@@ -188,7 +188,7 @@ impl PushSession {
 
     /// Fetch the Space's `main` (depth 1 over the network) and return its head, or `None` when
     /// the Space has no `main` yet.
-    pub fn fetch(&mut self) -> Result<Option<Oid>> {
+    pub(crate) fn fetch(&mut self) -> Result<Option<Oid>> {
         let action = format!("fetch `main` from `{}`", self.shown_url());
         if let Ok(mut stale) = self.repo.find_reference(FETCHED_REF) {
             stale.delete().map_err(|source| Error::Git {
@@ -230,7 +230,7 @@ impl PushSession {
     }
 
     /// Build the Space tree for `request` on top of `parent` (from [`PushSession::fetch`]).
-    pub fn plan(&self, request: &PushRequest, parent: Option<Oid>) -> Result<Plan> {
+    pub(crate) fn plan(&self, request: &PushRequest, parent: Option<Oid>) -> Result<Plan> {
         let git = |action: &str| {
             let action = action.to_string();
             move |source| Error::Git {
@@ -364,7 +364,7 @@ impl PushSession {
     }
 
     /// Commit `plan` on its parent and push it to `main` (never forced).
-    pub fn publish(&self, plan: &Plan, request: &PushRequest) -> Result<Published> {
+    pub(crate) fn publish(&self, plan: &Plan, request: &PushRequest) -> Result<Published> {
         let repo = &self.repo;
         let (name, email) = &request.author;
         let signature = Signature::now(name, email).map_err(|_| {

@@ -19,14 +19,14 @@ use crate::hub::retry::{self, Idempotency};
 use crate::secret::SecretString;
 
 /// Media type of every LFS API request and answer.
-pub const LFS_MEDIA_TYPE: &str = "application/vnd.git-lfs+json";
+pub(crate) const LFS_MEDIA_TYPE: &str = "application/vnd.git-lfs+json";
 
 /// Objects per batch request (git-lfs sends at most 100).
 const BATCH_SIZE: usize = 100;
 
 /// A file stored through LFS: its pointer goes into git, its bytes to LFS storage.
 #[derive(Clone, PartialEq, Eq)]
-pub struct LfsObject {
+pub(crate) struct LfsObject {
     /// Path in the Space.
     pub path: String,
     /// SHA-256 of the content, lowercase hex.
@@ -49,7 +49,7 @@ impl std::fmt::Debug for LfsObject {
 
 impl LfsObject {
     /// Hash `content` for `path`.
-    pub fn new(path: impl Into<String>, content: Bytes) -> Self {
+    pub(crate) fn new(path: impl Into<String>, content: Bytes) -> Self {
         let oid = hex::encode(Sha256::digest(&content));
         LfsObject {
             path: path.into(),
@@ -60,7 +60,7 @@ impl LfsObject {
     }
 
     /// The pointer file committed in place of the content.
-    pub fn pointer(&self) -> String {
+    pub(crate) fn pointer(&self) -> String {
         format!(
             "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize {}\n",
             self.oid, self.size
@@ -69,7 +69,7 @@ impl LfsObject {
 }
 
 /// The batch endpoint for a git remote URL: `{remote}.git/info/lfs/objects/batch`.
-pub fn batch_url(remote_url: &str) -> String {
+pub(crate) fn batch_url(remote_url: &str) -> String {
     let base = remote_url.trim_end_matches('/');
     let base = base.strip_suffix(".git").unwrap_or(base);
     format!("{base}.git/info/lfs/objects/batch")
@@ -176,7 +176,7 @@ struct Verify<'a> {
 
 /// Upload `objects` that LFS storage does not have yet. Objects the batch answer lists without
 /// `actions` are already stored and skipped.
-pub async fn upload(
+pub(crate) async fn upload(
     client: &reqwest::Client,
     batch_url: &str,
     token: Option<&SecretString>,

@@ -14,12 +14,12 @@
 
 mod attributes;
 mod git;
-pub mod lfs;
+pub(crate) mod lfs;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-pub use git::{Plan, Published, PushSession};
-pub use lfs::LfsObject;
+pub(crate) use git::{Published, PushSession};
+pub(crate) use lfs::LfsObject;
 
 use crate::error::{Error, Result};
 use crate::hub::RetryPolicy;
@@ -27,11 +27,11 @@ use crate::hub::retry::{Idempotency, Outcome};
 use crate::secret::SecretString;
 
 /// Path of the attributes file, always merged with the Space's, never dropped.
-pub const GITATTRIBUTES: &str = ".gitattributes";
+pub(crate) const GITATTRIBUTES: &str = ".gitattributes";
 
 /// What to push, and where. `Debug` lists file paths and sizes, never the token.
 #[derive(Clone)]
-pub struct PushRequest {
+pub(crate) struct PushRequest {
     /// The Space's git URL, e.g. `https://huggingface.co/spaces/ns/name`; never with credentials.
     pub remote_url: String,
     /// Hub token: the git password (user `hf_user`) and the LFS Basic auth.
@@ -80,7 +80,7 @@ impl std::fmt::Debug for PushRequest {
 
 /// What a push did (or, with `dry_run`, would do).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PushOutcome {
+pub(crate) struct PushOutcome {
     /// The new head of `main`; when nothing changed or on a dry run, the remote head (empty when
     /// the Space has no commit yet).
     pub commit_sha: String,
@@ -101,7 +101,7 @@ pub struct PushOutcome {
 /// Push `request`: fetch, plan, upload LFS objects, commit and push, retrying races.
 ///
 /// The git work runs on tokio's blocking pool; LFS uploads use reqwest on the caller's runtime.
-pub async fn push(request: PushRequest) -> Result<PushOutcome> {
+pub(crate) async fn push(request: PushRequest) -> Result<PushOutcome> {
     push_with_hook(request, |_| {}).await
 }
 
@@ -153,7 +153,8 @@ async fn push_with_hook(
 
 /// The blocking core of [`push`]. `upload_lfs` receives the LFS objects not uploaded yet in
 /// this run, before the commit that points at them is pushed.
-pub fn push_blocking(
+#[cfg(test)]
+pub(crate) fn push_blocking(
     request: &PushRequest,
     upload_lfs: &mut dyn FnMut(&[LfsObject]) -> Result<()>,
 ) -> Result<PushOutcome> {

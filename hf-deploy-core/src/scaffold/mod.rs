@@ -199,7 +199,7 @@ impl Installer {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] naming [`Field::Installer`](crate::inputs::Field::Installer) for
+    /// [`Error::InvalidInput`] naming [`Field::Installer`] for
     /// any other value.
     pub fn parse(value: &str) -> Result<Self> {
         match value.trim().to_ascii_lowercase().as_str() {
