@@ -680,11 +680,30 @@ pub async fn wait_for_running(
         });
         let in_grace = !seen_build && started.elapsed() < poll.build_grace;
         if stage.is_in_progress() {
+            // `RUNNING_BUILDING` / `RUNNING_APP_STARTING` too: the previous revision serves
+            // meanwhile, so nothing it answers may stand for this deploy; keep waiting.
             seen_build = true;
         } else if *stage == SpaceStage::Running {
             if !in_grace {
+                if !seen_build {
+                    // The Hub never showed a build of this deploy: the RUNNING seen may be
+                    // the previous revision's. Say so rather than vouch for it.
+                    let note = format!(
+                        "no build was seen in the {}s after the push and the Space shows \
+                         RUNNING: the health check may reach the previous revision",
+                        poll.build_grace.as_secs()
+                    );
+                    progress.event(Event::Warning(&note));
+                    report.warnings.push(note);
+                }
                 return Ok(runtime);
             }
+        } else if *stage == SpaceStage::Deleting {
+            // A Space being deleted never comes back: no wait helps.
+            return Err(Error::SpaceFailed {
+                stage: last_seen,
+                log_tail: Vec::new(),
+            });
         } else if stage.is_error() {
             if !in_grace {
                 let kind = if *stage == SpaceStage::RuntimeError {
@@ -705,9 +724,11 @@ pub async fn wait_for_running(
             progress.event(Event::Warning(&format!(
                 "the Space is {stage}; restarting it"
             )));
-            client.restart(id, false).await?;
+            // The restart's answer is the new generation's runtime: a build that finishes
+            // before the next poll is still this deploy's.
+            let answer = client.restart(id, false).await?;
             restarted = true;
-            seen_build = false;
+            seen_build = answer.stage.is_in_progress();
         }
         let now = Instant::now();
         if now >= deadline {

@@ -580,6 +580,10 @@ fn explain_failure(stage: &str, log_tail: &[String]) -> Phrase {
         "RUNTIME_ERROR" => {
             "the app started and exited: the Space's run log (the Logs tab of its page) shows why"
         }
+        "DELETING" => {
+            "the Space is being deleted (by someone or something else than this run): once it is \
+             gone, deploy again to create it anew, or deploy under another name"
+        }
         _ => "the Space's build log (the Logs tab of its page) shows the whole build",
     };
     advice.push(general.into());

@@ -105,6 +105,15 @@ impl SpaceStage {
         )
     }
 
+    /// The previous revision still serves while a new one builds or starts: `RUNNING_BUILDING`,
+    /// `RUNNING_APP_STARTING`. The app's answers then come from the previous revision.
+    pub fn previous_serves(&self) -> bool {
+        matches!(
+            self,
+            SpaceStage::RunningBuilding | SpaceStage::RunningAppStarting
+        )
+    }
+
     /// Not running and will not start by itself after a push: `SLEEPING`, `PAUSED`, `STOPPED`.
     pub fn needs_restart(&self) -> bool {
         matches!(
