@@ -97,6 +97,15 @@ impl Default for PollSettings {
 pub enum Event<'a> {
     /// A phase starts: `create`, `settings`, `push`, `build`, `health`, `cors`.
     Phase(&'static str),
+    /// The Hub rate-limited a call and asked to wait: the call is sent again at `until`.
+    RateLimitWait {
+        /// What was being done.
+        action: &'a str,
+        /// How long.
+        wait: Duration,
+        /// When the Hub's window resets (see [`crate::error::utc`] to print it).
+        until: std::time::SystemTime,
+    },
     /// The runtime stage seen by a poll.
     Stage {
         /// The stage.
@@ -135,6 +144,28 @@ pub struct DeployOutcome {
     pub error: Option<Error>,
 }
 
+/// Run `work` while the Hub's rate-limit waits of `client` become [`Event::RateLimitWait`]s,
+/// and a wait past `deadline` fails its call at once (see [`HubClient::watch_waits`]).
+async fn with_wait_events<T>(
+    client: &HubClient,
+    deadline: Instant,
+    progress: &dyn Progress,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let mut watch = client.watch_waits(deadline);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            Some(wait) = watch.recv() => progress.event(Event::RateLimitWait {
+                action: &wait.action,
+                wait: wait.wait,
+                until: wait.until,
+            }),
+        }
+    }
+}
+
 /// Run a deploy. See the module docs.
 pub async fn deploy(
     client: &HubClient,
@@ -156,7 +187,14 @@ pub async fn deploy(
     report
         .warnings
         .extend(options.settings.warnings.iter().cloned());
-    let result = run(client, options, progress, &mut report).await;
+    let deadline = Instant::now() + options.timeout;
+    let result = with_wait_events(
+        client,
+        deadline,
+        progress,
+        run(client, options, progress, &mut report),
+    )
+    .await;
     report.durations.total_ms = Some(millis(started.elapsed()));
     let error = result.err();
     if let Some(error) = &error {
