@@ -706,6 +706,13 @@ pub async fn wait_for_running(
     let mut last_seen;
     // The build log is a nicety: when it cannot be opened, ends or fails, we keep polling.
     let mut logs = client.logs(id, LogKind::Build).await.ok();
+    // What identifies the new revision: the pushed commit, when the runtime names the commit it
+    // runs (UNCONFIRMED, see `SpaceRuntime::sha`); else a build stage seen after the push.
+    let pushed = if expect_build && report.changed {
+        report.commit_sha.clone()
+    } else {
+        None
+    };
     loop {
         polls += 1;
         let runtime = client.runtime(id).await?;
@@ -722,7 +729,12 @@ pub async fn wait_for_running(
             // meanwhile, so nothing it answers may stand for this deploy; keep waiting.
             seen_build = true;
         } else if *stage == SpaceStage::Running {
-            if !in_grace {
+            if let (Some(running), Some(pushed)) = (&runtime.sha, &pushed) {
+                // The Hub says which revision runs: only ours will do.
+                if running == pushed {
+                    return Ok(runtime);
+                }
+            } else if !in_grace {
                 if !seen_build {
                     // The Hub never showed a build of this deploy: the RUNNING seen may be
                     // the previous revision's. Say so rather than vouch for it.

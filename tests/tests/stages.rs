@@ -5,6 +5,8 @@
 //! rebuild says whose answer it got.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hf_deploy_core::deploy::{Event, PollSettings, Progress, wait_for_running};
@@ -38,6 +40,14 @@ fn app(health: &ScriptedRoute) -> ScriptedApp {
 
 fn healthy_route() -> ScriptedRoute {
     ScriptedRoute::get("/api/health").then(ScriptedResponse::json(200, HEALTHY))
+}
+
+/// A healthy `/api/health` that names its revision (`services.revision.detail`).
+fn revision_route(revision: &str) -> ScriptedRoute {
+    let body = format!(
+        r#"{{"status":"healthy","services":{{"fastapi":"ok","revision":{{"status":"ok","detail":"{revision}"}}}}}}"#
+    );
+    ScriptedRoute::get("/api/health").then(ScriptedResponse::json(200, &body))
 }
 
 /// A stand-in that plays the Hub's rolling rebuilds, with a first revision deployed to `space`.
@@ -75,12 +85,12 @@ async fn until_stage(emulator: &Emulator, id: &str, stage: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_previous_revision_serving_during_the_rebuild_is_never_taken_for_the_new_one() {
     let space = "local/rolling";
-    let old_health = healthy_route();
+    let old_health = revision_route("old");
     let (emulator, source) = deployed(space, &old_health).await;
 
     // The new revision: the Hub first keeps showing RUNNING (it has not noticed the push yet),
     // then RUNNING_BUILDING and RUNNING_APP_STARTING while the old app answers, then RUNNING.
-    let new_health = healthy_route();
+    let new_health = revision_route("new");
     assert!(
         emulator.script_space(
             space,
@@ -100,6 +110,7 @@ async fn the_previous_revision_serving_during_the_rebuild_is_never_taken_for_the
             // The stand-in plays the Hub: the previous revision still answers meanwhile.
             let answer = reqwest::get(format!("{host}/api/health")).await.unwrap();
             assert_eq!(answer.status(), 200);
+            assert!(answer.text().await.unwrap().contains(r#""detail":"old""#));
             until_stage(&emulator, space, "RUNNING_APP_STARTING").await;
         };
         let second = deploy(&emulator, source.path(), space);
@@ -109,6 +120,10 @@ async fn the_previous_revision_serving_during_the_rebuild_is_never_taken_for_the
     let json = report(&probe);
     assert_eq!(json["changed"], true, "{json}");
     assert_eq!(json["stage"], "RUNNING", "{json}");
+    assert_eq!(
+        json["health"]["services"]["revision"]["detail"], "new",
+        "the report carries the new revision's health answer: {json}"
+    );
     assert_eq!(
         old_health.hits(),
         before + 1,
@@ -191,7 +206,7 @@ async fn a_sleeping_space_is_woken_by_a_restart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_during_a_rebuild_says_the_previous_revision_answered() {
     let space = "local/verify-rolling";
-    let health = healthy_route();
+    let health = revision_route("old");
     let (emulator, _source) = deployed(space, &health).await;
     assert!(
         emulator.script_space(
@@ -215,6 +230,10 @@ async fn verify_during_a_rebuild_says_the_previous_revision_answered() {
     assert_eq!(output.code, 0, "{}", output.both());
     let json = report(&output);
     assert_eq!(json["stage"], "RUNNING_BUILDING", "{json}");
+    assert_eq!(
+        json["health"]["services"]["revision"]["detail"], "old",
+        "{json}"
+    );
     let warnings = json["warnings"].to_string();
     assert!(
         warnings.contains("RUNNING_BUILDING") && warnings.contains("previous one answers"),
@@ -384,4 +403,69 @@ async fn a_hub_that_never_shows_the_build_gets_running_with_a_warning() {
     );
     assert_eq!(report.warnings, warnings, "the report says it too");
     emulator.shutdown().await;
+}
+
+/// A fake Hub whose runtime answers RUNNING with `sha` fields in turn (the last one repeats).
+async fn fake_runtime_hub(shas: Vec<&'static str>) -> (String, Arc<AtomicUsize>) {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let counter = polls.clone();
+    let app = axum::Router::new().route(
+        "/api/spaces/local/sha/runtime",
+        axum::routing::get(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let sha = shas[n.min(shas.len() - 1)];
+            async move {
+                axum::Json(serde_json::json!({
+                    "stage": "RUNNING",
+                    "hardware": {"current": "cpu-basic", "requested": "cpu-basic"},
+                    "sha": sha,
+                }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, polls)
+}
+
+/// Not in any recorded Hub answer (UNCONFIRMED): when the runtime names the commit it runs, the
+/// wait after a push trusts it, grace or not: the previous commit's RUNNING is not ours.
+#[tokio::test(flavor = "multi_thread")]
+async fn when_the_runtime_names_its_commit_only_the_pushed_one_counts() {
+    const OLD: &str = "1111111111111111111111111111111111111111";
+    const NEW: &str = "2222222222222222222222222222222222222222";
+    let (url, polls) = fake_runtime_hub(vec![OLD, OLD, OLD, NEW]).await;
+    let client = HubClient::builder()
+        .endpoint(url)
+        .token(SecretString::new(DEFAULT_WRITE_TOKEN))
+        .max_attempts(1)
+        .build()
+        .unwrap();
+    let id = SpaceId::parse("local/sha", Field::Space).unwrap();
+    let mut report = DeployReport {
+        changed: true,
+        commit_sha: Some(NEW.into()),
+        ..DeployReport::default()
+    };
+    let events = Events::default();
+    // No grace at all: without the commit, the first RUNNING would be taken.
+    let runtime = wait_for_running(
+        &client,
+        &id,
+        Instant::now() + Duration::from_secs(20),
+        &poll(Duration::ZERO),
+        true,
+        &events,
+        &mut report,
+    )
+    .await
+    .unwrap();
+    assert_eq!(runtime.sha.as_deref(), Some(NEW));
+    assert_eq!(
+        polls.load(Ordering::SeqCst),
+        4,
+        "three RUNNING of the old commit skipped"
+    );
+    assert_eq!(events.warnings(), Vec::<String>::new());
 }

@@ -217,6 +217,10 @@ pub struct SpaceRuntime {
     /// Dev mode.
     #[serde(default)]
     pub dev_mode: Option<bool>,
+    /// The commit the running app was built from. UNCONFIRMED: no recorded Hub answer has
+    /// it; when the Hub sends it, the wait after a push trusts it over the stages.
+    #[serde(default)]
+    pub sha: Option<String>,
 }
 
 /// One file of the Space repo (`siblings`).
