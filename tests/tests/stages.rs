@@ -262,10 +262,10 @@ impl Events {
     fn stages(&self) -> Vec<String> {
         let mut stages: Vec<String> = Vec::new();
         for event in self.0.lock().unwrap().iter() {
-            if let Some(stage) = event.strip_prefix("stage ") {
-                if stages.last().map(String::as_str) != Some(stage) {
-                    stages.push(stage.to_string());
-                }
+            if let Some(stage) = event.strip_prefix("stage ")
+                && stages.last().map(String::as_str) != Some(stage)
+            {
+                stages.push(stage.to_string());
             }
         }
         stages
