@@ -97,6 +97,15 @@ impl Default for PollSettings {
 pub enum Event<'a> {
     /// A phase starts: `create`, `settings`, `push`, `build`, `health`, `cors`.
     Phase(&'static str),
+    /// The Hub rate-limited a call and asked to wait: the call is sent again at `until`.
+    RateLimitWait {
+        /// What was being done.
+        action: &'a str,
+        /// How long.
+        wait: Duration,
+        /// When the Hub's window resets (see [`crate::error::utc`] to print it).
+        until: std::time::SystemTime,
+    },
     /// The runtime stage seen by a poll.
     Stage {
         /// The stage.
@@ -135,6 +144,28 @@ pub struct DeployOutcome {
     pub error: Option<Error>,
 }
 
+/// Run `work` while the Hub's rate-limit waits of `client` become [`Event::RateLimitWait`]s,
+/// and a wait past `deadline` fails its call at once (see [`HubClient::watch_waits`]).
+async fn with_wait_events<T>(
+    client: &HubClient,
+    deadline: Instant,
+    progress: &dyn Progress,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let mut watch = client.watch_waits(deadline);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            Some(wait) = watch.recv() => progress.event(Event::RateLimitWait {
+                action: &wait.action,
+                wait: wait.wait,
+                until: wait.until,
+            }),
+        }
+    }
+}
+
 /// Run a deploy. See the module docs.
 pub async fn deploy(
     client: &HubClient,
@@ -156,7 +187,14 @@ pub async fn deploy(
     report
         .warnings
         .extend(options.settings.warnings.iter().cloned());
-    let result = run(client, options, progress, &mut report).await;
+    let deadline = Instant::now() + options.timeout;
+    let result = with_wait_events(
+        client,
+        deadline,
+        progress,
+        run(client, options, progress, &mut report),
+    )
+    .await;
     report.durations.total_ms = Some(millis(started.elapsed()));
     let error = result.err();
     if let Some(error) = &error {
@@ -668,6 +706,13 @@ pub(crate) async fn wait_for_running(
     let mut last_seen;
     // The build log is a nicety: when it cannot be opened, ends or fails, we keep polling.
     let mut logs = client.logs(id, LogKind::Build).await.ok();
+    // What identifies the new revision: the pushed commit, when the runtime names the commit it
+    // runs (UNCONFIRMED, see `SpaceRuntime::sha`); else a build stage seen after the push.
+    let pushed = if expect_build && report.changed {
+        report.commit_sha.clone()
+    } else {
+        None
+    };
     loop {
         polls += 1;
         let runtime = client.runtime(id).await?;
@@ -680,11 +725,35 @@ pub(crate) async fn wait_for_running(
         });
         let in_grace = !seen_build && started.elapsed() < poll.build_grace;
         if stage.is_in_progress() {
+            // `RUNNING_BUILDING` / `RUNNING_APP_STARTING` too: the previous revision serves
+            // meanwhile, so nothing it answers may stand for this deploy; keep waiting.
             seen_build = true;
         } else if *stage == SpaceStage::Running {
-            if !in_grace {
+            if let (Some(running), Some(pushed)) = (&runtime.sha, &pushed) {
+                // The Hub says which revision runs: only ours will do.
+                if running == pushed {
+                    return Ok(runtime);
+                }
+            } else if !in_grace {
+                if !seen_build {
+                    // The Hub never showed a build of this deploy: the RUNNING seen may be
+                    // the previous revision's. Say so rather than vouch for it.
+                    let note = format!(
+                        "no build was seen in the {}s after the push and the Space shows \
+                         RUNNING: the health check may reach the previous revision",
+                        poll.build_grace.as_secs()
+                    );
+                    progress.event(Event::Warning(&note));
+                    report.warnings.push(note);
+                }
                 return Ok(runtime);
             }
+        } else if *stage == SpaceStage::Deleting {
+            // A Space being deleted never comes back: no wait helps.
+            return Err(Error::SpaceFailed {
+                stage: last_seen,
+                log_tail: Vec::new(),
+            });
         } else if stage.is_error() {
             if !in_grace {
                 let kind = if *stage == SpaceStage::RuntimeError {
@@ -705,9 +774,11 @@ pub(crate) async fn wait_for_running(
             progress.event(Event::Warning(&format!(
                 "the Space is {stage}; restarting it"
             )));
-            client.restart(id, false).await?;
+            // The restart's answer is the new generation's runtime: a build that finishes
+            // before the next poll is still this deploy's.
+            let answer = client.restart(id, false).await?;
             restarted = true;
-            seen_build = false;
+            seen_build = answer.stage.is_in_progress();
         }
         let now = Instant::now();
         if now >= deadline {

@@ -169,13 +169,15 @@ pub enum Error {
         context: Box<HttpContext>,
     },
 
-    /// 429 after all retries.
-    #[error("the Hub rate-limited {action}")]
+    /// 429 after all retries, or asking for a wait past the run's deadline.
+    #[error("the Hub rate-limited {action}{}", reset_at.map(|at| format!(" until {}", utc(at))).unwrap_or_default())]
     RateLimited {
         /// What we were doing.
         action: String,
         /// How long the Hub asked us to wait, when it said.
         retry_after: Option<Duration>,
+        /// When its window resets, when it said.
+        reset_at: Option<std::time::SystemTime>,
         /// What the Hub said.
         context: Box<HttpContext>,
     },
@@ -512,6 +514,13 @@ impl Error {
             Error::ScopedTokenRefused { .. } => Some(
                 "a token from a Trusted Publisher exchange may push but not change settings here: pass a personal token with the `write` role (`hf-token`) for runs that set secrets, variables or hardware, or leave them out of this run".into(),
             ),
+            Error::RateLimited {
+                reset_at: Some(_), ..
+            } => Some(
+                Phrase::new("the Hub's API limit is per 5-minute window: run again after that time, or raise ")
+                    .field(Field::Timeout)
+                    .text(" so the run can wait for it"),
+            ),
             Error::RateLimited { .. } => {
                 Some("wait a few minutes and run again; the Hub's API limit is per 5-minute window".into())
             }
@@ -541,6 +550,20 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// A moment as people read it in logs: `2026-11-29 12:05:00 UTC`.
+pub fn utc(at: std::time::SystemTime) -> String {
+    let t = time::OffsetDateTime::from(at);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// What a failed stage and its last log lines most likely mean, and what to do.
@@ -579,6 +602,10 @@ fn explain_failure(stage: &str, log_tail: &[String]) -> Phrase {
         }
         "RUNTIME_ERROR" => {
             "the app started and exited: the Space's run log (the Logs tab of its page) shows why"
+        }
+        "DELETING" => {
+            "the Space is being deleted (by someone or something else than this run): once it is \
+             gone, deploy again to create it anew, or deploy under another name"
         }
         _ => "the Space's build log (the Logs tab of its page) shows the whole build",
     };

@@ -130,7 +130,9 @@ pub(crate) async fn git(
     }
 }
 
-/// `git init --bare` + config + hook.
+/// `git init --bare` + config + hook. Every ref update is logged (`core.logAllRefUpdates`)
+/// with its pusher: `git http-backend` makes `REMOTE_USER` the committer of the reflog entry,
+/// so a push with a Space-scoped token reads `[OIDC]` there, as the Hub attributes it.
 pub(crate) async fn init_repo(hub: &Hub, repo: &Path) -> Result<(), String> {
     let mut cmd = base_command(hub);
     cmd.args(["init", "--bare", "--quiet", "-b", "main"])
@@ -150,7 +152,8 @@ pub(crate) async fn init_repo(hub: &Hub, repo: &Path) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     text.push_str(
         "[http]\n\treceivepack = true\n\tuploadpack = true\n[receive]\n\tdenyNonFastForwards = true\n\tdenyDeletes = true\n\
-         [uploadpack]\n\tallowFilter = true\n",
+         [uploadpack]\n\tallowFilter = true\n\
+         [core]\n\tlogAllRefUpdates = always\n",
     );
     tokio::fs::write(&config, text)
         .await

@@ -81,6 +81,12 @@ pub(crate) struct SpaceState {
     pub run_log: LogBuf,
     pub upstream: Upstream,
     pub last_modified: String,
+    /// The previous revision's app still serves while a new one builds or starts
+    /// (`RUNNING_BUILDING`, `RUNNING_APP_STARTING`): see `runtime::trigger`.
+    pub previous_serves: bool,
+    /// This Space's builds follow this script instead of the stand-in's runner
+    /// ([`crate::Emulator::script_space`]).
+    pub script: Option<crate::scripted::ScriptedRunner>,
 }
 
 pub(crate) struct Space {
@@ -147,6 +153,9 @@ pub(crate) struct Hub {
     pub free_users: Mutex<std::collections::HashSet<String>>,
     /// The fake OIDC issuer, Trusted Publishers and Space-scoped tokens: see `oauth.rs`.
     pub oidc: crate::oauth::Oidc,
+    /// When set, a Space that runs keeps serving its previous revision while a new one builds
+    /// and starts, as the Hub does ([`crate::Emulator::set_previous_serves`]).
+    pub previous_serves: std::sync::atomic::AtomicBool,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

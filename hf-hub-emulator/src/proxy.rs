@@ -59,9 +59,14 @@ fn text(status: StatusCode, msg: &str) -> Response {
 
 async fn handle(State(ps): State<ProxyState>, req: Request) -> Response {
     let ProxyState { hub, space } = ps;
-    let (private, upstream, stage) = {
+    let (private, upstream, stage, previous_serves) = {
         let st = space.lock();
-        (st.private, st.upstream.clone(), st.stage.clone())
+        (
+            st.private,
+            st.upstream.clone(),
+            st.stage.clone(),
+            st.previous_serves,
+        )
     };
     if private && req.method() != axum::http::Method::OPTIONS {
         let token = req
@@ -81,7 +86,9 @@ async fn handle(State(ps): State<ProxyState>, req: Request) -> Response {
             return text(StatusCode::NOT_FOUND, "Space not found\n");
         }
     }
-    if stage != "RUNNING" {
+    // While a new revision builds or starts (`RUNNING_BUILDING`, `RUNNING_APP_STARTING`), the
+    // previous one still answers, as on the Hub.
+    if stage != "RUNNING" && !previous_serves {
         return text(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!("The Space is not running (stage {stage})\n"),

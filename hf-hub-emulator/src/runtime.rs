@@ -28,7 +28,7 @@ pub(crate) fn is_intermediate(stage: &str) -> bool {
 /// The runtime JSON (`GET /api/spaces/{id}/runtime`).
 pub(crate) fn runtime_json(space: &Space) -> Value {
     let st = space.lock();
-    let running = st.stage == "RUNNING";
+    let running = st.stage == "RUNNING" || st.previous_serves;
     let mut replicas = json!({ "requested": 1 });
     if running {
         replicas["current"] = json!(1);
@@ -51,7 +51,8 @@ pub(crate) fn runtime_json(space: &Space) -> Value {
     v
 }
 
-/// Starts a new generation (cancelling the running one): BUILDING now, the rest in the background.
+/// Starts a new generation (cancelling the running one): BUILDING now (or, while the previous
+/// revision keeps serving, the `RUNNING_` stages), the rest in the background.
 pub(crate) fn trigger(hub: &Arc<Hub>, space: &Arc<Space>) {
     *crate::hub::lock(&hub.starts)
         .entry(space.id.to_ascii_lowercase())
@@ -61,9 +62,20 @@ pub(crate) fn trigger(hub: &Arc<Hub>, space: &Arc<Space>) {
         st.cancel.cancel();
         st.generation += 1;
         st.cancel = hub.shutdown.child_token();
-        st.stage = "BUILDING".to_owned();
+        // On the Hub the running revision keeps serving until the new one runs. Only a scripted
+        // app outlives its generation here (a process or container is stopped with it).
+        st.previous_serves = hub
+            .previous_serves
+            .load(std::sync::atomic::Ordering::SeqCst)
+            && (st.stage == "RUNNING" || st.previous_serves)
+            && matches!(st.upstream, Upstream::Scripted(_));
+        // While the previous revision serves, the stage stays as it was until the build
+        // begins (the Hub takes a moment to notice a push), then reads `RUNNING_BUILDING`.
+        if !st.previous_serves {
+            st.stage = "BUILDING".to_owned();
+            st.upstream = Upstream::None;
+        }
         st.error_message = None;
-        st.upstream = Upstream::None;
         st.build_log.reset();
         st.run_log.reset();
         (st.generation, st.cancel.clone())
@@ -88,6 +100,7 @@ pub(crate) fn stop(space: &Space, stage: &str) {
         st.stage = stage.to_owned();
         st.error_message = None;
         st.upstream = Upstream::None;
+        st.previous_serves = false;
     }
     space.bump();
 }
@@ -125,11 +138,20 @@ pub(crate) fn set_stage(
         if st.generation != generation {
             return false;
         }
-        st.stage = stage.to_owned();
-        st.error_message = error;
-        if let Some(u) = upstream {
-            st.upstream = u;
+        match upstream {
+            // The new revision runs or failed: the previous one stops serving.
+            Some(u) => {
+                st.upstream = u;
+                st.previous_serves = false;
+                st.stage = stage.to_owned();
+            }
+            // Still on its way while the previous revision serves: the `RUNNING_` stages.
+            None if st.previous_serves && matches!(stage, "BUILDING" | "APP_STARTING") => {
+                st.stage = format!("RUNNING_{stage}");
+            }
+            None => st.stage = stage.to_owned(),
         }
+        st.error_message = error;
     }
     space.bump();
     true
@@ -148,10 +170,10 @@ fn fail(space: &Space, generation: u64, stage: &str, msg: &str, run: bool) {
 
 async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
     let started = Instant::now();
-    let scripted = match &hub.runner {
+    let scripted = space.lock().script.clone().or_else(|| match &hub.runner {
         Runner::Scripted(s) => Some(s.clone()),
         Runner::Real(_) | Runner::Docker(_) => None,
-    };
+    });
     let check = scripted.as_ref().is_none_or(|s| s.check_repo);
     let repo = space.repo_dir.clone();
     let Some(head) = git::rev_parse(hub, &repo, "refs/heads/main").await else {

@@ -259,6 +259,7 @@ impl Emulator {
             starts: Mutex::new(HashMap::new()),
             free_users: Mutex::new(Default::default()),
             oidc: crate::oauth::Oidc::default(),
+            previous_serves: Default::default(),
         });
         let _ = hub.base_url.set(url.clone());
         let mut app = router(hub.clone());
@@ -342,6 +343,44 @@ impl Emulator {
         } else {
             free.insert(user.to_ascii_lowercase());
         }
+    }
+
+    /// Play the Hub's rolling rebuilds (off by default): a push, restart or settings change of a
+    /// Space whose scripted app runs keeps that app serving while the new revision builds and
+    /// starts; the stages read `RUNNING_BUILDING` and `RUNNING_APP_STARTING` meanwhile, and a
+    /// scripted step named `RUNNING` plays a Hub that has not yet noticed the push. (A process
+    /// or container app is stopped with its generation, so only scripted apps keep serving.)
+    pub fn set_previous_serves(&self, on: bool) {
+        self.hub.previous_serves.store(on, Ordering::SeqCst);
+    }
+
+    /// From now on, builds of Space `id` follow `script` (its stages, final stage, logs and
+    /// app) instead of the stand-in's runner: a scenario for one Space, e.g. a new revision
+    /// whose app answers differently from the one running. Returns `false` when the Space
+    /// does not exist.
+    pub fn script_space(&self, id: &str, script: crate::ScriptedRunner) -> bool {
+        let Some((ns, name)) = id.split_once('/') else {
+            return false;
+        };
+        let Some(space) = self.hub.space(ns, name) else {
+            return false;
+        };
+        space.lock().script = Some(script);
+        true
+    }
+
+    /// Stop Space `id`'s app and hold it in `stage` (e.g. `SLEEPING`, `DELETING`, `STOPPED`)
+    /// until the next push, restart or settings change: the Hub's stages a test cannot
+    /// reach through the API. Returns `false` when the Space does not exist.
+    pub fn hold_stage(&self, id: &str, stage: &str) -> bool {
+        let Some((ns, name)) = id.split_once('/') else {
+            return false;
+        };
+        let Some(space) = self.hub.space(ns, name) else {
+            return false;
+        };
+        crate::runtime::stop(&space, stage);
+        true
     }
 
     /// The `host` URL of Space `id` (its app, through the stand-in's proxy), if it exists.

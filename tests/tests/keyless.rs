@@ -216,6 +216,15 @@ async fn keyless_deploy(pull_request: bool, git_ref: &str) {
             .any(|r| r.path.ends_with("/git-receive-pack") && r.status == 200),
         "the scoped token pushed: {log:#?}"
     );
+    // The Hub attributes a keyless push to the synthetic user `[OIDC]`: the stand-in's reflog
+    // of `main` records the pusher of each update, newest first.
+    let space_dir = emulator.space_dir(SPACE).expect("the Space exists");
+    let pushers = hf_deploy_tests::git(&space_dir, &["log", "-g", "--format=%gn", "main"]);
+    assert_eq!(
+        pushers.lines().next(),
+        Some(hf_hub_emulator::OIDC_USER),
+        "pushers of `main`, newest first:\n{pushers}"
+    );
     let summary = std::fs::read_to_string(job.dir.path().join("summary.md")).unwrap();
     assert!(summary.contains("healthy"), "{summary}");
     emulator.shutdown().await;

@@ -238,6 +238,15 @@ impl Progress for Printer<'_> {
     fn event(&self, event: Event<'_>) {
         match event {
             Event::Warning(message) => self.ui.warn(message),
+            Event::RateLimitWait {
+                action,
+                wait,
+                until,
+            } => self.ui.warn(&format!(
+                "the Hub rate-limited the request to {action}: waiting until {} ({}s) for its window to reset",
+                hf_deploy_core::error::utc(until),
+                wait.as_secs()
+            )),
             _ if self.quiet => {}
             Event::Phase(phase) => self.ui.info(&format!("==> {phase}")),
             Event::Stage { stage, elapsed } => {

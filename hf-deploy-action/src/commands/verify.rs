@@ -35,6 +35,13 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
             let mut report = DeployReport::for_space(id, client.endpoint(), &app_url, &health_path);
             report.commit_sha = info.sha.clone();
             report.stage = info.runtime.as_ref().map(|r| r.stage.to_string());
+            if let Some(runtime) = info.runtime.as_ref().filter(|r| r.stage.previous_serves()) {
+                report.warnings.push(format!(
+                    "the Space is {}: until the new revision runs, the previous one answers \
+                     this check",
+                    runtime.stage
+                ));
+            }
             (report, info.private)
         }
         (None, Some(app_url)) => {

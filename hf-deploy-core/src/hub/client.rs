@@ -54,6 +54,48 @@ struct Inner {
     whoami: tokio::sync::OnceCell<WhoAmI>,
     /// When the token is a repo-scoped one from a Trusted Publisher exchange: when it expires.
     scoped_until: Option<std::time::Instant>,
+    /// Runs watching this client's rate-limit waits ([`HubClient::watch_waits`]).
+    watchers: std::sync::Mutex<Vec<Watcher>>,
+}
+
+struct Watcher {
+    id: u64,
+    deadline: std::time::Instant,
+    sender: tokio::sync::mpsc::UnboundedSender<ServerWait>,
+}
+
+/// A wait the Hub asked for (`RateLimit: "api";r=0;t=N` or `Retry-After`), about to be slept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerWait {
+    /// What the client was doing, e.g. "read Space `user/app`".
+    pub action: String,
+    /// How long.
+    pub wait: Duration,
+    /// When the window resets: the call is sent again then.
+    pub until: SystemTime,
+}
+
+/// The rate-limit waits of a run, from [`HubClient::watch_waits`]; stops watching when dropped.
+#[derive(Debug)]
+pub struct WaitWatch {
+    client: HubClient,
+    id: u64,
+    receiver: tokio::sync::mpsc::UnboundedReceiver<ServerWait>,
+}
+
+impl WaitWatch {
+    /// The next wait the Hub asked for (pending until there is one).
+    pub async fn recv(&mut self) -> Option<ServerWait> {
+        self.receiver.recv().await
+    }
+}
+
+impl Drop for WaitWatch {
+    fn drop(&mut self) {
+        self.client
+            .watchers()
+            .retain(|watcher| watcher.id != self.id);
+    }
 }
 
 impl fmt::Debug for HubClient {
@@ -201,6 +243,7 @@ impl HubClientBuilder {
                 timeout,
                 whoami: tokio::sync::OnceCell::new(),
                 scoped_until: self.scoped_until,
+                watchers: Default::default(),
             }),
         })
     }
@@ -290,6 +333,54 @@ impl HubClient {
     /// When the token is repo-scoped (a Trusted Publisher exchange): the moment it expires.
     pub fn scoped_until(&self) -> Option<std::time::Instant> {
         self.inner.scoped_until
+    }
+
+    /// Watch the waits the Hub asks for while `deadline` stands: until the returned watch is
+    /// dropped, a wait that ends before `deadline` is slept (a 5-minute rate-limit window
+    /// included) and sent to the watch first; one that would end after it fails the call at
+    /// once with [`Error::RateLimited`] and the reset time. Without a watch, waits longer than
+    /// [`HubClientBuilder::max_retry_wait`] fail.
+    pub fn watch_waits(&self, deadline: std::time::Instant) -> WaitWatch {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        self.watchers().push(Watcher {
+            id,
+            deadline,
+            sender,
+        });
+        WaitWatch {
+            client: self.clone(),
+            id,
+            receiver,
+        }
+    }
+
+    fn watchers(&self) -> std::sync::MutexGuard<'_, Vec<Watcher>> {
+        self.inner
+            .watchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The retry policy of a call now: bounded by the earliest watched deadline, if any.
+    fn policy(&self) -> RetryPolicy {
+        let deadline = self.watchers().iter().map(|w| w.deadline).min();
+        match deadline {
+            Some(deadline) => self.inner.retry.until(deadline),
+            None => self.inner.retry,
+        }
+    }
+
+    fn tell_wait(&self, action: &str, wait: Duration) {
+        let until = SystemTime::now() + wait;
+        for watcher in self.watchers().iter() {
+            let _ = watcher.sender.send(ServerWait {
+                action: action.to_string(),
+                wait,
+                until,
+            });
+        }
     }
 
     /// The git remote of a Space: `{endpoint}/spaces/{ns}/{name}`, never with credentials.
@@ -795,8 +886,8 @@ impl HubClient {
     /// error statuses are returned for the caller to read.
     async fn send(&self, call: &Call) -> Result<Answer> {
         let url = self.url(call);
-        let (attempt, attempts) = retry::run(
-            &self.inner.retry,
+        let (attempt, attempts) = retry::run_observed(
+            &self.policy(),
             call.idempotency,
             |_| self.attempt(call, &url),
             |attempt| match attempt {
@@ -820,6 +911,7 @@ impl HubClient {
                 }
                 Attempt::Failed(_) => Outcome::Final,
             },
+            |wait| self.tell_wait(&call.action, wait),
         )
         .await;
         match attempt {
@@ -1076,11 +1168,15 @@ pub(crate) fn map_http_error(
         }
         403 => Error::Forbidden { action, context },
         409 => Error::Conflict { action, context },
-        429 => Error::RateLimited {
-            action,
-            retry_after: retry::server_wait(&failed.headers),
-            context,
-        },
+        429 => {
+            let retry_after = retry::server_wait(&failed.headers);
+            Error::RateLimited {
+                action,
+                retry_after,
+                reset_at: retry_after.map(|wait| SystemTime::now() + wait),
+                context,
+            }
+        }
         500..=599 => Error::Server {
             action,
             attempts,

@@ -15,7 +15,7 @@ mod sse;
 #[cfg(test)]
 mod tests;
 
-pub use client::{DEFAULT_ENDPOINT, HubClient, HubClientBuilder, LogStream};
+pub use client::{DEFAULT_ENDPOINT, HubClient, HubClientBuilder, LogStream, ServerWait, WaitWatch};
 pub use models::{
     AccessTokenInfo, CreateSpace, Created, LogKind, LogLine, SecretInfo, Sibling, SpaceDomain,
     SpaceHardware, SpaceInfo, SpaceReplicas, SpaceRuntime, SpaceStage, Variable, WhoAmI,

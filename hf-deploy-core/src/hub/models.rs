@@ -105,6 +105,15 @@ impl SpaceStage {
         )
     }
 
+    /// The previous revision still serves while a new one builds or starts: `RUNNING_BUILDING`,
+    /// `RUNNING_APP_STARTING`. The app's answers then come from the previous revision.
+    pub fn previous_serves(&self) -> bool {
+        matches!(
+            self,
+            SpaceStage::RunningBuilding | SpaceStage::RunningAppStarting
+        )
+    }
+
     /// Not running and will not start by itself after a push: `SLEEPING`, `PAUSED`, `STOPPED`.
     pub fn needs_restart(&self) -> bool {
         matches!(
@@ -208,6 +217,10 @@ pub struct SpaceRuntime {
     /// Dev mode.
     #[serde(default)]
     pub dev_mode: Option<bool>,
+    /// The commit the running app was built from. UNCONFIRMED: no recorded Hub answer has
+    /// it; when the Hub sends it, the wait after a push trusts it over the stages.
+    #[serde(default)]
+    pub sha: Option<String>,
 }
 
 /// One file of the Space repo (`siblings`).

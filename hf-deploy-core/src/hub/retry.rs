@@ -81,6 +81,14 @@ impl RetryPolicy {
         }
     }
 
+    /// This policy for a run that must end by `deadline`: a wait the server asks for is
+    /// honoured as long as it ends before the deadline (a 5-minute rate-limit window included),
+    /// and refused at once when it would end after it.
+    pub fn until(mut self, deadline: std::time::Instant) -> Self {
+        self.max_server_wait = deadline.saturating_duration_since(std::time::Instant::now());
+        self
+    }
+
     /// [`decide`] with a random jitter when the policy asks for one.
     pub(crate) fn next_delay(
         &self,
@@ -227,8 +235,24 @@ pub(crate) fn parse_ratelimit(value: &str) -> Option<(u64, u64)> {
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     idempotency: Idempotency,
+    attempt: F,
+    classify: impl Fn(&T) -> Outcome,
+) -> (T, u32)
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = T>,
+{
+    run_observed(policy, idempotency, attempt, classify, |_| {}).await
+}
+
+/// [`run`], telling `on_server_wait` before each sleep the server asked for (`Retry-After`,
+/// `RateLimit`): a rate-limit window can last minutes, and whoever waits should know until when.
+pub(crate) async fn run_observed<T, F, Fut>(
+    policy: &RetryPolicy,
+    idempotency: Idempotency,
     mut attempt: F,
     classify: impl Fn(&T) -> Outcome,
+    on_server_wait: impl Fn(Duration),
 ) -> (T, u32)
 where
     F: FnMut(u32) -> Fut,
@@ -240,6 +264,15 @@ where
         let outcome = classify(&result);
         match policy.next_delay(idempotency, number, outcome) {
             Some(delay) => {
+                if let Outcome::Transient {
+                    server_wait: Some(wait),
+                    ..
+                } = outcome
+                {
+                    if wait == delay {
+                        on_server_wait(wait);
+                    }
+                }
                 tracing::debug!(
                     attempt = number,
                     ?outcome,
@@ -317,6 +350,34 @@ mod tests {
         // A poll's minimum never exceeds its maximum.
         let odd = RetryPolicy::poll(Duration::from_secs(3), Duration::from_secs(1));
         assert_eq!(odd.max_delay, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_run_with_a_deadline_waits_for_a_window_that_resets_before_it_and_no_longer() {
+        let now = std::time::Instant::now();
+        let window = |policy: RetryPolicy, secs: u64| {
+            decide(
+                &policy,
+                Idempotency::Idempotent,
+                1,
+                Outcome::Transient {
+                    status: 429,
+                    server_wait: Some(Duration::from_secs(secs)),
+                },
+                1.0,
+            )
+        };
+        // Without a deadline, the default cap (60 s) refuses a 5-minute window...
+        assert_eq!(window(RetryPolicy::hub(), 300), None);
+        // ...a run with 10 minutes left waits it out, one with 1 minute left does not.
+        let long = RetryPolicy::hub().until(now + Duration::from_secs(600));
+        assert_eq!(window(long, 300), Some(Duration::from_secs(300)));
+        let short = RetryPolicy::hub().until(now + Duration::from_secs(60));
+        assert_eq!(window(short, 300), None);
+        assert_eq!(window(short, 5), Some(Duration::from_secs(5)));
+        // A deadline already past refuses every wait.
+        let past = RetryPolicy::hub().until(now);
+        assert_eq!(window(past, 1), None);
     }
 
     /// Guards against an unbounded schedule: with the defaults, the backoff alone never adds more

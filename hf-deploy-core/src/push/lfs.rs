@@ -546,6 +546,7 @@ async fn status_error(
         429 => Error::RateLimited {
             action,
             retry_after: None,
+            reset_at: None,
             context,
         },
         500..=599 => Error::Server {

@@ -259,6 +259,8 @@ async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
             run_log: LogBuf::default(),
             upstream: Upstream::None,
             last_modified: now,
+            previous_serves: false,
+            script: None,
         }),
         changed,
         proxy_task: std::sync::Mutex::new(None),
