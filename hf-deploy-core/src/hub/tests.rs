@@ -355,7 +355,7 @@ async fn create_402_fails_with_payment_required_when_the_space_is_not_visible() 
         "the Hub requires a payment method to create Space `user/tmp_test_space`"
     );
     let hint = error.hint().unwrap_or_default();
-    for way_out in ["PRO", "organization", "--hardware", "nothing was written"] {
+    for way_out in ["PRO", "organization", "`hardware`", "nothing was written"] {
         assert!(hint.contains(way_out), "{way_out}: {hint}");
     }
     assert_eq!(
