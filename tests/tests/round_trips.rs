@@ -59,6 +59,7 @@ async fn a_first_deploy_and_a_no_change_redeploy_make_a_fixed_list_of_requests()
     let first = deploy(&emulator, source.path(), space).await;
     assert_eq!(first.code, 0, "{}", first.both());
     let log = emulator.request_log();
+    eprintln!("first deploy:\n{}", timeline(&log));
     // Lookup before create; the secret goes in the create call; no whoami (the create call names
     // a bad token itself); git requests carry the credentials up front (no 401 challenge); one
     // Space read after the push gives the app URL and the stage.
@@ -84,6 +85,7 @@ async fn a_first_deploy_and_a_no_change_redeploy_make_a_fixed_list_of_requests()
     let report: serde_json::Value = serde_json::from_str(&second.stdout).expect("JSON report");
     assert_eq!(report["changed"], false, "{}", second.stdout);
     let log = emulator.request_log();
+    eprintln!("no-change redeploy:\n{}", timeline(&log[before..]));
     // Lookup, the secret fingerprints, the fetch, one read: no write, no push, no variables read
     // (there are none).
     assert_eq!(
@@ -121,9 +123,15 @@ async fn one_changed_file_in_a_large_tree_pushes_a_pack_the_size_of_the_change()
     .expect("the Hub stand-in starts");
     let source = copy_tree(&example_backend());
     for i in 0..FILES {
-        let path = source.path().join(format!("data/d{:02}/f{i:05}.txt", i % 50));
+        let path = source
+            .path()
+            .join(format!("data/d{:02}/f{i:05}.txt", i % 50));
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, format!("record {i}: {}\n", i.wrapping_mul(2654435761))).unwrap();
+        std::fs::write(
+            &path,
+            format!("record {i}: {}\n", i.wrapping_mul(2654435761)),
+        )
+        .unwrap();
     }
     let space = "local/large-tree";
 
@@ -142,7 +150,10 @@ async fn one_changed_file_in_a_large_tree_pushes_a_pack_the_size_of_the_change()
     let second = deploy(&emulator, source.path(), space).await;
     assert_eq!(second.code, 0, "{}", second.both());
     let report: serde_json::Value = serde_json::from_str(&second.stdout).expect("JSON report");
-    assert_eq!(report["files"]["modified"], serde_json::json!(["data/d07/f00007.txt"]));
+    assert_eq!(
+        report["files"]["modified"],
+        serde_json::json!(["data/d07/f00007.txt"])
+    );
     let log = emulator.request_log();
     let second_pack = pushed(&log[before..]);
     eprintln!("first push: {first_pack} bytes; one-file change: {second_pack} bytes");
