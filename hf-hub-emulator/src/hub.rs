@@ -33,6 +33,12 @@ pub struct LoggedRequest {
     pub keys: Vec<String>,
     /// `true` for a request to a Space's app (its `host` URL), `false` for the Hub API and git.
     pub app: bool,
+    /// Milliseconds from the request's arrival (after any injected `request_latency`) to its
+    /// answer's head: with `time`, a timeline of a client's round trips.
+    pub elapsed_ms: u64,
+    /// Request body bytes: `Content-Length`, or for git smart HTTP the body received (a push's
+    /// pack size, sent chunked); 0 when unknown.
+    pub request_bytes: u64,
 }
 
 /// A secret or a variable.

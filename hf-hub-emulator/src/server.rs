@@ -537,6 +537,13 @@ async fn apply_faults_and_log(
         .extensions()
         .get::<ConnectInfo<ConnKill>>()
         .map(|c| c.0.clone());
+    let arrived = std::time::Instant::now();
+    let request_bytes = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let mut entry = LoggedRequest {
         method: method.clone(),
         path: path.clone(),
@@ -546,6 +553,8 @@ async fn apply_faults_and_log(
         time: util::now_iso(),
         keys: Vec::new(),
         app,
+        elapsed_ms: 0,
+        request_bytes,
     };
     let mut resp = None;
     if let Some((action, latency)) = hub.faults.take(&method, &path, app) {
@@ -586,6 +595,7 @@ async fn apply_faults_and_log(
                 if let Some(c) = conn {
                     c.0.store(true, Ordering::SeqCst);
                 }
+                entry.elapsed_ms = arrived.elapsed().as_millis() as u64;
                 hub.record(entry);
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
@@ -598,6 +608,10 @@ async fn apply_faults_and_log(
     if let Some(keys) = resp.extensions_mut().remove::<api::LoggedKeys>() {
         entry.keys = keys.0;
     }
+    if let Some(bytes) = resp.extensions_mut().remove::<api::LoggedBodyBytes>() {
+        entry.request_bytes = bytes.0;
+    }
+    entry.elapsed_ms = arrived.elapsed().as_millis() as u64;
     if app {
         entry.status = resp.status().as_u16();
         hub.record(entry);

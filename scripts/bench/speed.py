@@ -101,7 +101,7 @@ def scaffold(bin_: str, src: str, out: str) -> None:
 
 
 class Hub:
-    def __init__(self, bin_: str, work: str, latency_ms: int):
+    def __init__(self, bin_: str, work: str, latency_ms: int, runtime: str | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.tmp = os.path.join(work, f"emu-{latency_ms}")
@@ -115,7 +115,8 @@ class Hub:
         env = dict(os.environ, TMPDIR=self.tmp)
         self.log = open(os.path.join(work, f"emulator-{latency_ms}.log"), "w")
         self.proc = subprocess.Popen(
-            [bin_, "emulator", "--port", str(self.port), "--latency-ms", str(latency_ms)],
+            [bin_, "emulator", "--port", str(self.port), "--latency-ms", str(latency_ms)]
+            + (["--runtime", runtime] if runtime else []),
             env=env, stdout=self.log, stderr=self.log, start_new_session=True,
         )
         for _ in range(100):

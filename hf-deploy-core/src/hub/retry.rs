@@ -70,7 +70,9 @@ impl RetryPolicy {
     }
 
     /// A poll bounded by a deadline, not a count: `initial`, doubled after each poll, up to
-    /// `max`, without jitter.
+    /// `max`, without jitter. `max` is how late a poll may see the change it waits for: a deploy
+    /// polls the build stage and the health URL with `initial` = `max` = 1 s
+    /// ([`crate::deploy::PollSettings`]), so the report follows a healthy app within a second.
     pub fn poll(initial: Duration, max: Duration) -> Self {
         RetryPolicy {
             max_attempts: u32::MAX,

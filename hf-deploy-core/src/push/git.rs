@@ -122,6 +122,22 @@ impl PushSession {
         self.remote_url.starts_with("file://") || !self.remote_url.contains("://")
     }
 
+    /// `Authorization: Basic ...` with the token, sent with every git request over HTTP(S): one
+    /// round trip per connection less than waiting for the server's 401 challenge. The credential
+    /// callback stays as the fallback. The header lives only in memory and is never printed.
+    fn auth_header(&self) -> Option<String> {
+        use base64::Engine;
+        let token = self.token.as_ref()?;
+        if self.is_local() {
+            return None;
+        }
+        let pair = format!("hf_user:{}", token.expose());
+        Some(format!(
+            "Authorization: Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        ))
+    }
+
     fn callbacks<'a>(&'a self, auth: &'a AuthState) -> RemoteCallbacks<'a> {
         let mut callbacks = RemoteCallbacks::new();
         callbacks.credentials(move |_url, _username, allowed| {
@@ -207,6 +223,10 @@ impl PushSession {
                 })?;
             let mut options = FetchOptions::new();
             options.remote_callbacks(self.callbacks(&auth));
+            let header = self.auth_header();
+            if let Some(header) = &header {
+                options.custom_headers(&[header.as_str()]);
+            }
             options.download_tags(AutotagOption::None);
             options.update_fetchhead(false);
             if !self.is_local() {
@@ -424,6 +444,10 @@ impl PushSession {
             });
             let mut options = PushOptions::new();
             options.remote_callbacks(callbacks);
+            let header = self.auth_header();
+            if let Some(header) = &header {
+                options.custom_headers(&[header.as_str()]);
+            }
             let mut remote =
                 repo.remote_anonymous(&self.remote_url)
                     .map_err(|source| Error::Git {

@@ -54,7 +54,8 @@ pub(crate) async fn git_route(
             (StatusCode::NOT_FOUND, "{\"message\":\"Not found\"}").into_response()
         }
         (m, r) => {
-            git::smart_http(
+            let received = body.len() as u64;
+            let mut response = git::smart_http(
                 hub.clone(),
                 space,
                 r,
@@ -64,7 +65,11 @@ pub(crate) async fn git_route(
                 body,
                 who,
             )
-            .await
+            .await;
+            response
+                .extensions_mut()
+                .insert(super::common::LoggedBodyBytes(received));
+            response
         }
     }
 }

@@ -20,4 +20,4 @@ pub(crate) mod repos;
 pub(crate) mod runtime;
 pub(crate) mod settings;
 
-pub(crate) use common::{LoggedKeys, not_found};
+pub(crate) use common::{LoggedBodyBytes, LoggedKeys, not_found};
