@@ -528,6 +528,18 @@ mod tests {
             .map(|(n, _)| *n)
             .collect();
         assert_eq!(restart, ["STOPPED", "PAUSED", "SLEEPING"]);
+        let previous: Vec<&str> = SpaceStage::KNOWN
+            .iter()
+            .filter(|(_, s)| s.previous_serves())
+            .map(|(n, _)| *n)
+            .collect();
+        assert_eq!(previous, ["RUNNING_BUILDING", "RUNNING_APP_STARTING"]);
+        assert!(
+            SpaceStage::KNOWN
+                .iter()
+                .all(|(_, s)| !s.previous_serves() || s.is_in_progress()),
+            "a stage where the previous revision serves is waited through"
+        );
     }
 
     /// The two real runtime answers of hub-api.md §5 (CAS).

@@ -1017,10 +1017,14 @@ async fn a_wait_beyond_the_cap_fails_at_once_with_rate_limited() {
         }
         other => panic!("expected RateLimited, got {other:?}"),
     }
+    // The message names when the window resets, in UTC.
+    let message = error.to_string();
+    let (what, when) = message.split_once(" until ").expect("a reset time");
     assert_eq!(
-        error.to_string(),
+        what,
         "the Hub rate-limited list the variables of Space `user/tmp_test_space`"
     );
+    assert!(when.ends_with(" UTC") && when.len() == 23, "{message}");
     assert_eq!(hub.seen().len(), 1);
 }
 
