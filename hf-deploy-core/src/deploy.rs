@@ -696,7 +696,7 @@ fn set_urls(report: &mut DeployReport, app_url: String, health_path: &str) {
 
 /// Poll the runtime until `RUNNING` or an error stage, restarting a sleeping, paused or stopped
 /// Space once, streaming the build log to `progress` as it comes.
-pub(crate) async fn wait_for_running(
+pub async fn wait_for_running(
     client: &HubClient,
     id: &SpaceId,
     deadline: Instant,

@@ -71,7 +71,10 @@ mod settings;
 mod space;
 pub mod verify;
 
-pub use deploy::{DeployOptions, DeployOutcome, Event, NoProgress, PollSettings, Progress, deploy};
+pub use deploy::{
+    DeployOptions, DeployOutcome, Event, NoProgress, PollSettings, Progress, deploy,
+    wait_for_running,
+};
 pub use error::{Error, HttpContext, LintViolation, Result};
 pub use inputs::{Field, Phrase, RawEntry, RawInputs};
 pub use secret::SecretString;

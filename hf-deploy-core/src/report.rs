@@ -8,6 +8,7 @@
 //! The report has secret names only, never values. Its text and Markdown renderings live in the
 //! binary (`hf-deploy-action/src/render/`): the library only says what happened.
 
+pub use crate::error::utc;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hf_deploy_core::deploy::{Event, PollSettings, Progress, wait_for_running};
 use hf_deploy_core::hub::{HubClient, SpaceStage};
 use hf_deploy_core::report::DeployReport;
+use hf_deploy_core::{Event, PollSettings, Progress, wait_for_running};
 use hf_deploy_core::{Field, SecretString, SpaceId};
 use hf_deploy_tests::{CliOutput, copy_tree, example_backend, hub_env, run_cli_async, strings};
 use hf_hub_emulator::{

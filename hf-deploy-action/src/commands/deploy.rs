@@ -244,7 +244,7 @@ impl Progress for Printer<'_> {
                 until,
             } => self.ui.warn(&format!(
                 "the Hub rate-limited the request to {action}: waiting until {} ({}s) for its window to reset",
-                hf_deploy_core::error::utc(until),
+                hf_deploy_core::report::utc(until),
                 wait.as_secs()
             )),
             _ if self.quiet => {}
