@@ -15,6 +15,7 @@
 //! 5. [`frontend`]: point a frontend's API client at the deployed app.
 #![deny(missing_docs)]
 
+pub mod content;
 pub mod deploy;
 pub mod error;
 pub mod fingerprint;
@@ -29,6 +30,7 @@ pub mod settings;
 pub mod space;
 pub mod verify;
 
+pub use content::FileContent;
 pub use error::{Error, HttpContext, LintViolation, Result};
 pub use inputs::{Field, Phrase, RawEntry, RawInputs};
 pub use secret::SecretString;

@@ -18,9 +18,10 @@ pub mod lfs;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-pub use git::{Plan, Published, PushSession};
+pub use git::{IN_MEMORY_OBJECTS_LIMIT, Plan, Published, PushSession};
 pub use lfs::LfsObject;
 
+use crate::content::FileContent;
 use crate::error::{Error, Result};
 use crate::hub::RetryPolicy;
 use crate::hub::retry::{Idempotency, Outcome};
@@ -36,8 +37,10 @@ pub struct PushRequest {
     pub remote_url: String,
     /// Hub token: the git password (user `hf_user`) and the LFS Basic auth.
     pub token: Option<SecretString>,
-    /// The Space tree from the scaffold: relative `/`-separated path to content.
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// The Space tree from the scaffold: relative `/`-separated path to content. Source files
+    /// are read one at a time (plain ones whole, at most 10 MiB; LFS ones streamed), so memory
+    /// does not grow with the tree.
+    pub files: BTreeMap<String, FileContent>,
     /// Paths of `files` committed as executable (mode 755); the others are mode 644.
     pub executable: BTreeSet<String>,
     /// Git-style globs of remote paths to keep even though the scaffold does not produce them.
@@ -58,7 +61,7 @@ pub struct PushRequest {
 
 impl std::fmt::Debug for PushRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let files: BTreeMap<&str, usize> = self
+        let files: BTreeMap<&str, u64> = self
             .files
             .iter()
             .map(|(path, content)| (path.as_str(), content.len()))
@@ -166,7 +169,11 @@ fn push_blocking_with(
     before_publish: &mut dyn FnMut(u32),
 ) -> Result<PushOutcome> {
     validate(request)?;
-    let mut session = PushSession::open(&request.remote_url, request.token.clone())?;
+    let mut session = PushSession::open_with(
+        &request.remote_url,
+        request.token.clone(),
+        plain_bytes(request) <= IN_MEMORY_OBJECTS_LIMIT,
+    )?;
     let mut uploaded: HashSet<String> = HashSet::new();
     let attempts = request.max_race_retries.saturating_add(1);
     let mut transient_failures = 0;
@@ -230,6 +237,16 @@ fn push_blocking_with(
         }
     }
     Err(Error::PushRace { attempts })
+}
+
+/// Bytes of the files that may become plain git blobs (the others go to LFS as small pointers).
+fn plain_bytes(request: &PushRequest) -> u64 {
+    request
+        .files
+        .values()
+        .map(FileContent::len)
+        .filter(|len| *len <= attributes::MAX_PLAIN_SIZE as u64)
+        .sum()
 }
 
 /// The wait before trying a fetch or push again after `error`, or `None` to give up: only

@@ -94,11 +94,19 @@ fn scaffold() -> BTreeMap<String, Vec<u8>> {
     .collect()
 }
 
+/// The tree as the push takes it: these contents are in memory, as generated files are.
+fn contents(files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, FileContent> {
+    files
+        .into_iter()
+        .map(|(path, bytes)| (path, FileContent::from(bytes)))
+        .collect()
+}
+
 fn request(url: &str, files: BTreeMap<String, Vec<u8>>) -> PushRequest {
     PushRequest {
         remote_url: url.to_string(),
         token: None,
-        files,
+        files: contents(files),
         executable: Default::default(),
         keep: Vec::new(),
         message: "Deploy from abc1234".into(),
@@ -428,7 +436,7 @@ fn push_binary_and_lfs_pattern_files_become_pointers() {
     );
     assert_eq!(uploads[1].oid, png_oid);
     assert_eq!(uploads[1].size, png.len() as u64);
-    assert_eq!(&uploads[1].content[..], &png[..]);
+    assert_eq!(uploads[1].content.read().unwrap().as_ref(), &png[..]);
     assert!(text(&tree["models/model.bin"]).contains("size 20\n"));
     let attributes = text(&tree[".gitattributes"]);
     assert!(attributes.starts_with(HUB_GITATTRIBUTES));
