@@ -216,7 +216,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.bin");
         // More than one read chunk, so the streamed hash covers several reads.
-        let data: Vec<u8> = (0..STREAM_CHUNK * 3 + 17).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..STREAM_CHUNK * 3 + 17)
+            .map(|i| (i % 251) as u8)
+            .collect();
         std::fs::write(&path, &data).unwrap();
         let content = FileContent::source(&path).unwrap();
         assert_eq!(content.len(), data.len() as u64);

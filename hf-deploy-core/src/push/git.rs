@@ -329,7 +329,9 @@ impl PushSession {
                     lfs_objects.push(object);
                     oid
                 }
-                None => repo.blob(plain.as_deref().unwrap_or_default()).map_err(store)?,
+                None => repo
+                    .blob(plain.as_deref().unwrap_or_default())
+                    .map_err(store)?,
             };
             let mode = if request.executable.contains(path) {
                 EXECUTABLE_MODE

@@ -83,7 +83,9 @@ impl LfsObject {
         match &self.content {
             FileContent::Memory(bytes) => {
                 // `start..end` lies within the content, whose length is `size`.
-                Ok(reqwest::Body::from(bytes.slice(start as usize..end as usize)))
+                Ok(reqwest::Body::from(
+                    bytes.slice(start as usize..end as usize),
+                ))
             }
             FileContent::Source { path, .. } => {
                 let read = |e| Error::io("read", path, e);
@@ -91,10 +93,8 @@ impl LfsObject {
                 let found = file.metadata().map_err(read)?.len();
                 content::check_size(path, self.size, found)?;
                 file.seek(SeekFrom::Start(start)).map_err(read)?;
-                let reader = tokio::io::AsyncReadExt::take(
-                    tokio::fs::File::from_std(file),
-                    end - start,
-                );
+                let reader =
+                    tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), end - start);
                 Ok(reqwest::Body::wrap_stream(
                     tokio_util::io::ReaderStream::with_capacity(reader, STREAM_CHUNK),
                 ))

@@ -381,13 +381,11 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
         generated.push(init);
     }
 
-    let requirements_text =
-        String::from_utf8(files["requirements.txt"].read()?.into_owned()).map_err(|_| {
-            Error::InvalidSource {
+    let requirements_text = String::from_utf8(files["requirements.txt"].read()?.into_owned())
+        .map_err(|_| Error::InvalidSource {
             path: source.to_path_buf(),
             reason: "`requirements.txt` is not UTF-8 text".into(),
             hint: Some("save it as UTF-8".into()),
-            }
         })?;
     let filtered = filter_requirements(&requirements_text, &resolved.test_requirements)?;
     let mut requirement_files = vec!["requirements.txt".to_string()];
@@ -499,10 +497,7 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
     };
 
     let templates = render::UserTemplates::load(options.templates_dir.as_deref())?;
-    let source_readme = files
-        .get("README.md")
-        .map(FileContent::text)
-        .transpose()?;
+    let source_readme = files.get("README.md").map(FileContent::text).transpose()?;
 
     // Dockerfile
     let (dockerfile, origin, lint_path) = if let Some((path, text)) = &templates.dockerfile {
@@ -518,11 +513,12 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
             path.clone(),
         )
     } else if let Some(bytes) = files.get("Dockerfile") {
-        let text = String::from_utf8(bytes.read()?.into_owned()).map_err(|_| Error::InvalidSource {
-            path: source.to_path_buf(),
-            reason: "`Dockerfile` is not UTF-8 text".into(),
-            hint: None,
-        })?;
+        let text =
+            String::from_utf8(bytes.read()?.into_owned()).map_err(|_| Error::InvalidSource {
+                path: source.to_path_buf(),
+                reason: "`Dockerfile` is not UTF-8 text".into(),
+                hint: None,
+            })?;
         (text, FileOrigin::Source, source.join("Dockerfile"))
     } else {
         (
@@ -826,7 +822,10 @@ mod tests {
                 "requirements.txt"
             ]
         );
-        assert_eq!(out.files["requirements.txt"].read().unwrap().as_ref(), b"fastapi\nuvicorn\n");
+        assert_eq!(
+            out.files["requirements.txt"].read().unwrap().as_ref(),
+            b"fastapi\nuvicorn\n"
+        );
         assert_eq!(out.dropped_requirements[0].name, "pytest");
         assert_eq!(out.config.app_spec(), "app.main:app");
         assert_eq!(
@@ -953,7 +952,10 @@ mod tests {
             (".env", "A=1"),
         ]);
         let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
-        assert_eq!(out.files["app/data.txt"].read().unwrap().as_ref(), b"inside");
+        assert_eq!(
+            out.files["app/data.txt"].read().unwrap().as_ref(),
+            b"inside"
+        );
         assert!(!out.files.contains_key("app/env"));
         assert!(skipped(&out).contains(&("app/env", walk::ENV_REASON)));
 
@@ -982,7 +984,10 @@ mod tests {
         let good = "FROM python:3.12\nRUN useradd -m -u 1000 user\nUSER user\nWORKDIR /home/user/app\nCOPY --chown=user . .\nRUN pip install --user -r requirements.txt\nEXPOSE 7860\nCMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"7860\"]\n";
         let dir = with(&[("Dockerfile", good)]);
         let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
-        assert_eq!(out.files["Dockerfile"].read().unwrap().as_ref(), good.as_bytes());
+        assert_eq!(
+            out.files["Dockerfile"].read().unwrap().as_ref(),
+            good.as_bytes()
+        );
         assert_eq!(out.config.dockerfile, FileOrigin::Source);
         assert!(!out.generated.contains(&"Dockerfile".to_string()));
 
@@ -1231,7 +1236,33 @@ mod tests {
 
         assert_eq!(Installer::parse("PIP").unwrap(), Installer::Pip);
         let err = Installer::parse("conda").unwrap_err();
-        assert!(err.to_string().contains("--installer"), "{err}");
+        assert!(err.to_string().contains("`installer`"), "{err}");
+    }
+
+    #[test]
+    fn source_files_stay_on_disk_and_only_generated_files_are_held() {
+        let dir = with(&[("data/table.csv", "a,b\n1,2\n")]);
+        let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        assert_eq!(
+            out.files["data/table.csv"],
+            FileContent::Source {
+                path: root.join("data/table.csv"),
+                size: 8
+            }
+        );
+        assert!(out.files["app/main.py"].in_memory().is_none());
+        for generated in &out.generated {
+            assert!(out.files[generated].in_memory().is_some(), "{generated}");
+        }
+        // `write_to` copies a source file as it is.
+        let target = tempfile::tempdir().unwrap();
+        let space = target.path().join("space");
+        out.write_to(&space).unwrap();
+        assert_eq!(
+            std::fs::read(space.join("data/table.csv")).unwrap(),
+            b"a,b\n1,2\n"
+        );
     }
 
     #[test]
