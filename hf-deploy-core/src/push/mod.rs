@@ -1,10 +1,14 @@
 //! Commit the Space tree on top of the Space's `main` with git2 and push it.
 //!
 //! The Space mirrors the scaffold: each push fetches `main` (depth 1 over the network) into a
-//! temporary bare repository, builds the new tree in memory, and pushes one commit on top of the
-//! remote head, never forced. Files the Hub refuses as plain git blobs (a `filter=lfs` pattern,
-//! more than 10 MiB, a NUL byte in the first 8000 bytes) go to Git LFS and are committed as
-//! pointers. If `main` moves during the push, the push starts over on the new head.
+//! temporary bare repository, builds the new tree, and pushes one commit on top of the remote
+//! head, never forced. Files the Hub refuses as plain git blobs (a `filter=lfs` pattern, more
+//! than 10 MiB, a NUL byte in the first 8000 bytes) go to Git LFS and are committed as pointers.
+//! If `main` moves during the push, the push starts over on the new head.
+//!
+//! Memory stays flat whatever the tree holds: source files are read one at a time (a plain one
+//! whole, at most 10 MiB; an LFS one hashed and uploaded as a stream), and the new git objects
+//! are kept in memory only while the plain bytes stay under [`IN_MEMORY_OBJECTS_LIMIT`].
 //!
 //! The token is given to git only through the credential callback (user `hf_user`) and to LFS
 //! as a Basic auth header; it is never part of a URL.
