@@ -57,6 +57,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod content;
 mod deploy;
 mod error;
 mod fingerprint;
@@ -71,6 +72,7 @@ mod settings;
 mod space;
 pub mod verify;
 
+pub use content::FileContent;
 pub use deploy::{
     DeployOptions, DeployOutcome, Event, NoProgress, PollSettings, Progress, deploy,
     wait_for_running,

@@ -57,7 +57,7 @@ fn minimal_backend() -> tempfile::TempDir {
 }
 
 fn text(scaffold: &hf_deploy_core::scaffold::Scaffold, path: &str) -> String {
-    String::from_utf8(scaffold.files[path].clone()).expect("utf-8")
+    String::from_utf8(scaffold.files[path].read().expect("read").into_owned()).expect("utf-8")
 }
 
 fn example_options() -> ScaffoldOptions {
@@ -158,7 +158,7 @@ fn generated_dockerfile_passes_hadolint() {
     let out = scaffold(&example_backend(), &example_options()).expect("scaffold");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("Dockerfile");
-    std::fs::write(&path, &out.files["Dockerfile"]).expect("write");
+    std::fs::write(&path, out.files["Dockerfile"].read().expect("read")).expect("write");
     let result = Command::new(&hadolint)
         .args(["--no-color", "--failure-threshold", "error"])
         .arg(&path)
@@ -222,7 +222,7 @@ fn front_matter_reads_back_with_huggingface_hub() {
     };
     let out = scaffold(dir.path(), &options).expect("scaffold");
     let readme_path = dir.path().join("README.generated.md");
-    std::fs::write(&readme_path, &out.files["README.md"]).expect("write");
+    std::fs::write(&readme_path, out.files["README.md"].read().expect("read")).expect("write");
     let script = "import json, sys\nfrom huggingface_hub import SpaceCard\ncard = SpaceCard.load(sys.argv[1])\nprint(json.dumps(card.data.to_dict()))\n";
     let result = Command::new(&python)
         .args(["-c", script])

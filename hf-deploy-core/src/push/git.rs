@@ -3,13 +3,12 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use git2::{
     AutotagOption, Cred, CredentialType, ErrorCode, FetchOptions, ObjectType, Oid, PushOptions,
     RemoteCallbacks, Repository, Signature, TreeWalkMode, TreeWalkResult,
 };
 
-use super::attributes::{self, Attributes, LfsReason, PathPattern};
+use super::attributes::{self, Attributes, LfsReason, MAX_PLAIN_SIZE, PathPattern};
 use super::lfs::{self, LfsObject};
 use super::{GITATTRIBUTES, PushRequest};
 use crate::error::{Error, HttpContext, Result};
@@ -80,9 +79,26 @@ struct AuthState {
     attempts: Cell<u32>,
 }
 
+/// Plain (non-LFS) bytes up to which a push keeps the objects it writes in memory; a larger
+/// tree writes them to the temporary repository on disk, so memory stays flat.
+pub(crate) const IN_MEMORY_OBJECTS_LIMIT: u64 = 32 * 1024 * 1024;
+
 impl PushSession {
-    /// Create the temporary bare repository for `remote_url`. Nothing is fetched yet.
+    /// Create the temporary bare repository for `remote_url`, keeping new objects in memory.
+    /// Nothing is fetched yet.
+    #[cfg(test)]
     pub(crate) fn open(remote_url: &str, token: Option<SecretString>) -> Result<Self> {
+        Self::open_with(remote_url, token, true)
+    }
+
+    /// [`PushSession::open`], with new objects kept in memory (`in_memory`) or written to the
+    /// temporary repository on disk. Memory is faster for a small tree (no file per object);
+    /// disk keeps a large tree from being held whole (see [`IN_MEMORY_OBJECTS_LIMIT`]).
+    pub(crate) fn open_with(
+        remote_url: &str,
+        token: Option<SecretString>,
+        in_memory: bool,
+    ) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("hf-deploy-push-")
             .tempdir()
@@ -98,12 +114,15 @@ impl PushSession {
         // writes thousands of small files that are never needed on disk, and writing each as a
         // loose object cost seconds of system time on a 5,000-file backend (BENCHMARKS.md). The
         // push reads them back through the same object database; fetched packs still go to disk.
-        repo.odb()
-            .and_then(|odb| odb.add_new_mempack_backend(1000).map(|_| ()))
-            .map_err(|source| Error::Git {
-                action: "keep new objects in memory".into(),
-                source,
-            })?;
+        // A large tree writes loose objects instead (one file each, read back one at a time).
+        if in_memory {
+            repo.odb()
+                .and_then(|odb| odb.add_new_mempack_backend(1000).map(|_| ()))
+                .map_err(|source| Error::Git {
+                    action: "keep new objects in memory".into(),
+                    source,
+                })?;
+        }
         Ok(PushSession {
             repo,
             remote_url: remote_url.to_string(),
@@ -286,7 +305,8 @@ impl PushSession {
         let our_attributes = request
             .files
             .get(GITATTRIBUTES)
-            .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+            .map(|content| content.text())
+            .transpose()?
             .unwrap_or_default();
         let mut gitattributes = attributes::merge(
             remote_attributes.as_deref().unwrap_or(""),
@@ -301,21 +321,39 @@ impl PushSession {
             if path == GITATTRIBUTES {
                 continue;
             }
-            let bytes = match rules.lfs_reason(path, content) {
+            // A pattern or the size decides without reading; a plain-size file is read whole (at
+            // most 10 MiB, and only this one at a time), an LFS file is hashed as a stream.
+            let (reason, plain) = if rules.is_lfs(path) {
+                (Some(LfsReason::Pattern), None)
+            } else if content.len() > MAX_PLAIN_SIZE as u64 {
+                (Some(LfsReason::Large), None)
+            } else {
+                let bytes = content.read()?;
+                (rules.lfs_reason(path, &bytes), Some(bytes))
+            };
+            let store = git(&format!("store `{path}` in the temporary repository"));
+            let oid = match reason {
                 Some(reason) => {
-                    let object = LfsObject::new(path.clone(), Bytes::copy_from_slice(content));
+                    let object = match plain {
+                        Some(bytes) => LfsObject {
+                            path: path.clone(),
+                            oid: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+                            size: bytes.len() as u64,
+                            content: content.clone(),
+                        },
+                        None => LfsObject::hash(path.clone(), content.clone())?,
+                    };
                     if reason != LfsReason::Pattern {
                         uncovered.push(attributes::lfs_line_for_path(path));
                     }
-                    let pointer = object.pointer().into_bytes();
+                    let oid = repo.blob(object.pointer().as_bytes()).map_err(store)?;
                     lfs_objects.push(object);
-                    pointer
+                    oid
                 }
-                None => content.clone(),
+                None => repo
+                    .blob(plain.as_deref().unwrap_or_default())
+                    .map_err(store)?,
             };
-            let oid = repo
-                .blob(&bytes)
-                .map_err(git(&format!("store `{path}` in the temporary repository")))?;
             let mode = if request.executable.contains(path) {
                 EXECUTABLE_MODE
             } else {

@@ -4,15 +4,15 @@
 //! user `hf_user` and the token as password, as git-lfs sends it.
 
 use std::collections::BTreeMap;
+use std::io::{Seek, SeekFrom};
 
 use base64::Engine as _;
-use bytes::Bytes;
 use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderMap, HeaderName, HeaderValue,
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderMap, HeaderName, HeaderValue,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use crate::content::{self, FileContent, STREAM_CHUNK};
 use crate::error::{Error, HttpContext, Result};
 use crate::hub::RetryPolicy;
 use crate::hub::retry::{self, Idempotency};
@@ -33,8 +33,8 @@ pub(crate) struct LfsObject {
     pub oid: String,
     /// Content length in bytes.
     pub size: u64,
-    /// The content.
-    pub content: Bytes,
+    /// The content: a source file is streamed from disk when uploaded, never held whole.
+    pub content: FileContent,
 }
 
 impl std::fmt::Debug for LfsObject {
@@ -48,14 +48,57 @@ impl std::fmt::Debug for LfsObject {
 }
 
 impl LfsObject {
-    /// Hash `content` for `path`.
-    pub(crate) fn new(path: impl Into<String>, content: Bytes) -> Self {
-        let oid = hex::encode(Sha256::digest(&content));
+    /// Hash in-memory `content` for `path`.
+    #[cfg(test)]
+    pub(crate) fn new(path: impl Into<String>, content: bytes::Bytes) -> Self {
+        use sha2::Digest;
+        let oid = hex::encode(sha2::Sha256::digest(&content));
         LfsObject {
             path: path.into(),
             oid,
             size: content.len() as u64,
+            content: FileContent::Memory(content),
+        }
+    }
+
+    /// Hash `content` for `path`, streaming a source file in 64 KiB reads.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the source file cannot be read or changed since the scaffold.
+    pub(crate) fn hash(path: impl Into<String>, content: FileContent) -> Result<Self> {
+        let (oid, size) = content.sha256()?;
+        Ok(LfsObject {
+            path: path.into(),
+            oid,
+            size,
             content,
+        })
+    }
+
+    /// The request body for bytes `start..end` of the content: a slice when in memory, the
+    /// source file streamed in [`STREAM_CHUNK`] reads otherwise (opened anew for each attempt,
+    /// so that a retry sends the same bytes).
+    fn body(&self, start: u64, end: u64) -> Result<reqwest::Body> {
+        match &self.content {
+            FileContent::Memory(bytes) => {
+                // `start..end` lies within the content, whose length is `size`.
+                Ok(reqwest::Body::from(
+                    bytes.slice(start as usize..end as usize),
+                ))
+            }
+            FileContent::Source { path, .. } => {
+                let read = |e| Error::io("read", path, e);
+                let mut file = std::fs::File::open(path).map_err(read)?;
+                let found = file.metadata().map_err(read)?.len();
+                content::check_size(path, self.size, found)?;
+                file.seek(SeekFrom::Start(start)).map_err(read)?;
+                let reader =
+                    tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), end - start);
+                Ok(reqwest::Body::wrap_stream(
+                    tokio_util::io::ReaderStream::with_capacity(reader, STREAM_CHUNK),
+                ))
+            }
         }
     }
 
@@ -275,11 +318,15 @@ async fn upload_one(
             upload_multipart(client, object, upload, chunk_size, retry).await?;
         } else {
             let action = format!("upload `{path}` to Git LFS storage");
-            let request = client
-                .put(&upload.href)
-                .headers(action_headers(&upload.header, &upload.href, &action)?)
-                .body(object.content.clone());
-            send(request, "PUT", &upload.href, &action, retry).await?;
+            let headers = action_headers(&upload.header, &upload.href, &action)?;
+            let make = || {
+                Ok(client
+                    .put(&upload.href)
+                    .headers(headers.clone())
+                    .header(CONTENT_LENGTH, object.size)
+                    .body(object.body(0, object.size)?))
+            };
+            send_each(make, "PUT", &upload.href, &action, retry).await?;
         }
     }
     if let Some(verify) = &actions.verify {
@@ -345,17 +392,14 @@ async fn upload_multipart(
     for (number, url) in parts {
         let start = (number as u64 - 1) * chunk_size;
         let end = (start + chunk_size).min(object.size);
-        // `start`/`end` are within `content`, whose length is `size`.
-        let slice = object.content.slice(start as usize..end as usize);
         let part_action = format!("{action} (part {number})");
-        let response = send(
-            client.put(url.as_str()).body(slice),
-            "PUT",
-            url,
-            &part_action,
-            retry,
-        )
-        .await?;
+        let make = || {
+            Ok(client
+                .put(url.as_str())
+                .header(CONTENT_LENGTH, end - start)
+                .body(object.body(start, end)?))
+        };
+        let response = send_each(make, "PUT", url, &part_action, retry).await?;
         let etag = response
             .headers()
             .get(ETAG)
@@ -444,18 +488,37 @@ async fn send(
     if request.try_clone().is_none() {
         return finish(request.send().await, method, url, action, 1).await;
     }
+    let make = || {
+        request.try_clone().ok_or_else(|| Error::MalformedResponse {
+            action: action.to_string(),
+            url: redact(url),
+            detail: "the request cannot be repeated".into(),
+        })
+    };
+    send_each(make, method, url, action, retry).await
+}
+
+/// [`send`] for a request built anew by `make` for each attempt (a streamed body cannot be
+/// cloned: each attempt opens the file again).
+async fn send_each(
+    make: impl Fn() -> Result<reqwest::RequestBuilder>,
+    method: &str,
+    url: &str,
+    action: &str,
+    retry: &RetryPolicy,
+) -> Result<reqwest::Response> {
     let (result, attempts) = retry::run(
         retry,
         Idempotency::Idempotent,
         |attempt| {
-            let this = request.try_clone();
+            let this = make();
             if attempt > 1 {
                 tracing::debug!(attempt, url = %redact(url), "retrying Git LFS request");
             }
             async move {
                 match this {
-                    Some(this) => this.send().await.map_err(Some),
-                    None => Err(None),
+                    Ok(this) => this.send().await.map_err(Ok),
+                    Err(local) => Err(Err(local)),
                 }
             }
         },
@@ -466,17 +529,17 @@ async fn send(
                     server_wait: retry::server_wait(response.headers()),
                 }
             }
-            Err(Some(error)) if error.is_connect() => retry::Outcome::Transport { connect: true },
-            Err(Some(error)) if error.is_timeout() => retry::Outcome::Transport { connect: false },
+            Err(Ok(error)) if error.is_connect() => retry::Outcome::Transport { connect: true },
+            Err(Ok(error)) if error.is_timeout() => retry::Outcome::Transport { connect: false },
             _ => retry::Outcome::Final,
         },
     )
     .await;
     let result = match result {
         Ok(response) => Ok(response),
-        Err(Some(error)) => Err(error),
-        // Cloned once above, so cloning again does not fail; if it ever did, send the original.
-        Err(None) => request.send().await,
+        Err(Ok(error)) => Err(error),
+        // The request could not be built (the source file is gone or changed): nothing was sent.
+        Err(Err(local)) => return Err(local),
     };
     finish(result, method, url, action, attempts).await
 }
@@ -581,7 +644,7 @@ mod tests {
 
     #[test]
     fn pointer_has_the_spec_format() {
-        let object = LfsObject::new("a.bin", Bytes::from_static(b"hello"));
+        let object = LfsObject::new("a.bin", bytes::Bytes::from_static(b"hello"));
         assert_eq!(
             object.oid,
             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"

@@ -1,10 +1,14 @@
 //! Commit the Space tree on top of the Space's `main` with git2 and push it.
 //!
 //! The Space mirrors the scaffold: each push fetches `main` (depth 1 over the network) into a
-//! temporary bare repository, builds the new tree in memory, and pushes one commit on top of the
-//! remote head, never forced. Files the Hub refuses as plain git blobs (a `filter=lfs` pattern,
-//! more than 10 MiB, a NUL byte in the first 8000 bytes) go to Git LFS and are committed as
-//! pointers. If `main` moves during the push, the push starts over on the new head.
+//! temporary bare repository, builds the new tree, and pushes one commit on top of the remote
+//! head, never forced. Files the Hub refuses as plain git blobs (a `filter=lfs` pattern, more
+//! than 10 MiB, a NUL byte in the first 8000 bytes) go to Git LFS and are committed as pointers.
+//! If `main` moves during the push, the push starts over on the new head.
+//!
+//! Memory stays flat whatever the tree holds: source files are read one at a time (a plain one
+//! whole, at most 10 MiB; an LFS one hashed and uploaded as a stream), and the new git objects
+//! are kept in memory only while the plain bytes stay under [`IN_MEMORY_OBJECTS_LIMIT`].
 //!
 //! The token is given to git only through the credential callback (user `hf_user`) and to LFS
 //! as a Basic auth header; it is never part of a URL.
@@ -18,9 +22,10 @@ pub(crate) mod lfs;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-pub(crate) use git::{Published, PushSession};
+pub(crate) use git::{IN_MEMORY_OBJECTS_LIMIT, Published, PushSession};
 pub(crate) use lfs::LfsObject;
 
+use crate::content::FileContent;
 use crate::error::{Error, Result};
 use crate::hub::RetryPolicy;
 use crate::hub::retry::{Idempotency, Outcome};
@@ -36,8 +41,10 @@ pub(crate) struct PushRequest {
     pub remote_url: String,
     /// Hub token: the git password (user `hf_user`) and the LFS Basic auth.
     pub token: Option<SecretString>,
-    /// The Space tree from the scaffold: relative `/`-separated path to content.
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// The Space tree from the scaffold: relative `/`-separated path to content. Source files
+    /// are read one at a time (plain ones whole, at most 10 MiB; LFS ones streamed), so memory
+    /// does not grow with the tree.
+    pub files: BTreeMap<String, FileContent>,
     /// Paths of `files` committed as executable (mode 755); the others are mode 644.
     pub executable: BTreeSet<String>,
     /// Git-style globs of remote paths to keep even though the scaffold does not produce them.
@@ -58,7 +65,7 @@ pub(crate) struct PushRequest {
 
 impl std::fmt::Debug for PushRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let files: BTreeMap<&str, usize> = self
+        let files: BTreeMap<&str, u64> = self
             .files
             .iter()
             .map(|(path, content)| (path.as_str(), content.len()))
@@ -167,7 +174,11 @@ fn push_blocking_with(
     before_publish: &mut dyn FnMut(u32),
 ) -> Result<PushOutcome> {
     validate(request)?;
-    let mut session = PushSession::open(&request.remote_url, request.token.clone())?;
+    let mut session = PushSession::open_with(
+        &request.remote_url,
+        request.token.clone(),
+        plain_bytes(request) <= IN_MEMORY_OBJECTS_LIMIT,
+    )?;
     let mut uploaded: HashSet<String> = HashSet::new();
     let attempts = request.max_race_retries.saturating_add(1);
     let mut transient_failures = 0;
@@ -231,6 +242,16 @@ fn push_blocking_with(
         }
     }
     Err(Error::PushRace { attempts })
+}
+
+/// Bytes of the files that may become plain git blobs (the others go to LFS as small pointers).
+fn plain_bytes(request: &PushRequest) -> u64 {
+    request
+        .files
+        .values()
+        .map(FileContent::len)
+        .filter(|len| *len <= attributes::MAX_PLAIN_SIZE as u64)
+        .sum()
 }
 
 /// The wait before trying a fetch or push again after `error`, or `None` to give up: only

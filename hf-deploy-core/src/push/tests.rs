@@ -94,11 +94,19 @@ fn scaffold() -> BTreeMap<String, Vec<u8>> {
     .collect()
 }
 
+/// The tree as the push takes it: these contents are in memory, as generated files are.
+fn contents(files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, FileContent> {
+    files
+        .into_iter()
+        .map(|(path, bytes)| (path, FileContent::from(bytes)))
+        .collect()
+}
+
 fn request(url: &str, files: BTreeMap<String, Vec<u8>>) -> PushRequest {
     PushRequest {
         remote_url: url.to_string(),
         token: None,
-        files,
+        files: contents(files),
         executable: Default::default(),
         keep: Vec::new(),
         message: "Deploy from abc1234".into(),
@@ -428,7 +436,7 @@ fn push_binary_and_lfs_pattern_files_become_pointers() {
     );
     assert_eq!(uploads[1].oid, png_oid);
     assert_eq!(uploads[1].size, png.len() as u64);
-    assert_eq!(&uploads[1].content[..], &png[..]);
+    assert_eq!(uploads[1].content.read().unwrap().as_ref(), &png[..]);
     assert!(text(&tree["models/model.bin"]).contains("size 20\n"));
     let attributes = text(&tree[".gitattributes"]);
     assert!(attributes.starts_with(HUB_GITATTRIBUTES));
@@ -1198,4 +1206,155 @@ async fn push_over_http_race_refetches_shallow_and_retries() {
         );
         expected
     });
+}
+
+// ----- source files streamed from disk ----------------------------------------------------
+
+/// Writes `files` under `dir` and returns them as source contents (read when pushed).
+fn source_files(dir: &Path, files: &[(&str, &[u8])]) -> BTreeMap<String, FileContent> {
+    files
+        .iter()
+        .map(|(path, bytes)| {
+            let on_disk = dir.join(path);
+            std::fs::create_dir_all(on_disk.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&on_disk, bytes).expect("write");
+            let content = FileContent::source(&on_disk).expect("source");
+            ((*path).to_string(), content)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn push_streams_source_files_to_git_and_lfs_byte_exact() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (space, _) = http_space(root.path(), 1);
+    // Parts of 1 MiB (under axum's body limit): the 11 MiB file goes up in eleven ranged reads
+    // of the source file.
+    let hub = start_hub(root.path(), Some(1 << 20), None).await;
+    let large: Vec<u8> = (0..11 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let icon = b"\0\x01\x02binary!".to_vec();
+    let data = b"plain text read from the source\n".to_vec();
+    let source = tempfile::tempdir().expect("source");
+    let mut request = http_request(&hub, TOKEN, scaffold());
+    request.files.extend(source_files(
+        source.path(),
+        &[
+            ("data/big.dat", &large),
+            ("static/icon.ico", &icon),
+            ("app/data.txt", &data),
+        ],
+    ));
+    assert!(request.files["data/big.dat"].in_memory().is_none());
+    let outcome = push(request).await.expect("push");
+    assert_eq!(outcome.lfs, vec!["data/big.dat", "static/icon.ico"]);
+
+    let oid = |bytes: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    {
+        let recorded = hub.recorded();
+        assert!(
+            recorded.stored[&oid(&large)] == large,
+            "the large file arrives byte-exact from its parts"
+        );
+        assert_eq!(
+            recorded
+                .parts
+                .keys()
+                .filter(|(o, _)| *o == oid(&large))
+                .count(),
+            11
+        );
+        assert_eq!(recorded.stored[&oid(&icon)], icon);
+        assert_eq!(recorded.verified.len(), 2);
+    }
+    let tree = tree_files(&space, head(&space));
+    assert_eq!(tree["app/data.txt"], data);
+    assert_eq!(
+        text(&tree["data/big.dat"]),
+        format!(
+            "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize {}\n",
+            oid(&large),
+            large.len()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_source_file_changed_after_the_scaffold_is_not_uploaded() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (space, initial) = http_space(root.path(), 1);
+    let hub = start_hub(root.path(), None, None).await;
+    let source = tempfile::tempdir().expect("source");
+    let mut request = http_request(&hub, TOKEN, scaffold());
+    request.files.extend(source_files(
+        source.path(),
+        &[("models/model.bin", b"weights v1")],
+    ));
+    // Rewritten with another length between the scaffold and the push.
+    std::fs::write(
+        source.path().join("models/model.bin"),
+        b"weights v2, longer",
+    )
+    .expect("write");
+    let err = push(request).await.expect_err("changed file");
+    let cause = std::error::Error::source(&err)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(err.to_string().contains("model.bin"), "{err}");
+    assert!(cause.contains("changed while deploying"), "{cause}");
+    assert!(hub.recorded().stored.is_empty(), "nothing uploaded");
+    assert_eq!(head(&space), initial, "nothing pushed");
+}
+
+#[test]
+fn a_large_tree_writes_its_objects_to_disk_and_pushes_the_same_tree() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (space, _) = hub_space(root.path(), &[]);
+    let request = request(&file_url(&space), scaffold());
+    let (mut memory, mut disk) = (
+        PushSession::open_with(&request.remote_url, None, true).expect("session"),
+        PushSession::open_with(&request.remote_url, None, false).expect("session"),
+    );
+    let plan_memory = memory
+        .fetch()
+        .and_then(|h| memory.plan(&request, h))
+        .expect("plan");
+    let plan_disk = disk
+        .fetch()
+        .and_then(|h| disk.plan(&request, h))
+        .expect("plan");
+    assert_eq!(plan_memory.tree, plan_disk.tree, "the same tree either way");
+    // Loose objects: `objects/xx/...` folders beside `pack` and `info`.
+    let loose = |session: &PushSession| {
+        std::fs::read_dir(session.repository().path().join("objects"))
+            .expect("objects")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().len() == 2)
+            .count()
+    };
+    assert_eq!(loose(&memory), 0, "a small tree stays in memory");
+    assert!(loose(&disk) > 0, "a large tree is written to disk");
+    assert!(matches!(
+        disk.publish(&plan_disk, &request).expect("publish"),
+        Published::Pushed(_)
+    ));
+    assert_eq!(
+        tree_files(&space, head(&space))["app/main.py"],
+        scaffold()["app/main.py"]
+    );
+    // Which one a push picks: the plain bytes against the bound.
+    let mut big = request.clone();
+    let plain_max = attributes::MAX_PLAIN_SIZE as u64;
+    for i in 0..=IN_MEMORY_OBJECTS_LIMIT / plain_max {
+        big.files.insert(
+            format!("data/{i}.txt"),
+            FileContent::Source {
+                path: root.path().join("unused"),
+                size: plain_max,
+            },
+        );
+    }
+    assert!(plain_bytes(&request) <= IN_MEMORY_OBJECTS_LIMIT);
+    assert!(plain_bytes(&big) > IN_MEMORY_OBJECTS_LIMIT);
 }

@@ -1,7 +1,9 @@
 //! Backend folder -> in-memory Space tree (Dockerfile, README, app files).
 //!
-//! [`scaffold`] is pure: it reads the backend folder and returns every file of the Space as bytes
-//! in a [`Scaffold`], writing nothing. [`Scaffold::write_to`] puts that tree on disk.
+//! [`scaffold`] is pure: it reads the backend folder and returns every file of the Space in a
+//! [`Scaffold`], writing nothing. Only the files it generates or rewrites are held in memory; the
+//! others stay paths into the source ([`FileContent::Source`]) and are read when needed, so a
+//! gigabyte of data files costs no memory here. [`Scaffold::write_to`] puts that tree on disk.
 //!
 //! What goes into the tree:
 //!
@@ -37,6 +39,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::content::FileContent;
 use crate::error::{Error, Result};
 use crate::inputs::Field;
 use crate::space::SpaceId;
@@ -316,8 +319,10 @@ impl SpaceConfig {
 /// [`Scaffold::write_to`].
 #[derive(Debug, Clone)]
 pub struct Scaffold {
-    /// Every file of the Space: path relative to the Space root (with `/`) -> content.
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// Every file of the Space: path relative to the Space root (with `/`) -> content. Files
+    /// hf-deploy generated or rewrote are in memory; the others are paths into the source, read
+    /// when the push needs them (see [`FileContent`]).
+    pub files: BTreeMap<String, FileContent>,
     /// Paths of `files` that are executable in the source (an entrypoint script): they keep
     /// the executable bit in the Space and in [`Scaffold::write_to`].
     pub executable: BTreeSet<String>,
@@ -372,12 +377,12 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
     let (python_version, python_version_source) = python::python_version(source, &files)?;
 
     for init in python::missing_inits(&files, &app) {
-        files.insert(init.clone(), Vec::new());
+        files.insert(init.clone(), FileContent::from(Vec::new()));
         generated.push(init);
     }
 
-    let requirements_text =
-        String::from_utf8(files["requirements.txt"].clone()).map_err(|_| Error::InvalidSource {
+    let requirements_text = String::from_utf8(files["requirements.txt"].read()?.into_owned())
+        .map_err(|_| Error::InvalidSource {
             path: source.to_path_buf(),
             reason: "`requirements.txt` is not UTF-8 text".into(),
             hint: Some("save it as UTF-8".into()),
@@ -400,12 +405,12 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
     if !filtered.dropped.is_empty() {
         files.insert(
             "requirements.txt".into(),
-            filtered.text.clone().into_bytes(),
+            FileContent::from(filtered.text.clone()),
         );
         generated.push("requirements.txt".into());
     }
 
-    let sources = python::python_sources(&files, &app);
+    let sources = python::python_sources(&files, &app)?;
     let endpoints = python::scan_endpoints(&sources);
     let env_names = python::scan_env_names(&sources);
     let mut secrets = options.secrets.clone();
@@ -492,9 +497,7 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
     };
 
     let templates = render::UserTemplates::load(options.templates_dir.as_deref())?;
-    let source_readme = files
-        .get("README.md")
-        .map(|b| String::from_utf8_lossy(b).into_owned());
+    let source_readme = files.get("README.md").map(FileContent::text).transpose()?;
 
     // Dockerfile
     let (dockerfile, origin, lint_path) = if let Some((path, text)) = &templates.dockerfile {
@@ -510,11 +513,12 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
             path.clone(),
         )
     } else if let Some(bytes) = files.get("Dockerfile") {
-        let text = String::from_utf8(bytes.clone()).map_err(|_| Error::InvalidSource {
-            path: source.to_path_buf(),
-            reason: "`Dockerfile` is not UTF-8 text".into(),
-            hint: None,
-        })?;
+        let text =
+            String::from_utf8(bytes.read()?.into_owned()).map_err(|_| Error::InvalidSource {
+                path: source.to_path_buf(),
+                reason: "`Dockerfile` is not UTF-8 text".into(),
+                hint: None,
+            })?;
         (text, FileOrigin::Source, source.join("Dockerfile"))
     } else {
         (
@@ -532,7 +536,7 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
     }
     config.dockerfile = origin;
     if origin != FileOrigin::Source {
-        files.insert("Dockerfile".into(), dockerfile.into_bytes());
+        files.insert("Dockerfile".into(), FileContent::from(dockerfile));
         generated.push("Dockerfile".into());
     }
 
@@ -555,13 +559,13 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
         )
     };
     config.readme = origin;
-    files.insert("README.md".into(), readme.into_bytes());
+    files.insert("README.md".into(), FileContent::from(readme));
     generated.push("README.md".into());
 
     if !files.contains_key(".gitattributes") {
         files.insert(
             ".gitattributes".into(),
-            render::default_gitattributes().into_bytes(),
+            FileContent::from(render::default_gitattributes()),
         );
         generated.push(".gitattributes".into());
     }
@@ -683,13 +687,21 @@ impl Scaffold {
             .prefix(".hf-deploy-scaffold-")
             .tempdir_in(&parent)
             .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
-        for (rel, bytes) in &self.files {
+        for (rel, content) in &self.files {
             let path = staging.path().join(rel);
             if let Some(folder) = path.parent() {
                 std::fs::create_dir_all(folder)
                     .map_err(|e| Error::io("create folder", folder, e))?;
             }
-            std::fs::write(&path, bytes).map_err(|e| Error::io("write", &path, e))?;
+            // Streamed, so that a large source file is never held whole.
+            let mut reader = content.open()?;
+            let mut file =
+                std::fs::File::create(&path).map_err(|e| Error::io("write", &path, e))?;
+            let copied =
+                std::io::copy(&mut reader, &mut file).map_err(|e| Error::io("write", &path, e))?;
+            if let Some(source) = content.source_path() {
+                crate::content::check_size(source, content.len(), copied)?;
+            }
             #[cfg(unix)]
             if self.executable.contains(rel) {
                 use std::os::unix::fs::PermissionsExt;
@@ -810,7 +822,10 @@ mod tests {
                 "requirements.txt"
             ]
         );
-        assert_eq!(out.files["requirements.txt"], b"fastapi\nuvicorn\n");
+        assert_eq!(
+            out.files["requirements.txt"].read().unwrap().as_ref(),
+            b"fastapi\nuvicorn\n"
+        );
         assert_eq!(out.dropped_requirements[0].name, "pytest");
         assert_eq!(out.config.app_spec(), "app.main:app");
         assert_eq!(
@@ -821,7 +836,7 @@ mod tests {
             }]
         );
         assert_eq!(out.config.python_version, "3.11");
-        let dockerfile = String::from_utf8(out.files["Dockerfile"].clone()).unwrap();
+        let dockerfile = out.files["Dockerfile"].text().unwrap();
         assert!(
             dockerfile.contains("FROM python:3.11-slim\n"),
             "{dockerfile}"
@@ -833,7 +848,7 @@ mod tests {
             "{dockerfile}"
         );
         assert_eq!(lint_dockerfile(&dockerfile, 7860), []);
-        let readme = String::from_utf8(out.files["README.md"].clone()).unwrap();
+        let readme = out.files["README.md"].text().unwrap();
         assert!(readme.contains("This app needs no secrets."), "{readme}");
         assert!(
             readme.contains("{\"status\": \"healthy\", \"services\": {\"fastapi\": \"ok\"}}"),
@@ -937,7 +952,10 @@ mod tests {
             (".env", "A=1"),
         ]);
         let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
-        assert_eq!(out.files["app/data.txt"], b"inside");
+        assert_eq!(
+            out.files["app/data.txt"].read().unwrap().as_ref(),
+            b"inside"
+        );
         assert!(!out.files.contains_key("app/env"));
         assert!(skipped(&out).contains(&("app/env", walk::ENV_REASON)));
 
@@ -966,7 +984,10 @@ mod tests {
         let good = "FROM python:3.12\nRUN useradd -m -u 1000 user\nUSER user\nWORKDIR /home/user/app\nCOPY --chown=user . .\nRUN pip install --user -r requirements.txt\nEXPOSE 7860\nCMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"7860\"]\n";
         let dir = with(&[("Dockerfile", good)]);
         let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
-        assert_eq!(out.files["Dockerfile"], good.as_bytes());
+        assert_eq!(
+            out.files["Dockerfile"].read().unwrap().as_ref(),
+            good.as_bytes()
+        );
         assert_eq!(out.config.dockerfile, FileOrigin::Source);
         assert!(!out.generated.contains(&"Dockerfile".to_string()));
 
@@ -1033,7 +1054,7 @@ mod tests {
         let out = scaffold(dir.path(), &options).unwrap();
         assert_eq!(out.config.dockerfile, FileOrigin::UserTemplate);
         assert_eq!(out.config.readme, FileOrigin::UserTemplate);
-        let readme = String::from_utf8(out.files["README.md"].clone()).unwrap();
+        let readme = out.files["README.md"].text().unwrap();
         assert!(readme.starts_with("---\ntitle: \"Mine\"\n"), "{readme}");
         assert!(
             readme.contains("# Mine\n# My backend\nKeep me.\n"),
@@ -1064,7 +1085,7 @@ mod tests {
     fn source_readme_is_replaced_with_a_warning() {
         let dir = with(&[("README.md", "# Dev notes\n")]);
         let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
-        let readme = String::from_utf8(out.files["README.md"].clone()).unwrap();
+        let readme = out.files["README.md"].text().unwrap();
         assert!(readme.contains("## Required secrets"), "{readme}");
         assert!(!readme.contains("Dev notes"));
         assert!(
@@ -1093,7 +1114,7 @@ mod tests {
                 "constraints.txt"
             ]
         );
-        let dockerfile = String::from_utf8(out.files["Dockerfile"].clone()).unwrap();
+        let dockerfile = out.files["Dockerfile"].text().unwrap();
         assert!(
             dockerfile.contains("COPY --chown=user requirements/base.txt requirements/base.txt\n"),
             "{dockerfile}"
@@ -1109,7 +1130,7 @@ mod tests {
         out.write_to(&target).unwrap();
         assert_eq!(
             std::fs::read(target.join("Dockerfile")).unwrap(),
-            out.files["Dockerfile"]
+            out.files["Dockerfile"].read().unwrap().as_ref()
         );
         assert!(target.join(MARKER_FILE).is_file());
         // A stale file from an earlier scaffold disappears on the next one.
@@ -1178,7 +1199,7 @@ mod tests {
         let dir = with(&[]);
         let dockerfile = |options: ScaffoldOptions| {
             let out = scaffold(dir.path(), &options).unwrap();
-            String::from_utf8(out.files["Dockerfile"].clone()).unwrap()
+            out.files["Dockerfile"].text().unwrap()
         };
         let uv = dockerfile(ScaffoldOptions::default());
         assert!(
@@ -1216,6 +1237,32 @@ mod tests {
         assert_eq!(Installer::parse("PIP").unwrap(), Installer::Pip);
         let err = Installer::parse("conda").unwrap_err();
         assert!(err.to_string().contains("`installer`"), "{err}");
+    }
+
+    #[test]
+    fn source_files_stay_on_disk_and_only_generated_files_are_held() {
+        let dir = with(&[("data/table.csv", "a,b\n1,2\n")]);
+        let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        assert_eq!(
+            out.files["data/table.csv"],
+            FileContent::Source {
+                path: root.join("data/table.csv"),
+                size: 8
+            }
+        );
+        assert!(out.files["app/main.py"].in_memory().is_none());
+        for generated in &out.generated {
+            assert!(out.files[generated].in_memory().is_some(), "{generated}");
+        }
+        // `write_to` copies a source file as it is.
+        let target = tempfile::tempdir().unwrap();
+        let space = target.path().join("space");
+        out.write_to(&space).unwrap();
+        assert_eq!(
+            std::fs::read(space.join("data/table.csv")).unwrap(),
+            b"a,b\n1,2\n"
+        );
     }
 
     #[test]

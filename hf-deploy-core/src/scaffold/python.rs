@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::content::FileContent;
 use crate::error::{Error, Result};
 
 use super::validate::parse_app;
@@ -26,7 +27,7 @@ pub(super) struct App {
 const APP_CANDIDATES: [&str; 4] = ["app.main:app", "main:app", "app.app:app", "src.main:app"];
 
 /// The file that holds `module` (`a.b` -> `a/b.py` or `a/b/__init__.py`), if any.
-fn module_file(files: &BTreeMap<String, Vec<u8>>, module: &str) -> Option<String> {
+fn module_file(files: &BTreeMap<String, FileContent>, module: &str) -> Option<String> {
     let base = module.replace('.', "/");
     [format!("{base}.py"), format!("{base}/__init__.py")]
         .into_iter()
@@ -51,7 +52,7 @@ pub(super) fn defines_attr(text: &str, attr: &str) -> bool {
 /// Resolve the app from the given `MODULE:ATTR` or by looking at the usual places.
 pub(super) fn resolve_app(
     source: &Path,
-    files: &BTreeMap<String, Vec<u8>>,
+    files: &BTreeMap<String, FileContent>,
     app: Option<&str>,
 ) -> Result<App> {
     let build = |module: String, attr: String, file: String| {
@@ -75,7 +76,7 @@ pub(super) fn resolve_app(
                 "give the module as a dotted path relative to SOURCE, e.g. `app.main:app`",
             ));
         };
-        let text = String::from_utf8_lossy(&files[&file]);
+        let text = files[&file].text()?;
         if !defines_attr(&text, &attr) {
             return Err(Error::invalid_input_hint(
                 Field::App,
@@ -94,7 +95,7 @@ pub(super) fn resolve_app(
             continue;
         };
         if let Some(file) = module_file(files, module) {
-            if defines_attr(&String::from_utf8_lossy(&files[&file]), attr) {
+            if defines_attr(&files[&file].text()?, attr) {
                 return Ok(build(module.into(), attr.into(), file));
             }
         }
@@ -119,7 +120,7 @@ static REQUIRES_PYTHON: LazyLock<Regex> = LazyLock::new(|| {
 /// `major.minor` from `.python-version`, `runtime.txt` or `pyproject.toml`, else the default.
 pub(super) fn python_version(
     source: &Path,
-    files: &BTreeMap<String, Vec<u8>>,
+    files: &BTreeMap<String, FileContent>,
 ) -> Result<(String, String)> {
     let check = |file: &str, text: &str| -> Result<String> {
         let found = VERSION.captures(text).and_then(|c| {
@@ -139,8 +140,8 @@ pub(super) fn python_version(
             }),
         }
     };
-    if let Some(bytes) = files.get(".python-version") {
-        let text = String::from_utf8_lossy(bytes);
+    if let Some(content) = files.get(".python-version") {
+        let text = content.text()?;
         let line = text
             .lines()
             .map(str::trim)
@@ -148,12 +149,12 @@ pub(super) fn python_version(
             .unwrap_or("");
         return Ok((check(".python-version", line)?, ".python-version".into()));
     }
-    if let Some(bytes) = files.get("runtime.txt") {
-        let text = String::from_utf8_lossy(bytes);
+    if let Some(content) = files.get("runtime.txt") {
+        let text = content.text()?;
         return Ok((check("runtime.txt", text.trim())?, "runtime.txt".into()));
     }
-    if let Some(bytes) = files.get("pyproject.toml") {
-        let text = String::from_utf8_lossy(bytes);
+    if let Some(content) = files.get("pyproject.toml") {
+        let text = content.text()?;
         if let Some(c) = REQUIRES_PYTHON.captures(&text) {
             // The lowest version the project accepts: the first bound that is not an upper one.
             let spec = c[1].to_string();
@@ -171,7 +172,7 @@ pub(super) fn python_version(
 
 /// `__init__.py` files to create: in every folder of the app package that holds Python files,
 /// and in the folders between it and the package root, when missing.
-pub(super) fn missing_inits(files: &BTreeMap<String, Vec<u8>>, app: &App) -> Vec<String> {
+pub(super) fn missing_inits(files: &BTreeMap<String, FileContent>, app: &App) -> Vec<String> {
     let Some(package) = &app.package else {
         return Vec::new();
     };
@@ -218,17 +219,21 @@ pub(super) fn normalize_rel(path: &str) -> Option<String> {
 }
 
 /// The Python files of the app (its package, or its single module), as text.
+///
+/// # Errors
+///
+/// [`Error::Io`] when one of them cannot be read.
 pub(super) fn python_sources(
-    files: &BTreeMap<String, Vec<u8>>,
+    files: &BTreeMap<String, FileContent>,
     app: &App,
-) -> Vec<(String, String)> {
+) -> Result<Vec<(String, String)>> {
     files
         .iter()
         .filter(|(path, _)| match &app.package {
             Some(package) => path.starts_with(&format!("{package}/")) && path.ends_with(".py"),
             None => path.ends_with(".py") && !path.contains('/') || **path == app.file,
         })
-        .map(|(path, bytes)| (path.clone(), String::from_utf8_lossy(bytes).into_owned()))
+        .map(|(path, content)| Ok((path.clone(), content.text()?)))
         .collect()
 }
 
@@ -461,9 +466,9 @@ pub(super) fn scan_endpoints(sources: &[(String, String)]) -> Vec<Endpoint> {
 mod tests {
     use super::*;
 
-    fn files(list: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
+    fn files(list: &[(&str, &str)]) -> BTreeMap<String, FileContent> {
         list.iter()
-            .map(|(p, t)| ((*p).to_string(), t.as_bytes().to_vec()))
+            .map(|(p, t)| ((*p).to_string(), FileContent::from(*t)))
             .collect()
     }
 

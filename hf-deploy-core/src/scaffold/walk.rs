@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::{DirEntry, WalkBuilder};
 
+use crate::content::FileContent;
 use crate::error::{Error, Result};
 
 use super::{DEFAULT_EXCLUDES, Skipped};
@@ -21,7 +22,8 @@ pub(super) const ENV_REASON: &str =
 
 /// What the walk found.
 pub(super) struct Walked {
-    pub(super) files: BTreeMap<String, Vec<u8>>,
+    /// Every file, as its path in the source: nothing is read here.
+    pub(super) files: BTreeMap<String, FileContent>,
     /// Files with an executable bit (kept as mode 755 in the Space, e.g. an entrypoint script).
     pub(super) executable: BTreeSet<String>,
     pub(super) skipped: Vec<Skipped>,
@@ -60,7 +62,8 @@ fn rel_path(root: &Path, path: &Path) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// Walk `root` (canonical) and read every file that goes into the Space. `source` is the
+/// Walk `root` (canonical) and list every file that goes into the Space (contents are read
+/// later, when needed). `source` is the
 /// path as the user gave it, for messages.
 pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Result<Walked> {
     let defaults = Arc::new(matcher(root, DEFAULT_EXCLUDES)?);
@@ -179,16 +182,17 @@ pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Resu
             }
             target = resolved;
         }
-        let bytes = std::fs::read(&target).map_err(|e| Error::io("read", &target, e))?;
-        if is_executable(&target) {
+        let metadata = std::fs::metadata(&target).map_err(|e| Error::io("read", &target, e))?;
+        if is_executable(&metadata) {
             executable.insert(rel.clone());
         }
-        if bytes.len() as u64 > LFS_THRESHOLD {
+        let size = metadata.len();
+        if size > LFS_THRESHOLD {
             warnings.push(format!(
                 "`{rel}` is larger than 10 MiB: `hf-deploy deploy` uploads it with Git LFS, but a plain `git push` of the scaffold needs Git LFS for it (or exclude it)"
             ));
         }
-        files.insert(rel, bytes);
+        files.insert(rel, FileContent::Source { path: target, size });
     }
 
     // `.env*` files that `.gitignore` already hides are reported too, so that the user sees
@@ -253,16 +257,16 @@ fn walk_error(root: &Path) -> impl Fn(ignore::Error) -> Error + '_ {
     }
 }
 
-/// True when `path` has an executable bit (Unix); an entrypoint script must stay runnable.
-fn is_executable(path: &Path) -> bool {
+/// True when the file has an executable bit (Unix); an entrypoint script must stay runnable.
+fn is_executable(metadata: &std::fs::Metadata) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+        metadata.permissions().mode() & 0o111 != 0
     }
     #[cfg(not(unix))]
     {
-        let _ = path;
+        let _ = metadata;
         false
     }
 }
