@@ -161,7 +161,7 @@ impl FileContent {
         }
     }
 
-    /// SHA-256 (lowercase hex) and length of the content, read in [`STREAM_CHUNK`] pieces.
+    /// SHA-256 (lowercase hex) and length of the content, read in 64 KiB pieces.
     ///
     /// # Errors
     ///
