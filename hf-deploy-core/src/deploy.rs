@@ -106,7 +106,7 @@ pub enum Event<'a> {
         action: &'a str,
         /// How long.
         wait: Duration,
-        /// When the Hub's window resets (see [`crate::error::utc`] to print it).
+        /// When the Hub's window resets (see [`crate::report::utc`] to print it).
         until: std::time::SystemTime,
     },
     /// The runtime stage seen by a poll.

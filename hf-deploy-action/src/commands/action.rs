@@ -507,6 +507,18 @@ impl Progress for GroupPrinter {
             Event::BuildLog(line) => emit(&format!("| {line}\n")),
             Event::HealthAttempt(what) => emit(&format!("health: {what}\n")),
             Event::Warning(message) => emit(&gha::warning("hf-deploy", message)),
+            Event::RateLimitWait {
+                action,
+                wait,
+                until,
+            } => emit(&gha::notice(
+                "hf-deploy: rate-limited",
+                &format!(
+                    "the Hub rate-limited the request to {action}: waiting until {} ({}s) for its window to reset",
+                    hf_deploy_core::report::utc(until),
+                    wait.as_secs()
+                ),
+            )),
             _ => {}
         }
     }
