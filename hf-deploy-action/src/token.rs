@@ -59,12 +59,18 @@ fn read(path: &Path) -> Option<SecretString> {
 }
 
 /// The exit-2 error of a command that needs a token and found none.
+/// `--local` is offered only where it exists: on `deploy`, in a build with the stand-in.
 pub(crate) fn missing(what: &str) -> anyhow::Error {
+    let local = if what == "deploy" && cfg!(feature = "local") {
+        ", or try `--local`"
+    } else {
+        ""
+    };
     UsageError::error(
         format!("no Hub token to {what}: none in {PLACES}"),
-        Some(
-            "log in once with `hf auth login`, or export `HF_TOKEN` (a token with the write role from https://huggingface.co/settings/tokens), or try `--local`",
-        ),
+        Some(&format!(
+            "log in once with `hf auth login`, or export `HF_TOKEN` (a token with the write role from https://huggingface.co/settings/tokens){local}"
+        )),
     )
 }
 

@@ -28,7 +28,11 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         (None, false) => {
             return Err(UsageError::error(
                 "`--space` is required",
-                Some("give the target Space as `--space namespace/name` (or use `--local`)"),
+                Some(if cfg!(feature = "local") {
+                    "give the target Space as `--space namespace/name` (or use `--local`)"
+                } else {
+                    "give the target Space as `--space namespace/name`"
+                }),
             ));
         }
     };
