@@ -276,8 +276,13 @@ async fn run(
     //    create of a Docker Space for a free account even when the Space exists, and a
     //    Space-scoped token cannot create at all.
     progress.event(Event::Phase("create"));
+    // Its `sha` lets the push fetch `main` in one request (see `push::smart_http`).
+    let mut head_hint = None;
     let created = match client.space_info(id).await {
-        Ok(_) => false,
+        Ok(info) => {
+            head_hint = info.sha;
+            false
+        }
         Err(Error::NotFound { .. }) if client.scoped_until().is_some() => {
             return Err(Error::ScopedTokenCannotCreate {
                 space: id.to_string(),
@@ -293,23 +298,36 @@ async fn run(
         Err(error) => return Err(error),
     };
 
-    // 3. Secrets and variables before the push, so the push's build sees them (one build, not
-    //    two). A new Space got them in the create call; an existing one gets only what changed:
-    //    every secret write restarts the Space.
+    // 3. Secrets and variables before the push's first write, so its build sees them (one
+    //    build, not two). A new Space got them in the create call; an existing one gets only
+    //    what changed: every secret write restarts the Space.
+    // 4. Push. On an existing Space the settings' reads (and their Argon2id checks) run beside
+    //    the push's fetch and plan; the push writes nothing until the settings are in place.
     progress.event(Event::Phase("settings"));
-    if created {
+    let phase = Instant::now();
+    let request = push_request(client, options, scaffolded, false, head_hint);
+    let outcome = if created {
         report.secrets_set = secret_names;
         report.variables_set = options.settings.variables.keys().cloned().collect();
+        progress.event(Event::Phase("push"));
+        push::push(request).await?
     } else {
-        apply_settings(client, options, progress, report)
-            .await
-            .map_err(|error| scoped_refusal(client, error))?;
-    }
-
-    // 4. Push.
-    progress.event(Event::Phase("push"));
-    let phase = Instant::now();
-    let outcome = push::push(push_request(client, options, scaffolded, false)).await?;
+        let (ready, gate) = std::sync::mpsc::sync_channel(1);
+        let settings = async {
+            let result = apply_settings(client, options, progress, report)
+                .await
+                .map_err(|error| scoped_refusal(client, error));
+            // A send fails only when the push already ended (an error, or no change).
+            let _ = ready.send(result.is_ok());
+            if result.is_ok() {
+                progress.event(Event::Phase("push"));
+            }
+            result
+        };
+        let (settings, pushed) = tokio::join!(settings, push::push_when(request, gate));
+        settings?;
+        pushed?
+    };
     report.durations.push_ms = Some(millis(phase.elapsed()));
     report.commit_sha = Some(outcome.commit_sha.clone());
     report.changed = outcome.changed;
@@ -403,21 +421,16 @@ async fn create_request(options: &DeployOptions) -> Result<CreateSpace> {
         .iter()
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
-    let secrets = tokio::task::spawn_blocking(move || {
-        secrets
-            .into_iter()
-            .map(|(key, value)| {
-                let description = Description::default().with_value(&value);
-                (key, value, Some(description))
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| Error::Io {
-        action: "fingerprint the secrets",
-        path: options.source.clone(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let secrets = each_blocking(
+        secrets,
+        options,
+        "fingerprint the secrets",
+        |(key, value)| {
+            let description = Description::default().with_value(&value);
+            (key, value, Some(description))
+        },
+    )
+    .await?;
     Ok(CreateSpace {
         private: options.private,
         hardware: options.hardware.clone(),
@@ -450,11 +463,24 @@ struct SettingsPlan {
 /// never read: their fingerprints are compared, see [`crate::fingerprint`]).
 async fn plan_settings(client: &HubClient, options: &DeployOptions) -> Result<SettingsPlan> {
     let id = &options.space;
-    let listed = if options.settings.secrets.is_empty() {
-        Some(Default::default())
-    } else {
-        client.secrets(id).await?
-    };
+    // The two reads at once; each only when something of its kind is wanted.
+    let (listed, remote_variables) = tokio::join!(
+        async {
+            if options.settings.secrets.is_empty() {
+                Ok(Some(Default::default()))
+            } else {
+                client.secrets(id).await
+            }
+        },
+        async {
+            if options.settings.variables.is_empty() {
+                Ok(Default::default())
+            } else {
+                client.variables(id).await
+            }
+        }
+    );
+    let (listed, remote_variables) = (listed?, remote_variables?);
     let wanted: Vec<(String, SecretString, Description)> = options
         .settings
         .secrets
@@ -468,26 +494,20 @@ async fn plan_settings(client: &HubClient, options: &DeployOptions) -> Result<Se
             (key.clone(), value.clone(), description)
         })
         .collect();
-    // Argon2id is slow on purpose: off the async threads.
-    let compared = tokio::task::spawn_blocking(move || {
-        wanted
-            .into_iter()
-            .map(|(key, value, description)| {
-                if description.matches(&value) {
-                    (key, None)
-                } else {
-                    let text = description.with_value(&value);
-                    (key, Some(text))
-                }
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| Error::Io {
-        action: "compare secret fingerprints",
-        path: options.source.clone(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let compared = each_blocking(
+        wanted,
+        options,
+        "compare secret fingerprints",
+        |(key, value, description)| {
+            if description.matches(&value) {
+                (key, None)
+            } else {
+                let text = description.with_value(&value);
+                (key, Some(text))
+            }
+        },
+    )
+    .await?;
     let mut plan = SettingsPlan {
         secrets: Vec::new(),
         secrets_unchanged: Vec::new(),
@@ -501,17 +521,41 @@ async fn plan_settings(client: &HubClient, options: &DeployOptions) -> Result<Se
             None => plan.secrets_unchanged.push(key),
         }
     }
-    if !options.settings.variables.is_empty() {
-        let remote_variables = client.variables(id).await?;
-        for (key, value) in &options.settings.variables {
-            if remote_variables.get(key).map(|v| v.value.as_str()) == Some(value.as_str()) {
-                plan.variables_unchanged.push(key.clone());
-            } else {
-                plan.variables.push(key.clone());
-            }
+    for (key, value) in &options.settings.variables {
+        if remote_variables.get(key).map(|v| v.value.as_str()) == Some(value.as_str()) {
+            plan.variables_unchanged.push(key.clone());
+        } else {
+            plan.variables.push(key.clone());
         }
     }
     Ok(plan)
+}
+
+/// `work` on every item, each on tokio's blocking pool and all at once: Argon2id is slow on
+/// purpose (tens of milliseconds a secret), so it stays off the async threads and uses every core.
+async fn each_blocking<T, R>(
+    items: Vec<T>,
+    options: &DeployOptions,
+    action: &'static str,
+    work: fn(T) -> R,
+) -> Result<Vec<R>>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+{
+    let tasks: Vec<_> = items
+        .into_iter()
+        .map(|item| tokio::task::spawn_blocking(move || work(item)))
+        .collect();
+    let mut done = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        done.push(task.await.map_err(|e| Error::Io {
+            action,
+            path: options.source.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?);
+    }
+    Ok(done)
 }
 
 /// Write the secrets and variables of an existing Space that changed, and only those.
@@ -630,7 +674,8 @@ async fn plan(
     }
     match &info {
         Some(info) => {
-            let outcome = push::push(push_request(client, options, scaffolded, true)).await?;
+            let request = push_request(client, options, scaffolded, true, info.sha.clone());
+            let outcome = push::push(request).await?;
             report.commit_sha = Some(outcome.commit_sha);
             report.changed = outcome.changed;
             report.files = FileChanges {
@@ -670,6 +715,7 @@ fn push_request(
     options: &DeployOptions,
     scaffold: Scaffold,
     dry_run: bool,
+    head_hint: Option<String>,
 ) -> PushRequest {
     PushRequest {
         remote_url: client.git_url(&options.space),
@@ -685,6 +731,7 @@ fn push_request(
         max_race_retries: if dry_run { 0 } else { 3 },
         retry: crate::hub::RetryPolicy::git(),
         dry_run,
+        head_hint,
     }
 }
 

@@ -210,15 +210,9 @@ pub(crate) fn commit_message(source: &Path) -> String {
 }
 
 fn source_head(source: &Path) -> Option<String> {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(source)
-        .args(["rev-parse", "HEAD"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let sha = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    (output.status.success() && sha.len() == 40).then_some(sha)
+    let repo = git2::Repository::discover(source).ok()?;
+    let head = repo.head().ok()?.peel_to_commit().ok()?;
+    Some(head.id().to_string())
 }
 
 /// Progress on stderr: phases, stage changes with elapsed time, and the build log as it streams.

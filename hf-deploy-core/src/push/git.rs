@@ -10,6 +10,7 @@ use git2::{
 
 use super::attributes::{self, Attributes, LfsReason, MAX_PLAIN_SIZE, PathPattern};
 use super::lfs::{self, LfsObject};
+use super::smart_http;
 use super::{GITATTRIBUTES, PushRequest};
 use crate::error::{Error, HttpContext, Result};
 use crate::secret::SecretString;
@@ -29,6 +30,8 @@ pub(crate) struct PushSession {
     repo: Repository,
     remote_url: String,
     token: Option<SecretString>,
+    /// New objects go to a memory backend (see [`keep_new_objects_in_memory`]).
+    in_memory: bool,
     // Declared last: the repository is closed before its folder is removed.
     _dir: tempfile::TempDir,
 }
@@ -79,6 +82,23 @@ struct AuthState {
     attempts: Cell<u32>,
 }
 
+/// Keep the objects we write (a blob per file, the trees, the commit) in memory when `in_memory`:
+/// a deploy writes thousands of small files that are never needed on disk, and writing each as a
+/// loose object cost seconds of system time on a 5,000-file backend (BENCHMARKS.md). The push
+/// reads them back through the same object database; fetched packs still go to disk. A large
+/// tree writes loose objects instead (one file each, read back one at a time).
+fn keep_new_objects_in_memory(repo: &Repository, in_memory: bool) -> Result<()> {
+    if !in_memory {
+        return Ok(());
+    }
+    repo.odb()
+        .and_then(|odb| odb.add_new_mempack_backend(1000).map(|_| ()))
+        .map_err(|source| Error::Git {
+            action: "keep new objects in memory".into(),
+            source,
+        })
+}
+
 /// Plain (non-LFS) bytes up to which a push keeps the objects it writes in memory; a larger
 /// tree writes them to the temporary repository on disk, so memory stays flat.
 pub(crate) const IN_MEMORY_OBJECTS_LIMIT: u64 = 32 * 1024 * 1024;
@@ -103,30 +123,23 @@ impl PushSession {
             .prefix("hf-deploy-push-")
             .tempdir()
             .map_err(|e| Error::io("create a temporary folder in", std::env::temp_dir(), e))?;
-        let repo = Repository::init_bare(dir.path()).map_err(|source| Error::Git {
+        // No template folder: libgit2 would copy the system's sample hooks into every
+        // temporary repository (a few milliseconds of file copies per deploy, for nothing).
+        let mut init = git2::RepositoryInitOptions::new();
+        init.bare(true).external_template(false);
+        let repo = Repository::init_opts(dir.path(), &init).map_err(|source| Error::Git {
             action: format!(
                 "create a temporary repository in `{}`",
                 dir.path().display()
             ),
             source,
         })?;
-        // Keep the objects we write (a blob per file, the trees, the commit) in memory: a deploy
-        // writes thousands of small files that are never needed on disk, and writing each as a
-        // loose object cost seconds of system time on a 5,000-file backend (BENCHMARKS.md). The
-        // push reads them back through the same object database; fetched packs still go to disk.
-        // A large tree writes loose objects instead (one file each, read back one at a time).
-        if in_memory {
-            repo.odb()
-                .and_then(|odb| odb.add_new_mempack_backend(1000).map(|_| ()))
-                .map_err(|source| Error::Git {
-                    action: "keep new objects in memory".into(),
-                    source,
-                })?;
-        }
+        keep_new_objects_in_memory(&repo, in_memory)?;
         Ok(PushSession {
             repo,
             remote_url: remote_url.to_string(),
             token,
+            in_memory,
             _dir: dir,
         })
     }
@@ -266,6 +279,69 @@ impl PushSession {
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
             Err(source) => Err(Error::Git { action, source }),
         }
+    }
+
+    /// [`PushSession::fetch`] in one request when `head` (the Space's head as the Hub API last
+    /// said) is known, in two otherwise ([`smart_http`]); libgit2's fetch when the remote is
+    /// local or the short way does not work out.
+    pub(crate) fn fetch_quick(
+        &mut self,
+        runtime: &tokio::runtime::Handle,
+        client: &reqwest::Client,
+        head: Option<Oid>,
+    ) -> Result<Option<Oid>> {
+        if self.is_local() {
+            return self.fetch();
+        }
+        let action = format!("fetch `main` from `{}`", self.shown_url());
+        if let Ok(mut stale) = self.repo.find_reference(FETCHED_REF) {
+            stale.delete().map_err(|source| Error::Git {
+                action: action.clone(),
+                source,
+            })?;
+        }
+        let header = self.auth_header();
+        let authorization = header
+            .as_deref()
+            .and_then(|h| h.strip_prefix("Authorization: "));
+        let fetched = match smart_http::fetch_main(
+            runtime,
+            client,
+            &self.repo,
+            &self.remote_url,
+            authorization,
+            head,
+        ) {
+            Ok(fetched) => fetched,
+            Err(why) => {
+                tracing::debug!(%why, "the one-request fetch gave way to libgit2's");
+                return self.fetch();
+            }
+        };
+        if !fetched.shallow.is_empty() {
+            let lines: String = fetched
+                .shallow
+                .iter()
+                .map(|oid| format!("{oid}\n"))
+                .collect();
+            std::fs::write(self.repo.path().join("shallow"), lines)
+                .map_err(|e| Error::io("record the shallow boundary in", self.repo.path(), e))?;
+            // libgit2 reads the shallow boundary when it opens a repository (`open`; not
+            // `open_bare`, which skips it): open it again. No object of ours is in memory yet:
+            // the fetch comes first.
+            let path = self.repo.path().to_path_buf();
+            self.repo = Repository::open(&path).map_err(|source| Error::Git {
+                action: action.clone(),
+                source,
+            })?;
+            keep_new_objects_in_memory(&self.repo, self.in_memory)?;
+        }
+        if let Some(head) = fetched.head {
+            self.repo
+                .reference(FETCHED_REF, head, true, "hf-deploy: fetched main")
+                .map_err(|source| Error::Git { action, source })?;
+        }
+        Ok(fetched.head)
     }
 
     /// Build the Space tree for `request` on top of `parent` (from [`PushSession::fetch`]).
@@ -482,6 +558,9 @@ impl PushSession {
             });
             let mut options = PushOptions::new();
             options.remote_callbacks(callbacks);
+            // The pack's delta search on every core (0: as many threads as CPUs); libgit2
+            // uses one thread unless told.
+            options.packbuilder_parallelism(0);
             let header = self.auth_header();
             if let Some(header) = &header {
                 options.custom_headers(&[header.as_str()]);

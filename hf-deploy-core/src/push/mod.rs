@@ -19,6 +19,7 @@
 mod attributes;
 mod git;
 pub(crate) mod lfs;
+mod smart_http;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -61,6 +62,10 @@ pub(crate) struct PushRequest {
     pub retry: RetryPolicy,
     /// Fetch and compute the plan only: no LFS upload, no commit, no push.
     pub dry_run: bool,
+    /// The Space's head commit as the Hub API just said (`sha` of the Space info), when known:
+    /// the first fetch then asks for it directly, in one request. Only a hint: a stale one makes
+    /// the fetch fall back to the full exchange.
+    pub head_hint: Option<String>,
 }
 
 impl std::fmt::Debug for PushRequest {
@@ -109,33 +114,51 @@ pub(crate) struct PushOutcome {
 ///
 /// The git work runs on tokio's blocking pool; LFS uploads use reqwest on the caller's runtime.
 pub(crate) async fn push(request: PushRequest) -> Result<PushOutcome> {
-    push_with_hook(request, |_| {}).await
+    push_with_hook(request, |_| Ok(())).await
 }
 
-/// [`push`] with a hook called just before each publish attempt (tests move `main` there).
+/// [`push`] that fetches and plans at once but writes nothing (no LFS upload, no commit) until
+/// `ready` says so: the deploy reads and writes the Space's settings meanwhile, and the push's
+/// build must see them. A `false` (or a dropped sender: the settings failed) ends the push
+/// before its first write. A tree with no change returns without waiting.
+pub(crate) async fn push_when(
+    request: PushRequest,
+    ready: std::sync::mpsc::Receiver<bool>,
+) -> Result<PushOutcome> {
+    let mut open = false;
+    push_with_hook(request, move |_| {
+        open = open || ready.recv().unwrap_or(false);
+        if open {
+            Ok(())
+        } else {
+            Err(Error::Git {
+                action: "wait for the Space's settings before pushing".into(),
+                source: git2::Error::from_str("the settings were not written; nothing was pushed"),
+            })
+        }
+    })
+    .await
+}
+
+/// [`push`] with a hook called before the first write of each attempt (the LFS upload, else the
+/// publish): [`push_when`] waits there, tests move `main` there. An error from the hook ends the
+/// push with nothing written.
 async fn push_with_hook(
     request: PushRequest,
-    mut before_publish: impl FnMut(u32) + Send + 'static,
+    mut before_write: impl FnMut(u32) -> Result<()> + Send + 'static,
 ) -> Result<PushOutcome> {
     let handle = tokio::runtime::Handle::current();
     let task = tokio::task::spawn_blocking(move || {
         let batch_url = lfs::batch_url(&request.remote_url);
-        let mut client: Option<reqwest::Client> = None;
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| Error::Request {
+                action: "set up the HTTP client for git and Git LFS".into(),
+                url: lfs::redact(&request.remote_url),
+                source,
+            })?;
         let mut upload = |objects: &[LfsObject]| -> Result<()> {
-            let client = match &client {
-                Some(client) => client.clone(),
-                None => {
-                    let built = reqwest::Client::builder()
-                        .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")))
-                        .build()
-                        .map_err(|source| Error::Request {
-                            action: "set up the HTTP client for Git LFS".into(),
-                            url: lfs::redact(&batch_url),
-                            source,
-                        })?;
-                    client.insert(built).clone()
-                }
-            };
             handle.block_on(lfs::upload(
                 &client,
                 &batch_url,
@@ -144,7 +167,11 @@ async fn push_with_hook(
                 &request.retry,
             ))
         };
-        push_blocking_with(&request, &mut upload, &mut before_publish)
+        let net = Net {
+            runtime: &handle,
+            client: &client,
+        };
+        push_blocking_with(&request, Some(&net), &mut upload, &mut before_write)
     });
     match task.await {
         Ok(result) => result,
@@ -165,13 +192,20 @@ pub(crate) fn push_blocking(
     request: &PushRequest,
     upload_lfs: &mut dyn FnMut(&[LfsObject]) -> Result<()>,
 ) -> Result<PushOutcome> {
-    push_blocking_with(request, upload_lfs, &mut |_| {})
+    push_blocking_with(request, None, upload_lfs, &mut |_| Ok(()))
+}
+
+/// The async runtime and HTTP client the blocking push may use for its first fetch.
+struct Net<'a> {
+    runtime: &'a tokio::runtime::Handle,
+    client: &'a reqwest::Client,
 }
 
 fn push_blocking_with(
     request: &PushRequest,
+    net: Option<&Net<'_>>,
     upload_lfs: &mut dyn FnMut(&[LfsObject]) -> Result<()>,
-    before_publish: &mut dyn FnMut(u32),
+    before_write: &mut dyn FnMut(u32) -> Result<()>,
 ) -> Result<PushOutcome> {
     validate(request)?;
     let mut session = PushSession::open_with(
@@ -188,7 +222,20 @@ fn push_blocking_with(
     let mut attempt = 0;
     while attempt < attempts {
         attempt += 1;
-        let head = match session.fetch() {
+        // The first fetch the short way (see `smart_http`); a later one (after a race or a
+        // failure) the full way, as the hint is stale by then.
+        let first = attempt == 1 && transient_failures == 0;
+        let fetched = match net {
+            Some(net) if first => {
+                let hint = request
+                    .head_hint
+                    .as_deref()
+                    .and_then(|sha| git2::Oid::from_str(sha).ok());
+                session.fetch_quick(net.runtime, net.client, hint)
+            }
+            _ => session.fetch(),
+        };
+        let head = match fetched {
             Ok(head) => head,
             Err(error) => match retry_delay(request, &error, transient_failures) {
                 Some(delay) => {
@@ -220,11 +267,11 @@ fn push_blocking_with(
             .filter(|object| !uploaded.contains(&object.oid))
             .cloned()
             .collect();
+        before_write(attempt)?;
         if !pending.is_empty() {
             upload_lfs(&pending)?;
             uploaded.extend(pending.into_iter().map(|object| object.oid));
         }
-        before_publish(attempt);
         match session.publish(&plan, request) {
             Ok(Published::Pushed(commit)) => return Ok(outcome(commit.to_string())),
             Ok(Published::Race) => continue,

@@ -117,6 +117,7 @@ fn request(url: &str, files: BTreeMap<String, Vec<u8>>) -> PushRequest {
         max_race_retries: 3,
         retry: fast_retry(),
         dry_run: false,
+        head_hint: None,
     }
 }
 
@@ -342,9 +343,11 @@ fn push_race_rebuilds_on_the_moved_head_and_keeps_history_linear() {
                 "Update README.md",
             ));
         }
+        Ok(())
     };
     let outcome = push_blocking_with(
         &request(&file_url(&space), scaffold()),
+        None,
         &mut no_lfs,
         &mut hook,
     )
@@ -375,10 +378,11 @@ fn push_race_gives_up_after_the_retries() {
         count += 1;
         let note = format!("edit {attempt}");
         commit_files(&space, &[("README.md", note.as_bytes())], &note);
+        Ok(())
     };
     let mut req = request(&file_url(&space), scaffold());
     req.max_race_retries = 1;
-    let error = push_blocking_with(&req, &mut no_lfs, &mut hook).expect_err("race");
+    let error = push_blocking_with(&req, None, &mut no_lfs, &mut hook).expect_err("race");
     assert!(
         matches!(error, Error::PushRace { attempts: 2 }),
         "{error:?}"
@@ -395,6 +399,7 @@ async fn push_async_race_through_spawn_blocking() {
         if attempt == 1 {
             commit_files(&space_for_hook, &[("README.md", b"moved")], "move main");
         }
+        Ok(())
     })
     .await
     .expect("push");
@@ -1186,6 +1191,7 @@ async fn push_over_http_race_refetches_shallow_and_retries() {
                 "Update README.md",
             );
         }
+        Ok(())
     })
     .await
     .expect("push");
@@ -1357,4 +1363,73 @@ fn a_large_tree_writes_its_objects_to_disk_and_pushes_the_same_tree() {
     }
     assert!(plain_bytes(&request) <= IN_MEMORY_OBJECTS_LIMIT);
     assert!(plain_bytes(&big) > IN_MEMORY_OBJECTS_LIMIT);
+}
+
+/// The git requests of a push, as `METHOD path?query` without the host, in order.
+fn git_requests(hub: &FakeHub) -> Vec<String> {
+    hub.recorded()
+        .git_requests
+        .iter()
+        .map(|(line, _)| line.replace("/spaces/ns/demo", ""))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_first_fetch_is_one_post_with_the_head_hint_and_two_requests_without() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (space, remote_head) = http_space(root.path(), 3);
+    let hub = start_hub(root.path(), None, None).await;
+
+    // Without a hint: the advertisement, then one upload-pack POST (libgit2 makes two), then
+    // the push. The history is three commits deep; the push still builds on the fetched head
+    // alone (the shallow boundary was recorded).
+    let outcome = push(http_request(&hub, TOKEN, scaffold()))
+        .await
+        .expect("push");
+    let commit = head(&space);
+    assert_eq!(parents(&space, commit), vec![remote_head]);
+    assert_eq!(
+        git_requests(&hub),
+        vec![
+            "GET /info/refs?service=git-upload-pack",
+            "POST /git-upload-pack",
+            "GET /info/refs?service=git-receive-pack",
+            "POST /git-receive-pack",
+        ]
+    );
+    assert!(outcome.changed);
+
+    // With the head as the Hub API gives it: one POST, and a no-change push stops there.
+    hub.recorded().git_requests.clear();
+    let mut request = http_request(&hub, TOKEN, scaffold());
+    request.head_hint = Some(commit.to_string());
+    let again = push(request).await.expect("second push");
+    assert!(!again.changed);
+    assert_eq!(again.commit_sha, commit.to_string());
+    assert_eq!(git_requests(&hub), vec!["POST /git-upload-pack"]);
+
+    // A stale hint (`main` moved after the Hub API was read). Stateless upload-pack serves any
+    // commit reachable from a ref, so the old head comes back and the plan differs from it; the
+    // push is then refused as non-fast-forward before anything is sent (the remote head is not
+    // in the temporary repository), and the retry fetches the real head the full way. Nothing
+    // is lost, nothing is committed twice.
+    hub.recorded().git_requests.clear();
+    let mut request = http_request(&hub, TOKEN, scaffold());
+    request.head_hint = Some(remote_head.to_string());
+    request.message = "a message that makes another commit".into();
+    let stale = push(request).await.expect("push after a stale hint");
+    assert!(!stale.changed, "{stale:?}");
+    assert_eq!(stale.attempts, 2);
+    assert_eq!(stale.commit_sha, commit.to_string());
+    assert_eq!(head(&space), commit);
+    let requests = git_requests(&hub);
+    assert_eq!(requests[0], "POST /git-upload-pack", "{requests:?}");
+    assert!(
+        requests.contains(&"GET /info/refs?service=git-upload-pack".to_string()),
+        "{requests:?}"
+    );
+    assert!(
+        !requests.contains(&"POST /git-receive-pack".to_string()),
+        "{requests:?}"
+    );
 }
