@@ -11,13 +11,17 @@
 //!
 //! ```text
 //! <the user's own description text>
-//! hf-deploy:fingerprint $argon2id$v=19$m=19456,t=2,p=1$<salt, base64>$<hash, base64>
+//! hf-deploy:fingerprint $argon2id$v=19$m=7168,t=5,p=1$<salt, base64>$<hash, base64>
 //! ```
 //!
 //! With no user text, the description is the marker line alone. The salt is 16 random bytes drawn
 //! for every write, so two Spaces (or two secrets) with one value carry unrelated fingerprints,
-//! and the slow hash (Argon2id, 19 MiB, 2 passes: the OWASP minimum) makes guessing a value from
-//! its fingerprint costly. Only people with write access to the Space can list descriptions, and
+//! and the slow hash makes guessing a value from its fingerprint costly: Argon2id with 7 MiB and
+//! 5 passes, one of the OWASP minimum settings (all of equal cost: 19 MiB and 2 passes, 12 MiB
+//! and 3, 9 MiB and 4, 7 MiB and 5). Of those, the smallest memory: a deploy hashes its secrets
+//! at once, one per core, and 19 MiB each doubled the peak memory of a deploy with two secrets
+//! (BENCHMARKS.md). A fingerprint is checked with the parameters written in it, so those made
+//! with 19 MiB and 2 passes (hf-deploy before this change) still match. Only people with write access to the Space can list descriptions, and
 //! they could read the value anyway by deploying code that prints it.
 //!
 //! A description without the marker (written by hand, or by another tool) never matches: the
@@ -79,12 +83,19 @@ impl Description {
     }
 }
 
+/// Memory (KiB) and passes of new fingerprints: OWASP's 7 MiB / 5 passes setting.
+const MEMORY_KIB: u32 = 7 * 1024;
+const PASSES: u32 = 5;
+
 /// A fresh fingerprint of `value` (PHC string, new random salt).
 pub(crate) fn fingerprint(value: &SecretString) -> String {
     let salt = SaltString::generate(&mut OsRng);
-    // Hashing with the default parameters and a fresh valid salt cannot fail (it fails only on
+    // Hashing with valid parameters and a fresh valid salt cannot fail (it fails only on
     // parameter or output-length errors); an empty fingerprint would simply never match.
-    Argon2::default()
+    let Ok(params) = argon2::Params::new(MEMORY_KIB, PASSES, 1, None) else {
+        return String::new();
+    };
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
         .hash_password(value.expose().as_bytes(), &salt)
         .map(|hash| hash.to_string())
         .unwrap_or_default()
@@ -112,12 +123,26 @@ mod tests {
     fn a_fingerprint_matches_its_value_only() {
         let value = secret("s3cret-value");
         let line = Description::default().with_value(&value);
-        assert!(line.starts_with("hf-deploy:fingerprint $argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(line.starts_with("hf-deploy:fingerprint $argon2id$v=19$m=7168,t=5,p=1$"));
         assert!(!line.contains("s3cret-value"));
         let parsed = Description::parse(Some(&line));
         assert!(parsed.user_text.is_empty());
         assert!(parsed.matches(&value));
         assert!(!parsed.matches(&secret("s3cret-valuf")));
+    }
+
+    #[test]
+    fn a_fingerprint_made_with_the_earlier_19_mib_setting_still_matches() {
+        let value = secret("s3cret-value");
+        let salt = SaltString::generate(&mut OsRng);
+        let old = Argon2::default()
+            .hash_password(value.expose().as_bytes(), &salt)
+            .expect("hash")
+            .to_string();
+        assert!(old.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{old}");
+        let parsed = Description::parse(Some(&format!("{MARKER}{old}")));
+        assert!(parsed.matches(&value));
+        assert!(!parsed.matches(&secret("other")));
     }
 
     #[test]

@@ -24,25 +24,36 @@ if [ "$HF_EMU_ROLE" != "write" ]; then
   exit 1
 fi
 found=$(mktemp) || exit 1
-trap 'rm -f "$found"' EXIT
+list=$(mktemp) || exit 1
+trap 'rm -f "$found" "$list"' EXIT
+# A fixed number of processes per push, not per blob: one listing of the new objects, one batch
+# read of the blobs whose content matters (under 1 KiB: an LFS pointer? 1 MiB and more: binary?),
+# perl (Debian's essential perl-base) for the checks. The rules are the Hub's: over 10 MiB is
+# refused, an LFS pointer must name an uploaded object, a file of 1 MiB or more with a NUL byte
+# in its first 8000 bytes is binary.
 while read old new ref; do
   [ "$new" = "$zero" ] && continue
   if [ "$old" = "$zero" ]; then set -- "$new" --not --all; else set -- "$old..$new"; fi
-  git rev-list --objects "$@" | git cat-file --batch-check='%(objecttype) %(objectsize) %(objectname) %(rest)' |
-  while read type size sha path; do
-    [ "$type" = blob ] || continue
-    if [ "$size" -gt 10485760 ]; then echo "big  - $path (ref: $ref)"; continue; fi
-    if [ "$size" -lt 1024 ] && git cat-file blob "$sha" | head -n 1 | grep -q '^version https://git-lfs.github.com/spec/'; then
-      oid=$(git cat-file blob "$sha" | sed -n 's/^oid sha256:\([0-9a-fA-F]*\).*$/\1/p')
-      if [ -n "$HF_EMU_LFS_DIR" ] && [ ! -f "$HF_EMU_LFS_DIR/$oid" ]; then echo "lfs  - $path (ref: $ref)"; fi
-      continue
-    fi
-    if [ "$size" -ge 1048576 ]; then
-      all=$(git cat-file blob "$sha" | head -c 8000 | wc -c)
-      text=$(git cat-file blob "$sha" | head -c 8000 | tr -d '\000' | wc -c)
-      [ "$all" -ne "$text" ] && echo "bin  - $path (ref: $ref)"
-    fi
-  done >> "$found"
+  git rev-list --objects "$@" |
+    git cat-file --batch-check='%(objecttype) %(objectsize) %(objectname) %(rest)' |
+    perl -ne 'chomp; my ($t, $s, $sha, $p) = split / /, $_, 4; next unless $t eq "blob";
+      if ($s > 10485760) { print "big $sha $p\n" } elsif ($s < 1024 || $s >= 1048576) { print "chk $sha $p\n" }' > "$list"
+  REF="$ref" perl -ne 'chomp; my ($k, $sha, $p) = split / /, $_, 3; print "big  - $p (ref: $ENV{REF})\n" if $k eq "big"' "$list" >> "$found"
+  perl -ne 'print "$1\n" if /^chk (\S+)/' "$list" | git cat-file --batch |
+    REF="$ref" perl -e '
+      open(my $l, "<", $ARGV[0]) or die; my %path;
+      while (<$l>) { chomp; my ($k, $sha, $p) = split / /, $_, 3; $path{$sha} = $p if $k eq "chk" }
+      while (my $h = <STDIN>) {
+        my ($sha, $type, $size) = split / /, $h; read(STDIN, my $c, $size); read(STDIN, my $nl, 1);
+        if ($size < 1024) {
+          next unless $c =~ m{\Aversion https://git-lfs.github.com/spec/};
+          my ($oid) = $c =~ /^oid sha256:([0-9a-fA-F]*)/m;
+          my $dir = $ENV{HF_EMU_LFS_DIR} // "";
+          print "lfs  - $path{$sha} (ref: $ENV{REF})\n" if $dir ne "" && !-f "$dir/$oid";
+        } elsif (index(substr($c, 0, 8000), "\0") >= 0) {
+          print "bin  - $path{$sha} (ref: $ENV{REF})\n";
+        }
+      }' "$list" >> "$found"
 done
 line=-------------------------------------------------------------------------
 if grep -q '^big' "$found"; then
