@@ -234,9 +234,8 @@ impl PushSession {
         Error::Git { action, source }
     }
 
-    /// Fetch the Space's `main` (depth 1 over the network) and return its head, or `None` when
-    /// the Space has no `main` yet.
-    pub(crate) fn fetch(&mut self) -> Result<Option<Oid>> {
+    /// Drop the head a previous fetch recorded; returns the action text of a fetch.
+    fn forget_fetched(&self) -> Result<String> {
         let action = format!("fetch `main` from `{}`", self.shown_url());
         if let Ok(mut stale) = self.repo.find_reference(FETCHED_REF) {
             stale.delete().map_err(|source| Error::Git {
@@ -244,6 +243,13 @@ impl PushSession {
                 source,
             })?;
         }
+        Ok(action)
+    }
+
+    /// Fetch the Space's `main` (depth 1 over the network) and return its head, or `None` when
+    /// the Space has no `main` yet.
+    pub(crate) fn fetch(&mut self) -> Result<Option<Oid>> {
+        let action = self.forget_fetched()?;
         let auth = AuthState::default();
         let result = {
             let mut remote = self
@@ -293,13 +299,7 @@ impl PushSession {
         if self.is_local() {
             return self.fetch();
         }
-        let action = format!("fetch `main` from `{}`", self.shown_url());
-        if let Ok(mut stale) = self.repo.find_reference(FETCHED_REF) {
-            stale.delete().map_err(|source| Error::Git {
-                action: action.clone(),
-                source,
-            })?;
-        }
+        let action = self.forget_fetched()?;
         let header = self.auth_header();
         let authorization = header
             .as_deref()
