@@ -11,8 +11,8 @@ use hf_deploy_tests::{
     CliOutput, copy_tree, example_backend, run_cli_async, runner_read_outputs, workspace_root,
 };
 use hf_hub_emulator::{
-    DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, Runner, ScriptedApp, ScriptedResponse,
-    ScriptedRoute, ScriptedRunner,
+    DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, FaultRule, Runner, ScriptedApp,
+    ScriptedResponse, ScriptedRoute, ScriptedRunner,
 };
 
 const HEALTHY: &str = r#"{"status":"healthy","services":{"fastapi":"ok","qdrant":{"status":"ok"},"postgres":{"status":"ok"},"gemini":{"status":"ok"}}}"#;
@@ -525,5 +525,38 @@ async fn degraded_health_fails_unless_allowed() {
         parse_outputs(&workspace.path("output.txt"))["health"],
         "degraded"
     );
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limit_wait_is_a_notice_naming_its_utc_reset_time() {
+    let emulator = emulator().await;
+    emulator.faults().add(
+        FaultRule::new("GET", "/api/spaces/local/action-app")
+            .rate_limited(2)
+            .times(1),
+    );
+    let github = FakeGitHub::start(Mode::default()).await;
+    let workspace = Workspace::new();
+    let mut env = runner_env(&workspace, &emulator, &github, None);
+    env.extend(base_inputs(&[]));
+    let output = run_action(env).await;
+    assert_eq!(output.code, 0, "{}", output.both());
+    let notice = output
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::notice ") && l.contains("rate-limited the request"))
+        .unwrap_or_else(|| panic!("no rate-limit notice:\n{}", output.both()));
+    assert!(
+        notice.contains("waiting until") && notice.contains(" UTC ("),
+        "{notice}"
+    );
+    assert!(
+        regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC")
+            .unwrap()
+            .is_match(notice),
+        "{notice}"
+    );
+    assert_clean("stdout", &without_masks(&output.stdout));
     emulator.shutdown().await;
 }
