@@ -663,3 +663,40 @@ async fn pull_request_event_in_the_action_container_comments_and_records_a_deplo
     );
     emulator.shutdown().await;
 }
+
+/// The image's binary has no stand-in (`--no-default-features`): its hints never offer `--local`,
+/// and the flag itself is unknown. (No engine needed: the binary runs on this machine.)
+#[test]
+fn the_lean_binary_never_offers_the_local_stand_in() {
+    let binary = lean_binary();
+    let home = tempfile::tempdir().expect("tempdir");
+    let source = example_backend();
+    let run = |args: &[&str]| {
+        let out = Command::new(&binary)
+            .args(args)
+            .env_clear()
+            .env("HOME", home.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run the lean binary");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let source = source.display().to_string();
+    let (code, stderr) = run(&["deploy", &source]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--space"), "{stderr}");
+    assert!(!stderr.contains("--local"), "{stderr}");
+    let (code, stderr) = run(&["deploy", &source, "--space", "someone/app"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no Hub token"), "{stderr}");
+    assert!(!stderr.contains("--local"), "{stderr}");
+    let (code, stderr) = run(&["deploy", &source, "--local"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--local"),
+        "clap names the unknown flag: {stderr}"
+    );
+}
