@@ -233,13 +233,20 @@ pub enum Outcome {
     Failed,
 }
 
-#[cfg(test)]
-mod tests {
+/// Sample reports (healthy, degraded, a build error, a dry run) for the snapshot tests of this
+/// crate and of the front ends that render reports. Not part of the API: built only for tests
+/// (feature `samples`).
+#[cfg(any(test, feature = "samples"))]
+#[doc(hidden)]
+pub mod samples {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::verify::{CorsResult, ServiceHealth};
 
-    const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+    pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
-    fn base() -> DeployReport {
+    pub fn base() -> DeployReport {
         let space = SpaceId::parse("alice/rag-chatbot", "--space").expect("space id");
         let mut report = DeployReport::for_space(
             &space,
@@ -267,14 +274,14 @@ mod tests {
         report
     }
 
-    fn service(status: &str, detail: Option<&str>) -> ServiceHealth {
+    pub fn service(status: &str, detail: Option<&str>) -> ServiceHealth {
         ServiceHealth {
             status: status.into(),
             detail: detail.map(String::from),
         }
     }
 
-    fn healthy() -> DeployReport {
+    pub fn healthy() -> DeployReport {
         let mut report = base();
         report.health = Some(HealthSummary {
             status: "healthy".into(),
@@ -298,7 +305,7 @@ mod tests {
         report
     }
 
-    fn degraded() -> DeployReport {
+    pub fn degraded() -> DeployReport {
         let mut report = base();
         report.changed = false;
         report.health = Some(HealthSummary {
@@ -329,7 +336,7 @@ mod tests {
         report
     }
 
-    fn build_error() -> DeployReport {
+    pub fn build_error() -> DeployReport {
         let mut report = base();
         report.health = None;
         report.durations.health_ms = None;
@@ -346,7 +353,7 @@ mod tests {
         report
     }
 
-    fn dry_run() -> DeployReport {
+    pub fn dry_run() -> DeployReport {
         let mut report = base();
         report.dry_run = true;
         report.commit_sha = None;
@@ -365,6 +372,12 @@ mod tests {
         report.warnings = vec!["`.env` is not pushed (excluded from the Space)".into()];
         report
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::samples::*;
+    use super::*;
 
     #[test]
     fn report_json_has_exactly_the_interface_fields() {
