@@ -94,6 +94,34 @@ async fn post(emu: &Emulator, path: &str, body: serde_json::Value) {
     assert_eq!(r.status(), 200, "POST {path}");
 }
 
+/// Create Space `id` with one variable and the secret `API_KEY`, then commit the test app.
+async fn push_app(emu: &Emulator, id: &str, (key, value): (&str, &str)) {
+    let name = id.split_once('/').map_or(id, |(_, name)| name);
+    common::create_space(emu, name, false).await;
+    post(
+        emu,
+        &format!("/api/spaces/{id}/variables"),
+        serde_json::json!({"key": key, "value": value}),
+    )
+    .await;
+    post(
+        emu,
+        &format!("/api/spaces/{id}/secrets"),
+        serde_json::json!({"key": "API_KEY", "value": SECRET}),
+    )
+    .await;
+    common::commit_files(
+        emu,
+        id,
+        &[
+            ("README.md", README),
+            ("app.py", APP),
+            ("Dockerfile", DOCKERFILE),
+        ],
+    )
+    .await;
+}
+
 async fn runtime(emu: &Emulator, id: &str) -> serde_json::Value {
     common::client()
         .get(format!("{}/api/spaces/{id}/runtime", emu.url()))
@@ -110,29 +138,7 @@ async fn runtime(emu: &Emulator, id: &str) -> serde_json::Value {
 async fn space_builds_and_runs_as_uid_1000_with_secrets_in_env_only() {
     let emu = docker_emulator().await;
     let id = "local/docker-secrets";
-    common::create_space(&emu, "docker-secrets", false).await;
-    post(
-        &emu,
-        &format!("/api/spaces/{id}/variables"),
-        serde_json::json!({"key": "MODEL_NAME", "value": "gemini-test"}),
-    )
-    .await;
-    post(
-        &emu,
-        &format!("/api/spaces/{id}/secrets"),
-        serde_json::json!({"key": "API_KEY", "value": SECRET}),
-    )
-    .await;
-    common::commit_files(
-        &emu,
-        id,
-        &[
-            ("README.md", README),
-            ("app.py", APP),
-            ("Dockerfile", DOCKERFILE),
-        ],
-    )
-    .await;
+    push_app(&emu, id, ("MODEL_NAME", "gemini-test")).await;
     let stages = common::wait_stage(&emu, id, Duration::from_secs(240)).await;
     let build = common::log_lines(&emu, id, "build").await;
     assert_eq!(
@@ -276,29 +282,7 @@ async fn a_requirement_that_does_not_exist_is_a_build_error_quoting_pip() {
 async fn an_app_that_crashes_at_start_is_a_runtime_error_with_its_traceback() {
     let emu = docker_emulator().await;
     let id = "local/docker-crash";
-    common::create_space(&emu, "docker-crash", false).await;
-    post(
-        &emu,
-        &format!("/api/spaces/{id}/variables"),
-        serde_json::json!({"key": "CRASH_AT_START", "value": "on purpose"}),
-    )
-    .await;
-    post(
-        &emu,
-        &format!("/api/spaces/{id}/secrets"),
-        serde_json::json!({"key": "API_KEY", "value": SECRET}),
-    )
-    .await;
-    common::commit_files(
-        &emu,
-        id,
-        &[
-            ("README.md", README),
-            ("app.py", APP),
-            ("Dockerfile", DOCKERFILE),
-        ],
-    )
-    .await;
+    push_app(&emu, id, ("CRASH_AT_START", "on purpose")).await;
     let stages = common::wait_stage(&emu, id, Duration::from_secs(240)).await;
     let rt = runtime(&emu, id).await;
     assert_eq!(

@@ -353,3 +353,29 @@ pub fn action_inputs(given: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v))
         .collect()
 }
+
+/// Send `signal` (`"TERM"`, `"INT"`) to `child` through `kill` and wait for it to exit, at most
+/// `within`; panics (with `context`) when it does not.
+pub fn signal_and_wait(
+    child: &mut std::process::Child,
+    signal: &str,
+    within: std::time::Duration,
+    context: &str,
+) -> std::process::ExitStatus {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -{signal} failed");
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            return status;
+        }
+        assert!(
+            started.elapsed() < within,
+            "did not stop on SIG{signal} within {within:?}; {context}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -3,10 +3,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hf_deploy_tests::{
-    example_backend, hf_deploy_bin, hub_env, run_cli, run_cli_async, strings, workspace_root,
+    example_backend, hf_deploy_bin, hub_env, run_cli, run_cli_async, signal_and_wait, strings,
+    workspace_root,
 };
 use hf_hub_emulator::{
     DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, Runner, ScriptedApp, ScriptedResponse,
@@ -219,22 +220,8 @@ fn the_emulator_command_serves_until_interrupted() {
         String::from_utf8_lossy(&whoami.stdout).contains("\"name\""),
         "{whoami:?}"
     );
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "{status}");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "did not stop on Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let status = signal_and_wait(&mut child, "INT", Duration::from_secs(10), "Ctrl-C");
+    assert!(status.success(), "{status}");
 }
 
 /// The README's first quick-start command, as a new user runs it (with `--json` to read it).
@@ -299,21 +286,7 @@ fn serve_keeps_the_local_app_up_until_interrupted() {
     );
     assert!(String::from_utf8_lossy(&health.stdout).contains("\"fastapi\""));
 
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "did not stop on Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = signal_and_wait(&mut child, "INT", Duration::from_secs(20), "Ctrl-C");
     assert!(status.success(), "{status}");
     let after = Command::new("curl")
         .args(["-sf", "--max-time", "2", &format!("{app_url}/api/health")])

@@ -5,9 +5,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hf_deploy_tests::{example_backend, hf_deploy_bin, hub_env, run_cli, run_cli_async, strings};
+use hf_deploy_tests::{
+    example_backend, hf_deploy_bin, hub_env, run_cli, run_cli_async, signal_and_wait, strings,
+};
 use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, DockerRunnerConfig, Emulator, EmulatorConfig, Runner};
 
 const SECRET: &str = "AIza-docker-e2e-SECRET-7c1d";
@@ -264,21 +266,7 @@ def health():
     assert_eq!(ids.len(), 1, "{ids:?}");
     assert_eq!(docker(&["exec", &ids[0], "id", "-u"]).trim(), "1000");
 
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = signal_and_wait(&mut child, "TERM", Duration::from_secs(30), "while serving");
     assert!(status.success(), "{status}");
     assert!(
         containers_of(space).is_empty(),
@@ -318,21 +306,12 @@ fn sigterm_during_the_build_leaves_no_container() {
             break;
         }
     }
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "did not stop on SIGTERM; stderr: {seen:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = signal_and_wait(
+        &mut child,
+        "TERM",
+        Duration::from_secs(30),
+        &format!("stderr: {seen:?}"),
+    );
     assert_eq!(status.code(), Some(130), "{seen:?}");
     assert!(
         containers_of(space).is_empty(),
