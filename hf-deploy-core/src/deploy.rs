@@ -732,6 +732,7 @@ fn push_request(
         retry: crate::hub::RetryPolicy::git(),
         dry_run,
         head_hint,
+        http: Some(client.http()),
     }
 }
 

@@ -324,6 +324,11 @@ impl HubClient {
         &self.inner.endpoint
     }
 
+    /// The HTTP client (its connection pool and timeouts), for git requests to the same host.
+    pub(crate) fn http(&self) -> reqwest::Client {
+        self.inner.http.clone()
+    }
+
     /// The token, for the git/LFS code that sends it itself (as a Basic-auth password through a
     /// credential callback, never in a URL).
     pub fn token(&self) -> Option<&SecretString> {

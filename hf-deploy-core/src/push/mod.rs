@@ -66,6 +66,9 @@ pub(crate) struct PushRequest {
     /// the first fetch then asks for it directly, in one request. Only a hint: a stale one makes
     /// the fetch fall back to the full exchange.
     pub head_hint: Option<String>,
+    /// The Hub client's HTTP client: the first fetch goes through its pool (the connection the
+    /// Space lookup opened) and its timeouts. `None`: a client of the push's own.
+    pub http: Option<reqwest::Client>,
 }
 
 impl std::fmt::Debug for PushRequest {
@@ -86,7 +89,8 @@ impl std::fmt::Debug for PushRequest {
             .field("max_race_retries", &self.max_race_retries)
             .field("retry", &self.retry)
             .field("dry_run", &self.dry_run)
-            .finish()
+            .field("head_hint", &self.head_hint)
+            .finish_non_exhaustive()
     }
 }
 
@@ -167,9 +171,10 @@ async fn push_with_hook(
                 &request.retry,
             ))
         };
+        let fetch_client = request.http.clone().unwrap_or_else(|| client.clone());
         let net = Net {
             runtime: &handle,
-            client: &client,
+            client: &fetch_client,
         };
         push_blocking_with(&request, Some(&net), &mut upload, &mut before_write)
     });

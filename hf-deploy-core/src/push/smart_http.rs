@@ -150,7 +150,9 @@ pub(crate) fn upload_request(head: Oid) -> Vec<u8> {
     let mut body = Vec::new();
     let agent = concat!("agent=hf-deploy/", env!("CARGO_PKG_VERSION"));
     for line in [
-        format!("want {head} side-band-64k ofs-delta shallow no-progress {agent}\n"),
+        // No `no-progress`: the server's progress lines (side band 2, ignored) keep the
+        // connection from looking dead while it prepares a large pack.
+        format!("want {head} side-band-64k ofs-delta shallow {agent}\n"),
         "deepen 1\n".to_string(),
     ] {
         packet(&mut body, line.as_bytes());
@@ -290,7 +292,7 @@ mod tests {
         let lines: Vec<&str> = body.split_inclusive('\n').collect();
         assert!(
             lines[0][4..].starts_with(
-                "want 0123456789abcdef0123456789abcdef01234567 side-band-64k ofs-delta shallow no-progress agent=hf-deploy/"
+                "want 0123456789abcdef0123456789abcdef01234567 side-band-64k ofs-delta shallow agent=hf-deploy/"
             ),
             "{body}"
         );

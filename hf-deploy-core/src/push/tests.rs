@@ -118,6 +118,7 @@ fn request(url: &str, files: BTreeMap<String, Vec<u8>>) -> PushRequest {
         retry: fast_retry(),
         dry_run: false,
         head_hint: None,
+        http: None,
     }
 }
 
