@@ -1,6 +1,6 @@
 //! The real `git` and `git lfs` CLIs against the stand-in's smart HTTP.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The official JS client (`@huggingface/hub`) against the stand-in: whoAmI, createRepo, uploadFiles, deleteRepo.
 
-mod common;
+use crate::common;
 
 use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, ScriptedRunner};
 

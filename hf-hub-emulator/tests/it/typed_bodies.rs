@@ -1,7 +1,7 @@
 //! Request bodies are typed: a field of the wrong type is a 400 naming the problem, and nothing
 //! changes; well-typed bodies (with fields the stand-in ignores) are accepted.
 
-mod common;
+use crate::common;
 
 use common::{auth, client};
 use hf_hub_emulator::ScriptedRunner;

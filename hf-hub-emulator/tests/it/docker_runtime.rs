@@ -2,7 +2,7 @@
 //! it. These tests need an engine and the base image `python:3.11-slim`: `scripts/test.sh` (through
 //! `scripts/bootstrap.sh`) starts one and makes the image. Without them the tests fail, they never skip.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Replays the real Hub interactions recorded in `shared/fixtures/hub-cassettes/` against the stand-in:
 //! every response must have the recorded status and a body with the same keys and value types.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The official Python client (`huggingface_hub`) completes a whole Space lifecycle against the stand-in.
 
-mod common;
+use crate::common;
 
 use hf_hub_emulator::{
     DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, Runner, ScriptedRunner, StageDelays,

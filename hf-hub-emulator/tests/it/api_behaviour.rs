@@ -1,6 +1,6 @@
 //! Auth, errors, visibility, logs, the scripted runner and fault injection.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

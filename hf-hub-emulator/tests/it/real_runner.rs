@@ -1,6 +1,6 @@
 //! `Runner::Real`: the pushed app really runs (venv + the Dockerfile's CMD) and answers through `host`.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
