@@ -1,4 +1,6 @@
-//! Credentials: `Authorization: Bearer <token>` (API) or `Basic` with the token as password (git).
+//! Credentials: who a request is (`Caller`), the token it carries (`Authorization: Bearer <token>`
+//! for the API, `Basic` with the token as password for git) and the 401 answers. Which token
+//! belongs to whom is the shared state's (`Hub::caller`); this module knows no state.
 // The error type is the HTTP answer itself, built once per request: boxing it buys nothing.
 #![allow(clippy::result_large_err)]
 
@@ -6,8 +8,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 
-use crate::hub::{Caller, Hub};
+use crate::config::Role;
 use crate::util::hub_error;
+
+/// The caller behind a request's credentials.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub user: String,
+    pub role: Role,
+    /// For a Space-scoped token (Trusted Publisher exchange): the one Space it may use.
+    pub scope: Option<String>,
+}
 
 /// The 401 the Hub answers for an unknown token.
 pub(crate) fn invalid_credentials() -> Response {
@@ -33,8 +44,9 @@ pub(crate) fn auth_required() -> Response {
     r
 }
 
-/// `Ok(None)` = anonymous; `Err` = credentials present but unknown.
-pub(crate) fn caller(hub: &Hub, headers: &HeaderMap) -> Result<Option<Caller>, Response> {
+/// The token of a request: `Ok(None)` = no credentials; `Err` = an `Authorization` header that
+/// is neither `Bearer` nor a well-formed `Basic`.
+pub(crate) fn token(headers: &HeaderMap) -> Result<Option<String>, Response> {
     let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -42,27 +54,24 @@ pub(crate) fn caller(hub: &Hub, headers: &HeaderMap) -> Result<Option<Caller>, R
         return Ok(None);
     };
     let value = value.trim();
-    let token = if let Some(t) = value
+    if let Some(t) = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
     {
-        t.trim().to_owned()
-    } else if let Some(b) = value
+        return Ok(Some(t.trim().to_owned()));
+    }
+    let Some(b) = value
         .strip_prefix("Basic ")
         .or_else(|| value.strip_prefix("basic "))
-    {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(b.trim())
-            .map_err(|_| invalid_credentials())?;
-        let text = String::from_utf8(decoded).map_err(|_| invalid_credentials())?;
-        match text.split_once(':') {
-            Some((_user, password)) => password.to_owned(),
-            None => return Err(invalid_credentials()),
-        }
-    } else {
+    else {
         return Err(invalid_credentials());
     };
-    hub.caller_for_token(&token)
-        .map(Some)
-        .ok_or_else(invalid_credentials)
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(b.trim())
+        .map_err(|_| invalid_credentials())?;
+    let text = String::from_utf8(decoded).map_err(|_| invalid_credentials())?;
+    match text.split_once(':') {
+        Some((_user, password)) => Ok(Some(password.to_owned())),
+        None => Err(invalid_credentials()),
+    }
 }

@@ -11,7 +11,8 @@ use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use crate::hub::{Caller, Hub, Space, can_read, can_write};
+use crate::auth::Caller;
+use crate::hub::{Hub, Space, can_read, can_write};
 
 const ZERO_OID: &str = "0000000000000000000000000000000000000000";
 

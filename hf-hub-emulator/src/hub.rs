@@ -10,9 +10,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use crate::auth::{self, Caller};
 use crate::config::{Role, Runner, StageDelays, TokenSpec};
 use crate::faults::Faults;
 use crate::scripted::ScriptedApp;
+use crate::util::lock;
 
 /// One request as seen by the stand-in. Never holds tokens, secret values or request bodies.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -123,15 +128,6 @@ impl Space {
     }
 }
 
-/// The caller behind a request's credentials.
-#[derive(Debug, Clone)]
-pub(crate) struct Caller {
-    pub user: String,
-    pub role: Role,
-    /// For a Space-scoped token (Trusted Publisher exchange): the one Space it may use.
-    pub scope: Option<String>,
-}
-
 pub(crate) struct Hub {
     pub tokens: Vec<TokenSpec>,
     pub data_dir: PathBuf,
@@ -164,10 +160,6 @@ pub(crate) struct Hub {
     pub previous_serves: std::sync::atomic::AtomicBool,
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl Hub {
     pub(crate) fn base_url(&self) -> &str {
         self.base_url
@@ -186,6 +178,20 @@ impl Hub {
                 scope: None,
             })
             .or_else(|| self.oidc.caller(token))
+    }
+
+    /// The caller behind a request's credentials: `Ok(None)` = anonymous; `Err` = credentials
+    /// present but malformed or unknown (the Hub's 401).
+    // The error is the HTTP answer itself, built once per request: boxing it buys nothing.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn caller(&self, headers: &HeaderMap) -> Result<Option<Caller>, Response> {
+        match auth::token(headers)? {
+            None => Ok(None),
+            Some(token) => self
+                .caller_for_token(&token)
+                .map(Some)
+                .ok_or_else(auth::invalid_credentials),
+        }
     }
 
     pub(crate) fn space(&self, ns: &str, name: &str) -> Option<Arc<Space>> {

@@ -12,7 +12,9 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::hub::{Caller, Hub, Space, can_read, can_write, lock};
+use crate::auth::Caller;
+use crate::hub::{Hub, Space, can_read, can_write};
+use crate::util::lock;
 
 const LFS_JSON: &str = "application/vnd.git-lfs+json";
 

@@ -11,24 +11,19 @@
 //!   Space, and no settings (secrets, variables, hardware, sleep time), which the real Hub's
 //!   answer to is not documented (the stand-in refuses, so clients must cope). Pushes are made
 //!   by the synthetic user `[OIDC]`.
-// The error type is the HTTP answer itself, built once per request: boxing it buys nothing.
-#![allow(clippy::result_large_err)]
+//!
+//! This module is the engine (issuer, publishers, tokens); the routes, `POST /oauth/token` and the
+//! scope guard, are `crate::api::oauth`'s.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::Response;
-use bytes::Bytes;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::hub::{Caller, Hub, lock};
-use crate::util::{hub_error, json_response};
+use crate::auth::Caller;
+use crate::util::lock;
 
 /// The issuer of GitHub Actions job tokens.
 pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -150,6 +145,33 @@ impl Oidc {
             .push(publisher);
     }
 
+    /// A token scoped to Space `space_id` for a job whose `claims` match one of its publishers
+    /// exactly (`repository`; `workflow` and `ref` when the publisher pins them), living
+    /// [`SCOPED_TOKEN_SECONDS`]; `None` when no publisher matches.
+    pub(crate) fn issue_scoped_token(&self, space_id: &str, claims: &JobClaims) -> Option<String> {
+        let matched = lock(&self.publishers)
+            .get(&space_id.to_ascii_lowercase())
+            .is_some_and(|publishers| {
+                publishers.iter().any(|p| {
+                    p.repository == claims.repository
+                        && p.workflow.as_ref().is_none_or(|w| *w == claims.workflow)
+                        && p.git_ref.as_ref().is_none_or(|r| *r == claims.git_ref)
+                })
+            });
+        if !matched {
+            return None;
+        }
+        let token = format!("hf_jwt_{}", hex::encode(rand::random::<[u8; 24]>()));
+        lock(&self.tokens).insert(
+            token.clone(),
+            (
+                space_id.to_owned(),
+                Instant::now() + Duration::from_secs(SCOPED_TOKEN_SECONDS),
+            ),
+        );
+        Some(token)
+    }
+
     /// The caller behind a scoped token that has not expired.
     pub(crate) fn caller(&self, token: &str) -> Option<Caller> {
         let tokens = lock(&self.tokens);
@@ -162,88 +184,8 @@ impl Oidc {
     }
 }
 
-fn oauth_error(error: &str, description: Option<&str>) -> Response {
-    let mut body = json!({ "error": error });
-    if let Some(description) = description {
-        body["error_description"] = json!(description);
-    }
-    json_response(StatusCode::BAD_REQUEST, &body)
-}
-
-#[derive(Deserialize)]
-struct ExchangeRequest {
-    #[serde(default)]
-    grant_type: String,
-    #[serde(default)]
-    subject_token_type: String,
-    #[serde(default)]
-    subject_token: String,
-    #[serde(default)]
-    resource: String,
-}
-
-/// `POST /oauth/token`: a job token for a Space-scoped token. Like the Hub, a refusal never says
-/// which check failed (`invalid_grant` covers a missing Space, no matching publisher, claims,
-/// signature, audience and expiry).
-pub(crate) async fn token_exchange(State(hub): State<Arc<Hub>>, body: Bytes) -> Response {
-    let Ok(request) = serde_json::from_slice::<ExchangeRequest>(&body) else {
-        return oauth_error("invalid_request", Some("the body must be a JSON object"));
-    };
-    if request.grant_type != "urn:ietf:params:oauth:grant-type:token-exchange"
-        || request.subject_token_type != "urn:ietf:params:oauth:token-type:id_token"
-        || request.subject_token.is_empty()
-    {
-        return oauth_error("invalid_request", None);
-    }
-    let Some((ns, name)) = request
-        .resource
-        .strip_prefix("spaces/")
-        .and_then(|rest| rest.split_once('/'))
-    else {
-        return oauth_error(
-            "invalid_request",
-            Some("`resource` must be `spaces/<ns>/<name>`"),
-        );
-    };
-    let Some(claims) = verify(&request.subject_token) else {
-        return oauth_error("invalid_grant", None);
-    };
-    let Some(space) = hub.space(ns, name) else {
-        return oauth_error("invalid_grant", None);
-    };
-    let matched = lock(&hub.oidc.publishers)
-        .get(&space.id.to_ascii_lowercase())
-        .is_some_and(|publishers| {
-            publishers.iter().any(|p| {
-                p.repository == claims.repository
-                    && p.workflow.as_ref().is_none_or(|w| *w == claims.workflow)
-                    && p.git_ref.as_ref().is_none_or(|r| *r == claims.git_ref)
-            })
-        });
-    if !matched {
-        return oauth_error("invalid_grant", None);
-    }
-    let token = format!("hf_jwt_{}", hex::encode(rand::random::<[u8; 24]>()));
-    lock(&hub.oidc.tokens).insert(
-        token.clone(),
-        (
-            space.id.clone(),
-            Instant::now() + Duration::from_secs(SCOPED_TOKEN_SECONDS),
-        ),
-    );
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "access_token": token,
-            "token_type": "bearer",
-            "expires_in": SCOPED_TOKEN_SECONDS,
-            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
-        }),
-    )
-}
-
 /// The claims of a job token signed by the fake issuer for the Hub's audience, if valid.
-fn verify(token: &str) -> Option<JobClaims> {
+pub(crate) fn verify(token: &str) -> Option<JobClaims> {
     let key = DecodingKey::from_ec_pem(TEST_ISSUER_PUBLIC_KEY.as_bytes()).ok()?;
     let mut validation = Validation::new(Algorithm::ES256);
     validation.set_audience(&[HUB_AUDIENCE]);
@@ -251,55 +193,6 @@ fn verify(token: &str) -> Option<JobClaims> {
     jsonwebtoken::decode::<JobClaims>(token, &key, &validation)
         .ok()
         .map(|data| data.claims)
-}
-
-/// Keeps a scoped token to its one Space: its git, LFS and API paths, settings excepted.
-pub(crate) async fn scope_guard(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Response {
-    let scope = match crate::auth::caller(&hub, req.headers()) {
-        Ok(Some(Caller {
-            scope: Some(scope), ..
-        })) => scope,
-        _ => return next.run(req).await,
-    };
-    let path = req.uri().path();
-    let own = |prefix: &str| {
-        path.strip_prefix(prefix).is_some_and(|rest| {
-            let rest = rest.to_ascii_lowercase();
-            let scope = scope.to_ascii_lowercase();
-            rest == scope
-                || rest.starts_with(&format!("{scope}/"))
-                || rest.starts_with(&format!("{scope}.git"))
-        })
-    };
-    if path == "/api/whoami-v2" {
-        return crate::auth::invalid_credentials();
-    }
-    if own("/api/spaces/") {
-        let setting = path.rsplit('/').next().unwrap_or("");
-        if matches!(
-            setting,
-            "secrets" | "variables" | "hardware" | "sleeptime" | "settings"
-        ) {
-            return hub_error(
-                StatusCode::FORBIDDEN,
-                None,
-                &format!(
-                    "This token was issued to a Trusted Publisher of `{scope}`: it may push to the Space but not change its settings"
-                ),
-            );
-        }
-        return next.run(req).await;
-    }
-    if own("/spaces/") || path.starts_with("/lfs/") {
-        return next.run(req).await;
-    }
-    hub_error(
-        StatusCode::FORBIDDEN,
-        None,
-        &format!(
-            "This token was issued to a Trusted Publisher of `{scope}` and is valid for that Space only"
-        ),
-    )
 }
 
 #[cfg(test)]

@@ -9,8 +9,9 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::hub::{Hub, lock};
+use crate::hub::Hub;
 use crate::util::hub_error;
+use crate::util::lock;
 
 /// The Hub's message, word for word.
 pub(crate) const PAYWALL_MESSAGE: &str = "Static Spaces are free for everyone, but hosting Gradio and Docker Spaces on free cpu-basic requires a PRO subscription.";

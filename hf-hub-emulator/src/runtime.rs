@@ -54,7 +54,7 @@ pub(crate) fn runtime_json(space: &Space) -> Value {
 /// Starts a new generation (cancelling the running one): BUILDING now (or, while the previous
 /// revision keeps serving, the `RUNNING_` stages), the rest in the background.
 pub(crate) fn trigger(hub: &Arc<Hub>, space: &Arc<Space>) {
-    *crate::hub::lock(&hub.starts)
+    *crate::util::lock(&hub.starts)
         .entry(space.id.to_ascii_lowercase())
         .or_default() += 1;
     let (generation, cancel) = {

@@ -22,7 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::EmulatorConfig;
 use crate::faults::{FaultAction, Faults};
-use crate::hub::{Hub, LoggedRequest, lock};
+use crate::hub::{Hub, LoggedRequest};
+use crate::util::lock;
 use crate::{api, lfs, util};
 
 /// Why the stand-in could not start.
@@ -480,11 +481,11 @@ fn router(hub: Arc<Hub>) -> Router {
         .route("/lfs/multipart/{oid}/{part}", put(lfs::upload_part))
         .route("/lfs/verify/{ns}/{name}", post(lfs::verify))
         .route("/lfs/objects/{oid}", get(lfs::download))
-        .route("/oauth/token", post(crate::oauth::token_exchange))
+        .route("/oauth/token", post(api::oauth::token_exchange))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             hub.clone(),
-            crate::oauth::scope_guard,
+            api::oauth::scope_guard,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024 * 1024))
         .layer(axum::middleware::from_fn_with_state(

@@ -1,9 +1,17 @@
-//! Small helpers: Hub-style error answers, timestamps, README front matter, `.gitattributes` patterns.
+//! Small helpers: Hub-style error answers, timestamps, README front matter, `.gitattributes` patterns,
+//! a lock that survives a panicked holder.
+
+use std::sync::{Mutex, MutexGuard};
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use serde_json::{Value, json};
+
+/// Locks `m`, also after a holder panicked (the state is plain data: still usable).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A Hub-style error: `{"error": msg}` + `X-Error-Message` (+ `X-Error-Code`).
 pub(crate) fn hub_error(status: StatusCode, code: Option<&str>, msg: &str) -> Response {

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::common::{H, Res, bad_request, flatten, ok, parse_json, writable};
-use crate::auth::caller;
+
 use crate::git::{self, Change, CommitError};
 use crate::hub::Hub;
 use crate::runtime;
@@ -309,7 +309,8 @@ async fn commit_inner(
             util::binary_files_message(&binary)
         )));
     }
-    let who = caller(hub, headers)?
+    let who = hub
+        .caller(headers)?
         .map(|c| c.user)
         .unwrap_or_else(|| "system".to_owned());
     let _guard = hub.write_lock.lock().await;

@@ -11,8 +11,8 @@ use axum::response::Response;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::auth::{auth_required, caller};
-use crate::hub::{Caller, Hub, Space, can_read, can_write};
+use crate::auth::{Caller, auth_required};
+use crate::hub::{Hub, Space, can_read, can_write};
 use crate::util::{hub_error, json_response, repo_not_found};
 
 /// Keys of a secrets/variables request, handed to the request log.
@@ -62,7 +62,7 @@ pub(super) fn readable(
     ns: &str,
     name: &str,
 ) -> Result<(Arc<Space>, Option<Caller>), Response> {
-    let who = caller(hub, headers)?;
+    let who = hub.caller(headers)?;
     let space = hub.space(ns, name).ok_or_else(repo_not_found)?;
     if !can_read(&space.lock(), &space.ns, who.as_ref()) {
         return Err(repo_not_found());

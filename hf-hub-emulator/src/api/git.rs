@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use super::common::H;
-use crate::auth::caller;
+
 use crate::{git, lfs};
 
 pub(crate) async fn git_route(
@@ -19,7 +19,7 @@ pub(crate) async fn git_route(
     body: Bytes,
 ) -> Response {
     let name = repo.strip_suffix(".git").unwrap_or(&repo);
-    let who = match caller(&hub, &headers) {
+    let who = match hub.caller(&headers) {
         Ok(w) => w,
         Err(_) if rest.starts_with("info/lfs") => {
             let mut r = (

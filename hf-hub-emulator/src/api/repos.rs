@@ -16,10 +16,10 @@ use sha2::{Digest, Sha256};
 use super::common::{
     H, Res, bad_request, flatten, forbidden, ok, parse_json, query_pairs, readable, writable,
 };
-use crate::auth::{auth_required, caller};
+use crate::auth::auth_required;
 use crate::git::{self, Change, CommitError};
-use crate::hub::{Hub, KeyEntry, LogBuf, Space, SpaceState, Upstream, lock};
-use crate::util::{self, hub_error, json_response};
+use crate::hub::{Hub, KeyEntry, LogBuf, Space, SpaceState, Upstream};
+use crate::util::{self, hub_error, json_response, lock};
 use crate::{proxy, runtime};
 
 // ---- request bodies ----------------------------------------------------------------------------
@@ -79,7 +79,7 @@ static STARTED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 pub(crate) async fn whoami(State(hub): H, headers: HeaderMap) -> Response {
     flatten((|| {
-        let who = caller(&hub, &headers)?.ok_or_else(auth_required)?;
+        let who = hub.caller(&headers)?.ok_or_else(auth_required)?;
         let id = hex::encode(&Sha256::digest(who.user.as_bytes())[..12]);
         let created = STARTED.get_or_init(util::now_iso).clone();
         ok(json!({
@@ -148,7 +148,7 @@ pub(crate) async fn create(State(hub): H, headers: HeaderMap, body: Bytes) -> Re
 }
 
 async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
-    let who = caller(hub, headers)?.ok_or_else(auth_required)?;
+    let who = hub.caller(headers)?.ok_or_else(auth_required)?;
     let req: CreateBody = parse_json(body)?;
     let (ns, name) = split_repo_id(
         req.name.as_deref().unwrap_or(""),
@@ -274,7 +274,7 @@ async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
 pub(crate) async fn delete_repo(State(hub): H, headers: HeaderMap, body: Bytes) -> Response {
     flatten(
         async {
-            let who = caller(&hub, &headers)?.ok_or_else(auth_required)?;
+            let who = hub.caller(&headers)?.ok_or_else(auth_required)?;
             let req: DeleteBody = parse_json(&body)?;
             let (ns, name) = split_repo_id(
                 req.name.as_deref().unwrap_or(""),
