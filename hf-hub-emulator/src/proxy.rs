@@ -41,16 +41,9 @@ pub(crate) fn serve(
         .with_state(ProxyState { hub, space })
         .layer(axum::middleware::from_fn_with_state(
             layer_state,
-            crate::server::app_middleware,
+            crate::middleware::app,
         ));
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            crate::server::KillListener(listener),
-            app.into_make_service_with_connect_info::<crate::server::ConnKill>(),
-        )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await;
-    })
+    crate::listener::serve(listener, app, shutdown)
 }
 
 fn text(status: StatusCode, msg: &str) -> Response {

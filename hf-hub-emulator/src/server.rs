@@ -1,30 +1,19 @@
-//! The listener, the router, the middleware (request id, faults, request log) and [`Emulator`].
+//! [`Emulator`]: a running stand-in (its state, its API listener, its lifecycle).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::connect_info::{ConnectInfo, Connected};
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, post, put};
-use axum::serve::{IncomingStream, Listener};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::EmulatorConfig;
-use crate::faults::{FaultAction, Faults};
+use crate::faults::Faults;
 use crate::hub::{Hub, LoggedRequest};
 use crate::util::lock;
-use crate::{api, lfs, util};
+use crate::{api, listener};
 
 /// Why the stand-in could not start.
 #[derive(Debug, thiserror::Error)]
@@ -68,86 +57,6 @@ pub enum EmulatorError {
         #[source]
         source: std::io::Error,
     },
-}
-
-/// A connection that the fault middleware can cut.
-pub(crate) struct KillStream {
-    inner: TcpStream,
-    killed: Arc<AtomicBool>,
-}
-
-impl AsyncRead for KillStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for KillStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "fault: dropped",
-            )));
-        }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-pub(crate) struct KillListener(pub(crate) TcpListener);
-
-impl Listener for KillListener {
-    type Io = KillStream;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.0.accept().await {
-                Ok((s, a)) => {
-                    let _ = s.set_nodelay(true);
-                    return (
-                        KillStream {
-                            inner: s,
-                            killed: Arc::new(AtomicBool::new(false)),
-                        },
-                        a,
-                    );
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
-
-/// Handle to cut the connection a request came on.
-#[derive(Clone)]
-pub(crate) struct ConnKill(Arc<AtomicBool>);
-
-impl Connected<IncomingStream<'_, KillListener>> for ConnKill {
-    fn connect_info(stream: IncomingStream<'_, KillListener>) -> Self {
-        ConnKill(stream.io().killed.clone())
-    }
 }
 
 /// A running stand-in.
@@ -263,7 +172,7 @@ impl Emulator {
             previous_serves: Default::default(),
         });
         let _ = hub.base_url.set(url.clone());
-        let mut app = router(hub.clone());
+        let mut app = api::router(hub.clone());
         let latency = config.request_latency;
         if !latency.is_zero() {
             // Every request waits this long before it is handled: a Hub far from the client.
@@ -274,15 +183,7 @@ impl Emulator {
                 },
             ));
         }
-        let shutdown = hub.shutdown.clone();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(
-                KillListener(listener),
-                app.into_make_service_with_connect_info::<ConnKill>(),
-            )
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        });
+        let server = listener::serve(listener, app, hub.shutdown.clone());
         Ok(Emulator {
             hub,
             url,
@@ -420,216 +321,6 @@ impl Drop for Emulator {
             crate::docker::remove_instance_containers_blocking(&self.hub);
         }
     }
-}
-
-fn router(hub: Arc<Hub>) -> Router {
-    use api::{commit, git, repos, runtime, settings};
-    let spaces = "/api/spaces/{ns}/{name}";
-    Router::new()
-        // repos
-        .route("/api/whoami-v2", get(repos::whoami))
-        .route("/api/repos/create", post(repos::create))
-        .route("/api/repos/delete", delete(repos::delete_repo))
-        .route("/api/validate-yaml", post(repos::validate_yaml))
-        .route(spaces, get(repos::space_info))
-        .route(
-            &format!("{spaces}/revision/{{rev}}"),
-            get(repos::space_info_rev),
-        )
-        .route(&format!("{spaces}/auth-check"), get(repos::auth_check))
-        .route(
-            &format!("{spaces}/auth-check/write"),
-            get(repos::auth_check_write),
-        )
-        // Space settings
-        .route(&format!("{spaces}/settings"), put(settings::settings))
-        .route(&format!("{spaces}/sleeptime"), post(settings::sleeptime))
-        .route(&format!("{spaces}/hardware"), post(settings::hardware))
-        .route(
-            &format!("{spaces}/secrets"),
-            get(settings::list_secrets)
-                .post(settings::add_secret)
-                .delete(settings::delete_secret),
-        )
-        .route(
-            &format!("{spaces}/variables"),
-            get(settings::list_variables)
-                .post(settings::add_variable)
-                .delete(settings::delete_variable),
-        )
-        // runtime
-        .route(&format!("{spaces}/host"), get(runtime::host))
-        .route(&format!("{spaces}/runtime"), get(runtime::runtime))
-        .route(&format!("{spaces}/restart"), post(runtime::restart))
-        .route(&format!("{spaces}/pause"), post(runtime::pause))
-        .route(&format!("{spaces}/logs/{{kind}}"), get(runtime::logs))
-        // commit API
-        .route(
-            &format!("{spaces}/preupload/{{rev}}"),
-            post(commit::preupload),
-        )
-        .route(&format!("{spaces}/commit/{{rev}}"), post(commit::commit))
-        .route(
-            &format!("{spaces}/xet-write-token/{{rev}}"),
-            get(commit::xet_not_emulated),
-        )
-        // git smart HTTP and the LFS batch API on the repo URL
-        .route("/spaces/{ns}/{repo}/{*rest}", any(git::git_route))
-        // LFS transfer targets
-        .route("/lfs/upload/{oid}", put(lfs::upload))
-        .route("/lfs/multipart/{oid}/complete", post(lfs::complete))
-        .route("/lfs/multipart/{oid}/{part}", put(lfs::upload_part))
-        .route("/lfs/verify/{ns}/{name}", post(lfs::verify))
-        .route("/lfs/objects/{oid}", get(lfs::download))
-        .route("/oauth/token", post(api::oauth::token_exchange))
-        .fallback(api::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            hub.clone(),
-            api::oauth::scope_guard,
-        ))
-        .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024 * 1024))
-        .layer(axum::middleware::from_fn_with_state(
-            hub.clone(),
-            middleware,
-        ))
-        .with_state(hub)
-}
-
-fn space_of(path: &str) -> Option<String> {
-    let rest = path
-        .strip_prefix("/api/spaces/")
-        .or_else(|| path.strip_prefix("/spaces/"))?;
-    let mut it = rest.split('/');
-    let ns = it.next()?;
-    let name = it.next()?.trim_end_matches(".git");
-    (!ns.is_empty() && !name.is_empty()).then(|| format!("{ns}/{name}"))
-}
-
-async fn middleware(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Response {
-    apply_faults_and_log(&hub, None, req, next).await
-}
-
-/// Middleware of a Space's app listener.
-pub(crate) async fn app_middleware(
-    State((hub, space)): State<(Arc<Hub>, String)>,
-    req: Request,
-    next: Next,
-) -> Response {
-    apply_faults_and_log(&hub, Some(space), req, next).await
-}
-
-/// Faults, request id and the request log. `app_space` is set for a Space's app listener.
-async fn apply_faults_and_log(
-    hub: &Hub,
-    app_space: Option<String>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let app = app_space.is_some();
-    let method = req.method().as_str().to_owned();
-    let path = req.uri().path().to_owned();
-    let query = req.uri().query().unwrap_or("").to_owned();
-    let trace = req
-        .headers()
-        .get("x-amzn-trace-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let conn = req
-        .extensions()
-        .get::<ConnectInfo<ConnKill>>()
-        .map(|c| c.0.clone());
-    let arrived = std::time::Instant::now();
-    let request_bytes = req
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut entry = LoggedRequest {
-        method: method.clone(),
-        path: path.clone(),
-        query,
-        status: 0,
-        space: app_space.or_else(|| space_of(&path)),
-        time: util::now_iso(),
-        keys: Vec::new(),
-        app,
-        elapsed_ms: 0,
-        request_bytes,
-    };
-    let mut resp = None;
-    if let Some((action, latency)) = hub.faults.take(&method, &path, app) {
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
-        match action {
-            FaultAction::Pass => {}
-            FaultAction::Status(code) => {
-                let status =
-                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                resp = Some(util::hub_error(
-                    status,
-                    None,
-                    "Injected fault: the Hub stand-in failed this request on purpose",
-                ));
-            }
-            FaultAction::RateLimited { retry_after } => {
-                let mut r = util::hub_error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    None,
-                    "You have exceeded our hourly quotas for action 'api'. Retry later.",
-                );
-                let h = r.headers_mut();
-                if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-                    h.insert("retry-after", v);
-                }
-                if let Ok(v) = HeaderValue::from_str(&format!("\"api\";r=0;t={retry_after}")) {
-                    h.insert("ratelimit", v);
-                }
-                h.insert(
-                    "ratelimit-policy",
-                    HeaderValue::from_static("\"fixed window\";\"api\";q=1000;w=300"),
-                );
-                resp = Some(r);
-            }
-            FaultAction::Drop => {
-                if let Some(c) = conn {
-                    c.0.store(true, Ordering::SeqCst);
-                }
-                entry.elapsed_ms = arrived.elapsed().as_millis() as u64;
-                hub.record(entry);
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
-        }
-    }
-    let mut resp = match resp {
-        Some(r) => r,
-        None => next.run(req).await,
-    };
-    if let Some(keys) = resp.extensions_mut().remove::<api::LoggedKeys>() {
-        entry.keys = keys.0;
-    }
-    if let Some(bytes) = resp.extensions_mut().remove::<api::LoggedBodyBytes>() {
-        entry.request_bytes = bytes.0;
-    }
-    entry.elapsed_ms = arrived.elapsed().as_millis() as u64;
-    if app {
-        entry.status = resp.status().as_u16();
-        hub.record(entry);
-        return resp;
-    }
-    let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&util::request_id(trace.as_deref())) {
-        h.insert("x-request-id", v);
-    }
-    h.insert("x-powered-by", HeaderValue::from_static("huggingface-moon"));
-    h.insert(
-        "access-control-expose-headers",
-        HeaderValue::from_static("X-Repo-Commit,X-Request-Id,X-Error-Code,X-Error-Message,X-Total-Count,ETag,Link,Accept-Ranges,Content-Range"),
-    );
-    entry.status = resp.status().as_u16();
-    hub.record(entry);
-    resp
 }
 
 #[cfg(test)]

@@ -15,14 +15,6 @@ use crate::auth::{Caller, auth_required};
 use crate::hub::{Hub, Space, can_read, can_write};
 use crate::util::{hub_error, json_response, repo_not_found};
 
-/// Keys of a secrets/variables request, handed to the request log.
-#[derive(Clone)]
-pub(crate) struct LoggedKeys(pub Vec<String>);
-
-/// Size of a request body read whole by its handler, handed to the request log.
-#[derive(Clone, Copy)]
-pub(crate) struct LoggedBodyBytes(pub u64);
-
 /// The state every handler extracts.
 pub(super) type H = State<Arc<Hub>>;
 /// A handler's result: both sides are the HTTP answer.

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::common::H;
 
+use crate::middleware::LoggedBodyBytes;
 use crate::{git, lfs};
 
 pub(crate) async fn git_route(
@@ -66,9 +67,7 @@ pub(crate) async fn git_route(
                 who,
             )
             .await;
-            response
-                .extensions_mut()
-                .insert(super::common::LoggedBodyBytes(received));
+            response.extensions_mut().insert(LoggedBodyBytes(received));
             response
         }
     }

@@ -12,8 +12,9 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::common::{H, LoggedKeys, bad_request, flatten, ok, parse_json, readable, writable};
+use super::common::{H, bad_request, flatten, ok, parse_json, readable, writable};
 use crate::hub::{Hub, KeyEntry, Space};
+use crate::middleware::LoggedKeys;
 use crate::{runtime, util};
 
 // ---- request bodies ----------------------------------------------------------------------------

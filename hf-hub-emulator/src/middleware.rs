@@ -1,0 +1,173 @@
+//! What every request goes through, on the API listener and on each Space's app listener: the
+//! injected faults, the request log and (API only) the Hub's headers (`X-Request-Id`,
+//! `X-Powered-By`, the exposed headers). Handlers hand the log what only they know through the
+//! response's extensions ([`LoggedKeys`], [`LoggedBodyBytes`]).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::faults::FaultAction;
+use crate::hub::{Hub, LoggedRequest};
+use crate::listener::ConnKill;
+use crate::util;
+
+/// Keys of a secrets/variables request, handed to the request log.
+#[derive(Clone)]
+pub(crate) struct LoggedKeys(pub Vec<String>);
+
+/// Size of a request body read whole by its handler, handed to the request log.
+#[derive(Clone, Copy)]
+pub(crate) struct LoggedBodyBytes(pub u64);
+
+/// The middleware of the API (and git) listener.
+pub(crate) async fn api(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Response {
+    apply_faults_and_log(&hub, None, req, next).await
+}
+
+/// The middleware of a Space's app listener.
+pub(crate) async fn app(
+    State((hub, space)): State<(Arc<Hub>, String)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    apply_faults_and_log(&hub, Some(space), req, next).await
+}
+
+/// `namespace/name` of the Space an API or git path is about.
+fn space_of(path: &str) -> Option<String> {
+    let rest = path
+        .strip_prefix("/api/spaces/")
+        .or_else(|| path.strip_prefix("/spaces/"))?;
+    let mut it = rest.split('/');
+    let ns = it.next()?;
+    let name = it.next()?.trim_end_matches(".git");
+    (!ns.is_empty() && !name.is_empty()).then(|| format!("{ns}/{name}"))
+}
+
+/// The log entry of a request as it arrives (status and timings are filled in later).
+fn arriving(req: &Request, app_space: Option<String>) -> LoggedRequest {
+    let path = req.uri().path().to_owned();
+    let request_bytes = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    LoggedRequest {
+        method: req.method().as_str().to_owned(),
+        query: req.uri().query().unwrap_or("").to_owned(),
+        status: 0,
+        app: app_space.is_some(),
+        space: app_space.or_else(|| space_of(&path)),
+        path,
+        time: util::now_iso(),
+        keys: Vec::new(),
+        elapsed_ms: 0,
+        request_bytes,
+    }
+}
+
+/// The answer an injected fault gives instead of the handler's (`None`: the handler answers).
+fn fault_answer(action: FaultAction) -> Option<Response> {
+    match action {
+        FaultAction::Pass | FaultAction::Drop => None,
+        FaultAction::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Some(util::hub_error(
+                status,
+                None,
+                "Injected fault: the Hub stand-in failed this request on purpose",
+            ))
+        }
+        FaultAction::RateLimited { retry_after } => {
+            let mut r = util::hub_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                "You have exceeded our hourly quotas for action 'api'. Retry later.",
+            );
+            let h = r.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                h.insert("retry-after", v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&format!("\"api\";r=0;t={retry_after}")) {
+                h.insert("ratelimit", v);
+            }
+            h.insert(
+                "ratelimit-policy",
+                HeaderValue::from_static("\"fixed window\";\"api\";q=1000;w=300"),
+            );
+            Some(r)
+        }
+    }
+}
+
+/// The headers every Hub API and git answer carries.
+fn hub_headers(resp: &mut Response, trace: Option<&str>) {
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&util::request_id(trace)) {
+        h.insert("x-request-id", v);
+    }
+    h.insert("x-powered-by", HeaderValue::from_static("huggingface-moon"));
+    h.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("X-Repo-Commit,X-Request-Id,X-Error-Code,X-Error-Message,X-Total-Count,ETag,Link,Accept-Ranges,Content-Range"),
+    );
+}
+
+/// Faults, request id and the request log. `app_space` is set for a Space's app listener.
+async fn apply_faults_and_log(
+    hub: &Hub,
+    app_space: Option<String>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let trace = req
+        .headers()
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let conn = req
+        .extensions()
+        .get::<ConnectInfo<ConnKill>>()
+        .map(|c| c.0.clone());
+    let mut entry = arriving(&req, app_space);
+    let arrived = Instant::now();
+    let mut injected = None;
+    if let Some((action, latency)) = hub.faults.take(&entry.method, &entry.path, entry.app) {
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        if action == FaultAction::Drop {
+            if let Some(c) = conn {
+                c.cut();
+            }
+            entry.elapsed_ms = arrived.elapsed().as_millis() as u64;
+            hub.record(entry);
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        injected = fault_answer(action);
+    }
+    let mut resp = match injected {
+        Some(r) => r,
+        None => next.run(req).await,
+    };
+    if let Some(keys) = resp.extensions_mut().remove::<LoggedKeys>() {
+        entry.keys = keys.0;
+    }
+    if let Some(bytes) = resp.extensions_mut().remove::<LoggedBodyBytes>() {
+        entry.request_bytes = bytes.0;
+    }
+    entry.elapsed_ms = arrived.elapsed().as_millis() as u64;
+    if !entry.app {
+        hub_headers(&mut resp, trace.as_deref());
+    }
+    entry.status = resp.status().as_u16();
+    hub.record(entry);
+    resp
+}
