@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::scripted::ScriptedRunner;
+use crate::script::ScriptedRunner;
 
 /// The write token configured by default (user [`DEFAULT_USER`], role write).
 pub const DEFAULT_WRITE_TOKEN: &str = "hf_emulator_write_token_0000";

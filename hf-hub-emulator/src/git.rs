@@ -478,8 +478,7 @@ pub(crate) async fn smart_http(
     if is_push && method == "POST" {
         let after = rev_parse(&hub, &space.repo_dir, "refs/heads/main").await;
         if after.is_some() && after != before {
-            space.lock().last_modified = crate::util::now_iso();
-            crate::runtime::trigger(&hub, &space);
+            hub.new_revision(&space);
         }
     }
     resp

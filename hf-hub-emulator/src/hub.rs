@@ -16,7 +16,7 @@ use axum::response::Response;
 use crate::auth::{self, Caller};
 use crate::config::{Role, Runner, StageDelays, TokenSpec};
 use crate::faults::Faults;
-use crate::scripted::ScriptedApp;
+use crate::script::ScriptedApp;
 use crate::util::lock;
 
 /// One request as seen by the stand-in. Never holds tokens, secret values or request bodies.
@@ -97,7 +97,7 @@ pub(crate) struct SpaceState {
     pub previous_serves: bool,
     /// This Space's builds follow this script instead of the stand-in's runner
     /// ([`crate::Emulator::script_space`]).
-    pub script: Option<crate::scripted::ScriptedRunner>,
+    pub script: Option<crate::script::ScriptedRunner>,
 }
 
 pub(crate) struct Space {
@@ -127,6 +127,9 @@ impl Space {
         crate::util::subdomain(&self.id)
     }
 }
+
+/// Hears of a Space's new revision (see [`Hub::new_revision`]).
+pub(crate) type RevisionListener = Box<dyn Fn(&Arc<Hub>, &Arc<Space>) + Send + Sync>;
 
 pub(crate) struct Hub {
     pub tokens: Vec<TokenSpec>,
@@ -158,6 +161,8 @@ pub(crate) struct Hub {
     /// When set, a Space that runs keeps serving its previous revision while a new one builds
     /// and starts, as the Hub does ([`crate::Emulator::set_previous_serves`]).
     pub previous_serves: std::sync::atomic::AtomicBool,
+    /// Who hears of new revisions: the runtime (`crate::runtime::subscribe`).
+    pub revision_listeners: Mutex<Vec<RevisionListener>>,
 }
 
 impl Hub {
@@ -197,6 +202,22 @@ impl Hub {
     pub(crate) fn space(&self, ns: &str, name: &str) -> Option<Arc<Space>> {
         let key = format!("{ns}/{name}").to_ascii_lowercase();
         lock(&self.spaces).get(&key).cloned()
+    }
+
+    /// `listener` hears of every new revision from now on.
+    pub(crate) fn on_new_revision(&self, listener: RevisionListener) {
+        lock(&self.revision_listeners).push(listener);
+    }
+
+    /// Announces that `space`'s `main` moved to a new commit (a push, an HTTP commit): its
+    /// `lastModified` is now, and every listener hears of it before this returns (the runtime
+    /// has started the new generation when the push or commit is answered, as the Hub shows
+    /// BUILDING then).
+    pub(crate) fn new_revision(self: &Arc<Self>, space: &Arc<Space>) {
+        space.lock().last_modified = crate::util::now_iso();
+        for listener in lock(&self.revision_listeners).iter() {
+            listener(self, space);
+        }
     }
 
     pub(crate) fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {

@@ -15,7 +15,6 @@
 mod api;
 mod auth;
 mod config;
-mod docker;
 mod faults;
 mod git;
 mod hub;
@@ -27,7 +26,7 @@ mod oauth;
 mod plans;
 mod proxy;
 mod runtime;
-mod scripted;
+mod script;
 mod server;
 mod util;
 
@@ -35,12 +34,12 @@ pub use config::{
     DEFAULT_READ_TOKEN, DEFAULT_USER, DEFAULT_WRITE_TOKEN, DockerRunnerConfig, EmulatorConfig,
     RealRunnerConfig, Role, Runner, StageDelays, TokenSpec,
 };
-pub use docker::{SPACE_LABEL, engine_answers as docker_engine_answers};
 pub use faults::{FaultRule, Faults};
 pub use hub::LoggedRequest;
 pub use oauth::{
     GITHUB_ISSUER, HUB_AUDIENCE, JobClaims, OIDC_USER, SCOPED_TOKEN_SECONDS, TrustedPublisher,
     issue_github_oidc_token,
 };
-pub use scripted::{ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
+pub use runtime::docker::{SPACE_LABEL, engine_answers as docker_engine_answers};
+pub use script::{ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
 pub use server::{Emulator, EmulatorError};

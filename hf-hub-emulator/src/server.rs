@@ -13,7 +13,7 @@ use crate::config::EmulatorConfig;
 use crate::faults::Faults;
 use crate::hub::{Hub, LoggedRequest};
 use crate::util::lock;
-use crate::{api, listener};
+use crate::{api, listener, runtime};
 
 /// Why the stand-in could not start.
 #[derive(Debug, thiserror::Error)]
@@ -170,7 +170,9 @@ impl Emulator {
             free_users: Mutex::new(Default::default()),
             oidc: crate::oauth::Oidc::default(),
             previous_serves: Default::default(),
+            revision_listeners: Mutex::new(Vec::new()),
         });
+        runtime::subscribe(&hub);
         let _ = hub.base_url.set(url.clone());
         let mut app = api::router(hub.clone());
         let latency = config.request_latency;
@@ -281,7 +283,7 @@ impl Emulator {
         let Some(space) = self.hub.space(ns, name) else {
             return false;
         };
-        crate::runtime::stop(&space, stage);
+        runtime::stop(&space, stage);
         true
     }
 
@@ -305,9 +307,7 @@ impl Emulator {
         for t in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
-        if matches!(self.hub.runner, crate::config::Runner::Docker(_)) {
-            crate::docker::remove_instance_containers(&self.hub).await;
-        }
+        runtime::shut_down(&self.hub).await;
         self.server.abort();
         let _ = (&mut self.server).await;
     }
@@ -317,9 +317,7 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         self.hub.shutdown.cancel();
         self.server.abort();
-        if matches!(self.hub.runner, crate::config::Runner::Docker(_)) {
-            crate::docker::remove_instance_containers_blocking(&self.hub);
-        }
+        runtime::shut_down_blocking(&self.hub);
     }
 }
 

@@ -18,7 +18,6 @@ use super::common::{H, Res, bad_request, flatten, ok, parse_json, writable};
 
 use crate::git::{self, Change, CommitError};
 use crate::hub::Hub;
-use crate::runtime;
 use crate::util::{self, hub_error};
 
 // ---- request bodies ----------------------------------------------------------------------------
@@ -352,8 +351,7 @@ async fn commit_inner(
         CommitError::Git(m) => hub_error(StatusCode::INTERNAL_SERVER_ERROR, None, &m),
     })?;
     drop(_guard);
-    space.lock().last_modified = util::now_iso();
-    runtime::trigger(hub, &space);
+    hub.new_revision(&space);
     ok(json!({
         "success": true,
         "commitOid": oid,

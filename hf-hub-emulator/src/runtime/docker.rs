@@ -13,19 +13,19 @@
 //! stand-in started when it shuts down. A container is also removed when its generation ends
 //! (the pipeline future is dropped on pause, restart, rebuild, delete and shutdown).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 
+use super::checkout::checkout;
+use super::stages::{StageFailure, log_line, pipe, set_stage, tail};
 use crate::config::DockerRunnerConfig;
 use crate::hub::{Hub, Space, Upstream};
-use crate::runtime::{StageFailure, checkout, log_line, set_stage};
 use crate::util;
 
 /// The label every container and image of a Space carries.
@@ -38,7 +38,7 @@ const TAIL: usize = 30;
 /// The `docker` CLI to use: `HF_DEPLOY_DOCKER` when set, else the first `docker` on `PATH` that
 /// can build with BuildKit (a CLI with the buildx plugin, or a CLI older than 23 whose built-in
 /// BuildKit client `DOCKER_BUILDKIT=1` turns on), else plain `docker`.
-pub(crate) fn cli() -> &'static PathBuf {
+fn cli() -> &'static PathBuf {
     static CLI: OnceLock<PathBuf> = OnceLock::new();
     CLI.get_or_init(|| {
         if let Some(p) = std::env::var_os("HF_DEPLOY_DOCKER").filter(|p| !p.is_empty()) {
@@ -104,13 +104,13 @@ pub async fn engine_answers() -> bool {
 }
 
 /// This stand-in's label value: its data directory, hashed (unique per running stand-in).
-pub(crate) fn instance(hub: &Hub) -> String {
+fn instance(hub: &Hub) -> String {
     let h = Sha256::digest(hub.data_dir.to_string_lossy().as_bytes());
     hex::encode(h)[..12].to_owned()
 }
 
 /// Removes every container this stand-in started (shutdown path; also run from `Drop`).
-pub(crate) fn remove_instance_containers_blocking(hub: &Hub) {
+pub(super) fn remove_instance_containers_blocking(hub: &Hub) {
     let filter = format!("label={INSTANCE_LABEL}={}", instance(hub));
     let Ok(out) = std::process::Command::new(cli())
         .args(["ps", "-aq", "--filter", &filter])
@@ -136,7 +136,7 @@ pub(crate) fn remove_instance_containers_blocking(hub: &Hub) {
 }
 
 /// Async form of [`remove_instance_containers_blocking`].
-pub(crate) async fn remove_instance_containers(hub: &Arc<Hub>) {
+pub(super) async fn remove_instance_containers(hub: &Arc<Hub>) {
     let hub = hub.clone();
     let _ = tokio::task::spawn_blocking(move || remove_instance_containers_blocking(&hub)).await;
 }
@@ -154,32 +154,6 @@ impl Drop for ContainerGuard {
             .stderr(Stdio::null())
             .status();
     }
-}
-
-fn tail(space: &Space, run: bool, n: usize) -> String {
-    let st = space.lock();
-    let buf = if run { &st.run_log } else { &st.build_log };
-    let lines = &buf.lines[buf.lines.len().saturating_sub(n)..];
-    lines
-        .iter()
-        .map(|(l, _)| l.trim_end())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Streams lines to the build or run log; the handle ends with the stream.
-fn pipe<R: AsyncRead + Unpin + Send + 'static>(
-    space: Arc<Space>,
-    generation: u64,
-    run: bool,
-    r: R,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(r).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            log_line(&space, generation, run, &line);
-        }
-    })
 }
 
 /// The image name of a Space (one repository per Space; the tag is the build key).
@@ -206,8 +180,43 @@ async fn output(args: &[&str]) -> Result<String, String> {
     }
 }
 
+/// A Space's variables and secrets as the engine gets them (build arguments and build secrets,
+/// then the container's environment).
+struct Settings {
+    variables: Vec<(String, String)>,
+    secrets: Vec<(String, String)>,
+}
+
+impl Settings {
+    fn of(space: &Space) -> Settings {
+        let st = space.lock();
+        let kv = |v: &Vec<crate::hub::KeyEntry>| {
+            v.iter()
+                .map(|e| (e.key.clone(), e.value.clone()))
+                .collect::<Vec<_>>()
+        };
+        Settings {
+            variables: kv(&st.variables),
+            secrets: kv(&st.secrets),
+        }
+    }
+
+    /// The build key: same tree, same variables and same secrets, same image.
+    fn build_key(&self, head: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(head.as_bytes());
+        for (k, v) in self.variables.iter().chain(self.secrets.iter()) {
+            h.update([0]);
+            h.update(k.as_bytes());
+            h.update([0]);
+            h.update(v.as_bytes());
+        }
+        hex::encode(h.finalize())[..20].to_owned()
+    }
+}
+
 /// One generation on the engine: build (or reuse the image of the same inputs), run, watch.
-pub(crate) async fn run(
+pub(super) async fn run(
     hub: &Arc<Hub>,
     space: &Arc<Space>,
     generation: u64,
@@ -229,49 +238,8 @@ pub(crate) async fn run(
             &head[..7]
         ),
     );
-    let (variables, secrets) = {
-        let st = space.lock();
-        let kv = |v: &Vec<crate::hub::KeyEntry>| {
-            v.iter()
-                .map(|e| (e.key.clone(), e.value.clone()))
-                .collect::<Vec<_>>()
-        };
-        (kv(&st.variables), kv(&st.secrets))
-    };
-    // Same tree, same variables and same secrets: the image is the same, nothing is rebuilt.
-    let mut h = Sha256::new();
-    h.update(head.as_bytes());
-    for (k, v) in variables.iter().chain(secrets.iter()) {
-        h.update([0]);
-        h.update(k.as_bytes());
-        h.update([0]);
-        h.update(v.as_bytes());
-    }
-    let key = hex::encode(h.finalize())[..20].to_owned();
-    let tag = format!("{}:{key}", image_repo(space));
-    let existing = output(&["image", "inspect", "--format", "{{.Id}}", &tag])
-        .await
-        .ok();
-    let image = match existing {
-        Some(id) if !id.is_empty() => {
-            log_line(
-                space,
-                generation,
-                false,
-                &format!(
-                    "hf-hub-emulator: the image for this commit and these settings exists ({}): not rebuilt",
-                    &id[..id.len().min(19)]
-                ),
-            );
-            id
-        }
-        _ => {
-            build(
-                space, generation, cfg, &dir, &tag, &key, &variables, &secrets,
-            )
-            .await?
-        }
-    };
+    let settings = Settings::of(space);
+    let image = image(space, generation, cfg, &dir, head, &settings).await?;
     let remaining = hub.delays.building.saturating_sub(started.elapsed());
     tokio::time::sleep(remaining).await;
     if !set_stage(space, generation, "APP_STARTING", None, None) {
@@ -283,13 +251,100 @@ pub(crate) async fn run(
         instance(hub),
         space.subdomain().to_ascii_lowercase().replace('_', "-")
     );
+    log_line(
+        space,
+        generation,
+        true,
+        &format!("===== Application Startup at {} =====", util::now_iso()),
+    );
+    let _guard = ContainerGuard(name.clone());
+    start_container(hub, space, card, &image, &name, app_port, &settings).await?;
+    let mut logs = docker();
+    logs.args(["logs", "-f", &name])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut logs = logs
+        .spawn()
+        .map_err(|e| ("RUNTIME_ERROR", format!("cannot follow the app's log: {e}")))?;
+    let mut readers = Vec::new();
+    if let Some(o) = logs.stdout.take() {
+        readers.push(pipe(space.clone(), generation, true, o));
+    }
+    if let Some(o) = logs.stderr.take() {
+        readers.push(pipe(space.clone(), generation, true, o));
+    }
+    let port = published_port(&name, app_port).await?;
+    wait_answering(hub, space, &name, port, app_port, &mut readers).await?;
+    if !set_stage(
+        space,
+        generation,
+        "RUNNING",
+        None,
+        Some(Upstream::Port(port)),
+    ) {
+        return Ok(());
+    }
+    let _ = docker()
+        .args(["wait", &name])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .await;
+    let _ = logs.wait().await;
+    Err(exited(space, readers, &name).await)
+}
+
+/// The image of this commit and these settings: the one tagged with their key when it exists
+/// ("not rebuilt"), else a new build.
+async fn image(
+    space: &Arc<Space>,
+    generation: u64,
+    cfg: &DockerRunnerConfig,
+    dir: &Path,
+    head: &str,
+    settings: &Settings,
+) -> Result<String, StageFailure> {
+    let key = settings.build_key(head);
+    let tag = format!("{}:{key}", image_repo(space));
+    let existing = output(&["image", "inspect", "--format", "{{.Id}}", &tag])
+        .await
+        .ok();
+    match existing {
+        Some(id) if !id.is_empty() => {
+            log_line(
+                space,
+                generation,
+                false,
+                &format!(
+                    "hf-hub-emulator: the image for this commit and these settings exists ({}): not rebuilt",
+                    &id[..id.len().min(19)]
+                ),
+            );
+            Ok(id)
+        }
+        _ => build(space, generation, cfg, dir, &tag, &key, settings).await,
+    }
+}
+
+/// `docker run -d` of the image: the Space's labels, `app_port` published on a loopback port,
+/// the `SPACE_*` variables, variables and secrets in the environment (values through the CLI's
+/// environment, never its argv).
+async fn start_container(
+    hub: &Hub,
+    space: &Space,
+    card: &Value,
+    image: &str,
+    name: &str,
+    app_port: u64,
+    settings: &Settings,
+) -> Result<(), StageFailure> {
     let title = card
         .get("title")
         .and_then(Value::as_str)
         .unwrap_or(&space.name)
         .to_owned();
     let mut cmd = docker();
-    cmd.args(["run", "-d", "--name", &name])
+    cmd.args(["run", "-d", "--name", name])
         .arg("--label")
         .arg(format!("{SPACE_LABEL}={}", space.id))
         .arg("--label")
@@ -313,20 +368,13 @@ pub(crate) async fn run(
         ("CPU_CORES".into(), "2".into()),
         ("MEMORY".into(), "16Gi".into()),
     ];
-    env.extend(variables.iter().cloned());
-    env.extend(secrets.iter().cloned());
+    env.extend(settings.variables.iter().cloned());
+    env.extend(settings.secrets.iter().cloned());
     for (k, v) in &env {
         cmd.arg("-e").arg(k).env(k, v);
     }
-    cmd.arg(&image);
+    cmd.arg(image);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    log_line(
-        space,
-        generation,
-        true,
-        &format!("===== Application Startup at {} =====", util::now_iso()),
-    );
-    let _guard = ContainerGuard(name.clone());
     let out = cmd.output().await.map_err(|e| {
         (
             "RUNTIME_ERROR",
@@ -342,21 +390,12 @@ pub(crate) async fn run(
             ),
         ));
     }
-    let mut logs = docker();
-    logs.args(["logs", "-f", &name])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut logs = logs
-        .spawn()
-        .map_err(|e| ("RUNTIME_ERROR", format!("cannot follow the app's log: {e}")))?;
-    let mut readers = Vec::new();
-    if let Some(o) = logs.stdout.take() {
-        readers.push(pipe(space.clone(), generation, true, o));
-    }
-    if let Some(o) = logs.stderr.take() {
-        readers.push(pipe(space.clone(), generation, true, o));
-    }
-    let port: u16 = output(&["port", &name, &format!("{app_port}/tcp")])
+    Ok(())
+}
+
+/// The loopback port the engine published the container's `app_port` on.
+async fn published_port(name: &str, app_port: u64) -> Result<u16, StageFailure> {
+    output(&["port", name, &format!("{app_port}/tcp")])
         .await
         .ok()
         .and_then(|s| {
@@ -368,25 +407,41 @@ pub(crate) async fn run(
                 "RUNTIME_ERROR",
                 format!("the container's app_port {app_port} was not published"),
             )
-        })?;
-    let exited = |space: &Arc<Space>, readers: Vec<tokio::task::JoinHandle<()>>, name: String| {
-        let space = space.clone();
-        async move {
-            let code = output(&["inspect", "--format", "{{.State.ExitCode}}", &name])
-                .await
-                .unwrap_or_else(|_| "?".into());
-            for r in readers {
-                let _ = tokio::time::timeout(Duration::from_secs(5), r).await;
-            }
-            (
-                "RUNTIME_ERROR",
-                format!(
-                    "Exit code: {code}. Reason: the application exited. Container log:\n{}",
-                    tail(&space, true, TAIL)
-                ),
-            )
-        }
-    };
+        })
+}
+
+/// The RUNTIME_ERROR of a container that exited: its exit code and the run log's tail (once the
+/// log readers are done, at most 5 s each).
+async fn exited(
+    space: &Space,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+    name: &str,
+) -> StageFailure {
+    let code = output(&["inspect", "--format", "{{.State.ExitCode}}", name])
+        .await
+        .unwrap_or_else(|_| "?".into());
+    for r in readers {
+        let _ = tokio::time::timeout(Duration::from_secs(5), r).await;
+    }
+    (
+        "RUNTIME_ERROR",
+        format!(
+            "Exit code: {code}. Reason: the application exited. Container log:\n{}",
+            tail(space, true, TAIL)
+        ),
+    )
+}
+
+/// Waits until something answers HTTP on the published port; the container exiting first, or
+/// the startup timeout, is a RUNTIME_ERROR.
+async fn wait_answering(
+    hub: &Hub,
+    space: &Space,
+    name: &str,
+    port: u16,
+    app_port: u64,
+    readers: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> Result<(), StageFailure> {
     // Ready when something answers HTTP on app_port (the engine's proxy accepts connections even
     // when nothing listens behind it, so a TCP connect proves nothing).
     let probe = reqwest::Client::builder()
@@ -396,11 +451,11 @@ pub(crate) async fn run(
         .unwrap_or_default();
     let deadline = Instant::now() + hub.startup_timeout;
     loop {
-        let state = output(&["inspect", "--format", "{{.State.Status}}", &name])
+        let state = output(&["inspect", "--format", "{{.State.Status}}", name])
             .await
             .unwrap_or_default();
         if state == "exited" || state == "dead" {
-            return Err(exited(space, readers, name.clone()).await);
+            return Err(exited(space, std::mem::take(readers), name).await);
         }
         if probe
             .get(format!("http://127.0.0.1:{port}/"))
@@ -408,7 +463,7 @@ pub(crate) async fn run(
             .await
             .is_ok()
         {
-            break;
+            return Ok(());
         }
         if Instant::now() > deadline {
             return Err((
@@ -421,35 +476,18 @@ pub(crate) async fn run(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    if !set_stage(
-        space,
-        generation,
-        "RUNNING",
-        None,
-        Some(Upstream::Port(port)),
-    ) {
-        return Ok(());
-    }
-    let _ = docker()
-        .args(["wait", &name])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .await;
-    let _ = logs.wait().await;
-    Err(exited(space, readers, name.clone()).await)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `docker build` of the checkout, tagged `tag` and labelled with the Space and the build key;
+/// older images of the Space are removed once it succeeds.
 async fn build(
     space: &Arc<Space>,
     generation: u64,
     cfg: &DockerRunnerConfig,
-    dir: &std::path::Path,
+    dir: &Path,
     tag: &str,
     key: &str,
-    variables: &[(String, String)],
-    secrets: &[(String, String)],
+    settings: &Settings,
 ) -> Result<String, StageFailure> {
     let iidfile = dir.with_extension("iid");
     let mut cmd = docker();
@@ -465,10 +503,10 @@ async fn build(
     }
     // Variables are build arguments (the Hub passes them so); secrets are only mountable with
     // `RUN --mount=type=secret,id=KEY`, read by the CLI from its own environment.
-    for (k, v) in variables {
+    for (k, v) in &settings.variables {
         cmd.arg("--build-arg").arg(format!("{k}={v}"));
     }
-    for (k, v) in secrets {
+    for (k, v) in &settings.secrets {
         cmd.arg("--secret").arg(format!("id={k},env={k}")).env(k, v);
     }
     cmd.arg(dir).stdout(Stdio::piped()).stderr(Stdio::piped());

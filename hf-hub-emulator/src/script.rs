@@ -1,4 +1,5 @@
-//! The scripted runner: the test decides what a build does and how the app answers.
+//! A test's script of a Space (`ScriptedRunner`): its stages, logs and app (`ScriptedApp`). The
+//! runtime plays it (`crate::runtime::scripted`); the Space's `host` serves the app.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
