@@ -369,19 +369,31 @@ pub(crate) fn basic_challenge() -> Response {
     resp
 }
 
-/// Git smart HTTP through `git http-backend` (CGI).
-#[allow(clippy::too_many_arguments)]
+/// A git smart HTTP request, as `git http-backend` gets it.
+pub(crate) struct GitRequest<'a> {
+    /// The path after the repository (`info/refs`, `git-upload-pack`, `git-receive-pack`).
+    pub rest: &'a str,
+    pub method: &'a str,
+    pub query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: Bytes,
+}
+
+impl GitRequest<'_> {
+    fn is_push(&self) -> bool {
+        self.rest == "git-receive-pack" || self.query.contains("service=git-receive-pack")
+    }
+}
+
+/// Git smart HTTP through `git http-backend` (CGI). A push that moves `main` is announced as a
+/// new revision ([`Hub::new_revision`]).
 pub(crate) async fn smart_http(
     hub: Arc<Hub>,
     space: Arc<Space>,
-    rest: &str,
-    method: &str,
-    query: &str,
-    headers: &HeaderMap,
-    body: Bytes,
+    req: GitRequest<'_>,
     caller: Option<Caller>,
 ) -> Response {
-    let is_push = rest == "git-receive-pack" || query.contains("service=git-receive-pack");
+    let is_push = req.is_push();
     let readable = can_read(&space.lock(), &space.ns, caller.as_ref());
     if (is_push || !readable) && caller.is_none() {
         return basic_challenge();
@@ -394,11 +406,36 @@ pub(crate) async fn smart_http(
     } else {
         "read"
     };
-    let before = if is_push && method == "POST" {
+    let push_post = is_push && req.method == "POST";
+    let before = if push_post {
         rev_parse(&hub, &space.repo_dir, "refs/heads/main").await
     } else {
         None
     };
+    let cmd = http_backend(&hub, &space, &req, caller.as_ref(), role);
+    let out = match run_cgi(cmd, req.body).await {
+        Ok(out) => out,
+        Err(response) => return response,
+    };
+    let resp = cgi_response(&out);
+    if push_post {
+        let after = rev_parse(&hub, &space.repo_dir, "refs/heads/main").await;
+        if after.is_some() && after != before {
+            hub.new_revision(&space);
+        }
+    }
+    resp
+}
+
+/// `git http-backend` with the CGI environment of `req`, the caller as `REMOTE_USER` (the
+/// reflog's pusher) and what the pre-receive hook reads (`HF_EMU_ROLE`, `HF_EMU_LFS_DIR`).
+fn http_backend(
+    hub: &Hub,
+    space: &Space,
+    req: &GitRequest<'_>,
+    caller: Option<&Caller>,
+    role: &str,
+) -> Command {
     let rel = space
         .repo_dir
         .strip_prefix(&hub.repos_dir)
@@ -412,17 +449,14 @@ pub(crate) async fn smart_http(
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_PROJECT_ROOT", &hub.repos_dir)
         .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("PATH_INFO", format!("/{rel}/{rest}"))
-        .env("REQUEST_METHOD", method)
-        .env("QUERY_STRING", query)
-        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("PATH_INFO", format!("/{rel}/{}", req.rest))
+        .env("REQUEST_METHOD", req.method)
+        .env("QUERY_STRING", req.query)
+        .env("CONTENT_LENGTH", req.body.len().to_string())
         .env("REMOTE_ADDR", "127.0.0.1")
         .env(
             "REMOTE_USER",
-            caller
-                .as_ref()
-                .map(|c| c.user.as_str())
-                .unwrap_or("anonymous"),
+            caller.map(|c| c.user.as_str()).unwrap_or("anonymous"),
         )
         .env("HF_EMU_ROLE", role)
         .env("HF_EMU_LFS_DIR", &hub.lfs_dir)
@@ -431,57 +465,44 @@ pub(crate) async fn smart_http(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    if let Some(ct) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    {
+    let header = |name| req.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(ct) = header(header::CONTENT_TYPE.as_str()) {
         cmd.env("CONTENT_TYPE", ct);
     }
-    if let Some(ce) = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(ce) = header(header::CONTENT_ENCODING.as_str()) {
         cmd.env("HTTP_CONTENT_ENCODING", ce);
     }
-    if let Some(gp) = headers.get("git-protocol").and_then(|v| v.to_str().ok()) {
+    if let Some(gp) = header("git-protocol") {
         cmd.env("GIT_PROTOCOL", gp).env("HTTP_GIT_PROTOCOL", gp);
     }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot run git http-backend: {e}\n"),
-            )
-                .into_response();
-        }
-    };
+    cmd
+}
+
+/// Runs the CGI with `body` on its stdin; its stdout, or the 500 when it cannot run.
+async fn run_cgi(mut cmd: Command, body: Bytes) -> Result<Vec<u8>, Response> {
+    let mut child = cmd.spawn().map_err(|e| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot run git http-backend: {e}\n"),
+        )
+            .into_response()
+    })?;
     if let Some(mut w) = child.stdin.take() {
         tokio::spawn(async move {
             let _ = w.write_all(&body).await;
         });
     }
-    let out = match child.wait_with_output().await {
-        Ok(o) => o,
-        Err(e) => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("git http-backend failed: {e}\n"),
-            )
-                .into_response();
-        }
-    };
+    let out = child.wait_with_output().await.map_err(|e| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("git http-backend failed: {e}\n"),
+        )
+            .into_response()
+    })?;
     if !out.stderr.is_empty() {
         tracing::debug!(stderr = %String::from_utf8_lossy(&out.stderr), "git http-backend");
     }
-    let resp = cgi_response(&out.stdout);
-    if is_push && method == "POST" {
-        let after = rev_parse(&hub, &space.repo_dir, "refs/heads/main").await;
-        if after.is_some() && after != before {
-            hub.new_revision(&space);
-        }
-    }
-    resp
+    Ok(out.stdout)
 }
 
 fn cgi_response(out: &[u8]) -> Response {

@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use crate::auth::{self, Caller};
-use crate::config::{Role, Runner, StageDelays, TokenSpec};
+use crate::config::{EmulatorConfig, Role, Runner, StageDelays, TokenSpec};
 use crate::faults::Faults;
 use crate::script::ScriptedApp;
 use crate::util::lock;
@@ -166,6 +166,46 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
+    /// The state of a stand-in configured by `config`, its data in `data_dir`, its request log
+    /// also written to `log_file`.
+    pub(crate) fn new(
+        config: &EmulatorConfig,
+        data_dir: PathBuf,
+        log_file: Option<Mutex<std::fs::File>>,
+    ) -> Hub {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap_or_default();
+        Hub {
+            tokens: config.tokens.clone(),
+            repos_dir: data_dir.join("repos"),
+            lfs_dir: data_dir.join("lfs"),
+            work_dir: data_dir.join("work"),
+            data_dir,
+            runner: config.runner.clone(),
+            delays: config.stage_delays,
+            startup_timeout: config.startup_timeout,
+            chunk_size: config.lfs_multipart_chunk_size.max(1),
+            base_url: OnceLock::new(),
+            spaces: Mutex::new(HashMap::new()),
+            log: Mutex::new(Vec::new()),
+            log_file,
+            faults: Faults::default(),
+            shutdown: CancellationToken::new(),
+            tasks: Mutex::new(Vec::new()),
+            pending_lfs: Mutex::new(HashMap::new()),
+            http,
+            write_lock: tokio::sync::Mutex::new(()),
+            starts: Mutex::new(HashMap::new()),
+            free_users: Mutex::new(Default::default()),
+            oidc: crate::oauth::Oidc::default(),
+            previous_serves: Default::default(),
+            revision_listeners: Mutex::new(Vec::new()),
+        }
+    }
+
     pub(crate) fn base_url(&self) -> &str {
         self.base_url
             .get()

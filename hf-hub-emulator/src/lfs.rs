@@ -29,6 +29,16 @@ fn lfs_error(status: StatusCode, msg: &str) -> Response {
     lfs_json(status, &json!({ "message": msg }))
 }
 
+/// The 401 of the LFS API, with its Basic challenge.
+fn lfs_auth_required() -> Response {
+    let mut r = lfs_error(StatusCode::UNAUTHORIZED, "Authentication required");
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"Authentication required\""),
+    );
+    r
+}
+
 /// `POST /spaces/{ns}/{name}.git/info/lfs/objects/batch`.
 pub(crate) async fn batch(
     hub: Arc<Hub>,
@@ -39,12 +49,7 @@ pub(crate) async fn batch(
     let readable = can_read(&space.lock(), &space.ns, caller.as_ref());
     if !readable {
         if caller.is_none() {
-            let mut r = lfs_error(StatusCode::UNAUTHORIZED, "Authentication required");
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"Authentication required\""),
-            );
-            return r;
+            return lfs_auth_required();
         }
         return lfs_error(StatusCode::NOT_FOUND, "Repository not found");
     }
@@ -65,16 +70,10 @@ pub(crate) async fn batch(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let base = hub.base_url().to_owned();
     match operation {
         "upload" => {
             if caller.is_none() {
-                let mut r = lfs_error(StatusCode::UNAUTHORIZED, "Authentication required");
-                r.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"Authentication required\""),
-                );
-                return r;
+                return lfs_auth_required();
             }
             if !can_write(&space.ns, caller.as_ref()) {
                 return lfs_error(
@@ -82,78 +81,98 @@ pub(crate) async fn batch(
                     "You don't have write access to this repository",
                 );
             }
-            let multipart_ok = transfers.contains(&"multipart");
-            let mut any_multipart = false;
-            let mut out = Vec::new();
-            for o in objects {
-                let oid = o
-                    .get("oid")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_ascii_lowercase();
-                let size = o.get("size").and_then(Value::as_u64).unwrap_or(0);
-                if hub.lfs_object_path(&oid).is_none() {
-                    out.push(json!({"oid": oid, "size": size, "error": {"code": 422, "message": "Invalid object id"}}));
-                    continue;
-                }
-                if hub.lfs_has(&oid, Some(size)) {
-                    out.push(json!({"oid": oid, "size": size}));
-                    continue;
-                }
-                lock(&hub.pending_lfs).insert(oid.clone(), size);
-                let verify = json!({"href": format!("{base}/lfs/verify/{}", space.id)});
-                if multipart_ok && size > hub.chunk_size {
-                    any_multipart = true;
-                    let parts = size.div_ceil(hub.chunk_size);
-                    let mut header = serde_json::Map::new();
-                    header.insert("chunk_size".into(), json!(hub.chunk_size.to_string()));
-                    for n in 1..=parts {
-                        header.insert(
-                            format!("{n:05}"),
-                            json!(format!("{base}/lfs/multipart/{oid}/{n}")),
-                        );
-                    }
-                    out.push(json!({"oid": oid, "size": size, "authenticated": true, "actions": {
-                        "upload": {"href": format!("{base}/lfs/multipart/{oid}/complete"), "header": header, "expires_in": 86400},
-                        "verify": verify,
-                    }}));
-                } else {
-                    out.push(json!({"oid": oid, "size": size, "authenticated": true, "actions": {
-                        "upload": {"href": format!("{base}/lfs/upload/{oid}"), "expires_in": 86400},
-                        "verify": verify,
-                    }}));
-                }
-            }
-            let transfer = if any_multipart { "multipart" } else { "basic" };
-            lfs_json(
-                StatusCode::OK,
-                &json!({"transfer": transfer, "objects": out, "hash_algo": "sha256"}),
-            )
+            batch_upload(&hub, &space, transfers.contains(&"multipart"), objects)
         }
-        "download" => {
-            let out: Vec<Value> = objects
-                .iter()
-                .map(|o| {
-                    let oid = o.get("oid").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
-                    let size = o.get("size").and_then(Value::as_u64).unwrap_or(0);
-                    if hub.lfs_has(&oid, None) {
-                        json!({"oid": oid, "size": size, "authenticated": true,
-                            "actions": {"download": {"href": format!("{base}/lfs/objects/{oid}"), "expires_in": 86400}}})
-                    } else {
-                        json!({"oid": oid, "size": size, "error": {"code": 404, "message": "Object does not exist"}})
-                    }
-                })
-                .collect();
-            lfs_json(
-                StatusCode::OK,
-                &json!({"transfer": "basic", "objects": out, "hash_algo": "sha256"}),
-            )
-        }
+        "download" => batch_download(&hub, &objects),
         _ => lfs_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "operation must be `upload` or `download`",
         ),
     }
+}
+
+/// The upload answer: nothing to do for a stored object; else `basic` upload and verify
+/// targets, or `multipart` ones above the chunk size when the client lists it.
+fn batch_upload(hub: &Hub, space: &Space, multipart_ok: bool, objects: Vec<Value>) -> Response {
+    let base = hub.base_url().to_owned();
+    let mut any_multipart = false;
+    let mut out = Vec::new();
+    for o in objects {
+        let oid = o
+            .get("oid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let size = o.get("size").and_then(Value::as_u64).unwrap_or(0);
+        if hub.lfs_object_path(&oid).is_none() {
+            out.push(json!({"oid": oid, "size": size, "error": {"code": 422, "message": "Invalid object id"}}));
+            continue;
+        }
+        if hub.lfs_has(&oid, Some(size)) {
+            out.push(json!({"oid": oid, "size": size}));
+            continue;
+        }
+        lock(&hub.pending_lfs).insert(oid.clone(), size);
+        let verify = json!({"href": format!("{base}/lfs/verify/{}", space.id)});
+        if multipart_ok && size > hub.chunk_size {
+            any_multipart = true;
+            out.push(
+                json!({"oid": oid, "size": size, "authenticated": true, "actions": {
+                    "upload": multipart_upload(hub, &base, &oid, size),
+                    "verify": verify,
+                }}),
+            );
+        } else {
+            out.push(
+                json!({"oid": oid, "size": size, "authenticated": true, "actions": {
+                    "upload": {"href": format!("{base}/lfs/upload/{oid}"), "expires_in": 86400},
+                    "verify": verify,
+                }}),
+            );
+        }
+    }
+    let transfer = if any_multipart { "multipart" } else { "basic" };
+    lfs_json(
+        StatusCode::OK,
+        &json!({"transfer": transfer, "objects": out, "hash_algo": "sha256"}),
+    )
+}
+
+/// The `upload` action of a multipart transfer: the completion URL, and in its header the chunk
+/// size and one URL per part.
+fn multipart_upload(hub: &Hub, base: &str, oid: &str, size: u64) -> Value {
+    let parts = size.div_ceil(hub.chunk_size);
+    let mut header = serde_json::Map::new();
+    header.insert("chunk_size".into(), json!(hub.chunk_size.to_string()));
+    for n in 1..=parts {
+        header.insert(
+            format!("{n:05}"),
+            json!(format!("{base}/lfs/multipart/{oid}/{n}")),
+        );
+    }
+    json!({"href": format!("{base}/lfs/multipart/{oid}/complete"), "header": header, "expires_in": 86400})
+}
+
+/// The download answer: a download target per stored object, a 404 error per missing one.
+fn batch_download(hub: &Hub, objects: &[Value]) -> Response {
+    let base = hub.base_url();
+    let out: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            let oid = o.get("oid").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+            let size = o.get("size").and_then(Value::as_u64).unwrap_or(0);
+            if hub.lfs_has(&oid, None) {
+                json!({"oid": oid, "size": size, "authenticated": true,
+                    "actions": {"download": {"href": format!("{base}/lfs/objects/{oid}"), "expires_in": 86400}}})
+            } else {
+                json!({"oid": oid, "size": size, "error": {"code": 404, "message": "Object does not exist"}})
+            }
+        })
+        .collect();
+    lfs_json(
+        StatusCode::OK,
+        &json!({"transfer": "basic", "objects": out, "hash_algo": "sha256"}),
+    )
 }
 
 /// `POST .../info/lfs/locks/verify` and `GET .../info/lfs/locks`: no locks.

@@ -1,13 +1,11 @@
 //! [`Emulator`]: a running stand-in (its state, its API listener, its lifecycle).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::EmulatorConfig;
 use crate::faults::Faults;
@@ -78,29 +76,7 @@ impl std::fmt::Debug for Emulator {
 impl Emulator {
     /// Binds the listener and starts serving.
     pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
-        let (tempdir, data_dir) = match &config.data_dir {
-            Some(d) => (None, d.clone()),
-            None => {
-                let t = tempfile::Builder::new()
-                    .prefix("hf-hub-emulator-")
-                    .tempdir()
-                    .map_err(|source| EmulatorError::DataDir {
-                        path: std::env::temp_dir(),
-                        source,
-                    })?;
-                let p = t.path().to_path_buf();
-                (Some(t), p)
-            }
-        };
-        let repos_dir = data_dir.join("repos");
-        let lfs_dir = data_dir.join("lfs");
-        let work_dir = data_dir.join("work");
-        for d in [&repos_dir, &lfs_dir, &work_dir] {
-            std::fs::create_dir_all(d).map_err(|source| EmulatorError::DataDir {
-                path: d.clone(),
-                source,
-            })?;
-        }
+        let (tempdir, data_dir) = data_dir(&config)?;
         std::process::Command::new("git")
             .arg("--version")
             .stdout(std::process::Stdio::null())
@@ -122,56 +98,8 @@ impl Emulator {
             )),
             None => None,
         };
-        let listener =
-            TcpListener::bind(config.bind)
-                .await
-                .map_err(|source| EmulatorError::Bind {
-                    addr: config.bind,
-                    source,
-                })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Bind {
-                addr: config.bind,
-                source,
-            })?;
-        let shown = if addr.ip().is_unspecified() {
-            std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
-        } else {
-            addr
-        };
-        let url = format!("http://{shown}");
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .unwrap_or_default();
-        let hub = Arc::new(Hub {
-            tokens: config.tokens.clone(),
-            data_dir,
-            repos_dir,
-            lfs_dir,
-            work_dir,
-            runner: config.runner.clone(),
-            delays: config.stage_delays,
-            startup_timeout: config.startup_timeout,
-            chunk_size: config.lfs_multipart_chunk_size.max(1),
-            base_url: OnceLock::new(),
-            spaces: Mutex::new(HashMap::new()),
-            log: Mutex::new(Vec::new()),
-            log_file,
-            faults: Faults::default(),
-            shutdown: CancellationToken::new(),
-            tasks: Mutex::new(Vec::new()),
-            pending_lfs: Mutex::new(HashMap::new()),
-            http,
-            write_lock: tokio::sync::Mutex::new(()),
-            starts: Mutex::new(HashMap::new()),
-            free_users: Mutex::new(Default::default()),
-            oidc: crate::oauth::Oidc::default(),
-            previous_serves: Default::default(),
-            revision_listeners: Mutex::new(Vec::new()),
-        });
+        let (listener, url) = bind(&config).await?;
+        let hub = Arc::new(Hub::new(&config, data_dir, log_file));
         runtime::subscribe(&hub);
         let _ = hub.base_url.set(url.clone());
         let mut app = api::router(hub.clone());
@@ -319,6 +247,57 @@ impl Drop for Emulator {
         self.server.abort();
         runtime::shut_down_blocking(&self.hub);
     }
+}
+
+/// The data directory (the configured one, else a temporary one removed with the stand-in) with
+/// its `repos`, `lfs` and `work` folders.
+fn data_dir(
+    config: &EmulatorConfig,
+) -> Result<(Option<tempfile::TempDir>, PathBuf), EmulatorError> {
+    let (tempdir, data_dir) = match &config.data_dir {
+        Some(d) => (None, d.clone()),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("hf-hub-emulator-")
+                .tempdir()
+                .map_err(|source| EmulatorError::DataDir {
+                    path: std::env::temp_dir(),
+                    source,
+                })?;
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    };
+    for d in [
+        data_dir.join("repos"),
+        data_dir.join("lfs"),
+        data_dir.join("work"),
+    ] {
+        std::fs::create_dir_all(&d).map_err(|source| EmulatorError::DataDir { path: d, source })?;
+    }
+    Ok((tempdir, data_dir))
+}
+
+/// The API listener and the stand-in's URL (loopback when bound to an unspecified address).
+async fn bind(config: &EmulatorConfig) -> Result<(TcpListener, String), EmulatorError> {
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| EmulatorError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let shown = if addr.ip().is_unspecified() {
+        std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
+    Ok((listener, format!("http://{shown}")))
 }
 
 #[cfg(test)]

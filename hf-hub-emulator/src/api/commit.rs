@@ -202,82 +202,53 @@ pub(crate) async fn commit(
     flatten(commit_inner(&hub, &headers, &ns, &name, &rev, &body).await)
 }
 
-async fn commit_inner(
-    hub: &Arc<Hub>,
-    headers: &HeaderMap,
-    ns: &str,
-    name: &str,
-    rev: &str,
-    body: &[u8],
-) -> Res {
-    let space = writable(hub, headers, ns, name)?;
-    let rev = resolve_rev(rev)?;
-    let text = String::from_utf8_lossy(body);
-    let mut summary = None;
-    let mut description = String::new();
-    let mut parent_commit = None;
-    let mut changes = Vec::new();
-    let mut too_big = Vec::new();
-    let mut binary = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let CommitLine { key, value } = serde_json::from_str(line)
-            .map_err(|e| bad_request(&format!("Invalid NDJSON line: {e}")))?;
-        let key = key.unwrap_or_default();
-        match key.as_str() {
+/// A parsed commit payload: its header and its changes, with the files the Hub's size and
+/// binary rules refuse (`(path, ref)`).
+#[derive(Default)]
+struct CommitPayload {
+    summary: Option<String>,
+    description: String,
+    parent_commit: Option<String>,
+    changes: Vec<Change>,
+    too_big: Vec<(String, String)>,
+    binary: Vec<(String, String)>,
+}
+
+impl CommitPayload {
+    /// Reads the NDJSON lines; the first bad line is the answer.
+    fn parse(hub: &Hub, rev: &str, body: &[u8]) -> Result<CommitPayload, Response> {
+        let mut payload = CommitPayload::default();
+        let text = String::from_utf8_lossy(body);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let CommitLine { key, value } = serde_json::from_str(line)
+                .map_err(|e| bad_request(&format!("Invalid NDJSON line: {e}")))?;
+            payload.add_line(hub, rev, &key.unwrap_or_default(), value)?;
+        }
+        Ok(payload)
+    }
+
+    fn add_line(&mut self, hub: &Hub, rev: &str, key: &str, value: Value) -> Result<(), Response> {
+        match key {
             "header" => {
-                let h: CommitHeader = value_of(&key, value)?;
-                summary = h.summary;
-                description = h.description.unwrap_or_default();
-                parent_commit = h.parent_commit;
+                let h: CommitHeader = value_of(key, value)?;
+                self.summary = h.summary;
+                self.description = h.description.unwrap_or_default();
+                self.parent_commit = h.parent_commit;
             }
-            "file" => {
-                let f: FileOp = value_of(&key, value)?;
-                let path = clean_path(f.path.as_deref())?;
-                let content = f.content.unwrap_or_default();
-                let data = match f.encoding.as_deref().unwrap_or("utf-8") {
-                    "base64" => base64::engine::general_purpose::STANDARD
-                        .decode(&content)
-                        .map_err(|_| {
-                            bad_request(&format!("`{path}`: content is not valid base64"))
-                        })?,
-                    _ => content.into_bytes(),
-                };
-                if data.len() as u64 > util::MAX_REGULAR_FILE {
-                    too_big.push((path.clone(), format!("refs/heads/{rev}")));
-                } else if data.len() as u64 >= util::MAX_BINARY_FILE && util::looks_binary(&data) {
-                    binary.push((path.clone(), format!("refs/heads/{rev}")));
-                }
-                changes.push(Change::Put { path, data });
-            }
+            "file" => self.add_file(rev, value_of(key, value)?)?,
             "lfsFile" => {
-                let f: LfsFileOp = value_of(&key, value)?;
-                let path = clean_path(f.path.as_deref())?;
-                let oid = f.oid.unwrap_or_default().to_ascii_lowercase();
-                let size = f.size;
-                if !hub.lfs_has(&oid, size) {
-                    return Err(bad_request(&format!(
-                        "LFS file `{path}` (oid {oid}) was not uploaded: upload it through the LFS batch API first"
-                    )));
-                }
-                let size = size.or_else(|| {
-                    hub.lfs_object_path(&oid)
-                        .and_then(|p| std::fs::metadata(p).ok())
-                        .map(|m| m.len())
-                });
-                changes.push(Change::Put {
-                    path,
-                    data: util::lfs_pointer(&oid, size.unwrap_or(0)).into_bytes(),
-                });
+                let change = lfs_change(hub, value_of(key, value)?)?;
+                self.changes.push(change);
             }
             "deletedFile" => {
-                let op: PathOp = value_of(&key, value)?;
+                let op: PathOp = value_of(key, value)?;
                 let path = clean_path(op.path.as_deref())?;
-                changes.push(Change::Delete { path });
+                self.changes.push(Change::Delete { path });
             }
             "deletedFolder" => {
-                let op: PathOp = value_of(&key, value)?;
+                let op: PathOp = value_of(key, value)?;
                 let path = clean_path(op.path.as_deref())?;
-                changes.push(Change::DeleteFolder { path });
+                self.changes.push(Change::DeleteFolder { path });
             }
             other => {
                 return Err(bad_request(&format!(
@@ -285,59 +256,83 @@ async fn commit_inner(
                 )));
             }
         }
+        Ok(())
     }
-    let Some(summary) = summary.filter(|s| !s.trim().is_empty()) else {
-        return Err(bad_request(
-            "The commit payload needs a `header` line with a non-empty `summary`",
-        ));
-    };
-    if changes.is_empty() {
-        return Err(bad_request(
-            "Add a line with the key `lfsFile`, `file` or `deletedFile`",
-        ));
+
+    /// A `file` line: its content decoded, noted when too big or binary.
+    fn add_file(&mut self, rev: &str, f: FileOp) -> Result<(), Response> {
+        let path = clean_path(f.path.as_deref())?;
+        let content = f.content.unwrap_or_default();
+        let data = match f.encoding.as_deref().unwrap_or("utf-8") {
+            "base64" => base64::engine::general_purpose::STANDARD
+                .decode(&content)
+                .map_err(|_| bad_request(&format!("`{path}`: content is not valid base64")))?,
+            _ => content.into_bytes(),
+        };
+        if data.len() as u64 > util::MAX_REGULAR_FILE {
+            self.too_big
+                .push((path.clone(), format!("refs/heads/{rev}")));
+        } else if data.len() as u64 >= util::MAX_BINARY_FILE && util::looks_binary(&data) {
+            self.binary
+                .push((path.clone(), format!("refs/heads/{rev}")));
+        }
+        self.changes.push(Change::Put { path, data });
+        Ok(())
     }
-    if !too_big.is_empty() {
-        return Err(bad_request(&format!(
-            "Bad request for commit endpoint: {}",
-            util::large_files_message(&too_big)
-        )));
-    }
-    if !binary.is_empty() {
-        return Err(bad_request(&format!(
-            "Bad request for commit endpoint: {}",
-            util::binary_files_message(&binary)
-        )));
-    }
-    let who = hub
-        .caller(headers)?
-        .map(|c| c.user)
-        .unwrap_or_else(|| "system".to_owned());
-    let _guard = hub.write_lock.lock().await;
-    let head = git::rev_parse(hub, &space.repo_dir, rev).await;
-    if let (Some(p), Some(h)) = (&parent_commit, &head) {
-        if !h.starts_with(&p.to_ascii_lowercase()) {
-            return Err(hub_error(
-                StatusCode::PRECONDITION_FAILED,
-                None,
-                "A commit has happened since. Please refresh and try again. (parentCommit is not the head of the branch)",
+
+    /// The summary, once the payload passes the Hub's rules (a summary, a change, no file too
+    /// big or binary).
+    fn check(&mut self) -> Result<String, Response> {
+        let Some(summary) = self.summary.take().filter(|s| !s.trim().is_empty()) else {
+            return Err(bad_request(
+                "The commit payload needs a `header` line with a non-empty `summary`",
+            ));
+        };
+        if self.changes.is_empty() {
+            return Err(bad_request(
+                "Add a line with the key `lfsFile`, `file` or `deletedFile`",
             ));
         }
+        if !self.too_big.is_empty() {
+            return Err(bad_request(&format!(
+                "Bad request for commit endpoint: {}",
+                util::large_files_message(&self.too_big)
+            )));
+        }
+        if !self.binary.is_empty() {
+            return Err(bad_request(&format!(
+                "Bad request for commit endpoint: {}",
+                util::binary_files_message(&self.binary)
+            )));
+        }
+        Ok(summary)
     }
-    let message = if description.is_empty() {
-        summary
-    } else {
-        format!("{summary}\n\n{description}")
-    };
-    let oid = git::commit_changes(
-        hub,
-        &space.repo_dir,
-        head.as_deref(),
-        &changes,
-        &message,
-        &who,
-    )
-    .await
-    .map_err(|e| match e {
+}
+
+/// An `lfsFile` line: the pointer to an object uploaded through the LFS batch API.
+fn lfs_change(hub: &Hub, f: LfsFileOp) -> Result<Change, Response> {
+    let path = clean_path(f.path.as_deref())?;
+    let oid = f.oid.unwrap_or_default().to_ascii_lowercase();
+    let size = f.size;
+    if !hub.lfs_has(&oid, size) {
+        return Err(bad_request(&format!(
+            "LFS file `{path}` (oid {oid}) was not uploaded: upload it through the LFS batch API first"
+        )));
+    }
+    let size = size.or_else(|| {
+        hub.lfs_object_path(&oid)
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+    });
+    Ok(Change::Put {
+        path,
+        data: util::lfs_pointer(&oid, size.unwrap_or(0)).into_bytes(),
+    })
+}
+
+/// The answer to a commit that git refused.
+fn commit_error(e: CommitError) -> Response {
+    match e {
         CommitError::EntryNotFound(p) => hub_error(
             StatusCode::NOT_FOUND,
             Some("EntryNotFound"),
@@ -349,7 +344,51 @@ async fn commit_inner(
             "The branch moved during the commit; retry",
         ),
         CommitError::Git(m) => hub_error(StatusCode::INTERNAL_SERVER_ERROR, None, &m),
-    })?;
+    }
+}
+
+async fn commit_inner(
+    hub: &Arc<Hub>,
+    headers: &HeaderMap,
+    ns: &str,
+    name: &str,
+    rev: &str,
+    body: &[u8],
+) -> Res {
+    let space = writable(hub, headers, ns, name)?;
+    let rev = resolve_rev(rev)?;
+    let mut payload = CommitPayload::parse(hub, rev, body)?;
+    let summary = payload.check()?;
+    let who = hub
+        .caller(headers)?
+        .map(|c| c.user)
+        .unwrap_or_else(|| "system".to_owned());
+    let _guard = hub.write_lock.lock().await;
+    let head = git::rev_parse(hub, &space.repo_dir, rev).await;
+    if let (Some(p), Some(h)) = (&payload.parent_commit, &head) {
+        if !h.starts_with(&p.to_ascii_lowercase()) {
+            return Err(hub_error(
+                StatusCode::PRECONDITION_FAILED,
+                None,
+                "A commit has happened since. Please refresh and try again. (parentCommit is not the head of the branch)",
+            ));
+        }
+    }
+    let message = if payload.description.is_empty() {
+        summary
+    } else {
+        format!("{summary}\n\n{}", payload.description)
+    };
+    let oid = git::commit_changes(
+        hub,
+        &space.repo_dir,
+        head.as_deref(),
+        &payload.changes,
+        &message,
+        &who,
+    )
+    .await
+    .map_err(commit_error)?;
     drop(_guard);
     hub.new_revision(&space);
     ok(json!({

@@ -56,17 +56,14 @@ pub(crate) async fn git_route(
         }
         (m, r) => {
             let received = body.len() as u64;
-            let mut response = git::smart_http(
-                hub.clone(),
-                space,
-                r,
-                m,
-                q.0.as_deref().unwrap_or(""),
-                &headers,
+            let request = git::GitRequest {
+                rest: r,
+                method: m,
+                query: q.0.as_deref().unwrap_or(""),
+                headers: &headers,
                 body,
-                who,
-            )
-            .await;
+            };
+            let mut response = git::smart_http(hub.clone(), space, request, who).await;
             response.extensions_mut().insert(LoggedBodyBytes(received));
             response
         }

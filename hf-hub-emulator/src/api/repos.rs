@@ -3,6 +3,7 @@
 // The error type is the HTTP answer itself, built once per request: boxing it buys nothing.
 #![allow(clippy::result_large_err)]
 
+use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
@@ -16,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::common::{
     H, Res, bad_request, flatten, forbidden, ok, parse_json, query_pairs, readable, writable,
 };
-use crate::auth::auth_required;
+use crate::auth::{Caller, auth_required};
 use crate::git::{self, Change, CommitError};
 use crate::hub::{Hub, KeyEntry, LogBuf, Space, SpaceState, Upstream};
 use crate::util::{self, hub_error, json_response, lock};
@@ -147,70 +148,104 @@ pub(crate) async fn create(State(hub): H, headers: HeaderMap, body: Bytes) -> Re
     flatten(create_inner(&hub, &headers, &body).await)
 }
 
-async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
-    let who = hub.caller(headers)?.ok_or_else(auth_required)?;
-    let req: CreateBody = parse_json(body)?;
-    let (ns, name) = split_repo_id(
-        req.name.as_deref().unwrap_or(""),
-        req.organization.as_deref(),
-        &who.user,
-    );
-    if req.repo_type.as_deref().unwrap_or("model") != "space" {
-        return Err(bad_request(
-            "The Hub stand-in only emulates Spaces: send \"type\": \"space\"",
-        ));
-    }
-    if !util::valid_name(&name) || !util::valid_name(&ns) {
-        return Err(bad_request(&format!(
-            "Repo id must use alphanumeric chars, '-', '_' or '.'. The name cannot start or end with '-' or '.' and the maximum length is 96: '{ns}/{name}'."
-        )));
-    }
-    if !ns.eq_ignore_ascii_case(&who.user) {
-        return Err(forbidden(
-            "You don't have the rights to create a space under this namespace",
-        ));
-    }
-    if who.role != crate::config::Role::Write {
-        return Err(forbidden(
-            "You don't have the rights to create a space under this namespace: the token is read-only",
-        ));
-    }
-    let sdk = req.sdk.unwrap_or_else(|| "static".to_owned());
-    if !util::SDKS.contains(&sdk.as_str()) {
-        return Err(bad_request(&format!(
-            "\"sdk\" must be one of [{}]",
-            util::SDKS.join(", ")
-        )));
-    }
-    let private = match (req.visibility.as_deref(), req.private) {
-        (Some(v), _) => v == "private",
-        (None, p) => p.unwrap_or(false),
-    };
-    let hardware = req.hardware.unwrap_or_else(|| "cpu-basic".to_owned());
-    let sleep_time = req.sleep_time_seconds.unwrap_or(172800);
-    let secrets = key_entries(req.secrets)?;
-    let variables = key_entries(req.variables)?;
+/// A Space to create, as the request asks for it (checked).
+struct NewSpace {
+    ns: String,
+    name: String,
+    private: bool,
+    sdk: String,
+    hardware: String,
+    sleep_time: i64,
+    secrets: Vec<KeyEntry>,
+    variables: Vec<KeyEntry>,
+}
 
-    crate::plans::check_create(hub, &who.user, &sdk, &hardware)?;
-    let _guard = hub.write_lock.lock().await;
-    if let Some(existing) = hub.space(&ns, &name) {
-        let url = format!("{}/spaces/{}", hub.base_url(), existing.id);
-        return Err(json_response(
-            StatusCode::CONFLICT,
-            &json!({"error": "You already created this space repo", "url": url}),
-        ));
+impl NewSpace {
+    /// The create request of `who`, checked as the Hub checks it (type, name, namespace, role,
+    /// SDK, secrets and variables).
+    fn from_request(who: &Caller, body: &[u8]) -> Result<NewSpace, Response> {
+        let req: CreateBody = parse_json(body)?;
+        let (ns, name) = split_repo_id(
+            req.name.as_deref().unwrap_or(""),
+            req.organization.as_deref(),
+            &who.user,
+        );
+        if req.repo_type.as_deref().unwrap_or("model") != "space" {
+            return Err(bad_request(
+                "The Hub stand-in only emulates Spaces: send \"type\": \"space\"",
+            ));
+        }
+        if !util::valid_name(&name) || !util::valid_name(&ns) {
+            return Err(bad_request(&format!(
+                "Repo id must use alphanumeric chars, '-', '_' or '.'. The name cannot start or end with '-' or '.' and the maximum length is 96: '{ns}/{name}'."
+            )));
+        }
+        if !ns.eq_ignore_ascii_case(&who.user) {
+            return Err(forbidden(
+                "You don't have the rights to create a space under this namespace",
+            ));
+        }
+        if who.role != crate::config::Role::Write {
+            return Err(forbidden(
+                "You don't have the rights to create a space under this namespace: the token is read-only",
+            ));
+        }
+        let sdk = req.sdk.unwrap_or_else(|| "static".to_owned());
+        if !util::SDKS.contains(&sdk.as_str()) {
+            return Err(bad_request(&format!(
+                "\"sdk\" must be one of [{}]",
+                util::SDKS.join(", ")
+            )));
+        }
+        let private = match (req.visibility.as_deref(), req.private) {
+            (Some(v), _) => v == "private",
+            (None, p) => p.unwrap_or(false),
+        };
+        Ok(NewSpace {
+            ns,
+            name,
+            private,
+            sdk,
+            hardware: req.hardware.unwrap_or_else(|| "cpu-basic".to_owned()),
+            sleep_time: req.sleep_time_seconds.unwrap_or(172800),
+            secrets: key_entries(req.secrets)?,
+            variables: key_entries(req.variables)?,
+        })
     }
-    let id = format!("{ns}/{name}");
-    let repo_dir = hub.repos_dir.join(&ns).join(format!("{name}.git"));
-    let internal = |e: String| {
-        hub_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            None,
-            &format!("Creating `{id}` failed: {e}"),
-        )
-    };
-    let _ = tokio::fs::remove_dir_all(&repo_dir).await;
-    git::init_repo(hub, &repo_dir).await.map_err(internal)?;
+
+    /// The Space's state at creation: BUILDING its first generation.
+    fn state(self, hub: &Hub, now: String) -> SpaceState {
+        SpaceState {
+            private: self.private,
+            sdk: self.sdk,
+            hardware: self.hardware,
+            sleep_time: self.sleep_time,
+            secrets: self.secrets,
+            variables: self.variables,
+            stage: "BUILDING".into(),
+            error_message: None,
+            generation: 0,
+            cancel: hub.shutdown.child_token(),
+            build_log: LogBuf::default(),
+            run_log: LogBuf::default(),
+            upstream: Upstream::None,
+            last_modified: now,
+            previous_serves: false,
+            script: None,
+        }
+    }
+}
+
+/// A new bare repository with the Hub's `initial commit` by `system`: the default LFS
+/// `.gitattributes` and a README with front matter.
+async fn init_space_repo(
+    hub: &Hub,
+    repo_dir: &FsPath,
+    name: &str,
+    sdk: &str,
+) -> Result<(), String> {
+    let _ = tokio::fs::remove_dir_all(repo_dir).await;
+    git::init_repo(hub, repo_dir).await?;
     let changes = vec![
         Change::Put {
             path: ".gitattributes".into(),
@@ -218,15 +253,45 @@ async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
         },
         Change::Put {
             path: "README.md".into(),
-            data: readme_for(&name, &sdk).into_bytes(),
+            data: readme_for(name, sdk).into_bytes(),
         },
     ];
-    git::commit_changes(hub, &repo_dir, None, &changes, "initial commit", "system")
+    git::commit_changes(hub, repo_dir, None, &changes, "initial commit", "system")
         .await
+        .map(|_| ())
         .map_err(|e| match e {
-            CommitError::Git(m) => internal(m),
-            _ => internal("initial commit".into()),
-        })?;
+            CommitError::Git(m) => m,
+            _ => "initial commit".into(),
+        })
+}
+
+async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
+    let who = hub.caller(headers)?.ok_or_else(auth_required)?;
+    let new = NewSpace::from_request(&who, body)?;
+    crate::plans::check_create(hub, &who.user, &new.sdk, &new.hardware)?;
+    let _guard = hub.write_lock.lock().await;
+    if let Some(existing) = hub.space(&new.ns, &new.name) {
+        let url = format!("{}/spaces/{}", hub.base_url(), existing.id);
+        return Err(json_response(
+            StatusCode::CONFLICT,
+            &json!({"error": "You already created this space repo", "url": url}),
+        ));
+    }
+    let id = format!("{}/{}", new.ns, new.name);
+    let repo_dir = hub
+        .repos_dir
+        .join(&new.ns)
+        .join(format!("{}.git", new.name));
+    let internal = |e: String| {
+        hub_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            &format!("Creating `{id}` failed: {e}"),
+        )
+    };
+    init_space_repo(hub, &repo_dir, &new.name, &new.sdk)
+        .await
+        .map_err(internal)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| internal(e.to_string()))?;
@@ -238,30 +303,13 @@ async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
     let (changed, _) = tokio::sync::watch::channel(0u64);
     let space = Arc::new(Space {
         id: id.clone(),
-        ns,
-        name,
+        ns: new.ns.clone(),
+        name: new.name.clone(),
         mongo_id: util::mongo_id(),
         created_at: now.clone(),
         repo_dir,
         proxy_url: format!("http://127.0.0.1:{port}"),
-        st: std::sync::Mutex::new(SpaceState {
-            private,
-            sdk,
-            hardware,
-            sleep_time,
-            secrets,
-            variables,
-            stage: "BUILDING".into(),
-            error_message: None,
-            generation: 0,
-            cancel: hub.shutdown.child_token(),
-            build_log: LogBuf::default(),
-            run_log: LogBuf::default(),
-            upstream: Upstream::None,
-            last_modified: now,
-            previous_serves: false,
-            script: None,
-        }),
+        st: std::sync::Mutex::new(new.state(hub, now)),
         changed,
         proxy_task: std::sync::Mutex::new(None),
     });
