@@ -456,23 +456,7 @@ async fn info(
     let card = readme
         .map(|r| util::card_data(&String::from_utf8_lossy(&r)).unwrap_or_else(|_| json!({})))
         .unwrap_or(json!({}));
-    let mut siblings = Vec::new();
-    for e in &entries {
-        let mut s = json!({"rfilename": e.path});
-        if blobs {
-            s["size"] = json!(e.size);
-            s["blobId"] = json!(e.blob);
-            if e.size < 1024 {
-                if let Some(data) = git::read_file(hub, &space.repo_dir, &sha, &e.path).await {
-                    if let Some((oid, size)) = util::parse_lfs_pointer(&data) {
-                        s["size"] = json!(size);
-                        s["lfs"] = json!({"size": size, "sha256": oid, "pointerSize": e.size});
-                    }
-                }
-            }
-        }
-        siblings.push(s);
-    }
+    let siblings = siblings(hub, &space, &sha, &entries, blobs).await;
     let (private, sdk, last_modified) = {
         let st = space.lock();
         (st.private, st.sdk.clone(), st.last_modified.clone())
@@ -507,20 +491,55 @@ async fn info(
     full.insert("region".into(), json!("us"));
     full.insert("resourceGroup".into(), Value::Null);
     full.insert("xetEnabled".into(), json!(false));
+    ok(expanded(full, &expand))
+}
+
+/// The `siblings` of a revision: each file's name, and with `blobs` its size and blob id (for an
+/// LFS pointer, the object's size and `lfs`).
+async fn siblings(
+    hub: &Hub,
+    space: &Space,
+    sha: &str,
+    entries: &[git::TreeEntry],
+    blobs: bool,
+) -> Vec<Value> {
+    let mut siblings = Vec::new();
+    for e in entries {
+        let mut s = json!({"rfilename": e.path});
+        if blobs {
+            s["size"] = json!(e.size);
+            s["blobId"] = json!(e.blob);
+            if e.size < 1024 {
+                if let Some(data) = git::read_file(hub, &space.repo_dir, sha, &e.path).await {
+                    if let Some((oid, size)) = util::parse_lfs_pointer(&data) {
+                        s["size"] = json!(size);
+                        s["lfs"] = json!({"size": size, "sha256": oid, "pointerSize": e.size});
+                    }
+                }
+            }
+        }
+        siblings.push(s);
+    }
+    siblings
+}
+
+/// The answer for `expand`: without it the default fields (all but `resourceGroup` and
+/// `xetEnabled`); with it only `_id`, `id` and the fields asked for.
+fn expanded(mut full: Map<String, Value>, expand: &[String]) -> Value {
     if expand.is_empty() {
         full.remove("resourceGroup");
         full.remove("xetEnabled");
-        return ok(Value::Object(full));
+        return Value::Object(full);
     }
     let mut out = Map::new();
     out.insert("_id".into(), full["_id"].clone());
     out.insert("id".into(), full["id"].clone());
-    for e in &expand {
+    for e in expand {
         if let Some(v) = full.get(e.as_str()) {
             out.insert(e.clone(), v.clone());
         }
     }
-    ok(Value::Object(out))
+    Value::Object(out)
 }
 
 pub(crate) async fn auth_check(
