@@ -1,4 +1,5 @@
-//! Shared state of a running stand-in.
+//! Shared state of a running stand-in: Spaces, tokens, the request log, the access rules, and the
+//! announcement of new revisions (`Hub::new_revision`) that the runtime subscribes to.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -156,7 +157,8 @@ pub(crate) struct Hub {
     pub starts: Mutex<HashMap<String, u64>>,
     /// Users without PRO (lowercase): see `plans.rs`.
     pub free_users: Mutex<std::collections::HashSet<String>>,
-    /// The fake OIDC issuer, Trusted Publishers and Space-scoped tokens: see `oauth.rs`.
+    /// The fake OIDC issuer, Trusted Publishers and Space-scoped tokens: see `oauth.rs` (the
+    /// engine) and `api/oauth.rs` (the routes).
     pub oidc: crate::oauth::Oidc,
     /// When set, a Space that runs keeps serving its previous revision while a new one builds
     /// and starts, as the Hub does ([`crate::Emulator::set_previous_serves`]).
@@ -298,7 +300,7 @@ pub(crate) fn can_write(ns: &str, caller: Option<&Caller>) -> bool {
 }
 
 /// The namespace a caller acts in: its user's, or for a Space-scoped token that Space's (the
-/// scope guard in `oauth.rs` keeps such a token to its one Space).
+/// scope guard in `api/oauth.rs` keeps such a token to its one Space).
 fn owner(caller: &Caller) -> &str {
     match &caller.scope {
         Some(scope) => scope.split('/').next().unwrap_or(""),

@@ -11,7 +11,7 @@
 //! | `common` | shared by the others (handler types, access checks, body parser, 404); imports none of them |
 //!
 //! Resource modules import `common` and the crate's engines (`crate::git`, `crate::runtime`, …),
-//! never each other.
+//! never each other; no engine imports a route (routes stand on top of engines).
 
 mod common;
 
