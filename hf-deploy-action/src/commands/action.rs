@@ -76,7 +76,7 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
 
     // 3. Check every input, the scaffold of the source included, before anything is written
     //    anywhere (bad input: exit 2, no deployment, no status, no comment, no Hub call).
-    let config = match inputs.validate(&workspace) {
+    let config = match inputs.validate(&workspace, runner.sha.as_deref()) {
         Ok(config) => config,
         Err(error) => return fail(error, &workspace, ui),
     };

@@ -275,8 +275,13 @@ impl ActionInputs {
     }
 
     /// Check the action-only inputs and fill the raw inputs shared with the command line.
-    /// `workspace` is where a relative `source` lives.
-    pub(crate) fn validate(self, workspace: &Path) -> Result<ActionConfig, InputError> {
+    /// `workspace` is where a relative `source` lives; `github_sha` (the runner's `GITHUB_SHA`)
+    /// names the deployed commit in the Space's commit message.
+    pub(crate) fn validate(
+        self,
+        workspace: &Path,
+        github_sha: Option<&str>,
+    ) -> Result<ActionConfig, InputError> {
         // `hf-token` may be empty: the action then deploys keyless (see `github/oidc.rs`).
         let missing: Vec<&str> = [("space", &self.space)]
             .into_iter()
@@ -329,7 +334,7 @@ impl ActionInputs {
         };
         let raw = RawInputs {
             space: Some(space_text),
-            commit_message: crate::commands::commit_message(&source),
+            commit_message: crate::commit::message(github_sha, &source),
             source,
             secrets: RawEntry::lines(self.secrets.as_deref().unwrap_or_default()),
             secrets_file: None,
@@ -420,7 +425,8 @@ mod tests {
     }
 
     fn config(overrides: &[(&str, &str)]) -> Result<ActionConfig, InputError> {
-        ActionInputs::from_env(runner_env(overrides))?.validate(Path::new("/github/workspace"))
+        ActionInputs::from_env(runner_env(overrides))?
+            .validate(Path::new("/github/workspace"), None)
     }
 
     /// The action-only checks, then the shared step (with the example backend as `source`).
@@ -455,7 +461,7 @@ mod tests {
         assert!(inputs.hardware.is_none());
 
         let config = inputs
-            .validate(Path::new("/github/workspace"))
+            .validate(Path::new("/github/workspace"), None)
             .expect("valid");
         assert_eq!(config.hf_token.expose(), TOKEN);
         assert_eq!(config.space.to_string(), "alice/rag-chatbot");
@@ -726,7 +732,7 @@ mod tests {
         );
         // The list is malformed (line 3), yet everything was masked above.
         let config = inputs
-            .validate(Path::new("/w"))
+            .validate(Path::new("/w"), None)
             .expect("action-only inputs are fine");
         let error = inputs::resolve(&config.raw).expect_err("the malformed list is refused");
         assert_eq!(error.field(), Some(Field::Secrets), "{error}");
