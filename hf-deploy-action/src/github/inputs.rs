@@ -206,6 +206,37 @@ impl RunnerEnv {
     }
 }
 
+/// The spellings of `true` a workflow input accepts: YAML 1.2's core schema, as
+/// `@actions/core`'s `getBooleanInput` reads it.
+const TRUE_VALUES: [&str; 3] = ["true", "True", "TRUE"];
+/// The spellings of `false`; see [`TRUE_VALUES`].
+const FALSE_VALUES: [&str; 3] = ["false", "False", "FALSE"];
+
+/// A boolean input; unset (`None`) gives `default`. Anything but the six spellings of
+/// [`TRUE_VALUES`] and [`FALSE_VALUES`] (surrounding whitespace aside) is a bad input naming
+/// `field`.
+fn boolean(field: Field, value: Option<&str>, default: bool) -> Result<bool, InputError> {
+    let Some(value) = value.map(str::trim) else {
+        return Ok(default);
+    };
+    if TRUE_VALUES.contains(&value) {
+        return Ok(true);
+    }
+    if FALSE_VALUES.contains(&value) {
+        return Ok(false);
+    }
+    let accepted: Vec<String> = TRUE_VALUES
+        .iter()
+        .chain(&FALSE_VALUES)
+        .map(|v| format!("`{v}`"))
+        .collect();
+    Err(hf_deploy_core::Error::invalid_input_hint(
+        field,
+        format!("`{}` is not a boolean", value.escape_debug()),
+        format!("use one of {} (YAML 1.2 core schema)", accepted.join(", ")),
+    ))
+}
+
 /// How a workflow spells each field: the input names of `action.yml`.
 pub(crate) fn spelling(field: Field) -> &'static str {
     match field {
@@ -342,16 +373,12 @@ impl ActionInputs {
             frontend_urls,
             health_path: self.health_path,
             app_url: self.app_url,
-            private: inputs::boolean(Field::Private, self.private.as_deref(), false)?,
+            private: boolean(Field::Private, self.private.as_deref(), false)?,
             hardware: self.hardware,
-            wait: inputs::boolean(Field::Wait, self.wait.as_deref(), true)?,
+            wait: boolean(Field::Wait, self.wait.as_deref(), true)?,
             timeout,
-            dry_run: inputs::boolean(Field::DryRun, self.dry_run.as_deref(), false)?,
-            allow_degraded: inputs::boolean(
-                Field::AllowDegraded,
-                self.allow_degraded.as_deref(),
-                false,
-            )?,
+            dry_run: boolean(Field::DryRun, self.dry_run.as_deref(), false)?,
+            allow_degraded: boolean(Field::AllowDegraded, self.allow_degraded.as_deref(), false)?,
             title: self.title,
             emoji: self.emoji,
             color_from: self.color_from,
@@ -365,8 +392,8 @@ impl ActionInputs {
             github_token: self
                 .github_token
                 .map(|t| SecretString::new(t.trim().to_string())),
-            comment: inputs::boolean(Field::Other("comment"), self.comment.as_deref(), true)?,
-            preview: inputs::boolean(Field::Other("preview"), self.preview.as_deref(), false)?,
+            comment: boolean(Field::Other("comment"), self.comment.as_deref(), true)?,
+            preview: boolean(Field::Other("preview"), self.preview.as_deref(), false)?,
             raw,
         })
     }
@@ -612,9 +639,15 @@ mod tests {
             text.starts_with("invalid `dry-run`: `yes` is not a boolean"),
             "{text}"
         );
-        for accepted in inputs::TRUE_VALUES.iter().chain(&inputs::FALSE_VALUES) {
+        for accepted in TRUE_VALUES.iter().chain(&FALSE_VALUES) {
             assert!(text.contains(&format!("`{accepted}`")), "{text}");
         }
+        assert_eq!(
+            text,
+            "invalid `dry-run`: `yes` is not a boolean | hint: use one of `true`, `True`, `TRUE`, `false`, `False`, `FALSE` (YAML 1.2 core schema)"
+        );
+        let padded = config(&[("INPUT_DRY-RUN", " true\n")]).expect("valid");
+        assert!(padded.raw.dry_run, "surrounding whitespace is ignored");
         for bad in ["on", "1", "tRUE", "y"] {
             let text = error_text(&[("INPUT_PREVIEW", bad)]);
             assert!(text.contains("invalid `preview`"), "{text}");
