@@ -16,7 +16,7 @@ use hf_deploy_core::{DeployOutcome, Error, Event, Field, Progress, SecretString,
 use octocrab::models::repos::DeploymentStatusState;
 
 use crate::github::api::{
-    self, CommentContent, CommentOutcome, DeploymentOutcome, GitHubRepo, Target,
+    self, CommentContent, CommentOutcome, DeploymentOutcome, GitHubRepo, StatusText, Target,
 };
 use crate::github::commands::{self as gha, Level, Properties};
 use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv, spelling};
@@ -177,7 +177,7 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
                         state: DeploymentStatusState::InProgress,
                         environment_url: None,
                         log_url: run_url.as_deref(),
-                        description: Some("Deploying to the Hugging Face Space"),
+                        description: Some(StatusText::Deploying),
                     };
                     warn_on_error(api::set_status(gh, repo, id, &update).await);
                     Some(id)
@@ -225,9 +225,9 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
             environment_url: Some(report.app_url.as_str()),
             log_url: run_url.as_deref(),
             description: Some(if error.is_none() {
-                "The Space is running"
+                StatusText::Running
             } else {
-                "The deploy failed"
+                StatusText::Failed
             }),
         };
         warn_on_error(api::set_status(gh, repo, id, &update).await);

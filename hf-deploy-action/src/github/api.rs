@@ -242,12 +242,58 @@ pub(crate) struct StatusUpdate<'a> {
     pub(crate) environment_url: Option<&'a str>,
     /// The workflow run (or Space logs) URL.
     pub(crate) log_url: Option<&'a str>,
-    /// Short text; GitHub keeps at most 140 characters.
-    pub(crate) description: Option<&'a str>,
+    /// What the status says.
+    pub(crate) description: Option<StatusText>,
 }
 
 /// GitHub's limit on a deployment status description.
 const DESCRIPTION_LIMIT: usize = 140;
+
+/// The texts a deployment status says: fixed, so each is known to be within GitHub's
+/// [`DESCRIPTION_LIMIT`] (a test checks every one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatusText {
+    /// The deploy has started.
+    Deploying,
+    /// The deploy succeeded.
+    Running,
+    /// The deploy failed.
+    Failed,
+    /// The pull request closed; its preview is gone.
+    PreviewClosed,
+}
+
+impl StatusText {
+    /// Every text.
+    const ALL: [StatusText; 4] = [
+        StatusText::Deploying,
+        StatusText::Running,
+        StatusText::Failed,
+        StatusText::PreviewClosed,
+    ];
+
+    /// The text GitHub shows.
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            StatusText::Deploying => "Deploying to the Hugging Face Space",
+            StatusText::Running => "The Space is running",
+            StatusText::Failed => "The deploy failed",
+            StatusText::PreviewClosed => {
+                "The pull request was closed and its preview Space deleted"
+            }
+        }
+    }
+}
+
+// Every status text is within GitHub's limit (in bytes, so in characters too), checked when
+// the binary is built.
+const _: () = {
+    let mut i = 0;
+    while i < StatusText::ALL.len() {
+        assert!(StatusText::ALL[i].as_str().len() <= DESCRIPTION_LIMIT);
+        i += 1;
+    }
+};
 
 /// Record a status on deployment `id`. Earlier deployments of the same environment are marked
 /// inactive by GitHub (`auto_inactive`) when this one succeeds.
@@ -269,7 +315,7 @@ pub(crate) async fn set_status(
         request = request.log_url(url);
     }
     if let Some(text) = update.description {
-        request = request.description(truncate_chars(text, DESCRIPTION_LIMIT));
+        request = request.description(text.as_str());
     }
     request
         .send()
@@ -305,7 +351,7 @@ pub(crate) async fn deactivate_environment(
             state: DeploymentStatusState::Inactive,
             environment_url: None,
             log_url: None,
-            description: Some("The pull request was closed and its preview Space deleted"),
+            description: Some(StatusText::PreviewClosed),
         };
         set_status(gh, repo, deployment.id.0, &update).await?;
         count += 1;
@@ -555,15 +601,6 @@ pub(crate) fn redact(text: &str, secrets: &[SecretString]) -> String {
     out
 }
 
-fn truncate_chars(text: &str, limit: usize) -> String {
-    if text.chars().count() <= limit {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(limit - 1).collect();
-    out.push('\u{2026}');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::files;
@@ -718,12 +755,11 @@ mod tests {
             panic!("{outcome:?}")
         };
         let log_url = run_url("https://github.com", &repo(), "42");
-        let long = "x".repeat(300);
         let update = StatusUpdate {
             state: DeploymentStatusState::Success,
             environment_url: Some("https://alice-rag-chatbot-pr-2.hf.space"),
             log_url: Some(&log_url),
-            description: Some(&long),
+            description: Some(StatusText::Running),
         };
         set_status(&gh, &repo(), id, &update).await.expect("status");
 
@@ -754,10 +790,7 @@ mod tests {
             "https://github.com/Codertocat/Hello-World/actions/runs/42"
         );
         assert_eq!(body["auto_inactive"], true);
-        assert_eq!(
-            body["description"].as_str().map(|d| d.chars().count()),
-            Some(DESCRIPTION_LIMIT)
-        );
+        assert_eq!(body["description"], "The Space is running");
         assert!(fake.unmatched().is_empty(), "{:?}", fake.unmatched());
     }
 
@@ -897,7 +930,7 @@ mod tests {
                 state: DeploymentStatusState::Failure,
                 environment_url: None,
                 log_url: Some("https://github.com/Codertocat/Hello-World/actions/runs/1"),
-                description: Some("health check failed"),
+                description: Some(StatusText::Failed),
             };
             set_status(&gh, &repo(), id, &update).await.expect("status");
         }
