@@ -15,16 +15,11 @@ use hf_deploy_core::report::DeployReport;
 use hf_deploy_core::{DeployOutcome, Error, Event, Field, Progress, SecretString, SpaceId};
 use octocrab::models::repos::DeploymentStatusState;
 
-use crate::github::api::{
-    self, CommentContent, CommentOutcome, DeploymentOutcome, GitHubRepo, StatusText, Target,
-};
+use crate::github::api::{self, CommentOutcome, DeploymentOutcome, GitHubRepo, StatusText, Target};
 use crate::github::commands::{self as gha, Level, Properties};
 use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv, spelling};
 use crate::github::{files, oidc};
 use crate::ui::{Reported, Ui, render_error};
-
-/// Largest PR comment we post (GitHub's limit is 65,536 characters).
-const COMMENT_MAX_BYTES: usize = 60_000;
 
 /// Print to the job log (stdout, flushed at once so that masks reach the runner first).
 fn emit(text: &str) {
@@ -202,12 +197,14 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     let DeployOutcome { report, error } = hf_deploy_core::deploy(&hub, &options, &printer).await;
     printer.close();
 
-    // 5. Outputs, summary, deployment status, comment.
+    // 5. Outputs, summary, deployment status, comment; the log tail redacted in both.
+    let redact: Vec<SecretString> = options.settings.secrets.values().cloned().collect();
     write_outputs(&runner, &report)?;
     if let Some(path) = runner.step_summary.as_deref() {
-        if let Err(error) =
-            files::append_summary(Path::new(path), &crate::render::markdown::render(&report))
-        {
+        if let Err(error) = files::append_summary(
+            Path::new(path),
+            &crate::render::markdown::summary(&report, &redact),
+        ) {
             emit(&gha::warning(
                 "hf-deploy",
                 &format!("no step summary: {error}"),
@@ -233,15 +230,14 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         warn_on_error(api::set_status(gh, repo, id, &update).await);
     }
     if let (Some((gh, repo)), Some(number), true) = (github, pr_number, config.comment) {
-        let markdown = crate::render::markdown::render_within(&report, COMMENT_MAX_BYTES);
-        let redact: Vec<SecretString> = options.settings.secrets.values().cloned().collect();
-        let body = api::comment_body(&CommentContent {
-            space: &space,
+        let marker = api::marker(&space);
+        let body = crate::render::markdown::comment(&crate::render::markdown::Comment {
+            report: &report,
+            space: &space.to_string(),
             succeeded: error.is_none(),
-            report_markdown: &markdown,
-            log_tail: &report.log_tail,
-            head_sha: Some(sha.as_str()).filter(|s| !s.is_empty()),
+            head_sha: Some(sha.as_str()),
             run_url: run_url.as_deref(),
+            marker: &marker,
             redact: &redact,
         });
         post_comment(gh, repo, number, &space, &body).await;
@@ -395,7 +391,12 @@ async fn close_preview(
                 repo,
                 pr_number,
                 space,
-                &api::closed_comment(space, merged, deleted),
+                &crate::render::markdown::closed(
+                    &space.to_string(),
+                    merged,
+                    deleted,
+                    &api::marker(space),
+                ),
             )
             .await;
         }
@@ -521,5 +522,86 @@ impl Progress for GroupPrinter {
             )),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hf_deploy_core::report::samples::build_error;
+    use hf_deploy_tests::fake_github::{FakeGitHub, Mode};
+
+    use super::*;
+    use crate::render::markdown;
+
+    const GITHUB_TOKEN: &str = "ghs_FakeInstallationToken0123456789abcd";
+
+    #[tokio::test]
+    async fn no_secret_value_reaches_github() {
+        let fake = FakeGitHub::start(Mode::default()).await;
+        let gh = api::client(&fake.url, &SecretString::new(GITHUB_TOKEN)).expect("client");
+        let repo = GitHubRepo::parse("Codertocat/Hello-World").expect("repo");
+        let secrets = [
+            SecretString::new("AIzaSyD-gemini-secret-value"),
+            SecretString::new("qdrant-api-key-987"),
+        ];
+        let mut report = build_error();
+        report.log_tail = vec![
+            "Traceback (most recent call last):".into(),
+            "  settings: GEMINI_API_KEY=AIzaSyD-gemini-secret-value QDRANT_API_KEY=qdrant-api-key-987".into(),
+            "RuntimeError: ```boom```".into(),
+        ];
+        let preview = SpaceId::parse("alice/rag-chatbot", "space")
+            .expect("space")
+            .preview(2);
+        let marker = api::marker(&preview);
+        let body = markdown::comment(&markdown::Comment {
+            report: &report,
+            space: &preview.to_string(),
+            succeeded: false,
+            head_sha: Some("ec26c3e57ca3a959ca5aad62de7213c562f8c821"),
+            run_url: Some("https://github.com/Codertocat/Hello-World/actions/runs/1"),
+            marker: &marker,
+            redact: &secrets,
+        });
+        post_comment(&gh, &repo, 2, &preview, &body).await;
+        let created = api::create_deployment(
+            &gh,
+            &repo,
+            "ec26c3e",
+            &api::environment_name(&preview),
+            true,
+            false,
+        )
+        .await
+        .expect("deploy");
+        if let DeploymentOutcome::Created(id) = created {
+            let update = api::StatusUpdate {
+                state: DeploymentStatusState::Failure,
+                environment_url: None,
+                log_url: Some("https://github.com/Codertocat/Hello-World/actions/runs/1"),
+                description: Some(StatusText::Failed),
+            };
+            api::set_status(&gh, &repo, id, &update)
+                .await
+                .expect("status");
+        }
+        let requests = fake.requests();
+        assert!(requests.len() >= 4);
+        for request in &requests {
+            for secret in secrets
+                .iter()
+                .map(SecretString::expose)
+                .chain([GITHUB_TOKEN])
+            {
+                assert!(
+                    !request.body.contains(secret) && !request.path.contains(secret),
+                    "{request:?}"
+                );
+            }
+        }
+        assert!(
+            fake.comment_with(&marker)
+                .is_some_and(|b| b.contains("GEMINI_API_KEY=***"))
+        );
     }
 }
