@@ -240,7 +240,7 @@ fn timings_rows(report: &DeployReport) -> Option<Timings> {
 
 /// Replace every occurrence of every secret value (three characters or more) with `***`,
 /// longest first, so that a secret containing another is replaced whole.
-pub(crate) fn redact_secrets(text: &str, secrets: &[SecretString]) -> String {
+fn redact_secrets(text: &str, secrets: &[SecretString]) -> String {
     let mut values: Vec<&str> = secrets
         .iter()
         .map(SecretString::expose)

@@ -92,7 +92,7 @@ pub(crate) fn md_span(text: &str) -> String {
     if text.is_empty() {
         return String::new();
     }
-    let ticks = "`".repeat(longest_backtick_run(&text) + 1);
+    let ticks = fence_for(&text, 1);
     let pad = if text.starts_with('`') || text.ends_with('`') {
         " "
     } else {
@@ -105,7 +105,7 @@ pub(crate) fn md_span(text: &str) -> String {
 /// only): the fence is longer than any backtick run inside, so no line can close it.
 pub(crate) fn md_code(text: &str, info: &str) -> String {
     let body = strip_ansi(text);
-    let fence = fence_for(&body);
+    let fence = fence_for(&body, 3);
     let info: String = info
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
@@ -113,9 +113,10 @@ pub(crate) fn md_code(text: &str, info: &str) -> String {
     format!("{fence}{info}\n{body}\n{fence}")
 }
 
-/// The one fence rule: a run of backticks longer than any run in `text`, three at least.
-pub(crate) fn fence_for(text: &str) -> String {
-    "`".repeat((longest_backtick_run(text) + 1).max(3))
+/// The one fence rule, for code spans and fenced blocks alike: a run of backticks longer than
+/// any run in `text`, and `at_least` long (1 for a span, 3 for a block).
+pub(crate) fn fence_for(text: &str, at_least: usize) -> String {
+    "`".repeat((longest_backtick_run(text) + 1).max(at_least))
 }
 
 /// `[text](url)` when `url` is an http(s) URL; otherwise the text alone, as [`md_text`].
@@ -431,8 +432,10 @@ mod tests {
             "a line closes the fence: {block}"
         );
         assert_eq!(md_code("x", "te`xt\n"), "```text\nx\n```");
-        assert_eq!(fence_for("no ticks"), "```");
-        assert_eq!(fence_for("a ``````` b"), "````````");
+        assert_eq!(fence_for("no ticks", 3), "```");
+        assert_eq!(fence_for("no ticks", 1), "`");
+        assert_eq!(fence_for("a ``````` b", 3), "````````");
+        assert_eq!(fence_for("a ` b", 1), "``");
     }
 
     #[test]
