@@ -85,8 +85,10 @@ pub(crate) fn md_text(text: &str) -> String {
     inline(text, Place::Text)
 }
 
-/// An inline code span that no backtick in `text` can close (line breaks become spaces; `|`
-/// is escaped for table cells). Empty text gives nothing.
+/// An inline code span that no backtick in `text` can close (line breaks become spaces). A `|`
+/// is escaped for table cells, which split a row before code spans are read; after a
+/// backslash it also gets a zero-width space, so that `\\|` cannot read as an escaped
+/// backslash and a cell break. Empty text gives nothing.
 pub(crate) fn md_span(text: &str) -> String {
     let text = strip_ansi(text).replace('\n', " ");
     if text.is_empty() {
@@ -98,7 +100,20 @@ pub(crate) fn md_span(text: &str) -> String {
     } else {
         ""
     };
-    format!("{ticks}{pad}{}{pad}{ticks}", text.replace('|', "\\|"))
+    let mut code = String::with_capacity(text.len() + 2);
+    let mut after_backslash = false;
+    for c in text.chars() {
+        if c == '|' {
+            if after_backslash {
+                code.push('\u{200b}');
+            }
+            code.push_str("\\|");
+        } else {
+            code.push(c);
+        }
+        after_backslash = c == '\\';
+    }
+    format!("{ticks}{pad}{code}{pad}{ticks}")
 }
 
 /// A fenced code block of `text` with the info string `info` (letters, digits, `-`, `_`
@@ -381,6 +396,48 @@ mod tests {
             md_text("qdrant answered 404 Not Found: the cluster may be suspended"),
             "qdrant answered 404 Not Found: the cluster may be suspended"
         );
+    }
+
+    /// The `|` a table row would split on: not escaped by a backslash (which escapes any
+    /// ASCII punctuation, a backslash too, when GitHub splits a row into cells).
+    fn cell_breaks(text: &str) -> usize {
+        let chars: Vec<char> = text.chars().collect();
+        let (mut i, mut breaks) = (0, 0);
+        while i < chars.len() {
+            if chars[i] == '\\' && chars.get(i + 1).is_some_and(char::is_ascii_punctuation) {
+                i += 2;
+                continue;
+            }
+            breaks += usize::from(chars[i] == '|');
+            i += 1;
+        }
+        breaks
+    }
+
+    #[test]
+    fn no_value_breaks_a_table_cell() {
+        for input in [
+            "a|b",
+            "a\\|b",
+            "a\\\\|b",
+            "`a\\|b`",
+            "`a|b` | c",
+            "ends with \\",
+            "| x |",
+        ] {
+            for out in [
+                md_text(input),
+                md_span(input),
+                md_link(input, "https://ok.example/|"),
+            ] {
+                assert_eq!(cell_breaks(&out), 0, "{input:?} -> {out:?}");
+                assert!(
+                    !out.ends_with('\\') || out.ends_with("\\\\"),
+                    "{input:?} -> {out:?}"
+                );
+            }
+        }
+        assert_eq!(md_span("a\\|b"), "`a\\\u{200b}\\|b`");
     }
 
     #[test]
