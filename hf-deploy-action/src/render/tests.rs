@@ -51,3 +51,15 @@ fn report_log_fence_is_longer_than_any_backtick_run() {
     assert!(markdown.contains("\n`````\n\n</details>"));
     assert!(!markdown.contains("``````"));
 }
+
+#[test]
+fn report_markdown_template_is_strict() {
+    let env = markdown::environment();
+    for (name, _) in markdown::TEMPLATES {
+        let template = env.get_template(name).expect("template parses");
+        let error = template
+            .render(minijinja::context! { headline => "x" })
+            .expect_err("a missing value is an error, not an empty string");
+        assert_eq!(error.kind(), minijinja::ErrorKind::UndefinedError, "{name}");
+    }
+}

@@ -24,11 +24,12 @@ use super::short_sha;
 pub(crate) const MAX_CHARS: usize = 65_000;
 
 /// The report alone: the step summary, and included by the comment.
-pub(super) const REPORT: &str = "report.md.j2";
+const REPORT: &str = "report.md.j2";
 const COMMENT: &str = "comment.md.j2";
 const CLOSED: &str = "closed.md.j2";
 
-const TEMPLATES: [(&str, &str); 3] = [
+/// Every template, by name.
+pub(super) const TEMPLATES: [(&str, &str); 3] = [
     (REPORT, include_str!("../../../templates/report.md.j2")),
     (COMMENT, include_str!("../../../templates/comment.md.j2")),
     (CLOSED, include_str!("../../../templates/closed.md.j2")),
