@@ -14,6 +14,11 @@ pub(crate) fn endpoint() -> String {
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string())
 }
 
+/// `GITHUB_SHA` when set and not empty (the source commit of a workflow run).
+pub(crate) fn github_sha() -> Option<String> {
+    std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty())
+}
+
 /// The stored token: `HF_TOKEN`, else `HF_TOKEN_PATH`, else `$HF_HOME/token` (see `token.rs`).
 pub(crate) fn token() -> Option<SecretString> {
     crate::token::stored()

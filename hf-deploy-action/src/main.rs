@@ -9,6 +9,7 @@ mod print;
 
 mod cli;
 mod commands;
+mod commit;
 mod env;
 mod github;
 mod render;

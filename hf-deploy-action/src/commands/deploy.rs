@@ -62,7 +62,7 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
             dry_run: args.dry_run,
             allow_degraded: args.allow_degraded,
             keep: args.keep.clone(),
-            commit_message: commit_message(&args.source),
+            commit_message: crate::commit::message(env::github_sha().as_deref(), &args.source),
             ..RawInputs::default()
         },
     );
@@ -195,24 +195,6 @@ fn local_space_id(source: &Path) -> String {
         cleaned
     };
     format!("{DEFAULT_USER}/{cleaned}")
-}
-
-/// The commit message names the source commit: `GITHUB_SHA`, else the source repo's HEAD.
-pub(crate) fn commit_message(source: &Path) -> String {
-    let sha = std::env::var("GITHUB_SHA")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| source_head(source));
-    match sha {
-        Some(sha) => format!("Deploy {sha} with hf-deploy"),
-        None => "Deploy with hf-deploy".to_string(),
-    }
-}
-
-fn source_head(source: &Path) -> Option<String> {
-    let repo = git2::Repository::discover(source).ok()?;
-    let head = repo.head().ok()?.peel_to_commit().ok()?;
-    Some(head.id().to_string())
 }
 
 /// Progress on stderr: phases, stage changes with elapsed time, and the build log as it streams.

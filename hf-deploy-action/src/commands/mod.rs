@@ -20,8 +20,6 @@ use std::process::ExitCode;
 use crate::cli::Command;
 use crate::ui::{Ui, UsageError};
 
-pub(crate) use deploy::commit_message;
-
 pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
     let result = match command {
         Command::Scaffold(args) => scaffold::run(args, ui).await,

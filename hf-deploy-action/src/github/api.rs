@@ -242,12 +242,58 @@ pub(crate) struct StatusUpdate<'a> {
     pub(crate) environment_url: Option<&'a str>,
     /// The workflow run (or Space logs) URL.
     pub(crate) log_url: Option<&'a str>,
-    /// Short text; GitHub keeps at most 140 characters.
-    pub(crate) description: Option<&'a str>,
+    /// What the status says.
+    pub(crate) description: Option<StatusText>,
 }
 
 /// GitHub's limit on a deployment status description.
 const DESCRIPTION_LIMIT: usize = 140;
+
+/// The texts a deployment status says: fixed, so each is known to be within GitHub's
+/// [`DESCRIPTION_LIMIT`] (a test checks every one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatusText {
+    /// The deploy has started.
+    Deploying,
+    /// The deploy succeeded.
+    Running,
+    /// The deploy failed.
+    Failed,
+    /// The pull request closed; its preview is gone.
+    PreviewClosed,
+}
+
+impl StatusText {
+    /// Every text.
+    const ALL: [StatusText; 4] = [
+        StatusText::Deploying,
+        StatusText::Running,
+        StatusText::Failed,
+        StatusText::PreviewClosed,
+    ];
+
+    /// The text GitHub shows.
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            StatusText::Deploying => "Deploying to the Hugging Face Space",
+            StatusText::Running => "The Space is running",
+            StatusText::Failed => "The deploy failed",
+            StatusText::PreviewClosed => {
+                "The pull request was closed and its preview Space deleted"
+            }
+        }
+    }
+}
+
+// Every status text is within GitHub's limit (in bytes, so in characters too), checked when
+// the binary is built.
+const _: () = {
+    let mut i = 0;
+    while i < StatusText::ALL.len() {
+        assert!(StatusText::ALL[i].as_str().len() <= DESCRIPTION_LIMIT);
+        i += 1;
+    }
+};
 
 /// Record a status on deployment `id`. Earlier deployments of the same environment are marked
 /// inactive by GitHub (`auto_inactive`) when this one succeeds.
@@ -269,7 +315,7 @@ pub(crate) async fn set_status(
         request = request.log_url(url);
     }
     if let Some(text) = update.description {
-        request = request.description(truncate_chars(text, DESCRIPTION_LIMIT));
+        request = request.description(text.as_str());
     }
     request
         .send()
@@ -305,7 +351,7 @@ pub(crate) async fn deactivate_environment(
             state: DeploymentStatusState::Inactive,
             environment_url: None,
             log_url: None,
-            description: Some("The pull request was closed and its preview Space deleted"),
+            description: Some(StatusText::PreviewClosed),
         };
         set_status(gh, repo, deployment.id.0, &update).await?;
         count += 1;
@@ -313,7 +359,7 @@ pub(crate) async fn deactivate_environment(
     Ok(count)
 }
 
-// ----- previews and comment text ----------------------------------------------------------------
+// ----- previews ----------------------------------------------------------------------------------
 
 /// The preview Space of pull request `number`: `{name}-pr-{number}` in the same namespace.
 pub(crate) fn preview_space(base: &SpaceId, number: u64) -> SpaceId {
@@ -338,7 +384,7 @@ pub(crate) enum Target {
         pr_number: Option<u64>,
     },
     /// The pull request closed: delete the preview `space`, deactivate `environment`, and
-    /// update the comment with [`closed_comment`].
+    /// update the comment (`render::markdown::closed` words it).
     DeletePreview {
         /// The preview Space.
         space: SpaceId,
@@ -411,157 +457,6 @@ pub(crate) fn run_url(server_url: &str, repo: &GitHubRepo, run_id: &str) -> Stri
         "{}/{repo}/actions/runs/{run_id}",
         server_url.trim_end_matches('/')
     )
-}
-
-/// Everything that goes into the deploy comment.
-#[derive(Debug, Clone)]
-pub(crate) struct CommentContent<'a> {
-    /// The Space deployed (the preview Space for a preview).
-    pub(crate) space: &'a SpaceId,
-    /// True when the deploy succeeded.
-    pub(crate) succeeded: bool,
-    /// The Markdown report (`crate::render::markdown::render`).
-    pub(crate) report_markdown: &'a str,
-    /// Last lines of the build or run log, shown on failure.
-    pub(crate) log_tail: &'a [String],
-    /// The commit deployed (the PR head).
-    pub(crate) head_sha: Option<&'a str>,
-    /// The workflow run URL.
-    pub(crate) run_url: Option<&'a str>,
-    /// Secret values to blank out of the log tail (a log may echo the environment, and the
-    /// runner's masking does not reach a PR comment).
-    pub(crate) redact: &'a [SecretString],
-}
-
-/// The comment body: a header, the report, the log tail on failure (fenced so that no line of
-/// it can close the fence), a footer, and the marker.
-pub(crate) fn comment_body(content: &CommentContent<'_>) -> String {
-    let mut body = String::new();
-    let space = content.space;
-    if content.succeeded {
-        body.push_str(&format!(
-            "### \u{2705} Hugging Face Space `{space}` deployed\n\n"
-        ));
-    } else {
-        body.push_str(&format!(
-            "### \u{274c} Hugging Face Space `{space}` failed to deploy\n\n"
-        ));
-    }
-    let report = content.report_markdown.trim_end();
-    if report.chars().count() > REPORT_LIMIT {
-        body.push_str(&keep_start(report, REPORT_LIMIT));
-        body.push_str("\n\n*(report cut: a GitHub comment holds at most 65536 characters)*");
-    } else {
-        body.push_str(report);
-    }
-    body.push_str("\n\n");
-    if !content.succeeded && !content.log_tail.is_empty() {
-        let tail = keep_end(
-            &redact(&content.log_tail.join("\n"), content.redact),
-            LOG_TAIL_LIMIT,
-        );
-        let fence = fence_for(&tail);
-        body.push_str(&format!(
-            "<details><summary>Last {} log lines</summary>\n\n{fence}text\n{tail}\n{fence}\n\n</details>\n\n",
-            content.log_tail.len()
-        ));
-    }
-    let mut footer = Vec::new();
-    if let Some(sha) = content.head_sha {
-        footer.push(format!("commit `{}`", sha.get(..7).unwrap_or(sha)));
-    }
-    if let Some(url) = content.run_url {
-        footer.push(format!("[workflow run]({url})"));
-    }
-    body.push_str("<sub>Deployed by hf-deploy");
-    if !footer.is_empty() {
-        body.push_str(" for ");
-        body.push_str(&footer.join(" \u{b7} "));
-    }
-    body.push_str("</sub>\n\n");
-    body.push_str(&marker(space));
-    body.push('\n');
-    body
-}
-
-/// GitHub refuses a comment body over 65536 characters; these leave room for the rest.
-const REPORT_LIMIT: usize = 32_000;
-const LOG_TAIL_LIMIT: usize = 30_000;
-
-/// The first `limit` characters of `text`, cut at a line end when there is one.
-fn keep_start(text: &str, limit: usize) -> String {
-    let cut: String = text.chars().take(limit).collect();
-    match cut.rfind('\n') {
-        Some(end) => cut[..end].to_string(),
-        None => cut,
-    }
-}
-
-/// The last `limit` characters of `text`, starting at a line start when there is one.
-fn keep_end(text: &str, limit: usize) -> String {
-    let count = text.chars().count();
-    if count <= limit {
-        return text.to_string();
-    }
-    let cut: String = text.chars().skip(count - limit).collect();
-    match cut.find('\n') {
-        Some(start) => cut[start + 1..].to_string(),
-        None => cut,
-    }
-}
-
-/// The comment left when the pull request closes and its preview Space is removed.
-pub(crate) fn closed_comment(preview: &SpaceId, merged: bool, deleted: bool) -> String {
-    let how = if merged { "merged" } else { "closed" };
-    let what = if deleted {
-        format!("preview deleted: the Space `{preview}` was removed")
-    } else {
-        format!("the preview Space `{preview}` was already gone")
-    };
-    format!(
-        "### \u{1f5d1}\u{fe0f} Hugging Face Space preview deleted\n\nThe pull request was {how}; {what}.\n\n{}\n",
-        marker(preview)
-    )
-}
-
-/// A code fence longer than any run of backticks in `text` (at least three).
-pub(crate) fn fence_for(text: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in text.chars() {
-        if c == '`' {
-            run += 1;
-            longest = longest.max(run);
-        } else {
-            run = 0;
-        }
-    }
-    "`".repeat((longest + 1).max(3))
-}
-
-/// Replace every occurrence of every (non-trivial) secret value with `***`.
-pub(crate) fn redact(text: &str, secrets: &[SecretString]) -> String {
-    let mut out = text.to_string();
-    let mut values: Vec<&str> = secrets
-        .iter()
-        .map(SecretString::expose)
-        .filter(|v| v.len() >= 3)
-        .collect();
-    // Longest first, so that a secret containing another is replaced whole.
-    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    for value in values {
-        out = out.replace(value, "***");
-    }
-    out
-}
-
-fn truncate_chars(text: &str, limit: usize) -> String {
-    if text.chars().count() <= limit {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(limit - 1).collect();
-    out.push('\u{2026}');
-    out
 }
 
 #[cfg(test)]
@@ -718,12 +613,11 @@ mod tests {
             panic!("{outcome:?}")
         };
         let log_url = run_url("https://github.com", &repo(), "42");
-        let long = "x".repeat(300);
         let update = StatusUpdate {
             state: DeploymentStatusState::Success,
             environment_url: Some("https://alice-rag-chatbot-pr-2.hf.space"),
             log_url: Some(&log_url),
-            description: Some(&long),
+            description: Some(StatusText::Running),
         };
         set_status(&gh, &repo(), id, &update).await.expect("status");
 
@@ -754,10 +648,7 @@ mod tests {
             "https://github.com/Codertocat/Hello-World/actions/runs/42"
         );
         assert_eq!(body["auto_inactive"], true);
-        assert_eq!(
-            body["description"].as_str().map(|d| d.chars().count()),
-            Some(DESCRIPTION_LIMIT)
-        );
+        assert_eq!(body["description"], "The Space is running");
         assert!(fake.unmatched().is_empty(), "{:?}", fake.unmatched());
     }
 
@@ -819,7 +710,10 @@ mod tests {
         let mut inactive = fake.statuses_with_state("inactive");
         inactive.sort_unstable();
         assert_eq!(inactive, ids);
-        let body = closed_comment(&preview, closed.merged, true);
+        let body = format!(
+            "The pull request was closed; preview deleted.\n\n{}\n",
+            marker(&preview)
+        );
         let outcome = upsert_comment(&gh, &repo(), closed.number, &marker(&preview), &body)
             .await
             .expect("comment");
@@ -854,116 +748,6 @@ mod tests {
                 && !format!("{error:?}").contains(GITHUB_TOKEN),
             "{error:?}"
         );
-    }
-
-    #[tokio::test]
-    async fn no_secret_value_reaches_github() {
-        let fake = FakeGitHub::start(Mode::default()).await;
-        let gh = gh(&fake);
-        let secrets = [
-            SecretString::new("AIzaSyD-gemini-secret-value"),
-            SecretString::new("qdrant-api-key-987"),
-        ];
-        let log_tail: Vec<String> = vec![
-            "Traceback (most recent call last):".into(),
-            "  settings: GEMINI_API_KEY=AIzaSyD-gemini-secret-value QDRANT_API_KEY=qdrant-api-key-987".into(),
-            "RuntimeError: ```boom```".into(),
-        ];
-        let preview = preview_space(&space(), 2);
-        let body = comment_body(&CommentContent {
-            space: &preview,
-            succeeded: false,
-            report_markdown: "| check | result |\n|---|---|\n| health | unhealthy |",
-            log_tail: &log_tail,
-            head_sha: Some("ec26c3e57ca3a959ca5aad62de7213c562f8c821"),
-            run_url: Some("https://github.com/Codertocat/Hello-World/actions/runs/1"),
-            redact: &secrets,
-        });
-        upsert_comment(&gh, &repo(), 2, &marker(&preview), &body)
-            .await
-            .expect("comment");
-        if let DeploymentOutcome::Created(id) = create_deployment(
-            &gh,
-            &repo(),
-            "ec26c3e",
-            &environment_name(&preview),
-            true,
-            false,
-        )
-        .await
-        .expect("deploy")
-        {
-            let update = StatusUpdate {
-                state: DeploymentStatusState::Failure,
-                environment_url: None,
-                log_url: Some("https://github.com/Codertocat/Hello-World/actions/runs/1"),
-                description: Some("health check failed"),
-            };
-            set_status(&gh, &repo(), id, &update).await.expect("status");
-        }
-        let requests = fake.requests();
-        assert!(requests.len() >= 4);
-        for request in &requests {
-            for secret in secrets
-                .iter()
-                .map(SecretString::expose)
-                .chain([GITHUB_TOKEN])
-            {
-                assert!(
-                    !request.body.contains(secret) && !request.path.contains(secret),
-                    "{request:?}"
-                );
-            }
-        }
-        assert!(
-            fake.comment_with(&marker(&preview))
-                .is_some_and(|b| b.contains("GEMINI_API_KEY=***"))
-        );
-    }
-
-    #[test]
-    fn comment_body_fences_the_log_and_ends_with_the_marker() {
-        let log_tail: Vec<String> = vec!["step 1".into(), "````".into(), "```python".into()];
-        let space = space();
-        let body = comment_body(&CommentContent {
-            space: &space,
-            succeeded: false,
-            report_markdown: "report\n",
-            log_tail: &log_tail,
-            head_sha: Some("0123456789abcdef"),
-            run_url: None,
-            redact: &[],
-        });
-        assert!(
-            body.starts_with(
-                "### \u{274c} Hugging Face Space `alice/rag-chatbot` failed to deploy\n\nreport\n\n"
-            ),
-            "{body}"
-        );
-        assert!(
-            body.contains("\n`````text\nstep 1\n````\n```python\n`````\n"),
-            "fence longer than any run: {body}"
-        );
-        assert!(body.contains("commit `0123456`"));
-        assert!(body.ends_with("<!-- hf-deploy:space=alice/rag-chatbot -->\n"));
-
-        let ok = comment_body(&CommentContent {
-            space: &space,
-            succeeded: true,
-            report_markdown: "ok",
-            log_tail: &log_tail,
-            head_sha: None,
-            run_url: Some("https://x/run"),
-            redact: &[],
-        });
-        assert!(
-            ok.starts_with("### \u{2705}")
-                && !ok.contains("step 1")
-                && ok.contains("[workflow run](https://x/run)"),
-            "{ok}"
-        );
-        assert_eq!(fence_for("no ticks"), "```");
-        assert_eq!(fence_for("a ``````` b"), "````````");
     }
 
     #[test]
@@ -1073,50 +857,17 @@ mod tests {
     }
 
     #[test]
-    fn comment_body_stays_under_githubs_limit() {
-        let space = space();
-        let report = "| row | \u{2705} |\n".repeat(10_000);
-        let log_tail: Vec<String> = (0..20_000).map(|i| format!("log line {i}")).collect();
-        let body = comment_body(&CommentContent {
-            space: &space,
-            succeeded: false,
-            report_markdown: &report,
-            log_tail: &log_tail,
-            head_sha: None,
-            run_url: None,
-            redact: &[],
-        });
-        assert!(
-            body.chars().count() < 65_536,
-            "{} characters",
-            body.chars().count()
-        );
-        assert!(body.contains("report cut"));
-        assert!(
-            body.contains("\nlog line 19999\n"),
-            "keeps the end of the log"
-        );
-        assert!(!body.contains("\nlog line 0\n"));
-        assert!(body.ends_with(&format!("{}\n", marker(&space))));
-    }
-
-    #[test]
-    fn preview_names_and_closed_comment() {
+    fn preview_names_and_markers() {
         let preview = preview_space(&space(), 17);
         assert_eq!(preview.to_string(), "alice/rag-chatbot-pr-17");
         assert_eq!(
             environment_name(&preview),
             "hf-space/alice/rag-chatbot-pr-17"
         );
-        let text = closed_comment(&preview, true, true);
-        assert!(
-            text.contains(
-                "was merged; preview deleted: the Space `alice/rag-chatbot-pr-17` was removed"
-            ),
-            "{text}"
+        assert_eq!(
+            marker(&preview),
+            "<!-- hf-deploy:space=alice/rag-chatbot-pr-17 -->"
         );
-        assert!(text.ends_with(&format!("{}\n", marker(&preview))));
-        assert!(closed_comment(&preview, false, false).contains("was closed; the preview Space"));
         assert!(GitHubRepo::parse("nope").is_err() && GitHubRepo::parse("a/b/c").is_err());
     }
 }

@@ -206,6 +206,37 @@ impl RunnerEnv {
     }
 }
 
+/// The spellings of `true` a workflow input accepts: YAML 1.2's core schema, as
+/// `@actions/core`'s `getBooleanInput` reads it.
+const TRUE_VALUES: [&str; 3] = ["true", "True", "TRUE"];
+/// The spellings of `false`; see [`TRUE_VALUES`].
+const FALSE_VALUES: [&str; 3] = ["false", "False", "FALSE"];
+
+/// A boolean input; unset (`None`) gives `default`. Anything but the six spellings of
+/// [`TRUE_VALUES`] and [`FALSE_VALUES`] (surrounding whitespace aside) is a bad input naming
+/// `field`.
+fn boolean(field: Field, value: Option<&str>, default: bool) -> Result<bool, InputError> {
+    let Some(value) = value.map(str::trim) else {
+        return Ok(default);
+    };
+    if TRUE_VALUES.contains(&value) {
+        return Ok(true);
+    }
+    if FALSE_VALUES.contains(&value) {
+        return Ok(false);
+    }
+    let accepted: Vec<String> = TRUE_VALUES
+        .iter()
+        .chain(&FALSE_VALUES)
+        .map(|v| format!("`{v}`"))
+        .collect();
+    Err(hf_deploy_core::Error::invalid_input_hint(
+        field,
+        format!("`{}` is not a boolean", value.escape_debug()),
+        format!("use one of {} (YAML 1.2 core schema)", accepted.join(", ")),
+    ))
+}
+
 /// How a workflow spells each field: the input names of `action.yml`.
 pub(crate) fn spelling(field: Field) -> &'static str {
     match field {
@@ -275,8 +306,13 @@ impl ActionInputs {
     }
 
     /// Check the action-only inputs and fill the raw inputs shared with the command line.
-    /// `workspace` is where a relative `source` lives.
-    pub(crate) fn validate(self, workspace: &Path) -> Result<ActionConfig, InputError> {
+    /// `workspace` is where a relative `source` lives; `github_sha` (the runner's `GITHUB_SHA`)
+    /// names the deployed commit in the Space's commit message.
+    pub(crate) fn validate(
+        self,
+        workspace: &Path,
+        github_sha: Option<&str>,
+    ) -> Result<ActionConfig, InputError> {
         // `hf-token` may be empty: the action then deploys keyless (see `github/oidc.rs`).
         let missing: Vec<&str> = [("space", &self.space)]
             .into_iter()
@@ -329,7 +365,7 @@ impl ActionInputs {
         };
         let raw = RawInputs {
             space: Some(space_text),
-            commit_message: crate::commands::commit_message(&source),
+            commit_message: crate::commit::message(github_sha, &source),
             source,
             secrets: RawEntry::lines(self.secrets.as_deref().unwrap_or_default()),
             secrets_file: None,
@@ -337,16 +373,12 @@ impl ActionInputs {
             frontend_urls,
             health_path: self.health_path,
             app_url: self.app_url,
-            private: inputs::boolean(Field::Private, self.private.as_deref(), false)?,
+            private: boolean(Field::Private, self.private.as_deref(), false)?,
             hardware: self.hardware,
-            wait: inputs::boolean(Field::Wait, self.wait.as_deref(), true)?,
+            wait: boolean(Field::Wait, self.wait.as_deref(), true)?,
             timeout,
-            dry_run: inputs::boolean(Field::DryRun, self.dry_run.as_deref(), false)?,
-            allow_degraded: inputs::boolean(
-                Field::AllowDegraded,
-                self.allow_degraded.as_deref(),
-                false,
-            )?,
+            dry_run: boolean(Field::DryRun, self.dry_run.as_deref(), false)?,
+            allow_degraded: boolean(Field::AllowDegraded, self.allow_degraded.as_deref(), false)?,
             title: self.title,
             emoji: self.emoji,
             color_from: self.color_from,
@@ -360,8 +392,8 @@ impl ActionInputs {
             github_token: self
                 .github_token
                 .map(|t| SecretString::new(t.trim().to_string())),
-            comment: inputs::boolean(Field::Other("comment"), self.comment.as_deref(), true)?,
-            preview: inputs::boolean(Field::Other("preview"), self.preview.as_deref(), false)?,
+            comment: boolean(Field::Other("comment"), self.comment.as_deref(), true)?,
+            preview: boolean(Field::Other("preview"), self.preview.as_deref(), false)?,
             raw,
         })
     }
@@ -420,7 +452,8 @@ mod tests {
     }
 
     fn config(overrides: &[(&str, &str)]) -> Result<ActionConfig, InputError> {
-        ActionInputs::from_env(runner_env(overrides))?.validate(Path::new("/github/workspace"))
+        ActionInputs::from_env(runner_env(overrides))?
+            .validate(Path::new("/github/workspace"), None)
     }
 
     /// The action-only checks, then the shared step (with the example backend as `source`).
@@ -455,7 +488,7 @@ mod tests {
         assert!(inputs.hardware.is_none());
 
         let config = inputs
-            .validate(Path::new("/github/workspace"))
+            .validate(Path::new("/github/workspace"), None)
             .expect("valid");
         assert_eq!(config.hf_token.expose(), TOKEN);
         assert_eq!(config.space.to_string(), "alice/rag-chatbot");
@@ -606,9 +639,15 @@ mod tests {
             text.starts_with("invalid `dry-run`: `yes` is not a boolean"),
             "{text}"
         );
-        for accepted in inputs::TRUE_VALUES.iter().chain(&inputs::FALSE_VALUES) {
+        for accepted in TRUE_VALUES.iter().chain(&FALSE_VALUES) {
             assert!(text.contains(&format!("`{accepted}`")), "{text}");
         }
+        assert_eq!(
+            text,
+            "invalid `dry-run`: `yes` is not a boolean | hint: use one of `true`, `True`, `TRUE`, `false`, `False`, `FALSE` (YAML 1.2 core schema)"
+        );
+        let padded = config(&[("INPUT_DRY-RUN", " true\n")]).expect("valid");
+        assert!(padded.raw.dry_run, "surrounding whitespace is ignored");
         for bad in ["on", "1", "tRUE", "y"] {
             let text = error_text(&[("INPUT_PREVIEW", bad)]);
             assert!(text.contains("invalid `preview`"), "{text}");
@@ -726,7 +765,7 @@ mod tests {
         );
         // The list is malformed (line 3), yet everything was masked above.
         let config = inputs
-            .validate(Path::new("/w"))
+            .validate(Path::new("/w"), None)
             .expect("action-only inputs are fine");
         let error = inputs::resolve(&config.raw).expect_err("the malformed list is refused");
         assert_eq!(error.field(), Some(Field::Secrets), "{error}");

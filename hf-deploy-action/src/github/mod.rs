@@ -4,8 +4,6 @@
 //! Everything here takes its paths, tokens and URLs as arguments: `main.rs` reads the
 //! environment once and passes values in, so every function is testable without `set_var`.
 
-// The lead wires these into `hf-deploy action`; until then parts are unused in the binary.
-
 pub(crate) mod api;
 pub(crate) mod commands;
 pub(crate) mod files;

@@ -30,43 +30,55 @@ fn paint(text: &str, style: Style, color: bool) -> String {
     }
 }
 
-/// The report for a terminal; ANSI colours only when `color`.
+/// The report for a terminal; ANSI colours only when `color`. Sections in order: headline,
+/// links and settings, files, health, CORS, timings, warnings, error, log tail; each is empty
+/// when the report has nothing for it.
 pub(crate) fn render(report: &DeployReport, color: bool) -> String {
-    let mut out = String::new();
+    let sections = [
+        headline(report, color),
+        rows(report, color),
+        files(report, color),
+        health(report, color),
+        cors(report, color),
+        timings_line(report, color),
+        warnings(report, color),
+        error(report, color),
+        log_tail(report, color),
+    ];
+    sections.concat()
+}
+
+fn headline(report: &DeployReport, color: bool) -> String {
     let space = &report.space_id;
     let stage = report
         .stage
         .as_deref()
         .map(|s| format!(" ({s})"))
         .unwrap_or_default();
-    let headline = match report.outcome() {
-        Outcome::Healthy => paint(
-            &format!("✓ {space} is deployed and healthy{stage}"),
+    let (text, style) = match report.outcome() {
+        Outcome::Healthy => (
+            format!("✓ {space} is deployed and healthy{stage}"),
             Style::Green,
-            color,
         ),
-        Outcome::Degraded => paint(
-            &format!("! {space} is deployed but not fully working{stage}"),
+        Outcome::Degraded => (
+            format!("! {space} is deployed but not fully working{stage}"),
             Style::Yellow,
-            color,
         ),
-        Outcome::NotVerified => paint(
-            &format!("✓ {space} is pushed; health not checked{stage}"),
+        Outcome::NotVerified => (
+            format!("✓ {space} is pushed; health not checked{stage}"),
             Style::Green,
-            color,
         ),
-        Outcome::DryRun => paint(
-            &format!("Dry run for {space}: nothing was written"),
+        Outcome::DryRun => (
+            format!("Dry run for {space}: nothing was written"),
             Style::Bold,
-            color,
         ),
-        Outcome::Failed => paint(
-            &format!("✗ deploy of {space} failed{stage}"),
-            Style::Red,
-            color,
-        ),
+        Outcome::Failed => (format!("✗ deploy of {space} failed{stage}"), Style::Red),
     };
-    let _ = writeln!(out, "{headline}");
+    format!("{}\n", paint(&text, style, color))
+}
+
+/// The links, the commit and the settings, as aligned `label value` rows.
+fn rows(report: &DeployReport, color: bool) -> String {
     let mut rows: Vec<(&str, String)> = vec![
         ("Space", report.space_url.clone()),
         ("App", report.app_url.clone()),
@@ -81,29 +93,23 @@ pub(crate) fn render(report: &DeployReport, color: bool) -> String {
         };
         rows.push(("Commit", format!("{sha} ({changed})")));
     }
-    let secrets_label = if report.dry_run {
-        "Secrets to set"
+    let (secrets_label, variables_label) = if report.dry_run {
+        ("Secrets to set", "Variables to set")
     } else {
-        "Secrets set"
+        ("Secrets set", "Variables set")
     };
-    let variables_label = if report.dry_run {
-        "Variables to set"
-    } else {
-        "Variables set"
-    };
-    if !report.secrets_set.is_empty() {
-        rows.push((secrets_label, report.secrets_set.join(", ")));
-    }
-    if !report.variables_set.is_empty() {
-        rows.push((variables_label, report.variables_set.join(", ")));
-    }
-    if !report.secrets_unchanged.is_empty() {
-        rows.push(("Secrets unchanged", report.secrets_unchanged.join(", ")));
-    }
-    if !report.variables_unchanged.is_empty() {
-        rows.push(("Variables unchanged", report.variables_unchanged.join(", ")));
+    for (label, list) in [
+        (secrets_label, &report.secrets_set),
+        (variables_label, &report.variables_set),
+        ("Secrets unchanged", &report.secrets_unchanged),
+        ("Variables unchanged", &report.variables_unchanged),
+    ] {
+        if !list.is_empty() {
+            rows.push((label, list.join(", ")));
+        }
     }
     let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    let mut out = String::new();
     for (label, value) in &rows {
         let _ = writeln!(
             out,
@@ -112,143 +118,173 @@ pub(crate) fn render(report: &DeployReport, color: bool) -> String {
             strip_ansi(value)
         );
     }
+    out
+}
 
-    if report.dry_run || !report.files.is_empty() {
-        let files = &report.files;
-        let _ = writeln!(
-            out,
-            "\n{} {} added, {} modified, {} removed",
-            paint("Files:", Style::Bold, color),
-            files.added.len(),
-            files.modified.len(),
-            files.removed.len()
-        );
-        for (mark, code, list) in [
-            ("+", Style::Green, &files.added),
-            ("~", Style::Yellow, &files.modified),
-            ("-", Style::Red, &files.removed),
-        ] {
-            for path in list {
-                let _ = writeln!(out, "  {} {}", paint(mark, code, color), strip_ansi(path));
-            }
+fn files(report: &DeployReport, color: bool) -> String {
+    let mut out = String::new();
+    if !report.dry_run && report.files.is_empty() {
+        return out;
+    }
+    let files = &report.files;
+    let _ = writeln!(
+        out,
+        "\n{} {} added, {} modified, {} removed",
+        paint("Files:", Style::Bold, color),
+        files.added.len(),
+        files.modified.len(),
+        files.removed.len()
+    );
+    for (mark, code, list) in [
+        ("+", Style::Green, &files.added),
+        ("~", Style::Yellow, &files.modified),
+        ("-", Style::Red, &files.removed),
+    ] {
+        for path in list {
+            let _ = writeln!(out, "  {} {}", paint(mark, code, color), strip_ansi(path));
         }
     }
+    out
+}
 
-    if let Some(health) = &report.health {
-        let code = match health.verdict() {
-            Verdict::Healthy => Style::Green,
-            Verdict::Degraded => Style::Yellow,
-            Verdict::Unhealthy => Style::Red,
+fn health(report: &DeployReport, color: bool) -> String {
+    let mut out = String::new();
+    let Some(health) = &report.health else {
+        return out;
+    };
+    let code = match health.verdict() {
+        Verdict::Healthy => Style::Green,
+        Verdict::Degraded => Style::Yellow,
+        Verdict::Unhealthy => Style::Red,
+    };
+    let _ = writeln!(
+        out,
+        "\n{} {}",
+        paint("Health:", Style::Bold, color),
+        paint(&strip_ansi(&health.status), code, color)
+    );
+    let width = health
+        .services
+        .keys()
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, service) in &health.services {
+        let (mark, code) = if service.is_ok() {
+            ("✓", Style::Green)
+        } else {
+            ("✗", Style::Red)
         };
+        let detail = service
+            .detail
+            .as_deref()
+            .map(|d| format!(": {}", strip_ansi(d)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "\n{} {}",
-            paint("Health:", Style::Bold, color),
-            paint(&strip_ansi(&health.status), code, color)
+            "  {} {:<width$}  {}{detail}",
+            paint(mark, code, color),
+            strip_ansi(name),
+            strip_ansi(&service.status)
         );
-        let width = health
-            .services
-            .keys()
-            .map(|k| k.chars().count())
-            .max()
-            .unwrap_or(0);
-        for (name, service) in &health.services {
-            let (mark, code) = if service.is_ok() {
-                ("✓", Style::Green)
-            } else {
-                ("✗", Style::Red)
-            };
-            let detail = service
-                .detail
-                .as_deref()
-                .map(|d| format!(": {}", strip_ansi(d)))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  {} {:<width$}  {}{detail}",
-                paint(mark, code, color),
-                strip_ansi(name),
-                strip_ansi(&service.status)
-            );
-        }
     }
+    out
+}
 
-    if !report.cors.is_empty() {
-        let _ = writeln!(out, "\n{}", paint("CORS:", Style::Bold, color));
-        let width = report
-            .cors
-            .iter()
-            .map(|c| c.origin.chars().count())
-            .max()
-            .unwrap_or(0);
-        for cors in &report.cors {
-            let line = if cors.allowed {
-                format!(
-                    "{} {:<width$}  allowed",
-                    paint("✓", Style::Green, color),
-                    strip_ansi(&cors.origin)
-                )
-            } else {
-                format!(
-                    "{} {:<width$}  blocked: {}",
-                    paint("✗", Style::Red, color),
-                    strip_ansi(&cors.origin),
-                    strip_ansi(&cors.detail)
-                )
-            };
-            let _ = writeln!(out, "  {line}");
-        }
+fn cors(report: &DeployReport, color: bool) -> String {
+    let mut out = String::new();
+    if report.cors.is_empty() {
+        return out;
     }
+    let _ = writeln!(out, "\n{}", paint("CORS:", Style::Bold, color));
+    let width = report
+        .cors
+        .iter()
+        .map(|c| c.origin.chars().count())
+        .max()
+        .unwrap_or(0);
+    for cors in &report.cors {
+        let line = if cors.allowed {
+            format!(
+                "{} {:<width$}  allowed",
+                paint("✓", Style::Green, color),
+                strip_ansi(&cors.origin)
+            )
+        } else {
+            format!(
+                "{} {:<width$}  blocked: {}",
+                paint("✗", Style::Red, color),
+                strip_ansi(&cors.origin),
+                strip_ansi(&cors.detail)
+            )
+        };
+        let _ = writeln!(out, "  {line}");
+    }
+    out
+}
 
+fn timings_line(report: &DeployReport, color: bool) -> String {
     let times = timings(&report.durations);
-    if !times.is_empty() {
-        let list = times
-            .iter()
-            .map(|(name, ms)| format!("{name} {}", seconds(*ms)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let _ = writeln!(out, "\n{} {list}", paint("Timings:", Style::Bold, color));
+    if times.is_empty() {
+        return String::new();
     }
+    let list = times
+        .iter()
+        .map(|(name, ms)| format!("{name} {}", seconds(*ms)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("\n{} {list}\n", paint("Timings:", Style::Bold, color))
+}
 
-    if !report.warnings.is_empty() {
-        out.push('\n');
-        for warning in &report.warnings {
-            let _ = writeln!(
-                out,
-                "{} {}",
-                paint("warning:", Style::Yellow, color),
-                strip_ansi(warning)
-            );
-        }
+fn warnings(report: &DeployReport, color: bool) -> String {
+    let mut out = String::new();
+    if report.warnings.is_empty() {
+        return out;
     }
-
-    if let Some(error) = &report.error {
+    out.push('\n');
+    for warning in &report.warnings {
         let _ = writeln!(
             out,
-            "\n{} {}",
+            "{} {}",
+            paint("warning:", Style::Yellow, color),
+            strip_ansi(warning)
+        );
+    }
+    out
+}
+
+fn error(report: &DeployReport, color: bool) -> String {
+    match &report.error {
+        Some(error) => format!(
+            "\n{} {}\n",
             paint(&format!("error[{}]:", error.kind), Style::Red, color),
             strip_ansi(&error.message)
-        );
+        ),
+        None => String::new(),
     }
+}
 
-    if !report.log_tail.is_empty() {
+fn log_tail(report: &DeployReport, color: bool) -> String {
+    let mut out = String::new();
+    if report.log_tail.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        paint(
+            &format!("Last {} log lines:", report.log_tail.len()),
+            Style::Bold,
+            color
+        )
+    );
+    for line in &report.log_tail {
         let _ = writeln!(
             out,
-            "\n{}",
-            paint(
-                &format!("Last {} log lines:", report.log_tail.len()),
-                Style::Bold,
-                color
-            )
+            "  {} {}",
+            paint("|", Style::Dim, color),
+            strip_ansi(line)
         );
-        for line in &report.log_tail {
-            let _ = writeln!(
-                out,
-                "  {} {}",
-                paint("|", Style::Dim, color),
-                strip_ansi(line)
-            );
-        }
     }
     out
 }

@@ -1,0 +1,133 @@
+//! `hf-deploy action`: the GitHub Action's entry point, as four named steps.
+//!
+//! 1. [`mask`]: every secret is masked before anything else is printed.
+//! 2. [`resolve`](resolve::resolve): the runner, the event and every input are checked, the
+//!    source scaffolded and the Hub client made (bad input: an `::error::` annotation and exit
+//!    code 2, nothing sent anywhere), and what this run does is decided.
+//! 3. [`deploy`]: recorded as a GitHub deployment, one log group per phase.
+//! 4. [`publish`](publish::publish): outputs, the step summary, the deployment status and the
+//!    pull-request comment. A failure to comment (a fork, a token without
+//!    `pull-requests: write`) is a warning, never a failed deploy.
+//!
+//! A closed pull request with `preview` on takes the other road after step 2:
+//! [`close::close_preview`].
+
+mod annotate;
+mod close;
+mod joblog;
+mod progress;
+mod publish;
+mod resolve;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use hf_deploy_core::{DeployOptions, Error};
+use octocrab::models::repos::DeploymentStatusState;
+
+use crate::github::api::{self, DeploymentOutcome, StatusText, StatusUpdate};
+use crate::github::commands as gha;
+use crate::github::inputs::ActionInputs;
+use crate::ui::Ui;
+
+use self::joblog::{emit, warn_on_error};
+use self::publish::Deployed;
+use self::resolve::{Deploy, Job, Resolved, Run};
+
+pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
+    let vars: Vec<(String, String)> = std::env::vars().collect();
+    let inputs = match mask(&vars) {
+        Ok(inputs) => inputs,
+        Err(error) => return annotate::fail(error, Path::new(""), ui),
+    };
+    let run = match resolve::resolve(inputs, &vars, ui).await? {
+        Resolved::Run(run) => run,
+        Resolved::Stop(code) => return Ok(code),
+    };
+    match &run.job {
+        Job::ClosePreview(close) => close::close_preview(&run, close).await,
+        Job::Deploy(job) => {
+            let deployed = deploy(&run, job).await;
+            publish::publish(&run, job, &deployed).await?;
+            finish(deployed, &run, ui)
+        }
+    }
+}
+
+/// Step 1: read the inputs and print an `::add-mask::` for every secret they hold.
+fn mask(vars: &[(String, String)]) -> Result<ActionInputs, Error> {
+    let inputs = ActionInputs::from_env(vars.iter().cloned())?;
+    emit(&inputs.mask_commands());
+    Ok(inputs)
+}
+
+/// Step 3: record a GitHub deployment (in progress), then deploy with one log group per phase.
+async fn deploy(run: &Run, job: &Deploy) -> Deployed {
+    let deployment = start_deployment(run, job, &job.options).await;
+    let printer = progress::GroupPrinter::default();
+    let outcome = hf_deploy_core::deploy(&run.hub, &job.options, &printer).await;
+    printer.close();
+    Deployed {
+        report: outcome.report,
+        error: outcome.error,
+        deployment,
+    }
+}
+
+/// A GitHub deployment of the commit, marked in progress; none without the GitHub API, without
+/// a commit, in a dry run, or when GitHub declines (a warning says why).
+async fn start_deployment(run: &Run, job: &Deploy, options: &DeployOptions) -> Option<u64> {
+    let github = run.github.as_ref()?;
+    if job.sha.is_empty() || options.dry_run {
+        return None;
+    }
+    let created = api::create_deployment(
+        &github.client,
+        &github.repo,
+        &job.sha,
+        &job.environment,
+        job.preview,
+        job.pr_number.is_none(),
+    )
+    .await;
+    match created {
+        Ok(DeploymentOutcome::Created(id)) => {
+            let update = StatusUpdate {
+                state: DeploymentStatusState::InProgress,
+                environment_url: None,
+                log_url: run.run_url.as_deref(),
+                description: Some(StatusText::Deploying),
+            };
+            warn_on_error(api::set_status(&github.client, &github.repo, id, &update).await);
+            Some(id)
+        }
+        Ok(DeploymentOutcome::NotCreated(reason)) => {
+            emit(&gha::warning("hf-deploy: no GitHub deployment", &reason));
+            None
+        }
+        Err(error) => {
+            emit(&gha::warning(
+                "hf-deploy: no GitHub deployment",
+                &error.to_string(),
+            ));
+            None
+        }
+    }
+}
+
+/// The run's end: a notice naming the live app, or the deploy's error with its exit code.
+fn finish(deployed: Deployed, run: &Run, ui: &Ui) -> anyhow::Result<ExitCode> {
+    match deployed.error {
+        None => {
+            emit(&gha::notice(
+                "hf-deploy",
+                &format!(
+                    "{} is live at {}",
+                    deployed.report.space_id, deployed.report.app_url
+                ),
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(error) => annotate::fail(error, &run.workspace, ui),
+    }
+}

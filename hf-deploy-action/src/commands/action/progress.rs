@@ -1,0 +1,62 @@
+//! The action's progress in the job log: one `::group::` per phase, stage changes, build log
+//! lines and health attempts inside, warnings and rate-limit waits as annotations.
+
+use std::sync::Mutex;
+
+use hf_deploy_core::{Event, Progress};
+
+use super::joblog::emit;
+use crate::github::commands as gha;
+
+/// Progress in the job log: one `::group::` per phase, stage changes and build log lines inside.
+#[derive(Default)]
+pub(super) struct GroupPrinter {
+    open: Mutex<bool>,
+    last_stage: Mutex<String>,
+}
+
+impl GroupPrinter {
+    pub(super) fn close(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if *open {
+            emit(gha::endgroup());
+            *open = false;
+        }
+    }
+}
+
+impl Progress for GroupPrinter {
+    fn event(&self, event: Event<'_>) {
+        match event {
+            Event::Phase(phase) => {
+                self.close();
+                emit(&gha::group(&format!("hf-deploy: {phase}")));
+                *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            }
+            Event::Stage { stage, elapsed } => {
+                let stage = stage.to_string();
+                let mut last = self.last_stage.lock().unwrap_or_else(|e| e.into_inner());
+                if *last != stage {
+                    emit(&format!("stage {stage} ({}s)\n", elapsed.as_secs()));
+                    *last = stage;
+                }
+            }
+            Event::BuildLog(line) => emit(&format!("| {line}\n")),
+            Event::HealthAttempt(what) => emit(&format!("health: {what}\n")),
+            Event::Warning(message) => emit(&gha::warning("hf-deploy", message)),
+            Event::RateLimitWait {
+                action,
+                wait,
+                until,
+            } => emit(&gha::notice(
+                "hf-deploy: rate-limited",
+                &format!(
+                    "the Hub rate-limited the request to {action}: waiting until {} ({}s) for its window to reset",
+                    hf_deploy_core::report::utc(until),
+                    wait.as_secs()
+                ),
+            )),
+            _ => {}
+        }
+    }
+}

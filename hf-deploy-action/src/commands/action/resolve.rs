@@ -1,0 +1,273 @@
+//! Step 2 of the action: decide what this run does, with everything checked first.
+//!
+//! The runner's variables, the event, every input and the scaffold of the source are checked,
+//! and the Hub client made (keyless: this job's OIDC token exchanged), before anything is
+//! written anywhere: a bad input exits 2 with no deployment, no status, no comment and no Hub
+//! call.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use hf_deploy_core::hub::HubClient;
+use hf_deploy_core::{DeployOptions, Error, SpaceId, inputs};
+use octocrab::Octocrab;
+
+use super::annotate;
+use super::joblog::emit;
+use crate::github::api::{self, GitHubRepo, Target};
+use crate::github::commands as gha;
+use crate::github::files::{self, PullRequestEvent};
+use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv};
+use crate::github::oidc;
+use crate::ui::Ui;
+
+/// Everything a run works with once its inputs are checked.
+pub(super) struct Run {
+    /// The runner's `GITHUB_*` variables.
+    pub(super) runner: RunnerEnv,
+    /// `GITHUB_WORKSPACE` (`.` when unset): where a relative `source` lives.
+    pub(super) workspace: PathBuf,
+    /// The checked action-only inputs.
+    pub(super) config: ActionConfig,
+    /// The Hub client (with `hf-token`, or keyless).
+    pub(super) hub: HubClient,
+    /// The GitHub API, when there is a token and a repository.
+    pub(super) github: Option<GitHub>,
+    /// The workflow run's URL, when the runner names it.
+    pub(super) run_url: Option<String>,
+    /// What this run does.
+    pub(super) job: Job,
+}
+
+/// The GitHub API client and the repository of the workflow.
+pub(super) struct GitHub {
+    /// The client.
+    pub(super) client: Octocrab,
+    /// `GITHUB_REPOSITORY`.
+    pub(super) repo: GitHubRepo,
+}
+
+/// What a run does.
+pub(super) enum Job {
+    /// Deploy a Space.
+    Deploy(Box<Deploy>),
+    /// A pull request closed: remove its preview Space.
+    ClosePreview(ClosePreview),
+}
+
+/// A deploy, as [`api::target`] decided it.
+pub(super) struct Deploy {
+    /// The checked options of the deploy.
+    pub(super) options: DeployOptions,
+    /// The Space (the preview Space for a preview).
+    pub(super) space: SpaceId,
+    /// The commit to record (the pull request's head, else `GITHUB_SHA`; may be empty).
+    pub(super) sha: String,
+    /// The GitHub environment of the deployment.
+    pub(super) environment: String,
+    /// True for a preview.
+    pub(super) preview: bool,
+    /// The pull request to comment on.
+    pub(super) pr_number: Option<u64>,
+}
+
+/// A closed pull request's preview, to delete.
+pub(super) struct ClosePreview {
+    /// The preview Space.
+    pub(super) space: SpaceId,
+    /// Its GitHub environment.
+    pub(super) environment: String,
+    /// The pull request.
+    pub(super) pr_number: u64,
+    /// True when it was merged.
+    pub(super) merged: bool,
+}
+
+/// The outcome of step 2: a run to carry out, or an early, successful end.
+pub(super) enum Resolved {
+    /// Go on.
+    Run(Box<Run>),
+    /// Nothing to do (a fork's pull request without a token, a closed pull request without
+    /// previews): a notice or warning said why.
+    Stop(ExitCode),
+}
+
+/// Step 2. Errors are already annotated for the job page (see [`annotate::fail`]).
+pub(super) async fn resolve(
+    inputs: ActionInputs,
+    vars: &[(String, String)],
+    ui: &Ui,
+) -> anyhow::Result<Resolved> {
+    let runner = match RunnerEnv::from_env(vars.iter().cloned()) {
+        Ok(runner) => runner,
+        Err(error) => return Err(annotate::failure(error, Path::new(""), ui)),
+    };
+    let workspace = PathBuf::from(runner.workspace.as_deref().unwrap_or("."));
+    let event = read_event(&runner);
+    if let Some(pr) = &event {
+        if pr.is_fork() && inputs_lack_token(vars) {
+            emit(&gha::warning(
+                "hf-deploy: skipped",
+                &format!(
+                    "pull request #{} comes from a fork, whose workflow runs get no secrets: nothing was deployed",
+                    pr.number
+                ),
+            ));
+            return Ok(Resolved::Stop(ExitCode::SUCCESS));
+        }
+    }
+    let fail = |error: Error| annotate::failure(error, &workspace, ui);
+    let config = inputs
+        .validate(&workspace, runner.sha.as_deref())
+        .map_err(fail)?;
+    let github_sha = runner.sha.clone().unwrap_or_default();
+    let target = api::target(&config.space, config.preview, event.as_ref(), &github_sha);
+    let options = resolve_options(&config, &target).await?.map_err(fail)?;
+    let space = match &target {
+        Target::Nothing(reason) => {
+            emit(&gha::notice("hf-deploy", reason));
+            return Ok(Resolved::Stop(ExitCode::SUCCESS));
+        }
+        Target::Deploy { space, .. } | Target::DeletePreview { space, .. } => space,
+    };
+    let hub = match hub_client(vars, &config, &oidc::endpoint(vars), space).await {
+        Ok(hub) => hub,
+        Err(error) => return Err(error.downcast::<Error>().map_or_else(|e| e, fail)),
+    };
+    let (github, run_url) = github_api(&runner, &config);
+    let job = match target {
+        Target::Deploy {
+            space,
+            sha,
+            environment,
+            preview,
+            pr_number,
+        } => Job::Deploy(Box::new(Deploy {
+            options,
+            space,
+            sha,
+            environment,
+            preview,
+            pr_number,
+        })),
+        Target::DeletePreview {
+            space,
+            environment,
+            pr_number,
+            merged,
+        } => Job::ClosePreview(ClosePreview {
+            space,
+            environment,
+            pr_number,
+            merged,
+        }),
+        Target::Nothing(_) => return Ok(Resolved::Stop(ExitCode::SUCCESS)),
+    };
+    Ok(Resolved::Run(Box::new(Run {
+        runner,
+        workspace,
+        config,
+        hub,
+        github,
+        run_url,
+        job,
+    })))
+}
+
+/// The event: a pull request (number, head SHA, fork), or none. A payload that cannot be
+/// read is a warning, and the run goes on as for a push.
+fn read_event(runner: &RunnerEnv) -> Option<PullRequestEvent> {
+    let path = runner.event_path.as_deref()?;
+    match files::event(Path::new(path)) {
+        Ok(event) => event,
+        Err(error) => {
+            emit(&gha::warning(
+                "hf-deploy",
+                &format!("ignoring the event payload: {error}"),
+            ));
+            None
+        }
+    }
+}
+
+/// The raw `hf-token` input is absent or empty.
+fn inputs_lack_token(vars: &[(String, String)]) -> bool {
+    !vars
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("INPUT_HF-TOKEN") && !v.trim().is_empty())
+}
+
+/// The shared input step (every rule, the scaffold of the source), off the async threads;
+/// the target's Space replaces the `space` input (a preview deploys to its own Space). The
+/// outer error: the step itself stopped.
+async fn resolve_options(
+    config: &ActionConfig,
+    target: &Target,
+) -> anyhow::Result<Result<DeployOptions, Error>> {
+    let mut raw = config.raw.clone();
+    if let Target::Deploy { space, .. } = target {
+        raw.space = Some(space.to_string());
+    }
+    tokio::task::spawn_blocking(move || inputs::resolve(&raw))
+        .await
+        .map_err(|error| anyhow::anyhow!("input validation stopped: {error}"))
+}
+
+/// The Hub client of this run: the `hf-token` input, else a token of `space` exchanged for
+/// this job's OIDC token (keyless deploys; bad setups are usage errors naming the fix), masked
+/// at once.
+async fn hub_client(
+    vars: &[(String, String)],
+    config: &ActionConfig,
+    endpoint: &str,
+    space: &SpaceId,
+) -> anyhow::Result<HubClient> {
+    if !config.hf_token.is_empty() {
+        return super::super::deploy::build_client(endpoint, Some(config.hf_token.clone()));
+    }
+    oidc::check(vars, config.preview)?;
+    let scoped = oidc::scoped_token(vars, endpoint, space).await?;
+    // Masked before anything else is printed.
+    emit(&gha::mask(scoped.token.expose()));
+    let until = std::time::Instant::now() + scoped.expires_in;
+    let hub = HubClient::builder()
+        .endpoint(endpoint)
+        .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")))
+        .token(scoped.token)
+        .scoped_token(until)
+        .build()?;
+    emit(&gha::notice(
+        "hf-deploy",
+        &format!(
+            "keyless deploy: exchanged this job's OIDC token for a token of Space `{space}` (Trusted Publisher, valid {} minutes)",
+            scoped.expires_in.as_secs() / 60
+        ),
+    ));
+    Ok(hub)
+}
+
+/// The GitHub API (with `github-token` and `GITHUB_REPOSITORY`; a client that cannot be made
+/// is a warning) and the workflow run's URL.
+fn github_api(runner: &RunnerEnv, config: &ActionConfig) -> (Option<GitHub>, Option<String>) {
+    let repo = runner
+        .repository
+        .as_deref()
+        .and_then(|r| GitHubRepo::parse(r).ok());
+    let run_url = match (&repo, &runner.run_id) {
+        (Some(repo), Some(run_id)) => Some(api::run_url(runner.server_url(), repo, run_id)),
+        _ => None,
+    };
+    let (Some(token), Some(repo)) = (&config.github_token, repo) else {
+        return (None, run_url);
+    };
+    match api::client(runner.api_url(), token) {
+        Ok(client) => (Some(GitHub { client, repo }), run_url),
+        Err(error) => {
+            emit(&gha::warning(
+                "hf-deploy",
+                &format!("no GitHub API: {error}"),
+            ));
+            (None, run_url)
+        }
+    }
+}
