@@ -6,7 +6,7 @@
 # cold (`--no-cache`, the base image python:3.11-slim already present) and again after a
 # code-only change (one line appended to app/main.py: only the last COPY layer is rebuilt).
 #
-# action: the action's image from the root Dockerfile, as tests/tests/action_container.rs builds
+# action: the action's image from the root Dockerfile, as tests/tests/it/action_container.rs builds
 # it (the lean binary `cargo build --release -p hf-deploy-action --no-default-features` through
 # the `prebuilt` stage, on RUNTIME_BASE, default the local python:3.11-slim, since distroless
 # cannot be pulled here): the binary's size, the image's size (uncompressed, and `docker save |

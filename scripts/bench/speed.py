@@ -264,7 +264,7 @@ def scale_rows(args, work: str, results: list) -> None:
 
 
 def docker_cli() -> str:
-    """A docker client that builds with BuildKit (see tests/tests/space_image.rs)."""
+    """A docker client that builds with BuildKit (see tests/tests/it/space_image.rs)."""
     for candidate in ["docker", "/usr/bin/docker"]:
         ok = subprocess.run([candidate, "buildx", "version"], capture_output=True).returncode == 0 if shutil.which(candidate) else False
         if ok:

@@ -333,20 +333,33 @@ async fn handle(
     if uri.path() == "/_apis/idtoken" {
         return id_token(&store, &uri, &headers);
     }
+    if let Some(refused) = refused_by_mode(&store.mode, &method) {
+        return refused;
+    }
     let request: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+    route(&mut store, &method, &uri, &request)
+}
+
+/// The answer [`Mode`] forces on this request, if any: 403 to a write from a fork's token, the
+/// configured status to a list.
+fn refused_by_mode(mode: &Mode, method: &Method) -> Option<Response> {
     let is_write = method != Method::GET;
-    if is_write && store.mode.forbid_writes {
-        return error(
+    if is_write && mode.forbid_writes {
+        return Some(error(
             StatusCode::FORBIDDEN,
             "Resource not accessible by integration",
-        );
+        ));
     }
-    if !is_write && let Some(status) = store.mode.fail_lists_with {
+    if !is_write && let Some(status) = mode.fail_lists_with {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return error(status, status.canonical_reason().unwrap_or("error"));
+        return Some(error(status, status.canonical_reason().unwrap_or("error")));
     }
-    let base = store.base.clone();
+    None
+}
+
+/// The REST routes the fake knows; anything else is recorded as unmatched and answered 404.
+fn route(store: &mut Store, method: &Method, uri: &Uri, request: &Value) -> Response {
+    let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     match (method.as_str(), segments.as_slice()) {
         (
             "GET",
@@ -360,21 +373,7 @@ async fn handle(
             ],
         )
         | ("GET", ["repositories", _, "issues", number, "comments"]) => {
-            let Ok(number) = number.parse::<u64>() else {
-                return error(StatusCode::NOT_FOUND, "Not Found");
-            };
-            let items: Vec<Value> = store
-                .comments
-                .iter()
-                .filter(|(n, _, _)| *n == number)
-                .map(|(n, id, b)| comment_json(&base, *n, *id, b))
-                .collect();
-            paginate(
-                &store,
-                &uri,
-                &format!("/repositories/{REPOSITORY_ID}/issues/{number}/comments"),
-                items,
-            )
+            list_comments(store, uri, number)
         }
         (
             "POST",
@@ -386,19 +385,7 @@ async fn handle(
                 number,
                 "comments",
             ],
-        ) => {
-            let (Ok(number), Some(body)) = (number.parse::<u64>(), request["body"].as_str()) else {
-                return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
-            };
-            store.next_id += 1;
-            let id = store.next_id;
-            store.comments.push((number, id, body.to_string()));
-            (
-                StatusCode::CREATED,
-                axum::Json(comment_json(&base, number, id, body)),
-            )
-                .into_response()
-        }
+        ) => create_comment(store, number, request),
         (
             "POST" | "PATCH",
             [
@@ -409,60 +396,12 @@ async fn handle(
                 "comments",
                 id,
             ],
-        ) => {
-            let (Ok(id), Some(body)) = (id.parse::<u64>(), request["body"].as_str()) else {
-                return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
-            };
-            let Some(slot) = store.comments.iter_mut().find(|(_, i, _)| *i == id) else {
-                return error(StatusCode::NOT_FOUND, "Not Found");
-            };
-            slot.2 = body.to_string();
-            let number = slot.0;
-            axum::Json(comment_json(&base, number, id, body)).into_response()
-        }
+        ) => update_comment(store, id, request),
         ("POST", ["repos", "Codertocat", "Hello-World", "deployments"]) => {
-            if store.mode.deployment_202 {
-                return (
-                    StatusCode::ACCEPTED,
-                    axum::Json(fixture("deployment-202-merged-branch.json")),
-                )
-                    .into_response();
-            }
-            let (Some(sha), Some(environment)) =
-                (request["ref"].as_str(), request["environment"].as_str())
-            else {
-                return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
-            };
-            store.next_id += 1;
-            let id = store.next_id;
-            let value = deployment_json(&base, id, sha, environment, &request);
-            store
-                .deployments
-                .push((id, sha.to_string(), environment.to_string(), value.clone()));
-            (StatusCode::CREATED, axum::Json(value)).into_response()
+            create_deployment(store, request)
         }
         ("GET", ["repos", "Codertocat", "Hello-World", "deployments"])
-        | ("GET", ["repositories", _, "deployments"]) => {
-            let query = query_pairs(&uri);
-            let environment = query
-                .iter()
-                .find(|(k, _)| k == "environment")
-                .map(|(_, v)| v.clone());
-            // Newest first, as GitHub lists them.
-            let items: Vec<Value> = store
-                .deployments
-                .iter()
-                .rev()
-                .filter(|(_, _, env, _)| environment.as_ref().is_none_or(|e| e == env))
-                .map(|(_, _, _, v)| v.clone())
-                .collect();
-            paginate(
-                &store,
-                &uri,
-                &format!("/repositories/{REPOSITORY_ID}/deployments"),
-                items,
-            )
-        }
+        | ("GET", ["repositories", _, "deployments"]) => list_deployments(store, uri),
         (
             "POST",
             [
@@ -473,28 +412,7 @@ async fn handle(
                 id,
                 "statuses",
             ],
-        ) => {
-            let (Ok(id), Some(state)) = (id.parse::<u64>(), request["state"].as_str()) else {
-                return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
-            };
-            if !store.deployments.iter().any(|(d, _, _, _)| *d == id) {
-                return error(StatusCode::NOT_FOUND, "Not Found");
-            }
-            store.next_id += 1;
-            let status_id = store.next_id;
-            store.statuses.push((id, state.to_string()));
-            let mut value = fixture("deployment-status.json");
-            value["id"] = status_id.into();
-            value["state"] = state.into();
-            for key in ["environment_url", "log_url", "description"] {
-                if let Some(v) = request.get(key) {
-                    value[key] = v.clone();
-                }
-            }
-            value["deployment_url"] =
-                format!("{base}/repos/Codertocat/Hello-World/deployments/{id}").into();
-            (StatusCode::CREATED, axum::Json(value)).into_response()
-        }
+        ) => create_status(store, id, request),
         _ => {
             let line = format!("{method} {uri}");
             store.unmatched.push(line.clone());
@@ -504,4 +422,123 @@ async fn handle(
             )
         }
     }
+}
+
+/// `GET .../issues/{number}/comments`: the issue's comments, paginated.
+fn list_comments(store: &Store, uri: &Uri, number: &str) -> Response {
+    let Ok(number) = number.parse::<u64>() else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let items: Vec<Value> = store
+        .comments
+        .iter()
+        .filter(|(n, _, _)| *n == number)
+        .map(|(n, id, b)| comment_json(&store.base, *n, *id, b))
+        .collect();
+    paginate(
+        store,
+        uri,
+        &format!("/repositories/{REPOSITORY_ID}/issues/{number}/comments"),
+        items,
+    )
+}
+
+/// `POST .../issues/{number}/comments`.
+fn create_comment(store: &mut Store, number: &str, request: &Value) -> Response {
+    let (Ok(number), Some(body)) = (number.parse::<u64>(), request["body"].as_str()) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
+    };
+    store.next_id += 1;
+    let id = store.next_id;
+    store.comments.push((number, id, body.to_string()));
+    (
+        StatusCode::CREATED,
+        axum::Json(comment_json(&store.base, number, id, body)),
+    )
+        .into_response()
+}
+
+/// `POST`/`PATCH .../issues/comments/{id}`: a new body for a comment.
+fn update_comment(store: &mut Store, id: &str, request: &Value) -> Response {
+    let (Ok(id), Some(body)) = (id.parse::<u64>(), request["body"].as_str()) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
+    };
+    let Some(slot) = store.comments.iter_mut().find(|(_, i, _)| *i == id) else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    slot.2 = body.to_string();
+    let number = slot.0;
+    axum::Json(comment_json(&store.base, number, id, body)).into_response()
+}
+
+/// `POST .../deployments` (or the 202 "Auto-merged" answer when [`Mode::deployment_202`]).
+fn create_deployment(store: &mut Store, request: &Value) -> Response {
+    if store.mode.deployment_202 {
+        return (
+            StatusCode::ACCEPTED,
+            axum::Json(fixture("deployment-202-merged-branch.json")),
+        )
+            .into_response();
+    }
+    let (Some(sha), Some(environment)) = (request["ref"].as_str(), request["environment"].as_str())
+    else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
+    };
+    store.next_id += 1;
+    let id = store.next_id;
+    let value = deployment_json(&store.base, id, sha, environment, request);
+    store
+        .deployments
+        .push((id, sha.to_string(), environment.to_string(), value.clone()));
+    (StatusCode::CREATED, axum::Json(value)).into_response()
+}
+
+/// `GET .../deployments`, optionally of one `environment`, newest first, paginated.
+fn list_deployments(store: &Store, uri: &Uri) -> Response {
+    let query = query_pairs(uri);
+    let environment = query
+        .iter()
+        .find(|(k, _)| k == "environment")
+        .map(|(_, v)| v.clone());
+    // Newest first, as GitHub lists them.
+    let items: Vec<Value> = store
+        .deployments
+        .iter()
+        .rev()
+        .filter(|(_, _, env, _)| environment.as_ref().is_none_or(|e| e == env))
+        .map(|(_, _, _, v)| v.clone())
+        .collect();
+    paginate(
+        store,
+        uri,
+        &format!("/repositories/{REPOSITORY_ID}/deployments"),
+        items,
+    )
+}
+
+/// `POST .../deployments/{id}/statuses`.
+fn create_status(store: &mut Store, id: &str, request: &Value) -> Response {
+    let (Ok(id), Some(state)) = (id.parse::<u64>(), request["state"].as_str()) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
+    };
+    if !store.deployments.iter().any(|(d, _, _, _)| *d == id) {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    }
+    store.next_id += 1;
+    let status_id = store.next_id;
+    store.statuses.push((id, state.to_string()));
+    let mut value = fixture("deployment-status.json");
+    value["id"] = status_id.into();
+    value["state"] = state.into();
+    for key in ["environment_url", "log_url", "description"] {
+        if let Some(v) = request.get(key) {
+            value[key] = v.clone();
+        }
+    }
+    value["deployment_url"] = format!(
+        "{}/repos/Codertocat/Hello-World/deployments/{id}",
+        store.base
+    )
+    .into();
+    (StatusCode::CREATED, axum::Json(value)).into_response()
 }

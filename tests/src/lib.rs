@@ -133,6 +133,13 @@ impl CliOutput {
             self.code, self.stdout, self.stderr
         )
     }
+
+    /// stdout read as one JSON object (the report of `--json`); panics, showing both streams,
+    /// when it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", self.both()))
+    }
 }
 
 /// Panic if any of `needles` (tokens, secret values) appears in `haystack`.
@@ -183,6 +190,30 @@ pub async fn run_cli_async(args: Vec<String>, env: Vec<(String, String)>) -> Cli
     })
     .await
     .expect("hf-deploy runner thread")
+}
+
+/// `hf-deploy action` with the runner's environment `env` (see [`action_inputs`]), on a blocking
+/// thread.
+pub async fn run_action(env: Vec<(String, String)>) -> CliOutput {
+    run_cli_async(vec!["action".into()], env).await
+}
+
+/// A loopback port that was free a moment ago (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind a loopback port")
+        .local_addr()
+        .expect("the bound port's address")
+        .port()
+}
+
+/// True when this test runs as root (uid 0), read from the owner of `/proc/self`.
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .expect("stat /proc/self")
+        .uid()
+        == 0
 }
 
 /// Copy a folder (without caches and virtual environments) into a new temporary directory.

@@ -4,35 +4,13 @@
 //! library-level bad-input cases.
 
 use std::io::Read;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hf_deploy_core::scaffold::{ScaffoldOptions, SecretDoc, scaffold};
 use hf_deploy_core::{Error, SpaceId};
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn example_backend() -> PathBuf {
-    workspace_root().join("examples/rag-chatbot/backend")
-}
-
-/// A tool from the bootstrap venv; fails (never skips) when it is missing.
-fn venv_tool(name: &str) -> PathBuf {
-    let path = workspace_root().join(".venv/bin").join(name);
-    assert!(
-        path.exists(),
-        "`{}` is missing: run `bash scripts/bootstrap.sh` from the workspace root first",
-        path.display()
-    );
-    path
-}
+use hf_deploy_tests::{example_backend, free_port, venv_bin};
 
 /// A backend folder with the given files.
 fn backend(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -154,7 +132,7 @@ fn example_backend_scaffold_snapshot() {
 
 #[test]
 fn generated_dockerfile_passes_hadolint() {
-    let hadolint = venv_tool("hadolint");
+    let hadolint = venv_bin("hadolint");
     let out = scaffold(&example_backend(), &example_options()).expect("scaffold");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("Dockerfile");
@@ -205,7 +183,7 @@ RUN apt-get install curl
 
 #[test]
 fn front_matter_reads_back_with_huggingface_hub() {
-    let python = venv_tool("python");
+    let python = venv_bin("python");
     let dir = minimal_backend();
     let title = "RAG: the #1 \"chatbot\" - it's 'quoted'";
     let options = ScaffoldOptions {
@@ -252,15 +230,6 @@ fn front_matter_reads_back_with_huggingface_hub() {
     );
 }
 
-/// A free TCP port on the loopback interface.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 struct KillOnDrop(Child);
 
 impl Drop for KillOnDrop {
@@ -272,7 +241,7 @@ impl Drop for KillOnDrop {
 
 #[test]
 fn scaffolded_tree_serves_its_health_endpoint() {
-    let python = venv_tool("python");
+    let python = venv_bin("python");
     let out = scaffold(&example_backend(), &example_options()).expect("scaffold");
     let parent = tempfile::tempdir().expect("temp dir");
     let space = parent.path().join("space");

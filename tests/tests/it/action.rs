@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use hf_deploy_tests::fake_github::{FakeGitHub, Mode};
 use hf_deploy_tests::{
-    CliOutput, copy_tree, example_backend, run_cli_async, runner_read_outputs, workspace_root,
+    action_inputs, copy_dir, copy_tree, example_backend, run_action, runner_read_outputs,
+    workspace_root,
 };
 use hf_hub_emulator::{
     DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, FaultRule, Runner, ScriptedApp,
@@ -49,7 +50,7 @@ impl Workspace {
         let backend = copy_tree(&example_backend());
         let dir = tempfile::tempdir().unwrap();
         std::fs::rename(backend.path(), dir.path().join("backend")).unwrap_or_else(|_| {
-            copy_dir_all(backend.path(), &dir.path().join("backend"));
+            copy_dir(backend.path(), &dir.path().join("backend"));
         });
         Workspace {
             dir,
@@ -70,54 +71,6 @@ impl Workspace {
         .unwrap();
         path
     }
-}
-
-fn copy_dir_all(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir_all(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
-/// Every input declared in `action.yml`, as the runner passes them: `INPUT_<NAME>` with hyphens
-/// kept, `""` when not given, defaults applied.
-fn inputs(given: &[(&str, &str)]) -> Vec<(String, String)> {
-    let action: serde_yaml_ng::Value = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(workspace_root().join("action.yml")).unwrap(),
-    )
-    .unwrap();
-    let mut values = BTreeMap::new();
-    for (name, spec) in action["inputs"].as_mapping().unwrap() {
-        let name = name.as_str().unwrap().to_string();
-        let default = spec
-            .get("default")
-            .and_then(|d| d.as_str())
-            .unwrap_or("")
-            .to_string();
-        // `${{ github.token }}` is evaluated by the runner; here there is none unless given.
-        let default = if default.contains("${{") {
-            String::new()
-        } else {
-            default
-        };
-        values.insert(name, default);
-    }
-    for (name, value) in given {
-        assert!(
-            values.contains_key(*name),
-            "`{name}` is not declared in action.yml"
-        );
-        values.insert(name.to_string(), value.to_string());
-    }
-    values
-        .into_iter()
-        .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v))
-        .collect()
 }
 
 fn runner_env(
@@ -175,11 +128,7 @@ fn base_inputs(extra: &[(&'static str, String)]) -> Vec<(String, String)> {
         given.push((name, value.clone()));
     }
     let given: Vec<(&str, &str)> = given.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    inputs(&given)
-}
-
-async fn run_action(env: Vec<(String, String)>) -> CliOutput {
-    run_cli_async(vec!["action".into()], env).await
+    action_inputs(&given)
 }
 
 /// Read `GITHUB_OUTPUT` the way the runner does.

@@ -2,11 +2,10 @@
 //! job's OIDC token (signed by the stand-in's fake issuer); the stand-in exchanges it at
 //! `/oauth/token` for a token scoped to the Space.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
 use hf_deploy_tests::fake_github::{FakeGitHub, ID_TOKEN_REQUEST_TOKEN, Mode};
-use hf_deploy_tests::{CliOutput, copy_tree, example_backend, run_cli_async, workspace_root};
+use hf_deploy_tests::{
+    CliOutput, action_inputs, copy_dir, copy_tree, example_backend, run_action, workspace_root,
+};
 use hf_hub_emulator::{
     DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, Runner, ScriptedApp, ScriptedResponse,
     ScriptedRoute, ScriptedRunner, TrustedPublisher,
@@ -46,28 +45,6 @@ fn publisher(workflow: Option<&str>, git_ref: Option<&str>) -> TrustedPublisher 
         workflow: workflow.map(str::to_string),
         git_ref: git_ref.map(str::to_string),
     }
-}
-
-/// Every input of `action.yml` as the runner passes it, with `given` applied.
-fn inputs(given: &[(&str, &str)]) -> Vec<(String, String)> {
-    let action: serde_yaml_ng::Value = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(workspace_root().join("action.yml")).unwrap(),
-    )
-    .unwrap();
-    let mut values = BTreeMap::new();
-    for (name, spec) in action["inputs"].as_mapping().unwrap() {
-        let default = spec.get("default").and_then(|d| d.as_str()).unwrap_or("");
-        let default = if default.contains("${{") { "" } else { default };
-        values.insert(name.as_str().unwrap().to_string(), default.to_string());
-    }
-    for (name, value) in given {
-        assert!(values.contains_key(*name), "`{name}` is not in action.yml");
-        values.insert(name.to_string(), value.to_string());
-    }
-    values
-        .into_iter()
-        .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v))
-        .collect()
 }
 
 struct Job {
@@ -141,25 +118,9 @@ impl Job {
                 given.push((name, value));
             }
         }
-        env.extend(inputs(&given));
+        env.extend(action_inputs(&given));
         env
     }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
-async fn run_action(env: Vec<(String, String)>) -> CliOutput {
-    run_cli_async(vec!["action".into()], env).await
 }
 
 /// The scoped token the action masked, and the check that the mask came before any other line.

@@ -20,11 +20,6 @@ async fn deploy(emulator: &Emulator, source: &Path, space: &str, extra: &[&str])
     run_cli_async(args, hub_env(emulator, DEFAULT_WRITE_TOKEN)).await
 }
 
-fn json(output: &CliOutput) -> serde_json::Value {
-    serde_json::from_str(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", output.both()))
-}
-
 fn names(value: &serde_json::Value) -> Vec<String> {
     let mut names: Vec<String> = value
         .as_array()
@@ -67,7 +62,7 @@ async fn a_redeploy_that_changes_nothing_writes_nothing_and_one_changed_secret_i
     // First deploy: the Space is created with its secrets and variables in the create call.
     let first = deploy(&emulator, source.path(), space, &args).await;
     assert_eq!(first.code, 0, "{}", first.both());
-    let report = json(&first);
+    let report = first.json();
     assert_eq!(
         names(&report["secrets_set"]),
         ["ALLOWED_ORIGINS", "DATABASE_URL", "GEMINI_API_KEY"]
@@ -101,7 +96,7 @@ async fn a_redeploy_that_changes_nothing_writes_nothing_and_one_changed_secret_i
     let before = emulator.request_log().len();
     let second = deploy(&emulator, source.path(), space, &args).await;
     assert_eq!(second.code, 0, "{}", second.both());
-    let report = json(&second);
+    let report = second.json();
     assert_eq!(report["changed"], false, "{report}");
     assert_eq!(report["secrets_set"], serde_json::json!([]), "{report}");
     assert_eq!(report["variables_set"], serde_json::json!([]), "{report}");
@@ -133,7 +128,7 @@ async fn a_redeploy_that_changes_nothing_writes_nothing_and_one_changed_secret_i
         .collect();
     let third = deploy(&emulator, source.path(), space, &changed).await;
     assert_eq!(third.code, 0, "{}", third.both());
-    let report = json(&third);
+    let report = third.json();
     assert_eq!(names(&report["secrets_set"]), ["GEMINI_API_KEY"]);
     assert_eq!(
         names(&report["secrets_unchanged"]),
@@ -181,7 +176,7 @@ async fn without_pro_a_docker_space_answers_402_naming_the_ways_out_and_nothing_
     emulator.set_pro("local", false);
     let output = deploy(&emulator, &example_backend(), "local/paywalled", &SETTINGS).await;
     assert_eq!(output.code, 1, "{}", output.both());
-    let report = json(&output);
+    let report = output.json();
     assert_eq!(report["error"]["kind"], "payment_required", "{report}");
     let stderr = &output.stderr;
     for expected in [

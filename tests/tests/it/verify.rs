@@ -10,7 +10,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use hf_deploy_tests::{
-    CliOutput, copy_tree, example_backend, hub_env, run_cli_async, start_real_emulator, strings,
+    CliOutput, copy_tree, example_backend, free_port, hub_env, is_root, run_cli_async,
+    start_real_emulator, strings,
 };
 use hf_hub_emulator::{
     DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, Runner, ScriptedApp, ScriptedResponse,
@@ -25,11 +26,6 @@ async fn deploy(emulator: &Emulator, source: &Path, space: &str, extra: &[&str])
     args.extend(strings(&["--space", space, "--json", "--timeout", "600"]));
     args.extend(strings(extra));
     run_cli_async(args, hub_env(emulator, DEFAULT_WRITE_TOKEN)).await
-}
-
-fn report(output: &CliOutput) -> serde_json::Value {
-    serde_json::from_str(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", output.both()))
 }
 
 async fn scripted(runner: ScriptedRunner) -> Emulator {
@@ -51,7 +47,7 @@ async fn the_example_app_builds_runs_and_reports_degraded_health() {
         "degraded health fails the deploy:\n{}",
         output.both()
     );
-    let json = report(&output);
+    let json = output.json();
     assert_eq!(json["stage"], "RUNNING", "{json}");
     assert_eq!(json["health"]["status"], "degraded", "{json}");
     assert_eq!(json["error"]["kind"], "unhealthy", "{json}");
@@ -80,7 +76,7 @@ async fn the_example_app_builds_runs_and_reports_degraded_health() {
     )
     .await;
     assert_eq!(output.code, 0, "{}", output.both());
-    assert_eq!(report(&output)["changed"], false);
+    assert_eq!(output.json()["changed"], false);
     emulator.shutdown().await;
 }
 
@@ -102,7 +98,7 @@ impl Postgres {
             .expect("initdb");
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let root = unsafe_free_is_root();
+        let root = is_root();
         let as_postgres = |program: PathBuf| {
             if root {
                 let mut command = Command::new("runuser");
@@ -160,22 +156,6 @@ impl Drop for Postgres {
     }
 }
 
-fn unsafe_free_is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Fake Qdrant and Gemini APIs on loopback: the shapes the example app's health check reads.
 async fn fake_services() -> (SocketAddr, SocketAddr) {
     let qdrant = Router::new().route(
@@ -226,7 +206,7 @@ async fn a_healthy_deploy_with_every_service_configured() {
     )
     .await;
     assert_eq!(output.code, 0, "{}", output.both());
-    let json = report(&output);
+    let json = output.json();
     assert_eq!(json["stage"], "RUNNING");
     assert_eq!(json["health"]["status"], "healthy", "{json}");
     for service in ["qdrant", "postgres", "gemini"] {
@@ -251,7 +231,7 @@ async fn a_build_error_shows_the_log_tail() {
     std::fs::write(&requirements, text).unwrap();
     let output = deploy(&emulator, source.path(), "local/broken-build", &[]).await;
     assert_eq!(output.code, 1, "{}", output.both());
-    let json = report(&output);
+    let json = output.json();
     assert_eq!(json["stage"], "BUILD_ERROR", "{json}");
     assert_eq!(json["error"]["kind"], "space_failed");
     let tail = json["log_tail"].as_array().unwrap();
@@ -280,7 +260,7 @@ async fn a_runtime_error_shows_the_run_log() {
     .unwrap();
     let output = deploy(&emulator, source.path(), "local/crash", &[]).await;
     assert_eq!(output.code, 1, "{}", output.both());
-    let json = report(&output);
+    let json = output.json();
     assert_eq!(json["stage"], "RUNTIME_ERROR", "{json}");
     let tail = serde_json::to_string(&json["log_tail"]).unwrap();
     assert!(tail.contains("boom at import"), "{json}");
@@ -298,7 +278,7 @@ async fn a_cold_start_is_waited_out() {
     let emulator = scripted(runner).await;
     let output = deploy(&emulator, &example_backend(), "local/cold", &[]).await;
     assert_eq!(output.code, 0, "{}", output.both());
-    assert_eq!(report(&output)["health"]["status"], "healthy");
+    assert_eq!(output.json()["health"]["status"], "healthy");
     assert!(
         route.hits() >= 4,
         "three 503s then a 200: {} hits",
@@ -323,7 +303,7 @@ async fn the_deadline_is_kept() {
     ]));
     let output = run_cli_async(args, hub_env(&emulator, DEFAULT_WRITE_TOKEN)).await;
     assert_eq!(output.code, 1, "{}", output.both());
-    let json = report(&output);
+    let json = output.json();
     assert_eq!(json["error"]["kind"], "timeout", "{json}");
     assert_eq!(json["stage"], "BUILDING");
     assert!(output.stderr.contains("timed out"), "{}", output.both());
@@ -350,7 +330,7 @@ async fn cors_is_checked_per_origin() {
     )
     .await;
     assert_eq!(output.code, 0, "{}", output.both());
-    let json = report(&output);
+    let json = output.json();
     assert_eq!(json["cors"][0]["allowed"], true, "{json}");
     let app_url = json["app_url"].as_str().unwrap().to_string();
 
@@ -367,7 +347,7 @@ async fn cors_is_checked_per_origin() {
     ]);
     let output = run_cli_async(args, Vec::new()).await;
     assert_eq!(output.code, 1, "{}", output.both());
-    let json = report(&output);
+    let json = output.json();
     assert_eq!(json["cors"][0]["allowed"], true, "{json}");
     assert_eq!(json["cors"][1]["allowed"], false, "{json}");
     assert!(
@@ -398,7 +378,7 @@ async fn a_private_space_health_check_sends_the_token() {
     )
     .await;
     assert_eq!(output.code, 0, "{}", output.both());
-    let app_url = report(&output)["app_url"].as_str().unwrap().to_string();
+    let app_url = output.json()["app_url"].as_str().unwrap().to_string();
 
     // Without the token the private app is not reachable...
     let anonymous = reqwest::get(format!("{app_url}/api/health")).await.unwrap();

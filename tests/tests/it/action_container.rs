@@ -27,7 +27,7 @@ use std::process::{Command, Stdio};
 
 use hf_deploy_tests::fake_github::{FakeGitHub, Mode};
 use hf_deploy_tests::{
-    CliOutput, action_inputs, copy_dir, docker_cli, example_backend, runner_read_outputs,
+    CliOutput, action_inputs, copy_dir, docker_cli, example_backend, is_root, runner_read_outputs,
     webhook_examples, workspace_root,
 };
 use hf_hub_emulator::{
@@ -263,13 +263,6 @@ fn runner_uid() -> u32 {
             .expect("stat /proc/self")
             .uid()
     }
-}
-
-fn is_root() -> bool {
-    std::fs::metadata("/proc/self")
-        .expect("stat /proc/self")
-        .uid()
-        == 0
 }
 
 fn chown_tree(path: &Path, uid: u32) {

@@ -3,40 +3,20 @@
 //! Hub stand-in or the fake GitHub (both request logs are counted). The run is a pull request,
 //! so a deploy that went ahead would create a deployment, statuses and a comment.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use hf_deploy_tests::fake_github::{FakeGitHub, Mode};
-use hf_deploy_tests::{copy_tree, example_backend, run_cli_async, workspace_root};
+use hf_deploy_tests::{
+    action_inputs, copy_dir, copy_tree, example_backend, run_cli_async, workspace_root,
+};
 use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig};
 
 const GITHUB_TOKEN: &str = "ghs_fakeGitHubTokenForTests000000000000";
 
-/// Every input declared in `action.yml` as the runner passes it (`INPUT_<NAME>`, `""` when not
-/// given, defaults applied), with `given` on top.
+/// Every input declared in `action.yml` as the runner passes it, with `given` on top.
 fn inputs(given: &[(&str, String)]) -> Vec<(String, String)> {
-    let action: serde_yaml_ng::Value = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(workspace_root().join("action.yml")).unwrap(),
-    )
-    .unwrap();
-    let mut values = BTreeMap::new();
-    for (name, spec) in action["inputs"].as_mapping().unwrap() {
-        let default = spec
-            .get("default")
-            .and_then(|d| d.as_str())
-            .filter(|d| !d.contains("${{"))
-            .unwrap_or("")
-            .to_string();
-        values.insert(name.as_str().unwrap().to_string(), default);
-    }
-    for (name, value) in given {
-        assert!(values.contains_key(*name), "`{name}` is not in action.yml");
-        values.insert(name.to_string(), value.clone());
-    }
-    values
-        .into_iter()
-        .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v))
-        .collect()
+    let given: Vec<(&str, &str)> = given.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    action_inputs(&given)
 }
 
 /// A valid step: what each case spoils one input of.
@@ -85,7 +65,7 @@ fn write_workspace(dir: &Path) -> Vec<tempfile::TempDir> {
         ),
     ] {
         let copy = copy_tree(&example_backend());
-        copy_dir_all(copy.path(), &dir.join(name));
+        copy_dir(copy.path(), &dir.join(name));
         if let Some(text) = dockerfile {
             std::fs::write(dir.join(name).join("Dockerfile"), text).unwrap();
         }
@@ -106,18 +86,6 @@ fn write_workspace(dir: &Path) -> Vec<tempfile::TempDir> {
 fn names_a_flag(text: &str) -> bool {
     text.match_indices("`--")
         .any(|(at, _)| text[at + 3..].starts_with(|c: char| c.is_ascii_lowercase()))
-}
-
-fn copy_dir_all(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir_all(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

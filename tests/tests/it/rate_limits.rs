@@ -30,11 +30,6 @@ async fn deploy(emulator: &Emulator, space: &str, timeout: &str) -> CliOutput {
     run_cli_async(args, hub_env(emulator, DEFAULT_WRITE_TOKEN)).await
 }
 
-fn report(output: &CliOutput) -> serde_json::Value {
-    serde_json::from_str(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", output.both()))
-}
-
 /// `2026-11-29 12:05:00 UTC` somewhere in `text`.
 fn has_utc_time(text: &str) -> bool {
     regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC")
@@ -95,7 +90,7 @@ async fn a_reset_past_the_deadline_fails_at_once_with_its_time() {
         "no waiting for a window that outlasts the run: {:?}",
         started.elapsed()
     );
-    let json = report(&output);
+    let json = output.json();
     assert_eq!(json["error"]["kind"], "rate_limited", "{json}");
     let message = json["error"]["message"].as_str().unwrap();
     assert!(

@@ -28,11 +28,6 @@ async fn deploy(emulator: &Emulator, source: &Path, space: &str) -> CliOutput {
     run_cli_async(args, hub_env(emulator, DEFAULT_WRITE_TOKEN)).await
 }
 
-fn report(output: &CliOutput) -> serde_json::Value {
-    serde_json::from_str(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", output.both()))
-}
-
 /// A healthy app whose `/api/health` route is `health` (its counter tells which revision answered).
 fn app(health: &ScriptedRoute) -> ScriptedApp {
     ScriptedApp::new().route(health.clone())
@@ -117,7 +112,7 @@ async fn the_previous_revision_serving_during_the_rebuild_is_never_taken_for_the
         tokio::join!(emulator_stages, second).1
     };
     assert_eq!(probe.code, 0, "{}", probe.both());
-    let json = report(&probe);
+    let json = probe.json();
     assert_eq!(json["changed"], true, "{json}");
     assert_eq!(json["stage"], "RUNNING", "{json}");
     assert_eq!(
@@ -152,7 +147,7 @@ async fn a_space_being_deleted_fails_at_once_with_its_fix() {
         "no wait helps a Space being deleted: {:?}",
         started.elapsed()
     );
-    let json = report(&output);
+    let json = output.json();
     assert_eq!(json["error"]["kind"], "space_failed", "{json}");
     assert_eq!(json["stage"], "DELETING", "{json}");
     assert!(
@@ -175,7 +170,7 @@ async fn a_sleeping_space_is_woken_by_a_restart() {
     let started = Instant::now();
     let output = deploy(&emulator, source.path(), space).await;
     assert_eq!(output.code, 0, "{}", output.both());
-    let json = report(&output);
+    let json = output.json();
     assert_eq!(json["stage"], "RUNNING", "{json}");
     assert!(
         !json["warnings"].to_string().contains("no build was seen"),
@@ -228,7 +223,7 @@ async fn verify_during_a_rebuild_says_the_previous_revision_answered() {
     let args = strings(&["verify", "--space", space, "--json"]);
     let output = run_cli_async(args, hub_env(&emulator, DEFAULT_WRITE_TOKEN)).await;
     assert_eq!(output.code, 0, "{}", output.both());
-    let json = report(&output);
+    let json = output.json();
     assert_eq!(json["stage"], "RUNNING_BUILDING", "{json}");
     assert_eq!(
         json["health"]["services"]["revision"]["detail"], "old",

@@ -26,11 +26,6 @@ async fn deploy(
     run_cli_async(args, hub_env(emulator, DEFAULT_WRITE_TOKEN)).await
 }
 
-fn json(output: &hf_deploy_tests::CliOutput) -> serde_json::Value {
-    serde_json::from_str(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", output.both()))
-}
-
 fn tree_of(repo: &Path) -> Vec<String> {
     git(repo, &["ls-tree", "-r", "--name-only", "main"])
         .lines()
@@ -74,7 +69,7 @@ async fn deploy_creates_the_space_pushes_and_sets_secrets_and_variables() {
     )
     .await;
     assert_eq!(output.code, 0, "{}", output.both());
-    let report = json(&output);
+    let report = output.json();
     assert_eq!(report["space_id"], "local/rag-bot");
     assert_eq!(report["changed"], true);
     let sha = report["commit_sha"].as_str().expect("commit_sha");
@@ -175,7 +170,7 @@ async fn a_redeploy_with_no_change_makes_no_commit_and_mirrors_deletions() {
     )
     .await;
     assert_eq!(second.code, 0, "{}", second.both());
-    let report = json(&second);
+    let report = second.json();
     assert_eq!(report["changed"], false, "{report}");
     assert_eq!(
         report["variables_set"],
@@ -187,14 +182,14 @@ async fn a_redeploy_with_no_change_makes_no_commit_and_mirrors_deletions() {
         commits,
         "no commit when nothing changed"
     );
-    assert_eq!(report["commit_sha"], json(&first)["commit_sha"]);
+    assert_eq!(report["commit_sha"], first.json()["commit_sha"]);
 
     std::fs::remove_file(source.path().join("app/services/llm.py")).unwrap();
     std::fs::remove_file(source.path().join("app/services/embedding.py")).unwrap();
     let keep = ["--keep", "app/services/embedding.py"];
     let third = deploy(&emulator, source.path(), "local/mirror", &keep).await;
     assert_eq!(third.code, 0, "{}", third.both());
-    assert_eq!(json(&third)["changed"], true);
+    assert_eq!(third.json()["changed"], true);
     assert_eq!(commit_count(&repo), commits + 1, "exactly one commit");
     let tree = tree_of(&repo);
     assert!(
@@ -320,7 +315,7 @@ async fn two_deploys_at_once_keep_a_linear_history() {
     // Both commits are in the history: none was lost by a force push.
     let history = git(&repo, &["rev-list", "main"]);
     for output in [&first, &second] {
-        let sha = json(output)["commit_sha"].as_str().unwrap().to_string();
+        let sha = output.json()["commit_sha"].as_str().unwrap().to_string();
         assert!(history.contains(&sha), "commit {sha} lost from {history}");
     }
     emulator.shutdown().await;
@@ -454,7 +449,7 @@ async fn a_dry_run_writes_nothing() {
     )
     .await;
     assert_eq!(output.code, 0, "{}", output.both());
-    let report = json(&output);
+    let report = output.json();
     assert_eq!(report["dry_run"], true);
     assert!(
         report["files"]["added"]
@@ -636,7 +631,7 @@ async fn transient_git_failures_are_retried_without_a_second_commit() {
     );
     let output = deploy(&emulator, &example_backend(), "local/flaky-git", &[]).await;
     assert_eq!(output.code, 0, "{}", output.both());
-    assert_eq!(json(&output)["changed"], true);
+    assert_eq!(output.json()["changed"], true);
     let repo = emulator.space_dir("local/flaky-git").unwrap();
     assert_eq!(
         commit_count(&repo),

@@ -3,7 +3,7 @@
 //! example's own code) deploys the example backend into the Hub stand-in.
 
 #[allow(dead_code)] // the example's `main` and its stderr printer are not called here
-#[path = "../../hf-deploy-core/examples/deploy_space.rs"]
+#[path = "../../../hf-deploy-core/examples/deploy_space.rs"]
 mod deploy_space;
 
 use deploy_space::{Args, run};
