@@ -18,6 +18,7 @@ mod config;
 mod faults;
 mod git;
 mod hub;
+mod info;
 mod lfs;
 mod listener;
 mod logs;

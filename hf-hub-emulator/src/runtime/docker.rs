@@ -22,6 +22,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::process::Command;
 
+use super::Job;
 use super::checkout::checkout;
 use super::stages::{StageFailure, log_line, pipe, set_stage, tail};
 use crate::config::DockerRunnerConfig;
@@ -185,10 +186,12 @@ async fn output(args: &[&str]) -> Result<String, String> {
 struct Settings {
     variables: Vec<(String, String)>,
     secrets: Vec<(String, String)>,
+    /// A factory reboot: build with `--no-cache`, reuse no image.
+    factory: bool,
 }
 
 impl Settings {
-    fn of(space: &Space) -> Settings {
+    fn of(space: &Space, factory: bool) -> Settings {
         let st = space.lock();
         let kv = |v: &Vec<crate::hub::KeyEntry>| {
             v.iter()
@@ -198,6 +201,7 @@ impl Settings {
         Settings {
             variables: kv(&st.variables),
             secrets: kv(&st.secrets),
+            factory,
         }
     }
 
@@ -219,12 +223,16 @@ impl Settings {
 pub(super) async fn run(
     hub: &Arc<Hub>,
     space: &Arc<Space>,
-    generation: u64,
     cfg: &DockerRunnerConfig,
-    head: &str,
-    card: &Value,
-    started: Instant,
+    job: &Job<'_>,
 ) -> Result<(), StageFailure> {
+    let Job {
+        generation,
+        head,
+        card,
+        started,
+        factory,
+    } = *job;
     let dir = checkout(hub, space, head, generation)
         .await
         .map_err(|e| ("BUILD_ERROR", e))?;
@@ -238,7 +246,7 @@ pub(super) async fn run(
             &head[..7]
         ),
     );
-    let settings = Settings::of(space);
+    let settings = Settings::of(space, factory);
     let image = image(space, generation, cfg, &dir, head, &settings).await?;
     let remaining = hub.delays.building.saturating_sub(started.elapsed());
     tokio::time::sleep(remaining).await;
@@ -306,9 +314,13 @@ async fn image(
 ) -> Result<String, StageFailure> {
     let key = settings.build_key(head);
     let tag = format!("{}:{key}", image_repo(space));
-    let existing = output(&["image", "inspect", "--format", "{{.Id}}", &tag])
-        .await
-        .ok();
+    let existing = if settings.factory {
+        None
+    } else {
+        output(&["image", "inspect", "--format", "{{.Id}}", &tag])
+            .await
+            .ok()
+    };
     match existing {
         Some(id) if !id.is_empty() => {
             log_line(
@@ -491,8 +503,11 @@ async fn build(
 ) -> Result<String, StageFailure> {
     let iidfile = dir.with_extension("iid");
     let mut cmd = docker();
-    cmd.args(["build", "--progress", "plain", "--tag", tag])
-        .arg("--label")
+    cmd.args(["build", "--progress", "plain", "--tag", tag]);
+    if settings.factory {
+        cmd.arg("--no-cache");
+    }
+    cmd.arg("--label")
         .arg(format!("{SPACE_LABEL}={}", space.id))
         .arg("--label")
         .arg(format!("{KEY_LABEL}={key}"))
