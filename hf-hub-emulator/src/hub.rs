@@ -220,6 +220,12 @@ pub(crate) struct Hub {
     pub previous_serves: std::sync::atomic::AtomicBool,
     /// Who hears of new revisions: the runtime (`crate::runtime::subscribe`).
     pub revision_listeners: Mutex<Vec<RevisionListener>>,
+    /// The foreign host (another loopback port): where redirect faults and hostile LFS
+    /// answers send clients.
+    pub foreign: crate::foreign::ForeignHost,
+    /// The LFS batch answer's upload (`.0`) and verify (`.1`) targets point at the foreign host
+    /// ([`crate::Emulator::point_lfs_at_foreign_host`]).
+    pub lfs_foreign: (std::sync::atomic::AtomicBool, std::sync::atomic::AtomicBool),
 }
 
 impl Hub {
@@ -261,6 +267,10 @@ impl Hub {
             oidc: crate::oauth::Oidc::default(),
             previous_serves: Default::default(),
             revision_listeners: Mutex::new(Vec::new()),
+            foreign: crate::foreign::ForeignHost::new(
+                config.tokens.iter().map(|t| t.token.clone()).collect(),
+            ),
+            lfs_foreign: Default::default(),
         }
     }
 

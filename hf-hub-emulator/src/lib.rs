@@ -16,6 +16,7 @@ mod api;
 mod auth;
 mod config;
 mod faults;
+mod foreign;
 mod git;
 mod hub;
 mod info;
@@ -36,6 +37,7 @@ pub use config::{
     RealRunnerConfig, Role, Runner, StageDelays, TokenSpec,
 };
 pub use faults::{FaultRule, Faults};
+pub use foreign::{ForeignHost, ForeignRequest};
 pub use hub::LoggedRequest;
 pub use oauth::{
     GITHUB_ISSUER, HUB_AUDIENCE, JobClaims, OIDC_USER, SCOPED_TOKEN_SECONDS, TrustedPublisher,

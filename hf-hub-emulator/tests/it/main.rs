@@ -10,6 +10,7 @@ mod cassettes;
 mod docker_runtime;
 mod git_cli;
 mod history;
+mod hostile;
 mod js_client;
 mod python_client;
 mod real_runner;
