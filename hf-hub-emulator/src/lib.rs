@@ -44,5 +44,5 @@ pub use oauth::{
     issue_github_oidc_token,
 };
 pub use runtime::docker::{SPACE_LABEL, engine_answers as docker_engine_answers};
-pub use script::{ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
+pub use script::{HOSTILE_LOG_LINES, ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
 pub use server::{Emulator, EmulatorError};

@@ -24,7 +24,9 @@ use tokio::process::Command;
 
 use super::Job;
 use super::checkout::checkout;
-use super::stages::{StageFailure, log_line, pipe, set_stage, tail};
+use super::stages::{
+    StageFailure, build_failed_message, exited_message, log_line, pipe, set_stage,
+};
 use crate::config::DockerRunnerConfig;
 use crate::hub::{Hub, Space, Upstream};
 use crate::util;
@@ -33,8 +35,6 @@ use crate::util;
 pub const SPACE_LABEL: &str = "hf-deploy.space";
 const INSTANCE_LABEL: &str = "hf-deploy.emulator";
 const KEY_LABEL: &str = "hf-deploy.build-key";
-/// Lines of log quoted in `errorMessage`.
-const TAIL: usize = 30;
 
 /// The `docker` CLI to use: `HF_DEPLOY_DOCKER` when set, else the first `docker` on `PATH` that
 /// can build with BuildKit (a CLI with the buildx plugin, or a CLI older than 23 whose built-in
@@ -435,13 +435,7 @@ async fn exited(
     for r in readers {
         let _ = tokio::time::timeout(Duration::from_secs(5), r).await;
     }
-    (
-        "RUNTIME_ERROR",
-        format!(
-            "Exit code: {code}. Reason: the application exited. Container log:\n{}",
-            tail(space, true, TAIL)
-        ),
-    )
+    ("RUNTIME_ERROR", exited_message(space, &code))
 }
 
 /// Waits until something answers HTTP on the published port; the container exiting first, or
@@ -548,11 +542,7 @@ async fn build(
     if !status.success() {
         return Err((
             "BUILD_ERROR",
-            format!(
-                "Build failed with exit code: {}. Build log:\n{}",
-                status.code().unwrap_or(-1),
-                tail(space, false, TAIL)
-            ),
+            build_failed_message(space, status.code().unwrap_or(-1)),
         ));
     }
     let id = tokio::fs::read_to_string(&iidfile)

@@ -12,6 +12,7 @@ mod git_cli;
 mod history;
 mod hostile;
 mod js_client;
+mod misbehaving;
 mod python_client;
 mod real_runner;
 mod typed_bodies;
