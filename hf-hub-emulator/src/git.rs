@@ -474,24 +474,23 @@ pub(crate) async fn smart_http(
         "read"
     };
     let push_post = is_push && req.method == "POST";
-    let before = if push_post {
-        rev_parse(&hub, &space.repo_dir, "refs/heads/main").await
-    } else {
-        None
-    };
     let cmd = http_backend(&hub, &space, &req, caller.as_ref(), role);
     let out = match run_cgi(cmd, req.body).await {
         Ok(out) => out,
         Err(response) => return response,
     };
     let resp = cgi_response(&out);
-    if push_post {
-        let after = rev_parse(&hub, &space.repo_dir, "refs/heads/main").await;
-        if after.is_some() && after != before {
-            hub.new_revision(&space);
-        }
+    // This push moved `main` when receive-pack reports `ok refs/heads/main` (in a side-band
+    // packet or a plain pkt-line). Comparing `main` before and after would also credit a push
+    // that lost to another one running at the same time.
+    if push_post && contains(&out, b"ok refs/heads/main") {
+        hub.new_revision(&space);
     }
     resp
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// `git http-backend` with the CGI environment of `req`, the caller as `REMOTE_USER` (the
