@@ -281,7 +281,13 @@ pub(super) async fn run(
     if let Some(o) = logs.stderr.take() {
         readers.push(pipe(space.clone(), generation, true, o));
     }
-    let port = published_port(&name, app_port).await?;
+    let port = match published_port(&name, app_port).await {
+        Ok(port) => port,
+        // An app that crashes at once has exited before its port could be read: that is the
+        // failure to report (its exit code and traceback), not the missing port.
+        Err(_) if has_exited(&name).await => return Err(exited(space, readers, &name).await),
+        Err(e) => return Err(e),
+    };
     wait_answering(hub, space, &name, port, app_port, &mut readers).await?;
     if !set_stage(
         space,
@@ -422,6 +428,14 @@ async fn published_port(name: &str, app_port: u64) -> Result<u16, StageFailure> 
         })
 }
 
+/// Whether container `name` has stopped (`exited` or `dead`).
+async fn has_exited(name: &str) -> bool {
+    let state = output(&["inspect", "--format", "{{.State.Status}}", name])
+        .await
+        .unwrap_or_default();
+    state == "exited" || state == "dead"
+}
+
 /// The RUNTIME_ERROR of a container that exited: its exit code and the run log's tail (once the
 /// log readers are done, at most 5 s each).
 async fn exited(
@@ -457,10 +471,7 @@ async fn wait_answering(
         .unwrap_or_default();
     let deadline = Instant::now() + hub.startup_timeout;
     loop {
-        let state = output(&["inspect", "--format", "{{.State.Status}}", name])
-            .await
-            .unwrap_or_default();
-        if state == "exited" || state == "dead" {
+        if has_exited(name).await {
             return Err(exited(space, std::mem::take(readers), name).await);
         }
         if probe
