@@ -149,6 +149,10 @@ pub struct EmulatorConfig {
     /// Added to every request before it is handled (API, git and LFS alike), to measure a
     /// client far from the Hub; zero by default.
     pub request_latency: Duration,
+    /// The page size of `GET /api/spaces` and `GET …/commits/{rev}` when the request names no
+    /// `limit`; `None`: the Hub's (1000 Spaces, 50 commits). Tests set a small one to see a
+    /// client follow the `Link` header through several pages.
+    pub default_page_size: Option<usize>,
 }
 
 impl Default for EmulatorConfig {
@@ -166,6 +170,7 @@ impl Default for EmulatorConfig {
             lfs_multipart_chunk_size: 8 * 1024 * 1024,
             startup_timeout: Duration::from_secs(300),
             request_latency: Duration::ZERO,
+            default_page_size: None,
         }
     }
 }

@@ -162,9 +162,12 @@ pub(crate) async fn init_repo(hub: &Hub, repo: &Path) -> Result<(), String> {
     let mut text = tokio::fs::read_to_string(&config)
         .await
         .map_err(|e| e.to_string())?;
+    // `allowAnySHA1InWant`: a fetch may name any commit by its id (`want <sha>`), e.g. an older
+    // deploy. UNCONFIRMED on the Hub; assumed because the Hub's git runs on Gitaly (huggingface.js
+    // types a Space's `gitalyUid`), whose upload-pack sets it.
     text.push_str(
         "[http]\n\treceivepack = true\n\tuploadpack = true\n[receive]\n\tdenyNonFastForwards = true\n\tdenyDeletes = true\n\
-         [uploadpack]\n\tallowFilter = true\n\
+         [uploadpack]\n\tallowFilter = true\n\tallowAnySHA1InWant = true\n\
          [core]\n\tlogAllRefUpdates = always\n",
     );
     tokio::fs::write(&config, text)
@@ -211,6 +214,70 @@ pub(crate) async fn read_file(hub: &Hub, repo: &Path, rev: &str, path: &str) -> 
     )
     .await
     .ok()
+}
+
+/// One commit of a history, as `git log` tells it.
+pub(crate) struct LogEntry {
+    pub id: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// Committer time, seconds since the epoch.
+    pub time: i64,
+    /// The raw message (title line, then the body).
+    pub message: String,
+}
+
+/// How many commits `rev` has (its own and its ancestors).
+pub(crate) async fn count_commits(hub: &Hub, repo: &Path, rev: &str) -> Result<u64, String> {
+    let out = git(hub, repo, &["rev-list", "--count", rev], None, &[]).await?;
+    String::from_utf8_lossy(&out)
+        .trim()
+        .parse()
+        .map_err(|e| format!("git rev-list --count: {e}"))
+}
+
+/// `max` commits of `rev`'s history after the first `skip`, newest first.
+pub(crate) async fn log(
+    hub: &Hub,
+    repo: &Path,
+    rev: &str,
+    skip: u64,
+    max: u64,
+) -> Result<Vec<LogEntry>, String> {
+    let skip = format!("--skip={skip}");
+    let max = format!("--max-count={max}");
+    let out = git(
+        hub,
+        repo,
+        &[
+            "log",
+            "-z",
+            "--no-color",
+            "--format=%H%x1f%an%x1f%ae%x1f%ct%x1f%B",
+            &skip,
+            &max,
+            rev,
+            "--",
+        ],
+        None,
+        &[],
+    )
+    .await?;
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|r| !r.is_empty())
+        .filter_map(|r| {
+            let text = String::from_utf8_lossy(r);
+            let mut f = text.splitn(5, '\u{1f}');
+            Some(LogEntry {
+                id: f.next()?.trim().to_owned(),
+                author_name: f.next()?.to_owned(),
+                author_email: f.next()?.to_owned(),
+                time: f.next()?.parse().ok()?,
+                message: f.next().unwrap_or("").to_owned(),
+            })
+        })
+        .collect())
 }
 
 /// One file of a tree.
@@ -407,24 +474,23 @@ pub(crate) async fn smart_http(
         "read"
     };
     let push_post = is_push && req.method == "POST";
-    let before = if push_post {
-        rev_parse(&hub, &space.repo_dir, "refs/heads/main").await
-    } else {
-        None
-    };
     let cmd = http_backend(&hub, &space, &req, caller.as_ref(), role);
     let out = match run_cgi(cmd, req.body).await {
         Ok(out) => out,
         Err(response) => return response,
     };
     let resp = cgi_response(&out);
-    if push_post {
-        let after = rev_parse(&hub, &space.repo_dir, "refs/heads/main").await;
-        if after.is_some() && after != before {
-            hub.new_revision(&space);
-        }
+    // This push moved `main` when receive-pack reports `ok refs/heads/main` (in a side-band
+    // packet or a plain pkt-line). Comparing `main` before and after would also credit a push
+    // that lost to another one running at the same time.
+    if push_post && contains(&out, b"ok refs/heads/main") {
+        hub.new_revision(&space);
     }
     resp
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// `git http-backend` with the CGI environment of `req`, the caller as `REMOTE_USER` (the

@@ -78,10 +78,52 @@ pub(crate) enum Upstream {
     Scripted(ScriptedApp),
 }
 
+/// Who reads a Space's repository and who reaches its app (hub-2026 §9): `public` (everyone,
+/// everyone), `private` (its owner, its owner) and `protected` (its owner, everyone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Visibility {
+    Public,
+    Private,
+    Protected,
+}
+
+impl Visibility {
+    /// `public`, `private` or `protected`.
+    pub(crate) fn parse(value: &str) -> Option<Visibility> {
+        match value {
+            "public" => Some(Visibility::Public),
+            "private" => Some(Visibility::Private),
+            "protected" => Some(Visibility::Protected),
+            _ => None,
+        }
+    }
+
+    /// The value the Hub answers in `visibility`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+            Visibility::Protected => "protected",
+        }
+    }
+
+    /// The repository is private (`private` and `protected`): the Hub answers `"private": true`.
+    pub(crate) fn repo_private(self) -> bool {
+        self != Visibility::Public
+    }
+
+    /// The app answers anyone (`public` and `protected`).
+    pub(crate) fn app_public(self) -> bool {
+        self != Visibility::Private
+    }
+}
+
 pub(crate) struct SpaceState {
-    pub private: bool,
+    pub visibility: Visibility,
     pub sdk: String,
     pub hardware: String,
+    /// The sleep time asked for on paid hardware (`-1` = never, the default there); free
+    /// hardware's is fixed ([`SpaceState::gc_timeout`]).
     pub sleep_time: i64,
     pub secrets: Vec<KeyEntry>,
     pub variables: Vec<KeyEntry>,
@@ -99,6 +141,17 @@ pub(crate) struct SpaceState {
     /// This Space's builds follow this script instead of the stand-in's runner
     /// ([`crate::Emulator::script_space`]).
     pub script: Option<crate::script::ScriptedRunner>,
+}
+
+impl SpaceState {
+    /// The runtime's `gcTimeout`: 48 h on free hardware whatever was asked for; on paid
+    /// hardware the sleep time asked for, `None` (never sleeps) when none or `-1`.
+    pub(crate) fn gc_timeout(&self) -> Option<u64> {
+        if self.hardware == crate::util::FREE_HARDWARE {
+            return Some(crate::util::FREE_SLEEP_SECONDS);
+        }
+        u64::try_from(self.sleep_time).ok()
+    }
 }
 
 pub(crate) struct Space {
@@ -142,6 +195,8 @@ pub(crate) struct Hub {
     pub delays: StageDelays,
     pub startup_timeout: Duration,
     pub chunk_size: u64,
+    /// [`EmulatorConfig::default_page_size`].
+    pub page_size: Option<usize>,
     pub base_url: OnceLock<String>,
     pub spaces: Mutex<HashMap<String, Arc<Space>>>,
     pub log: Mutex<Vec<LoggedRequest>>,
@@ -165,6 +220,12 @@ pub(crate) struct Hub {
     pub previous_serves: std::sync::atomic::AtomicBool,
     /// Who hears of new revisions: the runtime (`crate::runtime::subscribe`).
     pub revision_listeners: Mutex<Vec<RevisionListener>>,
+    /// The foreign host (another loopback port): where redirect faults and hostile LFS
+    /// answers send clients.
+    pub foreign: crate::foreign::ForeignHost,
+    /// The LFS batch answer's upload (`.0`) and verify (`.1`) targets point at the foreign host
+    /// ([`crate::Emulator::point_lfs_at_foreign_host`]).
+    pub lfs_foreign: (std::sync::atomic::AtomicBool, std::sync::atomic::AtomicBool),
 }
 
 impl Hub {
@@ -190,6 +251,7 @@ impl Hub {
             delays: config.stage_delays,
             startup_timeout: config.startup_timeout,
             chunk_size: config.lfs_multipart_chunk_size.max(1),
+            page_size: config.default_page_size,
             base_url: OnceLock::new(),
             spaces: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
@@ -205,6 +267,10 @@ impl Hub {
             oidc: crate::oauth::Oidc::default(),
             previous_serves: Default::default(),
             revision_listeners: Mutex::new(Vec::new()),
+            foreign: crate::foreign::ForeignHost::new(
+                config.tokens.iter().map(|t| t.token.clone()).collect(),
+            ),
+            lfs_foreign: Default::default(),
         }
     }
 
@@ -292,7 +358,7 @@ impl Hub {
 }
 
 pub(crate) fn can_read(space: &SpaceState, ns: &str, caller: Option<&Caller>) -> bool {
-    !space.private || caller.is_some_and(|c| owner(c).eq_ignore_ascii_case(ns))
+    !space.visibility.repo_private() || caller.is_some_and(|c| owner(c).eq_ignore_ascii_case(ns))
 }
 
 pub(crate) fn can_write(ns: &str, caller: Option<&Caller>) -> bool {

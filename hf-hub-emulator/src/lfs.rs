@@ -92,9 +92,18 @@ pub(crate) async fn batch(
 }
 
 /// The upload answer: nothing to do for a stored object; else `basic` upload and verify
-/// targets, or `multipart` ones above the chunk size when the client lists it.
+/// targets, or `multipart` ones above the chunk size when the client lists it. The targets are
+/// the stand-in's own, or the foreign host's when a test points them there.
 fn batch_upload(hub: &Hub, space: &Space, multipart_ok: bool, objects: Vec<Value>) -> Response {
-    let base = hub.base_url().to_owned();
+    let foreign = |on: &std::sync::atomic::AtomicBool| {
+        if on.load(std::sync::atomic::Ordering::SeqCst) {
+            hub.foreign.url()
+        } else {
+            hub.base_url().to_owned()
+        }
+    };
+    let base = foreign(&hub.lfs_foreign.0);
+    let verify_base = foreign(&hub.lfs_foreign.1);
     let mut any_multipart = false;
     let mut out = Vec::new();
     for o in objects {
@@ -113,7 +122,7 @@ fn batch_upload(hub: &Hub, space: &Space, multipart_ok: bool, objects: Vec<Value
             continue;
         }
         lock(&hub.pending_lfs).insert(oid.clone(), size);
-        let verify = json!({"href": format!("{base}/lfs/verify/{}", space.id)});
+        let verify = json!({"href": format!("{verify_base}/lfs/verify/{}", space.id)});
         if multipart_ok && size > hub.chunk_size {
             any_multipart = true;
             out.push(

@@ -16,8 +16,10 @@ mod api;
 mod auth;
 mod config;
 mod faults;
+mod foreign;
 mod git;
 mod hub;
+mod info;
 mod lfs;
 mod listener;
 mod logs;
@@ -35,11 +37,12 @@ pub use config::{
     RealRunnerConfig, Role, Runner, StageDelays, TokenSpec,
 };
 pub use faults::{FaultRule, Faults};
+pub use foreign::{ForeignHost, ForeignRequest};
 pub use hub::LoggedRequest;
 pub use oauth::{
     GITHUB_ISSUER, HUB_AUDIENCE, JobClaims, OIDC_USER, SCOPED_TOKEN_SECONDS, TrustedPublisher,
     issue_github_oidc_token,
 };
 pub use runtime::docker::{SPACE_LABEL, engine_answers as docker_engine_answers};
-pub use script::{ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
+pub use script::{HOSTILE_LOG_LINES, ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
 pub use server::{Emulator, EmulatorError};

@@ -12,7 +12,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::faults::FaultAction;
+use crate::faults::{FaultAction, RedirectTarget};
 use crate::hub::{Hub, LoggedRequest};
 use crate::listener::ConnKill;
 use crate::util;
@@ -74,9 +74,34 @@ fn arriving(req: &Request, app_space: Option<String>) -> LoggedRequest {
 }
 
 /// The answer an injected fault gives instead of the handler's (`None`: the handler answers).
-fn fault_answer(action: FaultAction) -> Option<Response> {
+fn fault_answer(hub: &Hub, action: FaultAction, path: &str, query: &str) -> Option<Response> {
     match action {
         FaultAction::Pass | FaultAction::Drop => None,
+        FaultAction::Redirect { status, to } => {
+            let base = match to {
+                RedirectTarget::Foreign => hub.foreign.url(),
+                RedirectTarget::Url(url) => url,
+            };
+            let query = if query.is_empty() {
+                String::new()
+            } else {
+                format!("?{query}")
+            };
+            Some(bodies::redirect(status, &format!("{base}{path}{query}")))
+        }
+        FaultAction::EndlessBody => Some(bodies::endless(
+            "application/json",
+            b"{\"data\":\"",
+            b'a',
+            hub.shutdown.clone(),
+        )),
+        FaultAction::HugeBody(bytes) => Some(bodies::huge(bytes, hub.shutdown.clone())),
+        FaultAction::EndlessSseLine => Some(bodies::endless(
+            "text/event-stream",
+            b"data: {\"data\":\"",
+            b'x',
+            hub.shutdown.clone(),
+        )),
         FaultAction::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Some(util::hub_error(
@@ -139,11 +164,18 @@ async fn apply_faults_and_log(
     let mut entry = arriving(&req, app_space);
     let arrived = Instant::now();
     let mut injected = None;
-    if let Some((action, latency)) = hub.faults.take(&entry.method, &entry.path, entry.app) {
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
-        if action == FaultAction::Drop {
+    if let Some((action, latency)) =
+        hub.faults
+            .take(&entry.method, &entry.path, &entry.query, entry.app)
+    {
+        // A held request holds nobody else up (each connection is its own task); shutting the
+        // stand-in down cuts it.
+        let shut_down = !latency.is_zero()
+            && tokio::select! {
+                () = tokio::time::sleep(latency) => false,
+                () = hub.shutdown.cancelled() => true,
+            };
+        if action == FaultAction::Drop || shut_down {
             if let Some(c) = conn {
                 c.cut();
             }
@@ -151,7 +183,7 @@ async fn apply_faults_and_log(
             hub.record(entry);
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
-        injected = fault_answer(action);
+        injected = fault_answer(hub, action, &entry.path, &entry.query);
     }
     let mut resp = match injected {
         Some(r) => r,
@@ -170,4 +202,69 @@ async fn apply_faults_and_log(
     entry.status = resp.status().as_u16();
     hub.record(entry);
     resp
+}
+
+/// The bodies of the fault answers that are not errors: redirects, endless and huge bodies.
+mod bodies {
+    use axum::body::Body;
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::{IntoResponse, Response};
+    use bytes::Bytes;
+    use futures_util::StreamExt;
+    use tokio_util::sync::CancellationToken;
+
+    const CHUNK: usize = 64 * 1024;
+
+    /// `status` (a 3xx) with `Location: location`.
+    pub(super) fn redirect(status: u16, location: &str) -> Response {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
+        let mut resp = (status, format!("Redirecting to {location}\n")).into_response();
+        if let Ok(v) = HeaderValue::from_str(location) {
+            resp.headers_mut().insert(header::LOCATION, v);
+        }
+        resp
+    }
+
+    /// 200 `content_type`: `prefix`, then `fill` bytes forever (until the client stops reading
+    /// or `shutdown`).
+    pub(super) fn endless(
+        content_type: &'static str,
+        prefix: &'static [u8],
+        fill: u8,
+        shutdown: CancellationToken,
+    ) -> Response {
+        let chunk = Bytes::from(vec![fill; CHUNK]);
+        let stream = futures_util::stream::once(async move { Bytes::from_static(prefix) })
+            .chain(futures_util::stream::repeat(chunk))
+            .map(Ok::<_, std::io::Error>)
+            .take_until(shutdown.cancelled_owned());
+        let mut resp = Response::new(Body::from_stream(stream));
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        resp
+    }
+
+    /// 200 with `bytes` bytes of `a` (`Content-Length: bytes`), made chunk by chunk as sent.
+    pub(super) fn huge(bytes: u64, shutdown: CancellationToken) -> Response {
+        let chunk = Bytes::from(vec![b'a'; CHUNK]);
+        let full = bytes / CHUNK as u64;
+        let rest = (bytes % CHUNK as u64) as usize;
+        let stream = futures_util::stream::iter(0..full)
+            .map(move |_| chunk.clone())
+            .chain(futures_util::stream::iter(
+                (rest > 0).then(|| Bytes::from(vec![b'a'; rest])),
+            ))
+            .map(Ok::<_, std::io::Error>)
+            .take_until(shutdown.cancelled_owned());
+        let mut resp = Response::new(Body::from_stream(stream));
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&bytes.to_string()) {
+            h.insert(header::CONTENT_LENGTH, v);
+        }
+        resp
+    }
 }

@@ -135,9 +135,23 @@ pub(crate) struct Oidc {
     publishers: Mutex<HashMap<String, Vec<TrustedPublisher>>>,
     /// Scoped tokens: token -> (Space id, expiry).
     tokens: Mutex<HashMap<String, (String, Instant)>>,
+    /// The exchange answers this raw JSON as `expires_in` instead of [`SCOPED_TOKEN_SECONDS`]
+    /// (a numbers fault: huge, negative, a float, a string).
+    expires_in: Mutex<Option<String>>,
 }
 
 impl Oidc {
+    pub(crate) fn set_expires_in(&self, raw_json: Option<String>) {
+        *lock(&self.expires_in) = raw_json;
+    }
+
+    /// The `expires_in` of the exchange's answer, as raw JSON.
+    pub(crate) fn expires_in(&self) -> String {
+        lock(&self.expires_in)
+            .clone()
+            .unwrap_or_else(|| SCOPED_TOKEN_SECONDS.to_string())
+    }
+
     pub(crate) fn add_publisher(&self, space: &str, publisher: TrustedPublisher) {
         lock(&self.publishers)
             .entry(space.to_ascii_lowercase())

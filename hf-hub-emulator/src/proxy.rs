@@ -1,4 +1,6 @@
-//! The per-Space listener behind the Space's `host` URL: forwards to the app while RUNNING.
+//! The per-Space listener behind the Space's `host` URL: forwards to the app while RUNNING. The
+//! app of a `private` Space answers only its readers' tokens; `public` and `protected` apps
+//! answer anyone.
 
 use std::sync::Arc;
 
@@ -46,38 +48,40 @@ pub(crate) fn serve(
     crate::listener::serve(listener, app, shutdown)
 }
 
+/// Whether `req` carries the token of a user who may read `space` (`Authorization: Bearer`). A
+/// private Space's app answers nothing else, a CORS preflight included: on the Hub a browser
+/// without the owner's session cannot reach it.
+fn reader(hub: &Hub, space: &Space, req: &Request) -> bool {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let caller = token.and_then(|t| hub.caller_for_token(t));
+    caller.is_some() && can_read(&space.lock(), &space.ns, caller.as_ref())
+}
+
 fn text(status: StatusCode, msg: &str) -> Response {
     (status, msg.to_owned()).into_response()
 }
 
 async fn handle(State(ps): State<ProxyState>, req: Request) -> Response {
     let ProxyState { hub, space } = ps;
-    let (private, upstream, stage, previous_serves) = {
+    let (visibility, upstream, stage, previous_serves) = {
         let st = space.lock();
         (
-            st.private,
+            st.visibility,
             st.upstream.clone(),
             st.stage.clone(),
             st.previous_serves,
         )
     };
-    if private && req.method() != axum::http::Method::OPTIONS {
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        let Some(token) = token else {
-            return text(
-                StatusCode::UNAUTHORIZED,
-                "This Space is private: send `Authorization: Bearer <token>`\n",
-            );
-        };
-        let caller = hub.caller_for_token(token);
-        if caller.is_none() || !can_read(&space.lock(), &space.ns, caller.as_ref()) {
-            return text(StatusCode::NOT_FOUND, "Space not found\n");
-        }
+    if !visibility.app_public() && !reader(&hub, &space, &req) {
+        return text(
+            StatusCode::UNAUTHORIZED,
+            "This Space is private: its app answers only requests with `Authorization: Bearer <token>` of a user who can read it\n",
+        );
     }
     // While a new revision builds or starts (`RUNNING_BUILDING`, `RUNNING_APP_STARTING`), the
     // previous one still answers, as on the Hub.

@@ -18,7 +18,13 @@ use std::time::Duration;
 ///             .then(ScriptedResponse::json(200, r#"{"status":"ok"}"#)))
 ///         .cors_origin("https://example.github.io"));
 /// let failing = ScriptedRunner::failing("BUILD_ERROR").build_log("ERROR: no matching distribution");
-/// # let _ = (runner, failing);
+/// // Apps that misbehave, one line each:
+/// let leaky = ScriptedRunner::crash_printing_settings();
+/// let hostile = ScriptedRunner::running()
+///     .hostile_build_log()
+///     .app(ScriptedApp::hostile_health("/health"));
+/// let broken = ScriptedRunner::build_fails();
+/// # let _ = (runner, failing, leaky, hostile, broken);
 /// ```
 #[derive(Debug, Clone)]
 pub struct ScriptedRunner {
@@ -28,7 +34,43 @@ pub struct ScriptedRunner {
     pub(crate) run_log: Vec<String>,
     pub(crate) app: ScriptedApp,
     pub(crate) check_repo: bool,
+    /// The run log dumps the Space's settings (secrets included) as a crashing app would.
+    pub(crate) settings_dump: bool,
+    /// The `errorMessage` of an error stage.
+    pub(crate) error: ScriptedError,
 }
+
+/// The `errorMessage` a scripted error stage reports.
+#[derive(Debug, Clone)]
+pub(crate) enum ScriptedError {
+    /// `scripted <STAGE>`.
+    Default,
+    /// This text.
+    Fixed(String),
+    /// The Hub's words for an app that exited with code 1, quoting the run log's tail.
+    Exited,
+    /// The Hub's words for a build that failed with code 1, quoting the build log's tail.
+    BuildFailed,
+}
+
+/// Log lines a hostile or careless build prints: ANSI colours and screen control, OSC 8
+/// hyperlinks, OSC 0 window titles, OSC 52 clipboard writes, an 8-bit CSI, a carriage return, a
+/// NUL and GitHub workflow commands. A client must neutralise them before it prints or renders
+/// them ([`ScriptedRunner::hostile_build_log`]; use them as run log lines with
+/// [`ScriptedRunner::run_log`]).
+pub const HOSTILE_LOG_LINES: [&str; 11] = [
+    "\u{1b}[31mERROR\u{1b}[0m: red text from the build",
+    "\u{1b}]8;;https://evil.example/phish\u{7}click here\u{1b}]8;;\u{7}",
+    "\u{1b}]0;pwned window title\u{7}",
+    "\u{1b}]52;c;ZWNobyBwd25lZA==\u{7}",
+    "\u{1b}[2J\u{1b}[Hscreen cleared",
+    "\u{9b}31m8-bit CSI",
+    "progress 10%\rOVERWRITTEN",
+    "nul\u{0}byte",
+    "::error file=app.py,line=1::forged annotation",
+    "##[error]forged error",
+    "::add-mask::nothing-to-mask",
+];
 
 impl Default for ScriptedRunner {
     fn default() -> Self {
@@ -46,7 +88,50 @@ impl ScriptedRunner {
             run_log: Vec::new(),
             app: ScriptedApp::new(),
             check_repo: true,
+            settings_dump: false,
+            error: ScriptedError::Default,
         }
+    }
+
+    /// An app that crashes at start printing its settings the way a pydantic-settings app does:
+    /// a `KEY=value` line for each of the Space's secrets and variables (their real values: a
+    /// `DATABASE_URL` with its password, a `GEMINI_API_KEY`), then a traceback ending in a
+    /// `ValidationError` that quotes each secret's `input_value`. The Space ends in
+    /// `RUNTIME_ERROR` with an `errorMessage` quoting the run log's tail, secrets included, as
+    /// the Hub quotes a container's log: a client must redact them.
+    pub fn crash_printing_settings() -> Self {
+        ScriptedRunner {
+            settings_dump: true,
+            error: ScriptedError::Exited,
+            ..ScriptedRunner::failing("RUNTIME_ERROR")
+        }
+    }
+
+    /// A build that fails: a Docker build log ending in pip's `No matching distribution`, then
+    /// `BUILD_ERROR` with an `errorMessage` quoting the build log's tail, as the Hub does.
+    pub fn build_fails() -> Self {
+        ScriptedRunner {
+            error: ScriptedError::BuildFailed,
+            ..ScriptedRunner::failing("BUILD_ERROR")
+        }
+        .build_log("#5 [2/4] COPY requirements.txt .")
+        .build_log("#6 [3/4] RUN pip install --no-cache-dir -r requirements.txt")
+        .build_log("#6 1.204 ERROR: Could not find a version that satisfies the requirement fastapi==0.0.0 (from versions: 0.1.0)")
+        .build_log("#6 1.205 ERROR: No matching distribution found for fastapi==0.0.0")
+        .build_log("#6 ERROR: process \"/bin/sh -c pip install --no-cache-dir -r requirements.txt\" did not complete successfully: exit code: 1")
+    }
+
+    /// Adds [`HOSTILE_LOG_LINES`] to the build log: escape sequences and workflow commands.
+    pub fn hostile_build_log(mut self) -> Self {
+        self.build_log
+            .extend(HOSTILE_LOG_LINES.iter().map(|l| (*l).to_owned()));
+        self
+    }
+
+    /// The `errorMessage` the final stage reports when it is an error (default `scripted <STAGE>`).
+    pub fn error_message(mut self, message: &str) -> Self {
+        self.error = ScriptedError::Fixed(message.to_owned());
+        self
     }
 
     /// Ends in `stage` (e.g. `BUILD_ERROR`, `RUNTIME_ERROR`) instead of RUNNING.
@@ -136,6 +221,30 @@ impl ScriptedResponse {
         }
     }
 
+    /// A health answer with hostile content (200 JSON): a `status` of
+    /// `"healthy\n::error file=x::forged"` (a forged workflow command on its second line), and
+    /// service details carrying Markdown links and images, an @-mention, an issue reference,
+    /// HTML (`<img onerror>`, `<script>`, a comment), a Markdown table, ANSI colours and an OSC 8
+    /// hyperlink, in a service's status, error and name.
+    pub fn hostile_health() -> Self {
+        let body = serde_json::json!({
+            "status": "healthy\n::error file=x::forged",
+            "services": {
+                "postgres": {
+                    "status": "error",
+                    "error": "[click me](https://evil.example/phish) ![tracker](https://evil.example/pixel.png) @octocat #1 <img src=x onerror=alert(1)> <!-- hidden --> \u{1b}[31mred\u{1b}[0m \u{1b}]8;;https://evil.example\u{7}link\u{1b}]8;;\u{7}"
+                },
+                "qdrant": {
+                    "status": "ok\n::warning::forged",
+                    "detail": "| forged | table |\n|---|---|\n| a | b |"
+                },
+                "<script>alert(1)</script>": "ok",
+                "gemini": {"status": "error", "error": "line one\r\n::set-output name=x::forged\n##[error]forged"}
+            }
+        });
+        ScriptedResponse::json(200, &body.to_string())
+    }
+
     /// Adds a response header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
@@ -215,6 +324,11 @@ impl ScriptedApp {
     /// An app answering 404 everywhere.
     pub fn new() -> Self {
         ScriptedApp::default()
+    }
+
+    /// An app whose `GET path` answers [`ScriptedResponse::hostile_health`].
+    pub fn hostile_health(path: &str) -> Self {
+        ScriptedApp::new().route(ScriptedRoute::get(path).then(ScriptedResponse::hostile_health()))
     }
 
     /// Adds a route (first match wins).

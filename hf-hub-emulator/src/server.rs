@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::config::EmulatorConfig;
 use crate::faults::Faults;
+use crate::foreign::ForeignHost;
 use crate::hub::{Hub, LoggedRequest};
 use crate::util::lock;
 use crate::{api, listener, runtime};
@@ -62,6 +63,7 @@ pub struct Emulator {
     hub: Arc<Hub>,
     url: String,
     server: tokio::task::JoinHandle<()>,
+    foreign: tokio::task::JoinHandle<()>,
     _tempdir: Option<tempfile::TempDir>,
 }
 
@@ -114,10 +116,19 @@ impl Emulator {
             ));
         }
         let server = listener::serve(listener, app, hub.shutdown.clone());
+        let foreign = hub
+            .foreign
+            .start(hub.shutdown.clone())
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                source,
+            })?;
         Ok(Emulator {
             hub,
             url,
             server,
+            foreign,
             _tempdir: tempdir,
         })
     }
@@ -215,6 +226,31 @@ impl Emulator {
         true
     }
 
+    /// The foreign host: another loopback port (another origin) that records every request it
+    /// gets and answers 200 `{}` (or [`ForeignHost::set_status`]). Redirect faults
+    /// ([`crate::FaultRule::redirect_to_foreign`]) and [`Emulator::point_lfs_at_foreign_host`]
+    /// send clients there; [`ForeignHost::credentials_seen`] tells whether any credential came.
+    pub fn foreign_host(&self) -> &ForeignHost {
+        &self.hub.foreign
+    }
+
+    /// From now on the LFS batch answer points its `upload` (basic and multipart targets)
+    /// and/or `verify` `href` at the foreign host, as a hostile or broken LFS server could: a
+    /// client must not send its Hub credentials there (the actions carry no `header` of their
+    /// own). `false, false` restores the stand-in's own targets.
+    pub fn point_lfs_at_foreign_host(&self, upload: bool, verify: bool) {
+        self.hub.lfs_foreign.0.store(upload, Ordering::SeqCst);
+        self.hub.lfs_foreign.1.store(verify, Ordering::SeqCst);
+    }
+
+    /// The `expires_in` the token exchange (`POST /oauth/token`) answers from now on, as raw JSON
+    /// inserted verbatim (e.g. `18446744073709551615`, `1e30`, `-1`, `"3600"`); `None` restores
+    /// the Hub's `3600`. The scoped token itself still lives 3600 s: only the number a client
+    /// reads changes.
+    pub fn set_token_expires_in(&self, raw_json: Option<&str>) {
+        self.hub.oidc.set_expires_in(raw_json.map(str::to_owned));
+    }
+
     /// The `host` URL of Space `id` (its app, through the stand-in's proxy), if it exists.
     pub fn space_host(&self, id: &str) -> Option<String> {
         let (ns, name) = id.split_once('/')?;
@@ -237,6 +273,7 @@ impl Emulator {
         }
         runtime::shut_down(&self.hub).await;
         self.server.abort();
+        self.foreign.abort();
         let _ = (&mut self.server).await;
     }
 }
@@ -245,6 +282,7 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         self.hub.shutdown.cancel();
         self.server.abort();
+        self.foreign.abort();
         runtime::shut_down_blocking(&self.hub);
     }
 }

@@ -130,6 +130,12 @@ pub(crate) fn card_data(readme: &str) -> Result<Value, String> {
     }
 }
 
+/// The free hardware: its sleep time is fixed at [`FREE_SLEEP_SECONDS`].
+pub(crate) const FREE_HARDWARE: &str = "cpu-basic";
+/// The sleep time (`gcTimeout`) of a Space on free hardware: 48 h, not configurable
+/// (hub-api.md §5; huggingface_hub warns when a sleep time is asked for on `cpu-basic`).
+pub(crate) const FREE_SLEEP_SECONDS: u64 = 172_800;
+
 pub(crate) const COLORS: [&str; 8] = [
     "red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray",
 ];

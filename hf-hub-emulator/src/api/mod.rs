@@ -3,6 +3,8 @@
 //! | Module | Routes |
 //! |---|---|
 //! | [`repos`] | `whoami-v2`, `repos/create`, `repos/delete`, `validate-yaml`, Space info, `auth-check` |
+//! | [`listing`] | `GET /api/spaces` (author, search, filter, sort, `full`, `expand`; `Link` pages) |
+//! | [`history`] | `…/commits/{rev}` (the bare repository's history; `X-Total-Count`, `Link` pages) |
 //! | [`settings`] | `…/settings`, `…/secrets`, `…/variables`, `…/hardware`, `…/sleeptime` |
 //! | [`runtime`] | `…/runtime`, `…/restart`, `…/pause`, `…/logs/{kind}`, `…/host` |
 //! | [`commit`] | `…/preupload/{rev}`, `…/commit/{rev}`, `…/xet-write-token/{rev}` |
@@ -17,6 +19,8 @@ mod common;
 
 mod commit;
 mod git;
+mod history;
+mod listing;
 mod oauth;
 mod repos;
 mod runtime;
@@ -40,11 +44,13 @@ pub(crate) fn router(hub: Arc<Hub>) -> Router {
         .route("/api/repos/create", post(repos::create))
         .route("/api/repos/delete", delete(repos::delete_repo))
         .route("/api/validate-yaml", post(repos::validate_yaml))
+        .route("/api/spaces", get(listing::list_spaces))
         .route(spaces, get(repos::space_info))
         .route(
             &format!("{spaces}/revision/{{rev}}"),
             get(repos::space_info_rev),
         )
+        .route(&format!("{spaces}/commits/{{rev}}"), get(history::commits))
         .route(&format!("{spaces}/auth-check"), get(repos::auth_check))
         .route(
             &format!("{spaces}/auth-check/write"),

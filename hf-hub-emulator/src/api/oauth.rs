@@ -5,16 +5,16 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{Caller, invalid_credentials};
 use crate::hub::Hub;
-use crate::oauth::{self, SCOPED_TOKEN_SECONDS};
+use crate::oauth;
 use crate::util::{hub_error, json_response};
 
 fn oauth_error(error: &str, description: Option<&str>) -> Response {
@@ -69,15 +69,19 @@ pub(crate) async fn token_exchange(State(hub): State<Arc<Hub>>, body: Bytes) -> 
     let Some(token) = hub.oidc.issue_scoped_token(&space.id, &claims) else {
         return oauth_error("invalid_grant", None);
     };
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "access_token": token,
-            "token_type": "bearer",
-            "expires_in": SCOPED_TOKEN_SECONDS,
-            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
-        }),
-    )
+    // Written by hand: `expires_in` may be a numbers fault's raw JSON, which a JSON value could
+    // not carry verbatim (`1e30`, a number beyond u64).
+    let body = format!(
+        "{{\"access_token\":{},\"token_type\":\"bearer\",\"expires_in\":{},\"issued_token_type\":\"urn:ietf:params:oauth:token-type:access_token\"}}",
+        json!(token),
+        hub.oidc.expires_in()
+    );
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
 }
 
 /// Keeps a scoped token to its one Space: its git, LFS and API paths, settings excepted.

@@ -11,17 +11,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::common::{
-    H, Res, bad_request, flatten, forbidden, ok, parse_json, query_pairs, readable, writable,
+    H, Res, bad_request, expand_values, flatten, forbidden, ok, parse_json, query_pairs, readable,
+    requested_visibility, writable,
 };
 use crate::auth::{Caller, auth_required};
 use crate::git::{self, Change, CommitError};
-use crate::hub::{Hub, KeyEntry, LogBuf, Space, SpaceState, Upstream};
+use crate::hub::{Hub, KeyEntry, LogBuf, Space, SpaceState, Upstream, Visibility};
 use crate::util::{self, hub_error, json_response, lock};
-use crate::{proxy, runtime};
+use crate::{info, proxy, runtime};
 
 // ---- request bodies ----------------------------------------------------------------------------
 
@@ -152,7 +153,7 @@ pub(crate) async fn create(State(hub): H, headers: HeaderMap, body: Bytes) -> Re
 struct NewSpace {
     ns: String,
     name: String,
-    private: bool,
+    visibility: Visibility,
     sdk: String,
     hardware: String,
     sleep_time: i64,
@@ -197,17 +198,23 @@ impl NewSpace {
                 util::SDKS.join(", ")
             )));
         }
-        let private = match (req.visibility.as_deref(), req.private) {
-            (Some(v), _) => v == "private",
-            (None, p) => p.unwrap_or(false),
+        let visibility = requested_visibility(req.visibility.as_deref(), req.private)?
+            .unwrap_or(Visibility::Public);
+        let hardware = req
+            .hardware
+            .unwrap_or_else(|| util::FREE_HARDWARE.to_owned());
+        // The sleep time of free hardware is fixed (48 h): a value asked for is ignored there.
+        let sleep_time = match req.sleep_time_seconds {
+            Some(s) if hardware != util::FREE_HARDWARE => s,
+            _ => -1,
         };
         Ok(NewSpace {
             ns,
             name,
-            private,
+            visibility,
             sdk,
-            hardware: req.hardware.unwrap_or_else(|| "cpu-basic".to_owned()),
-            sleep_time: req.sleep_time_seconds.unwrap_or(172800),
+            hardware,
+            sleep_time,
             secrets: key_entries(req.secrets)?,
             variables: key_entries(req.variables)?,
         })
@@ -216,7 +223,7 @@ impl NewSpace {
     /// The Space's state at creation: BUILDING its first generation.
     fn state(self, hub: &Hub, now: String) -> SpaceState {
         SpaceState {
-            private: self.private,
+            visibility: self.visibility,
             sdk: self.sdk,
             hardware: self.hardware,
             sleep_time: self.sleep_time,
@@ -269,6 +276,9 @@ async fn create_inner(hub: &Arc<Hub>, headers: &HeaderMap, body: &[u8]) -> Res {
     let who = hub.caller(headers)?.ok_or_else(auth_required)?;
     let new = NewSpace::from_request(&who, body)?;
     crate::plans::check_create(hub, &who.user, &new.sdk, &new.hardware)?;
+    if new.visibility == Visibility::Protected {
+        crate::plans::check_protected(hub, &who.user)?;
+    }
     let _guard = hub.write_lock.lock().await;
     if let Some(existing) = hub.space(&new.ns, &new.name) {
         let url = format!("{}/spaces/{}", hub.base_url(), existing.id);
@@ -376,29 +386,6 @@ pub(crate) async fn validate_yaml(body: Bytes) -> Response {
 
 // ---- space info ------------------------------------------------------------------------------
 
-const EXPAND: [&str; 20] = [
-    "author",
-    "cardData",
-    "createdAt",
-    "datasets",
-    "disabled",
-    "lastModified",
-    "likes",
-    "models",
-    "private",
-    "region",
-    "resourceGroup",
-    "runtime",
-    "sdk",
-    "sha",
-    "siblings",
-    "subdomain",
-    "tags",
-    "trendingScore",
-    "usedStorage",
-    "xetEnabled",
-];
-
 pub(crate) async fn space_info(
     State(hub): H,
     headers: HeaderMap,
@@ -427,17 +414,7 @@ async fn info(
 ) -> Res {
     let (space, _) = readable(hub, headers, ns, name)?;
     let pairs = query_pairs(q);
-    let expand: Vec<String> = pairs
-        .iter()
-        .filter(|(k, _)| k == "expand" || k == "expand[]")
-        .map(|(_, v)| v.clone())
-        .collect();
-    if let Some(bad) = expand.iter().find(|e| !EXPAND.contains(&e.as_str())) {
-        return Err(bad_request(&format!(
-            "\"expand\" must be one of [{}], got \"{bad}\"",
-            EXPAND.join(", ")
-        )));
-    }
+    let expand = expand_values(&pairs)?;
     let blobs = pairs
         .iter()
         .any(|(k, v)| k == "blobs" && (v == "true" || v == "1"));
@@ -449,97 +426,10 @@ async fn info(
             &format!("Invalid rev id: {rev}"),
         ));
     };
-    let entries = git::ls_tree(hub, &space.repo_dir, &sha)
+    let full = info::space_fields(hub, &space, &sha, blobs)
         .await
         .map_err(|e| hub_error(StatusCode::INTERNAL_SERVER_ERROR, None, &e))?;
-    let readme = git::read_file(hub, &space.repo_dir, &sha, "README.md").await;
-    let card = readme
-        .map(|r| util::card_data(&String::from_utf8_lossy(&r)).unwrap_or_else(|_| json!({})))
-        .unwrap_or(json!({}));
-    let siblings = siblings(hub, &space, &sha, &entries, blobs).await;
-    let (private, sdk, last_modified) = {
-        let st = space.lock();
-        (st.private, st.sdk.clone(), st.last_modified.clone())
-    };
-    let mut tags = vec![sdk.clone(), "region:us".to_owned()];
-    if let Some(Value::Array(t)) = card.get("tags") {
-        tags.extend(t.iter().filter_map(Value::as_str).map(str::to_owned));
-    }
-    let used: u64 = entries.iter().map(|e| e.size).sum();
-    let mut full = Map::new();
-    full.insert("_id".into(), json!(space.mongo_id));
-    full.insert("id".into(), json!(space.id));
-    full.insert("author".into(), json!(space.ns));
-    full.insert("sha".into(), json!(sha));
-    full.insert("lastModified".into(), json!(last_modified));
-    full.insert("private".into(), json!(private));
-    full.insert("gated".into(), json!(false));
-    full.insert("disabled".into(), json!(false));
-    full.insert("host".into(), json!(space.proxy_url));
-    full.insert("subdomain".into(), json!(space.subdomain()));
-    full.insert("likes".into(), json!(0));
-    full.insert("sdk".into(), json!(sdk));
-    full.insert("tags".into(), json!(tags));
-    full.insert("createdAt".into(), json!(space.created_at));
-    full.insert("cardData".into(), card);
-    full.insert("siblings".into(), json!(siblings));
-    full.insert("runtime".into(), runtime::runtime_json(&space));
-    full.insert("models".into(), json!([]));
-    full.insert("datasets".into(), json!([]));
-    full.insert("usedStorage".into(), json!(used));
-    full.insert("trendingScore".into(), json!(0));
-    full.insert("region".into(), json!("us"));
-    full.insert("resourceGroup".into(), Value::Null);
-    full.insert("xetEnabled".into(), json!(false));
-    ok(expanded(full, &expand))
-}
-
-/// The `siblings` of a revision: each file's name, and with `blobs` its size and blob id (for an
-/// LFS pointer, the object's size and `lfs`).
-async fn siblings(
-    hub: &Hub,
-    space: &Space,
-    sha: &str,
-    entries: &[git::TreeEntry],
-    blobs: bool,
-) -> Vec<Value> {
-    let mut siblings = Vec::new();
-    for e in entries {
-        let mut s = json!({"rfilename": e.path});
-        if blobs {
-            s["size"] = json!(e.size);
-            s["blobId"] = json!(e.blob);
-            if e.size < 1024 {
-                if let Some(data) = git::read_file(hub, &space.repo_dir, sha, &e.path).await {
-                    if let Some((oid, size)) = util::parse_lfs_pointer(&data) {
-                        s["size"] = json!(size);
-                        s["lfs"] = json!({"size": size, "sha256": oid, "pointerSize": e.size});
-                    }
-                }
-            }
-        }
-        siblings.push(s);
-    }
-    siblings
-}
-
-/// The answer for `expand`: without it the default fields (all but `resourceGroup` and
-/// `xetEnabled`); with it only `_id`, `id` and the fields asked for.
-fn expanded(mut full: Map<String, Value>, expand: &[String]) -> Value {
-    if expand.is_empty() {
-        full.remove("resourceGroup");
-        full.remove("xetEnabled");
-        return Value::Object(full);
-    }
-    let mut out = Map::new();
-    out.insert("_id".into(), full["_id"].clone());
-    out.insert("id".into(), full["id"].clone());
-    for e in expand {
-        if let Some(v) = full.get(e.as_str()) {
-            out.insert(e.clone(), v.clone());
-        }
-    }
-    Value::Object(out)
+    ok(info::info_answer(full, &expand))
 }
 
 pub(crate) async fn auth_check(

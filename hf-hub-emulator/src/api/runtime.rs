@@ -22,17 +22,27 @@ pub(crate) async fn runtime(
     flatten(readable(&hub, &headers, &ns, &name).and_then(|(s, _)| ok(engine::runtime_json(&s))))
 }
 
+/// `POST …/restart[?factory=true]`: a restart, or with `factory=true` a factory reboot (rebuilt
+/// without any cache; the query is in the request log).
 pub(crate) async fn restart(
     State(hub): H,
     headers: HeaderMap,
     Path((ns, name)): Path<(String, String)>,
+    q: RawQuery,
 ) -> Response {
     flatten((|| {
         let space = writable(&hub, &headers, &ns, &name)?;
         if space.lock().sdk == "static" {
             return Err(bad_request("Static Spaces cannot be restarted"));
         }
-        engine::trigger(&hub, &space);
+        let factory = query_pairs(&q.0)
+            .iter()
+            .any(|(k, v)| k == "factory" && (v == "true" || v == "1"));
+        if factory {
+            engine::factory_reboot(&hub, &space);
+        } else {
+            engine::trigger(&hub, &space);
+        }
         ok(engine::runtime_json(&space))
     })())
 }

@@ -1,5 +1,6 @@
-//! Space settings: `PUT …/settings` (visibility), `…/secrets`, `…/variables`, `POST …/hardware`
-//! and `POST …/sleeptime`. A change of secrets, variables or hardware restarts the Space.
+//! Space settings: `PUT …/settings` (visibility: `public`, `private`, `protected`), `…/secrets`,
+//! `…/variables`, `POST …/hardware` and `POST …/sleeptime` (paid hardware only: free
+//! hardware's sleep time is fixed). A change of secrets, variables or hardware restarts the Space.
 // The error type is the HTTP answer itself, built once per request: boxing it buys nothing.
 #![allow(clippy::result_large_err)]
 
@@ -12,8 +13,10 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::common::{H, bad_request, flatten, ok, parse_json, readable, writable};
-use crate::hub::{Hub, KeyEntry, Space};
+use super::common::{
+    H, bad_request, flatten, ok, parse_json, readable, requested_visibility, writable,
+};
+use crate::hub::{Hub, KeyEntry, Space, Visibility};
 use crate::middleware::LoggedKeys;
 use crate::{runtime, util};
 
@@ -83,11 +86,12 @@ pub(crate) async fn settings(
     flatten((|| {
         let space = writable(&hub, &headers, &ns, &name)?;
         let req: SettingsBody = parse_json(&body)?;
-        let mut st = space.lock();
-        if let Some(v) = req.visibility {
-            st.private = v == "private";
-        } else if let Some(p) = req.private {
-            st.private = p;
+        if let Some(visibility) = requested_visibility(req.visibility.as_deref(), req.private)? {
+            // `protected` is paid: the plan is the Space owner's.
+            if visibility == Visibility::Protected {
+                crate::plans::check_protected(&hub, &space.ns)?;
+            }
+            space.lock().visibility = visibility;
         }
         ok(json!({}))
     })())
@@ -135,7 +139,13 @@ pub(crate) async fn sleeptime(
         let Some(secs) = req.seconds else {
             return Err(bad_request("`seconds` (integer, -1 = never) is required"));
         };
-        space.lock().sleep_time = secs;
+        // Free hardware sleeps after 48 h whatever is asked: the Hub answers the runtime with
+        // its fixed `gcTimeout` (huggingface_hub then warns that it is not configurable).
+        let mut st = space.lock();
+        if st.hardware != util::FREE_HARDWARE {
+            st.sleep_time = secs;
+        }
+        drop(st);
         ok(runtime::runtime_json(&space))
     })())
 }
@@ -158,10 +168,13 @@ pub(crate) async fn hardware(
         }
         {
             let mut st = space.lock();
-            st.hardware = flavor;
-            if let Some(s) = req.sleep_time_seconds {
+            if let Some(s) = req
+                .sleep_time_seconds
+                .filter(|_| flavor != util::FREE_HARDWARE)
+            {
                 st.sleep_time = s;
             }
+            st.hardware = flavor;
         }
         runtime::trigger(&hub, &space);
         ok(runtime::runtime_json(&space))

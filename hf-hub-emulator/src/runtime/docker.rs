@@ -22,8 +22,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::process::Command;
 
+use super::Job;
 use super::checkout::checkout;
-use super::stages::{StageFailure, log_line, pipe, set_stage, tail};
+use super::stages::{
+    StageFailure, build_failed_message, exited_message, log_line, pipe, set_stage,
+};
 use crate::config::DockerRunnerConfig;
 use crate::hub::{Hub, Space, Upstream};
 use crate::util;
@@ -32,8 +35,6 @@ use crate::util;
 pub const SPACE_LABEL: &str = "hf-deploy.space";
 const INSTANCE_LABEL: &str = "hf-deploy.emulator";
 const KEY_LABEL: &str = "hf-deploy.build-key";
-/// Lines of log quoted in `errorMessage`.
-const TAIL: usize = 30;
 
 /// The `docker` CLI to use: `HF_DEPLOY_DOCKER` when set, else the first `docker` on `PATH` that
 /// can build with BuildKit (a CLI with the buildx plugin, or a CLI older than 23 whose built-in
@@ -185,10 +186,12 @@ async fn output(args: &[&str]) -> Result<String, String> {
 struct Settings {
     variables: Vec<(String, String)>,
     secrets: Vec<(String, String)>,
+    /// A factory reboot: build with `--no-cache`, reuse no image.
+    factory: bool,
 }
 
 impl Settings {
-    fn of(space: &Space) -> Settings {
+    fn of(space: &Space, factory: bool) -> Settings {
         let st = space.lock();
         let kv = |v: &Vec<crate::hub::KeyEntry>| {
             v.iter()
@@ -198,6 +201,7 @@ impl Settings {
         Settings {
             variables: kv(&st.variables),
             secrets: kv(&st.secrets),
+            factory,
         }
     }
 
@@ -219,12 +223,16 @@ impl Settings {
 pub(super) async fn run(
     hub: &Arc<Hub>,
     space: &Arc<Space>,
-    generation: u64,
     cfg: &DockerRunnerConfig,
-    head: &str,
-    card: &Value,
-    started: Instant,
+    job: &Job<'_>,
 ) -> Result<(), StageFailure> {
+    let Job {
+        generation,
+        head,
+        card,
+        started,
+        factory,
+    } = *job;
     let dir = checkout(hub, space, head, generation)
         .await
         .map_err(|e| ("BUILD_ERROR", e))?;
@@ -238,7 +246,7 @@ pub(super) async fn run(
             &head[..7]
         ),
     );
-    let settings = Settings::of(space);
+    let settings = Settings::of(space, factory);
     let image = image(space, generation, cfg, &dir, head, &settings).await?;
     let remaining = hub.delays.building.saturating_sub(started.elapsed());
     tokio::time::sleep(remaining).await;
@@ -273,7 +281,13 @@ pub(super) async fn run(
     if let Some(o) = logs.stderr.take() {
         readers.push(pipe(space.clone(), generation, true, o));
     }
-    let port = published_port(&name, app_port).await?;
+    let port = match published_port(&name, app_port).await {
+        Ok(port) => port,
+        // An app that crashes at once has exited before its port could be read: that is the
+        // failure to report (its exit code and traceback), not the missing port.
+        Err(_) if has_exited(&name).await => return Err(exited(space, readers, &name).await),
+        Err(e) => return Err(e),
+    };
     wait_answering(hub, space, &name, port, app_port, &mut readers).await?;
     if !set_stage(
         space,
@@ -306,9 +320,13 @@ async fn image(
 ) -> Result<String, StageFailure> {
     let key = settings.build_key(head);
     let tag = format!("{}:{key}", image_repo(space));
-    let existing = output(&["image", "inspect", "--format", "{{.Id}}", &tag])
-        .await
-        .ok();
+    let existing = if settings.factory {
+        None
+    } else {
+        output(&["image", "inspect", "--format", "{{.Id}}", &tag])
+            .await
+            .ok()
+    };
     match existing {
         Some(id) if !id.is_empty() => {
             log_line(
@@ -410,6 +428,14 @@ async fn published_port(name: &str, app_port: u64) -> Result<u16, StageFailure> 
         })
 }
 
+/// Whether container `name` has stopped (`exited` or `dead`).
+async fn has_exited(name: &str) -> bool {
+    let state = output(&["inspect", "--format", "{{.State.Status}}", name])
+        .await
+        .unwrap_or_default();
+    state == "exited" || state == "dead"
+}
+
 /// The RUNTIME_ERROR of a container that exited: its exit code and the run log's tail (once the
 /// log readers are done, at most 5 s each).
 async fn exited(
@@ -423,13 +449,7 @@ async fn exited(
     for r in readers {
         let _ = tokio::time::timeout(Duration::from_secs(5), r).await;
     }
-    (
-        "RUNTIME_ERROR",
-        format!(
-            "Exit code: {code}. Reason: the application exited. Container log:\n{}",
-            tail(space, true, TAIL)
-        ),
-    )
+    ("RUNTIME_ERROR", exited_message(space, &code))
 }
 
 /// Waits until something answers HTTP on the published port; the container exiting first, or
@@ -451,10 +471,7 @@ async fn wait_answering(
         .unwrap_or_default();
     let deadline = Instant::now() + hub.startup_timeout;
     loop {
-        let state = output(&["inspect", "--format", "{{.State.Status}}", name])
-            .await
-            .unwrap_or_default();
-        if state == "exited" || state == "dead" {
+        if has_exited(name).await {
             return Err(exited(space, std::mem::take(readers), name).await);
         }
         if probe
@@ -491,8 +508,11 @@ async fn build(
 ) -> Result<String, StageFailure> {
     let iidfile = dir.with_extension("iid");
     let mut cmd = docker();
-    cmd.args(["build", "--progress", "plain", "--tag", tag])
-        .arg("--label")
+    cmd.args(["build", "--progress", "plain", "--tag", tag]);
+    if settings.factory {
+        cmd.arg("--no-cache");
+    }
+    cmd.arg("--label")
         .arg(format!("{SPACE_LABEL}={}", space.id))
         .arg("--label")
         .arg(format!("{KEY_LABEL}={key}"))
@@ -533,11 +553,7 @@ async fn build(
     if !status.success() {
         return Err((
             "BUILD_ERROR",
-            format!(
-                "Build failed with exit code: {}. Build log:\n{}",
-                status.code().unwrap_or(-1),
-                tail(space, false, TAIL)
-            ),
+            build_failed_message(space, status.code().unwrap_or(-1)),
         ));
     }
     let id = tokio::fs::read_to_string(&iidfile)

@@ -55,7 +55,7 @@ pub(crate) fn runtime_json(space: &Space) -> Value {
             "requested": st.hardware,
         },
         "storage": null,
-        "gcTimeout": if st.sleep_time < 0 { Value::Null } else { json!(st.sleep_time) },
+        "gcTimeout": st.gc_timeout(),
         "replicas": replicas,
         "devMode": false,
         "domains": [{ "domain": format!("{}.hf.space", space.subdomain()), "stage": "READY" }],
@@ -66,9 +66,32 @@ pub(crate) fn runtime_json(space: &Space) -> Value {
     v
 }
 
+/// What a runner builds: the generation, its commit, its README card, when the generation
+/// began, and whether it is a factory reboot (nothing cached is reused).
+#[derive(Clone, Copy)]
+pub(super) struct Job<'a> {
+    pub generation: u64,
+    pub head: &'a str,
+    pub card: &'a Value,
+    pub started: Instant,
+    pub factory: bool,
+}
+
 /// Starts a new generation (cancelling the running one): BUILDING now (or, while the previous
 /// revision keeps serving, the `RUNNING_` stages), the rest in the background.
 pub(crate) fn trigger(hub: &Arc<Hub>, space: &Arc<Space>) {
+    start(hub, space, false);
+}
+
+/// A factory reboot (`POST …/restart?factory=true`): a new generation built without any cache
+/// (the Docker runner builds with `--no-cache` and reuses no image; the process runner does not
+/// use the cached virtual environment: it builds a fresh one for the generation, without pip's
+/// cache, and leaves the shared cache alone).
+pub(crate) fn factory_reboot(hub: &Arc<Hub>, space: &Arc<Space>) {
+    start(hub, space, true);
+}
+
+fn start(hub: &Arc<Hub>, space: &Arc<Space>, factory: bool) {
     *crate::util::lock(&hub.starts)
         .entry(space.id.to_ascii_lowercase())
         .or_default() += 1;
@@ -100,7 +123,7 @@ pub(crate) fn trigger(hub: &Arc<Hub>, space: &Arc<Space>) {
     hub.spawn(async move {
         let token = cancel.clone();
         tokio::select! {
-            _ = pipeline(&hub2, &space2, generation) => {}
+            _ = pipeline(&hub2, &space2, generation, factory) => {}
             _ = token.cancelled() => {}
         }
     });
@@ -141,7 +164,7 @@ pub(crate) fn shut_down_blocking(hub: &Hub) {
 }
 
 /// One generation: the revision's checks, then its runner (a Space's own script first).
-async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
+async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64, factory: bool) {
     let started = Instant::now();
     let scripted = space.lock().script.clone().or_else(|| match &hub.runner {
         Runner::Scripted(s) => Some(s.clone()),
@@ -175,11 +198,16 @@ async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
         not_run(hub, space, generation, &sdk).await;
         return;
     }
+    let job = Job {
+        generation,
+        head: &head,
+        card: &card,
+        started,
+        factory,
+    };
     match &hub.runner {
         Runner::Docker(cfg) => {
-            if let Err((stage, msg)) =
-                docker::run(hub, space, generation, cfg, &head, &card, started).await
-            {
+            if let Err((stage, msg)) = docker::run(hub, space, cfg, &job).await {
                 // The message quotes the log's tail: only its first line goes to the log again.
                 let first = msg.lines().next().unwrap_or_default();
                 log_line(space, generation, stage == "RUNTIME_ERROR", first);
@@ -187,9 +215,7 @@ async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64) {
             }
         }
         Runner::Real(cfg) => {
-            if let Err((stage, msg)) =
-                process::run(hub, space, generation, cfg, &head, &card, started).await
-            {
+            if let Err((stage, msg)) = process::run(hub, space, cfg, &job).await {
                 fail(space, generation, stage, &msg, stage == "RUNTIME_ERROR");
             }
         }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::process::{Child, Command};
 
+use super::Job;
 use super::checkout::checkout;
 use super::dockerfile::{Dockerfile, parse_dockerfile, rewrite_port};
 use super::stages::{StageFailure, log_line, pipe, set_stage};
@@ -49,6 +50,8 @@ struct Built {
     workdir: PathBuf,
     venv: PathBuf,
     argv: Vec<String>,
+    /// A factory reboot's own virtual environment, removed when the generation ends.
+    fresh: Option<tempfile::TempDir>,
 }
 
 /// One generation as a local process: build (checkout, venv), start, wait until the port
@@ -56,18 +59,23 @@ struct Built {
 pub(super) async fn run(
     hub: &Arc<Hub>,
     space: &Arc<Space>,
-    generation: u64,
     cfg: &RealRunnerConfig,
-    head: &str,
-    card: &Value,
-    started: Instant,
+    job: &Job<'_>,
 ) -> Result<(), StageFailure> {
+    let Job {
+        generation,
+        head,
+        card,
+        started,
+        factory,
+    } = *job;
     let Built {
         df,
         workdir,
         venv,
         mut argv,
-    } = build(hub, space, generation, cfg, head).await?;
+        fresh: _fresh,
+    } = build(hub, space, generation, cfg, head, factory).await?;
     let remaining = hub.delays.building.saturating_sub(started.elapsed());
     tokio::time::sleep(remaining).await;
     log_line(space, generation, false, "Build complete");
@@ -140,6 +148,7 @@ async fn build(
     generation: u64,
     cfg: &RealRunnerConfig,
     head: &str,
+    factory: bool,
 ) -> Result<Built, StageFailure> {
     let dir = checkout(hub, space, head, generation)
         .await
@@ -172,7 +181,13 @@ async fn build(
         _ => dir.clone(),
     };
     let requirements = requirements_file(&df, &dir, &workdir);
-    let venv = ensure_venv(space, generation, cfg, requirements.as_deref()).await?;
+    let (venv, fresh) = if factory {
+        let fresh = fresh_venv(space, generation, cfg, requirements.as_deref()).await?;
+        (fresh.path().to_path_buf(), Some(fresh))
+    } else {
+        let cached = ensure_venv(space, generation, cfg, requirements.as_deref()).await?;
+        (cached, None)
+    };
     let mut argv: Vec<String> = df.entrypoint.clone().unwrap_or_default();
     argv.extend(df.cmd.clone().unwrap_or_default());
     if argv.is_empty() {
@@ -186,6 +201,7 @@ async fn build(
         workdir,
         venv,
         argv,
+        fresh,
     })
 }
 
@@ -359,7 +375,7 @@ async fn ensure_venv(
     let tmp = cfg
         .venv_cache
         .join(format!(".tmp-{}-{}", &key[..12], util::mongo_id()));
-    create_venv(space, generation, cfg, &tmp, requirements).await?;
+    create_venv(space, generation, cfg, &tmp, requirements, false).await?;
     let _ = tokio::fs::write(tmp.join(".complete"), b"").await;
     if tokio::fs::rename(&tmp, &final_dir).await.is_err() {
         // Another build of the same requirements won the race.
@@ -374,13 +390,50 @@ async fn ensure_venv(
     Ok(final_dir)
 }
 
-/// `python -m venv tmp`, then `pip install -r requirements` in it (output to the build log).
+/// A factory reboot's virtual environment: the cached one is not used, a fresh one is built
+/// without pip's cache in a directory of this generation (removed when it ends). The cache is
+/// left alone: other Spaces, and other stand-ins sharing `venv_cache`, may run from it.
+async fn fresh_venv(
+    space: &Arc<Space>,
+    generation: u64,
+    cfg: &RealRunnerConfig,
+    requirements: Option<&Path>,
+) -> Result<tempfile::TempDir, StageFailure> {
+    log_line(
+        space,
+        generation,
+        false,
+        "hf-hub-emulator: factory reboot: the cached virtual environment is not used, a fresh one is built",
+    );
+    let dir = tokio::fs::create_dir_all(&cfg.venv_cache)
+        .await
+        .and_then(|()| {
+            tempfile::Builder::new()
+                .prefix(".factory-")
+                .tempdir_in(&cfg.venv_cache)
+        })
+        .map_err(|e| {
+            (
+                "BUILD_ERROR",
+                format!(
+                    "cannot create a virtual environment in `{}`: {e}",
+                    cfg.venv_cache.display()
+                ),
+            )
+        })?;
+    create_venv(space, generation, cfg, dir.path(), requirements, true).await?;
+    Ok(dir)
+}
+
+/// `python -m venv tmp`, then `pip install -r requirements` in it (output to the build log;
+/// `no_cache`: without pip's cache).
 async fn create_venv(
     space: &Arc<Space>,
     generation: u64,
     cfg: &RealRunnerConfig,
     tmp: &Path,
     requirements: Option<&Path>,
+    no_cache: bool,
 ) -> Result<(), StageFailure> {
     log_line(
         space,
@@ -409,21 +462,18 @@ async fn create_venv(
         false,
         "RUN pip install --no-cache-dir -r requirements.txt",
     );
-    let res = run_logged(
-        space,
-        generation,
-        Command::new(tmp.join("bin").join("python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "-r",
-            ])
-            .arg(req_path),
-    )
-    .await;
+    let mut pip = Command::new(tmp.join("bin").join("python"));
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+    ]);
+    if no_cache {
+        pip.arg("--no-cache-dir");
+    }
+    let res = run_logged(space, generation, pip.arg("-r").arg(req_path)).await;
     if let Err(e) = res {
         let _ = tokio::fs::remove_dir_all(tmp).await;
         return Err((

@@ -91,6 +91,25 @@ pub(super) fn tail(space: &Space, run: bool, n: usize) -> String {
         .join("\n")
 }
 
+/// Lines of log quoted in an `errorMessage`.
+pub(super) const TAIL: usize = 30;
+
+/// The `errorMessage` of an app that exited with `code`: the run log's tail.
+pub(super) fn exited_message(space: &Space, code: &str) -> String {
+    format!(
+        "Exit code: {code}. Reason: the application exited. Container log:\n{}",
+        tail(space, true, TAIL)
+    )
+}
+
+/// The `errorMessage` of a build that failed with `code`: the build log's tail.
+pub(super) fn build_failed_message(space: &Space, code: i32) -> String {
+    format!(
+        "Build failed with exit code: {code}. Build log:\n{}",
+        tail(space, false, TAIL)
+    )
+}
+
 /// Streams `r`'s lines to the build or run log of `generation`; the task ends with the stream.
 pub(super) fn pipe<R: AsyncRead + Unpin + Send + 'static>(
     space: Arc<Space>,

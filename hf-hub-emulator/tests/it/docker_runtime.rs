@@ -310,3 +310,60 @@ async fn an_app_that_crashes_at_start_is_a_runtime_error_with_its_traceback() {
     assert!(left.is_empty(), "{left:?}");
     emu.shutdown().await;
 }
+
+/// A restart reuses the image of the same commit and settings; a factory reboot
+/// (`?factory=true`) builds again with `--no-cache`: no step comes from the engine's cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_factory_reboot_rebuilds_without_the_cache() {
+    let emu = docker_emulator().await;
+    let id = "local/docker-factory";
+    push_app(&emu, id, ("MODEL_NAME", "factory")).await;
+    let restart_and_wait = |query: &'static str| {
+        let url = format!("{}/api/spaces/{id}/restart{query}", emu.url());
+        let emu = &emu;
+        async move {
+            let r = common::client()
+                .post(url)
+                .header("authorization", common::auth())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let stages = common::wait_stage(emu, id, Duration::from_secs(240)).await;
+            let build = common::log_lines(emu, id, "build").await.join("");
+            assert_eq!(
+                stages.last().map(String::as_str),
+                Some("RUNNING"),
+                "{build}"
+            );
+            build
+        }
+    };
+    let stages = common::wait_stage(&emu, id, Duration::from_secs(240)).await;
+    assert_eq!(stages.last().map(String::as_str), Some("RUNNING"));
+    let restarted = restart_and_wait("").await;
+    assert!(restarted.contains("not rebuilt"), "{restarted}");
+    let rebuilt = restart_and_wait("?factory=true").await;
+    assert!(!rebuilt.contains("not rebuilt"), "{rebuilt}");
+    assert!(
+        rebuilt.contains("secret mounted for the build"),
+        "{rebuilt}"
+    );
+    assert!(rebuilt.contains("Build complete"), "{rebuilt}");
+    // only the base image (`FROM`, a local image) reads CACHED: every step ran again
+    let cached: Vec<&str> = rebuilt.lines().filter(|l| l.ends_with(" CACHED")).collect();
+    assert_eq!(cached.len(), 1, "{rebuilt}");
+    assert!(rebuilt.contains("RUN useradd -m -u 1000 user"), "{rebuilt}");
+    let host = emu.space_host(id).unwrap();
+    let v: serde_json::Value = common::client()
+        .get(&host)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["model_built"], "factory", "{v}");
+    assert!(emu.request_log().iter().any(|r| r.query == "factory=true"));
+    emu.shutdown().await;
+}

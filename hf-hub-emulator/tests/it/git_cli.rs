@@ -237,3 +237,107 @@ async fn binary_files_and_dangling_lfs_pointers_are_refused() {
     );
     emu.shutdown().await;
 }
+
+/// Eight `git push` runs of different trees to one Space at once, round after round: git's ref
+/// locking lets one win per round and refuses the others (non-fast-forward or a lock error);
+/// the losers rebase and try again. No update is lost or half-written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_pushes_at_once_one_wins_per_round() {
+    const N: usize = 8;
+    let emu = common::scripted(ScriptedRunner::running()).await;
+    common::create_space(&emu, "race", false).await;
+    let id = "local/race";
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let url = remote(&emu.url(), DEFAULT_WRITE_TOKEN, id);
+    let mut works = Vec::new();
+    for n in 0..N {
+        let work = tmp.path().join(format!("w{n}"));
+        assert!(run(git(&home, tmp.path()).args(["clone", "-q", &url, &format!("w{n}")])).0);
+        std::fs::write(
+            work.join(format!("worker-{n}.txt")),
+            format!("tree of worker {n}\n"),
+        )
+        .unwrap();
+        assert!(run(git(&home, &work).args(["add", "."])).0);
+        assert!(run(git(&home, &work).args(["commit", "-q", "-m", &format!("worker {n}")])).0);
+        works.push(work);
+    }
+    let starts_before = emu.space_starts(id);
+    let mut pending: Vec<usize> = (0..N).collect();
+    let mut rounds = 0;
+    while !pending.is_empty() {
+        rounds += 1;
+        assert!(rounds <= N, "no progress: {pending:?} still waiting");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(pending.len()));
+        let runs: Vec<_> = pending
+            .iter()
+            .map(|&n| {
+                let (home, work, barrier) = (home.clone(), works[n].clone(), barrier.clone());
+                tokio::task::spawn_blocking(move || {
+                    barrier.wait();
+                    (n, run(git(&home, &work).args(["push", "origin", "main"])))
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for r in runs {
+            let (n, (ok, out)) = r.await.unwrap();
+            if ok {
+                winners.push(n);
+            } else {
+                assert!(
+                    out.contains("non-fast-forward")
+                        || out.contains("fetch first")
+                        || out.contains("failed to lock")
+                        || out.contains("cannot lock ref")
+                        || out.contains("failed to update ref"),
+                    "worker {n} lost without a ref-lock or fast-forward refusal: {out}"
+                );
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {rounds}: {winners:?}");
+        pending.retain(|n| !winners.contains(n));
+        for &n in &pending {
+            let (ok, out) =
+                run(git(&home, &works[n]).args(["pull", "-q", "--rebase", "origin", "main"]));
+            assert!(ok, "worker {n} rebase: {out}");
+        }
+    }
+    assert_eq!(rounds, N);
+    // every tree landed, on one line of history, and the repository is sound
+    let bare = emu.space_dir(id).unwrap();
+    let git_dir = bare.to_str().unwrap();
+    let (ok, files) =
+        run(git(&home, &bare).args(["--git-dir", git_dir, "ls-tree", "--name-only", "main"]));
+    assert!(ok);
+    for n in 0..N {
+        assert!(files.contains(&format!("worker-{n}.txt")), "{files}");
+    }
+    let (_, count) = run(git(&home, &bare).args([
+        "--git-dir",
+        git_dir,
+        "rev-list",
+        "--count",
+        "--merges",
+        "main",
+    ]));
+    assert_eq!(count.trim(), "0", "linear history");
+    let (_, count) =
+        run(git(&home, &bare).args(["--git-dir", git_dir, "rev-list", "--count", "main"]));
+    assert_eq!(count.trim(), (N + 1).to_string());
+    let (ok, out) = run(git(&home, &bare).args(["--git-dir", git_dir, "fsck", "--strict"]));
+    assert!(ok, "{out}");
+    let (_, reflog) =
+        run(git(&home, &bare).args(["--git-dir", git_dir, "log", "-g", "--format=%H", "main"]));
+    assert_eq!(
+        reflog.lines().count(),
+        N + 1,
+        "one reflog entry per winning push: {reflog}"
+    );
+    assert!(!bare.join("refs/heads/main.lock").exists());
+    // one new revision (one build) per winning push, none for a losing one
+    assert_eq!(emu.space_starts(id), starts_before + N as u64);
+    emu.shutdown().await;
+}

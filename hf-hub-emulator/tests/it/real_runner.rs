@@ -343,3 +343,116 @@ async fn concurrent_builds_share_one_cached_venv() {
     );
     emu.shutdown().await;
 }
+
+/// A factory reboot does not use the cached virtual environment: it builds a fresh one for its
+/// generation (removed with it) and leaves the shared cache as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_factory_reboot_builds_a_fresh_venv_and_leaves_the_cache_alone() {
+    let cache = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        runner: Runner::Real(RealRunnerConfig {
+            venv_cache: cache.path().to_path_buf(),
+            ..RealRunnerConfig::default()
+        }),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let id = "local/factory";
+    common::create_space(&emu, "factory", false).await;
+    common::commit_files(
+        &emu,
+        id,
+        &[
+            ("README.md", README),
+            ("index.html", "<h1>factory</h1>\n"),
+            (
+                "Dockerfile",
+                "FROM python:3.12\nCMD [\"python\", \"-m\", \"http.server\", \"7860\"]\n",
+            ),
+        ],
+    )
+    .await;
+    async fn restart(emu: &Emulator, id: &str, query: &str) {
+        let r = common::client()
+            .post(format!("{}/api/spaces/{id}/restart{query}", emu.url()))
+            .header("authorization", common::auth())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    async fn build_after(emu: &Emulator, id: &str, what: &str) -> Vec<String> {
+        let stages = common::wait_stage(emu, id, Duration::from_secs(300)).await;
+        let build = common::log_lines(emu, id, "build").await;
+        assert_eq!(
+            stages.last().map(String::as_str),
+            Some("RUNNING"),
+            "{what}: {build:?}"
+        );
+        build
+    }
+    let first = build_after(&emu, id, "first build").await;
+    assert!(
+        first
+            .iter()
+            .any(|l| l.starts_with("Creating virtual environment")),
+        "{first:?}"
+    );
+    restart(&emu, id, "").await;
+    let cached = build_after(&emu, id, "restart").await;
+    assert!(
+        cached
+            .iter()
+            .any(|l| l.starts_with("Using cached virtual environment")),
+        "{cached:?}"
+    );
+    let entries = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = entries();
+    assert_eq!(before.len(), 1, "{before:?}");
+    restart(&emu, id, "?factory=true").await;
+    let fresh = build_after(&emu, id, "factory reboot").await;
+    assert!(
+        fresh
+            .iter()
+            .any(|l| l.contains("factory reboot: the cached virtual environment is not used")),
+        "{fresh:?}"
+    );
+    assert!(
+        fresh
+            .iter()
+            .any(|l| l.starts_with("Creating virtual environment")),
+        "{fresh:?}"
+    );
+    assert!(
+        !fresh.iter().any(|l| l.starts_with("Using cached")),
+        "{fresh:?}"
+    );
+    let host = emu.space_host(id).unwrap();
+    let body = common::client()
+        .get(format!("{host}/index.html"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "<h1>factory</h1>\n");
+    // the generation's own environment sits beside the untouched cache entry
+    let during = entries();
+    assert_eq!(during.len(), 2, "{during:?}");
+    assert!(during.contains(&before[0]) && during.iter().any(|e| e.starts_with(".factory-")));
+    emu.shutdown().await;
+    assert_eq!(
+        entries(),
+        before,
+        "the factory environment goes with its generation"
+    );
+}

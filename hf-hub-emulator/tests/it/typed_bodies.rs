@@ -47,12 +47,13 @@ async fn wrong_types_are_refused_and_change_nothing() {
     );
     assert!(emu.space_dir("local/typed").is_none());
 
-    // a well-typed create with a field the stand-in does not use is accepted
+    // a well-typed create with a field the stand-in does not use is accepted (on paid hardware,
+    // where a sleep time can be set: free hardware's is fixed at 48 h)
     let (status, error) = send(
         Method::POST,
         &format!("{url}/api/repos/create"),
         json!({"name": "typed", "organization": null, "type": "space", "sdk": "docker",
-               "private": false, "storage": null, "sleepTimeSeconds": 3600,
+               "private": false, "storage": null, "hardware": "cpu-upgrade", "sleepTimeSeconds": 3600,
                "secrets": [{"key": "S1", "value": "v", "description": null}]}),
     )
     .await;
@@ -97,7 +98,7 @@ async fn wrong_types_are_refused_and_change_nothing() {
         .json()
         .await
         .unwrap();
-    assert_eq!(rt["hardware"]["requested"], json!("cpu-basic"), "{rt}");
+    assert_eq!(rt["hardware"]["requested"], json!("cpu-upgrade"), "{rt}");
     assert_eq!(rt["gcTimeout"], json!(3600), "{rt}");
     let vars: Value = client()
         .get(format!("{space}/variables"))
