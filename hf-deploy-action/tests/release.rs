@@ -33,6 +33,20 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// action.yml as on main, `runs.image` the moving `docker://{IMAGE}:v1`; at a release commit,
+/// with its digest put back to that tag.
+fn main_action_yml() -> String {
+    let text = std::fs::read_to_string(root().join("action.yml")).expect("action.yml");
+    let pinned = format!("docker://{IMAGE}@sha256:");
+    match text.find(&pinned) {
+        Some(at) => {
+            let end = at + pinned.len() + 64;
+            format!("{}docker://{IMAGE}:v1{}", &text[..at], &text[end..])
+        }
+        None => text,
+    }
+}
+
 fn pin(file: &Path, repository: &str, digest: &str) -> Output {
     Command::new("bash")
         .arg(root().join(PIN_SCRIPT))
@@ -107,7 +121,7 @@ fn git_ok(dir: &Path, args: &[&str]) -> String {
 
 #[test]
 fn pin_script_writes_the_digest_and_changes_nothing_else() {
-    let original = std::fs::read_to_string(root().join("action.yml")).expect("action.yml");
+    let original = main_action_yml();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("action.yml");
     std::fs::write(&file, &original).expect("write");
@@ -165,7 +179,7 @@ fn pin_script_writes_the_digest_and_changes_nothing_else() {
 
 #[test]
 fn pin_script_refuses_what_is_not_a_sha256_digest() {
-    let original = std::fs::read_to_string(root().join("action.yml")).expect("action.yml");
+    let original = main_action_yml();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("action.yml");
     std::fs::write(&file, &original).expect("write");
@@ -211,7 +225,7 @@ fn pin_script_refuses_what_is_not_a_sha256_digest() {
 
 #[test]
 fn pin_script_refuses_another_image_or_an_unclear_file() {
-    let original = std::fs::read_to_string(root().join("action.yml")).expect("action.yml");
+    let original = main_action_yml();
     let dir = tempfile::tempdir().expect("tempdir");
     let digest = a_digest(2);
 
@@ -349,9 +363,14 @@ fn release_workflow_builds_both_platforms_attests_and_tags_the_pinned_commit() {
         wf["on"]["workflow_dispatch"]["inputs"]["version"].is_mapping(),
         "released by hand with a version: the workflow makes the tags, none is pushed by hand"
     );
-    // main's action.yml names the image the release pushes, by the moving major tag.
+    // main's action.yml names the image the release pushes, by the moving major tag (a release
+    // commit, by digest).
     let action = yaml(&std::fs::read_to_string(root().join("action.yml")).expect("action.yml"));
-    assert_eq!(runs_image(&action), format!("docker://{IMAGE}:v1"));
+    let image = runs_image(&action);
+    assert!(
+        image == format!("docker://{IMAGE}:v1") || is_pinned(image),
+        "action.yml runs {image}"
+    );
 
     // Both platforms, each on a runner of its own architecture, pushed by digest.
     let (build_name, build) = job_with(&wf, "builds the image", |s| {
@@ -602,7 +621,7 @@ fn release_tag_steps_tag_the_commit_holding_the_pinned_action_yml() {
         &["init", "--quiet", "--initial-branch", "main", "seed"],
     );
     // The repository's main: its action.yml and the pin script, as the checkout gives them.
-    let original = std::fs::read_to_string(root().join("action.yml")).expect("action.yml");
+    let original = main_action_yml();
     std::fs::write(seed.join("action.yml"), &original).expect("write");
     std::fs::create_dir_all(seed.join("scripts/release")).expect("mkdir");
     std::fs::copy(root().join(PIN_SCRIPT), seed.join(PIN_SCRIPT)).expect("copy script");
