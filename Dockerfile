@@ -1,6 +1,11 @@
 # The GitHub Action's image: `hf-deploy` on distroless (Debian 12, no shell, no package manager). Built and pushed to ghcr.io by
 # .github/workflows/release.yml; action.yml runs the prebuilt image, so jobs never compile Rust.
 #
+# Architectures: linux/amd64 and linux/arm64. Nothing here is specific to one: every stage builds
+# for the platform it is built on (both bases are multi-platform), and the release builds each
+# platform natively, on an amd64 and an arm64 runner, then joins the two images in one manifest
+# list (no QEMU, no cross toolchain; the build stage runs the binary it built).
+#
 # Runner rules for container actions: no WORKDIR and no USER in the final stage (the runner
 # mounts the workspace at /github/workspace, makes it the working directory and runs as root
 # so that files it writes stay usable by later steps), and an exec-form ENTRYPOINT with an
@@ -19,9 +24,12 @@
 #   RUST_IMAGE for the unused stage. tests/tests/action_container.rs builds it so:
 #   DOCKER_BUILDKIT=1 docker build -f Dockerfile --build-arg BUILDER=prebuilt \
 #     --build-arg RUNTIME_BASE=python:3.11-slim <dir holding hf-deploy>
+# RUST_IMAGE and RUNTIME_BASE default to moving tags (distroless publishes no other: the Debian
+# release is in the name). The release pins both: it resolves each once to the digest of its
+# multi-platform index and passes `NAME:TAG@sha256:…` to both platform builds (release.yml, job
+# `prepare`), so the two architectures build on the same bases, and the image's label
+# org.opencontainers.image.base.name records the runtime base. CI builds on the current tags.
 ARG RUST_IMAGE=rust:1-bookworm
-# distroless publishes moving tags only (the Debian release is in the name); pin a digest here
-# when cutting a release.
 ARG RUNTIME_BASE=gcr.io/distroless/cc-debian12:latest
 ARG BUILDER=build
 

@@ -131,11 +131,23 @@ fn action_and_release_use_the_same_image() {
         .lines()
         .find_map(|l| l.trim().strip_prefix("image: docker://"))
         .expect("runs.image is a prebuilt docker:// image");
-    let (repository, tag) = image.rsplit_once(':').expect("image has a tag");
-    assert_eq!(
-        tag, "v1",
-        "action.yml follows the major tag the release moves"
-    );
+    // main follows the major tag the release moves; a release commit (tests run at a tag) names
+    // the digest the release pushed (scripts/release/pin-image.sh, tests/it/release.rs).
+    let repository = if let Some((repository, digest)) = image.split_once('@') {
+        let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+        assert!(
+            hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+            "a full lower-case digest: {digest}"
+        );
+        repository
+    } else {
+        let (repository, tag) = image.rsplit_once(':').expect("image has a tag");
+        assert_eq!(
+            tag, "v1",
+            "action.yml follows the major tag the release moves"
+        );
+        repository
+    };
     assert!(
         release.contains(&format!("IMAGE: {repository}\n")),
         "release.yml pushes `{repository}`"
