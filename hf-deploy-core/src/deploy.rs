@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 
 use crate::error::{Error, Result};
+use crate::field::{Field, Phrase};
 use crate::fingerprint::Description;
 use crate::hub::retry::{Idempotency, Outcome as RetryOutcome};
 use crate::hub::{CreateSpace, HubClient, LogKind, RetryPolicy, SpaceRuntime, SpaceStage};
@@ -18,7 +19,8 @@ use crate::report::{DeployReport, FileChanges};
 use crate::scaffold::{self, Scaffold, ScaffoldOptions};
 use crate::secret::SecretString;
 use crate::settings::Settings;
-use crate::space::{SpaceId, join_url};
+use crate::space::SpaceId;
+use crate::urls::HealthPath;
 use crate::verify::{self, VerifyEvent};
 
 /// Everything a deploy needs, already validated by the caller where it came from the user.
@@ -34,8 +36,8 @@ pub struct DeployOptions {
     pub settings: Settings,
     /// Frontend origins to check CORS for (already merged into `ALLOWED_ORIGINS`).
     pub frontend_origins: Vec<String>,
-    /// Health path, starting with `/`.
-    pub health_path: String,
+    /// Health path.
+    pub health_path: HealthPath,
     /// Explicit app URL; else the Hub's answer.
     pub app_url: Option<String>,
     /// Create the Space private.
@@ -261,13 +263,17 @@ async fn run(
         let left = until.saturating_duration_since(Instant::now());
         if options.wait && options.timeout > left {
             return Err(Error::invalid_input_hint(
-                "timeout",
+                Field::Timeout,
                 format!(
                     "{}s is longer than the Space-scoped token from the Trusted Publisher exchange lives ({}s left); nothing was written",
                     options.timeout.as_secs(),
                     left.as_secs()
                 ),
-                "lower `timeout-minutes` below 60, or pass a personal token (`hf-token`) for long builds",
+                Phrase::new("lower ")
+                    .field(Field::Timeout)
+                    .text(" below 60, or pass a personal token (")
+                    .field(Field::Token)
+                    .text(") for long builds"),
             ));
         }
     }
@@ -388,7 +394,7 @@ async fn run(
     progress.event(Event::Phase("health"));
     let check = verify::AppCheck {
         app_url: report.app_url.clone(),
-        health_path: options.health_path.clone(),
+        health_path: options.health_path.to_string(),
         token: if options.private {
             client.token().cloned()
         } else {
@@ -736,10 +742,8 @@ fn push_request(
     }
 }
 
-fn set_urls(report: &mut DeployReport, app_url: String, health_path: &str) {
-    report.docs_url = join_url(&app_url, "/docs");
-    report.health_url = join_url(&app_url, health_path);
-    report.app_url = app_url;
+fn set_urls(report: &mut DeployReport, app_url: String, health_path: &HealthPath) {
+    report.set_app_url(&app_url, health_path);
 }
 
 /// Poll the runtime until `RUNNING` or an error stage, restarting a sleeping, paused or stopped
@@ -806,7 +810,7 @@ pub async fn wait_for_running(
         } else if *stage == SpaceStage::Deleting {
             // A Space being deleted never comes back: no wait helps.
             return Err(Error::SpaceFailed {
-                stage: last_seen,
+                stage: stage.clone(),
                 log_tail: Vec::new(),
             });
         } else if stage.is_error() {
@@ -821,7 +825,7 @@ pub async fn wait_for_running(
                     .await
                     .unwrap_or_default();
                 return Err(Error::SpaceFailed {
-                    stage: last_seen,
+                    stage: stage.clone(),
                     log_tail,
                 });
             }

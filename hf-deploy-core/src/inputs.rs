@@ -7,325 +7,19 @@
 //! checks of the source folder and of a user Dockerfile in [`crate::scaffold`]), so that
 //! everything that can be checked is checked before the first remote call.
 //!
-//! The library speaks of fields, never of flags: an error carries a [`Field`], and its text and
-//! hint are [`Phrase`]s that mention other fields by [`Field`] too. A front end renders them with
-//! its own spelling ([`Error::message_with`], [`Error::hint_with`]): the command line says
-//! `--color-from`, a workflow says `color-from`. [`Field::name`] is the neutral spelling used by
-//! `Display`.
+//! Errors name a [`Field`], never a front end's spelling of it (see [`crate::field`]).
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::deploy::{DeployOptions, PollSettings};
 use crate::error::{Error, Result};
-use crate::scaffold::{
-    self, ALLOWED_COLORS, DEFAULT_HEALTH_PATH, SHORT_DESCRIPTION_MAX, ScaffoldOptions, SecretDoc,
-};
-use crate::settings::{self, SettingsInput};
-pub use crate::space::parse_http_url;
-use crate::space::{SpaceId, parse_origin};
-
-/// A user input, named independently of how a front end spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Field {
-    /// The target Space `namespace/name`.
-    Space,
-    /// The backend folder.
-    Source,
-    /// The folder a scaffold is written to.
-    Out,
-    /// Space secrets (`KEY=VALUE` entries).
-    Secrets,
-    /// A dotenv file of secrets.
-    SecretsFile,
-    /// Space variables (`KEY=VALUE` entries).
-    Variables,
-    /// Frontend origins.
-    FrontendUrl,
-    /// The health endpoint path.
-    HealthPath,
-    /// The app URL override.
-    AppUrl,
-    /// The deployed app URL given to the frontend rewrite.
-    ApiUrl,
-    /// Create the Space private.
-    Private,
-    /// The hardware flavor.
-    Hardware,
-    /// Wait for the build and verify.
-    Wait,
-    /// The deadline for build plus health.
-    Timeout,
-    /// Plan only.
-    DryRun,
-    /// Accept `degraded` health.
-    AllowDegraded,
-    /// README `title`.
-    Title,
-    /// README `emoji`.
-    Emoji,
-    /// README `colorFrom`.
-    ColorFrom,
-    /// README `colorTo`.
-    ColorTo,
-    /// README `short_description`.
-    ShortDescription,
-    /// The port the app listens on.
-    Port,
-    /// The ASGI app `MODULE:ATTR`.
-    App,
-    /// Patterns left out of the Space.
-    Exclude,
-    /// Remote paths kept although the scaffold does not produce them.
-    Keep,
-    /// The Hub token.
-    Token,
-    /// README `license` (library option).
-    License,
-    /// README `tags` (library option).
-    Tags,
-    /// Requirement names dropped as test-only (library option).
-    TestRequirements,
-    /// A folder of user templates (library option).
-    TemplatesDir,
-    /// How the Dockerfile installs the requirements (`uv` or `pip`).
-    Installer,
-    /// A parameter of a library call that no front end exposes (e.g. `max attempts`).
-    Other(&'static str),
-}
-
-impl Field {
-    /// Every input a front end may spell (not [`Field::Other`]).
-    pub const ALL: [Field; 31] = [
-        Field::Space,
-        Field::Source,
-        Field::Out,
-        Field::Secrets,
-        Field::SecretsFile,
-        Field::Variables,
-        Field::FrontendUrl,
-        Field::HealthPath,
-        Field::AppUrl,
-        Field::ApiUrl,
-        Field::Private,
-        Field::Hardware,
-        Field::Wait,
-        Field::Timeout,
-        Field::DryRun,
-        Field::AllowDegraded,
-        Field::Title,
-        Field::Emoji,
-        Field::ColorFrom,
-        Field::ColorTo,
-        Field::ShortDescription,
-        Field::Port,
-        Field::App,
-        Field::Exclude,
-        Field::Keep,
-        Field::Token,
-        Field::License,
-        Field::Tags,
-        Field::TestRequirements,
-        Field::TemplatesDir,
-        Field::Installer,
-    ];
-
-    /// The neutral name (kebab case), used by `Display` and when no front end words the error.
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::Space => "space",
-            Field::Source => "source",
-            Field::Out => "out",
-            Field::Secrets => "secrets",
-            Field::SecretsFile => "secrets-file",
-            Field::Variables => "variables",
-            Field::FrontendUrl => "frontend-url",
-            Field::HealthPath => "health-path",
-            Field::AppUrl => "app-url",
-            Field::ApiUrl => "api-url",
-            Field::Private => "private",
-            Field::Hardware => "hardware",
-            Field::Wait => "wait",
-            Field::Timeout => "timeout",
-            Field::DryRun => "dry-run",
-            Field::AllowDegraded => "allow-degraded",
-            Field::Title => "title",
-            Field::Emoji => "emoji",
-            Field::ColorFrom => "color-from",
-            Field::ColorTo => "color-to",
-            Field::ShortDescription => "short-description",
-            Field::Port => "port",
-            Field::App => "app",
-            Field::Exclude => "exclude",
-            Field::Keep => "keep",
-            Field::Token => "token",
-            Field::License => "license",
-            Field::Tags => "tags",
-            Field::TestRequirements => "test_requirements",
-            Field::TemplatesDir => "templates_dir",
-            Field::Installer => "installer",
-            Field::Other(name) => name,
-        }
-    }
-}
-
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A field by its neutral name; any other name is a [`Field::Other`].
-impl From<&'static str> for Field {
-    fn from(name: &'static str) -> Self {
-        Field::ALL
-            .into_iter()
-            .find(|field| field.name() == name)
-            .unwrap_or(Field::Other(name))
-    }
-}
-
-impl PartialEq<str> for Field {
-    fn eq(&self, other: &str) -> bool {
-        self.name() == other
-    }
-}
-
-/// How a front end spells each field.
-pub type Spelling = fn(Field) -> &'static str;
-
-/// Text that may mention fields, rendered by a front end with its own spelling. Fields render
-/// as the spelling in backticks.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Phrase(Vec<Part>);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
-    Text(String),
-    Field(Field),
-}
-
-impl Phrase {
-    /// A phrase starting with `text`.
-    pub fn new(text: impl Into<String>) -> Self {
-        Phrase(vec![Part::Text(text.into())])
-    }
-
-    /// Append text.
-    pub fn text(mut self, text: impl Into<String>) -> Self {
-        self.0.push(Part::Text(text.into()));
-        self
-    }
-
-    /// Append a mention of `field`.
-    pub fn field(mut self, field: Field) -> Self {
-        self.0.push(Part::Field(field));
-        self
-    }
-
-    /// Append another phrase.
-    pub fn append(mut self, other: Phrase) -> Self {
-        self.0.extend(other.0);
-        self
-    }
-
-    /// The text with each field spelled by `spelling`, in backticks.
-    pub fn render(&self, spelling: Spelling) -> String {
-        self.0
-            .iter()
-            .map(|part| match part {
-                Part::Text(text) => text.clone(),
-                Part::Field(field) => format!("`{}`", spelling(*field)),
-            })
-            .collect()
-    }
-
-    /// The fields this phrase mentions.
-    pub fn fields(&self) -> impl Iterator<Item = Field> + '_ {
-        self.0.iter().filter_map(|part| match part {
-            Part::Field(field) => Some(*field),
-            Part::Text(_) => None,
-        })
-    }
-}
-
-impl fmt::Display for Phrase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render(Field::name))
-    }
-}
-
-impl From<String> for Phrase {
-    fn from(text: String) -> Self {
-        Phrase::new(text)
-    }
-}
-
-impl From<&str> for Phrase {
-    fn from(text: &str) -> Self {
-        Phrase::new(text)
-    }
-}
-
-/// One `KEY=VALUE` entry of a secrets or variables list, as typed. `Debug` shows the key only.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct RawEntry {
-    /// `KEY=VALUE`, or a bare `KEY` (command line only: its value comes from `from_env`).
-    pub text: String,
-    /// 1-based line in a multiline list (the action's `secrets`), when it came from one. A line
-    /// without `=` is malformed; a bare key is only accepted outside a list.
-    pub line: Option<usize>,
-    /// For a bare `KEY`: the value of the environment variable `KEY`, looked up by the front end
-    /// (the library reads no environment). `None` when it is not set.
-    pub from_env: Option<String>,
-}
-
-impl fmt::Debug for RawEntry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key = self.text.split_once('=').map_or("<bare>", |(k, _)| k);
-        f.debug_struct("RawEntry")
-            .field("key", &key)
-            .field("line", &self.line)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RawEntry {
-    /// A command-line entry: `KEY=VALUE`, or a bare `KEY` whose value `lookup` gives.
-    pub fn arg(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Self {
-        let from_env = if text.contains('=') {
-            None
-        } else {
-            lookup(text)
-        };
-        RawEntry {
-            text: text.to_string(),
-            line: None,
-            from_env,
-        }
-    }
-
-    /// The entries of a multiline list: one `KEY=VALUE` per line, blank lines and lines starting
-    /// with `#` skipped, `\r` line ends accepted. Each entry keeps its line number.
-    pub fn lines(text: &str) -> Vec<Self> {
-        text.lines()
-            .enumerate()
-            .filter_map(|(index, raw)| {
-                let line = raw.trim_end_matches('\r');
-                if line.trim().is_empty() || line.trim_start().starts_with('#') {
-                    return None;
-                }
-                Some(RawEntry {
-                    text: line.to_string(),
-                    line: Some(index + 1),
-                    from_env: None,
-                })
-            })
-            .collect()
-    }
-}
+use crate::field::{Field, Phrase};
+use crate::scaffold::{self, ALLOWED_COLORS, SHORT_DESCRIPTION_MAX, ScaffoldOptions, SecretDoc};
+use crate::settings::{self, RawEntry, SettingsInput};
+use crate::space::SpaceId;
+pub use crate::urls::parse_http_url;
+use crate::urls::{HealthPath, parse_origin};
 
 /// What the user gave, before any check. Front ends fill it; [`resolve`] checks it.
 #[derive(Debug, Clone)]
@@ -500,7 +194,11 @@ pub fn resolve_scaffold(raw: &RawInputs) -> Result<ScaffoldOptions> {
     Ok(options)
 }
 
-fn scaffold_options(raw: &RawInputs, space: Option<SpaceId>, health_path: &str) -> ScaffoldOptions {
+fn scaffold_options(
+    raw: &RawInputs,
+    space: Option<SpaceId>,
+    health_path: &HealthPath,
+) -> ScaffoldOptions {
     let trimmed = |value: &Option<String>| value.as_deref().map(|v| v.trim().to_string());
     ScaffoldOptions {
         space,
@@ -511,7 +209,7 @@ fn scaffold_options(raw: &RawInputs, space: Option<SpaceId>, health_path: &str) 
         short_description: raw.short_description.clone(),
         port: raw.port,
         app: trimmed(&raw.app),
-        health_path: Some(health_path.to_string()),
+        health_path: Some(health_path.clone()),
         excludes: raw.excludes.clone(),
         installer: raw.installer,
         build_tools: raw.build_tools,
@@ -521,34 +219,9 @@ fn scaffold_options(raw: &RawInputs, space: Option<SpaceId>, health_path: &str) 
 
 // ----- the rules, one function each ---------------------------------------------------------
 
-/// The health path (default `/api/health`): starts with `/`, a plain path of URL-safe
-/// characters, no query or fragment.
-pub fn health_path(value: Option<&str>) -> Result<String> {
-    let path = value.map(str::trim).unwrap_or(DEFAULT_HEALTH_PATH);
-    if !path.starts_with('/') {
-        return Err(Error::invalid_input_hint(
-            Field::HealthPath,
-            format!("`{}` does not start with `/`", path.escape_debug()),
-            format!(
-                "give the path part of the URL, e.g. `/{}`",
-                path.trim_start_matches('/')
-            ),
-        ));
-    }
-    if let Some(bad) = path
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "/-._~%".contains(*c)))
-    {
-        return Err(Error::invalid_input_hint(
-            Field::HealthPath,
-            format!(
-                "`{}` contains {bad:?}, which a health path may not hold",
-                path.escape_debug()
-            ),
-            "use a plain path without spaces, query or fragment, e.g. `/api/health`",
-        ));
-    }
-    Ok(path.to_string())
+/// The health path as typed, or the default `/api/health` when none was given.
+pub fn health_path(value: Option<&str>) -> Result<HealthPath> {
+    value.map_or_else(|| Ok(HealthPath::default()), HealthPath::parse)
 }
 
 /// An explicit app URL: http(s), no credentials; returned without a trailing `/`.
@@ -738,9 +411,6 @@ pub(crate) fn check_scaffold_options(options: &ScaffoldOptions) -> Result<()> {
     }
     if let Some(app) = &options.app {
         parse_app(app)?;
-    }
-    if let Some(path) = &options.health_path {
-        health_path(Some(path))?;
     }
     for pattern in &options.excludes {
         exclude_pattern(pattern)?;

@@ -60,6 +60,7 @@
 mod content;
 mod deploy;
 mod error;
+mod field;
 mod fingerprint;
 pub mod frontend;
 pub mod hub;
@@ -70,6 +71,8 @@ pub mod scaffold;
 mod secret;
 mod settings;
 mod space;
+mod stage;
+mod urls;
 pub mod verify;
 
 pub use content::FileContent;
@@ -78,7 +81,9 @@ pub use deploy::{
     wait_for_running,
 };
 pub use error::{Error, HttpContext, LintViolation, Result};
-pub use inputs::{Field, Phrase, RawEntry, RawInputs};
+pub use field::{Command, Field, Phrase, Spelling};
+pub use inputs::RawInputs;
 pub use secret::SecretString;
-pub use settings::Settings;
+pub use settings::{RawEntry, Settings};
 pub use space::SpaceId;
+pub use urls::HealthPath;

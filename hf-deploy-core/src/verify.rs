@@ -23,10 +23,11 @@ use reqwest::header::{self, HeaderMap};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, HttpContext, Result};
+use crate::field::{Command, Field, Phrase};
 use crate::hub::RetryPolicy;
 use crate::hub::retry::{Idempotency, Outcome as RetryOutcome};
 use crate::secret::SecretString;
-pub use crate::space::join_url;
+pub use crate::urls::join_url;
 
 /// Consecutive 404 (or other 4xx) answers after which the health path is taken as wrong.
 pub(crate) const NOT_FOUND_LIMIT: u32 = 5;
@@ -72,7 +73,7 @@ pub(crate) fn app_client(token: Option<&SecretString>) -> Result<reqwest::Client
         let mut value = header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
             .map_err(|_| {
                 Error::invalid_input(
-                    "token",
+                    Field::Token,
                     "the token holds characters that cannot be sent in an HTTP header",
                 )
             })?;
@@ -495,7 +496,7 @@ fn health_path_error(url: &str, seen: &str, times: u32) -> Error {
         url: url.to_string(),
         status: seen.to_string(),
         failing: Vec::new(),
-        diagnoses: vec![health_path_diagnosis(url, seen, times)],
+        diagnoses: vec![health_path_diagnosis(url, seen, times).into()],
     }
 }
 
@@ -521,9 +522,9 @@ pub fn failing_services(health: &Health) -> Vec<String> {
 }
 
 /// Known failures in `health`, as actionable advice (one line each, no duplicates).
-pub fn diagnose(health: &Health) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut push = |text: String| {
+pub fn diagnose(health: &Health) -> Vec<Phrase> {
+    let mut out: Vec<Phrase> = Vec::new();
+    let mut push = |text: Phrase| {
         if !out.contains(&text) {
             out.push(text);
         }
@@ -589,18 +590,21 @@ pub fn diagnose(health: &Health) -> Vec<String> {
             .map(|s| format!("`{s}`"))
             .collect::<Vec<_>>()
             .join(", ");
-        push(format!(
+        push(Phrase::new(format!(
             "not configured: set the Space secret(s) {list} in this deploy's secrets"
-        ));
+        )));
     }
     if health.services.is_empty()
         && !health.is_healthy()
         && !(200..300).contains(&health.http_status)
     {
-        push(format!(
-            "the app answered {} with status `{}` and no service list; look at the run log with `hf-deploy logs --run`",
-            health.http_status, health.status
-        ));
+        push(
+            Phrase::new(format!(
+                "the app answered {} with status `{}` and no service list; look at the run log with ",
+                health.http_status, health.status
+            ))
+            .command(Command::RunLog),
+        );
     }
     out
 }
@@ -1116,10 +1120,16 @@ mod tests {
         };
         assert_eq!(status, "200 OK (HTML)");
         assert!(
-            diagnoses[0].contains("check the health path setting"),
+            diagnoses[0]
+                .to_string()
+                .contains("check the health path setting"),
             "{diagnoses:?}"
         );
-        assert!(diagnoses[0].contains(&format!("`{url}` answered 200 OK (HTML) 3 times in a row")));
+        assert!(
+            diagnoses[0]
+                .to_string()
+                .contains(&format!("`{url}` answered 200 OK (HTML) 3 times in a row"))
+        );
     }
 
     #[tokio::test]
@@ -1263,10 +1273,9 @@ mod tests {
         );
         assert_eq!(
             diagnose(&health),
-            vec![
+            vec![Phrase::new(
                 "not configured: set the Space secret(s) `DATABASE_URL`, `QDRANT_URL`, `QDRANT_API_KEY` in this deploy's secrets"
-                    .to_string()
-            ]
+            )]
         );
     }
 

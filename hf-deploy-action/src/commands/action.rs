@@ -19,7 +19,7 @@ use crate::github::api::{
     self, CommentContent, CommentOutcome, DeploymentOutcome, GitHubRepo, Target,
 };
 use crate::github::commands::{self as gha, Level, Properties};
-use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv, spelling};
+use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv, SPELLING, spelling};
 use crate::github::{files, oidc};
 use crate::ui::{Reported, Ui, render_error};
 
@@ -324,8 +324,8 @@ fn fail(error: Error, workspace: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let code = if error.is_usage() { 2 } else { 1 };
     let text = match error.field() {
         Some(_) => {
-            let mut text = format!("error: {}", error.message_with(spelling));
-            if let Some(hint) = error.hint_with(spelling) {
+            let mut text = format!("error: {}", error.message_with(SPELLING));
+            if let Some(hint) = error.hint_with(SPELLING) {
                 text.push_str(&format!("\nhint: {hint}"));
             }
             text
@@ -430,9 +430,9 @@ fn annotations(error: &Error, workspace: &Path) -> String {
             .display()
             .to_string()
     };
-    let message = match error.hint_with(spelling) {
-        Some(hint) => format!("{}\nhint: {hint}", error.message_with(spelling)),
-        None => error.message_with(spelling),
+    let message = match error.hint_with(SPELLING) {
+        Some(hint) => format!("{}\nhint: {hint}", error.message_with(SPELLING)),
+        None => error.message_with(SPELLING),
     };
     let source = spelling(Field::Source);
     match error {

@@ -47,7 +47,7 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         (None, Some(app_url)) => {
             let report = DeployReport {
                 docs_url: join_url(&app_url, "/docs"),
-                health_url: join_url(&app_url, &health_path),
+                health_url: join_url(&app_url, health_path.as_str()),
                 app_url,
                 ..DeployReport::default()
             };
@@ -60,7 +60,7 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
 
     let check = AppCheck {
         app_url: report.app_url.clone(),
-        health_path: health_path.clone(),
+        health_path: health_path.to_string(),
         token: if private { token } else { None },
         deadline: Instant::now() + Duration::from_secs(args.timeout),
         poll: (Duration::from_secs(1), Duration::from_secs(5)),

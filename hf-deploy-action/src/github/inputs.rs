@@ -8,8 +8,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hf_deploy_core::inputs::{self, Field, RawEntry, RawInputs};
-use hf_deploy_core::{SecretString, SpaceId};
+use hf_deploy_core::inputs;
+use hf_deploy_core::{Field, RawEntry, RawInputs};
+use hf_deploy_core::{SecretString, SpaceId, Spelling};
 use serde::{Deserialize, Deserializer};
 
 use super::commands;
@@ -206,11 +207,25 @@ impl RunnerEnv {
     }
 }
 
+/// How a workflow words what the library names: fields as the input names of `action.yml`,
+/// commands as the command line's.
+pub(crate) const SPELLING: Spelling = Spelling::new(spelling, crate::cli::command);
+
 /// How a workflow spells each field: the input names of `action.yml`.
 pub(crate) fn spelling(field: Field) -> &'static str {
     match field {
         Field::Token => "hf-token",
         Field::Timeout => "timeout-minutes",
+        Field::SecretsFile => "secrets-file",
+        Field::FrontendUrl => "frontend-url",
+        Field::HealthPath => "health-path",
+        Field::AppUrl => "app-url",
+        Field::ApiUrl => "api-url",
+        Field::DryRun => "dry-run",
+        Field::AllowDegraded => "allow-degraded",
+        Field::ColorFrom => "color-from",
+        Field::ColorTo => "color-to",
+        Field::ShortDescription => "short-description",
         other => other.name(),
     }
 }
@@ -441,8 +456,8 @@ mod tests {
         assert!(error.is_usage(), "{error}");
         format!(
             "{} | hint: {}",
-            error.message_with(spelling),
-            error.hint_with(spelling).unwrap_or_default()
+            error.message_with(SPELLING),
+            error.hint_with(SPELLING).unwrap_or_default()
         )
     }
 

@@ -23,8 +23,10 @@ use super::models::{
 use super::retry::{self, Idempotency, Outcome, RetryPolicy};
 use super::sse::{LogEvent, SseParser, parse_log_event};
 use crate::error::{Error, HttpContext, Result};
+use crate::field::Field;
 use crate::secret::SecretString;
-use crate::space::{SpaceId, parse_http_url};
+use crate::space::SpaceId;
+use crate::urls::parse_http_url;
 
 /// The public Hub.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -195,7 +197,7 @@ impl HubClientBuilder {
     /// Validate the options and build the client.
     pub fn build(self) -> Result<HubClient> {
         let endpoint = match self.endpoint {
-            Some(endpoint) => parse_http_url(endpoint.trim(), "endpoint")?,
+            Some(endpoint) => parse_http_url(endpoint.trim(), Field::Endpoint)?,
             None => DEFAULT_ENDPOINT.to_string(),
         };
         if let Some(token) = &self.token {
@@ -206,13 +208,16 @@ impl HubClientBuilder {
             .unwrap_or_else(|| format!("hf-deploy/{}", env!("CARGO_PKG_VERSION")));
         if HeaderValue::from_str(&user_agent).is_err() {
             return Err(Error::invalid_input(
-                "user agent",
+                Field::UserAgent,
                 "contains characters that cannot be sent in an HTTP header",
             ));
         }
         let max_attempts = self.max_attempts.unwrap_or(5);
         if max_attempts == 0 {
-            return Err(Error::invalid_input("max attempts", "must be at least 1"));
+            return Err(Error::invalid_input(
+                Field::MaxAttempts,
+                "must be at least 1",
+            ));
         }
         let defaults = RetryPolicy::default();
         let retry = RetryPolicy {
@@ -253,11 +258,11 @@ fn check_token(token: &SecretString) -> Result<()> {
     let hint = "copy the token again from https://huggingface.co/settings/tokens (it looks like `hf_...`, with no spaces or newline)";
     let value = token.expose();
     if value.is_empty() {
-        return Err(Error::invalid_input_hint("token", "is empty", hint));
+        return Err(Error::invalid_input_hint(Field::Token, "is empty", hint));
     }
     if !value.bytes().all(|byte| byte.is_ascii_graphic()) {
         return Err(Error::invalid_input_hint(
-            "token",
+            Field::Token,
             "contains spaces, line breaks or non-ASCII characters",
             hint,
         ));

@@ -174,7 +174,7 @@ async fn handle(request: Request, log: Arc<Mutex<Vec<Seen>>>, respond: Arc<Respo
 }
 
 fn space() -> SpaceId {
-    SpaceId::parse("user/tmp_test_space", "space").expect("space id")
+    SpaceId::parse("user/tmp_test_space", crate::Field::Space).expect("space id")
 }
 
 fn whoami_json(role: &str) -> Value {

@@ -13,6 +13,7 @@ use super::lfs::{self, LfsObject};
 use super::smart_http;
 use super::{GITATTRIBUTES, PushRequest};
 use crate::error::{Error, HttpContext, Result};
+use crate::field::Field;
 use crate::secret::SecretString;
 
 /// Where the fetched `main` is kept in the temporary repository.
@@ -445,7 +446,7 @@ impl PushSession {
             .map(|pattern| {
                 PathPattern::new(pattern).ok_or_else(|| {
                     Error::invalid_input_hint(
-                        "keep",
+                        Field::Keep,
                         format!("`{pattern}` is not a usable path pattern"),
                         "use git-style globs such as `data/**` or `*.db`",
                     )
@@ -501,12 +502,9 @@ impl PushSession {
     pub(crate) fn publish(&self, plan: &Plan, request: &PushRequest) -> Result<Published> {
         let repo = &self.repo;
         let (name, email) = &request.author;
-        let signature = Signature::now(name, email).map_err(|_| {
-            Error::invalid_input_hint(
-                "author",
-                format!("`{name} <{email}>` cannot be a git author"),
-                "give a non-empty name and email without `<`, `>` or line breaks",
-            )
+        let signature = Signature::now(name, email).map_err(|source| Error::Git {
+            action: format!("make `{name} <{email}>` the author of the commit"),
+            source,
         })?;
         let commit_action = "commit the new Space tree".to_string();
         let tree = repo.find_tree(plan.tree).map_err(|source| Error::Git {
@@ -696,7 +694,7 @@ fn write_tree(repo: &Repository, entries: &BTreeMap<String, Entry>) -> Result<Oi
     for (path, entry) in entries {
         let conflict = || {
             Error::invalid_input_hint(
-                "files",
+                Field::Source,
                 format!("`{path}` is both a file and a folder in the Space tree"),
                 "rename one of them",
             )

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::{self, FileContent, STREAM_CHUNK};
 use crate::error::{Error, HttpContext, Result};
+use crate::field::Field;
 use crate::hub::RetryPolicy;
 use crate::hub::retry::{self, Idempotency};
 use crate::secret::SecretString;
@@ -124,7 +125,7 @@ fn basic_auth(token: &SecretString) -> Result<HeaderValue> {
         base64::engine::general_purpose::STANDARD.encode(format!("hf_user:{}", token.expose()));
     let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| {
         Error::invalid_input_hint(
-            "HF_TOKEN",
+            Field::Token,
             "the token holds characters that cannot go in an HTTP header",
             "copy the token again from https://huggingface.co/settings/tokens",
         )

@@ -28,6 +28,7 @@ pub(crate) use lfs::LfsObject;
 
 use crate::content::FileContent;
 use crate::error::{Error, Result};
+use crate::field::Field;
 use crate::hub::RetryPolicy;
 use crate::hub::retry::{Idempotency, Outcome};
 use crate::secret::SecretString;
@@ -361,7 +362,7 @@ fn validate(request: &PushRequest) -> Result<()> {
             .is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
     {
         return Err(Error::invalid_input_hint(
-            "remote_url",
+            Field::Endpoint,
             "the Space git URL carries credentials",
             "give the URL without `user:token@`; the token goes in separately",
         ));
@@ -369,7 +370,7 @@ fn validate(request: &PushRequest) -> Result<()> {
     for pattern in &request.keep {
         if attributes::PathPattern::new(pattern).is_none() {
             return Err(Error::invalid_input_hint(
-                "keep",
+                Field::Keep,
                 format!("`{pattern}` is not a usable path pattern"),
                 "use git-style globs such as `data/**` or `*.db`",
             ));
@@ -377,7 +378,7 @@ fn validate(request: &PushRequest) -> Result<()> {
     }
     if request.files.is_empty() {
         return Err(Error::invalid_input(
-            "files",
+            Field::Source,
             "the Space tree is empty: there is nothing to push",
         ));
     }
@@ -391,7 +392,7 @@ fn validate(request: &PushRequest) -> Result<()> {
             });
         if bad {
             return Err(Error::invalid_input_hint(
-                "files",
+                Field::Source,
                 format!("`{path}` is not a relative path inside the Space"),
                 "use `/`-separated relative paths without `.`, `..` or `.git` parts",
             ));

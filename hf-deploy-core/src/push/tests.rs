@@ -478,7 +478,13 @@ fn push_refuses_bad_paths_and_credentials_in_the_url() {
     bad_keep.keep = vec!["data/[".into()];
     let error = push_blocking(&bad_keep, &mut no_lfs).expect_err("bad keep glob");
     assert!(
-        matches!(&error, Error::InvalidInput { input, .. } if input == "keep"),
+        matches!(
+            &error,
+            Error::InvalidInput {
+                input: crate::Field::Keep,
+                ..
+            }
+        ),
         "{error:?}"
     );
     let error = push_blocking(

@@ -41,8 +41,9 @@ use serde::Serialize;
 
 use crate::content::FileContent;
 use crate::error::{Error, Result};
-use crate::inputs::Field;
+use crate::field::Field;
 use crate::space::SpaceId;
+use crate::urls::HealthPath;
 
 pub use lint::lint_dockerfile;
 pub use render::front_matter;
@@ -52,8 +53,6 @@ pub use requirements::{
 
 /// The port a Docker Space routes to when the README does not say otherwise.
 pub const DEFAULT_PORT: u16 = 7860;
-/// Health path used when none is given.
-pub const DEFAULT_HEALTH_PATH: &str = "/api/health";
 /// Python version of the image when the source does not pin one.
 pub const DEFAULT_PYTHON_VERSION: &str = "3.11";
 /// Colours the Hub accepts for `colorFrom` / `colorTo`.
@@ -155,7 +154,7 @@ pub struct ScaffoldOptions {
     /// ASGI app as `module:attr`; default: detected, usually `app.main:app`.
     pub app: Option<String>,
     /// Health endpoint path; default `/api/health`.
-    pub health_path: Option<String>,
+    pub health_path: Option<HealthPath>,
     /// README `pinned`.
     pub pinned: Option<bool>,
     /// README `license` (a license id such as `mit`).
@@ -209,7 +208,7 @@ impl Installer {
             "uv" => Ok(Installer::Uv),
             "pip" => Ok(Installer::Pip),
             _ => Err(Error::invalid_input_hint(
-                crate::inputs::Field::Installer,
+                Field::Installer,
                 format!("`{value}` is not an installer"),
                 "use `uv` (the default, faster) or `pip`",
             )),
@@ -438,14 +437,11 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
         }
     }
 
-    let health_path = options
-        .health_path
-        .clone()
-        .unwrap_or_else(|| DEFAULT_HEALTH_PATH.into());
+    let health_path = options.health_path.clone().unwrap_or_default();
     if !endpoints.is_empty()
         && !endpoints
             .iter()
-            .any(|e| e.path == health_path && e.method == "GET")
+            .any(|e| e.path == health_path.as_str() && e.method == "GET")
     {
         warnings.push(format!(
             "found no `GET {health_path}` route in the source (best-effort scan): the health check fails unless the app serves it; give its health path if it lives elsewhere"
@@ -477,10 +473,7 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
         app_module: app.module.clone(),
         app_attr: app.attr.clone(),
         app_file: app.file.clone(),
-        health_path: options
-            .health_path
-            .clone()
-            .unwrap_or_else(|| DEFAULT_HEALTH_PATH.into()),
+        health_path: health_path.to_string(),
         python_version,
         python_version_source,
         pinned: options.pinned,
@@ -1183,7 +1176,7 @@ mod tests {
         let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
         assert!(out.warnings.is_empty(), "{:?}", out.warnings);
         let options = ScaffoldOptions {
-            health_path: Some("/healthz".into()),
+            health_path: Some(HealthPath::parse("/healthz").unwrap()),
             ..Default::default()
         };
         let out = scaffold(dir.path(), &options).unwrap();

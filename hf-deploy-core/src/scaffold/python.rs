@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 use super::validate::parse_app;
 use super::{DEFAULT_PYTHON_VERSION, Endpoint};
-use crate::inputs::{Field, Phrase};
+use crate::field::{Field, Phrase};
 
 /// The ASGI app the Space runs.
 pub(super) struct App {

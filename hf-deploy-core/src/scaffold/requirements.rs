@@ -4,6 +4,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::field::Field;
 
 /// Requirement names dropped by default: test runners and their plugins, coverage and test
 /// helpers. Runtime libraries that tests also use (such as `httpx`) are kept.
@@ -63,7 +64,7 @@ fn patterns(list: &[String]) -> Result<GlobSet> {
     for pattern in list {
         let glob = Glob::new(&normalize(pattern)).map_err(|e| {
             Error::invalid_input(
-                "test_requirements",
+                Field::TestRequirements,
                 format!("`{pattern}` is not a valid pattern ({e})"),
             )
         })?;
@@ -71,7 +72,7 @@ fn patterns(list: &[String]) -> Result<GlobSet> {
     }
     builder.build().map_err(|e| {
         Error::invalid_input(
-            "test_requirements",
+            Field::TestRequirements,
             format!("the patterns do not compile ({e})"),
         )
     })

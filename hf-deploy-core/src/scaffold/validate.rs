@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::inputs::Field;
+use crate::field::Field;
 pub(super) use crate::inputs::{is_identifier, parse_app};
 
 use super::{DEFAULT_TEST_REQUIREMENTS, ScaffoldOptions};

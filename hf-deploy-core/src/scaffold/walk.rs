@@ -11,7 +11,7 @@ use crate::content::FileContent;
 use crate::error::{Error, Result};
 
 use super::{DEFAULT_EXCLUDES, Skipped};
-use crate::inputs::Field;
+use crate::field::Field;
 
 /// Files bigger than this are refused by the Hub unless stored with Git LFS.
 const LFS_THRESHOLD: u64 = 10 * 1024 * 1024;
