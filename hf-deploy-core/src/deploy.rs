@@ -12,8 +12,7 @@ use futures_util::StreamExt;
 use crate::error::{Error, Result};
 use crate::field::{Field, Phrase};
 use crate::fingerprint::Description;
-use crate::hub::retry::{Idempotency, Outcome as RetryOutcome};
-use crate::hub::{CreateSpace, HubClient, LogKind, RetryPolicy, SpaceRuntime, SpaceStage};
+use crate::hub::{CreateSpace, HubClient, LogKind, SpaceRuntime, SpaceStage};
 use crate::push::{self, PushRequest};
 use crate::report::{DeployReport, FileChanges};
 use crate::scaffold::{self, Scaffold, ScaffoldOptions};
@@ -22,6 +21,7 @@ use crate::settings::Settings;
 use crate::space::SpaceId;
 use crate::urls::HealthPath;
 use crate::verify::{self, VerifyEvent};
+use crate::wait::{self, Poll, RetryPolicy};
 
 /// Everything a deploy needs, already validated by the caller where it came from the user.
 #[derive(Debug, Clone)]
@@ -66,13 +66,11 @@ pub struct DeployOptions {
 /// How often to poll; tests make these short.
 #[derive(Debug, Clone, Copy)]
 pub struct PollSettings {
-    /// First interval between runtime polls (doubled after each poll, see
-    /// [`RetryPolicy::poll`]).
+    /// First interval between runtime polls (doubled after each poll).
     pub runtime_initial: Duration,
     /// Largest interval between runtime polls.
     pub runtime_max: Duration,
-    /// First interval between health polls (doubled after each poll, see
-    /// [`RetryPolicy::poll`]).
+    /// First interval between health polls (doubled after each poll).
     pub health_initial: Duration,
     /// Largest interval between health polls.
     pub health_max: Duration,
@@ -735,7 +733,7 @@ fn push_request(
             "hf-deploy@users.noreply.huggingface.co".to_string(),
         ),
         max_race_retries: if dry_run { 0 } else { 3 },
-        retry: crate::hub::RetryPolicy::git(),
+        retry: RetryPolicy::git(),
         dry_run,
         head_hint,
         http: Some(client.http()),
@@ -760,8 +758,7 @@ pub async fn wait_for_running(
     let started = Instant::now();
     let mut seen_build = !expect_build;
     let mut restarted = false;
-    let policy = RetryPolicy::poll(poll.runtime_initial, poll.runtime_max);
-    let mut polls = 0u32;
+    let mut polls = Poll::new(poll.runtime_initial, poll.runtime_max, deadline);
     let mut last_seen;
     // The build log is a nicety: when it cannot be opened, ends or fails, we keep polling.
     let mut logs = client.logs(id, LogKind::Build).await.ok();
@@ -773,7 +770,6 @@ pub async fn wait_for_running(
         None
     };
     loop {
-        polls += 1;
         let runtime = client.runtime(id).await?;
         let stage = &runtime.stage;
         last_seen = stage.to_string();
@@ -839,32 +835,24 @@ pub async fn wait_for_running(
             restarted = true;
             seen_build = answer.stage.is_in_progress();
         }
-        let now = Instant::now();
-        if now >= deadline {
+        let Some(delay) = polls.next_delay() else {
             return Err(Error::Timeout {
                 what: format!("Space `{id}` to reach RUNNING"),
                 elapsed: started.elapsed(),
                 last_seen,
             });
-        }
-        let delay = policy
-            .next_delay(Idempotency::Idempotent, polls, RetryOutcome::Pending)
-            .unwrap_or(poll.runtime_max);
-        let sleep = tokio::time::sleep(delay.min(deadline - now));
-        tokio::pin!(sleep);
+        };
         // Stream build-log lines while we wait for the next poll.
-        loop {
-            let Some(stream) = logs.as_mut() else {
-                sleep.as_mut().await;
-                break;
-            };
-            tokio::select! {
-                () = &mut sleep => break,
-                line = stream.next() => match line {
-                    Some(Ok(line)) => progress.event(Event::BuildLog(line.text.trim_end())),
-                    Some(Err(_)) | None => logs = None,
-                },
+        let streamed = wait::sleep_beside(delay, async {
+            if let Some(stream) = logs.as_mut() {
+                while let Some(Ok(line)) = stream.next().await {
+                    progress.event(Event::BuildLog(line.text.trim_end()));
+                }
             }
+        })
+        .await;
+        if streamed.is_some() {
+            logs = None;
         }
     }
 }

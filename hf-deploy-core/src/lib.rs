@@ -74,6 +74,7 @@ mod space;
 mod stage;
 mod urls;
 pub mod verify;
+mod wait;
 
 pub use content::FileContent;
 pub use deploy::{

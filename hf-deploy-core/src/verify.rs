@@ -24,10 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, HttpContext, Result};
 use crate::field::{Command, Field, Phrase};
-use crate::hub::RetryPolicy;
-use crate::hub::retry::{Idempotency, Outcome as RetryOutcome};
 use crate::secret::SecretString;
 pub use crate::urls::join_url;
+use crate::wait::{self, Poll};
 
 /// Consecutive 404 (or other 4xx) answers after which the health path is taken as wrong.
 pub(crate) const NOT_FOUND_LIMIT: u32 = 5;
@@ -289,7 +288,7 @@ pub(crate) async fn wait_healthy(
     };
     let started = Instant::now();
     let (initial, max) = check.poll;
-    let policy = RetryPolicy::poll(initial, max);
+    let mut poll = Poll::new(initial, max, check.deadline);
     let mut attempt = 0u32;
     let mut not_found_in_a_row = 0u32;
     let mut not_json_in_a_row = 0u32;
@@ -349,15 +348,8 @@ pub(crate) async fn wait_healthy(
             }
             _ => None,
         };
-        let now = Instant::now();
         let finished = matches!(outcome, Outcome::Done(_) | Outcome::Fail(_)) || give_up.is_some();
-        let next_delay = if finished || now >= check.deadline {
-            None
-        } else {
-            policy
-                .next_delay(Idempotency::Idempotent, attempt, RetryOutcome::Pending)
-                .map(|delay| delay.min(check.deadline.saturating_duration_since(now)))
-        };
+        let next_delay = if finished { None } else { poll.next_delay() };
         on_attempt(&HealthAttempt {
             attempt,
             elapsed: started.elapsed(),
@@ -384,7 +376,7 @@ pub(crate) async fn wait_healthy(
                 last_seen,
             });
         };
-        tokio::time::sleep(wait).await;
+        wait::sleep(wait).await;
     }
 }
 

@@ -20,13 +20,13 @@ use serde_json::{Value, json};
 use super::models::{
     CreateSpace, Created, LogKind, LogLine, SecretInfo, SpaceInfo, SpaceRuntime, Variable, WhoAmI,
 };
-use super::retry::{self, Idempotency, Outcome, RetryPolicy};
 use super::sse::{LogEvent, SseParser, parse_log_event};
 use crate::error::{Error, HttpContext, Result};
 use crate::field::Field;
 use crate::secret::SecretString;
 use crate::space::SpaceId;
 use crate::urls::parse_http_url;
+use crate::wait::{self, Idempotency, Outcome, Retries, RetryPolicy};
 
 /// The public Hub.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -794,7 +794,7 @@ impl HubClient {
             pending: VecDeque::new(),
             done: false,
             reconnect,
-            failures: 0,
+            retries: Retries::new(self.inner.retry),
             seen: Progress::default(),
             skip: None,
         };
@@ -845,11 +845,11 @@ impl HubClient {
             .map(|date| date + Duration::from_secs(1));
         let mut lines = VecDeque::new();
         loop {
-            let line = match tokio::time::timeout(idle, stream.next()).await {
-                Err(_) | Ok(None) => break,
-                Ok(Some(Ok(line))) => line,
-                Ok(Some(Err(error))) if lines.is_empty() => return Err(error),
-                Ok(Some(Err(error))) => {
+            let line = match wait::within(idle, stream.next()).await {
+                None | Some(None) => break,
+                Some(Some(Ok(line))) => line,
+                Some(Some(Err(error))) if lines.is_empty() => return Err(error),
+                Some(Some(Err(error))) => {
                     tracing::debug!(%error, "log stream ended early; keeping the lines read");
                     break;
                 }
@@ -896,7 +896,7 @@ impl HubClient {
     /// error statuses are returned for the caller to read.
     async fn send(&self, call: &Call) -> Result<Answer> {
         let url = self.url(call);
-        let (attempt, attempts) = retry::run_observed(
+        let (attempt, attempts) = wait::run_observed(
             &self.policy(),
             call.idempotency,
             |_| self.attempt(call, &url),
@@ -905,10 +905,10 @@ impl HubClient {
                 Attempt::Transport(error) => Outcome::Transport {
                     connect: error.is_connect(),
                 },
-                Attempt::Failed(failed) if retry::is_transient_status(failed.status) => {
+                Attempt::Failed(failed) if wait::is_transient_status(failed.status) => {
                     Outcome::Transient {
                         status: failed.status,
-                        server_wait: retry::server_wait(&failed.headers),
+                        server_wait: wait::server_wait(&failed.headers),
                     }
                 }
                 Attempt::Failed(failed)
@@ -1179,7 +1179,7 @@ pub(crate) fn map_http_error(
         403 => Error::Forbidden { action, context },
         409 => Error::Conflict { action, context },
         429 => {
-            let retry_after = retry::server_wait(&failed.headers);
+            let retry_after = wait::server_wait(&failed.headers);
             Error::RateLimited {
                 action,
                 retry_after,
@@ -1213,7 +1213,7 @@ struct LogState {
     /// Open the stream again when the connection drops.
     reconnect: bool,
     /// Reconnections since the last new line.
-    failures: u32,
+    retries: Retries,
     seen: Progress,
     /// After a reconnection: what the Hub replays and we already gave out.
     skip: Option<Skip>,
@@ -1233,7 +1233,7 @@ impl LogState {
                         self.skip = None;
                     }
                     self.seen.record(&line);
-                    self.failures = 0;
+                    self.retries.reset();
                     self.pending.push_back(Ok(line));
                 }
                 Err(detail) => self.pending.push_back(Err(Error::MalformedResponse {
@@ -1246,10 +1246,8 @@ impl LogState {
     }
 
     async fn connection_lost(&mut self, source: reqwest::Error) {
-        let policy = self.client.inner.retry;
         let delay = if self.reconnect {
-            let lost = Outcome::Transport { connect: false };
-            policy.next_delay(Idempotency::Idempotent, self.failures + 1, lost)
+            self.retries.next_delay()
         } else {
             None
         };
@@ -1262,9 +1260,8 @@ impl LogState {
             }));
             return;
         };
-        self.failures += 1;
-        tracing::debug!(error = %source, failures = self.failures, "log stream dropped; opening it again");
-        tokio::time::sleep(delay).await;
+        tracing::debug!(error = %source, failures = self.retries.failures(), "log stream dropped; opening it again");
+        wait::sleep(delay).await;
         match self.client.execute(&self.call).await {
             Ok(response) => {
                 self.body = Box::pin(response.bytes_stream());

@@ -9,7 +9,6 @@
 mod client;
 mod models;
 pub mod oauth;
-pub(crate) mod retry;
 mod sse;
 
 #[cfg(test)]
@@ -21,4 +20,3 @@ pub use models::{
     SpaceHardware, SpaceInfo, SpaceReplicas, SpaceRuntime, SpaceStage, Variable, WhoAmI,
     WhoAmIAuth, WhoAmIOrg,
 };
-pub use retry::RetryPolicy;

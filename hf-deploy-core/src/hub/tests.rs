@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::client::{Call, CallKind, Failed, map_http_error, server_message};
-use super::retry::Idempotency;
 use super::*;
+use crate::wait::Idempotency;
 use crate::{Error, SecretString, SpaceId};
 
 const TOKEN: &str = "hf_FakeToken1234567890abcdef";
