@@ -4,7 +4,6 @@
 //! [`deploy`] never stops at the first error without a report: it returns a [`DeployOutcome`] with
 //! everything known so far, plus the error. Bad input is found before any remote call.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -13,86 +12,15 @@ use crate::error::{Error, Result};
 use crate::field::{Field, Phrase};
 use crate::fingerprint::Description;
 use crate::hub::{CreateSpace, HubClient, LogKind, SpaceRuntime, SpaceStage};
+use crate::inputs::{DeployOptions, PollSettings};
 use crate::push::{self, PushRequest};
 use crate::report::{DeployReport, FileChanges};
-use crate::scaffold::{self, Scaffold, ScaffoldOptions};
+use crate::scaffold::Scaffold;
 use crate::secret::SecretString;
-use crate::settings::Settings;
 use crate::space::SpaceId;
 use crate::urls::HealthPath;
 use crate::verify::{self, VerifyEvent};
 use crate::wait::{self, Poll, RetryPolicy};
-
-/// Everything a deploy needs, already validated by the caller where it came from the user.
-#[derive(Debug, Clone)]
-pub struct DeployOptions {
-    /// The backend folder.
-    pub source: PathBuf,
-    /// The target Space.
-    pub space: SpaceId,
-    /// Front matter and layout.
-    pub scaffold: ScaffoldOptions,
-    /// Secrets and variables to set.
-    pub settings: Settings,
-    /// Frontend origins to check CORS for (already merged into `ALLOWED_ORIGINS`).
-    pub frontend_origins: Vec<String>,
-    /// Health path.
-    pub health_path: HealthPath,
-    /// Explicit app URL; else the Hub's answer.
-    pub app_url: Option<String>,
-    /// Create the Space private.
-    pub private: bool,
-    /// Hardware flavor to request.
-    pub hardware: Option<String>,
-    /// Wait for the build and verify (false: return after the push).
-    pub wait: bool,
-    /// Deadline for build plus health.
-    pub timeout: Duration,
-    /// Plan only: no remote write.
-    pub dry_run: bool,
-    /// Accept `degraded` health.
-    pub allow_degraded: bool,
-    /// The commit message (names the source commit).
-    pub commit_message: String,
-    /// Remote paths kept even when the scaffold no longer produces them.
-    pub keep: Vec<String>,
-    /// Polling intervals.
-    pub poll: PollSettings,
-    /// The scaffold of `source` when it was already built (by [`crate::inputs::resolve`]);
-    /// `None` scaffolds at the start of the deploy.
-    pub prepared: Option<Scaffold>,
-}
-
-/// How often to poll; tests make these short.
-#[derive(Debug, Clone, Copy)]
-pub struct PollSettings {
-    /// First interval between runtime polls (doubled after each poll).
-    pub runtime_initial: Duration,
-    /// Largest interval between runtime polls.
-    pub runtime_max: Duration,
-    /// First interval between health polls (doubled after each poll).
-    pub health_initial: Duration,
-    /// Largest interval between health polls.
-    pub health_max: Duration,
-    /// After a push, a `RUNNING` stage is only trusted once a build stage was seen, or after this
-    /// long (the Hub flips to `BUILDING` shortly after the push lands).
-    pub build_grace: Duration,
-}
-
-impl Default for PollSettings {
-    fn default() -> Self {
-        PollSettings {
-            // Every second, not doubling to 5 s: the report follows a healthy app within 1 s
-            // (#11 goal 4). About 60 runtime reads a minute stay well inside the Hub's API
-            // quota (1,000 requests per 5 minutes).
-            runtime_initial: Duration::from_secs(1),
-            runtime_max: Duration::from_secs(1),
-            health_initial: Duration::from_secs(1),
-            health_max: Duration::from_secs(1),
-            build_grace: Duration::from_secs(20),
-        }
-    }
-}
 
 /// What happens during a deploy, for a progress display.
 #[derive(Debug)]
@@ -214,41 +142,10 @@ async fn run(
 ) -> Result<()> {
     let id = &options.space;
 
-    // 1. Scaffold (pure, local, quick: no progress event). Bad input stops here, before any
-    //    remote call.
-    let phase = Instant::now();
-    let mut scaffold_options = options.scaffold.clone();
-    if scaffold_options.space.is_none() {
-        scaffold_options.space = Some(id.clone());
-    }
-    if scaffold_options.health_path.is_none() {
-        scaffold_options.health_path = Some(options.health_path.clone());
-    }
-    for key in options.settings.secrets.keys() {
-        if !scaffold_options.secrets.iter().any(|doc| &doc.name == key) {
-            scaffold_options.secrets.push(scaffold::SecretDoc::new(key));
-        }
-    }
-    for key in options.settings.variables.keys() {
-        if !scaffold_options.variables.contains(key) {
-            scaffold_options.variables.push(key.clone());
-        }
-    }
-    let scaffolded = match &options.prepared {
-        Some(prepared) => prepared.clone(),
-        None => {
-            let source = options.source.clone();
-            tokio::task::spawn_blocking(move || scaffold::scaffold(&source, &scaffold_options))
-                .await
-                .map_err(|e| Error::Io {
-                    action: "scaffold",
-                    path: options.source.clone(),
-                    source: std::io::Error::other(e.to_string()),
-                })??
-        }
-    };
+    // 1. The scaffold, built by the plan: its warnings and how long it took.
+    let scaffolded = options.scaffold.clone();
     report.warnings.extend(scaffolded.warnings.iter().cloned());
-    report.durations.scaffold_ms = Some(millis(phase.elapsed()));
+    report.durations.scaffold_ms = Some(millis(options.scaffold_time));
 
     let secret_names: Vec<String> = options.settings.secrets.keys().cloned().collect();
 
@@ -746,7 +643,7 @@ fn set_urls(report: &mut DeployReport, app_url: String, health_path: &HealthPath
 
 /// Poll the runtime until `RUNNING` or an error stage, restarting a sleeping, paused or stopped
 /// Space once, streaming the build log to `progress` as it comes.
-pub async fn wait_for_running(
+pub(crate) async fn wait_for_running(
     client: &HubClient,
     id: &SpaceId,
     deadline: Instant,
@@ -859,4 +756,221 @@ pub async fn wait_for_running(
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::field::Field;
+
+    /// Every event of a wait, as text.
+    #[derive(Default)]
+    struct Events(std::sync::Mutex<Vec<String>>);
+
+    impl Progress for Events {
+        fn event(&self, event: Event<'_>) {
+            let text = match event {
+                Event::Stage { stage, .. } => format!("stage {stage}"),
+                Event::Warning(message) => format!("warning {message}"),
+                _ => return,
+            };
+            self.0.lock().expect("events").push(text);
+        }
+    }
+
+    impl Events {
+        /// Stages in the order seen, each once per run of equal stages.
+        fn stages(&self) -> Vec<String> {
+            let mut stages: Vec<String> = Vec::new();
+            for event in self.0.lock().expect("events").iter() {
+                if let Some(stage) = event.strip_prefix("stage ")
+                    && stages.last().map(String::as_str) != Some(stage)
+                {
+                    stages.push(stage.to_string());
+                }
+            }
+            stages
+        }
+
+        fn warnings(&self) -> Vec<String> {
+            let events = self.0.lock().expect("events");
+            events
+                .iter()
+                .filter_map(|e| e.strip_prefix("warning ").map(str::to_string))
+                .collect()
+        }
+    }
+
+    /// A fake Hub whose runtime answers `answers` (stage, sha) in turn, the last one from then
+    /// on; every other path (the build log) is 404. Returns its URL and the number of polls.
+    async fn fake_runtime_hub(
+        answers: Vec<(&'static str, Option<&'static str>)>,
+    ) -> (String, Arc<AtomicUsize>) {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let counter = polls.clone();
+        let app = axum::Router::new().route(
+            "/api/spaces/local/app/runtime",
+            axum::routing::get(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                let (stage, sha) = answers[n.min(answers.len() - 1)];
+                async move {
+                    axum::Json(serde_json::json!({
+                        "stage": stage,
+                        "hardware": {"current": "cpu-basic", "requested": "cpu-basic"},
+                        "sha": sha,
+                    }))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        (url, polls)
+    }
+
+    fn client(url: String) -> HubClient {
+        HubClient::builder()
+            .endpoint(url)
+            .token(SecretString::new("hf_FakeToken1234567890abcdef"))
+            .max_attempts(1)
+            .build()
+            .expect("client")
+    }
+
+    /// Fast polls, and a grace of `grace` for the Hub to show the build.
+    fn poll(grace: Duration) -> PollSettings {
+        PollSettings {
+            runtime_initial: Duration::from_millis(20),
+            runtime_max: Duration::from_millis(40),
+            build_grace: grace,
+            ..PollSettings::default()
+        }
+    }
+
+    fn space() -> SpaceId {
+        SpaceId::parse("local/app", Field::Space).expect("space id")
+    }
+
+    /// The Hub first keeps showing the previous revision's RUNNING (it has not noticed the push
+    /// yet), then RUNNING_BUILDING and RUNNING_APP_STARTING while the previous one serves, then
+    /// RUNNING: only that last RUNNING is the new revision's.
+    #[tokio::test]
+    async fn the_wait_goes_through_the_running_stages_and_returns_when_the_new_revision_runs() {
+        let (url, polls) = fake_runtime_hub(vec![
+            ("RUNNING", None),
+            ("RUNNING", None),
+            ("RUNNING_BUILDING", None),
+            ("RUNNING_BUILDING", None),
+            ("RUNNING_APP_STARTING", None),
+            ("RUNNING", None),
+        ])
+        .await;
+        let events = Events::default();
+        let mut report = DeployReport::default();
+        let runtime = wait_for_running(
+            &client(url),
+            &space(),
+            Instant::now() + Duration::from_secs(30),
+            &poll(Duration::from_secs(10)),
+            true,
+            &events,
+            &mut report,
+        )
+        .await
+        .expect("running");
+        assert_eq!(runtime.stage, SpaceStage::Running);
+        assert_eq!(
+            events.stages(),
+            [
+                "RUNNING",
+                "RUNNING_BUILDING",
+                "RUNNING_APP_STARTING",
+                "RUNNING"
+            ],
+            "the RUNNING of the previous revision (before the Hub showed the build) was not taken"
+        );
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            6,
+            "returned at the new RUNNING"
+        );
+        assert_eq!(events.warnings(), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn a_hub_that_never_shows_the_build_gets_running_with_a_warning() {
+        let (url, _polls) = fake_runtime_hub(vec![("RUNNING", None)]).await;
+        let events = Events::default();
+        let mut report = DeployReport::default();
+        let started = Instant::now();
+        let grace = Duration::from_millis(300);
+        let runtime = wait_for_running(
+            &client(url),
+            &space(),
+            started + Duration::from_secs(30),
+            &poll(grace),
+            true,
+            &events,
+            &mut report,
+        )
+        .await
+        .expect("running");
+        assert_eq!(runtime.stage, SpaceStage::Running);
+        assert!(
+            started.elapsed() >= grace,
+            "RUNNING is not trusted within the grace"
+        );
+        let warnings = events.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("no build was seen") && warnings[0].contains("previous revision"),
+            "{warnings:?}"
+        );
+        assert_eq!(report.warnings, warnings, "the report says it too");
+    }
+
+    /// Not in any recorded Hub answer (UNCONFIRMED): when the runtime names the commit it runs,
+    /// the wait after a push trusts it, grace or not: the previous commit's RUNNING is not ours.
+    #[tokio::test]
+    async fn when_the_runtime_names_its_commit_only_the_pushed_one_counts() {
+        const OLD: &str = "1111111111111111111111111111111111111111";
+        const NEW: &str = "2222222222222222222222222222222222222222";
+        let (url, polls) = fake_runtime_hub(vec![
+            ("RUNNING", Some(OLD)),
+            ("RUNNING", Some(OLD)),
+            ("RUNNING", Some(OLD)),
+            ("RUNNING", Some(NEW)),
+        ])
+        .await;
+        let mut report = DeployReport {
+            changed: true,
+            commit_sha: Some(NEW.into()),
+            ..DeployReport::default()
+        };
+        let events = Events::default();
+        // No grace at all: without the commit, the first RUNNING would be taken.
+        let runtime = wait_for_running(
+            &client(url),
+            &space(),
+            Instant::now() + Duration::from_secs(20),
+            &poll(Duration::ZERO),
+            true,
+            &events,
+            &mut report,
+        )
+        .await
+        .expect("running");
+        assert_eq!(runtime.sha.as_deref(), Some(NEW));
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            4,
+            "three RUNNING of the old commit skipped"
+        );
+        assert_eq!(events.warnings(), Vec::<String>::new());
+    }
 }

@@ -77,13 +77,10 @@ pub mod verify;
 mod wait;
 
 pub use content::FileContent;
-pub use deploy::{
-    DeployOptions, DeployOutcome, Event, NoProgress, PollSettings, Progress, deploy,
-    wait_for_running,
-};
+pub use deploy::{DeployOutcome, Event, NoProgress, Progress, deploy};
 pub use error::{Error, HttpContext, LintViolation, Result};
 pub use field::{Command, Field, Phrase, Spelling};
-pub use inputs::RawInputs;
+pub use inputs::{DeployOptions, RawInputs};
 pub use secret::SecretString;
 pub use settings::{RawEntry, Settings};
 pub use space::SpaceId;

@@ -230,6 +230,37 @@ pub(crate) fn spelling(field: Field) -> &'static str {
     }
 }
 
+/// The spellings of a boolean in a workflow (YAML 1.2 core schema, as `getBooleanInput`).
+const TRUE_VALUES: [&str; 3] = ["true", "True", "TRUE"];
+/// See [`TRUE_VALUES`].
+const FALSE_VALUES: [&str; 3] = ["false", "False", "FALSE"];
+
+/// A workflow boolean as typed; `None` (not given) gives `default`.
+fn boolean(field: Field, value: Option<&str>, default: bool) -> Result<bool, InputError> {
+    let Some(value) = value.map(str::trim) else {
+        return Ok(default);
+    };
+    if TRUE_VALUES.contains(&value) {
+        Ok(true)
+    } else if FALSE_VALUES.contains(&value) {
+        Ok(false)
+    } else {
+        Err(hf_deploy_core::Error::invalid_input_hint(
+            field,
+            format!("`{}` is not a boolean", value.escape_debug()),
+            format!(
+                "use one of {} (YAML 1.2 core schema)",
+                TRUE_VALUES
+                    .iter()
+                    .chain(&FALSE_VALUES)
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    }
+}
+
 /// The checked action-only inputs, and the raw inputs shared with the command line (checked
 /// by [`hf_deploy_core::inputs::resolve`]).
 #[derive(Debug, Clone)]
@@ -352,16 +383,12 @@ impl ActionInputs {
             frontend_urls,
             health_path: self.health_path,
             app_url: self.app_url,
-            private: inputs::boolean(Field::Private, self.private.as_deref(), false)?,
+            private: boolean(Field::Private, self.private.as_deref(), false)?,
             hardware: self.hardware,
-            wait: inputs::boolean(Field::Wait, self.wait.as_deref(), true)?,
+            wait: boolean(Field::Wait, self.wait.as_deref(), true)?,
             timeout,
-            dry_run: inputs::boolean(Field::DryRun, self.dry_run.as_deref(), false)?,
-            allow_degraded: inputs::boolean(
-                Field::AllowDegraded,
-                self.allow_degraded.as_deref(),
-                false,
-            )?,
+            dry_run: boolean(Field::DryRun, self.dry_run.as_deref(), false)?,
+            allow_degraded: boolean(Field::AllowDegraded, self.allow_degraded.as_deref(), false)?,
             title: self.title,
             emoji: self.emoji,
             color_from: self.color_from,
@@ -375,8 +402,8 @@ impl ActionInputs {
             github_token: self
                 .github_token
                 .map(|t| SecretString::new(t.trim().to_string())),
-            comment: inputs::boolean(Field::Other("comment"), self.comment.as_deref(), true)?,
-            preview: inputs::boolean(Field::Other("preview"), self.preview.as_deref(), false)?,
+            comment: boolean(Field::Other("comment"), self.comment.as_deref(), true)?,
+            preview: boolean(Field::Other("preview"), self.preview.as_deref(), false)?,
             raw,
         })
     }
@@ -516,7 +543,7 @@ mod tests {
             ["https://my-app.vercel.app", "http://localhost:3000"]
         );
         assert_eq!(options.health_path, "/api/health");
-        assert_eq!(options.scaffold.title.as_deref(), Some("RAG Chatbot"));
+        assert_eq!(options.scaffold.config.title, "RAG Chatbot");
 
         let debug = format!(
             "{config:?} {:?} {options:?}",
@@ -621,12 +648,24 @@ mod tests {
             text.starts_with("invalid `dry-run`: `yes` is not a boolean"),
             "{text}"
         );
-        for accepted in inputs::TRUE_VALUES.iter().chain(&inputs::FALSE_VALUES) {
+        for accepted in TRUE_VALUES.iter().chain(&FALSE_VALUES) {
             assert!(text.contains(&format!("`{accepted}`")), "{text}");
         }
         for bad in ["on", "1", "tRUE", "y"] {
             let text = error_text(&[("INPUT_PREVIEW", bad)]);
             assert!(text.contains("invalid `preview`"), "{text}");
+        }
+    }
+
+    #[test]
+    fn booleans_are_the_yaml_core_schema_spellings() {
+        assert!(boolean(Field::Private, Some(" True "), false).unwrap());
+        assert!(!boolean(Field::Wait, Some("FALSE"), true).unwrap());
+        assert!(boolean(Field::Wait, None, true).unwrap());
+        for bad in ["yes", "1", "on", "tRUE"] {
+            let error = boolean(Field::DryRun, Some(bad), false).expect_err(bad);
+            assert_eq!(error.field(), Some(Field::DryRun));
+            assert!(error.to_string().contains("is not a boolean"), "{error}");
         }
     }
 

@@ -45,6 +45,8 @@ use crate::field::Field;
 use crate::space::SpaceId;
 use crate::urls::HealthPath;
 
+pub(crate) use validate::Checked;
+
 pub use lint::lint_dockerfile;
 pub use render::front_matter;
 pub use requirements::{
@@ -349,14 +351,29 @@ pub struct Scaffold {
 /// user's Dockerfile or template breaks the Space rules, [`Error::Template`] when a template
 /// does not render, [`Error::Io`] when a file cannot be read.
 pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
+    build(source, &check(options)?)
+}
+
+/// Check every option of a scaffold (the plan does, before it asks for the scaffold).
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] naming the [`Field`] of the first option that is not acceptable.
+pub(crate) fn check(options: &ScaffoldOptions) -> Result<Checked<'_>> {
+    validate::options(options)
+}
+
+/// Build the Space tree of the backend at `source` from options that passed [`check`]. Reads
+/// `source` (and `templates_dir`), writes nothing. See [`scaffold`] for the errors.
+pub(crate) fn build(source: &Path, checked: &Checked<'_>) -> Result<Scaffold> {
+    let options = checked.options;
     let root = validate::source_folder(source)?;
-    let resolved = validate::options(options)?;
 
     if !root.join("requirements.txt").is_file() {
         return Err(missing_requirements(source, &root));
     }
 
-    let walked = walk::walk(&root, source, &resolved.excludes)?;
+    let walked = walk::walk(&root, source, &options.excludes)?;
     let mut files = walked.files;
     let mut skipped = walked.skipped;
     let mut warnings = walked.warnings;
@@ -386,7 +403,7 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
             reason: "`requirements.txt` is not UTF-8 text".into(),
             hint: Some("save it as UTF-8".into()),
         })?;
-    let filtered = filter_requirements(&requirements_text, &resolved.test_requirements)?;
+    let filtered = filter_requirements(&requirements_text, &checked.test_requirements)?;
     let mut requirement_files = vec!["requirements.txt".to_string()];
     for include in &filtered.includes {
         let path = python::normalize_rel(include);
