@@ -664,13 +664,12 @@ pub(crate) fn cors_error(results: &[CorsResult]) -> Option<Error> {
     (!origins.is_empty()).then_some(Error::CorsBlocked { origins })
 }
 
-/// What [`verify_app`] checks: the health of `{app_url}{health_path}`, then CORS from each origin.
+/// What [`verify_app`] checks: the health URL, then CORS from each origin.
 #[derive(Debug, Clone)]
 pub struct AppCheck {
-    /// The app's base URL, e.g. `https://alice-rag.hf.space`.
-    pub app_url: String,
-    /// The health path, starting with `/`; also the path the CORS probe sends to.
-    pub health_path: String,
+    /// The health URL of the app, e.g. `https://alice-rag.hf.space/api/health` (see
+    /// [`HealthPath::url`](crate::HealthPath::url)); also the URL the CORS probe sends to.
+    pub health_url: String,
     /// Sent as `Authorization: Bearer` on every request to the app (private Spaces).
     pub token: Option<SecretString>,
     /// Give up waiting for a health answer after this instant.
@@ -737,7 +736,7 @@ pub async fn verify_app(
             return outcome;
         }
     };
-    let health_url = join_url(&check.app_url, &check.health_path);
+    let health_url = &check.health_url;
     let health_check = HealthCheck {
         url: health_url.clone(),
         // The client carries the token on every request.
@@ -761,17 +760,16 @@ pub async fn verify_app(
     };
     let verdict = health.verdict();
     if !accepts(verdict, check.allow_degraded) {
-        outcome.error = Some(health_error(&health, &health_url));
+        outcome.error = Some(health_error(&health, health_url));
     } else if verdict != Verdict::Healthy {
         outcome
             .warnings
-            .push(health_error(&health, &health_url).to_string());
+            .push(health_error(&health, health_url).to_string());
     }
     outcome.health = Some(health);
     if !check.origins.is_empty() {
         on_event(VerifyEvent::Cors);
-        outcome.cors =
-            check_cors(&check.app_url, &check.health_path, &check.origins, &client).await;
+        outcome.cors = check_cors(health_url, &check.origins, &client).await;
         if outcome.error.is_none() {
             outcome.error = cors_error(&outcome.cors);
         }
@@ -779,7 +777,7 @@ pub async fn verify_app(
     outcome
 }
 
-/// Check, for each origin, what a browser would be allowed to do against `{app_url}{probe_path}`.
+/// Check, for each origin, what a browser would be allowed to do against `url`.
 ///
 /// Sends a preflight `OPTIONS` (with `Origin`, `Access-Control-Request-Method: POST` and
 /// `Access-Control-Request-Headers: content-type`) and a `GET` with `Origin`. An origin is
@@ -787,15 +785,13 @@ pub async fn verify_app(
 /// the preflight allows `POST` and the `content-type` header. For a private Space, give a
 /// `client` whose default headers carry the token.
 pub(crate) async fn check_cors(
-    app_url: &str,
-    probe_path: &str,
+    url: &str,
     origins: &[String],
     client: &reqwest::Client,
 ) -> Vec<CorsResult> {
-    let url = join_url(app_url, probe_path);
     let mut results = Vec::with_capacity(origins.len());
     for origin in origins {
-        results.push(check_origin(&url, origin, client).await);
+        results.push(check_origin(url, origin, client).await);
     }
     results
 }
@@ -1342,7 +1338,7 @@ mod tests {
             "https://good.vercel.app".to_string(),
             "https://evil.example.com".to_string(),
         ];
-        let results = check_cors(&format!("{base}/"), "/api/health", &origins, &client).await;
+        let results = check_cors(&format!("{base}/api/health"), &origins, &client).await;
         assert_eq!(results.len(), 2);
         let good = &results[0];
         assert!(good.allowed, "{good:?}");
@@ -1363,8 +1359,7 @@ mod tests {
         let base = cors_app(&[], true).await;
         let client = reqwest::Client::new();
         let results = check_cors(
-            &base,
-            "/api/health",
+            &format!("{base}/api/health"),
             &["https://any.example.org".to_string()],
             &client,
         )
@@ -1379,8 +1374,7 @@ mod tests {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         drop(listener);
         let results = check_cors(
-            &base,
-            "/api/health",
+            &format!("{base}/api/health"),
             &["https://a.app".to_string()],
             &reqwest::Client::new(),
         )
@@ -1467,8 +1461,7 @@ mod tests {
         );
         let base = serve(app).await;
         let check = AppCheck {
-            app_url: base.clone(),
-            health_path: "/api/health".into(),
+            health_url: format!("{base}/api/health"),
             token: None,
             deadline: Instant::now() + Duration::from_secs(5),
             poll: (Duration::from_millis(5), Duration::from_millis(20)),
@@ -1636,8 +1629,7 @@ mod tests {
         let base =
             serve(Router::new().route("/api/health", any(|| async { json(200, HEALTHY) }))).await;
         let check = AppCheck {
-            app_url: base,
-            health_path: "/api/health".into(),
+            health_url: format!("{base}/api/health"),
             token: None,
             deadline: Instant::now() + Duration::from_secs(5),
             poll: (Duration::from_millis(5), Duration::from_millis(20)),

@@ -50,8 +50,7 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     };
 
     let check = AppCheck {
-        app_url: report.app_url.clone(),
-        health_path: plan.health_path.to_string(),
+        health_url: report.health_url.clone(),
         token: if private { token } else { None },
         deadline: Instant::now() + Duration::from_secs(args.timeout),
         poll: (Duration::from_secs(1), Duration::from_secs(5)),
