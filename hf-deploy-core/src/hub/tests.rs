@@ -13,7 +13,8 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{Call, CallKind, Failed, map_http_error, server_message};
+use super::errors::{map_http_error, server_message};
+use super::transport::{Call, CallKind, Failed};
 use super::*;
 use crate::wait::Idempotency;
 use crate::{Error, SecretString, SpaceId};
