@@ -290,74 +290,21 @@ pub(crate) async fn wait_healthy(
     let (initial, max) = check.poll;
     let mut poll = Poll::new(initial, max, check.deadline);
     let mut attempt = 0u32;
-    let mut not_found_in_a_row = 0u32;
-    let mut not_json_in_a_row = 0u32;
+    let mut in_a_row = InARow::default();
     loop {
         attempt += 1;
-        let remaining = check.deadline.saturating_duration_since(Instant::now());
-        let mut request = client
-            .get(&check.url)
-            .header(header::ACCEPT, "application/json");
-        if let Some(token) = &check.token {
-            request = request.bearer_auth(token.expose());
-        }
-        if !remaining.is_zero() {
-            request = request.timeout(remaining.min(REQUEST_TIMEOUT));
-        }
-        let outcome = match request.send().await {
-            Err(error) => Outcome::Retry {
-                status: None,
-                seen: describe_transport(&error),
-            },
-            Ok(response) => {
-                let status = response.status();
-                let is_html = content_type(response.headers()).contains("html");
-                let body = response.text().await.unwrap_or_default();
-                let json = serde_json::from_str::<serde_json::Value>(&body).ok();
-                classify(status, is_html, json, &check.url, started.elapsed())
-            }
-        };
-        let http_status = match &outcome {
-            Outcome::Done(health) => Some(health.http_status),
-            Outcome::Retry { status, .. }
-            | Outcome::NotFound { status, .. }
-            | Outcome::NotJson { status, .. } => *status,
-            Outcome::Fail(_) => None,
-        };
-        match &outcome {
-            Outcome::NotFound { .. } => not_found_in_a_row += 1,
-            Outcome::NotJson { .. } => not_json_in_a_row += 1,
-            _ => {
-                not_found_in_a_row = 0;
-                not_json_in_a_row = 0;
-            }
-        }
-        let seen = match &outcome {
-            Outcome::Done(health) => format!("{} `{}`", health.http_status, health.status),
-            Outcome::Retry { seen, .. }
-            | Outcome::NotFound { seen, .. }
-            | Outcome::NotJson { seen, .. } => seen.clone(),
-            Outcome::Fail(_) => "refused".into(),
-        };
-        let give_up = match &outcome {
-            Outcome::NotFound { seen, .. } if not_found_in_a_row >= NOT_FOUND_LIMIT => {
-                Some(health_path_error(&check.url, seen, not_found_in_a_row))
-            }
-            Outcome::NotJson { seen, .. } if not_json_in_a_row >= NOT_JSON_LIMIT => {
-                Some(health_path_error(&check.url, seen, not_json_in_a_row))
-            }
-            _ => None,
-        };
+        let outcome = poll_once(&client, check, started).await;
+        let seen = outcome.seen();
+        let give_up = in_a_row.count(&outcome, &check.url);
         let finished = matches!(outcome, Outcome::Done(_) | Outcome::Fail(_)) || give_up.is_some();
         let next_delay = if finished { None } else { poll.next_delay() };
         on_attempt(&HealthAttempt {
             attempt,
             elapsed: started.elapsed(),
-            http_status,
+            http_status: outcome.http_status(),
             outcome: seen.clone(),
             next_delay,
         });
-        let last_seen = seen;
         match outcome {
             Outcome::Done(mut health) => {
                 health.elapsed = started.elapsed();
@@ -373,19 +320,97 @@ pub(crate) async fn wait_healthy(
             return Err(Error::Timeout {
                 what: format!("a healthy answer from `{}`", check.url),
                 elapsed: started.elapsed(),
-                last_seen,
+                last_seen: seen,
             });
         };
         wait::sleep(wait).await;
     }
 }
 
+/// One request to the health URL, within the deadline.
+async fn poll_once(client: &reqwest::Client, check: &HealthCheck, started: Instant) -> Outcome {
+    let remaining = check.deadline.saturating_duration_since(Instant::now());
+    let mut request = client
+        .get(&check.url)
+        .header(header::ACCEPT, "application/json");
+    if let Some(token) = &check.token {
+        request = request.bearer_auth(token.expose());
+    }
+    if !remaining.is_zero() {
+        request = request.timeout(remaining.min(REQUEST_TIMEOUT));
+    }
+    match request.send().await {
+        Err(error) => Outcome::Retry {
+            status: None,
+            seen: describe_transport(&error),
+        },
+        Ok(response) => {
+            let status = response.status();
+            let is_html = content_type(response.headers()).contains("html");
+            let body = response.text().await.unwrap_or_default();
+            let json = serde_json::from_str::<serde_json::Value>(&body).ok();
+            classify(status, is_html, json, &check.url, started.elapsed())
+        }
+    }
+}
+
+/// Answers in a row that say the health path is wrong: 4xx, or 200 that is not JSON.
+#[derive(Default)]
+struct InARow {
+    not_found: u32,
+    not_json: u32,
+}
+
+impl InARow {
+    /// Count `outcome`; the error when the health path is now taken as wrong.
+    fn count(&mut self, outcome: &Outcome, url: &str) -> Option<Error> {
+        match outcome {
+            Outcome::NotFound { .. } => self.not_found += 1,
+            Outcome::NotJson { .. } => self.not_json += 1,
+            _ => *self = InARow::default(),
+        }
+        match outcome {
+            Outcome::NotFound { seen, .. } if self.not_found >= NOT_FOUND_LIMIT => {
+                Some(health_path_error(url, seen, self.not_found))
+            }
+            Outcome::NotJson { seen, .. } if self.not_json >= NOT_JSON_LIMIT => {
+                Some(health_path_error(url, seen, self.not_json))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What one health poll got.
 enum Outcome {
     Done(Health),
     Retry { status: Option<u16>, seen: String },
     NotFound { status: Option<u16>, seen: String },
     NotJson { status: Option<u16>, seen: String },
     Fail(Box<Error>),
+}
+
+impl Outcome {
+    fn http_status(&self) -> Option<u16> {
+        match self {
+            Outcome::Done(health) => Some(health.http_status),
+            Outcome::Retry { status, .. }
+            | Outcome::NotFound { status, .. }
+            | Outcome::NotJson { status, .. } => *status,
+            Outcome::Fail(_) => None,
+        }
+    }
+
+    /// What was seen, in words.
+    fn seen(&self) -> String {
+        match self {
+            Outcome::Done(health) => format!("{} `{}`", health.http_status, health.status),
+            Outcome::Retry { seen, .. }
+            | Outcome::NotFound { seen, .. }
+            | Outcome::NotJson { seen, .. } => seen.clone(),
+            Outcome::Fail(_) => "refused".into(),
+        }
+    }
 }
 
 fn classify(
@@ -911,7 +936,9 @@ fn list_contains(list: &str, wanted: &str) -> bool {
         .any(|item| item == "*" || item.eq_ignore_ascii_case(wanted))
 }
 
+// Table-driven tests list one case per health answer: long by nature.
 #[cfg(test)]
+#[allow(clippy::too_many_lines)]
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};

@@ -1,3 +1,6 @@
+// Table-driven tests list one case per bad input: long by nature.
+#![allow(clippy::too_many_lines)]
+
 use super::*;
 use crate::field::Field;
 

@@ -368,18 +368,57 @@ pub(crate) fn check(options: &ScaffoldOptions) -> Result<Checked<'_>> {
 pub(crate) fn build(source: &Path, checked: &Checked<'_>) -> Result<Scaffold> {
     let options = checked.options;
     let root = validate::source_folder(source)?;
+    let mut tree = collect(source, &root, options)?;
+    let mut config = detect(source, &root, checked, &mut tree)?;
+    render_files(source, options, &mut tree, &mut config)?;
+    Ok(tree.finish(config))
+}
 
-    if !root.join("requirements.txt").is_file() {
-        return Err(missing_requirements(source, &root));
+/// The Space tree while it is built.
+struct Tree {
+    files: BTreeMap<String, FileContent>,
+    executable: BTreeSet<String>,
+    skipped: Vec<Skipped>,
+    generated: Vec<String>,
+    dropped_requirements: Vec<DroppedRequirement>,
+    warnings: Vec<String>,
+}
+
+impl Tree {
+    /// Put a file hf-deploy generated or rewrote into the tree.
+    fn generate(&mut self, path: &str, content: FileContent) {
+        self.files.insert(path.to_string(), content);
+        self.generated.push(path.to_string());
     }
 
-    let walked = walk::walk(&root, source, &options.excludes)?;
-    let mut files = walked.files;
-    let mut skipped = walked.skipped;
-    let mut warnings = walked.warnings;
-    let mut generated = Vec::new();
+    fn finish(mut self, config: SpaceConfig) -> Scaffold {
+        self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        self.generated.sort();
+        self.generated.dedup();
+        let executable = self
+            .executable
+            .into_iter()
+            .filter(|path| self.files.contains_key(path) && !self.generated.contains(path))
+            .collect();
+        Scaffold {
+            files: self.files,
+            executable,
+            skipped: self.skipped,
+            generated: self.generated,
+            dropped_requirements: self.dropped_requirements,
+            warnings: self.warnings,
+            config,
+        }
+    }
+}
 
-    if !files.contains_key("requirements.txt") {
+/// Collect: every file of the source that goes into the Space (nothing is read yet).
+fn collect(source: &Path, root: &Path, options: &ScaffoldOptions) -> Result<Tree> {
+    if !root.join("requirements.txt").is_file() {
+        return Err(missing_requirements(source, root));
+    }
+    let walked = walk::walk(root, source, &options.excludes)?;
+    if !walked.files.contains_key("requirements.txt") {
         return Err(Error::InvalidSource {
             path: source.to_path_buf(),
             reason: "`requirements.txt` is excluded (by `.gitignore` or an exclude pattern)".into(),
@@ -388,89 +427,51 @@ pub(crate) fn build(source: &Path, checked: &Checked<'_>) -> Result<Scaffold> {
             ),
         });
     }
+    Ok(Tree {
+        files: walked.files,
+        executable: walked.executable,
+        skipped: walked.skipped,
+        generated: Vec::new(),
+        dropped_requirements: Vec::new(),
+        warnings: walked.warnings,
+    })
+}
 
-    let app = python::resolve_app(source, &files, options.app.as_deref())?;
-    let (python_version, python_version_source) = python::python_version(source, &files)?;
-
-    for init in python::missing_inits(&files, &app) {
-        files.insert(init.clone(), FileContent::from(Vec::new()));
-        generated.push(init);
+/// Detect: the app, the Python version, the requirements, the routes and the settings the
+/// source reads; the missing `__init__.py` files and the filtered `requirements.txt` join the
+/// tree.
+fn detect(
+    source: &Path,
+    root: &Path,
+    checked: &Checked<'_>,
+    tree: &mut Tree,
+) -> Result<SpaceConfig> {
+    let options = checked.options;
+    let app = python::resolve_app(source, &tree.files, options.app.as_deref())?;
+    let (python_version, python_version_source) = python::python_version(source, &tree.files)?;
+    for init in python::missing_inits(&tree.files, &app) {
+        tree.generate(&init, FileContent::from(Vec::new()));
     }
+    let requirement_files = requirements(source, checked, tree)?;
 
-    let requirements_text = String::from_utf8(files["requirements.txt"].read()?.into_owned())
-        .map_err(|_| Error::InvalidSource {
-            path: source.to_path_buf(),
-            reason: "`requirements.txt` is not UTF-8 text".into(),
-            hint: Some("save it as UTF-8".into()),
-        })?;
-    let filtered = filter_requirements(&requirements_text, &checked.test_requirements)?;
-    let mut requirement_files = vec!["requirements.txt".to_string()];
-    for include in &filtered.includes {
-        let path = python::normalize_rel(include);
-        match path {
-            Some(path) if files.contains_key(&path) => {
-                if !requirement_files.contains(&path) {
-                    requirement_files.push(path);
-                }
-            }
-            _ => warnings.push(format!(
-                "`requirements.txt` refers to `{include}`, which is not part of the Space: `pip install` will fail unless it is a URL"
-            )),
-        }
-    }
-    if !filtered.dropped.is_empty() {
-        files.insert(
-            "requirements.txt".into(),
-            FileContent::from(filtered.text.clone()),
-        );
-        generated.push("requirements.txt".into());
-    }
-
-    let sources = python::python_sources(&files, &app)?;
+    let sources = python::python_sources(&tree.files, &app)?;
     let endpoints = python::scan_endpoints(&sources);
-    let env_names = python::scan_env_names(&sources);
-    let mut secrets = options.secrets.clone();
-    for (name, description) in WELL_KNOWN_SECRETS {
-        let found = sources.iter().any(|(_, text)| python::mentions(text, name));
-        if found && !secrets.iter().any(|s| s.name == name) {
-            secrets.push(SecretDoc {
-                name: name.into(),
-                description: Some(description.into()),
-            });
-        }
-    }
-    for secret in &mut secrets {
-        if secret.description.is_none() {
-            secret.description = WELL_KNOWN_SECRETS
-                .iter()
-                .find(|(name, _)| *name == secret.name)
-                .map(|(_, d)| (*d).to_string());
-        }
-    }
-    let mut variables = options.variables.clone();
-    for name in env_names {
-        if !secrets.iter().any(|s| s.name == name) && !variables.contains(&name) {
-            variables.push(name);
-        }
-    }
-
+    let (secrets, variables) = documented_settings(options, &sources);
     let health_path = options.health_path.clone().unwrap_or_default();
     if !endpoints.is_empty()
         && !endpoints
             .iter()
             .any(|e| e.path == health_path.as_str() && e.method == "GET")
     {
-        warnings.push(format!(
+        tree.warnings.push(format!(
             "found no `GET {health_path}` route in the source (best-effort scan): the health check fails unless the app serves it; give its health path if it lives elsewhere"
         ));
     }
-
     let title = match &options.title {
         Some(title) => title.clone(),
-        None => default_title(options.space.as_ref(), &root),
+        None => default_title(options.space.as_ref(), root),
     };
-
-    let mut config = SpaceConfig {
+    Ok(SpaceConfig {
         space: options.space.as_ref().map(ToString::to_string),
         title,
         emoji: options
@@ -504,25 +505,119 @@ pub(crate) fn build(source: &Path, checked: &Checked<'_>) -> Result<Scaffold> {
         readme: FileOrigin::Embedded,
         installer: options.installer,
         build_tools: options.build_tools,
-    };
+    })
+}
 
+/// `requirements.txt` without the test-only requirements, and the requirement files the image
+/// installs from (`requirements.txt` plus its `-r`/`-c` includes).
+fn requirements(source: &Path, checked: &Checked<'_>, tree: &mut Tree) -> Result<Vec<String>> {
+    let requirements_text = String::from_utf8(tree.files["requirements.txt"].read()?.into_owned())
+        .map_err(|_| Error::InvalidSource {
+            path: source.to_path_buf(),
+            reason: "`requirements.txt` is not UTF-8 text".into(),
+            hint: Some("save it as UTF-8".into()),
+        })?;
+    let filtered = filter_requirements(&requirements_text, &checked.test_requirements)?;
+    let mut requirement_files = vec!["requirements.txt".to_string()];
+    for include in &filtered.includes {
+        let path = python::normalize_rel(include);
+        match path {
+            Some(path) if tree.files.contains_key(&path) => {
+                if !requirement_files.contains(&path) {
+                    requirement_files.push(path);
+                }
+            }
+            _ => tree.warnings.push(format!(
+                "`requirements.txt` refers to `{include}`, which is not part of the Space: `pip install` will fail unless it is a URL"
+            )),
+        }
+    }
+    if !filtered.dropped.is_empty() {
+        tree.generate("requirements.txt", FileContent::from(filtered.text.clone()));
+    }
+    tree.dropped_requirements = filtered.dropped;
+    Ok(requirement_files)
+}
+
+/// The secrets and variables the README documents: the user's, the well-known secrets the
+/// source mentions, and the environment names it reads.
+fn documented_settings(
+    options: &ScaffoldOptions,
+    sources: &[(String, String)],
+) -> (Vec<SecretDoc>, Vec<String>) {
+    let env_names = python::scan_env_names(sources);
+    let mut secrets = options.secrets.clone();
+    for (name, description) in WELL_KNOWN_SECRETS {
+        let found = sources.iter().any(|(_, text)| python::mentions(text, name));
+        if found && !secrets.iter().any(|s| s.name == name) {
+            secrets.push(SecretDoc {
+                name: name.into(),
+                description: Some(description.into()),
+            });
+        }
+    }
+    for secret in &mut secrets {
+        if secret.description.is_none() {
+            secret.description = WELL_KNOWN_SECRETS
+                .iter()
+                .find(|(name, _)| *name == secret.name)
+                .map(|(_, d)| (*d).to_string());
+        }
+    }
+    let mut variables = options.variables.clone();
+    for name in env_names {
+        if !secrets.iter().any(|s| s.name == name) && !variables.contains(&name) {
+            variables.push(name);
+        }
+    }
+    (secrets, variables)
+}
+
+/// Render: the Dockerfile (linted unless it is ours), the README and `.gitattributes`.
+fn render_files(
+    source: &Path,
+    options: &ScaffoldOptions,
+    tree: &mut Tree,
+    config: &mut SpaceConfig,
+) -> Result<()> {
     let templates = render::UserTemplates::load(options.templates_dir.as_deref())?;
-    let source_readme = files.get("README.md").map(FileContent::text).transpose()?;
+    let source_readme = tree
+        .files
+        .get("README.md")
+        .map(FileContent::text)
+        .transpose()?;
+    dockerfile(source, &templates, tree, config)?;
+    readme(&templates, source_readme.as_deref(), tree, config)?;
+    if !tree.files.contains_key(".gitattributes") {
+        tree.generate(
+            ".gitattributes",
+            FileContent::from(render::default_gitattributes()),
+        );
+    }
+    Ok(())
+}
 
-    // Dockerfile
+/// The Dockerfile: the user's template, else the source's own, else ours; linted against the
+/// Space rules (every violation reported with its line).
+fn dockerfile(
+    source: &Path,
+    templates: &render::UserTemplates,
+    tree: &mut Tree,
+    config: &mut SpaceConfig,
+) -> Result<()> {
     let (dockerfile, origin, lint_path) = if let Some((path, text)) = &templates.dockerfile {
-        if files.contains_key("Dockerfile") {
-            warnings.push(format!(
+        if tree.files.contains_key("Dockerfile") {
+            tree.warnings.push(format!(
                 "the source's `Dockerfile` is replaced by the one rendered from `{}`",
                 path.display()
             ));
         }
         (
-            render::render_user(path, text, &config, None)?,
+            render::render_user(path, text, config, None)?,
             FileOrigin::UserTemplate,
             path.clone(),
         )
-    } else if let Some(bytes) = files.get("Dockerfile") {
+    } else if let Some(bytes) = tree.files.get("Dockerfile") {
         let text =
             String::from_utf8(bytes.read()?.into_owned()).map_err(|_| Error::InvalidSource {
                 path: source.to_path_buf(),
@@ -532,7 +627,7 @@ pub(crate) fn build(source: &Path, checked: &Checked<'_>) -> Result<Scaffold> {
         (text, FileOrigin::Source, source.join("Dockerfile"))
     } else {
         (
-            render::render_embedded(render::DOCKERFILE, &config, None)?,
+            render::render_embedded(render::DOCKERFILE, config, None)?,
             FileOrigin::Embedded,
             PathBuf::from("Dockerfile (embedded template)"),
         )
@@ -546,57 +641,37 @@ pub(crate) fn build(source: &Path, checked: &Checked<'_>) -> Result<Scaffold> {
     }
     config.dockerfile = origin;
     if origin != FileOrigin::Source {
-        files.insert("Dockerfile".into(), FileContent::from(dockerfile));
-        generated.push("Dockerfile".into());
+        tree.generate("Dockerfile", FileContent::from(dockerfile));
     }
+    Ok(())
+}
 
-    // README.md
-    let readme_source = source_readme.as_deref();
+/// The README: the user's template (with our front matter when it renders none), else ours.
+fn readme(
+    templates: &render::UserTemplates,
+    source_readme: Option<&str>,
+    tree: &mut Tree,
+    config: &mut SpaceConfig,
+) -> Result<()> {
     let (readme, origin) = if let Some((path, text)) = &templates.readme {
-        let rendered = render::render_user(path, text, &config, readme_source)?;
-        let readme = render::ensure_front_matter(&rendered, &config);
-        render::check_front_matter(&readme, &config, path)?;
+        let rendered = render::render_user(path, text, config, source_readme)?;
+        let readme = render::ensure_front_matter(&rendered, config);
+        render::check_front_matter(&readme, config, path)?;
         (readme, FileOrigin::UserTemplate)
     } else {
-        if readme_source.is_some() {
-            warnings.push(
+        if source_readme.is_some() {
+            tree.warnings.push(
                 "the source's `README.md` is replaced by the generated Space README (to keep it, use your own `README.md.j2` with `{{ source_readme }}`)".into(),
             );
         }
         (
-            render::render_embedded(render::README, &config, readme_source)?,
+            render::render_embedded(render::README, config, source_readme)?,
             FileOrigin::Embedded,
         )
     };
     config.readme = origin;
-    files.insert("README.md".into(), FileContent::from(readme));
-    generated.push("README.md".into());
-
-    if !files.contains_key(".gitattributes") {
-        files.insert(
-            ".gitattributes".into(),
-            FileContent::from(render::default_gitattributes()),
-        );
-        generated.push(".gitattributes".into());
-    }
-
-    skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    generated.sort();
-    generated.dedup();
-    let executable = walked
-        .executable
-        .into_iter()
-        .filter(|path| files.contains_key(path) && !generated.contains(path))
-        .collect();
-    Ok(Scaffold {
-        files,
-        executable,
-        skipped,
-        generated,
-        dropped_requirements: filtered.dropped,
-        warnings,
-        config,
-    })
+    tree.generate("README.md", FileContent::from(readme));
+    Ok(())
 }
 
 fn missing_requirements(source: &Path, root: &Path) -> Error {
