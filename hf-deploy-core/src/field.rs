@@ -3,8 +3,8 @@
 //!
 //! The library speaks of fields, never of flags or action inputs: an error carries a [`Field`],
 //! and its text and hint are [`Phrase`]s that mention fields and commands as values. A front end
-//! renders them with its own [`Spelling`] ([`crate::Error::message_with`]): one front end says
-//! `--color-from`, another `color-from`. [`Spelling::NEUTRAL`] (the library's own names) is what
+//! renders them with its own [`Spelling`] ([`crate::Error::message_with`]): a flag, an input
+//! name, a key of a config file. [`Spelling::NEUTRAL`] (the library's own names) is what
 //! `Display` uses.
 
 use std::fmt;

@@ -1,7 +1,8 @@
-//! The result of a deploy, as data and as JSON (`deploy --json`).
+//! The result of a deploy, as data and as JSON.
 //!
-//! [`DeployReport`] serializes to the object `interface.md` fixes for `deploy --json`
-//! (`space_id`, `space_url`, `app_url`, `docs_url`, `health_url`, `commit_sha`, `changed`,
+//! [`DeployReport`] serializes to the object the project's public interface fixes for a
+//! deploy's JSON report (`space_id`, `space_url`, `app_url`, `docs_url`, `health_url`,
+//! `commit_sha`, `changed`,
 //! `stage`, `health`, `secrets_set`, `variables_set`), followed by `error` (only on failure),
 //! `cors`, `durations`, `log_tail`, `files`, `warnings` and `dry_run`.
 //!
@@ -38,7 +39,8 @@ pub struct DeployReport {
     pub changed: bool,
     /// The last runtime stage seen (`RUNNING`, `BUILD_ERROR`, ...).
     pub stage: Option<String>,
-    /// The health answer; `None` with `--no-wait`, in a dry run, or when none came.
+    /// The health answer; `None` without the wait ([`crate::Field::Wait`] off), in a dry run,
+    /// or when none came.
     pub health: Option<HealthSummary>,
     /// Names (never values) of the secrets set.
     pub secrets_set: Vec<String>,
@@ -68,10 +70,11 @@ pub struct DeployReport {
     /// Things to look at that did not fail the deploy.
     #[serde(default)]
     pub warnings: Vec<String>,
-    /// True for `--dry-run`: nothing was written (reads only).
+    /// True for a dry run: nothing was written (reads only).
     #[serde(default)]
     pub dry_run: bool,
-    /// `deploy --local` only: where the Space ran, `docker` or `process`. Serialized only when set.
+    /// A deploy to a local Hub stand-in only: where the Space ran, `docker` or `process`, as
+    /// the front end that ran it says. Serialized only when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_runtime: Option<String>,
 }
@@ -243,11 +246,12 @@ impl DeployReport {
 pub enum Outcome {
     /// Healthy, and every origin passes CORS.
     Healthy,
-    /// Answering, but not healthy (accepted with `--allow-degraded`) or an origin is blocked.
+    /// Answering, but not healthy (accepted as degraded health was allowed) or an origin is
+    /// blocked.
     Degraded,
-    /// Pushed, but not waited for (`--no-wait`).
+    /// Pushed, but not waited for (the wait was off).
     NotVerified,
-    /// `--dry-run`.
+    /// A dry run.
     DryRun,
     /// Something failed: see `error`.
     Failed,

@@ -20,9 +20,9 @@ use crate::secret::SecretString;
 /// One `KEY=VALUE` entry of a secrets or variables list, as typed. `Debug` shows the key only.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct RawEntry {
-    /// `KEY=VALUE`, or a bare `KEY` (command line only: its value comes from `from_env`).
+    /// `KEY=VALUE`, or a bare `KEY` (outside a list only: its value comes from `from_env`).
     pub text: String,
-    /// 1-based line in a multiline list (the action's `secrets`), when it came from one. A line
+    /// 1-based line in a multiline list of entries, when it came from one. A line
     /// without `=` is malformed; a bare key is only accepted outside a list.
     pub line: Option<usize>,
     /// For a bare `KEY`: the value of the environment variable `KEY`, looked up by the front end

@@ -236,15 +236,15 @@ impl ServiceHealth {
     }
 }
 
-/// What a health status word means. The one rule, used by the deploy's accept step,
-/// `--allow-degraded`, `verify` and the report.
+/// What a health status word means. The one rule, used by the deploy's accept step (with or
+/// without [`crate::Field::AllowDegraded`]), [`verify_app`] and the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Works: `healthy`, `ok`, `up`, `pass`, `passing`, `connected`, `available`, `green`.
     Healthy,
     /// Answers, but part of it does not work: `degraded`, `warn`, `warning`, `partial`,
-    /// `yellow`. Accepted only with `--allow-degraded`.
+    /// `yellow`. Accepted only when degraded health is allowed ([`crate::Field::AllowDegraded`]).
     Degraded,
     /// Anything else (`unhealthy`, `error`, `fail`, `down`, an unknown word).
     Unhealthy,
@@ -645,7 +645,7 @@ fn secrets_for(service: &str) -> Vec<String> {
 }
 
 /// True when a health answer with this [`Verdict`] passes: healthy, or degraded when
-/// `allow_degraded` (the `--allow-degraded` flag) is set.
+/// `allow_degraded` ([`crate::Field::AllowDegraded`]) is set.
 pub fn accepts(verdict: Verdict, allow_degraded: bool) -> bool {
     match verdict {
         Verdict::Healthy => true,

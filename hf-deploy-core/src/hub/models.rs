@@ -145,9 +145,10 @@ pub struct SpaceInfo {
 }
 
 impl SpaceInfo {
-    /// Where the app answers, in interface.md's order: the `host` field; else `https://` + the
-    /// first of `runtime.domains`; else [`SpaceId::computed_app_url`]. (An explicit `--app-url`
-    /// comes before all three; that is the caller's.) No trailing slash.
+    /// Where the app answers, in the public interface's order: the `host` field; else
+    /// `https://` + the first of `runtime.domains`; else [`SpaceId::computed_app_url`]. (An
+    /// explicit app URL, [`crate::Field::AppUrl`], comes before all three; that is the
+    /// caller's.) No trailing slash.
     pub fn app_url(&self, id: &SpaceId) -> String {
         if let Some(host) = self
             .host

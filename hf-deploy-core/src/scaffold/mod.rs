@@ -41,7 +41,7 @@ use serde::Serialize;
 
 use crate::content::FileContent;
 use crate::error::{Error, Result};
-use crate::field::Field;
+use crate::field::{Command, Field, Phrase};
 use crate::space::SpaceId;
 use crate::urls::HealthPath;
 
@@ -175,11 +175,11 @@ pub struct ScaffoldOptions {
     pub secrets: Vec<SecretDoc>,
     /// Variable names to document in the README.
     pub variables: Vec<String>,
-    /// How the embedded Dockerfile installs the requirements (`--installer`); default
+    /// How the embedded Dockerfile installs the requirements ([`Field::Installer`]); default
     /// [`Installer::Uv`].
     pub installer: Installer,
-    /// Install the C/C++ compilers (`gcc`, `g++`) in the image before the requirements
-    /// (`--build-tools`), for a requirement that has no wheel for the image's platform.
+    /// Install the C/C++ compilers (`gcc`, `g++`) in the image before the requirements, for a
+    /// requirement that has no wheel for the image's platform.
     /// Off by default: the scaffold cannot know offline which requirements lack a wheel, and
     /// the compilers add a slow `apt-get` layer to every cold build. Without them, a
     /// requirement that needs compiling fails the image build with the compiler's error.
@@ -750,10 +750,11 @@ impl Scaffold {
                 } else {
                     return Err(Error::invalid_input_hint(
                         Field::Out,
-                        format!(
-                            "`{}` is a folder that is not empty and was not written by `hf-deploy scaffold`",
+                        Phrase::new(format!(
+                            "`{}` is a folder that is not empty and was not written by ",
                             dir.display()
-                        ),
+                        ))
+                        .command(Command::Scaffold),
                         "choose a new or empty folder",
                     ));
                 }
@@ -797,7 +798,7 @@ impl Scaffold {
         let marker = staging.path().join(MARKER_FILE);
         std::fs::write(
             &marker,
-            "Written by `hf-deploy scaffold`; the next scaffold into this folder replaces it.\n",
+            "Written by hf-deploy when it scaffolded this folder; the next scaffold into this folder replaces it.\n",
         )
         .map_err(|e| Error::io("write", &marker, e))?;
 

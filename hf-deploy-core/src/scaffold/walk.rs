@@ -203,7 +203,7 @@ fn add_entry(
     let size = metadata.len();
     if size > LFS_THRESHOLD {
         walked.warnings.push(format!(
-            "`{rel}` is larger than 10 MiB: `hf-deploy deploy` uploads it with Git LFS, but a plain `git push` of the scaffold needs Git LFS for it (or exclude it)"
+            "`{rel}` is larger than 10 MiB: a deploy uploads it with Git LFS, but a plain `git push` of the scaffold needs Git LFS for it (or exclude it)"
         ));
     }
     walked

@@ -1,0 +1,3 @@
+//! Tests of the library as a whole: what it may say, and what it makes public.
+
+mod front_ends;
