@@ -53,7 +53,7 @@ pub struct FrontendRewrite {
 }
 
 /// The localhost URL used when the file names none.
-pub const DEFAULT_LOCAL_URL: &str = "http://localhost:8000";
+pub(crate) const DEFAULT_LOCAL_URL: &str = "http://localhost:8000";
 
 /// Rewrite the production API base URL in `source` to hostname detection that answers
 /// `api_url` outside localhost.

@@ -194,7 +194,7 @@ impl DeployReport {
 
     /// Set the app URL and the URLs derived from it: docs and health (the one place they are
     /// joined).
-    pub fn set_app_url(&mut self, app_url: &str, health_path: &HealthPath) {
+    pub(crate) fn set_app_url(&mut self, app_url: &str, health_path: &HealthPath) {
         let app_url = app_url.trim_end_matches('/');
         self.docs_url = docs_url(app_url);
         self.health_url = health_path.url(app_url);

@@ -94,7 +94,7 @@ impl SpaceId {
 
     /// The computed subdomain `{ns}-{name}`, lower-cased, with `_` and `.` turned into `-`.
     /// Only the last fallback for the app URL: the Hub's own answer wins.
-    pub fn computed_subdomain(&self) -> String {
+    pub(crate) fn computed_subdomain(&self) -> String {
         format!("{}-{}", self.namespace, self.name)
             .to_lowercase()
             .replace(['_', '.'], "-")

@@ -102,7 +102,7 @@ pub(crate) fn docs_url(app_url: &str) -> String {
 /// Append `path` to `base` as text: `https://h/prefix` + `/api/health` =
 /// `https://h/prefix/api/health`. The base may carry a path (a proxy); we never resolve
 /// against the host root.
-pub fn join_url(base: &str, path: &str) -> String {
+pub(crate) fn join_url(base: &str, path: &str) -> String {
     let base = base.trim_end_matches('/');
     if path.is_empty() {
         return base.to_string();
@@ -116,7 +116,7 @@ pub fn join_url(base: &str, path: &str) -> String {
 
 /// Validate an http(s) URL given by the user (the app URL, the API URL, the Hub endpoint).
 /// Returns it without a trailing slash.
-pub fn parse_http_url(value: &str, input: Field) -> Result<String> {
+pub(crate) fn parse_http_url(value: &str, input: Field) -> Result<String> {
     let parsed = url::Url::parse(value).map_err(|e| {
         Error::invalid_input_hint(
             input,

@@ -1,15 +1,16 @@
 //! Verify a deployed app: wait for a healthy answer, explain known failures, check CORS.
 //!
-//! [`verify_app`] is the one verification sequence of `deploy` and `verify`, for any running app:
+//! [`verify_app`] is the one verification sequence of a deploy and of a check of any running
+//! app:
 //!
 //! * it polls the health URL through the cold start (502, 503, connection errors) until it
-//!   answers JSON ([`Health`], one [`HealthAttempt`] per poll), judges the answer with
-//!   [`verdict`] and [`accepts`] (`allow_degraded`);
+//!   answers JSON ([`Health`], one [`HealthAttempt`] per poll), judges the answer with one rule
+//!   ([`Verdict`]; degraded passes only with `allow_degraded`);
 //! * then sends what a browser sends (a preflight and a simple `GET`) from each frontend origin
 //!   and reports whether the app lets it through ([`CorsResult`]).
 //!
-//! [`diagnose`] turns the known failures of a FastAPI + Qdrant + PostgreSQL + Gemini backend
-//! into advice (a suspended Qdrant cluster, a missing `sslmode`, a rejected key, a secret that
+//! A health answer that fails carries its diagnoses: the known failures of a FastAPI + Qdrant +
+//! PostgreSQL + Gemini backend turned into advice (a suspended Qdrant cluster, a missing `sslmode`, a rejected key, a secret that
 //! was never set).
 //!
 //! Private Spaces need `Authorization: Bearer <token>` on the app URL too; the token travels
@@ -25,7 +26,6 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, HttpContext, Result};
 use crate::field::{Command, Field, Phrase};
 use crate::secret::SecretString;
-pub use crate::urls::join_url;
 use crate::wait::{self, Poll};
 
 /// Consecutive 404 (or other 4xx) answers after which the health path is taken as wrong.
@@ -122,7 +122,7 @@ pub struct Health {
 }
 
 impl Health {
-    /// What the app's overall status means; see [`verdict`].
+    /// What the app's overall status means (one rule for every health word, see [`Verdict`]).
     pub fn verdict(&self) -> Verdict {
         verdict(&self.status)
     }
@@ -135,7 +135,7 @@ impl Health {
     /// Parse a health body. Services come from `services` (or `checks`, `components`,
     /// `dependencies`); each is a bare status string (`"fastapi": "ok"`) or an object with
     /// `status` and `error` (or `detail`, `message`, `reason`).
-    pub fn from_json(raw: serde_json::Value, http_status: u16, elapsed: Duration) -> Self {
+    pub(crate) fn from_json(raw: serde_json::Value, http_status: u16, elapsed: Duration) -> Self {
         let default_status = if (200..300).contains(&http_status) {
             "healthy"
         } else {
@@ -189,7 +189,7 @@ pub struct ServiceHealth {
 
 impl ServiceHealth {
     /// Parse one service entry; see [`Health::from_json`].
-    pub fn from_json(value: &serde_json::Value) -> Self {
+    pub(crate) fn from_json(value: &serde_json::Value) -> Self {
         match value {
             serde_json::Value::String(status) => ServiceHealth {
                 status: status.clone(),
@@ -251,7 +251,7 @@ pub enum Verdict {
 }
 
 /// The [`Verdict`] of a health status word, case and surrounding space ignored.
-pub fn verdict(status: &str) -> Verdict {
+pub(crate) fn verdict(status: &str) -> Verdict {
     match status.trim().to_ascii_lowercase().as_str() {
         "ok" | "healthy" | "up" | "pass" | "passing" | "passed" | "connected" | "available"
         | "green" => Verdict::Healthy,
@@ -526,7 +526,7 @@ fn health_path_diagnosis(url: &str, seen: &str, times: u32) -> String {
 }
 
 /// The failing services of `health`, as `name: status: detail` lines.
-pub fn failing_services(health: &Health) -> Vec<String> {
+pub(crate) fn failing_services(health: &Health) -> Vec<String> {
     health
         .services
         .iter()
@@ -539,7 +539,7 @@ pub fn failing_services(health: &Health) -> Vec<String> {
 }
 
 /// Known failures in `health`, as actionable advice (one line each, no duplicates).
-pub fn diagnose(health: &Health) -> Vec<Phrase> {
+pub(crate) fn diagnose(health: &Health) -> Vec<Phrase> {
     let mut out: Vec<Phrase> = Vec::new();
     let mut push = |text: Phrase| {
         if !out.contains(&text) {
@@ -646,7 +646,7 @@ fn secrets_for(service: &str) -> Vec<String> {
 
 /// True when a health answer with this [`Verdict`] passes: healthy, or degraded when
 /// `allow_degraded` ([`crate::Field::AllowDegraded`]) is set.
-pub fn accepts(verdict: Verdict, allow_degraded: bool) -> bool {
+pub(crate) fn accepts(verdict: Verdict, allow_degraded: bool) -> bool {
     match verdict {
         Verdict::Healthy => true,
         Verdict::Degraded => allow_degraded,
@@ -740,9 +740,9 @@ impl VerifyOutcome {
     }
 }
 
-/// The one verification sequence of `deploy` and `verify`: wait for the health answer, judge it
-/// with [`verdict`] and [`accepts`], then (only when the app answered) check CORS from each
-/// origin. Never fails early: the outcome holds what was seen and the first error.
+/// The one verification sequence of a deploy and of a check of a running app: wait for the
+/// health answer, judge it ([`Verdict`], degraded accepted only with `allow_degraded`), then
+/// (only when the app answered) check CORS from each origin. Never fails early: the outcome holds what was seen and the first error.
 pub async fn verify_app(
     check: &AppCheck,
     on_event: &mut dyn FnMut(VerifyEvent<'_>),

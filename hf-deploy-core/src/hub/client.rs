@@ -55,18 +55,18 @@ struct Watcher {
 
 /// A wait the Hub asked for (`RateLimit: "api";r=0;t=N` or `Retry-After`), about to be slept.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerWait {
+pub(crate) struct ServerWait {
     /// What the client was doing, e.g. "read Space `user/app`".
-    pub action: String,
+    pub(crate) action: String,
     /// How long.
-    pub wait: Duration,
+    pub(crate) wait: Duration,
     /// When the window resets: the call is sent again then.
-    pub until: SystemTime,
+    pub(crate) until: SystemTime,
 }
 
 /// The rate-limit waits of a run, from [`HubClient::watch_waits`]; stops watching when dropped.
 #[derive(Debug)]
-pub struct WaitWatch {
+pub(crate) struct WaitWatch {
     client: HubClient,
     id: u64,
     receiver: tokio::sync::mpsc::UnboundedReceiver<ServerWait>,
@@ -74,7 +74,7 @@ pub struct WaitWatch {
 
 impl WaitWatch {
     /// The next wait the Hub asked for (pending until there is one).
-    pub async fn recv(&mut self) -> Option<ServerWait> {
+    pub(crate) async fn recv(&mut self) -> Option<ServerWait> {
         self.receiver.recv().await
     }
 }
@@ -289,7 +289,7 @@ impl HubClient {
     /// included) and sent to the watch first; one that would end after it fails the call at
     /// once with [`Error::RateLimited`] and the reset time. Without a watch, waits longer than
     /// [`HubClientBuilder::max_retry_wait`] fail.
-    pub fn watch_waits(&self, deadline: std::time::Instant) -> WaitWatch {
+    pub(crate) fn watch_waits(&self, deadline: std::time::Instant) -> WaitWatch {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();

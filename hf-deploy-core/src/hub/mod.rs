@@ -26,7 +26,8 @@ mod transport;
 #[cfg(test)]
 mod tests;
 
-pub use client::{DEFAULT_ENDPOINT, HubClient, HubClientBuilder, ServerWait, WaitWatch};
+pub use client::{DEFAULT_ENDPOINT, HubClient, HubClientBuilder};
+
 pub use logs::LogStream;
 pub use models::{
     AccessTokenInfo, CreateSpace, Created, LogKind, LogLine, SecretInfo, Sibling, SpaceDomain,

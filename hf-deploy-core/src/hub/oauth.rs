@@ -184,7 +184,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The claims a Trusted Publisher matches (`repository`, `workflow`, `ref`), read from the
 /// job token's payload without checking its signature (the Hub checks it): for messages.
-pub fn job_claims(job_token: &SecretString) -> Vec<(String, String)> {
+pub(crate) fn job_claims(job_token: &SecretString) -> Vec<(String, String)> {
     let Some(payload) = job_token.expose().split('.').nth(1) else {
         return Vec::new();
     };

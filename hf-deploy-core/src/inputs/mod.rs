@@ -5,7 +5,7 @@
 //! [`resolve`] (a deploy), [`resolve_scaffold`] (a scaffold alone) or [`resolve_verify`] (a check
 //! of a running app). Every rule about a user input is applied here, once, through the part that
 //! owns it (the health path's [`HealthPath::parse`], the settings' key and value rules, the
-//! scaffold's option and source folder checks, this module's [`rules`]), before the first remote
+//! scaffold's option and source folder checks, this module's own rules), before the first remote
 //! call. Each input is then carried as its checked type.
 //!
 //! Errors name a [`Field`], never a front end's spelling of it (see [`crate::Spelling`]).
@@ -22,8 +22,7 @@ use crate::settings::{self, RawEntry, Settings, SettingsInput};
 use crate::space::SpaceId;
 use crate::urls::HealthPath;
 
-pub use crate::urls::parse_http_url;
-pub use rules::{MAX_TIMEOUT, minutes};
+pub use rules::minutes;
 
 /// What the user gave, before any check. Front ends fill it; [`resolve`] checks it.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use crate::field::{Field, Phrase};
 use crate::urls::{parse_http_url, parse_origin};
 
 /// Longest deadline accepted: one day.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// An explicit app URL: http(s), no credentials; returned without a trailing `/`.
 pub(crate) fn app_url(value: &str) -> Result<String> {

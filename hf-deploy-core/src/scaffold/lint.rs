@@ -141,7 +141,7 @@ fn uid_1000_users(args: &str) -> Vec<String> {
 ///
 /// Only the final stage (from the last `FROM`) is what the Space runs, so only it is held to
 /// the runtime rules.
-pub fn lint_dockerfile(text: &str, app_port: u16) -> Vec<LintViolation> {
+pub(crate) fn lint_dockerfile(text: &str, app_port: u16) -> Vec<LintViolation> {
     let all = instructions(text);
     let mut violations = env_file_copies(&all);
     let Some(last_from) = all.iter().rposition(|i| i.keyword == "FROM") else {

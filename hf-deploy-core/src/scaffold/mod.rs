@@ -13,11 +13,13 @@
 //!   [`ScaffoldOptions::excludes`]. `.env*` files hold secrets: they are never included,
 //!   even when `.gitignore` already ignores them they are listed in [`Scaffold::skipped`].
 //!   Symbolic links that point outside the source are an error.
-//! * `requirements.txt` without the test-only requirements (see [`filter_requirements`]).
+//! * `requirements.txt` without the test-only requirements (see
+//!   [`ScaffoldOptions::test_requirements`]).
 //! * A missing `__init__.py` in every folder of the app package that holds Python files.
 //! * `Dockerfile`: from `templates_dir/Dockerfile.j2` when given, else the source's own
 //!   `Dockerfile`, else the embedded template. A Dockerfile that is not ours is linted against
-//!   the Space rules ([`lint_dockerfile`]); every violation is reported with its line.
+//!   the Space rules (user 1000, app port, `--chown`, no `.env*`); every violation is reported
+//!   with its line ([`Error::DockerfileLint`]).
 //! * `README.md`: from `templates_dir/README.md.j2` when given, else the embedded template.
 //!   A `README.md` in the source is replaced (with a warning): a repository README is written
 //!   for developers, while the Space README must document the Space (its secrets, endpoints,
@@ -47,16 +49,14 @@ use crate::urls::HealthPath;
 
 pub(crate) use validate::Checked;
 
-pub use lint::lint_dockerfile;
-pub use render::front_matter;
-pub use requirements::{
-    DEFAULT_TEST_REQUIREMENTS, DroppedRequirement, FilteredRequirements, filter_requirements,
-};
+pub(crate) use lint::lint_dockerfile;
+use requirements::filter_requirements;
+pub use requirements::{DEFAULT_TEST_REQUIREMENTS, DroppedRequirement};
 
 /// The port a Docker Space routes to when the README does not say otherwise.
 pub const DEFAULT_PORT: u16 = 7860;
 /// Python version of the image when the source does not pin one.
-pub const DEFAULT_PYTHON_VERSION: &str = "3.11";
+pub(crate) const DEFAULT_PYTHON_VERSION: &str = "3.11";
 /// Colours the Hub accepts for `colorFrom` / `colorTo`.
 pub const ALLOWED_COLORS: [&str; 8] = [
     "red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray",
@@ -64,11 +64,11 @@ pub const ALLOWED_COLORS: [&str; 8] = [
 /// Longest `short_description` the Hub accepts, in characters.
 pub const SHORT_DESCRIPTION_MAX: usize = 60;
 /// Emoji used when none is given.
-pub const DEFAULT_EMOJI: &str = "🤖";
+pub(crate) const DEFAULT_EMOJI: &str = "🤖";
 /// `colorFrom` used when none is given.
-pub const DEFAULT_COLOR_FROM: &str = "blue";
+pub(crate) const DEFAULT_COLOR_FROM: &str = "blue";
 /// `colorTo` used when none is given.
-pub const DEFAULT_COLOR_TO: &str = "indigo";
+pub(crate) const DEFAULT_COLOR_TO: &str = "indigo";
 /// Gitignore-style patterns that never go into a Space (besides `.env*`, which is always
 /// refused): version control, caches, virtual environments, dependencies of a frontend, and
 /// the test suite with its configuration.
@@ -93,7 +93,7 @@ pub const DEFAULT_EXCLUDES: &[&str] = &[
     ".DS_Store",
 ];
 /// Secret names recognised in a backend's source and documented in the README when found.
-pub const WELL_KNOWN_SECRETS: [(&str, &str); 5] = [
+pub(crate) const WELL_KNOWN_SECRETS: [(&str, &str); 5] = [
     (
         "GEMINI_API_KEY",
         "Google Gemini API key used for chat completions and embeddings",
@@ -114,7 +114,7 @@ pub const WELL_KNOWN_SECRETS: [(&str, &str); 5] = [
 ];
 /// Name of the file [`Scaffold::write_to`] leaves in a folder it wrote, so that it may replace
 /// that folder next time. Not part of [`Scaffold::files`].
-pub const MARKER_FILE: &str = ".hf-deploy-scaffold";
+pub(crate) const MARKER_FILE: &str = ".hf-deploy-scaffold";
 
 /// A secret the Space needs: its name and what it is for. Never its value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -190,7 +190,7 @@ pub struct ScaffoldOptions {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Installer {
-    /// `uv` at [`UV_VERSION`] (installed with pip in its own layer) into a virtual environment
+    /// `uv` at a pinned version (installed with pip in its own layer) into a virtual environment
     /// owned by the Space user, with a BuildKit cache mount for uv's cache.
     #[default]
     Uv,
@@ -220,7 +220,7 @@ impl Installer {
 
 /// The uv version the embedded Dockerfile installs (pinned, so that an image builds the same
 /// way tomorrow).
-pub const UV_VERSION: &str = "0.13.9";
+pub(crate) const UV_VERSION: &str = "0.13.9";
 
 /// A file of the source that was left out of the Space, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -726,7 +726,7 @@ impl Scaffold {
     /// beside `dir`, which is then renamed to `dir`.
     ///
     /// `dir` may be missing, an empty folder, or a folder written by an earlier `write_to`
-    /// (recognised by its [`MARKER_FILE`]); that folder is replaced as a whole. Any other
+    /// (recognised by the marker file it leaves, `.hf-deploy-scaffold`); that folder is replaced as a whole. Any other
     /// non-empty folder is refused, so a scaffold never overwrites the user's work (or the
     /// source itself).
     ///

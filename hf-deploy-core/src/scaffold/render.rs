@@ -228,7 +228,7 @@ impl UserTemplates {
 ///
 /// Every string is written as a JSON string, which is a valid YAML double-quoted scalar, so
 /// titles holding `:`, `#`, quotes or a leading `-` read back unchanged.
-pub fn front_matter(config: &SpaceConfig) -> String {
+fn front_matter(config: &SpaceConfig) -> String {
     let mut out = String::from("---\n");
     let mut line = |key: &str, value: String| {
         out.push_str(key);

@@ -32,7 +32,7 @@ pub struct DroppedRequirement {
 
 /// `requirements.txt` after [`filter_requirements`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FilteredRequirements {
+pub(crate) struct FilteredRequirements {
     /// The kept lines, byte for byte (comments, markers, options, hashes).
     pub text: String,
     /// What was dropped, in file order.
@@ -149,7 +149,7 @@ fn include_of(logical: &str) -> Option<String> {
 /// # Errors
 ///
 /// [`Error::InvalidInput`] (`test_requirements`) for a pattern that does not compile.
-pub fn filter_requirements(
+pub(crate) fn filter_requirements(
     text: &str,
     test_requirements: &[String],
 ) -> Result<FilteredRequirements> {
