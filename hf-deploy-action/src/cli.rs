@@ -3,7 +3,19 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use hf_deploy_core::Field;
+use hf_deploy_core::{Command as Suggested, Field, Spelling};
+
+/// How the command line words what the library names: fields as flags, commands as typed.
+pub(crate) const SPELLING: Spelling = Spelling::new(spelling, command);
+
+/// How the command line words a command the library points to.
+pub(crate) fn command(command: Suggested) -> &'static str {
+    match command {
+        Suggested::Scaffold => "`hf-deploy scaffold`",
+        Suggested::RunLog => "`hf-deploy logs --run`",
+        other => other.neutral(),
+    }
+}
 
 /// How the command line spells each field (the flag, or the argument's name).
 pub(crate) fn spelling(field: Field) -> &'static str {

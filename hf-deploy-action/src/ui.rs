@@ -110,7 +110,7 @@ fn hint(error: &anyhow::Error) -> Option<String> {
     if let Some(usage) = error.downcast_ref::<UsageError>() {
         return usage.hint.clone();
     }
-    find_core(error).and_then(|core| core.hint_with(crate::cli::spelling))
+    find_core(error).and_then(|core| core.hint_with(crate::cli::SPELLING))
 }
 
 /// 2 for bad input (nothing was sent), 1 for everything else.
@@ -144,7 +144,7 @@ mod tests {
     #[test]
     fn core_input_errors_exit_two_remote_errors_exit_one() {
         let error = anyhow::Error::new(hf_deploy_core::Error::invalid_input(
-            "--port",
+            hf_deploy_core::Field::Port,
             "must be 1-65535",
         ));
         assert_eq!(exit_code(&error), 2);

@@ -19,7 +19,8 @@ use std::process::ExitCode;
 
 use hf_deploy_core::hub::{DEFAULT_ENDPOINT, HubClient};
 use hf_deploy_core::{
-    DeployOutcome, Error, Event, Field, Progress, RawInputs, SecretString, deploy, inputs,
+    Command, DeployOutcome, Error, Event, Field, Progress, RawInputs, SecretString, Spelling,
+    deploy, inputs,
 };
 
 const USAGE: &str = "usage: deploy_space --space NAMESPACE/NAME [--endpoint URL] [--no-wait] \
@@ -88,7 +89,9 @@ impl Args {
 }
 
 /// How this program spells each field in messages: its own flags.
-fn spelling(field: Field) -> &'static str {
+const SPELLING: Spelling = Spelling::new(flag, Command::neutral);
+
+fn flag(field: Field) -> &'static str {
     match field {
         Field::Space => "--space",
         Field::Source => "SOURCE",
@@ -150,8 +153,8 @@ pub(crate) async fn run(args: &Args, progress: &dyn Progress) -> Result<DeployOu
 }
 
 fn print_error(error: &Error) {
-    eprintln!("error: {}", error.message_with(spelling));
-    if let Some(hint) = error.hint_with(spelling) {
+    eprintln!("error: {}", error.message_with(SPELLING));
+    if let Some(hint) = error.hint_with(SPELLING) {
         eprintln!("hint: {hint}");
     }
 }

@@ -84,7 +84,8 @@ impl FileContent {
     /// # Errors
     ///
     /// [`Error::Io`] when `path` cannot be inspected.
-    pub fn source(path: impl Into<PathBuf>) -> Result<Self> {
+    #[cfg(test)]
+    pub(crate) fn source(path: impl Into<PathBuf>) -> Result<Self> {
         let path = path.into();
         let size = std::fs::metadata(&path)
             .map_err(|e| Error::io("read", &path, e))?
@@ -106,7 +107,8 @@ impl FileContent {
     }
 
     /// The bytes when they are in memory (`None` for a source file).
-    pub fn in_memory(&self) -> Option<&[u8]> {
+    #[cfg(test)]
+    pub(crate) fn in_memory(&self) -> Option<&[u8]> {
         match self {
             FileContent::Memory(bytes) => Some(bytes),
             FileContent::Source { .. } => None,
@@ -114,7 +116,7 @@ impl FileContent {
     }
 
     /// The source path, for a file read from the source.
-    pub fn source_path(&self) -> Option<&Path> {
+    pub(crate) fn source_path(&self) -> Option<&Path> {
         match self {
             FileContent::Memory(_) => None,
             FileContent::Source { path, .. } => Some(path),
@@ -152,7 +154,7 @@ impl FileContent {
     /// # Errors
     ///
     /// [`Error::Io`] when the source file cannot be opened.
-    pub fn open(&self) -> Result<Box<dyn Read + Send + '_>> {
+    pub(crate) fn open(&self) -> Result<Box<dyn Read + Send + '_>> {
         match self {
             FileContent::Memory(bytes) => Ok(Box::new(&bytes[..])),
             FileContent::Source { path, .. } => Ok(Box::new(
@@ -166,7 +168,7 @@ impl FileContent {
     /// # Errors
     ///
     /// [`Error::Io`] when the file cannot be read, or its length changed since the scaffold.
-    pub fn sha256(&self) -> Result<(String, u64)> {
+    pub(crate) fn sha256(&self) -> Result<(String, u64)> {
         match self {
             FileContent::Memory(bytes) => {
                 Ok((hex::encode(Sha256::digest(bytes)), bytes.len() as u64))

@@ -8,7 +8,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::inputs::{Field, Phrase, Spelling};
+use crate::field::{Field, Phrase, Spelling};
+use crate::stage::SpaceStage;
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -266,8 +267,8 @@ pub enum Error {
     /// The Space ended in an error stage.
     #[error("the Space ended in stage {stage}")]
     SpaceFailed {
-        /// The stage (`BUILD_ERROR`, `RUNTIME_ERROR`, `CONFIG_ERROR`, `NO_APP_FILE`, ...).
-        stage: String,
+        /// The stage (`BUILD_ERROR`, `RUNTIME_ERROR`, `CONFIG_ERROR`, `NO_APP_FILE`, `DELETING`).
+        stage: SpaceStage,
         /// The last lines of the build or run log.
         log_tail: Vec<String>,
     },
@@ -293,7 +294,7 @@ pub enum Error {
         /// Each failing service with what it said.
         failing: Vec<String>,
         /// Known diagnoses (e.g. a suspended Qdrant cluster).
-        diagnoses: Vec<String>,
+        diagnoses: Vec<Phrase>,
     },
 
     /// One or more frontend origins are blocked by the app's CORS policy.
@@ -346,9 +347,9 @@ pub enum Error {
 
 impl Error {
     /// Shorthand for [`Error::InvalidInput`] without a hint.
-    pub fn invalid_input(input: impl Into<Field>, reason: impl Into<Phrase>) -> Self {
+    pub fn invalid_input(input: Field, reason: impl Into<Phrase>) -> Self {
         Error::InvalidInput {
-            input: input.into(),
+            input,
             reason: reason.into(),
             hint: None,
         }
@@ -356,12 +357,12 @@ impl Error {
 
     /// Shorthand for [`Error::InvalidInput`] with a hint.
     pub fn invalid_input_hint(
-        input: impl Into<Field>,
+        input: Field,
         reason: impl Into<Phrase>,
         hint: impl Into<Phrase>,
     ) -> Self {
         Error::InvalidInput {
-            input: input.into(),
+            input,
             reason: reason.into(),
             hint: Some(hint.into()),
         }
@@ -446,21 +447,23 @@ impl Error {
         }
     }
 
-    /// The message with every field spelled by `spelling` (`Display` uses [`Field::name`]).
+    /// The message with every field spelled by `spelling` (`Display` uses
+    /// [`Spelling::NEUTRAL`]).
     pub fn message_with(&self, spelling: Spelling) -> String {
         match self {
             Error::InvalidInput { input, reason, .. } => format!(
                 "invalid `{}`: {}",
-                spelling(*input),
+                spelling.field(*input),
                 reason.render(spelling)
             ),
             _ => self.to_string(),
         }
     }
 
-    /// Advice for the user, kept apart from the message, fields spelled by [`Field::name`].
+    /// Advice for the user, kept apart from the message, in the library's own words
+    /// ([`Spelling::NEUTRAL`]).
     pub fn hint(&self) -> Option<String> {
-        self.hint_with(Field::name)
+        self.hint_with(Spelling::NEUTRAL)
     }
 
     /// Advice for the user with every field spelled by `spelling`.
@@ -512,7 +515,9 @@ impl Error {
                 )))
             }
             Error::ScopedTokenRefused { .. } => Some(
-                "a token from a Trusted Publisher exchange may push but not change settings here: pass a personal token with the `write` role (`hf-token`) for runs that set secrets, variables or hardware, or leave them out of this run".into(),
+                Phrase::new("a token from a Trusted Publisher exchange may push but not change settings here: pass a personal token with the `write` role (")
+                    .field(Field::Token)
+                    .text(") for runs that set secrets, variables or hardware, or leave them out of this run"),
             ),
             Error::RateLimited {
                 reset_at: Some(_), ..
@@ -544,7 +549,7 @@ impl Error {
                     .text(") and redeploy"),
             ),
             Error::Unhealthy { diagnoses, .. } if !diagnoses.is_empty() => {
-                Some(diagnoses.join("\n").into())
+                Some(lines(diagnoses.iter().cloned()))
             }
             Error::SpaceFailed { stage, log_tail } => Some(explain_failure(stage, log_tail)),
             _ => None,
@@ -567,7 +572,7 @@ pub fn utc(at: std::time::SystemTime) -> String {
 }
 
 /// What a failed stage and its last log lines most likely mean, and what to do.
-fn explain_failure(stage: &str, log_tail: &[String]) -> Phrase {
+fn explain_failure(stage: &SpaceStage, log_tail: &[String]) -> Phrase {
     let mut advice: Vec<Phrase> = Vec::new();
     for line in log_tail {
         if let Some(rest) = line.split("No matching distribution found for ").nth(1) {
@@ -594,24 +599,29 @@ fn explain_failure(stage: &str, log_tail: &[String]) -> Phrase {
     }
     advice.dedup();
     let general = match stage {
-        "CONFIG_ERROR" => {
+        SpaceStage::ConfigError => {
             "the README front matter is invalid: check the `---` block at the top of `README.md`"
         }
-        "NO_APP_FILE" => {
+        SpaceStage::NoAppFile => {
             "the Space has no Dockerfile: let hf-deploy generate one, or add yours to the backend folder"
         }
-        "RUNTIME_ERROR" => {
+        SpaceStage::RuntimeError => {
             "the app started and exited: the Space's run log (the Logs tab of its page) shows why"
         }
-        "DELETING" => {
+        SpaceStage::Deleting => {
             "the Space is being deleted (by someone or something else than this run): once it is \
              gone, deploy again to create it anew, or deploy under another name"
         }
         _ => "the Space's build log (the Logs tab of its page) shows the whole build",
     };
     advice.push(general.into());
+    lines(advice)
+}
+
+/// The phrases one per line.
+fn lines(phrases: impl IntoIterator<Item = Phrase>) -> Phrase {
     let mut joined = Phrase::default();
-    for (index, phrase) in advice.into_iter().enumerate() {
+    for (index, phrase) in phrases.into_iter().enumerate() {
         if index > 0 {
             joined = joined.text("\n");
         }
@@ -643,7 +653,7 @@ mod tests {
     #[test]
     fn a_failed_stage_is_explained_from_its_log() {
         let error = Error::SpaceFailed {
-            stage: "BUILD_ERROR".into(),
+            stage: SpaceStage::BuildError,
             log_tail: vec![
                 "ERROR: Could not find a version that satisfies the requirement nope==9".into(),
                 "ERROR: No matching distribution found for nope==9".into(),
@@ -653,7 +663,7 @@ mod tests {
         assert!(hint.starts_with("`nope==9` is not on PyPI"), "{hint}");
         assert!(hint.contains("build log"), "{hint}");
         let error = Error::SpaceFailed {
-            stage: "RUNTIME_ERROR".into(),
+            stage: SpaceStage::RuntimeError,
             log_tail: vec!["ModuleNotFoundError: No module named 'qdrant_client'".into()],
         };
         let hint = error.hint().unwrap_or_default();
@@ -679,11 +689,14 @@ mod tests {
 
     #[test]
     fn front_ends_word_the_field_and_the_hint() {
-        let cli = |field: Field| match field {
-            Field::Timeout => "--timeout",
-            Field::ColorFrom => "--color-from",
-            other => other.name(),
-        };
+        let cli = Spelling::new(
+            |field| match field {
+                Field::Timeout => "--timeout",
+                Field::ColorFrom => "--color-from",
+                other => other.name(),
+            },
+            crate::field::Command::neutral,
+        );
         let error = Error::invalid_input_hint(
             Field::ColorFrom,
             "`orange` is not a colour the Hub accepts",
@@ -696,7 +709,7 @@ mod tests {
         assert_eq!(error.hint_with(cli).as_deref(), Some("see `--timeout`"));
         assert_eq!(
             error.to_string(),
-            "invalid `color-from`: `orange` is not a colour the Hub accepts"
+            "invalid `color_from`: `orange` is not a colour the Hub accepts"
         );
         assert_eq!(error.field(), Some(Field::ColorFrom));
         let timeout = Error::Timeout {

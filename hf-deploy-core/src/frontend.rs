@@ -31,7 +31,8 @@ use std::path::Path;
 use regex::Regex;
 
 use crate::error::{Error, Result};
-use crate::space::parse_http_url;
+use crate::field::Field;
+use crate::urls::parse_http_url;
 
 /// The result of [`rewrite`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +53,7 @@ pub struct FrontendRewrite {
 }
 
 /// The localhost URL used when the file names none.
-pub const DEFAULT_LOCAL_URL: &str = "http://localhost:8000";
+pub(crate) const DEFAULT_LOCAL_URL: &str = "http://localhost:8000";
 
 /// Rewrite the production API base URL in `source` to hostname detection that answers
 /// `api_url` outside localhost.
@@ -61,10 +62,10 @@ pub const DEFAULT_LOCAL_URL: &str = "http://localhost:8000";
 /// or written. Running it again with the same `api_url` changes nothing; with another URL it
 /// replaces the production URL of the already rewritten expression.
 pub fn rewrite(path_for_messages: &Path, source: &str, api_url: &str) -> Result<FrontendRewrite> {
-    let api_url = parse_http_url(api_url, crate::inputs::Field::ApiUrl)?;
+    let api_url = parse_http_url(api_url, Field::ApiUrl)?;
     if api_url.contains(['\'', '"', '`', '\\', '$']) || api_url.chars().any(char::is_whitespace) {
         return Err(Error::invalid_input_hint(
-            crate::inputs::Field::ApiUrl,
+            Field::ApiUrl,
             format!("`{api_url}` holds a quote, backslash, `$` or whitespace"),
             "give the plain app URL, e.g. `https://alice-rag.hf.space`",
         ));
@@ -862,7 +863,7 @@ mod tests {
             )
             .unwrap_err();
             assert!(
-                error.to_string().starts_with("invalid `api-url`"),
+                error.to_string().starts_with("invalid `api_url`"),
                 "{bad}: {error}"
             );
         }

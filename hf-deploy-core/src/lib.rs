@@ -6,25 +6,45 @@
 //!
 //! # The surface
 //!
-//! * [`inputs`]: the one raw-to-validated step. A front end fills a [`RawInputs`] with what the
-//!   user gave and calls [`inputs::resolve`]; every bad input is found there (the scaffold of the
-//!   source folder included), as [`Error::InvalidInput`] naming a [`Field`], before the first
-//!   remote call. The result is the [`DeployOptions`] of a deploy.
+//! * [`inputs`]: the plan, the one raw-to-checked step. A front end fills a [`RawInputs`] with
+//!   what the user gave and calls [`inputs::resolve`]; every bad input is found there (the
+//!   scaffold of the source folder included), as [`Error::InvalidInput`] naming a [`Field`],
+//!   before the first remote call. The result is the [`DeployOptions`] of a deploy, each input
+//!   carried as its checked type ([`SpaceId`], [`HealthPath`], [`Settings`], the built
+//!   [`scaffold::Scaffold`]). [`inputs::resolve_scaffold`] and [`inputs::resolve_verify`] do the
+//!   same for a scaffold alone and for a check of a running app.
 //! * [`deploy()`]: create (or find) the Space, set its secrets and variables, push the scaffold,
 //!   wait for the build, verify the app; returns a [`DeployOutcome`] (the [`report`] and the
-//!   error, if any). [`Progress`] receives the [`Event`]s of a deploy for a display.
+//!   error, if any). [`Progress`] receives the [`Event`]s of a deploy (each [`Phase`] as it
+//!   starts) for a display.
 //! * [`verify`]: the one verification sequence ([`verify::verify_app`]: health, then the health
 //!   verdict, then CORS), also usable on its own against any running app.
 //! * [`scaffold`]: backend folder -> in-memory Space tree (Dockerfile, README, app files), for a
 //!   look before deploying or to write to disk.
 //! * [`hub`]: the Hub API client ([`hub::HubClient`], built with [`hub::HubClient::builder`]) and
-//!   the models of its answers.
+//!   the models of its answers; [`hub::oauth`] exchanges a CI job's OIDC token.
 //! * [`report`]: [`report::DeployReport`], the result of a deploy or a verification, with its
-//!   JSON form (renderings as text or Markdown are the binary's).
+//!   JSON form (renderings as text or Markdown are the front end's).
 //! * [`frontend`]: point a frontend's API client at the deployed app.
 //! * [`Error`] (one enum; [`Error::is_usage`] is a bad input, [`Error::message_with`] words its
-//!   [`Field`] your way), [`SecretString`] (a value that never prints), [`SpaceId`],
-//!   [`Settings`] (the checked secrets and variables of [`DeployOptions`]).
+//!   [`Field`]s and [`Command`]s with a front end's [`Spelling`]), [`SecretString`] (a value that
+//!   never prints).
+//!
+//! The library speaks of [`Field`]s and [`Command`]s, never of a front end's flags, inputs or
+//! commands: each front end words them ([`Spelling`]).
+//!
+//! # Layers
+//!
+//! The modules stand on floors; a module uses what stands below it, never above:
+//!
+//! 0. the ground: `field` ([`Field`], [`Phrase`], [`Spelling`]), `stage` (the Space's stages),
+//!    `error`, `space` ([`SpaceId`]), `urls` ([`HealthPath`], URL rules), `secret`, `content`;
+//! 1. `wait`: the deadline, backoff, `Retry-After`, every loop that sleeps (and the door for
+//!    untrusted text, beside it);
+//! 2. the parts: [`hub`], [`scaffold`], `settings`, `fingerprint`, `push`, [`verify`],
+//!    [`frontend`];
+//! 3. the plan: [`inputs`];
+//! 4. the pipeline that runs it, [`deploy()`], and the [`report`] data.
 //!
 //! # Example
 //!
@@ -60,6 +80,7 @@
 mod content;
 mod deploy;
 mod error;
+mod field;
 mod fingerprint;
 pub mod frontend;
 pub mod hub;
@@ -70,15 +91,17 @@ pub mod scaffold;
 mod secret;
 mod settings;
 mod space;
+mod stage;
+mod urls;
 pub mod verify;
+mod wait;
 
 pub use content::FileContent;
-pub use deploy::{
-    DeployOptions, DeployOutcome, Event, NoProgress, PollSettings, Progress, deploy,
-    wait_for_running,
-};
+pub use deploy::{DeployOutcome, Event, NoProgress, Phase, Progress, deploy};
 pub use error::{Error, HttpContext, LintViolation, Result};
-pub use inputs::{Field, Phrase, RawEntry, RawInputs};
+pub use field::{Command, Field, Phrase, Spelling};
+pub use inputs::{DeployOptions, RawInputs};
 pub use secret::SecretString;
-pub use settings::Settings;
+pub use settings::{RawEntry, Settings};
 pub use space::SpaceId;
+pub use urls::HealthPath;

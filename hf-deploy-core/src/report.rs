@@ -1,7 +1,8 @@
-//! The result of a deploy, as data and as JSON (`deploy --json`).
+//! The result of a deploy, as data and as JSON.
 //!
-//! [`DeployReport`] serializes to the object `interface.md` fixes for `deploy --json`
-//! (`space_id`, `space_url`, `app_url`, `docs_url`, `health_url`, `commit_sha`, `changed`,
+//! [`DeployReport`] serializes to the object the project's public interface fixes for a
+//! deploy's JSON report (`space_id`, `space_url`, `app_url`, `docs_url`, `health_url`,
+//! `commit_sha`, `changed`,
 //! `stage`, `health`, `secrets_set`, `variables_set`), followed by `error` (only on failure),
 //! `cors`, `durations`, `log_tail`, `files`, `warnings` and `dry_run`.
 //!
@@ -15,7 +16,8 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::space::{SpaceId, join_url};
+use crate::space::SpaceId;
+use crate::urls::{HealthPath, docs_url};
 use crate::verify::{self, CorsResult, Health, ServiceHealth, Verdict, VerifyOutcome};
 
 /// Everything a deploy (or a dry run) found out.
@@ -37,7 +39,8 @@ pub struct DeployReport {
     pub changed: bool,
     /// The last runtime stage seen (`RUNNING`, `BUILD_ERROR`, ...).
     pub stage: Option<String>,
-    /// The health answer; `None` with `--no-wait`, in a dry run, or when none came.
+    /// The health answer; `None` without the wait ([`crate::Field::Wait`] off), in a dry run,
+    /// or when none came.
     pub health: Option<HealthSummary>,
     /// Names (never values) of the secrets set.
     pub secrets_set: Vec<String>,
@@ -67,10 +70,11 @@ pub struct DeployReport {
     /// Things to look at that did not fail the deploy.
     #[serde(default)]
     pub warnings: Vec<String>,
-    /// True for `--dry-run`: nothing was written (reads only).
+    /// True for a dry run: nothing was written (reads only).
     #[serde(default)]
     pub dry_run: bool,
-    /// `deploy --local` only: where the Space ran, `docker` or `process`. Serialized only when set.
+    /// A deploy to a local Hub stand-in only: where the Space ran, `docker` or `process`, as
+    /// the front end that ran it says. Serialized only when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_runtime: Option<String>,
 }
@@ -166,22 +170,41 @@ impl FileChanges {
 impl DeployReport {
     /// A report with the URLs of `space` filled in: the Space page under `endpoint`, the docs
     /// and health URLs appended to `app_url` (which may carry a path).
-    pub fn for_space(space: &SpaceId, endpoint: &str, app_url: &str, health_path: &str) -> Self {
-        let app_url = app_url.trim_end_matches('/').to_string();
-        DeployReport {
+    pub fn for_space(
+        space: &SpaceId,
+        endpoint: &str,
+        app_url: &str,
+        health_path: &HealthPath,
+    ) -> Self {
+        let mut report = DeployReport {
             space_id: space.to_string(),
             space_url: space.web_url(endpoint),
-            docs_url: join_url(&app_url, "/docs"),
-            health_url: join_url(&app_url, health_path),
-            app_url,
             ..DeployReport::default()
-        }
+        };
+        report.set_app_url(app_url, health_path);
+        report
+    }
+
+    /// The report of the app at `app_url` alone (no Space known).
+    pub fn for_app(app_url: &str, health_path: &HealthPath) -> Self {
+        let mut report = DeployReport::default();
+        report.set_app_url(app_url, health_path);
+        report
+    }
+
+    /// Set the app URL and the URLs derived from it: docs and health (the one place they are
+    /// joined).
+    pub(crate) fn set_app_url(&mut self, app_url: &str, health_path: &HealthPath) {
+        let app_url = app_url.trim_end_matches('/');
+        self.docs_url = docs_url(app_url);
+        self.health_url = health_path.url(app_url);
+        self.app_url = app_url.to_string();
     }
 
     /// Record `error` (and, for a failed Space, its log tail).
     pub fn set_error(&mut self, error: &Error) {
         if let Error::SpaceFailed { stage, log_tail } = error {
-            self.stage = Some(stage.clone());
+            self.stage = Some(stage.to_string());
             if self.log_tail.is_empty() {
                 self.log_tail = log_tail.clone();
             }
@@ -223,11 +246,12 @@ impl DeployReport {
 pub enum Outcome {
     /// Healthy, and every origin passes CORS.
     Healthy,
-    /// Answering, but not healthy (accepted with `--allow-degraded`) or an origin is blocked.
+    /// Answering, but not healthy (accepted as degraded health was allowed) or an origin is
+    /// blocked.
     Degraded,
-    /// Pushed, but not waited for (`--no-wait`).
+    /// Pushed, but not waited for (the wait was off).
     NotVerified,
-    /// `--dry-run`.
+    /// A dry run.
     DryRun,
     /// Something failed: see `error`.
     Failed,
@@ -247,12 +271,12 @@ pub mod samples {
     pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
     pub fn base() -> DeployReport {
-        let space = SpaceId::parse("alice/rag-chatbot", "--space").expect("space id");
+        let space = SpaceId::parse("alice/rag-chatbot", crate::Field::Space).expect("space id");
         let mut report = DeployReport::for_space(
             &space,
             "https://huggingface.co",
             "https://alice-rag-chatbot.hf.space/",
-            "/api/health",
+            &HealthPath::default(),
         );
         report.commit_sha = Some(SHA.into());
         report.changed = true;
@@ -341,7 +365,7 @@ pub mod samples {
         report.health = None;
         report.durations.health_ms = None;
         report.set_error(&Error::SpaceFailed {
-            stage: "BUILD_ERROR".into(),
+            stage: crate::hub::SpaceStage::BuildError,
             log_tail: vec![
                 "Step 5/9 : RUN pip install --no-cache-dir -r requirements.txt".into(),
                 "\x1b[91mERROR: Could not find a version that satisfies the requirement torch==9.9\x1b[0m".into(),

@@ -10,11 +10,70 @@
 //! key and where it came from (a line of a list, `file:line`).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::inputs::{Field, Phrase, RawEntry};
+use crate::field::{Field, Phrase};
 use crate::secret::SecretString;
+
+/// One `KEY=VALUE` entry of a secrets or variables list, as typed. `Debug` shows the key only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RawEntry {
+    /// `KEY=VALUE`, or a bare `KEY` (outside a list only: its value comes from `from_env`).
+    pub text: String,
+    /// 1-based line in a multiline list of entries, when it came from one. A line
+    /// without `=` is malformed; a bare key is only accepted outside a list.
+    pub line: Option<usize>,
+    /// For a bare `KEY`: the value of the environment variable `KEY`, looked up by the front end
+    /// (the library reads no environment). `None` when it is not set.
+    pub from_env: Option<String>,
+}
+
+impl fmt::Debug for RawEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = self.text.split_once('=').map_or("<bare>", |(k, _)| k);
+        f.debug_struct("RawEntry")
+            .field("key", &key)
+            .field("line", &self.line)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RawEntry {
+    /// A command-line entry: `KEY=VALUE`, or a bare `KEY` whose value `lookup` gives.
+    pub fn arg(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Self {
+        let from_env = if text.contains('=') {
+            None
+        } else {
+            lookup(text)
+        };
+        RawEntry {
+            text: text.to_string(),
+            line: None,
+            from_env,
+        }
+    }
+
+    /// The entries of a multiline list: one `KEY=VALUE` per line, blank lines and lines starting
+    /// with `#` skipped, `\r` line ends accepted. Each entry keeps its line number.
+    pub fn lines(text: &str) -> Vec<Self> {
+        text.lines()
+            .enumerate()
+            .filter_map(|(index, raw)| {
+                let line = raw.trim_end_matches('\r');
+                if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                    return None;
+                }
+                Some(RawEntry {
+                    text: line.to_string(),
+                    line: Some(index + 1),
+                    from_env: None,
+                })
+            })
+            .collect()
+    }
+}
 
 /// Longest key accepted. The Hub documents no limit; environment variable names this long are
 /// always a mistake.

@@ -3,8 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Serialize, Serializer};
+
 use crate::error::{Error, Result};
-use crate::inputs::Field;
+use crate::field::Field;
 
 /// A validated `namespace/name` Space id.
 ///
@@ -23,8 +25,7 @@ pub(crate) const MAX_NAME_LEN: usize = 96;
 
 impl SpaceId {
     /// Parse and validate `ns/name`. `input` names the field for the error message.
-    pub fn parse(value: &str, input: impl Into<Field>) -> Result<Self> {
-        let input = input.into();
+    pub fn parse(value: &str, input: Field) -> Result<Self> {
         let hint = "use the form `namespace/name`, e.g. `alice/rag-chatbot`";
         let Some((namespace, name)) = value.split_once('/') else {
             return Err(Error::invalid_input_hint(
@@ -93,7 +94,7 @@ impl SpaceId {
 
     /// The computed subdomain `{ns}-{name}`, lower-cased, with `_` and `.` turned into `-`.
     /// Only the last fallback for the app URL: the Hub's own answer wins.
-    pub fn computed_subdomain(&self) -> String {
+    pub(crate) fn computed_subdomain(&self) -> String {
         format!("{}-{}", self.namespace, self.name)
             .to_lowercase()
             .replace(['_', '.'], "-")
@@ -140,93 +141,10 @@ impl FromStr for SpaceId {
     }
 }
 
-impl serde::Serialize for SpaceId {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
+impl Serialize for SpaceId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
-}
-
-/// Append `path` to `base` as text: `https://h/prefix` + `/api/health` =
-/// `https://h/prefix/api/health`. The base may carry a path (a proxy); we never resolve
-/// against the host root.
-pub fn join_url(base: &str, path: &str) -> String {
-    let base = base.trim_end_matches('/');
-    if path.is_empty() {
-        return base.to_string();
-    }
-    if path.starts_with('/') {
-        format!("{base}{path}")
-    } else {
-        format!("{base}/{path}")
-    }
-}
-
-/// Validate an http(s) URL given by the user (the app URL, the API URL). Returns it without a
-/// trailing slash.
-pub fn parse_http_url(value: &str, input: impl Into<Field>) -> Result<String> {
-    let input = input.into();
-    let parsed = url::Url::parse(value).map_err(|e| {
-        Error::invalid_input_hint(
-            input,
-            format!("`{value}` is not a URL ({e})"),
-            "give a full URL such as `https://alice-rag-chatbot.hf.space`",
-        )
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(Error::invalid_input_hint(
-            input,
-            format!("`{value}` is not an http(s) URL"),
-            "give a full URL such as `https://alice-rag-chatbot.hf.space`",
-        ));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::invalid_input(
-            input,
-            "the URL must not carry credentials",
-        ));
-    }
-    Ok(value.trim_end_matches('/').to_string())
-}
-
-/// Validate a browser origin `scheme://host[:port]` (a frontend URL). Returns the canonical
-/// origin text (what a browser sends in `Origin`).
-pub(crate) fn parse_origin(value: &str, input: impl Into<Field>) -> Result<String> {
-    let input = input.into();
-    let hint = "give an origin such as `https://my-app.vercel.app` (scheme, host and optional port; no path)";
-    let trimmed = value.trim();
-    if trimmed != value {
-        return Err(Error::invalid_input_hint(
-            input,
-            format!("`{}` has leading or trailing whitespace", value.trim()),
-            hint,
-        ));
-    }
-    let parsed = url::Url::parse(value).map_err(|e| {
-        Error::invalid_input_hint(input, format!("`{value}` is not an origin ({e})"), hint)
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(Error::invalid_input_hint(
-            input,
-            format!("`{value}` is not an http(s) origin"),
-            hint,
-        ));
-    }
-    let path_ok = parsed.path() == "/" && !value.trim_end_matches('/').ends_with("//");
-    if !path_ok
-        || parsed.query().is_some()
-        || parsed.fragment().is_some()
-        || !parsed.username().is_empty()
-    {
-        return Err(Error::invalid_input_hint(
-            input,
-            format!("`{value}` is a URL with a path, query or credentials, not an origin"),
-            hint,
-        ));
-    }
-    Ok(parsed.origin().ascii_serialization())
 }
 
 #[cfg(test)]
@@ -274,57 +192,24 @@ mod tests {
 
     #[test]
     fn computed_app_url_follows_the_observed_rule() {
-        let id = SpaceId::parse("user/tmp_test_space", "s").unwrap();
+        let id = SpaceId::parse("user/tmp_test_space", Field::Space).unwrap();
         assert_eq!(
             id.computed_app_url(),
             "https://user-tmp-test-space.hf.space"
         );
-        let id = SpaceId::parse("Alice/My.Bot", "s").unwrap();
+        let id = SpaceId::parse("Alice/My.Bot", Field::Space).unwrap();
         assert_eq!(id.computed_subdomain(), "alice-my-bot");
     }
 
     #[test]
     fn preview_names_stay_valid_and_short() {
-        let id = SpaceId::parse("alice/rag", "s").unwrap();
+        let id = SpaceId::parse("alice/rag", Field::Space).unwrap();
         assert_eq!(id.preview(7).to_string(), "alice/rag-pr-7");
-        let long = SpaceId::parse(&format!("alice/{}", "b".repeat(96)), "s").unwrap();
+        let long = SpaceId::parse(&format!("alice/{}", "b".repeat(96)), Field::Space).unwrap();
         let preview = long.preview(12345);
         assert_eq!(preview.name().len(), 96);
-        SpaceId::parse(&preview.to_string(), "s").unwrap();
-        let dashy = SpaceId::parse(&format!("alice/{}-x", "b".repeat(85)), "s").unwrap();
-        SpaceId::parse(&dashy.preview(1234).to_string(), "s").unwrap();
-    }
-
-    #[test]
-    fn join_url_appends_to_a_base_with_a_path() {
-        assert_eq!(
-            join_url("https://h/prefix/", "/api/health"),
-            "https://h/prefix/api/health"
-        );
-        assert_eq!(
-            join_url("http://127.0.0.1:5/", "docs"),
-            "http://127.0.0.1:5/docs"
-        );
-    }
-
-    #[test]
-    fn origins_are_scheme_host_port_only() {
-        assert_eq!(
-            parse_origin("https://a.vercel.app", "o").unwrap(),
-            "https://a.vercel.app"
-        );
-        assert_eq!(
-            parse_origin("http://localhost:3000/", "o").unwrap(),
-            "http://localhost:3000"
-        );
-        for bad in [
-            "a.vercel.app",
-            "https://a.app/path",
-            "ftp://a",
-            "https://a.app?x=1",
-            " https://a.app",
-        ] {
-            assert!(parse_origin(bad, Field::FrontendUrl).is_err(), "{bad}");
-        }
+        SpaceId::parse(&preview.to_string(), Field::Space).unwrap();
+        let dashy = SpaceId::parse(&format!("alice/{}-x", "b".repeat(85)), Field::Space).unwrap();
+        SpaceId::parse(&dashy.preview(1234).to_string(), Field::Space).unwrap();
     }
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::Context;
 use hf_deploy_core::hub::HubClient;
 use hf_deploy_core::inputs;
-use hf_deploy_core::inputs::parse_http_url;
 use hf_deploy_core::report::DeployReport;
 use hf_deploy_core::{
     DeployOutcome, Error, Event, Field, Progress, RawEntry, RawInputs, SecretString,
@@ -157,20 +156,22 @@ pub(crate) fn build_client(
     endpoint: &str,
     token: Option<SecretString>,
 ) -> anyhow::Result<HubClient> {
-    parse_http_url(endpoint, Field::Other("HF_ENDPOINT")).map_err(|_| {
-        Error::invalid_input_hint(
-            Field::Other("HF_ENDPOINT"),
-            format!("`{endpoint}` is not an http(s) URL"),
-            "set it to the Hub's base URL, e.g. `https://huggingface.co`, or unset it",
-        )
-    })?;
     let mut builder = HubClient::builder()
         .endpoint(endpoint)
         .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")));
     if let Some(token) = token {
         builder = builder.token(token);
     }
-    Ok(builder.build()?)
+    // The library checks the endpoint first; the environment variable names it here.
+    builder.build().map_err(|error| match error.field() {
+        Some(Field::Endpoint) => Error::invalid_input_hint(
+            Field::Other("HF_ENDPOINT"),
+            format!("`{endpoint}` is not an http(s) URL"),
+            "set it to the Hub's base URL, e.g. `https://huggingface.co`, or unset it",
+        )
+        .into(),
+        _ => anyhow::Error::new(error),
+    })
 }
 
 fn local_space_id(source: &Path) -> String {

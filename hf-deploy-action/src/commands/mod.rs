@@ -41,8 +41,8 @@ pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
 fn word_for_the_command_line(error: anyhow::Error) -> anyhow::Error {
     match error.downcast::<hf_deploy_core::Error>() {
         Ok(core) if core.field().is_some() => anyhow::Error::new(UsageError {
-            message: core.message_with(crate::cli::spelling),
-            hint: core.hint_with(crate::cli::spelling),
+            message: core.message_with(crate::cli::SPELLING),
+            hint: core.hint_with(crate::cli::SPELLING),
         }),
         Ok(core) => anyhow::Error::new(core),
         Err(error) => error,

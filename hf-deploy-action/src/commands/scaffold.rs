@@ -40,10 +40,8 @@ pub(crate) async fn run(args: ScaffoldArgs, ui: &Ui) -> anyhow::Result<ExitCode>
             ..RawInputs::default()
         },
     );
-    let options = inputs::resolve_scaffold(&raw)?;
-    let source = args.source.clone();
-    let scaffold =
-        tokio::task::spawn_blocking(move || scaffold::scaffold(&source, &options)).await??;
+    // Checks every input, then reads the source folder: off the async workers.
+    let scaffold = tokio::task::spawn_blocking(move || inputs::resolve_scaffold(&raw)).await??;
     scaffold.write_to(&args.out)?;
     if args.json {
         let value = serde_json::json!({

@@ -3,28 +3,26 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use hf_deploy_core::inputs;
+use hf_deploy_core::inputs::{self, VerifyInputs};
 use hf_deploy_core::report::DeployReport;
-use hf_deploy_core::verify::{self, AppCheck, join_url};
-use hf_deploy_core::{Field, SpaceId};
+use hf_deploy_core::verify::{self, AppCheck};
 
 use crate::cli::VerifyArgs;
 use crate::env;
 use crate::ui::{Reported, Ui, UsageError};
 
 pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let health_path = inputs::health_path(args.health_path.as_deref())?;
-    let origins = inputs::origins(&args.frontend_urls)?;
-    let space = args
-        .space
-        .as_deref()
-        .map(|s| SpaceId::parse(s, Field::Space))
-        .transpose()?;
-    let explicit = args.app_url.as_deref().map(inputs::app_url).transpose()?;
+    let plan = inputs::resolve_verify(&VerifyInputs {
+        space: args.space.clone(),
+        app_url: args.app_url.clone(),
+        health_path: args.health_path.clone(),
+        frontend_urls: args.frontend_urls.clone(),
+        allow_degraded: args.allow_degraded,
+    })?;
     let endpoint = env::endpoint();
     let token = env::token();
 
-    let (mut report, private) = match (&space, explicit) {
+    let (mut report, private) = match (&plan.space, plan.app_url) {
         (Some(id), app_url) => {
             let client = super::deploy::build_client(&endpoint, token.clone())?;
             let info = client
@@ -32,7 +30,8 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
                 .await
                 .map_err(|e| crate::token::unless_anonymous(e, &client, "read a private Space"))?;
             let app_url = app_url.unwrap_or_else(|| info.app_url(id));
-            let mut report = DeployReport::for_space(id, client.endpoint(), &app_url, &health_path);
+            let mut report =
+                DeployReport::for_space(id, client.endpoint(), &app_url, &plan.health_path);
             report.commit_sha = info.sha.clone();
             report.stage = info.runtime.as_ref().map(|r| r.stage.to_string());
             if let Some(runtime) = info.runtime.as_ref().filter(|r| r.stage.previous_serves()) {
@@ -44,28 +43,19 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
             }
             (report, info.private)
         }
-        (None, Some(app_url)) => {
-            let report = DeployReport {
-                docs_url: join_url(&app_url, "/docs"),
-                health_url: join_url(&app_url, &health_path),
-                app_url,
-                ..DeployReport::default()
-            };
-            (report, false)
-        }
+        (None, Some(app_url)) => (DeployReport::for_app(&app_url, &plan.health_path), false),
         (None, None) => {
             return Err(UsageError::error("give `--space` or `--app-url`", None));
         }
     };
 
     let check = AppCheck {
-        app_url: report.app_url.clone(),
-        health_path: health_path.clone(),
+        health_url: report.health_url.clone(),
         token: if private { token } else { None },
         deadline: Instant::now() + Duration::from_secs(args.timeout),
         poll: (Duration::from_secs(1), Duration::from_secs(5)),
-        origins,
-        allow_degraded: args.allow_degraded,
+        origins: plan.origins,
+        allow_degraded: plan.allow_degraded,
     };
     let outcome = verify::verify_app(&check, &mut |_| {}).await;
     let error = report.record_verification(outcome);

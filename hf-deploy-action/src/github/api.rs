@@ -473,7 +473,7 @@ mod tests {
     }
 
     fn space() -> SpaceId {
-        SpaceId::parse("alice/rag-chatbot", "space").expect("space")
+        SpaceId::parse("alice/rag-chatbot", hf_deploy_core::Field::Space).expect("space")
     }
 
     fn pr_event(action: &str) -> files::PullRequestEvent {

@@ -8,8 +8,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hf_deploy_core::inputs::{self, Field, RawEntry, RawInputs};
-use hf_deploy_core::{SecretString, SpaceId};
+use hf_deploy_core::inputs;
+use hf_deploy_core::{Field, RawEntry, RawInputs};
+use hf_deploy_core::{SecretString, SpaceId, Spelling};
 use serde::{Deserialize, Deserializer};
 
 use super::commands;
@@ -237,11 +238,25 @@ fn boolean(field: Field, value: Option<&str>, default: bool) -> Result<bool, Inp
     ))
 }
 
+/// How a workflow words what the library names: fields as the input names of `action.yml`,
+/// commands as the command line's.
+pub(crate) const SPELLING: Spelling = Spelling::new(spelling, crate::cli::command);
+
 /// How a workflow spells each field: the input names of `action.yml`.
 pub(crate) fn spelling(field: Field) -> &'static str {
     match field {
         Field::Token => "hf-token",
         Field::Timeout => "timeout-minutes",
+        Field::SecretsFile => "secrets-file",
+        Field::FrontendUrl => "frontend-url",
+        Field::HealthPath => "health-path",
+        Field::AppUrl => "app-url",
+        Field::ApiUrl => "api-url",
+        Field::DryRun => "dry-run",
+        Field::AllowDegraded => "allow-degraded",
+        Field::ColorFrom => "color-from",
+        Field::ColorTo => "color-to",
+        Field::ShortDescription => "short-description",
         other => other.name(),
     }
 }
@@ -474,8 +489,8 @@ mod tests {
         assert!(error.is_usage(), "{error}");
         format!(
             "{} | hint: {}",
-            error.message_with(spelling),
-            error.hint_with(spelling).unwrap_or_default()
+            error.message_with(SPELLING),
+            error.hint_with(SPELLING).unwrap_or_default()
         )
     }
 
@@ -534,7 +549,7 @@ mod tests {
             ["https://my-app.vercel.app", "http://localhost:3000"]
         );
         assert_eq!(options.health_path, "/api/health");
-        assert_eq!(options.scaffold.title.as_deref(), Some("RAG Chatbot"));
+        assert_eq!(options.scaffold.config.title, "RAG Chatbot");
 
         let debug = format!(
             "{config:?} {:?} {options:?}",
@@ -651,6 +666,18 @@ mod tests {
         for bad in ["on", "1", "tRUE", "y"] {
             let text = error_text(&[("INPUT_PREVIEW", bad)]);
             assert!(text.contains("invalid `preview`"), "{text}");
+        }
+    }
+
+    #[test]
+    fn booleans_are_the_yaml_core_schema_spellings() {
+        assert!(boolean(Field::Private, Some(" True "), false).unwrap());
+        assert!(!boolean(Field::Wait, Some("FALSE"), true).unwrap());
+        assert!(boolean(Field::Wait, None, true).unwrap());
+        for bad in ["yes", "1", "on", "tRUE"] {
+            let error = boolean(Field::DryRun, Some(bad), false).expect_err(bad);
+            assert_eq!(error.field(), Some(Field::DryRun));
+            assert!(error.to_string().contains("is not a boolean"), "{error}");
         }
     }
 

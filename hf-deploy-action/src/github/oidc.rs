@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use hf_deploy_core::hub::oauth::{self, HUB_AUDIENCE, ScopedToken};
-use hf_deploy_core::{Error, HttpContext, SecretString, SpaceId};
+use hf_deploy_core::{Error, Field, HttpContext, SecretString, SpaceId};
 use serde::Deserialize;
 
 const REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
@@ -31,14 +31,14 @@ pub(crate) fn endpoint(vars: &[(String, String)]) -> String {
 pub(crate) fn check(vars: &[(String, String)], preview: bool) -> Result<(), Error> {
     if var(vars, REQUEST_URL).is_none() || var(vars, REQUEST_TOKEN).is_none() {
         return Err(Error::invalid_input_hint(
-            "hf-token",
+            Field::Other("hf-token"),
             "is empty, and the job has no OIDC token either (`ACTIONS_ID_TOKEN_REQUEST_URL` and `ACTIONS_ID_TOKEN_REQUEST_TOKEN` are not set)",
             "pick one of the two ways: pass a token, `hf-token: ${{ secrets.HF_TOKEN }}`; or deploy keyless: give the job `permissions: id-token: write` and add this workflow as a Trusted Publisher in the Space's Settings (pull requests from forks get neither)",
         ));
     }
     if preview {
         return Err(Error::invalid_input_hint(
-            "preview",
+            Field::Other("preview"),
             "needs a personal token: a keyless (Trusted Publisher) token is scoped to one existing Space and cannot create the preview Space",
             "pass `hf-token: ${{ secrets.HF_TOKEN }}` for preview runs, or set `preview: false`",
         ));

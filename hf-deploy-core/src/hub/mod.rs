@@ -5,20 +5,32 @@
 //! id are read in one place and turned into the variant a caller acts on (invalid or read-only
 //! token, not found, payment required, rate limited, server error...). Idempotent calls are
 //! retried with capped, jittered exponential backoff, honouring `Retry-After` and `RateLimit`.
+//!
+//! By resource: `client` (the builder and the client's state), `transport` (one call, sent with
+//! retries) and `errors` (status -> [`Error`](crate::Error)), `repos` (account, create, info,
+//! delete), `settings` (secrets, variables), `runtime` (stage, hardware, restart, pause, sleep
+//! time), `logs` with `sse` (the log streams), [`oauth`] (the Trusted Publisher exchange), and
+//! `models` (the typed answers).
 
 mod client;
+mod errors;
+mod logs;
 mod models;
 pub mod oauth;
-pub(crate) mod retry;
+mod repos;
+mod runtime;
+mod settings;
 mod sse;
+mod transport;
 
 #[cfg(test)]
 mod tests;
 
-pub use client::{DEFAULT_ENDPOINT, HubClient, HubClientBuilder, LogStream, ServerWait, WaitWatch};
+pub use client::{DEFAULT_ENDPOINT, HubClient, HubClientBuilder};
+
+pub use logs::LogStream;
 pub use models::{
     AccessTokenInfo, CreateSpace, Created, LogKind, LogLine, SecretInfo, Sibling, SpaceDomain,
     SpaceHardware, SpaceInfo, SpaceReplicas, SpaceRuntime, SpaceStage, Variable, WhoAmI,
     WhoAmIAuth, WhoAmIOrg,
 };
-pub use retry::RetryPolicy;

@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::error::{Error, HttpContext, Result};
 use crate::secret::SecretString;
 use crate::space::SpaceId;
+use crate::wait::{self, Idempotency, Outcome, RetryPolicy};
 
 /// The only audience the Hub accepts for a job token.
 pub const HUB_AUDIENCE: &str = "https://huggingface.co";
@@ -33,12 +34,31 @@ struct Answer {
 }
 
 /// `POST {endpoint}/oauth/token`: `job_token` (the job's OIDC token) for a token scoped to
-/// `spaces/{space}`.
+/// `spaces/{space}`. A transient failure (429 with its `Retry-After`, a 5xx, a connection
+/// reset) is tried again with the Hub client's schedule; any other 4xx is final.
 pub async fn exchange_job_token(
     endpoint: &str,
     job_token: &SecretString,
     space: &SpaceId,
     user_agent: &str,
+) -> Result<ScopedToken> {
+    exchange_with(endpoint, job_token, space, user_agent, &RetryPolicy::hub()).await
+}
+
+/// A complete answer of the token endpoint.
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    text: String,
+}
+
+/// [`exchange_job_token`] with its retry policy.
+pub(crate) async fn exchange_with(
+    endpoint: &str,
+    job_token: &SecretString,
+    space: &SpaceId,
+    user_agent: &str,
+    policy: &RetryPolicy,
 ) -> Result<ScopedToken> {
     let url = format!("{}/oauth/token", endpoint.trim_end_matches('/'));
     let action = format!("exchange the job's OIDC token for a token of Space `{space}`");
@@ -48,40 +68,81 @@ pub async fn exchange_job_token(
         "subject_token": job_token.expose(),
         "resource": format!("spaces/{space}"),
     });
+    let request_error = |source: reqwest::Error| Error::Request {
+        action: action.clone(),
+        url: url.clone(),
+        source: source.without_url(),
+    };
     let http = reqwest::Client::builder()
         .user_agent(user_agent)
         .timeout(Duration::from_secs(30))
         .build()
-        .map_err(|source| Error::Request {
-            action: action.clone(),
-            url: url.clone(),
-            source: source.without_url(),
-        })?;
-    let response = http
-        .post(&url)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|source| Error::Request {
-            action: action.clone(),
-            url: url.clone(),
-            source: source.without_url(),
-        })?;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
-    if (200..300).contains(&status) {
-        let answer: Answer = serde_json::from_str(&text).map_err(|e| Error::MalformedResponse {
-            action: action.clone(),
-            url: url.clone(),
-            detail: format!("no `access_token` in the answer ({e})"),
-        })?;
+        .map_err(request_error)?;
+    let (reply, _attempts) = wait::run(
+        policy,
+        Idempotency::Idempotent,
+        |_| send(&http, &url, &body),
+        classify,
+    )
+    .await;
+    let reply = reply.map_err(request_error)?;
+    if (200..300).contains(&reply.status) {
+        let answer: Answer =
+            serde_json::from_str(&reply.text).map_err(|e| Error::MalformedResponse {
+                action: action.clone(),
+                url: url.clone(),
+                detail: format!("no `access_token` in the answer ({e})"),
+            })?;
         return Ok(ScopedToken {
             token: SecretString::new(answer.access_token),
             expires_in: Duration::from_secs(answer.expires_in.unwrap_or(3600)),
         });
     }
-    let parsed: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    Err(refusal(&reply, url, action, space, job_token))
+}
+
+async fn send(
+    http: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> std::result::Result<Reply, reqwest::Error> {
+    let response = http.post(url).json(body).send().await?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    Ok(Reply {
+        status,
+        headers,
+        text,
+    })
+}
+
+/// Retry 429 (after its `Retry-After`), the 5xx of [`wait::is_transient_status`] and transport
+/// failures; never another 4xx.
+fn classify(reply: &std::result::Result<Reply, reqwest::Error>) -> Outcome {
+    match reply {
+        Err(error) => Outcome::Transport {
+            connect: error.is_connect(),
+        },
+        Ok(reply) if reply.status != 408 && wait::is_transient_status(reply.status) => {
+            Outcome::Transient {
+                status: reply.status,
+                server_wait: wait::server_wait(&reply.headers),
+            }
+        }
+        Ok(_) => Outcome::Final,
+    }
+}
+
+/// The error of an answer that is not a token: `invalid_grant` names the claims of the job.
+fn refusal(
+    reply: &Reply,
+    url: String,
+    action: String,
+    space: &SpaceId,
+    job_token: &SecretString,
+) -> Error {
+    let parsed: serde_json::Value = serde_json::from_str(&reply.text).unwrap_or_default();
     let error = parsed
         .get("error")
         .and_then(|v| v.as_str())
@@ -93,25 +154,25 @@ pub async fn exchange_job_token(
         .map(str::to_string);
     let context = Box::new(HttpContext {
         method: "POST".into(),
-        url: url.clone(),
-        status,
-        request_id: header(&headers, "x-request-id"),
+        url,
+        status: reply.status,
+        request_id: header(&reply.headers, "x-request-id"),
         error_code: None,
         server_message: Some(match &description {
             Some(d) if !error.is_empty() => format!("{error}: {d}"),
             Some(d) => d.clone(),
             None if !error.is_empty() => error.clone(),
-            None => text.chars().take(300).collect(),
+            None => reply.text.chars().take(300).collect(),
         }),
     });
-    if status == 400 && error == "invalid_grant" {
-        return Err(Error::OidcGrantRefused {
+    if reply.status == 400 && error == "invalid_grant" {
+        return Error::OidcGrantRefused {
             space: space.to_string(),
             claims: job_claims(job_token),
             context,
-        });
+        };
     }
-    Err(Error::Refused { action, context })
+    Error::Refused { action, context }
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -123,7 +184,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The claims a Trusted Publisher matches (`repository`, `workflow`, `ref`), read from the
 /// job token's payload without checking its signature (the Hub checks it): for messages.
-pub fn job_claims(job_token: &SecretString) -> Vec<(String, String)> {
+pub(crate) fn job_claims(job_token: &SecretString) -> Vec<(String, String)> {
     let Some(payload) = job_token.expose().split('.').nth(1) else {
         return Vec::new();
     };
@@ -165,5 +226,76 @@ mod tests {
             ]
         );
         assert!(job_claims(&SecretString::new("not-a-jwt")).is_empty());
+    }
+
+    /// A token endpoint answering `statuses` in turn (the last one from then on), then a token.
+    async fn token_endpoint(
+        statuses: Vec<u16>,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let app = axum::Router::new().route(
+            "/oauth/token",
+            axum::routing::post(move || {
+                let counter = counter.clone();
+                let statuses = statuses.clone();
+                async move {
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    let status = statuses[n.min(statuses.len() - 1)];
+                    let body = if status == 200 {
+                        r#"{"access_token":"hf_jwt_scoped","expires_in":3600}"#.to_string()
+                    } else if status == 400 {
+                        r#"{"error":"invalid_grant"}"#.to_string()
+                    } else {
+                        "upstream unavailable".to_string()
+                    };
+                    (
+                        axum::http::StatusCode::from_u16(status).expect("status"),
+                        [("content-type", "application/json")],
+                        body,
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        (url, hits)
+    }
+
+    fn fast() -> RetryPolicy {
+        RetryPolicy {
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(4),
+            ..RetryPolicy::hub()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_exchange_is_sent_again_after_a_503() {
+        let (url, hits) = token_endpoint(vec![503, 200]).await;
+        let space = SpaceId::parse("alice/app", crate::Field::Space).expect("space");
+        let token = SecretString::new("eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
+        let scoped = exchange_with(&url, &token, &space, "test", &fast())
+            .await
+            .expect("the second answer is a token");
+        assert_eq!(scoped.token.expose(), "hf_jwt_scoped");
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refused_exchange_is_not_sent_again() {
+        let (url, hits) = token_endpoint(vec![400]).await;
+        let space = SpaceId::parse("alice/app", crate::Field::Space).expect("space");
+        let token = SecretString::new("eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
+        let error = exchange_with(&url, &token, &space, "test", &fast())
+            .await
+            .expect_err("invalid_grant");
+        assert!(matches!(error, Error::OidcGrantRefused { .. }), "{error:?}");
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

@@ -13,9 +13,10 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{Call, CallKind, Failed, map_http_error, server_message};
-use super::retry::Idempotency;
+use super::errors::{map_http_error, server_message};
+use super::transport::{Call, CallKind, Failed};
 use super::*;
+use crate::wait::Idempotency;
 use crate::{Error, SecretString, SpaceId};
 
 const TOKEN: &str = "hf_FakeToken1234567890abcdef";
@@ -174,7 +175,7 @@ async fn handle(request: Request, log: Arc<Mutex<Vec<Seen>>>, respond: Arc<Respo
 }
 
 fn space() -> SpaceId {
-    SpaceId::parse("user/tmp_test_space", "space").expect("space id")
+    SpaceId::parse("user/tmp_test_space", crate::Field::Space).expect("space id")
 }
 
 fn whoami_json(role: &str) -> Value {

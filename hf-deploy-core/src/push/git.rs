@@ -13,6 +13,7 @@ use super::lfs::{self, LfsObject};
 use super::smart_http;
 use super::{GITATTRIBUTES, PushRequest};
 use crate::error::{Error, HttpContext, Result};
+use crate::field::Field;
 use crate::secret::SecretString;
 
 /// Where the fetched `main` is kept in the temporary repository.
@@ -346,13 +347,6 @@ impl PushSession {
 
     /// Build the Space tree for `request` on top of `parent` (from [`PushSession::fetch`]).
     pub(crate) fn plan(&self, request: &PushRequest, parent: Option<Oid>) -> Result<Plan> {
-        let git = |action: &str| {
-            let action = action.to_string();
-            move |source| Error::Git {
-                action: action.clone(),
-                source,
-            }
-        };
         let repo = &self.repo;
         let (remote_tree, remote_entries) = match parent {
             Some(oid) => {
@@ -384,15 +378,53 @@ impl PushSession {
             .map(|content| content.text())
             .transpose()?
             .unwrap_or_default();
-        let mut gitattributes = attributes::merge(
+        let gitattributes = attributes::merge(
             remote_attributes.as_deref().unwrap_or(""),
             our_attributes.lines().map(str::to_string),
         );
-        let rules = Attributes::parse(&gitattributes);
+        let mut stored = self.store_files(request, &Attributes::parse(&gitattributes))?;
+        let gitattributes = attributes::merge(&gitattributes, stored.uncovered);
+        let entries = &mut stored.entries;
 
-        let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
-        let mut lfs_objects = Vec::new();
-        let mut uncovered = Vec::new();
+        for pattern in keep_patterns(request)? {
+            for (path, entry) in &remote_entries {
+                if path != GITATTRIBUTES && !entries.contains_key(path) && pattern.is_match(path) {
+                    entries.insert(path.clone(), *entry);
+                }
+            }
+        }
+        if !gitattributes.is_empty() || remote_attributes.is_some() {
+            let oid = repo
+                .blob(gitattributes.as_bytes())
+                .map_err(git("store `.gitattributes`"))?;
+            let mode = remote_entries
+                .get(GITATTRIBUTES)
+                .map(|(_, mode)| *mode)
+                .unwrap_or(FILE_MODE);
+            entries.insert(GITATTRIBUTES.to_string(), (oid, mode));
+        }
+
+        let tree = write_tree(repo, entries)?;
+        let (added, modified, removed) = changes(entries, &remote_entries);
+        Ok(Plan {
+            parent,
+            tree,
+            changed: remote_tree != Some(tree),
+            added,
+            modified,
+            removed,
+            lfs: stored.lfs,
+        })
+    }
+
+    /// Store every file of `request` but `.gitattributes` in the repository: a plain blob, or
+    /// the pointer of an LFS object when `rules`, the size or the content say so.
+    fn store_files(&self, request: &PushRequest, rules: &Attributes) -> Result<Stored> {
+        let mut stored = Stored {
+            entries: BTreeMap::new(),
+            lfs: Vec::new(),
+            uncovered: Vec::new(),
+        };
         for (path, content) in &request.files {
             if path == GITATTRIBUTES {
                 continue;
@@ -420,13 +452,14 @@ impl PushSession {
                         None => LfsObject::hash(path.clone(), content.clone())?,
                     };
                     if reason != LfsReason::Pattern {
-                        uncovered.push(attributes::lfs_line_for_path(path));
+                        stored.uncovered.push(attributes::lfs_line_for_path(path));
                     }
-                    let oid = repo.blob(object.pointer().as_bytes()).map_err(store)?;
-                    lfs_objects.push(object);
+                    let oid = self.repo.blob(object.pointer().as_bytes()).map_err(store)?;
+                    stored.lfs.push(object);
                     oid
                 }
-                None => repo
+                None => self
+                    .repo
                     .blob(plain.as_deref().unwrap_or_default())
                     .map_err(store)?,
             };
@@ -435,78 +468,18 @@ impl PushSession {
             } else {
                 FILE_MODE
             };
-            entries.insert(path.clone(), (oid, mode));
+            stored.entries.insert(path.clone(), (oid, mode));
         }
-        gitattributes = attributes::merge(&gitattributes, uncovered);
-
-        let keep = request
-            .keep
-            .iter()
-            .map(|pattern| {
-                PathPattern::new(pattern).ok_or_else(|| {
-                    Error::invalid_input_hint(
-                        "keep",
-                        format!("`{pattern}` is not a usable path pattern"),
-                        "use git-style globs such as `data/**` or `*.db`",
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        for (path, entry) in &remote_entries {
-            if path != GITATTRIBUTES
-                && !entries.contains_key(path)
-                && keep.iter().any(|k| k.is_match(path))
-            {
-                entries.insert(path.clone(), *entry);
-            }
-        }
-        if !gitattributes.is_empty() || remote_attributes.is_some() {
-            let oid = repo
-                .blob(gitattributes.as_bytes())
-                .map_err(git("store `.gitattributes`"))?;
-            let mode = remote_entries
-                .get(GITATTRIBUTES)
-                .map(|(_, mode)| *mode)
-                .unwrap_or(FILE_MODE);
-            entries.insert(GITATTRIBUTES.to_string(), (oid, mode));
-        }
-
-        let tree = write_tree(repo, &entries)?;
-        let mut added = Vec::new();
-        let mut modified = Vec::new();
-        for (path, entry) in &entries {
-            match remote_entries.get(path) {
-                None => added.push(path.clone()),
-                Some(old) if old != entry => modified.push(path.clone()),
-                Some(_) => {}
-            }
-        }
-        let removed = remote_entries
-            .keys()
-            .filter(|path| !entries.contains_key(*path))
-            .cloned()
-            .collect();
-        Ok(Plan {
-            parent,
-            tree,
-            changed: remote_tree != Some(tree),
-            added,
-            modified,
-            removed,
-            lfs: lfs_objects,
-        })
+        Ok(stored)
     }
 
     /// Commit `plan` on its parent and push it to `main` (never forced).
     pub(crate) fn publish(&self, plan: &Plan, request: &PushRequest) -> Result<Published> {
         let repo = &self.repo;
         let (name, email) = &request.author;
-        let signature = Signature::now(name, email).map_err(|_| {
-            Error::invalid_input_hint(
-                "author",
-                format!("`{name} <{email}>` cannot be a git author"),
-                "give a non-empty name and email without `<`, `>` or line breaks",
-            )
+        let signature = Signature::now(name, email).map_err(|source| Error::Git {
+            action: format!("make `{name} <{email}>` the author of the commit"),
+            source,
         })?;
         let commit_action = "commit the new Space tree".to_string();
         let tree = repo.find_tree(plan.tree).map_err(|source| Error::Git {
@@ -690,13 +663,70 @@ enum Node {
     Dir(BTreeMap<String, Node>),
 }
 
+/// The files of a plan stored in the repository.
+struct Stored {
+    entries: BTreeMap<String, Entry>,
+    /// The LFS objects the pointers stand for.
+    lfs: Vec<LfsObject>,
+    /// `.gitattributes` lines for the files sent through LFS that no pattern covers.
+    uncovered: Vec<String>,
+}
+
+/// The error of a git2 call, saying what we were doing.
+fn git(action: &str) -> impl Fn(git2::Error) -> Error + use<> {
+    let action = action.to_string();
+    move |source| Error::Git {
+        action: action.clone(),
+        source,
+    }
+}
+
+/// The keep patterns of `request`, parsed.
+fn keep_patterns(request: &PushRequest) -> Result<Vec<PathPattern>> {
+    request
+        .keep
+        .iter()
+        .map(|pattern| {
+            PathPattern::new(pattern).ok_or_else(|| {
+                Error::invalid_input_hint(
+                    Field::Keep,
+                    format!("`{pattern}` is not a usable path pattern"),
+                    "use git-style globs such as `data/**` or `*.db`",
+                )
+            })
+        })
+        .collect()
+}
+
+/// The paths added, modified and removed from `remote` to `entries`.
+fn changes(
+    entries: &BTreeMap<String, Entry>,
+    remote: &BTreeMap<String, Entry>,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let mut added = Vec::new();
+    let mut modified = Vec::new();
+    for (path, entry) in entries {
+        match remote.get(path) {
+            None => added.push(path.clone()),
+            Some(old) if old != entry => modified.push(path.clone()),
+            Some(_) => {}
+        }
+    }
+    let removed = remote
+        .keys()
+        .filter(|path| !entries.contains_key(*path))
+        .cloned()
+        .collect();
+    (added, modified, removed)
+}
+
 /// Write nested trees for `entries` (paths already validated).
 fn write_tree(repo: &Repository, entries: &BTreeMap<String, Entry>) -> Result<Oid> {
     let mut root: BTreeMap<String, Node> = BTreeMap::new();
     for (path, entry) in entries {
         let conflict = || {
             Error::invalid_input_hint(
-                "files",
+                Field::Source,
                 format!("`{path}` is both a file and a folder in the Space tree"),
                 "rename one of them",
             )

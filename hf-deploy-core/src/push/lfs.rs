@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::{self, FileContent, STREAM_CHUNK};
 use crate::error::{Error, HttpContext, Result};
-use crate::hub::RetryPolicy;
-use crate::hub::retry::{self, Idempotency};
+use crate::field::Field;
 use crate::secret::SecretString;
+use crate::wait::{self, Idempotency, RetryPolicy};
 
 /// Media type of every LFS API request and answer.
 pub(crate) const LFS_MEDIA_TYPE: &str = "application/vnd.git-lfs+json";
@@ -124,7 +124,7 @@ fn basic_auth(token: &SecretString) -> Result<HeaderValue> {
         base64::engine::general_purpose::STANDARD.encode(format!("hf_user:{}", token.expose()));
     let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| {
         Error::invalid_input_hint(
-            "HF_TOKEN",
+            Field::Token,
             "the token holds characters that cannot go in an HTTP header",
             "copy the token again from https://huggingface.co/settings/tokens",
         )
@@ -507,7 +507,7 @@ async fn send_each(
     action: &str,
     retry: &RetryPolicy,
 ) -> Result<reqwest::Response> {
-    let (result, attempts) = retry::run(
+    let (result, attempts) = wait::run(
         retry,
         Idempotency::Idempotent,
         |attempt| {
@@ -523,15 +523,15 @@ async fn send_each(
             }
         },
         |result| match result {
-            Ok(response) if retry::is_transient_status(response.status().as_u16()) => {
-                retry::Outcome::Transient {
+            Ok(response) if wait::is_transient_status(response.status().as_u16()) => {
+                wait::Outcome::Transient {
                     status: response.status().as_u16(),
-                    server_wait: retry::server_wait(response.headers()),
+                    server_wait: wait::server_wait(response.headers()),
                 }
             }
-            Err(Ok(error)) if error.is_connect() => retry::Outcome::Transport { connect: true },
-            Err(Ok(error)) if error.is_timeout() => retry::Outcome::Transport { connect: false },
-            _ => retry::Outcome::Final,
+            Err(Ok(error)) if error.is_connect() => wait::Outcome::Transport { connect: true },
+            Err(Ok(error)) if error.is_timeout() => wait::Outcome::Transport { connect: false },
+            _ => wait::Outcome::Final,
         },
     )
     .await;

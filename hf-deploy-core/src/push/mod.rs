@@ -28,9 +28,9 @@ pub(crate) use lfs::LfsObject;
 
 use crate::content::FileContent;
 use crate::error::{Error, Result};
-use crate::hub::RetryPolicy;
-use crate::hub::retry::{Idempotency, Outcome};
+use crate::field::Field;
 use crate::secret::SecretString;
+use crate::wait::{self, Retries, RetryPolicy};
 
 /// Path of the attributes file, always merged with the Space's, never dropped.
 pub(crate) const GITATTRIBUTES: &str = ".gitattributes";
@@ -218,19 +218,66 @@ fn push_blocking_with(
         request.token.clone(),
         plain_bytes(request) <= IN_MEMORY_OBJECTS_LIMIT,
     )?;
-    let mut uploaded: HashSet<String> = HashSet::new();
+    let mut round = Round {
+        request,
+        net,
+        upload_lfs,
+        before_write,
+        uploaded: HashSet::new(),
+        retries: Retries::new(request.retry),
+        may_have_landed: false,
+    };
     let attempts = request.max_race_retries.saturating_add(1);
-    let mut transient_failures = 0;
-    // Set when a publish failed in a way that may still have landed (the answer was lost): a
-    // retry then finds the tree unchanged, and the deploy did change the Space.
-    let mut may_have_landed = false;
-    let mut attempt = 0;
-    while attempt < attempts {
-        attempt += 1;
+    let mut attempt = 1;
+    while attempt <= attempts {
+        match round.run(&mut session, attempt) {
+            Ok(Ended::Done(outcome)) => return Ok(outcome),
+            Ok(Ended::Race) => attempt += 1,
+            // A transient failure repeats the attempt from its fetch; it does not count as one.
+            Err(failure) => round.pause_after(failure)?,
+        }
+    }
+    Err(Error::PushRace { attempts })
+}
+
+/// How one attempt of a push ended, when it did not fail.
+enum Ended {
+    /// Pushed, or nothing to push (or a dry run).
+    Done(PushOutcome),
+    /// `main` moved while we pushed: fetch again and rebuild.
+    Race,
+}
+
+/// What failed in an attempt: a fetch or a publish may be tried again after a transient
+/// failure, any other step may not.
+enum Failed {
+    Fetch(Error),
+    Publish(Error),
+    Other(Error),
+}
+
+/// The state a push keeps across its attempts.
+struct Round<'a, 'n> {
+    request: &'a PushRequest,
+    net: Option<&'a Net<'n>>,
+    upload_lfs: &'a mut dyn FnMut(&[LfsObject]) -> Result<()>,
+    before_write: &'a mut dyn FnMut(u32) -> Result<()>,
+    /// LFS objects uploaded by an earlier attempt.
+    uploaded: HashSet<String>,
+    retries: Retries,
+    /// Set when a publish failed in a way that may still have landed (the answer was lost): a
+    /// retry then finds the tree unchanged, and the deploy did change the Space.
+    may_have_landed: bool,
+}
+
+impl Round<'_, '_> {
+    /// Fetch, plan, upload the LFS objects, publish.
+    fn run(&mut self, session: &mut PushSession, attempt: u32) -> Result<Ended, Failed> {
+        let request = self.request;
         // The first fetch the short way (see `smart_http`); a later one (after a race or a
         // failure) the full way, as the hint is stale by then.
-        let first = attempt == 1 && transient_failures == 0;
-        let fetched = match net {
+        let first = attempt == 1 && self.retries.failures() == 0;
+        let fetched = match self.net {
             Some(net) if first => {
                 let hint = request
                     .head_hint
@@ -240,22 +287,11 @@ fn push_blocking_with(
             }
             _ => session.fetch(),
         };
-        let head = match fetched {
-            Ok(head) => head,
-            Err(error) => match retry_delay(request, &error, transient_failures) {
-                Some(delay) => {
-                    transient_failures += 1;
-                    attempt -= 1;
-                    std::thread::sleep(delay);
-                    continue;
-                }
-                None => return Err(error),
-            },
-        };
-        let plan = session.plan(request, head)?;
+        let head = fetched.map_err(Failed::Fetch)?;
+        let plan = session.plan(request, head).map_err(Failed::Other)?;
         let outcome = |commit_sha: String| PushOutcome {
             commit_sha,
-            changed: plan.changed || may_have_landed,
+            changed: plan.changed || self.may_have_landed,
             added: plan.added.clone(),
             modified: plan.modified.clone(),
             removed: plan.removed.clone(),
@@ -264,36 +300,52 @@ fn push_blocking_with(
         };
         let head_sha = head.map(|oid| oid.to_string()).unwrap_or_default();
         if !plan.changed || request.dry_run {
-            return Ok(outcome(head_sha));
+            return Ok(Ended::Done(outcome(head_sha)));
         }
         let pending: Vec<LfsObject> = plan
             .lfs
             .iter()
-            .filter(|object| !uploaded.contains(&object.oid))
+            .filter(|object| !self.uploaded.contains(&object.oid))
             .cloned()
             .collect();
-        before_write(attempt)?;
+        (self.before_write)(attempt).map_err(Failed::Other)?;
         if !pending.is_empty() {
-            upload_lfs(&pending)?;
-            uploaded.extend(pending.into_iter().map(|object| object.oid));
+            (self.upload_lfs)(&pending).map_err(Failed::Other)?;
+            self.uploaded
+                .extend(pending.into_iter().map(|object| object.oid));
         }
         match session.publish(&plan, request) {
-            Ok(Published::Pushed(commit)) => return Ok(outcome(commit.to_string())),
-            Ok(Published::Race) => continue,
-            // Safe to repeat: the next round fetches `main` again, so a push that did land is
-            // seen as an unchanged tree and nothing is committed twice.
-            Err(error) => match retry_delay(request, &error, transient_failures) {
-                Some(delay) => {
-                    transient_failures += 1;
-                    may_have_landed = true;
-                    attempt -= 1;
-                    std::thread::sleep(delay);
-                }
-                None => return Err(error),
-            },
+            Ok(Published::Pushed(commit)) => Ok(Ended::Done(outcome(commit.to_string()))),
+            Ok(Published::Race) => Ok(Ended::Race),
+            Err(error) => Err(Failed::Publish(error)),
         }
     }
-    Err(Error::PushRace { attempts })
+
+    /// After a failed attempt: wait before trying it again when the failure is transient and
+    /// the policy allows one more; else the error.
+    fn pause_after(&mut self, failure: Failed) -> Result<()> {
+        let (error, published) = match failure {
+            Failed::Fetch(error) => (error, false),
+            Failed::Publish(error) => (error, true),
+            Failed::Other(error) => return Err(error),
+        };
+        if !is_transient(&error) {
+            return Err(error);
+        }
+        let Some(delay) = self.retries.next_delay() else {
+            return Err(error);
+        };
+        tracing::debug!(
+            failures = self.retries.failures(),
+            delay_ms = delay.as_millis() as u64,
+            "retrying git"
+        );
+        // Safe to repeat a publish: the next round fetches `main` again, so a push that did
+        // land is seen as an unchanged tree and nothing is committed twice.
+        self.may_have_landed |= published;
+        wait::sleep_blocking(delay);
+        Ok(())
+    }
 }
 
 /// Bytes of the files that may become plain git blobs (the others go to LFS as small pointers).
@@ -304,25 +356,6 @@ fn plain_bytes(request: &PushRequest) -> u64 {
         .map(FileContent::len)
         .filter(|len| *len <= attributes::MAX_PLAIN_SIZE as u64)
         .sum()
-}
-
-/// The wait before trying a fetch or push again after `error`, or `None` to give up: only
-/// transient failures, as many as `request.retry` allows per push (`failures` so far).
-fn retry_delay(request: &PushRequest, error: &Error, failures: u32) -> Option<std::time::Duration> {
-    if !is_transient(error) {
-        return None;
-    }
-    let delay = request.retry.next_delay(
-        Idempotency::Idempotent,
-        failures + 1,
-        Outcome::Transport { connect: false },
-    )?;
-    tracing::debug!(
-        failures = failures + 1,
-        delay_ms = delay.as_millis() as u64,
-        "retrying git"
-    );
-    Some(delay)
 }
 
 /// True for a git failure worth repeating: the server answered 5xx or 429, or the connection
@@ -361,7 +394,7 @@ fn validate(request: &PushRequest) -> Result<()> {
             .is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
     {
         return Err(Error::invalid_input_hint(
-            "remote_url",
+            Field::Endpoint,
             "the Space git URL carries credentials",
             "give the URL without `user:token@`; the token goes in separately",
         ));
@@ -369,7 +402,7 @@ fn validate(request: &PushRequest) -> Result<()> {
     for pattern in &request.keep {
         if attributes::PathPattern::new(pattern).is_none() {
             return Err(Error::invalid_input_hint(
-                "keep",
+                Field::Keep,
                 format!("`{pattern}` is not a usable path pattern"),
                 "use git-style globs such as `data/**` or `*.db`",
             ));
@@ -377,7 +410,7 @@ fn validate(request: &PushRequest) -> Result<()> {
     }
     if request.files.is_empty() {
         return Err(Error::invalid_input(
-            "files",
+            Field::Source,
             "the Space tree is empty: there is nothing to push",
         ));
     }
@@ -391,7 +424,7 @@ fn validate(request: &PushRequest) -> Result<()> {
             });
         if bad {
             return Err(Error::invalid_input_hint(
-                "files",
+                Field::Source,
                 format!("`{path}` is not a relative path inside the Space"),
                 "use `/`-separated relative paths without `.`, `..` or `.git` parts",
             ));

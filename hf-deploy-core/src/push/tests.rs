@@ -123,11 +123,11 @@ fn request(url: &str, files: BTreeMap<String, Vec<u8>>) -> PushRequest {
 }
 
 /// The git and LFS retry schedule with delays of a few milliseconds.
-fn fast_retry() -> crate::hub::RetryPolicy {
-    crate::hub::RetryPolicy {
+fn fast_retry() -> crate::wait::RetryPolicy {
+    crate::wait::RetryPolicy {
         base_delay: std::time::Duration::from_millis(5),
         max_delay: std::time::Duration::from_millis(10),
-        ..crate::hub::RetryPolicy::git()
+        ..crate::wait::RetryPolicy::git()
     }
 }
 
@@ -478,7 +478,13 @@ fn push_refuses_bad_paths_and_credentials_in_the_url() {
     bad_keep.keep = vec!["data/[".into()];
     let error = push_blocking(&bad_keep, &mut no_lfs).expect_err("bad keep glob");
     assert!(
-        matches!(&error, Error::InvalidInput { input, .. } if input == "keep"),
+        matches!(
+            &error,
+            Error::InvalidInput {
+                input: crate::Field::Keep,
+                ..
+            }
+        ),
         "{error:?}"
     );
     let error = push_blocking(

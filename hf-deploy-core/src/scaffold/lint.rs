@@ -141,11 +141,39 @@ fn uid_1000_users(args: &str) -> Vec<String> {
 ///
 /// Only the final stage (from the last `FROM`) is what the Space runs, so only it is held to
 /// the runtime rules.
-pub fn lint_dockerfile(text: &str, app_port: u16) -> Vec<LintViolation> {
+pub(crate) fn lint_dockerfile(text: &str, app_port: u16) -> Vec<LintViolation> {
     let all = instructions(text);
-    let mut violations = Vec::new();
+    let mut violations = env_file_copies(&all);
+    let Some(last_from) = all.iter().rposition(|i| i.keyword == "FROM") else {
+        violations.insert(
+            0,
+            LintViolation {
+                line: None,
+                rule: "from",
+                message: "there is no `FROM` instruction".into(),
+            },
+        );
+        return violations;
+    };
+    let mut stage = FinalStage {
+        app_port,
+        users_1000: Vec::new(),
+        switched: false,
+        last_user: None,
+        violations,
+    };
+    for instruction in &all[last_from..] {
+        stage.check(instruction);
+    }
+    let mut violations = stage.finish();
+    violations.sort_by_key(|v| v.line.unwrap_or(usize::MAX));
+    violations
+}
 
-    for instruction in &all {
+/// `env-file`: a `COPY`/`ADD` of any stage that names a `.env*` file.
+fn env_file_copies(all: &[Instruction]) -> Vec<LintViolation> {
+    let mut violations = Vec::new();
+    for instruction in all {
         if instruction.keyword != "COPY" && instruction.keyword != "ADD" {
             continue;
         }
@@ -166,87 +194,34 @@ pub fn lint_dockerfile(text: &str, app_port: u16) -> Vec<LintViolation> {
             }
         }
     }
+    violations
+}
 
-    let Some(last_from) = all.iter().rposition(|i| i.keyword == "FROM") else {
-        violations.insert(
-            0,
-            LintViolation {
-                line: None,
-                rule: "from",
-                message: "there is no `FROM` instruction".into(),
-            },
-        );
-        return violations;
-    };
-    let stage = &all[last_from..];
+/// The runtime rules of the final stage, checked instruction by instruction.
+struct FinalStage<'a> {
+    app_port: u16,
+    /// Users created with UID 1000 so far.
+    users_1000: Vec<String>,
+    /// The last `USER` is not root.
+    switched: bool,
+    last_user: Option<&'a Instruction>,
+    violations: Vec<LintViolation>,
+}
 
-    let mut users_1000: Vec<String> = Vec::new();
-    let mut switched = false;
-    let mut last_user: Option<&Instruction> = None;
-    for instruction in stage {
+impl<'a> FinalStage<'a> {
+    fn check(&mut self, instruction: &'a Instruction) {
         match instruction.keyword.as_str() {
-            "RUN" => users_1000.extend(uid_1000_users(&instruction.args)),
-            "USER" => {
-                let user = instruction
-                    .args
-                    .split(':')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
-                last_user = Some(instruction);
-                let root = user == "root" || user == "0";
-                if root {
-                    switched = false;
-                } else {
-                    if user != "1000" && !users_1000.is_empty() && !users_1000.contains(&user) {
-                        violations.push(LintViolation {
-                            line: Some(instruction.line),
-                            rule: "user",
-                            message: format!(
-                                "`USER {user}` is not the UID 1000 user (`{}`); the Space runs the container as UID 1000",
-                                users_1000.join("`, `")
-                            ),
-                        });
-                    }
-                    switched = true;
-                }
-            }
-            "EXPOSE" => {
-                for port in instruction.args.split_whitespace() {
-                    let number = port.split('/').next().unwrap_or(port);
-                    if number.parse::<u16>() != Ok(app_port) {
-                        violations.push(LintViolation {
-                            line: Some(instruction.line),
-                            rule: "port",
-                            message: format!(
-                                "`EXPOSE {port}` but the Space routes to app_port {app_port}; expose {app_port} (or set the app port to {number})"
-                            ),
-                        });
-                    }
-                }
-            }
-            "CMD" | "ENTRYPOINT" => {
-                for captures in PORT_FLAG.captures_iter(&instruction.args) {
-                    let number = &captures[1];
-                    if number.parse::<u16>() != Ok(app_port) {
-                        violations.push(LintViolation {
-                            line: Some(instruction.line),
-                            rule: "port",
-                            message: format!(
-                                "the app listens on port {number} but the Space routes to app_port {app_port}"
-                            ),
-                        });
-                    }
-                }
-            }
+            "RUN" => self.users_1000.extend(uid_1000_users(&instruction.args)),
+            "USER" => self.user(instruction),
+            "EXPOSE" => self.expose(instruction),
+            "CMD" | "ENTRYPOINT" => self.command(instruction),
             "COPY" | "ADD"
-                if switched
+                if self.switched
                     && !words(&instruction.args)
                         .iter()
                         .any(|w| w.starts_with("--chown")) =>
             {
-                violations.push(LintViolation {
+                self.violations.push(LintViolation {
                     line: Some(instruction.line),
                     rule: "copy-chown",
                     message: format!(
@@ -258,31 +233,95 @@ pub fn lint_dockerfile(text: &str, app_port: u16) -> Vec<LintViolation> {
             _ => {}
         }
     }
-    if users_1000.is_empty() {
-        violations.push(LintViolation {
-            line: None,
-            rule: "uid-1000",
-            message:
-                "the final stage creates no user with UID 1000; add `RUN useradd -m -u 1000 user`"
+
+    /// `USER`: to root, or to the UID 1000 user.
+    fn user(&mut self, instruction: &'a Instruction) {
+        let user = instruction
+            .args
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        self.last_user = Some(instruction);
+        if user == "root" || user == "0" {
+            self.switched = false;
+            return;
+        }
+        if user != "1000" && !self.users_1000.is_empty() && !self.users_1000.contains(&user) {
+            self.violations.push(LintViolation {
+                line: Some(instruction.line),
+                rule: "user",
+                message: format!(
+                    "`USER {user}` is not the UID 1000 user (`{}`); the Space runs the container as UID 1000",
+                    self.users_1000.join("`, `")
+                ),
+            });
+        }
+        self.switched = true;
+    }
+
+    /// `EXPOSE`: every port is the app port.
+    fn expose(&mut self, instruction: &Instruction) {
+        let app_port = self.app_port;
+        for port in instruction.args.split_whitespace() {
+            let number = port.split('/').next().unwrap_or(port);
+            if number.parse::<u16>() != Ok(app_port) {
+                self.violations.push(LintViolation {
+                    line: Some(instruction.line),
+                    rule: "port",
+                    message: format!(
+                        "`EXPOSE {port}` but the Space routes to app_port {app_port}; expose {app_port} (or set the app port to {number})"
+                    ),
+                });
+            }
+        }
+    }
+
+    /// `CMD`/`ENTRYPOINT`: every `--port`/`--bind` is the app port.
+    fn command(&mut self, instruction: &Instruction) {
+        let app_port = self.app_port;
+        for captures in PORT_FLAG.captures_iter(&instruction.args) {
+            let number = &captures[1];
+            if number.parse::<u16>() != Ok(app_port) {
+                self.violations.push(LintViolation {
+                    line: Some(instruction.line),
+                    rule: "port",
+                    message: format!(
+                        "the app listens on port {number} but the Space routes to app_port {app_port}"
+                    ),
+                });
+            }
+        }
+    }
+
+    /// The rules of the whole stage: a UID 1000 user, and the image does not end as root.
+    fn finish(mut self) -> Vec<LintViolation> {
+        if self.users_1000.is_empty() {
+            self.violations.push(LintViolation {
+                line: None,
+                rule: "uid-1000",
+                message:
+                    "the final stage creates no user with UID 1000; add `RUN useradd -m -u 1000 user`"
+                        .into(),
+            });
+        }
+        match self.last_user {
+            None => self.violations.push(LintViolation {
+                line: None,
+                rule: "user",
+                message: "the image runs as root; add `USER user` after creating the UID 1000 user"
                     .into(),
-        });
+            }),
+            Some(instruction) if !self.switched => self.violations.push(LintViolation {
+                line: Some(instruction.line),
+                rule: "user",
+                message: "the last `USER` is root; the Space runs the app as UID 1000".into(),
+            }),
+            Some(_) => {}
+        }
+        self.violations
     }
-    match last_user {
-        None => violations.push(LintViolation {
-            line: None,
-            rule: "user",
-            message: "the image runs as root; add `USER user` after creating the UID 1000 user"
-                .into(),
-        }),
-        Some(instruction) if !switched => violations.push(LintViolation {
-            line: Some(instruction.line),
-            rule: "user",
-            message: "the last `USER` is root; the Space runs the app as UID 1000".into(),
-        }),
-        Some(_) => {}
-    }
-    violations.sort_by_key(|v| v.line.unwrap_or(usize::MAX));
-    violations
 }
 
 #[cfg(test)]

@@ -13,11 +13,13 @@
 //!   [`ScaffoldOptions::excludes`]. `.env*` files hold secrets: they are never included,
 //!   even when `.gitignore` already ignores them they are listed in [`Scaffold::skipped`].
 //!   Symbolic links that point outside the source are an error.
-//! * `requirements.txt` without the test-only requirements (see [`filter_requirements`]).
+//! * `requirements.txt` without the test-only requirements (see
+//!   [`ScaffoldOptions::test_requirements`]).
 //! * A missing `__init__.py` in every folder of the app package that holds Python files.
 //! * `Dockerfile`: from `templates_dir/Dockerfile.j2` when given, else the source's own
 //!   `Dockerfile`, else the embedded template. A Dockerfile that is not ours is linted against
-//!   the Space rules ([`lint_dockerfile`]); every violation is reported with its line.
+//!   the Space rules (user 1000, app port, `--chown`, no `.env*`); every violation is reported
+//!   with its line ([`Error::DockerfileLint`]).
 //! * `README.md`: from `templates_dir/README.md.j2` when given, else the embedded template.
 //!   A `README.md` in the source is replaced (with a warning): a repository README is written
 //!   for developers, while the Space README must document the Space (its secrets, endpoints,
@@ -41,21 +43,20 @@ use serde::Serialize;
 
 use crate::content::FileContent;
 use crate::error::{Error, Result};
-use crate::inputs::Field;
+use crate::field::{Command, Field, Phrase};
 use crate::space::SpaceId;
+use crate::urls::HealthPath;
 
-pub use lint::lint_dockerfile;
-pub use render::front_matter;
-pub use requirements::{
-    DEFAULT_TEST_REQUIREMENTS, DroppedRequirement, FilteredRequirements, filter_requirements,
-};
+pub(crate) use validate::Checked;
+
+pub(crate) use lint::lint_dockerfile;
+use requirements::filter_requirements;
+pub use requirements::{DEFAULT_TEST_REQUIREMENTS, DroppedRequirement};
 
 /// The port a Docker Space routes to when the README does not say otherwise.
 pub const DEFAULT_PORT: u16 = 7860;
-/// Health path used when none is given.
-pub const DEFAULT_HEALTH_PATH: &str = "/api/health";
 /// Python version of the image when the source does not pin one.
-pub const DEFAULT_PYTHON_VERSION: &str = "3.11";
+pub(crate) const DEFAULT_PYTHON_VERSION: &str = "3.11";
 /// Colours the Hub accepts for `colorFrom` / `colorTo`.
 pub const ALLOWED_COLORS: [&str; 8] = [
     "red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray",
@@ -63,11 +64,11 @@ pub const ALLOWED_COLORS: [&str; 8] = [
 /// Longest `short_description` the Hub accepts, in characters.
 pub const SHORT_DESCRIPTION_MAX: usize = 60;
 /// Emoji used when none is given.
-pub const DEFAULT_EMOJI: &str = "🤖";
+pub(crate) const DEFAULT_EMOJI: &str = "🤖";
 /// `colorFrom` used when none is given.
-pub const DEFAULT_COLOR_FROM: &str = "blue";
+pub(crate) const DEFAULT_COLOR_FROM: &str = "blue";
 /// `colorTo` used when none is given.
-pub const DEFAULT_COLOR_TO: &str = "indigo";
+pub(crate) const DEFAULT_COLOR_TO: &str = "indigo";
 /// Gitignore-style patterns that never go into a Space (besides `.env*`, which is always
 /// refused): version control, caches, virtual environments, dependencies of a frontend, and
 /// the test suite with its configuration.
@@ -92,7 +93,7 @@ pub const DEFAULT_EXCLUDES: &[&str] = &[
     ".DS_Store",
 ];
 /// Secret names recognised in a backend's source and documented in the README when found.
-pub const WELL_KNOWN_SECRETS: [(&str, &str); 5] = [
+pub(crate) const WELL_KNOWN_SECRETS: [(&str, &str); 5] = [
     (
         "GEMINI_API_KEY",
         "Google Gemini API key used for chat completions and embeddings",
@@ -113,7 +114,7 @@ pub const WELL_KNOWN_SECRETS: [(&str, &str); 5] = [
 ];
 /// Name of the file [`Scaffold::write_to`] leaves in a folder it wrote, so that it may replace
 /// that folder next time. Not part of [`Scaffold::files`].
-pub const MARKER_FILE: &str = ".hf-deploy-scaffold";
+pub(crate) const MARKER_FILE: &str = ".hf-deploy-scaffold";
 
 /// A secret the Space needs: its name and what it is for. Never its value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -155,7 +156,7 @@ pub struct ScaffoldOptions {
     /// ASGI app as `module:attr`; default: detected, usually `app.main:app`.
     pub app: Option<String>,
     /// Health endpoint path; default `/api/health`.
-    pub health_path: Option<String>,
+    pub health_path: Option<HealthPath>,
     /// README `pinned`.
     pub pinned: Option<bool>,
     /// README `license` (a license id such as `mit`).
@@ -174,11 +175,11 @@ pub struct ScaffoldOptions {
     pub secrets: Vec<SecretDoc>,
     /// Variable names to document in the README.
     pub variables: Vec<String>,
-    /// How the embedded Dockerfile installs the requirements (`--installer`); default
+    /// How the embedded Dockerfile installs the requirements ([`Field::Installer`]); default
     /// [`Installer::Uv`].
     pub installer: Installer,
-    /// Install the C/C++ compilers (`gcc`, `g++`) in the image before the requirements
-    /// (`--build-tools`), for a requirement that has no wheel for the image's platform.
+    /// Install the C/C++ compilers (`gcc`, `g++`) in the image before the requirements, for a
+    /// requirement that has no wheel for the image's platform.
     /// Off by default: the scaffold cannot know offline which requirements lack a wheel, and
     /// the compilers add a slow `apt-get` layer to every cold build. Without them, a
     /// requirement that needs compiling fails the image build with the compiler's error.
@@ -189,7 +190,7 @@ pub struct ScaffoldOptions {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Installer {
-    /// `uv` at [`UV_VERSION`] (installed with pip in its own layer) into a virtual environment
+    /// `uv` at a pinned version (installed with pip in its own layer) into a virtual environment
     /// owned by the Space user, with a BuildKit cache mount for uv's cache.
     #[default]
     Uv,
@@ -209,7 +210,7 @@ impl Installer {
             "uv" => Ok(Installer::Uv),
             "pip" => Ok(Installer::Pip),
             _ => Err(Error::invalid_input_hint(
-                crate::inputs::Field::Installer,
+                Field::Installer,
                 format!("`{value}` is not an installer"),
                 "use `uv` (the default, faster) or `pip`",
             )),
@@ -219,7 +220,7 @@ impl Installer {
 
 /// The uv version the embedded Dockerfile installs (pinned, so that an image builds the same
 /// way tomorrow).
-pub const UV_VERSION: &str = "0.13.9";
+pub(crate) const UV_VERSION: &str = "0.13.9";
 
 /// A file of the source that was left out of the Space, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -350,20 +351,74 @@ pub struct Scaffold {
 /// user's Dockerfile or template breaks the Space rules, [`Error::Template`] when a template
 /// does not render, [`Error::Io`] when a file cannot be read.
 pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
-    let root = validate::source_folder(source)?;
-    let resolved = validate::options(options)?;
+    build(source, &check(options)?)
+}
 
-    if !root.join("requirements.txt").is_file() {
-        return Err(missing_requirements(source, &root));
+/// Check every option of a scaffold (the plan does, before it asks for the scaffold).
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] naming the [`Field`] of the first option that is not acceptable.
+pub(crate) fn check(options: &ScaffoldOptions) -> Result<Checked<'_>> {
+    validate::options(options)
+}
+
+/// Build the Space tree of the backend at `source` from options that passed [`check`]. Reads
+/// `source` (and `templates_dir`), writes nothing. See [`scaffold`] for the errors.
+pub(crate) fn build(source: &Path, checked: &Checked<'_>) -> Result<Scaffold> {
+    let options = checked.options;
+    let root = validate::source_folder(source)?;
+    let mut tree = collect(source, &root, options)?;
+    let mut config = detect(source, &root, checked, &mut tree)?;
+    render_files(source, options, &mut tree, &mut config)?;
+    Ok(tree.finish(config))
+}
+
+/// The Space tree while it is built.
+struct Tree {
+    files: BTreeMap<String, FileContent>,
+    executable: BTreeSet<String>,
+    skipped: Vec<Skipped>,
+    generated: Vec<String>,
+    dropped_requirements: Vec<DroppedRequirement>,
+    warnings: Vec<String>,
+}
+
+impl Tree {
+    /// Put a file hf-deploy generated or rewrote into the tree.
+    fn generate(&mut self, path: &str, content: FileContent) {
+        self.files.insert(path.to_string(), content);
+        self.generated.push(path.to_string());
     }
 
-    let walked = walk::walk(&root, source, &resolved.excludes)?;
-    let mut files = walked.files;
-    let mut skipped = walked.skipped;
-    let mut warnings = walked.warnings;
-    let mut generated = Vec::new();
+    fn finish(mut self, config: SpaceConfig) -> Scaffold {
+        self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        self.generated.sort();
+        self.generated.dedup();
+        let executable = self
+            .executable
+            .into_iter()
+            .filter(|path| self.files.contains_key(path) && !self.generated.contains(path))
+            .collect();
+        Scaffold {
+            files: self.files,
+            executable,
+            skipped: self.skipped,
+            generated: self.generated,
+            dropped_requirements: self.dropped_requirements,
+            warnings: self.warnings,
+            config,
+        }
+    }
+}
 
-    if !files.contains_key("requirements.txt") {
+/// Collect: every file of the source that goes into the Space (nothing is read yet).
+fn collect(source: &Path, root: &Path, options: &ScaffoldOptions) -> Result<Tree> {
+    if !root.join("requirements.txt").is_file() {
+        return Err(missing_requirements(source, root));
+    }
+    let walked = walk::walk(root, source, &options.excludes)?;
+    if !walked.files.contains_key("requirements.txt") {
         return Err(Error::InvalidSource {
             path: source.to_path_buf(),
             reason: "`requirements.txt` is excluded (by `.gitignore` or an exclude pattern)".into(),
@@ -372,47 +427,125 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
             ),
         });
     }
+    Ok(Tree {
+        files: walked.files,
+        executable: walked.executable,
+        skipped: walked.skipped,
+        generated: Vec::new(),
+        dropped_requirements: Vec::new(),
+        warnings: walked.warnings,
+    })
+}
 
-    let app = python::resolve_app(source, &files, options.app.as_deref())?;
-    let (python_version, python_version_source) = python::python_version(source, &files)?;
-
-    for init in python::missing_inits(&files, &app) {
-        files.insert(init.clone(), FileContent::from(Vec::new()));
-        generated.push(init);
+/// Detect: the app, the Python version, the requirements, the routes and the settings the
+/// source reads; the missing `__init__.py` files and the filtered `requirements.txt` join the
+/// tree.
+fn detect(
+    source: &Path,
+    root: &Path,
+    checked: &Checked<'_>,
+    tree: &mut Tree,
+) -> Result<SpaceConfig> {
+    let options = checked.options;
+    let app = python::resolve_app(source, &tree.files, options.app.as_deref())?;
+    let (python_version, python_version_source) = python::python_version(source, &tree.files)?;
+    for init in python::missing_inits(&tree.files, &app) {
+        tree.generate(&init, FileContent::from(Vec::new()));
     }
+    let requirement_files = requirements(source, checked, tree)?;
 
-    let requirements_text = String::from_utf8(files["requirements.txt"].read()?.into_owned())
+    let sources = python::python_sources(&tree.files, &app)?;
+    let endpoints = python::scan_endpoints(&sources);
+    let (secrets, variables) = documented_settings(options, &sources);
+    let health_path = options.health_path.clone().unwrap_or_default();
+    if !endpoints.is_empty()
+        && !endpoints
+            .iter()
+            .any(|e| e.path == health_path.as_str() && e.method == "GET")
+    {
+        tree.warnings.push(format!(
+            "found no `GET {health_path}` route in the source (best-effort scan): the health check fails unless the app serves it; give its health path if it lives elsewhere"
+        ));
+    }
+    let title = match &options.title {
+        Some(title) => title.clone(),
+        None => default_title(options.space.as_ref(), root),
+    };
+    Ok(SpaceConfig {
+        space: options.space.as_ref().map(ToString::to_string),
+        title,
+        emoji: options
+            .emoji
+            .clone()
+            .unwrap_or_else(|| DEFAULT_EMOJI.into()),
+        color_from: options
+            .color_from
+            .clone()
+            .unwrap_or_else(|| DEFAULT_COLOR_FROM.into()),
+        color_to: options
+            .color_to
+            .clone()
+            .unwrap_or_else(|| DEFAULT_COLOR_TO.into()),
+        short_description: options.short_description.clone(),
+        port: options.port.unwrap_or(DEFAULT_PORT),
+        app_module: app.module.clone(),
+        app_attr: app.attr.clone(),
+        app_file: app.file.clone(),
+        health_path: health_path.to_string(),
+        python_version,
+        python_version_source,
+        pinned: options.pinned,
+        license: options.license.clone(),
+        tags: options.tags.clone(),
+        secrets,
+        variables,
+        endpoints,
+        requirement_files,
+        dockerfile: FileOrigin::Embedded,
+        readme: FileOrigin::Embedded,
+        installer: options.installer,
+        build_tools: options.build_tools,
+    })
+}
+
+/// `requirements.txt` without the test-only requirements, and the requirement files the image
+/// installs from (`requirements.txt` plus its `-r`/`-c` includes).
+fn requirements(source: &Path, checked: &Checked<'_>, tree: &mut Tree) -> Result<Vec<String>> {
+    let requirements_text = String::from_utf8(tree.files["requirements.txt"].read()?.into_owned())
         .map_err(|_| Error::InvalidSource {
             path: source.to_path_buf(),
             reason: "`requirements.txt` is not UTF-8 text".into(),
             hint: Some("save it as UTF-8".into()),
         })?;
-    let filtered = filter_requirements(&requirements_text, &resolved.test_requirements)?;
+    let filtered = filter_requirements(&requirements_text, &checked.test_requirements)?;
     let mut requirement_files = vec!["requirements.txt".to_string()];
     for include in &filtered.includes {
         let path = python::normalize_rel(include);
         match path {
-            Some(path) if files.contains_key(&path) => {
+            Some(path) if tree.files.contains_key(&path) => {
                 if !requirement_files.contains(&path) {
                     requirement_files.push(path);
                 }
             }
-            _ => warnings.push(format!(
+            _ => tree.warnings.push(format!(
                 "`requirements.txt` refers to `{include}`, which is not part of the Space: `pip install` will fail unless it is a URL"
             )),
         }
     }
     if !filtered.dropped.is_empty() {
-        files.insert(
-            "requirements.txt".into(),
-            FileContent::from(filtered.text.clone()),
-        );
-        generated.push("requirements.txt".into());
+        tree.generate("requirements.txt", FileContent::from(filtered.text.clone()));
     }
+    tree.dropped_requirements = filtered.dropped;
+    Ok(requirement_files)
+}
 
-    let sources = python::python_sources(&files, &app)?;
-    let endpoints = python::scan_endpoints(&sources);
-    let env_names = python::scan_env_names(&sources);
+/// The secrets and variables the README documents: the user's, the well-known secrets the
+/// source mentions, and the environment names it reads.
+fn documented_settings(
+    options: &ScaffoldOptions,
+    sources: &[(String, String)],
+) -> (Vec<SecretDoc>, Vec<String>) {
+    let env_names = python::scan_env_names(sources);
     let mut secrets = options.secrets.clone();
     for (name, description) in WELL_KNOWN_SECRETS {
         let found = sources.iter().any(|(_, text)| python::mentions(text, name));
@@ -437,82 +570,54 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
             variables.push(name);
         }
     }
+    (secrets, variables)
+}
 
-    let health_path = options
-        .health_path
-        .clone()
-        .unwrap_or_else(|| DEFAULT_HEALTH_PATH.into());
-    if !endpoints.is_empty()
-        && !endpoints
-            .iter()
-            .any(|e| e.path == health_path && e.method == "GET")
-    {
-        warnings.push(format!(
-            "found no `GET {health_path}` route in the source (best-effort scan): the health check fails unless the app serves it; give its health path if it lives elsewhere"
-        ));
-    }
-
-    let title = match &options.title {
-        Some(title) => title.clone(),
-        None => default_title(options.space.as_ref(), &root),
-    };
-
-    let mut config = SpaceConfig {
-        space: options.space.as_ref().map(ToString::to_string),
-        title,
-        emoji: options
-            .emoji
-            .clone()
-            .unwrap_or_else(|| DEFAULT_EMOJI.into()),
-        color_from: options
-            .color_from
-            .clone()
-            .unwrap_or_else(|| DEFAULT_COLOR_FROM.into()),
-        color_to: options
-            .color_to
-            .clone()
-            .unwrap_or_else(|| DEFAULT_COLOR_TO.into()),
-        short_description: options.short_description.clone(),
-        port: options.port.unwrap_or(DEFAULT_PORT),
-        app_module: app.module.clone(),
-        app_attr: app.attr.clone(),
-        app_file: app.file.clone(),
-        health_path: options
-            .health_path
-            .clone()
-            .unwrap_or_else(|| DEFAULT_HEALTH_PATH.into()),
-        python_version,
-        python_version_source,
-        pinned: options.pinned,
-        license: options.license.clone(),
-        tags: options.tags.clone(),
-        secrets,
-        variables,
-        endpoints,
-        requirement_files,
-        dockerfile: FileOrigin::Embedded,
-        readme: FileOrigin::Embedded,
-        installer: options.installer,
-        build_tools: options.build_tools,
-    };
-
+/// Render: the Dockerfile (linted unless it is ours), the README and `.gitattributes`.
+fn render_files(
+    source: &Path,
+    options: &ScaffoldOptions,
+    tree: &mut Tree,
+    config: &mut SpaceConfig,
+) -> Result<()> {
     let templates = render::UserTemplates::load(options.templates_dir.as_deref())?;
-    let source_readme = files.get("README.md").map(FileContent::text).transpose()?;
+    let source_readme = tree
+        .files
+        .get("README.md")
+        .map(FileContent::text)
+        .transpose()?;
+    dockerfile(source, &templates, tree, config)?;
+    readme(&templates, source_readme.as_deref(), tree, config)?;
+    if !tree.files.contains_key(".gitattributes") {
+        tree.generate(
+            ".gitattributes",
+            FileContent::from(render::default_gitattributes()),
+        );
+    }
+    Ok(())
+}
 
-    // Dockerfile
+/// The Dockerfile: the user's template, else the source's own, else ours; linted against the
+/// Space rules (every violation reported with its line).
+fn dockerfile(
+    source: &Path,
+    templates: &render::UserTemplates,
+    tree: &mut Tree,
+    config: &mut SpaceConfig,
+) -> Result<()> {
     let (dockerfile, origin, lint_path) = if let Some((path, text)) = &templates.dockerfile {
-        if files.contains_key("Dockerfile") {
-            warnings.push(format!(
+        if tree.files.contains_key("Dockerfile") {
+            tree.warnings.push(format!(
                 "the source's `Dockerfile` is replaced by the one rendered from `{}`",
                 path.display()
             ));
         }
         (
-            render::render_user(path, text, &config, None)?,
+            render::render_user(path, text, config, None)?,
             FileOrigin::UserTemplate,
             path.clone(),
         )
-    } else if let Some(bytes) = files.get("Dockerfile") {
+    } else if let Some(bytes) = tree.files.get("Dockerfile") {
         let text =
             String::from_utf8(bytes.read()?.into_owned()).map_err(|_| Error::InvalidSource {
                 path: source.to_path_buf(),
@@ -522,7 +627,7 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
         (text, FileOrigin::Source, source.join("Dockerfile"))
     } else {
         (
-            render::render_embedded(render::DOCKERFILE, &config, None)?,
+            render::render_embedded(render::DOCKERFILE, config, None)?,
             FileOrigin::Embedded,
             PathBuf::from("Dockerfile (embedded template)"),
         )
@@ -536,57 +641,37 @@ pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
     }
     config.dockerfile = origin;
     if origin != FileOrigin::Source {
-        files.insert("Dockerfile".into(), FileContent::from(dockerfile));
-        generated.push("Dockerfile".into());
+        tree.generate("Dockerfile", FileContent::from(dockerfile));
     }
+    Ok(())
+}
 
-    // README.md
-    let readme_source = source_readme.as_deref();
+/// The README: the user's template (with our front matter when it renders none), else ours.
+fn readme(
+    templates: &render::UserTemplates,
+    source_readme: Option<&str>,
+    tree: &mut Tree,
+    config: &mut SpaceConfig,
+) -> Result<()> {
     let (readme, origin) = if let Some((path, text)) = &templates.readme {
-        let rendered = render::render_user(path, text, &config, readme_source)?;
-        let readme = render::ensure_front_matter(&rendered, &config);
-        render::check_front_matter(&readme, &config, path)?;
+        let rendered = render::render_user(path, text, config, source_readme)?;
+        let readme = render::ensure_front_matter(&rendered, config);
+        render::check_front_matter(&readme, config, path)?;
         (readme, FileOrigin::UserTemplate)
     } else {
-        if readme_source.is_some() {
-            warnings.push(
+        if source_readme.is_some() {
+            tree.warnings.push(
                 "the source's `README.md` is replaced by the generated Space README (to keep it, use your own `README.md.j2` with `{{ source_readme }}`)".into(),
             );
         }
         (
-            render::render_embedded(render::README, &config, readme_source)?,
+            render::render_embedded(render::README, config, source_readme)?,
             FileOrigin::Embedded,
         )
     };
     config.readme = origin;
-    files.insert("README.md".into(), FileContent::from(readme));
-    generated.push("README.md".into());
-
-    if !files.contains_key(".gitattributes") {
-        files.insert(
-            ".gitattributes".into(),
-            FileContent::from(render::default_gitattributes()),
-        );
-        generated.push(".gitattributes".into());
-    }
-
-    skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    generated.sort();
-    generated.dedup();
-    let executable = walked
-        .executable
-        .into_iter()
-        .filter(|path| files.contains_key(path) && !generated.contains(path))
-        .collect();
-    Ok(Scaffold {
-        files,
-        executable,
-        skipped,
-        generated,
-        dropped_requirements: filtered.dropped,
-        warnings,
-        config,
-    })
+    tree.generate("README.md", FileContent::from(readme));
+    Ok(())
 }
 
 fn missing_requirements(source: &Path, root: &Path) -> Error {
@@ -641,7 +726,7 @@ impl Scaffold {
     /// beside `dir`, which is then renamed to `dir`.
     ///
     /// `dir` may be missing, an empty folder, or a folder written by an earlier `write_to`
-    /// (recognised by its [`MARKER_FILE`]); that folder is replaced as a whole. Any other
+    /// (recognised by the marker file it leaves, `.hf-deploy-scaffold`); that folder is replaced as a whole. Any other
     /// non-empty folder is refused, so a scaffold never overwrites the user's work (or the
     /// source itself).
     ///
@@ -665,10 +750,11 @@ impl Scaffold {
                 } else {
                     return Err(Error::invalid_input_hint(
                         Field::Out,
-                        format!(
-                            "`{}` is a folder that is not empty and was not written by `hf-deploy scaffold`",
+                        Phrase::new(format!(
+                            "`{}` is a folder that is not empty and was not written by ",
                             dir.display()
-                        ),
+                        ))
+                        .command(Command::Scaffold),
                         "choose a new or empty folder",
                     ));
                 }
@@ -712,7 +798,7 @@ impl Scaffold {
         let marker = staging.path().join(MARKER_FILE);
         std::fs::write(
             &marker,
-            "Written by `hf-deploy scaffold`; the next scaffold into this folder replaces it.\n",
+            "Written by hf-deploy when it scaffolded this folder; the next scaffold into this folder replaces it.\n",
         )
         .map_err(|e| Error::io("write", &marker, e))?;
 
@@ -1183,7 +1269,7 @@ mod tests {
         let out = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap();
         assert!(out.warnings.is_empty(), "{:?}", out.warnings);
         let options = ScaffoldOptions {
-            health_path: Some("/healthz".into()),
+            health_path: Some(HealthPath::parse("/healthz").unwrap()),
             ..Default::default()
         };
         let out = scaffold(dir.path(), &options).unwrap();

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 use super::validate::parse_app;
 use super::{DEFAULT_PYTHON_VERSION, Endpoint};
-use crate::inputs::{Field, Phrase};
+use crate::field::{Field, Phrase};
 
 /// The ASGI app the Space runs.
 pub(super) struct App {
@@ -334,14 +334,32 @@ pub(super) fn scan_endpoints(sources: &[(String, String)]) -> Vec<Endpoint> {
         .iter()
         .map(|(file, _)| (module_of(file), file.as_str()))
         .collect();
-    let mut own_prefix: HashMap<Var, String> = HashMap::new();
-    let mut mounts: HashMap<Var, BTreeSet<String>> = HashMap::new();
-    let mut edges: Vec<(Var, Var, String)> = Vec::new();
-
+    let mut graph = RouterGraph::default();
     for (file, text) in sources {
+        graph.read(file, text, &by_module);
+    }
+    graph.propagate();
+    graph.routes(sources)
+}
+
+/// The apps and routers of the source, and which router is included in which, with what
+/// prefix.
+#[derive(Default)]
+struct RouterGraph {
+    /// A router's own `prefix=`.
+    own_prefix: HashMap<Var, String>,
+    /// Where each app or router is mounted: an app at `""`, a router at its parents' mounts.
+    mounts: HashMap<Var, BTreeSet<String>>,
+    /// (parent, child, prefix) of each `include_router`.
+    edges: Vec<(Var, Var, String)>,
+}
+
+impl RouterGraph {
+    /// The apps, routers and includes of one file.
+    fn read(&mut self, file: &str, text: &str, by_module: &HashMap<String, &str>) {
         for c in APP_VAR.captures_iter(text) {
-            mounts
-                .entry((file.clone(), c[1].to_string()))
+            self.mounts
+                .entry((file.to_string(), c[1].to_string()))
                 .or_default()
                 .insert(String::new());
         }
@@ -350,116 +368,144 @@ pub(super) fn scan_endpoints(sources: &[(String, String)]) -> Vec<Endpoint> {
                 .captures(&c[2])
                 .map(|p| p[1].to_string())
                 .unwrap_or_default();
-            own_prefix.insert((file.clone(), c[1].to_string()), prefix);
+            self.own_prefix
+                .insert((file.to_string(), c[1].to_string()), prefix);
         }
-        // alias -> (module, attribute or None for a module)
-        let mut imports: HashMap<String, (String, Option<String>)> = HashMap::new();
-        for c in FROM_IMPORT.captures_iter(text) {
-            let module = absolute_module(file, &c[1]);
-            let names = c.get(2).or_else(|| c.get(3)).map_or("", |m| m.as_str());
-            for item in names.split([',', '\n']) {
-                let item = item.split('#').next().unwrap_or("").trim();
-                if item.is_empty() {
-                    continue;
-                }
-                let (name, alias) = match item.split_once(" as ") {
-                    Some((n, a)) => (n.trim(), a.trim()),
-                    None => (item, item),
-                };
-                let submodule = if module.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{module}.{name}")
-                };
-                if by_module.contains_key(&submodule) {
-                    imports.insert(alias.to_string(), (submodule, None));
-                } else {
-                    imports.insert(alias.to_string(), (module.clone(), Some(name.to_string())));
-                }
-            }
-        }
+        let imports = imports_of(file, text, by_module);
         for c in INCLUDE.captures_iter(text) {
-            let parent = (file.clone(), c[1].to_string());
+            let parent = (file.to_string(), c[1].to_string());
             let prefix = PREFIX
                 .captures(&c[3])
                 .map(|p| p[1].to_string())
                 .unwrap_or_default();
-            let target = &c[2];
-            let child = match target.rsplit_once('.') {
-                Some((alias, attr)) => match imports.get(alias) {
-                    Some((module, None)) => by_module
-                        .get(module)
-                        .map(|f| (f.to_string(), attr.to_string())),
-                    _ => None,
-                },
-                None => match imports.get(target) {
-                    Some((module, Some(attr))) => {
-                        by_module.get(module).map(|f| (f.to_string(), attr.clone()))
-                    }
-                    Some((_, None)) => None,
-                    None => Some((file.clone(), target.to_string())),
-                },
-            };
-            if let Some(child) = child {
-                edges.push((parent, child, prefix));
+            if let Some(child) = include_target(file, &c[2], &imports, by_module) {
+                self.edges.push((parent, child, prefix));
             }
         }
     }
 
-    // Propagate mount points along include edges until nothing changes.
-    for _ in 0..16 {
-        let mut changed = false;
-        for (parent, child, prefix) in &edges {
-            let Some(parent_mounts) = mounts.get(parent).cloned() else {
-                continue;
-            };
-            let child_prefix = own_prefix.get(child).cloned().unwrap_or_default();
-            let entry = mounts.entry(child.clone()).or_default();
-            for mount in parent_mounts {
-                changed |= entry.insert(format!("{mount}{prefix}{child_prefix}"));
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-
-    let mut endpoints = BTreeSet::new();
-    for (file, text) in sources {
-        for c in ROUTE.captures_iter(text) {
-            let var = (file.clone(), c[1].to_string());
-            let Some(var_mounts) = mounts.get(&var) else {
-                continue;
-            };
-            let methods: Vec<String> = match &c[2] {
-                "api_route" => METHODS
-                    .captures(&c[4])
-                    .map(|m| {
-                        m[1].split(',')
-                            .map(|s| s.trim().trim_matches(['"', '\'']).to_ascii_uppercase())
-                            .filter(|s| !s.is_empty())
-                            .collect()
-                    })
-                    .unwrap_or_else(|| vec!["GET".into()]),
-                method => vec![method.to_ascii_uppercase()],
-            };
-            for mount in var_mounts {
-                let path = format!("{mount}{}", &c[3]);
-                let path = if path.is_empty() {
-                    "/".to_string()
-                } else {
-                    path
+    /// Propagate mount points along include edges until nothing changes.
+    fn propagate(&mut self) {
+        for _ in 0..16 {
+            let mut changed = false;
+            for (parent, child, prefix) in &self.edges {
+                let Some(parent_mounts) = self.mounts.get(parent).cloned() else {
+                    continue;
                 };
-                for method in &methods {
-                    endpoints.insert(Endpoint {
-                        path: path.clone(),
-                        method: method.clone(),
-                    });
+                let child_prefix = self.own_prefix.get(child).cloned().unwrap_or_default();
+                let entry = self.mounts.entry(child.clone()).or_default();
+                for mount in parent_mounts {
+                    changed |= entry.insert(format!("{mount}{prefix}{child_prefix}"));
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Every route decorator on a mounted app or router, at each of its mounts.
+    fn routes(&self, sources: &[(String, String)]) -> Vec<Endpoint> {
+        let mut endpoints = BTreeSet::new();
+        for (file, text) in sources {
+            for c in ROUTE.captures_iter(text) {
+                let var = (file.clone(), c[1].to_string());
+                let Some(var_mounts) = self.mounts.get(&var) else {
+                    continue;
+                };
+                let methods = route_methods(&c[2], &c[4]);
+                for mount in var_mounts {
+                    let path = format!("{mount}{}", &c[3]);
+                    let path = if path.is_empty() {
+                        "/".to_string()
+                    } else {
+                        path
+                    };
+                    for method in &methods {
+                        endpoints.insert(Endpoint {
+                            path: path.clone(),
+                            method: method.clone(),
+                        });
+                    }
                 }
             }
         }
+        endpoints.into_iter().collect()
     }
-    endpoints.into_iter().collect()
+}
+
+/// The `from ... import ...` of a file: alias -> (module, attribute, or `None` for a module).
+fn imports_of(
+    file: &str,
+    text: &str,
+    by_module: &HashMap<String, &str>,
+) -> HashMap<String, (String, Option<String>)> {
+    let mut imports = HashMap::new();
+    for c in FROM_IMPORT.captures_iter(text) {
+        let module = absolute_module(file, &c[1]);
+        let names = c.get(2).or_else(|| c.get(3)).map_or("", |m| m.as_str());
+        for item in names.split([',', '\n']) {
+            let item = item.split('#').next().unwrap_or("").trim();
+            if item.is_empty() {
+                continue;
+            }
+            let (name, alias) = match item.split_once(" as ") {
+                Some((n, a)) => (n.trim(), a.trim()),
+                None => (item, item),
+            };
+            let submodule = if module.is_empty() {
+                name.to_string()
+            } else {
+                format!("{module}.{name}")
+            };
+            if by_module.contains_key(&submodule) {
+                imports.insert(alias.to_string(), (submodule, None));
+            } else {
+                imports.insert(alias.to_string(), (module.clone(), Some(name.to_string())));
+            }
+        }
+    }
+    imports
+}
+
+/// The router an `include_router(target, ...)` in `file` names, when it is in the source.
+fn include_target(
+    file: &str,
+    target: &str,
+    imports: &HashMap<String, (String, Option<String>)>,
+    by_module: &HashMap<String, &str>,
+) -> Option<Var> {
+    match target.rsplit_once('.') {
+        Some((alias, attr)) => match imports.get(alias) {
+            Some((module, None)) => by_module
+                .get(module)
+                .map(|f| (f.to_string(), attr.to_string())),
+            _ => None,
+        },
+        None => match imports.get(target) {
+            Some((module, Some(attr))) => {
+                by_module.get(module).map(|f| (f.to_string(), attr.clone()))
+            }
+            Some((_, None)) => None,
+            None => Some((file.to_string(), target.to_string())),
+        },
+    }
+}
+
+/// The methods of a route decorator: its own, or `methods=[...]` of an `api_route`.
+fn route_methods(kind: &str, rest: &str) -> Vec<String> {
+    match kind {
+        "api_route" => METHODS
+            .captures(rest)
+            .map(|m| {
+                m[1].split(',')
+                    .map(|s| s.trim().trim_matches(['"', '\'']).to_ascii_uppercase())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_else(|| vec!["GET".into()]),
+        method => vec![method.to_ascii_uppercase()],
+    }
 }
 
 #[cfg(test)]

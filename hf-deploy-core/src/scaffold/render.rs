@@ -228,7 +228,7 @@ impl UserTemplates {
 ///
 /// Every string is written as a JSON string, which is a valid YAML double-quoted scalar, so
 /// titles holding `:`, `#`, quotes or a leading `-` read back unchanged.
-pub fn front_matter(config: &SpaceConfig) -> String {
+fn front_matter(config: &SpaceConfig) -> String {
     let mut out = String::from("---\n");
     let mut line = |key: &str, value: String| {
         out.push_str(key);
@@ -291,7 +291,7 @@ pub(super) fn ensure_front_matter(text: &str, config: &SpaceConfig) -> String {
 /// A user's README must declare a Docker Space on our port.
 pub(super) fn check_front_matter(text: &str, config: &SpaceConfig, path: &Path) -> Result<()> {
     let invalid = |reason: String| Error::InvalidInput {
-        input: crate::inputs::Field::TemplatesDir,
+        input: crate::field::Field::TemplatesDir,
         reason: format!("`{}`: {reason}", path.display()).into(),
         hint: Some("start the template with `{{ front_matter }}`".into()),
     };

@@ -4,6 +4,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::field::Field;
 
 /// Requirement names dropped by default: test runners and their plugins, coverage and test
 /// helpers. Runtime libraries that tests also use (such as `httpx`) are kept.
@@ -31,7 +32,7 @@ pub struct DroppedRequirement {
 
 /// `requirements.txt` after [`filter_requirements`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FilteredRequirements {
+pub(crate) struct FilteredRequirements {
     /// The kept lines, byte for byte (comments, markers, options, hashes).
     pub text: String,
     /// What was dropped, in file order.
@@ -63,7 +64,7 @@ fn patterns(list: &[String]) -> Result<GlobSet> {
     for pattern in list {
         let glob = Glob::new(&normalize(pattern)).map_err(|e| {
             Error::invalid_input(
-                "test_requirements",
+                Field::TestRequirements,
                 format!("`{pattern}` is not a valid pattern ({e})"),
             )
         })?;
@@ -71,7 +72,7 @@ fn patterns(list: &[String]) -> Result<GlobSet> {
     }
     builder.build().map_err(|e| {
         Error::invalid_input(
-            "test_requirements",
+            Field::TestRequirements,
             format!("the patterns do not compile ({e})"),
         )
     })
@@ -148,7 +149,7 @@ fn include_of(logical: &str) -> Option<String> {
 /// # Errors
 ///
 /// [`Error::InvalidInput`] (`test_requirements`) for a pattern that does not compile.
-pub fn filter_requirements(
+pub(crate) fn filter_requirements(
     text: &str,
     test_requirements: &[String],
 ) -> Result<FilteredRequirements> {

@@ -11,7 +11,7 @@ use crate::content::FileContent;
 use crate::error::{Error, Result};
 
 use super::{DEFAULT_EXCLUDES, Skipped};
-use crate::inputs::Field;
+use crate::field::Field;
 
 /// Files bigger than this are refused by the Hub unless stored with Git LFS.
 const LFS_THRESHOLD: u64 = 10 * 1024 * 1024;
@@ -62,54 +62,13 @@ fn rel_path(root: &Path, path: &Path) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// Skipped paths (folders end in `/`) and why, filled by the walk's filter as it goes.
+type SkippedMap = Arc<Mutex<BTreeMap<String, String>>>;
+
 /// Walk `root` (canonical) and list every file that goes into the Space (contents are read
-/// later, when needed). `source` is the
-/// path as the user gave it, for messages.
+/// later, when needed). `source` is the path as the user gave it, for messages.
 pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Result<Walked> {
-    let defaults = Arc::new(matcher(root, DEFAULT_EXCLUDES)?);
-    let user_patterns: Vec<&str> = user_excludes.iter().map(String::as_str).collect();
-    let user = Arc::new(matcher(root, &user_patterns)?);
-    let skipped: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
-
-    let filter = {
-        let root = root.to_path_buf();
-        let skipped = Arc::clone(&skipped);
-        move |entry: &DirEntry| -> bool {
-            if entry.depth() == 0 {
-                return true;
-            }
-            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            let Some(rel) = rel_path(&root, entry.path()) else {
-                return true;
-            };
-            let shown = if is_dir {
-                format!("{rel}/")
-            } else {
-                rel.clone()
-            };
-            let name = entry.file_name().to_string_lossy();
-            let reason = if is_env_name(&name) {
-                Some(ENV_REASON.to_string())
-            } else if let ignore::Match::Ignore(glob) = defaults.matched(entry.path(), is_dir) {
-                Some(format!("excluded by default (`{}`)", glob.original()))
-            } else if let ignore::Match::Ignore(glob) = user.matched(entry.path(), is_dir) {
-                Some(format!("excluded by pattern `{}`", glob.original()))
-            } else {
-                None
-            };
-            match reason {
-                Some(reason) => {
-                    skipped
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(shown, reason);
-                    false
-                }
-                None => true,
-            }
-        }
-    };
-
+    let skipped: SkippedMap = Arc::default();
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .parents(true)
@@ -120,83 +79,177 @@ pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Resu
         .require_git(false)
         .follow_links(false)
         .sort_by_file_name(|a, b| a.cmp(b))
-        .filter_entry(filter)
+        .filter_entry(exclusions(root, user_excludes, &skipped)?)
         .build();
 
-    let mut files = BTreeMap::new();
-
-    let mut executable = BTreeSet::new();
-    let mut warnings = Vec::new();
+    let mut walked = Walked {
+        files: BTreeMap::new(),
+        executable: BTreeSet::new(),
+        skipped: Vec::new(),
+        warnings: Vec::new(),
+    };
     for entry in walker {
         let entry = entry.map_err(walk_error(root))?;
-        if entry.depth() == 0 {
-            continue;
+        if entry.depth() > 0 {
+            add_entry(root, source, &entry, &skipped, &mut walked)?;
         }
-        let path = entry.path().to_path_buf();
-        let Some(rel) = rel_path(root, &path) else {
-            return Err(Error::InvalidSource {
-                path: source.to_path_buf(),
-                reason: format!("`{}` has a name that is not UTF-8", path.display()),
-                hint: Some("rename it or exclude it".into()),
-            });
-        };
-        let Some(file_type) = entry.file_type() else {
-            continue;
-        };
-        if file_type.is_dir() {
-            continue;
-        }
-        let mut target = path.clone();
-        if file_type.is_symlink() {
-            let resolved = std::fs::canonicalize(&path).map_err(|_| Error::InvalidSource {
-                path: source.to_path_buf(),
-                reason: format!("symbolic link `{rel}` points to nothing"),
-                hint: Some("remove the link or exclude it".into()),
-            })?;
-            if !resolved.starts_with(root) {
-                return Err(Error::InvalidSource {
-                    path: source.to_path_buf(),
-                    reason: format!("symbolic link `{rel}` points outside the backend folder"),
-                    hint: Some("copy the file into the backend folder, or exclude the link".into()),
-                });
-            }
-            if resolved.is_dir() {
-                skipped
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(
-                        format!("{rel}/"),
-                        "symbolic link to a folder (not followed)".into(),
-                    );
-                continue;
-            }
-            let target_name = resolved
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned());
-            if target_name.as_deref().is_some_and(is_env_name) {
-                skipped
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(rel, ENV_REASON.into());
-                continue;
-            }
-            target = resolved;
-        }
-        let metadata = std::fs::metadata(&target).map_err(|e| Error::io("read", &target, e))?;
-        if is_executable(&metadata) {
-            executable.insert(rel.clone());
-        }
-        let size = metadata.len();
-        if size > LFS_THRESHOLD {
-            warnings.push(format!(
-                "`{rel}` is larger than 10 MiB: `hf-deploy deploy` uploads it with Git LFS, but a plain `git push` of the scaffold needs Git LFS for it (or exclude it)"
-            ));
-        }
-        files.insert(rel, FileContent::Source { path: target, size });
     }
 
-    // `.env*` files that `.gitignore` already hides are reported too, so that the user sees
-    // that they were considered and left out.
+    let mut skipped = Arc::try_unwrap(skipped)
+        .map(|m| m.into_inner().unwrap_or_else(PoisonError::into_inner))
+        .unwrap_or_else(|arc| arc.lock().unwrap_or_else(PoisonError::into_inner).clone());
+    add_hidden_env_files(root, &mut skipped);
+    walked.skipped = skipped
+        .into_iter()
+        .map(|(path, reason)| Skipped { path, reason })
+        .collect();
+    Ok(walked)
+}
+
+/// The walk's filter: `.env*` files, the default excludes and the user's leave a path out (and
+/// are noted in `skipped` with the reason); `.gitignore` matches are left to the walker.
+fn exclusions(
+    root: &Path,
+    user_excludes: &[String],
+    skipped: &SkippedMap,
+) -> Result<impl Fn(&DirEntry) -> bool + Send + Sync + 'static> {
+    let defaults = matcher(root, DEFAULT_EXCLUDES)?;
+    let user_patterns: Vec<&str> = user_excludes.iter().map(String::as_str).collect();
+    let user = matcher(root, &user_patterns)?;
+    let root = root.to_path_buf();
+    let skipped = Arc::clone(skipped);
+    Ok(move |entry: &DirEntry| -> bool {
+        if entry.depth() == 0 {
+            return true;
+        }
+        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+        let Some(rel) = rel_path(&root, entry.path()) else {
+            return true;
+        };
+        let shown = if is_dir { format!("{rel}/") } else { rel };
+        let name = entry.file_name().to_string_lossy();
+        let reason = if is_env_name(&name) {
+            Some(ENV_REASON.to_string())
+        } else if let ignore::Match::Ignore(glob) = defaults.matched(entry.path(), is_dir) {
+            Some(format!("excluded by default (`{}`)", glob.original()))
+        } else if let ignore::Match::Ignore(glob) = user.matched(entry.path(), is_dir) {
+            Some(format!("excluded by pattern `{}`", glob.original()))
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => {
+                skipped
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(shown, reason);
+                false
+            }
+            None => true,
+        }
+    })
+}
+
+/// One entry of the walk: a file joins the tree; a symbolic link is followed when it stays
+/// inside the source (an error when it leaves it or points to nothing).
+fn add_entry(
+    root: &Path,
+    source: &Path,
+    entry: &DirEntry,
+    skipped: &SkippedMap,
+    walked: &mut Walked,
+) -> Result<()> {
+    let path = entry.path().to_path_buf();
+    let Some(rel) = rel_path(root, &path) else {
+        return Err(Error::InvalidSource {
+            path: source.to_path_buf(),
+            reason: format!("`{}` has a name that is not UTF-8", path.display()),
+            hint: Some("rename it or exclude it".into()),
+        });
+    };
+    let Some(file_type) = entry.file_type() else {
+        return Ok(());
+    };
+    if file_type.is_dir() {
+        return Ok(());
+    }
+    let mut target = path.clone();
+    if file_type.is_symlink() {
+        let note = |path: String, reason: &str| {
+            skipped
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(path, reason.to_string());
+        };
+        match link_target(root, source, &path, &rel)? {
+            Link::File(resolved) => target = resolved,
+            Link::Folder => {
+                note(
+                    format!("{rel}/"),
+                    "symbolic link to a folder (not followed)",
+                );
+                return Ok(());
+            }
+            Link::EnvFile => {
+                note(rel, ENV_REASON);
+                return Ok(());
+            }
+        }
+    }
+    let metadata = std::fs::metadata(&target).map_err(|e| Error::io("read", &target, e))?;
+    if is_executable(&metadata) {
+        walked.executable.insert(rel.clone());
+    }
+    let size = metadata.len();
+    if size > LFS_THRESHOLD {
+        walked.warnings.push(format!(
+            "`{rel}` is larger than 10 MiB: a deploy uploads it with Git LFS, but a plain `git push` of the scaffold needs Git LFS for it (or exclude it)"
+        ));
+    }
+    walked
+        .files
+        .insert(rel, FileContent::Source { path: target, size });
+    Ok(())
+}
+
+/// Where a symbolic link inside the source leads.
+enum Link {
+    /// A file inside the source.
+    File(PathBuf),
+    /// A folder: not followed.
+    Folder,
+    /// A `.env*` file: never deployed.
+    EnvFile,
+}
+
+fn link_target(root: &Path, source: &Path, path: &Path, rel: &str) -> Result<Link> {
+    let resolved = std::fs::canonicalize(path).map_err(|_| Error::InvalidSource {
+        path: source.to_path_buf(),
+        reason: format!("symbolic link `{rel}` points to nothing"),
+        hint: Some("remove the link or exclude it".into()),
+    })?;
+    if !resolved.starts_with(root) {
+        return Err(Error::InvalidSource {
+            path: source.to_path_buf(),
+            reason: format!("symbolic link `{rel}` points outside the backend folder"),
+            hint: Some("copy the file into the backend folder, or exclude the link".into()),
+        });
+    }
+    if resolved.is_dir() {
+        return Ok(Link::Folder);
+    }
+    let target_name = resolved
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    if target_name.as_deref().is_some_and(is_env_name) {
+        return Ok(Link::EnvFile);
+    }
+    Ok(Link::File(resolved))
+}
+
+/// `.env*` files that `.gitignore` already hides are reported too, so that the user sees that
+/// they were considered and left out.
+fn add_hidden_env_files(root: &Path, skipped: &mut BTreeMap<String, String>) {
     let hidden_env = WalkBuilder::new(root)
         .standard_filters(false)
         .hidden(false)
@@ -210,9 +263,6 @@ pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Resu
                 )
         })
         .build();
-    let mut skipped = Arc::try_unwrap(skipped)
-        .map(|m| m.into_inner().unwrap_or_else(PoisonError::into_inner))
-        .unwrap_or_else(|arc| arc.lock().unwrap_or_else(PoisonError::into_inner).clone());
     for entry in hidden_env.flatten() {
         if entry.depth() == 0 || entry.file_type().is_some_and(|t| t.is_dir()) {
             continue;
@@ -229,16 +279,6 @@ pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Resu
             }
         }
     }
-
-    Ok(Walked {
-        files,
-        executable,
-        skipped: skipped
-            .into_iter()
-            .map(|(path, reason)| Skipped { path, reason })
-            .collect(),
-        warnings,
-    })
 }
 
 fn walk_error(root: &Path) -> impl Fn(ignore::Error) -> Error + '_ {

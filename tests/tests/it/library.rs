@@ -7,7 +7,7 @@
 mod deploy_space;
 
 use deploy_space::{Args, run};
-use hf_deploy_core::{Field, NoProgress};
+use hf_deploy_core::{Command, Field, NoProgress, Spelling};
 use hf_deploy_tests::{example_backend, git, start_real_emulator};
 use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, Emulator};
 
@@ -83,10 +83,11 @@ async fn a_bad_input_stops_the_example_before_any_request() {
         .expect_err("the Space id is refused");
     assert!(error.is_usage(), "exit 2: {error}");
     assert_eq!(error.field(), Some(Field::Space));
+    let spelling = Spelling::new(|_| "--space", Command::neutral);
     assert!(
-        error.message_with(|_| "--space").contains("--space"),
+        error.message_with(spelling).contains("--space"),
         "the program words the field its own way: {}",
-        error.message_with(|_| "--space")
+        error.message_with(spelling)
     );
     assert_eq!(
         emulator.request_log().len(),

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hf_deploy_core::scaffold::{ScaffoldOptions, SecretDoc, scaffold};
-use hf_deploy_core::{Error, SpaceId};
+use hf_deploy_core::{Error, HealthPath, SpaceId};
 use hf_deploy_tests::{example_backend, free_port, venv_bin};
 
 /// A backend folder with the given files.
@@ -40,7 +40,10 @@ fn text(scaffold: &hf_deploy_core::scaffold::Scaffold, path: &str) -> String {
 
 fn example_options() -> ScaffoldOptions {
     ScaffoldOptions {
-        space: Some(SpaceId::parse("demo-user/rag-chatbot", "--space").expect("space id")),
+        space: Some(
+            SpaceId::parse("demo-user/rag-chatbot", hf_deploy_core::Field::Space)
+                .expect("space id"),
+        ),
         short_description: Some("RAG chatbot API: FastAPI, Qdrant, PostgreSQL, Gemini".into()),
         emoji: Some("💬".into()),
         secrets: vec![SecretDoc {
@@ -445,22 +448,6 @@ fn bad_options_are_refused_naming_the_input() {
             "`--app`",
         ),
         (
-            "health without slash",
-            ScaffoldOptions {
-                health_path: Some("api/health".into()),
-                ..o()
-            },
-            "`--health-path`",
-        ),
-        (
-            "health with query",
-            ScaffoldOptions {
-                health_path: Some("/health?full=1".into()),
-                ..o()
-            },
-            "`--health-path`",
-        ),
-        (
             "license with space",
             ScaffoldOptions {
                 license: Some("my license".into()),
@@ -534,9 +521,16 @@ fn bad_options_are_refused_naming_the_input() {
         ),
     ];
     assert!(cases.len() >= 20);
+    // The health path is a checked type: its rules apply where it is built.
+    for bad in ["api/health", "/health?full=1"] {
+        let err = HealthPath::parse(bad).expect_err(bad);
+        assert!(err.is_usage(), "{bad}");
+        assert!(err.to_string().contains("`health_path`"), "{bad}: {err}");
+    }
     for (name, options, input) in cases {
-        // The library names fields, not flags: `--title` is the command line's spelling of `title`.
-        let input = input.replace("`--", "`");
+        // The library names fields, not flags: `--color-to` is the command line's spelling of
+        // `color_to`.
+        let input = input.replace("`--", "`").replace('-', "_");
         let err = expect_error(dir.path(), options);
         assert!(matches!(err, Error::InvalidInput { .. }), "{name}: {err:?}");
         assert!(err.is_usage(), "{name}");

@@ -8,7 +8,7 @@ use hf_deploy_core::{Error, Field};
 
 use super::joblog::emit;
 use crate::github::commands::{self as gha, Level, Properties};
-use crate::github::inputs::spelling;
+use crate::github::inputs::{SPELLING, spelling};
 use crate::ui::{Reported, Ui, render_error};
 
 /// Annotate `error` for the job page and end with its exit code (2 for bad input).
@@ -24,8 +24,8 @@ pub(super) fn failure(error: Error, workspace: &Path, ui: &Ui) -> anyhow::Error 
     let code = if error.is_usage() { 2 } else { 1 };
     let text = match error.field() {
         Some(_) => {
-            let mut text = format!("error: {}", error.message_with(spelling));
-            if let Some(hint) = error.hint_with(spelling) {
+            let mut text = format!("error: {}", error.message_with(SPELLING));
+            if let Some(hint) = error.hint_with(SPELLING) {
                 text.push_str(&format!("\nhint: {hint}"));
             }
             text
@@ -49,9 +49,9 @@ pub(super) fn annotations(error: &Error, workspace: &Path) -> String {
             .display()
             .to_string()
     };
-    let message = match error.hint_with(spelling) {
-        Some(hint) => format!("{}\nhint: {hint}", error.message_with(spelling)),
-        None => error.message_with(spelling),
+    let message = match error.hint_with(SPELLING) {
+        Some(hint) => format!("{}\nhint: {hint}", error.message_with(SPELLING)),
+        None => error.message_with(SPELLING),
     };
     let source = spelling(Field::Source);
     match error {

@@ -157,7 +157,7 @@ mod tests {
             "  settings: GEMINI_API_KEY=AIzaSyD-gemini-secret-value QDRANT_API_KEY=qdrant-api-key-987".into(),
             "RuntimeError: ```boom```".into(),
         ];
-        let preview = SpaceId::parse("alice/rag-chatbot", "space")
+        let preview = SpaceId::parse("alice/rag-chatbot", hf_deploy_core::Field::Space)
             .expect("space")
             .preview(2);
         let marker = api::marker(&preview);

@@ -1,13 +1,21 @@
-//! When and how long to wait before trying again: the one retry policy of the crate.
+//! Every wait of the library, and the only module that sleeps.
 //!
-//! The Hub API, git fetch and push, Git LFS and the polls (build stage, health) all decide with
-//! [`decide`] from a [`RetryPolicy`] value, each with its own parameters (attempts, base, max,
-//! idempotency). One async loop ([`run`]) serves the HTTP callers; the blocking git code and
-//! the polls, whose loops do more than send, call [`RetryPolicy::next_delay`] themselves. Tests
-//! pass short delays through the policy value.
+//! One [`RetryPolicy`] decides how long to wait before trying again ([`decide`]): after a
+//! transient failure of a Hub API call, a git fetch or push, a Git LFS request, an OIDC token
+//! exchange, a log stream that dropped, and between the polls of a build stage or a health URL.
+//! Each caller has its own parameters (attempts, base, max, idempotency); a wait the server asks
+//! for (`Retry-After`, `RateLimit`) is honoured as long as it ends before the run's deadline.
+//! The loops built on it:
+//!
+//! * [`run`] / [`run_observed`]: send until the answer is final (the HTTP callers);
+//! * [`Poll`]: a poll bounded by a deadline instead of a count (build stage, health);
+//! * [`Retries`]: transient failures counted across the steps of a longer loop (the push's
+//!   fetch and publish, the reconnections of a log stream).
+//!
+//! Tests pass short delays through the policy value.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use reqwest::header::HeaderMap;
@@ -18,20 +26,20 @@ use reqwest::header::HeaderMap;
 /// `jitter`, a random point in its upper half. A wait the server asks for (`Retry-After`,
 /// `RateLimit`) is honoured exactly, up to `max_server_wait`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Attempts in total, the first one included (at least 1; `u32::MAX` for a poll bounded by a
     /// deadline instead).
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// Backoff before the second attempt; doubled for each later one.
-    pub base_delay: Duration,
+    pub(crate) base_delay: Duration,
     /// Upper bound of one backoff delay.
-    pub max_delay: Duration,
+    pub(crate) max_delay: Duration,
     /// Longest wait the server may ask for (`Retry-After`, `RateLimit`). Asked for more, we
     /// stop and report [`crate::Error::RateLimited`] instead of sleeping.
-    pub max_server_wait: Duration,
+    pub(crate) max_server_wait: Duration,
     /// Spread the delays randomly over their upper half (many clients, one server); off for
     /// polls, whose progress output shows the delays.
-    pub jitter: bool,
+    pub(crate) jitter: bool,
 }
 
 impl Default for RetryPolicy {
@@ -43,7 +51,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Hub API calls: the schedule of `huggingface_hub`'s `http_backoff`, 5 attempts, 1-2-4-8 s.
-    pub const fn hub() -> Self {
+    pub(crate) const fn hub() -> Self {
         RetryPolicy {
             max_attempts: 5,
             base_delay: Duration::from_secs(1),
@@ -54,7 +62,7 @@ impl RetryPolicy {
     }
 
     /// Git LFS requests (content-addressed, so idempotent): 3 attempts, 1-2 s.
-    pub const fn lfs() -> Self {
+    pub(crate) const fn lfs() -> Self {
         RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_secs(1),
@@ -65,15 +73,15 @@ impl RetryPolicy {
     }
 
     /// Transient git fetch and push failures, per push on top of races: 3 attempts, 1-2 s.
-    pub const fn git() -> Self {
+    pub(crate) const fn git() -> Self {
         RetryPolicy::lfs()
     }
 
     /// A poll bounded by a deadline, not a count: `initial`, doubled after each poll, up to
     /// `max`, without jitter. `max` is how late a poll may see the change it waits for: a deploy
-    /// polls the build stage and the health URL with `initial` = `max` = 1 s
-    /// ([`crate::deploy::PollSettings`]), so the report follows a healthy app within a second.
-    pub fn poll(initial: Duration, max: Duration) -> Self {
+    /// polls the build stage and the health URL with `initial` = `max` = 1 s, so the report
+    /// follows a healthy app within a second.
+    pub(crate) fn poll(initial: Duration, max: Duration) -> Self {
         RetryPolicy {
             max_attempts: u32::MAX,
             base_delay: initial,
@@ -86,8 +94,8 @@ impl RetryPolicy {
     /// This policy for a run that must end by `deadline`: a wait the server asks for is
     /// honoured as long as it ends before the deadline (a 5-minute rate-limit window included),
     /// and refused at once when it would end after it.
-    pub fn until(mut self, deadline: std::time::Instant) -> Self {
-        self.max_server_wait = deadline.saturating_duration_since(std::time::Instant::now());
+    pub(crate) fn until(mut self, deadline: Instant) -> Self {
+        self.max_server_wait = deadline.saturating_duration_since(Instant::now());
         self
     }
 
@@ -281,12 +289,117 @@ where
                     delay_ms = delay.as_millis() as u64,
                     "retrying request"
                 );
-                tokio::time::sleep(delay).await;
+                sleep(delay).await;
                 number += 1;
             }
             None => return (result, number),
         }
     }
+}
+
+/// A poll bounded by a deadline: the waits between polls follow [`RetryPolicy::poll`] and
+/// never reach past the deadline.
+#[derive(Debug, Clone)]
+pub(crate) struct Poll {
+    policy: RetryPolicy,
+    deadline: Instant,
+    polls: u32,
+}
+
+impl Poll {
+    /// Polls `initial` apart, doubling up to `max`, until `deadline`.
+    pub(crate) fn new(initial: Duration, max: Duration, deadline: Instant) -> Self {
+        Poll {
+            policy: RetryPolicy::poll(initial, max),
+            deadline,
+            polls: 0,
+        }
+    }
+
+    /// Count one poll and return the wait before the next one, cut at the deadline; `None` once
+    /// the deadline has passed.
+    pub(crate) fn next_delay(&mut self) -> Option<Duration> {
+        self.polls += 1;
+        let left = self.deadline.checked_duration_since(Instant::now())?;
+        if left.is_zero() {
+            return None;
+        }
+        let delay = self
+            .policy
+            .next_delay(Idempotency::Idempotent, self.polls, Outcome::Pending)
+            .unwrap_or(self.policy.max_delay);
+        Some(delay.min(left))
+    }
+}
+
+/// Transient failures of a loop that does more than send one request (the push's fetch and
+/// publish, the reconnections of a log stream), counted against one policy.
+#[derive(Debug, Clone)]
+pub(crate) struct Retries {
+    policy: RetryPolicy,
+    failures: u32,
+}
+
+impl Retries {
+    /// No failure yet.
+    pub(crate) fn new(policy: RetryPolicy) -> Self {
+        Retries {
+            policy,
+            failures: 0,
+        }
+    }
+
+    /// Transient failures so far.
+    pub(crate) fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Start counting again (the stream gave a new line).
+    pub(crate) fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    /// Count one more transient failure and return the backoff before trying again, or `None`
+    /// when the policy allows no more attempts.
+    pub(crate) fn next_delay(&mut self) -> Option<Duration> {
+        let delay = self.policy.next_delay(
+            Idempotency::Idempotent,
+            self.failures + 1,
+            Outcome::Transport { connect: false },
+        )?;
+        self.failures += 1;
+        Some(delay)
+    }
+}
+
+/// Sleep `delay` on the async runtime.
+pub(crate) async fn sleep(delay: Duration) {
+    tokio::time::sleep(delay).await;
+}
+
+/// Sleep `delay` on a blocking thread (the push's git work runs on tokio's blocking pool).
+pub(crate) fn sleep_blocking(delay: Duration) {
+    std::thread::sleep(delay);
+}
+
+/// Sleep `delay` while `work` runs beside it: the sleep always lasts `delay`; `work` is dropped
+/// when the sleep ends first. Returns what `work` gave when it ended in time.
+pub(crate) async fn sleep_beside<T>(delay: Duration, work: impl Future<Output = T>) -> Option<T> {
+    let sleep = tokio::time::sleep(delay);
+    tokio::pin!(sleep);
+    tokio::pin!(work);
+    tokio::select! {
+        () = &mut sleep => None,
+        out = &mut work => {
+            sleep.await;
+            Some(out)
+        }
+    }
+}
+
+/// `work`, unless it takes longer than `limit`: then `None`.
+pub(crate) async fn within<T>(limit: Duration, work: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout(limit, work).await.ok()
 }
 
 #[cfg(test)]

@@ -1,0 +1,254 @@
+//! A deploy as a pipeline of named steps: the plan's scaffold, then [`create`] (look the Space
+//! up, create it when missing), [`settings`] and [`push`] (the settings that changed, then the
+//! push, which writes nothing before them), [`build`] (wait for the new revision to run),
+//! [`verify`] (health, accept, CORS) and the report; [`dry_run`] reads and plans only.
+//!
+//! [`deploy`] never stops at the first error without a report: it returns a [`DeployOutcome`] with
+//! everything known so far, plus the error. Bad input was found by the plan
+//! ([`crate::inputs::resolve`]) before any remote call.
+
+mod build;
+mod create;
+mod dry_run;
+mod push;
+mod settings;
+mod verify;
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::field::{Field, Phrase};
+use crate::hub::{HubClient, SpaceInfo, SpaceStage};
+use crate::inputs::DeployOptions;
+use crate::report::DeployReport;
+
+/// What happens during a deploy, for a progress display.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A phase starts.
+    Phase(Phase),
+    /// The Hub rate-limited a call and asked to wait: the call is sent again at `until`.
+    RateLimitWait {
+        /// What was being done.
+        action: &'a str,
+        /// How long.
+        wait: Duration,
+        /// When the Hub's window resets (see [`crate::report::utc`] to print it).
+        until: std::time::SystemTime,
+    },
+    /// The runtime stage seen by a poll.
+    Stage {
+        /// The stage.
+        stage: &'a SpaceStage,
+        /// Time since the wait started.
+        elapsed: Duration,
+    },
+    /// One line of the build log, as it streams.
+    BuildLog(&'a str),
+    /// One health poll that was not yet a healthy answer.
+    HealthAttempt(&'a str),
+    /// A warning for the user (never holds a secret value).
+    Warning(&'a str),
+}
+
+/// A step of a deploy, as [`Event::Phase`] announces it. `Display` gives its name (`create`,
+/// `settings`, `push`, `build`, `health`, `cors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Look the Space up; create it when missing.
+    Create,
+    /// Write the secrets and variables that changed.
+    Settings,
+    /// Push the scaffold.
+    Push,
+    /// Wait for the new revision to run.
+    Build,
+    /// Wait for a healthy answer and judge it.
+    Health,
+    /// Check CORS from each frontend origin.
+    Cors,
+}
+
+impl Phase {
+    /// The phase's name, e.g. `build`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Create => "create",
+            Phase::Settings => "settings",
+            Phase::Push => "push",
+            Phase::Build => "build",
+            Phase::Health => "health",
+            Phase::Cors => "cors",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Receives [`Event`]s. The library prints nothing; the binary implements this.
+pub trait Progress: Send + Sync {
+    /// Called for every event.
+    fn event(&self, event: Event<'_>);
+}
+
+/// A [`Progress`] that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn event(&self, _event: Event<'_>) {}
+}
+
+/// The report of a deploy, and its error when it failed.
+#[derive(Debug)]
+pub struct DeployOutcome {
+    /// Everything known, also on failure.
+    pub report: DeployReport,
+    /// Why it failed, if it did.
+    pub error: Option<Error>,
+}
+
+/// Run `work` while the Hub's rate-limit waits of `client` become [`Event::RateLimitWait`]s,
+/// and a wait past `deadline` fails its call at once (see [`HubClient::watch_waits`]).
+async fn with_wait_events<T>(
+    client: &HubClient,
+    deadline: Instant,
+    progress: &dyn Progress,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let mut watch = client.watch_waits(deadline);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            Some(wait) = watch.recv() => progress.event(Event::RateLimitWait {
+                action: &wait.action,
+                wait: wait.wait,
+                until: wait.until,
+            }),
+        }
+    }
+}
+
+/// Run a deploy. See the module docs.
+pub async fn deploy(
+    client: &HubClient,
+    options: &DeployOptions,
+    progress: &dyn Progress,
+) -> DeployOutcome {
+    let started = Instant::now();
+    let app_url = options
+        .app_url
+        .clone()
+        .unwrap_or_else(|| options.space.computed_app_url());
+    let mut report = DeployReport::for_space(
+        &options.space,
+        client.endpoint(),
+        &app_url,
+        &options.health_path,
+    );
+    report.dry_run = options.dry_run;
+    report
+        .warnings
+        .extend(options.settings.warnings.iter().cloned());
+    let deadline = Instant::now() + options.timeout;
+    let result = with_wait_events(
+        client,
+        deadline,
+        progress,
+        run(client, options, progress, &mut report),
+    )
+    .await;
+    report.durations.total_ms = Some(millis(started.elapsed()));
+    let error = result.err();
+    if let Some(error) = &error {
+        report.set_error(error);
+    }
+    DeployOutcome { report, error }
+}
+
+/// The steps of a deploy, in order.
+async fn run(
+    client: &HubClient,
+    options: &DeployOptions,
+    progress: &dyn Progress,
+    report: &mut DeployReport,
+) -> Result<()> {
+    report
+        .warnings
+        .extend(options.scaffold.warnings.iter().cloned());
+    report.durations.scaffold_ms = Some(millis(options.scaffold_time));
+    if options.dry_run {
+        return dry_run::plan(client, options, report).await;
+    }
+    check_token_lifetime(client, options)?;
+
+    progress.event(Event::Phase(Phase::Create));
+    let found = create::find_or_create(client, options).await?;
+
+    progress.event(Event::Phase(Phase::Settings));
+    let changed = push::settings_then_push(client, options, progress, report, found).await?;
+    push::request_hardware(client, options).await?;
+
+    // One read after the push: the app URL and, in the same answer, the runtime stage.
+    let info = client.space_info(&options.space).await?;
+    report.set_app_url(&app_url(options, &info), &options.health_path);
+    if !options.wait {
+        let stage = match &info.runtime {
+            Some(runtime) => runtime.stage.to_string(),
+            None => client.runtime(&options.space).await?.stage.to_string(),
+        };
+        report.stage = Some(stage);
+        return Ok(());
+    }
+
+    progress.event(Event::Phase(Phase::Build));
+    let deadline = Instant::now() + options.timeout;
+    build::wait(client, options, progress, report, deadline, changed).await?;
+
+    progress.event(Event::Phase(Phase::Health));
+    verify::check(client, options, progress, report, deadline).await
+}
+
+/// A Space-scoped token lives an hour and cannot be renewed: a longer deadline is bad input.
+fn check_token_lifetime(client: &HubClient, options: &DeployOptions) -> Result<()> {
+    let Some(until) = client.scoped_until() else {
+        return Ok(());
+    };
+    let left = until.saturating_duration_since(Instant::now());
+    if options.wait && options.timeout > left {
+        return Err(Error::invalid_input_hint(
+            Field::Timeout,
+            format!(
+                "{}s is longer than the Space-scoped token from the Trusted Publisher exchange lives ({}s left); nothing was written",
+                options.timeout.as_secs(),
+                left.as_secs()
+            ),
+            Phrase::new("lower ")
+                .field(Field::Timeout)
+                .text(" below 60, or pass a personal token (")
+                .field(Field::Token)
+                .text(") for long builds"),
+        ));
+    }
+    Ok(())
+}
+
+/// Where the app answers: the explicit app URL, else the Hub's answer.
+fn app_url(options: &DeployOptions, info: &SpaceInfo) -> String {
+    options
+        .app_url
+        .clone()
+        .unwrap_or_else(|| info.app_url(&options.space))
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

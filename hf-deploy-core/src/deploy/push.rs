@@ -1,0 +1,109 @@
+//! The push step: the settings first, the push beside them. On an existing Space the settings'
+//! reads (and their Argon2id checks) run beside the push's fetch and plan, and the push writes
+//! nothing until the settings are in place, so its build sees them (one build, not two). A new
+//! Space got them in the create call.
+
+use std::time::Instant;
+
+use crate::error::Result;
+use crate::hub::HubClient;
+use crate::inputs::DeployOptions;
+use crate::push::{self, PushOutcome, PushRequest};
+use crate::report::{DeployReport, FileChanges};
+use crate::scaffold::Scaffold;
+use crate::wait::RetryPolicy;
+
+use super::create::Found;
+use super::settings::{apply_settings, scoped_refusal};
+use super::{Event, Phase, Progress, millis};
+
+/// Write the settings that changed, push the scaffold, and record both; returns whether the
+/// push changed the Space.
+pub(super) async fn settings_then_push(
+    client: &HubClient,
+    options: &DeployOptions,
+    progress: &dyn Progress,
+    report: &mut DeployReport,
+    found: Found,
+) -> Result<bool> {
+    let phase = Instant::now();
+    let request = push_request(client, options, options.scaffold.clone(), false, found.head);
+    let outcome = if found.created {
+        report.secrets_set = options.settings.secrets.keys().cloned().collect();
+        report.variables_set = options.settings.variables.keys().cloned().collect();
+        progress.event(Event::Phase(Phase::Push));
+        push::push(request).await?
+    } else {
+        let (ready, gate) = std::sync::mpsc::sync_channel(1);
+        let settings = async {
+            let result = apply_settings(client, options, progress, report)
+                .await
+                .map_err(|error| scoped_refusal(client, error));
+            // A send fails only when the push already ended (an error, or no change).
+            let _ = ready.send(result.is_ok());
+            if result.is_ok() {
+                progress.event(Event::Phase(Phase::Push));
+            }
+            result
+        };
+        let (settings, pushed) = tokio::join!(settings, push::push_when(request, gate));
+        settings?;
+        pushed?
+    };
+    report.durations.push_ms = Some(millis(phase.elapsed()));
+    record(report, outcome);
+    Ok(report.changed)
+}
+
+/// What the push did, in the report.
+pub(super) fn record(report: &mut DeployReport, outcome: PushOutcome) {
+    report.commit_sha = Some(outcome.commit_sha);
+    report.changed = outcome.changed;
+    report.files = FileChanges {
+        added: outcome.added,
+        modified: outcome.modified,
+        removed: outcome.removed,
+    };
+}
+
+/// Ask for the hardware flavor of the options when the Space has not asked for it yet.
+pub(super) async fn request_hardware(client: &HubClient, options: &DeployOptions) -> Result<()> {
+    let Some(flavor) = &options.hardware else {
+        return Ok(());
+    };
+    let runtime = client.runtime(&options.space).await?;
+    if runtime.hardware.requested.as_deref() != Some(flavor.as_str()) {
+        client
+            .request_hardware(&options.space, flavor)
+            .await
+            .map_err(|error| scoped_refusal(client, error))?;
+    }
+    Ok(())
+}
+
+/// The push of `scaffold` to the Space; with `dry_run`, the plan only (nothing is written).
+pub(super) fn push_request(
+    client: &HubClient,
+    options: &DeployOptions,
+    scaffold: Scaffold,
+    dry_run: bool,
+    head_hint: Option<String>,
+) -> PushRequest {
+    PushRequest {
+        remote_url: client.git_url(&options.space),
+        token: client.token().cloned(),
+        files: scaffold.files,
+        executable: scaffold.executable,
+        keep: options.keep.clone(),
+        message: options.commit_message.clone(),
+        author: (
+            "hf-deploy".to_string(),
+            "hf-deploy@users.noreply.huggingface.co".to_string(),
+        ),
+        max_race_retries: if dry_run { 0 } else { 3 },
+        retry: RetryPolicy::git(),
+        dry_run,
+        head_hint,
+        http: Some(client.http()),
+    }
+}

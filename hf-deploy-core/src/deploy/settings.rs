@@ -1,0 +1,181 @@
+//! The settings step: the secrets and variables of an existing Space, compared with what is
+//! there (secret values are never read: their fingerprints are compared, see
+//! [`crate::fingerprint`]) and written only when they changed: every secret write restarts the
+//! Space.
+
+use crate::error::{Error, Result};
+use crate::fingerprint::Description;
+use crate::hub::HubClient;
+use crate::inputs::DeployOptions;
+use crate::report::DeployReport;
+use crate::secret::SecretString;
+
+use super::{Event, Progress};
+
+/// What the secrets and variables of an existing Space need: which to write, which are in place.
+pub(super) struct SettingsPlan {
+    /// Secrets to write, with the description to write them with.
+    pub(super) secrets: Vec<(String, String)>,
+    /// Secrets in place with this value.
+    pub(super) secrets_unchanged: Vec<String>,
+    /// Variables to write.
+    pub(super) variables: Vec<String>,
+    /// Variables in place with this value.
+    pub(super) variables_unchanged: Vec<String>,
+    /// False when the Hub does not list secrets: every secret is written.
+    pub(super) listed: bool,
+}
+
+/// Compare the wanted secrets and variables with the Space's, reading only (secret values are
+/// never read: their fingerprints are compared, see [`crate::fingerprint`]).
+pub(super) async fn plan_settings(
+    client: &HubClient,
+    options: &DeployOptions,
+) -> Result<SettingsPlan> {
+    let id = &options.space;
+    // The two reads at once; each only when something of its kind is wanted.
+    let (listed, remote_variables) = tokio::join!(
+        async {
+            if options.settings.secrets.is_empty() {
+                Ok(Some(Default::default()))
+            } else {
+                client.secrets(id).await
+            }
+        },
+        async {
+            if options.settings.variables.is_empty() {
+                Ok(Default::default())
+            } else {
+                client.variables(id).await
+            }
+        }
+    );
+    let (listed, remote_variables) = (listed?, remote_variables?);
+    let wanted: Vec<(String, SecretString, Description)> = options
+        .settings
+        .secrets
+        .iter()
+        .map(|(key, value)| {
+            let description = listed
+                .as_ref()
+                .and_then(|listed| listed.get(key))
+                .map(|info| Description::parse(info.description.as_deref()))
+                .unwrap_or_default();
+            (key.clone(), value.clone(), description)
+        })
+        .collect();
+    let compared = each_blocking(
+        wanted,
+        options,
+        "compare secret fingerprints",
+        |(key, value, description)| {
+            if description.matches(&value) {
+                (key, None)
+            } else {
+                let text = description.with_value(&value);
+                (key, Some(text))
+            }
+        },
+    )
+    .await?;
+    let mut plan = SettingsPlan {
+        secrets: Vec::new(),
+        secrets_unchanged: Vec::new(),
+        variables: Vec::new(),
+        variables_unchanged: Vec::new(),
+        listed: listed.is_some(),
+    };
+    for (key, write) in compared {
+        match write {
+            Some(description) => plan.secrets.push((key, description)),
+            None => plan.secrets_unchanged.push(key),
+        }
+    }
+    for (key, value) in &options.settings.variables {
+        if remote_variables.get(key).map(|v| v.value.as_str()) == Some(value.as_str()) {
+            plan.variables_unchanged.push(key.clone());
+        } else {
+            plan.variables.push(key.clone());
+        }
+    }
+    Ok(plan)
+}
+
+/// `work` on every item, each on tokio's blocking pool and all at once: Argon2id is slow on
+/// purpose (tens of milliseconds a secret), so it stays off the async threads and uses every core.
+pub(super) async fn each_blocking<T, R>(
+    items: Vec<T>,
+    options: &DeployOptions,
+    action: &'static str,
+    work: fn(T) -> R,
+) -> Result<Vec<R>>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+{
+    let tasks: Vec<_> = items
+        .into_iter()
+        .map(|item| tokio::task::spawn_blocking(move || work(item)))
+        .collect();
+    let mut done = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        done.push(task.await.map_err(|e| Error::Io {
+            action,
+            path: options.source.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?);
+    }
+    Ok(done)
+}
+
+/// Write the secrets and variables of an existing Space that changed, and only those.
+pub(super) async fn apply_settings(
+    client: &HubClient,
+    options: &DeployOptions,
+    progress: &dyn Progress,
+    report: &mut DeployReport,
+) -> Result<()> {
+    let id = &options.space;
+    let plan = plan_settings(client, options).await?;
+    if !plan.listed {
+        let warning = format!(
+            "this Hub does not list the secrets of a Space, so hf-deploy cannot tell which changed: wrote all {} (each secret write restarts the Space)",
+            plan.secrets.len()
+        );
+        progress.event(Event::Warning(&warning));
+        report.warnings.push(warning);
+    }
+    for (key, description) in &plan.secrets {
+        if let Some(value) = options.settings.secrets.get(key) {
+            client.set_secret(id, key, value, Some(description)).await?;
+            report.secrets_set.push(key.clone());
+        }
+    }
+    report.secrets_unchanged = plan.secrets_unchanged;
+    for key in &plan.variables {
+        if let Some(value) = options.settings.variables.get(key) {
+            client.set_variable(id, key, value, None).await?;
+            report.variables_set.push(key.clone());
+        }
+    }
+    report.variables_unchanged = plan.variables_unchanged;
+    Ok(())
+}
+
+/// A 401/403 to a Space-scoped token on a settings call is the token's scope, not a bad token.
+pub(super) fn scoped_refusal(client: &HubClient, error: Error) -> Error {
+    if client.scoped_until().is_none() {
+        return error;
+    }
+    match error {
+        Error::InvalidToken { action, context }
+        | Error::Forbidden { action, context }
+        | Error::ReadOnlyToken { action, context } => Error::ScopedTokenRefused { action, context },
+        // A settings read under `/api/spaces/..` answers 401 as "not found" for the Space.
+        Error::NotFound { what, context } if context.status == 401 => Error::ScopedTokenRefused {
+            action: format!("read the settings of {what}"),
+            context,
+        },
+        other => other,
+    }
+}

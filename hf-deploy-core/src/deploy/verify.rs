@@ -1,0 +1,45 @@
+//! The verify step: health, then accept, then CORS: the sequence `verify::verify_app` runs for
+//! any app, here against the URLs of the report.
+
+use std::time::Instant;
+
+use crate::error::Result;
+use crate::hub::HubClient;
+use crate::inputs::DeployOptions;
+use crate::report::DeployReport;
+use crate::verify::{self, AppCheck, VerifyEvent};
+
+use super::{Event, Phase, Progress};
+
+/// Verify the deployed app by `deadline` and record what was found.
+pub(super) async fn check(
+    client: &HubClient,
+    options: &DeployOptions,
+    progress: &dyn Progress,
+    report: &mut DeployReport,
+    deadline: Instant,
+) -> Result<()> {
+    let check = AppCheck {
+        health_url: report.health_url.clone(),
+        token: if options.private {
+            client.token().cloned()
+        } else {
+            None
+        },
+        deadline,
+        poll: (options.poll.health_initial, options.poll.health_max),
+        origins: options.frontend_origins.clone(),
+        allow_degraded: options.allow_degraded,
+    };
+    let outcome = verify::verify_app(&check, &mut |event| match event {
+        VerifyEvent::HealthAttempt(attempt) => {
+            progress.event(Event::HealthAttempt(&attempt.outcome));
+        }
+        VerifyEvent::Cors => progress.event(Event::Phase(Phase::Cors)),
+    })
+    .await;
+    match report.record_verification(outcome) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,99 @@
+//! The rules of the inputs that only the plan checks, one function each (the health path is
+//! [`HealthPath::parse`](crate::HealthPath::parse); a scaffold's options are checked by the
+//! scaffold's own rules, secrets and variables by the settings').
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::field::{Field, Phrase};
+use crate::urls::{parse_http_url, parse_origin};
+
+/// Longest deadline accepted: one day.
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// An explicit app URL: http(s), no credentials; returned without a trailing `/`.
+pub(crate) fn app_url(value: &str) -> Result<String> {
+    parse_http_url(value.trim(), Field::AppUrl)
+}
+
+/// Frontend origins, canonical and without duplicates.
+pub(crate) fn origins(values: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for value in values {
+        let origin = parse_origin(value, Field::FrontendUrl)?;
+        if !out.contains(&origin) {
+            out.push(origin);
+        }
+    }
+    Ok(out)
+}
+
+/// A deadline between one second and [`MAX_TIMEOUT`].
+pub(crate) fn timeout(value: Duration) -> Result<()> {
+    if value.is_zero() || value > MAX_TIMEOUT {
+        return Err(Error::invalid_input_hint(
+            Field::Timeout,
+            format!(
+                "{}s is not a deadline between 1 second and one day",
+                value.as_secs()
+            ),
+            Phrase::new("give ")
+                .field(Field::Timeout)
+                .text(" a positive value, e.g. 20 minutes"),
+        ));
+    }
+    Ok(())
+}
+
+/// A deadline typed as a whole number of minutes, between 1 and 1440 (a front end that asks for
+/// minutes reads them with this).
+pub fn minutes(field: Field, text: &str) -> Result<Duration> {
+    let text = text.trim();
+    match text.parse::<u64>() {
+        Ok(n) if n > 0 && n <= MAX_TIMEOUT.as_secs() / 60 => Ok(Duration::from_secs(n * 60)),
+        _ => Err(Error::invalid_input_hint(
+            field,
+            format!(
+                "`{}` is not a whole number of minutes between 1 and 1440",
+                text.escape_debug()
+            ),
+            "give a positive integer such as `20`",
+        )),
+    }
+}
+
+/// A hardware flavor: lower-case letters, digits and `-` (the Hub's list grows, so any such
+/// name is passed on; the Hub refuses an unknown one).
+pub(crate) fn hardware(value: &str) -> Result<()> {
+    let value = value.trim();
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !value.starts_with('-');
+    if ok {
+        return Ok(());
+    }
+    Err(Error::invalid_input_hint(
+        Field::Hardware,
+        format!("`{}` is not a hardware flavor name", value.escape_debug()),
+        "use a flavor such as `cpu-basic`, `cpu-upgrade`, `t4-small` or `a10g-small`",
+    ))
+}
+
+/// A keep glob: not empty, relative, no `..`.
+pub(crate) fn keep_pattern(pattern: &str) -> Result<()> {
+    let bad = pattern.trim().is_empty()
+        || pattern.starts_with('/')
+        || pattern.starts_with('!')
+        || pattern.split('/').any(|part| part == "..");
+    if bad {
+        return Err(Error::invalid_input_hint(
+            Field::Keep,
+            format!("`{}` is not a usable path pattern", pattern.escape_debug()),
+            "use git-style globs relative to the Space root, such as `data/**` or `*.db`",
+        ));
+    }
+    Ok(())
+}
