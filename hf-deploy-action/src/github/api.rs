@@ -85,6 +85,8 @@ pub(crate) enum CommentOutcome {
     /// GitHub refused (403): a pull request from a fork, or a token without
     /// `pull-requests: write`. The caller warns; the deploy does not fail.
     Skipped(String),
+    /// [`update_comment`] found no comment of ours to update, and made none.
+    Absent,
 }
 
 /// Create or update the one comment carrying `marker` on pull request `pr_number`.
@@ -100,6 +102,33 @@ pub(crate) async fn upsert_comment(
     marker: &str,
     body: &str,
     identity: &Identity,
+) -> Result<CommentOutcome> {
+    write_comment(gh, repo, pr_number, marker, body, identity, true).await
+}
+
+/// [`upsert_comment`] without the create: the one comment of ours carrying `marker` is
+/// updated when there is one ([`CommentOutcome::Absent`] otherwise). For news that only
+/// matters to a pull request that was told something before (a closing that found no
+/// preview).
+pub(crate) async fn update_comment(
+    gh: &Octocrab,
+    repo: &GitHubRepo,
+    pr_number: u64,
+    marker: &str,
+    body: &str,
+    identity: &Identity,
+) -> Result<CommentOutcome> {
+    write_comment(gh, repo, pr_number, marker, body, identity, false).await
+}
+
+async fn write_comment(
+    gh: &Octocrab,
+    repo: &GitHubRepo,
+    pr_number: u64,
+    marker: &str,
+    body: &str,
+    identity: &Identity,
+    create: bool,
 ) -> Result<CommentOutcome> {
     let body = if body.contains(marker) {
         body.to_string()
@@ -132,6 +161,7 @@ pub(crate) async fn upsert_comment(
                 Err(e) => skip_if_forbidden(Error::from_octocrab(action, e)),
             }
         }
+        None if !create => Ok(CommentOutcome::Absent),
         None => {
             let action = format!("comment on pull request `{repo}#{pr_number}`");
             match issues.create_comment(pr_number, &body).await {
@@ -679,6 +709,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_marker_pasted_by_someone_else_is_not_our_comment() {
+        let fake = FakeGitHub::start(Mode::default()).await;
+        let gh = gh(&fake);
+        let mark = marker(&space());
+        let pasted = format!("copied {mark}");
+        let theirs = fake.seed_comment_by(2, &pasted, "mallory", 666);
+        let outcome = update_comment(&gh, &repo(), 2, &mark, "news", &Identity::ActionsBot)
+            .await
+            .expect("update only");
+        assert_eq!(outcome, CommentOutcome::Absent, "nothing of ours to update");
+        let outcome = upsert_comment(&gh, &repo(), 2, &mark, "report", &Identity::ActionsBot)
+            .await
+            .expect("upsert");
+        let CommentOutcome::Created(ours) = outcome else {
+            panic!("a comment of our own: {outcome:?}")
+        };
+        assert_eq!(fake.comment_body(theirs).as_deref(), Some(pasted.as_str()));
+        let outcome = update_comment(&gh, &repo(), 2, &mark, "news", &Identity::ActionsBot)
+            .await
+            .expect("update only");
+        assert_eq!(outcome, CommentOutcome::Updated(ours));
+        let alice = Identity::User {
+            id: 4242,
+            login: "alice".into(),
+        };
+        let outcome = update_comment(&gh, &repo(), 2, &mark, "news", &alice)
+            .await
+            .expect("update only");
+        assert_eq!(
+            outcome,
+            CommentOutcome::Absent,
+            "the bot's comment is not alice's"
+        );
+    }
+
+    #[tokio::test]
     async fn fork_pull_request_comment_is_skipped_not_failed() {
         let fake = FakeGitHub::start(Mode {
             forbid_writes: true,
@@ -983,6 +1049,63 @@ mod tests {
         assert!(matches!(
             target(&base, &Rules::default(), Some(&closed), "m"),
             Target::Nothing(_)
+        ));
+    }
+
+    #[test]
+    fn preview_label_and_environment_shape_the_target() {
+        let base = space();
+        let rules = Rules {
+            preview: true,
+            preview_label: Some("preview"),
+            environment: Some("previews"),
+        };
+        let mut pr = pr_event("opened");
+        assert!(
+            matches!(target(&base, &rules, Some(&pr), "m"), Target::Nothing(ref why) if why.contains("`preview`")),
+            "no label, no preview"
+        );
+        pr.labels = vec!["Preview".into()];
+        let Target::Deploy {
+            space, environment, ..
+        } = target(&base, &rules, Some(&pr), "m")
+        else {
+            panic!("labeled: deploy");
+        };
+        assert_eq!(space, base.preview(2));
+        assert_eq!(environment, "previews");
+        pr.labels.clear();
+        pr.action = "unlabeled".into();
+        pr.label = Some("bug".into());
+        assert!(
+            matches!(target(&base, &rules, Some(&pr), "m"), Target::Nothing(_)),
+            "another label's removal deletes nothing"
+        );
+        pr.label = Some("preview".into());
+        assert_eq!(
+            target(&base, &rules, Some(&pr), "m"),
+            Target::DeletePreview {
+                space: base.preview(2),
+                environment: "previews".into(),
+                pr_number: 2,
+                merged: false,
+                label_removed: Some("preview".into()),
+            }
+        );
+        let no_preview = Rules {
+            preview: false,
+            ..rules
+        };
+        assert!(
+            matches!(
+                target(&base, &no_preview, Some(&pr), "m"),
+                Target::Deploy { preview: false, .. }
+            ),
+            "the label only gates previews"
+        );
+        assert!(matches!(
+            target(&base, &rules, None, "f00d"),
+            Target::Deploy { ref environment, .. } if environment == "previews"
         ));
     }
 

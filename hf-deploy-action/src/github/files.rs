@@ -451,6 +451,53 @@ mod tests {
     }
 
     #[test]
+    fn reads_comments_reviews_and_labels() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("event.json");
+        let read = |value: &serde_json::Value| {
+            std::fs::write(&path, value.to_string()).expect("write");
+            event(&path).expect("parse")
+        };
+        let mut comment = hf_deploy_tests::webhook_examples("issue_comment")[0].clone();
+        assert_eq!(read(&comment), None, "a comment on an issue is no PR event");
+        comment["issue"]["pull_request"] = serde_json::json!({"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/1"});
+        let on_pr = read(&comment).expect("a comment on a pull request");
+        assert_eq!((on_pr.number, on_pr.action.as_str()), (1, "created"));
+        assert!(!on_pr.head_known && on_pr.open && on_pr.has_label("BUG"));
+
+        let review = read(&hf_deploy_tests::webhook_examples("pull_request_review")[0])
+            .expect("a review is about a pull request");
+        assert!(review.head_known && !review.is_fork() && review.open);
+        assert_eq!(review.head_sha, "ec26c3e57ca3a959ca5aad62de7213c562f8c821");
+
+        let examples = hf_deploy_tests::webhook_examples("pull_request");
+        let labeled = examples
+            .iter()
+            .find(|e| e["action"] == "labeled")
+            .expect("labeled");
+        let labeled = read(labeled).expect("PR");
+        assert_eq!(labeled.label.as_deref(), Some("bug"));
+        assert!(labeled.has_label("bug"));
+
+        let pull =
+            api_pull_request(&std::fs::read_to_string(fixture("pull-request.json")).expect("read"))
+                .expect("the API's pull request");
+        assert_eq!(pull.number, 1347);
+        assert!(pull.open && pull.head_known && pull.has_label("bug"));
+        let fresh = on_pr.refreshed(&pull);
+        assert!(fresh.head_known);
+        assert_eq!(
+            fresh.head_sha, pull.head_sha,
+            "a comment takes the API's head"
+        );
+        let kept = labeled.refreshed(&pull);
+        assert_eq!(
+            kept.head_sha, labeled.head_sha,
+            "an event keeps its own head"
+        );
+    }
+
+    #[test]
     fn detects_forks_merges_and_other_events() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut raw: serde_json::Value = serde_json::from_str(

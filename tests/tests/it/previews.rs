@@ -136,6 +136,14 @@ async fn a_closing_leaves_a_space_without_its_mark_in_place() {
     let preview = format!("{SPACE}-pr-2");
     let closed = pull_request("closed", |_| {});
 
+    // A pull request that never had a preview: nothing to delete, and no comment to say so.
+    let never = pull_request("closed", |v| number(v, 9));
+    let output = run_action(closing_step(&workspace, &emulator, &github, &never)).await;
+    assert_eq!(output.code, 0, "{}", output.both());
+    assert_eq!(github.comment_count(9), 0);
+    assert!(github.writes().is_empty(), "{:?}", github.writes());
+    assert!(hub_writes(&emulator).is_empty());
+
     // A Space of the preview's name that the action did not make: no mark.
     create_space(&emulator, &preview, &[("LOG_LEVEL", "info")]).await;
     let output = run_action(closing_step(&workspace, &emulator, &github, &closed)).await;

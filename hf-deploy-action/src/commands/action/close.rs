@@ -88,7 +88,10 @@ pub(super) async fn close_preview(run: &Run, close: &ClosePreview) -> anyhow::Re
         if run.config.comment {
             let marker = api::marker(space);
             let body = comment(close, &outcome, &marker);
-            post_comment(github, close.pr_number, &marker, &body).await;
+            // A pull request that never had a preview is not told that it has none (a
+            // `pull_request_target: [closed]` job runs for every pull request).
+            let create = !matches!(outcome, Outcome::Gone);
+            post_comment(github, close.pr_number, &marker, &body, create).await;
         }
     }
     let gone = matches!(outcome, Outcome::Deleted | Outcome::Gone);

@@ -50,7 +50,7 @@ pub(super) async fn publish(run: &Run, job: &Deploy, deployed: &Deployed) -> any
             marker: &marker,
             redact: &redact,
         });
-        post_comment(github, number, &marker, &body).await;
+        post_comment(github, number, &marker, &body, true).await;
     }
     Ok(())
 }
@@ -115,8 +115,15 @@ async fn finish_deployment(github: &GitHub, id: u64, run: &Run, deployed: &Deplo
 }
 
 /// Create or update the one comment carrying `marker` that the token's own identity wrote
-/// (`github::identity`) on pull request `number`; GitHub's refusal or an error is a warning.
-pub(super) async fn post_comment(github: &GitHub, number: u64, marker: &str, body: &str) {
+/// (`github::identity`) on pull request `number` (with `create` false, only update it);
+/// GitHub's refusal or an error is a warning.
+pub(super) async fn post_comment(
+    github: &GitHub,
+    number: u64,
+    marker: &str,
+    body: &str,
+    create: bool,
+) {
     let identity = match identity::identity(&github.client).await {
         Ok(identity) => identity,
         Err(error) => {
@@ -127,15 +134,28 @@ pub(super) async fn post_comment(github: &GitHub, number: u64, marker: &str, bod
             return;
         }
     };
-    let upsert = api::upsert_comment(
-        &github.client,
-        &github.repo,
-        number,
-        marker,
-        body,
-        &identity,
-    );
-    match upsert.await {
+    let written = if create {
+        api::upsert_comment(
+            &github.client,
+            &github.repo,
+            number,
+            marker,
+            body,
+            &identity,
+        )
+        .await
+    } else {
+        api::update_comment(
+            &github.client,
+            &github.repo,
+            number,
+            marker,
+            body,
+            &identity,
+        )
+        .await
+    };
+    match written {
         Ok(CommentOutcome::Skipped(reason)) => {
             emit(&gha::warning("hf-deploy: no pull-request comment", &reason));
         }
@@ -188,7 +208,7 @@ mod tests {
             marker: &marker,
             redact: &secrets,
         });
-        post_comment(&github, 2, &marker, &body).await;
+        post_comment(&github, 2, &marker, &body, true).await;
         let created = api::create_deployment(
             &github.client,
             &github.repo,
