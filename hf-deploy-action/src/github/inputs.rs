@@ -768,6 +768,40 @@ mod tests {
     }
 
     #[test]
+    fn event_inputs_are_read_and_checked() {
+        let defaults = config(&[]).expect("defaults");
+        assert!(!defaults.allow_forks && defaults.github_deployment);
+        assert_eq!((defaults.environment, defaults.preview_label), (None, None));
+        let config = config(&[
+            ("INPUT_ALLOW-FORKS", "true"),
+            ("INPUT_GITHUB-DEPLOYMENT", "False"),
+            ("INPUT_ENVIRONMENT", " previews "),
+            ("INPUT_PREVIEW-LABEL", "deploy preview"),
+        ])
+        .expect("valid");
+        assert!(config.allow_forks && !config.github_deployment);
+        assert_eq!(config.environment.as_deref(), Some("previews"));
+        assert_eq!(config.preview_label.as_deref(), Some("deploy preview"));
+
+        let text = error_text(&[("INPUT_ALLOW-FORKS", "yes")]);
+        assert!(text.starts_with("invalid `allow-forks`"), "{text}");
+        let text = error_text(&[("INPUT_PREVIEW-LABEL", &"x".repeat(51))]);
+        assert!(
+            text.starts_with("invalid `preview-label`: longer than GitHub's 50 characters"),
+            "{text}"
+        );
+        let text = error_text(&[("INPUT_ENVIRONMENT", "a\u{7}b")]);
+        assert!(text.starts_with("invalid `environment`"), "{text}");
+        let text = error_text(&[("INPUT_VARIABLES", "LOG_LEVEL=info\nHF_DEPLOY_PREVIEW=a/b#1")]);
+        assert!(
+            text.starts_with(
+                "invalid `variables`: line 2: `HF_DEPLOY_PREVIEW` is reserved for the preview mark"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn timeout_minutes_must_be_a_positive_integer() {
         assert_eq!(
             config(&[("INPUT_TIMEOUT-MINUTES", " 45 ")])
