@@ -1,6 +1,9 @@
 //! A fake GitHub REST API on `127.0.0.1:0` for tests: issue comments (paginated with absolute
 //! `Link` URLs in the `/repositories/{id}/...` form GitHub uses), deployments and deployment
-//! statuses. Every answer is built from the `@octokit/openapi` examples vendored in
+//! statuses, pull requests, and `GET /user` as GitHub answers it for both kinds of token: a
+//! token starting `ghs_` is an installation token (the workflow's `GITHUB_TOKEN`: 403 at
+//! `/user`, its comments written by `github-actions[bot]`), any other a personal token of the
+//! user `alice` (id 4242). Every answer is built from the `@octokit/openapi` examples vendored in
 //! `tests/fixtures/github/`, with only ids, bodies and URLs replaced. Every request is recorded;
 //! requests it does not know are answered 404 and listed by [`FakeGitHub::unmatched`].
 
@@ -58,7 +61,53 @@ struct Store {
     statuses: Vec<(u64, String)>,
     /// The job whose OIDC token `/_apis/idtoken` hands out: repository, workflow, ref, event.
     job: Option<(String, String, String, String)>,
+    /// The `Authorization` header of the request being answered.
+    caller: Option<String>,
+    /// Comment id -> its author (comments not listed: the fixture's `octocat`).
+    authors: Vec<(u64, Value)>,
+    /// Pull requests set by [`FakeGitHub::set_pull`]; others read as [`PullState::default`].
+    pulls: Vec<(u64, PullState)>,
+    /// Every deployment status, by deployment id, as answered.
+    status_values: Vec<(u64, Value)>,
 }
+
+/// What `GET /repos/{owner}/{repo}/pulls/{number}` answers for one pull request.
+#[derive(Debug, Clone)]
+pub struct PullState {
+    /// `state` is `open` (else `closed`).
+    pub open: bool,
+    /// `merged`.
+    pub merged: bool,
+    /// The label names.
+    pub labels: Vec<String>,
+    /// `head.repo.full_name`; `None`: the head repository was deleted.
+    pub head_repo: Option<String>,
+    /// `head.sha`.
+    pub head_sha: String,
+}
+
+impl Default for PullState {
+    /// Open, no labels, the head in the repository itself, at the head commit of the
+    /// `pull_request` fixtures.
+    fn default() -> Self {
+        PullState {
+            open: true,
+            merged: false,
+            labels: Vec::new(),
+            head_repo: Some("Codertocat/Hello-World".into()),
+            head_sha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821".into(),
+        }
+    }
+}
+
+/// The user a personal token of the fake belongs to (`GET /user`).
+pub const PERSONAL_LOGIN: &str = "alice";
+/// That user's id.
+pub const PERSONAL_ID: u64 = 4242;
+/// The account an installation token (`GITHUB_TOKEN`) writes as.
+pub const ACTIONS_BOT_LOGIN: &str = "github-actions[bot]";
+/// That account's id.
+pub const ACTIONS_BOT_ID: u64 = 41_898_282;
 
 /// The runner's request token the fake's OIDC endpoint expects (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`).
 pub const ID_TOKEN_REQUEST_TOKEN: &str = "fake-actions-id-token-request-token";
@@ -186,6 +235,105 @@ impl FakeGitHub {
         self.lock().requests.clone()
     }
 
+    /// Every request that would change something on GitHub (any method but `GET` and `HEAD`).
+    pub fn writes(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method != "GET" && r.method != "HEAD")
+            .collect()
+    }
+
+    /// Add a comment to issue `number` written by the account `login` (`id`; a login ending in
+    /// `[bot]` is of type `Bot`). Returns its id.
+    pub fn seed_comment_by(&self, number: u64, body: &str, login: &str, id: u64) -> u64 {
+        let mut store = self.lock();
+        store.next_id += 1;
+        let comment = store.next_id;
+        store.comments.push((number, comment, body.to_string()));
+        store.authors.push((comment, user_json(login, id)));
+        comment
+    }
+
+    /// The login of the author of comment `id`.
+    pub fn comment_author(&self, id: u64) -> Option<String> {
+        let store = self.lock();
+        store.comments.iter().find(|(_, i, _)| *i == id)?;
+        Some(
+            author_of(&store, id)["login"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    }
+
+    /// Every comment on issue `number` containing `text`: (id, body), oldest first.
+    pub fn comments_with(&self, number: u64, text: &str) -> Vec<(u64, String)> {
+        self.lock()
+            .comments
+            .iter()
+            .filter(|(n, _, b)| *n == number && b.contains(text))
+            .map(|(_, id, b)| (*id, b.clone()))
+            .collect()
+    }
+
+    /// What `GET .../pulls/{number}` answers for pull request `number` from now on.
+    pub fn set_pull(&self, number: u64, state: PullState) {
+        let mut store = self.lock();
+        store.pulls.retain(|(n, _)| *n != number);
+        store.pulls.push((number, state));
+    }
+
+    /// The deployment GitHub makes for a job that declares `environment:`: of `sha` to
+    /// `environment`, created by `github-actions[bot]`, with an `in_progress` status whose
+    /// log URL is a job of run `run_id`.
+    pub fn seed_job_deployment(&self, sha: &str, environment: &str, run_id: &str) -> u64 {
+        let mut store = self.lock();
+        store.next_id += 1;
+        let id = store.next_id;
+        let request = json!({"transient_environment": false, "production_environment": false});
+        let mut value = deployment_json(&store.base, id, sha, environment, &request);
+        value["creator"] = user_json(ACTIONS_BOT_LOGIN, ACTIONS_BOT_ID);
+        value["payload"] = json!({});
+        value["description"] = Value::Null;
+        store
+            .deployments
+            .push((id, sha.to_string(), environment.to_string(), value));
+        store.next_id += 1;
+        let mut status = fixture("deployment-status.json");
+        status["id"] = store.next_id.into();
+        status["state"] = "in_progress".into();
+        let log_url =
+            format!("https://github.com/Codertocat/Hello-World/actions/runs/{run_id}/job/77");
+        status["log_url"] = log_url.clone().into();
+        status["target_url"] = log_url.into();
+        store.status_values.push((id, status));
+        store.statuses.push((id, "in_progress".into()));
+        id
+    }
+
+    /// The environments deployments were created in by requests (not seeded), in order.
+    pub fn deployment_environments(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/deployments"))
+            .filter_map(|r| {
+                serde_json::from_str::<Value>(&r.body).ok()?["environment"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+
+    /// The ids of the deployments created in `environment` (seeded or requested).
+    pub fn deployments_in(&self, environment: &str) -> Vec<u64> {
+        self.lock()
+            .deployments
+            .iter()
+            .filter(|(_, _, e, _)| e == environment)
+            .map(|(id, _, _, _)| *id)
+            .collect()
+    }
+
     /// Requests no route matched.
     pub fn unmatched(&self) -> Vec<String> {
         self.lock().unmatched.clone()
@@ -202,6 +350,137 @@ fn comment_json(base: &str, number: u64, id: u64, body: &str) -> Value {
         format!("https://github.com/Codertocat/Hello-World/pull/{number}#issuecomment-{id}").into();
     value["issue_url"] = format!("{base}/repos/Codertocat/Hello-World/issues/{number}").into();
     value
+}
+
+/// A user object (the fixture's, with `login`, `id` and the URLs replaced); a login ending in
+/// `[bot]` is of type `Bot`.
+fn user_json(login: &str, id: u64) -> Value {
+    let mut user = fixture("issue-comment.json")["user"].clone();
+    let path = login.replace('[', "%5B").replace(']', "%5D");
+    user["login"] = login.into();
+    user["id"] = id.into();
+    user["node_id"] = format!("U_fake{id}").into();
+    user["type"] = if login.ends_with("[bot]") {
+        "Bot"
+    } else {
+        "User"
+    }
+    .into();
+    user["url"] = format!("https://api.github.com/users/{path}").into();
+    user["html_url"] = format!("https://github.com/apps/{path}").into();
+    user
+}
+
+/// Who a request's token is: `Some(user)` for a personal token, `None` for an installation
+/// token (`ghs_...`) or no token.
+fn personal_user(authorization: Option<&str>) -> Option<Value> {
+    let token = authorization?.strip_prefix("Bearer ")?;
+    if token.starts_with("ghs_") {
+        return None;
+    }
+    let mut user = fixture("private-user.json");
+    user["login"] = PERSONAL_LOGIN.into();
+    user["id"] = PERSONAL_ID.into();
+    Some(user)
+}
+
+/// The author of a comment written with `authorization`: the token's user, or
+/// `github-actions[bot]` for an installation token.
+fn caller_json(authorization: Option<&str>) -> Value {
+    match personal_user(authorization) {
+        Some(user) => user_json(PERSONAL_LOGIN, user["id"].as_u64().unwrap_or(PERSONAL_ID)),
+        None => user_json(ACTIONS_BOT_LOGIN, ACTIONS_BOT_ID),
+    }
+}
+
+/// The author of comment `id`.
+fn author_of(store: &Store, id: u64) -> Value {
+    store
+        .authors
+        .iter()
+        .find(|(c, _)| *c == id)
+        .map(|(_, user)| user.clone())
+        .unwrap_or_else(|| fixture("issue-comment.json")["user"].clone())
+}
+
+/// A comment as answered: [`comment_json`] with its author.
+fn authored_comment(store: &Store, number: u64, id: u64, body: &str) -> Value {
+    let mut value = comment_json(&store.base, number, id, body);
+    value["user"] = author_of(store, id);
+    value
+}
+
+/// `GET /user`: the personal token's user; 403 for an installation token, as GitHub answers.
+fn current_user(store: &Store) -> Response {
+    match personal_user(store.caller.as_deref()) {
+        Some(user) => axum::Json(user).into_response(),
+        None if store.caller.is_some() => error(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by integration",
+        ),
+        None => error(StatusCode::UNAUTHORIZED, "Requires authentication"),
+    }
+}
+
+/// `GET .../pulls/{number}`: the `pull-request` example with the number, state, labels and
+/// head of [`PullState`].
+fn get_pull(store: &Store, number: &str) -> Response {
+    let Ok(number) = number.parse::<u64>() else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let state = store
+        .pulls
+        .iter()
+        .find(|(n, _)| *n == number)
+        .map(|(_, s)| s.clone())
+        .unwrap_or_default();
+    let mut value = fixture("pull-request.json");
+    let label = value["labels"][0].clone();
+    value["number"] = number.into();
+    value["state"] = if state.open { "open" } else { "closed" }.into();
+    value["merged"] = state.merged.into();
+    value["html_url"] = format!("https://github.com/Codertocat/Hello-World/pull/{number}").into();
+    value["url"] = format!("{}/repos/Codertocat/Hello-World/pulls/{number}", store.base).into();
+    value["labels"] = state
+        .labels
+        .iter()
+        .map(|name| {
+            let mut label = label.clone();
+            label["name"] = name.as_str().into();
+            label
+        })
+        .collect();
+    value["base"]["repo"]["full_name"] = "Codertocat/Hello-World".into();
+    value["head"]["sha"] = state.head_sha.into();
+    value["head"]["repo"] = match state.head_repo {
+        Some(full_name) => {
+            let mut repo = value["head"]["repo"].clone();
+            repo["full_name"] = full_name.into();
+            repo
+        }
+        None => Value::Null,
+    };
+    axum::Json(value).into_response()
+}
+
+/// `GET .../deployments/{id}/statuses`: newest first, paginated.
+fn list_statuses(store: &Store, uri: &Uri, id: &str) -> Response {
+    let Ok(id) = id.parse::<u64>() else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let items: Vec<Value> = store
+        .status_values
+        .iter()
+        .rev()
+        .filter(|(d, _)| *d == id)
+        .map(|(_, v)| v.clone())
+        .collect();
+    paginate(
+        store,
+        uri,
+        &format!("/repositories/{REPOSITORY_ID}/deployments/{id}/statuses"),
+        items,
+    )
 }
 
 fn deployment_json(base: &str, id: u64, sha: &str, environment: &str, request: &Value) -> Value {
@@ -318,6 +597,10 @@ async fn handle(
 ) -> Response {
     let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
     let text = String::from_utf8_lossy(&body).to_string();
+    store.caller = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     store.requests.push(Recorded {
         method: method.to_string(),
         path: uri
@@ -361,6 +644,22 @@ fn refused_by_mode(mode: &Mode, method: &Method) -> Option<Response> {
 fn route(store: &mut Store, method: &Method, uri: &Uri, request: &Value) -> Response {
     let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     match (method.as_str(), segments.as_slice()) {
+        ("GET", ["user"]) => current_user(store),
+        ("GET", ["repos", "Codertocat", "Hello-World", "pulls", number]) => get_pull(store, number),
+        (
+            "GET",
+            [
+                "repos",
+                "Codertocat",
+                "Hello-World",
+                "deployments",
+                id,
+                "statuses",
+            ],
+        )
+        | ("GET", ["repositories", _, "deployments", id, "statuses"]) => {
+            list_statuses(store, uri, id)
+        }
         (
             "GET",
             [
@@ -433,7 +732,7 @@ fn list_comments(store: &Store, uri: &Uri, number: &str) -> Response {
         .comments
         .iter()
         .filter(|(n, _, _)| *n == number)
-        .map(|(n, id, b)| comment_json(&store.base, *n, *id, b))
+        .map(|(n, id, b)| authored_comment(store, *n, *id, b))
         .collect();
     paginate(
         store,
@@ -451,9 +750,11 @@ fn create_comment(store: &mut Store, number: &str, request: &Value) -> Response 
     store.next_id += 1;
     let id = store.next_id;
     store.comments.push((number, id, body.to_string()));
+    let author = caller_json(store.caller.as_deref());
+    store.authors.push((id, author));
     (
         StatusCode::CREATED,
-        axum::Json(comment_json(&store.base, number, id, body)),
+        axum::Json(authored_comment(store, number, id, body)),
     )
         .into_response()
 }
@@ -468,7 +769,7 @@ fn update_comment(store: &mut Store, id: &str, request: &Value) -> Response {
     };
     slot.2 = body.to_string();
     let number = slot.0;
-    axum::Json(comment_json(&store.base, number, id, body)).into_response()
+    axum::Json(authored_comment(store, number, id, body)).into_response()
 }
 
 /// `POST .../deployments` (or the 202 "Auto-merged" answer when [`Mode::deployment_202`]).
@@ -486,7 +787,10 @@ fn create_deployment(store: &mut Store, request: &Value) -> Response {
     };
     store.next_id += 1;
     let id = store.next_id;
-    let value = deployment_json(&store.base, id, sha, environment, request);
+    let mut value = deployment_json(&store.base, id, sha, environment, request);
+    if let Some(payload) = request.get("payload") {
+        value["payload"] = payload.clone();
+    }
     store
         .deployments
         .push((id, sha.to_string(), environment.to_string(), value.clone()));
@@ -500,12 +804,17 @@ fn list_deployments(store: &Store, uri: &Uri) -> Response {
         .iter()
         .find(|(k, _)| k == "environment")
         .map(|(_, v)| v.clone());
+    let sha = query
+        .iter()
+        .find(|(k, _)| k == "sha")
+        .map(|(_, v)| v.clone());
     // Newest first, as GitHub lists them.
     let items: Vec<Value> = store
         .deployments
         .iter()
         .rev()
         .filter(|(_, _, env, _)| environment.as_ref().is_none_or(|e| e == env))
+        .filter(|(_, s, _, _)| sha.as_ref().is_none_or(|wanted| wanted == s))
         .map(|(_, _, _, v)| v.clone())
         .collect();
     paginate(
@@ -528,6 +837,7 @@ fn create_status(store: &mut Store, id: &str, request: &Value) -> Response {
     let status_id = store.next_id;
     store.statuses.push((id, state.to_string()));
     let mut value = fixture("deployment-status.json");
+    value["creator"] = caller_json(store.caller.as_deref());
     value["id"] = status_id.into();
     value["state"] = state.into();
     for key in ["environment_url", "log_url", "description"] {
@@ -540,5 +850,6 @@ fn create_status(store: &mut Store, id: &str, request: &Value) -> Response {
         store.base
     )
     .into();
+    store.status_values.push((id, value.clone()));
     (StatusCode::CREATED, axum::Json(value)).into_response()
 }

@@ -15,6 +15,7 @@ use octocrab::models::repos::{Deployment, DeploymentStatusState};
 use octocrab::service::middleware::retry::RetryConfig;
 use serde::Deserialize;
 
+use super::identity::Identity;
 use super::{Error, Result};
 
 /// `owner/name` of the repository the workflow runs in (`GITHUB_REPOSITORY`).
@@ -84,19 +85,50 @@ pub(crate) enum CommentOutcome {
     /// GitHub refused (403): a pull request from a fork, or a token without
     /// `pull-requests: write`. The caller warns; the deploy does not fail.
     Skipped(String),
+    /// [`update_comment`] found no comment of ours to update, and made none.
+    Absent,
 }
 
 /// Create or update the one comment carrying `marker` on pull request `pr_number`.
 ///
 /// Searches every page of comments (100 per page, following the `Link` header), updates the
-/// first comment whose body holds the marker, and creates one only when none does. The create
-/// is never retried. `body` gets the marker appended when it lacks it.
+/// first comment whose body holds the marker **and** that `identity` wrote (a marker pasted by
+/// anyone else is ignored: see `github::identity`), and creates one only when none is found.
+/// The create is never retried. `body` gets the marker appended when it lacks it.
 pub(crate) async fn upsert_comment(
     gh: &Octocrab,
     repo: &GitHubRepo,
     pr_number: u64,
     marker: &str,
     body: &str,
+    identity: &Identity,
+) -> Result<CommentOutcome> {
+    write_comment(gh, repo, pr_number, marker, body, identity, true).await
+}
+
+/// [`upsert_comment`] without the create: the one comment of ours carrying `marker` is
+/// updated when there is one ([`CommentOutcome::Absent`] otherwise). For news that only
+/// matters to a pull request that was told something before (a closing that found no
+/// preview).
+pub(crate) async fn update_comment(
+    gh: &Octocrab,
+    repo: &GitHubRepo,
+    pr_number: u64,
+    marker: &str,
+    body: &str,
+    identity: &Identity,
+) -> Result<CommentOutcome> {
+    write_comment(gh, repo, pr_number, marker, body, identity, false).await
+}
+
+async fn write_comment(
+    gh: &Octocrab,
+    repo: &GitHubRepo,
+    pr_number: u64,
+    marker: &str,
+    body: &str,
+    identity: &Identity,
+    create: bool,
 ) -> Result<CommentOutcome> {
     let body = if body.contains(marker) {
         body.to_string()
@@ -111,7 +143,7 @@ pub(crate) async fn upsert_comment(
         Err(e) => return skip_if_forbidden(Error::from_octocrab(list_action, e)),
     };
     let existing = loop {
-        if let Some(found) = find_marked(&page.items, marker) {
+        if let Some(found) = find_marked(&page.items, marker, identity) {
             break Some(found);
         }
         match gh.get_page::<Comment>(&page.next).await {
@@ -129,6 +161,7 @@ pub(crate) async fn upsert_comment(
                 Err(e) => skip_if_forbidden(Error::from_octocrab(action, e)),
             }
         }
+        None if !create => Ok(CommentOutcome::Absent),
         None => {
             let action = format!("comment on pull request `{repo}#{pr_number}`");
             match issues.create_comment(pr_number, &body).await {
@@ -139,10 +172,10 @@ pub(crate) async fn upsert_comment(
     }
 }
 
-fn find_marked(comments: &[Comment], marker: &str) -> Option<u64> {
+fn find_marked(comments: &[Comment], marker: &str, identity: &Identity) -> Option<u64> {
     comments
         .iter()
-        .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
+        .find(|c| identity.wrote(&c.user) && c.body.as_deref().is_some_and(|b| b.contains(marker)))
         .map(|c| c.id.0)
 }
 
@@ -172,26 +205,50 @@ struct Message {
     message: Option<String>,
 }
 
-/// Create a deployment of `head_sha` to `environment`, without GitHub's auto-merge and without
-/// required status checks (the deploy already happened; this records it).
+/// The key of the action's part of a deployment's `payload`: `{"space": "ns/name"}`, plus
+/// `"pull_request": N` for a preview. It tells the action's deployments from GitHub's (see
+/// `github::job`) and one pull request's previews from another's in a shared environment.
+pub(crate) const PAYLOAD_KEY: &str = "hf-deploy";
+
+/// A deployment to record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NewDeployment<'a> {
+    /// The commit deployed (the pull request's head, else `GITHUB_SHA`).
+    pub(crate) sha: &'a str,
+    /// The GitHub environment.
+    pub(crate) environment: &'a str,
+    /// The Space deployed.
+    pub(crate) space: &'a SpaceId,
+    /// For a preview: its pull request (a transient, non-production environment).
+    pub(crate) preview_of: Option<u64>,
+    /// A production environment (a push deploy).
+    pub(crate) production: bool,
+}
+
+/// Create a deployment of `new.sha` to `new.environment`, without GitHub's auto-merge and
+/// without required status checks (the deploy already happened; this records it), its payload
+/// naming the Space and the preview's pull request ([`PAYLOAD_KEY`]).
 pub(crate) async fn create_deployment(
     gh: &Octocrab,
     repo: &GitHubRepo,
-    head_sha: &str,
-    environment: &str,
-    transient: bool,
-    production: bool,
+    new: &NewDeployment<'_>,
 ) -> Result<DeploymentOutcome> {
+    let (head_sha, environment) = (new.sha, new.environment);
     let action = format!("create a deployment of `{head_sha}` to `{environment}` in `{repo}`");
+    let mut ours = serde_json::json!({ "space": new.space.to_string() });
+    if let Some(number) = new.preview_of {
+        ours["pull_request"] = number.into();
+    }
     let body = serde_json::json!({
         "ref": head_sha,
         "task": "deploy",
         "auto_merge": false,
         "required_contexts": [],
         "environment": environment,
-        "transient_environment": transient,
-        "production_environment": production,
+        "transient_environment": new.preview_of.is_some(),
+        "production_environment": new.production,
         "description": "Hugging Face Space deploy by hf-deploy",
+        "payload": { PAYLOAD_KEY: ours },
     });
     let route = format!("/repos/{}/{}/deployments", repo.owner, repo.name);
     let response = gh
@@ -324,12 +381,17 @@ pub(crate) async fn set_status(
         .map_err(|e| Error::from_octocrab(action, e))
 }
 
-/// Mark every deployment of `environment` inactive (a closed pull request's preview is gone).
-/// Returns how many deployments were marked.
-pub(crate) async fn deactivate_environment(
+/// Mark inactive the deployments of `environment` that belong to the preview `space` of pull
+/// request `number` (a closed pull request's preview is gone), never another's: a deployment
+/// is the preview's when its payload names that Space and pull request, or, in the preview's
+/// own default environment (`environment_name(space)`, used by no one else), when it carries no
+/// payload of ours (recorded before payloads named them). Returns how many were marked.
+pub(crate) async fn deactivate_preview(
     gh: &Octocrab,
     repo: &GitHubRepo,
     environment: &str,
+    space: &SpaceId,
+    number: u64,
 ) -> Result<usize> {
     let action = format!("list the deployments of `{environment}` in `{repo}`");
     let first = gh
@@ -346,7 +408,18 @@ pub(crate) async fn deactivate_environment(
         .await
         .map_err(|e| Error::from_octocrab(action, e))?;
     let mut count = 0;
-    for deployment in deployments.iter().filter(|d| d.environment == environment) {
+    let default_environment = environment_name(space);
+    let owned = |d: &Deployment| match d.payload.get(PAYLOAD_KEY) {
+        Some(ours) => {
+            ours["space"].as_str() == Some(space.to_string().as_str())
+                && ours["pull_request"].as_u64() == Some(number)
+        }
+        None => environment == default_environment,
+    };
+    for deployment in deployments
+        .iter()
+        .filter(|d| d.environment == environment && owned(d))
+    {
         let update = StatusUpdate {
             state: DeploymentStatusState::Inactive,
             environment_url: None,
@@ -366,7 +439,18 @@ pub(crate) fn preview_space(base: &SpaceId, number: u64) -> SpaceId {
     base.preview(number)
 }
 
-/// What a run of the action does, given the event and the `preview` input.
+/// The inputs that shape what a run does with an event.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Rules<'a> {
+    /// `preview`: pull requests deploy to their own Space.
+    pub(crate) preview: bool,
+    /// `preview-label`: a preview only while the pull request carries it.
+    pub(crate) preview_label: Option<&'a str>,
+    /// `environment`: the deployment's environment name, when given.
+    pub(crate) environment: Option<&'a str>,
+}
+
+/// What a run of the action does, given the event and the [`Rules`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {
     /// Deploy `space`, then record a deployment of `sha` to `environment` and, for a pull
@@ -394,6 +478,9 @@ pub(crate) enum Target {
         pr_number: u64,
         /// True when it was merged.
         merged: bool,
+        /// The `preview-label` taken off the open pull request (an `unlabeled` event), when
+        /// that and not the closing is why.
+        label_removed: Option<String>,
     },
     /// Nothing to do; the text says why (for a notice).
     Nothing(String),
@@ -401,47 +488,76 @@ pub(crate) enum Target {
 
 /// Decide what to do. `base` is the `space` input, `github_sha` the runner's `GITHUB_SHA`
 /// (for a pull request that is a merge commit, so the PR head is used instead).
+///
+/// With `preview-label`, an open pull request gets a preview only while it carries the label;
+/// the `unlabeled` event that takes it off deletes the preview.
 pub(crate) fn target(
     base: &SpaceId,
-    preview: bool,
+    rules: &Rules<'_>,
     event: Option<&super::files::PullRequestEvent>,
     github_sha: &str,
 ) -> Target {
-    match event {
-        None => Target::Deploy {
+    let environment = |space: &SpaceId| {
+        rules
+            .environment
+            .map_or_else(|| environment_name(space), str::to_string)
+    };
+    let Some(pr) = event else {
+        return Target::Deploy {
             space: base.clone(),
             sha: github_sha.to_string(),
-            environment: environment_name(base),
+            environment: environment(base),
             preview: false,
             pr_number: None,
-        },
-        Some(pr) if preview && pr.is_closed() => {
-            let space = preview_space(base, pr.number);
-            Target::DeletePreview {
-                environment: environment_name(&space),
-                space,
-                pr_number: pr.number,
-                merged: pr.merged,
-            }
+        };
+    };
+    let delete = |label_removed: Option<String>| {
+        let space = preview_space(base, pr.number);
+        Target::DeletePreview {
+            environment: environment(&space),
+            space,
+            pr_number: pr.number,
+            merged: pr.merged,
+            label_removed,
         }
-        Some(pr) if pr.is_closed() => Target::Nothing(format!(
-            "pull request #{} was closed and `preview` is off: nothing to deploy",
-            pr.number
-        )),
-        Some(pr) => {
-            let space = if preview {
-                preview_space(base, pr.number)
-            } else {
-                base.clone()
-            };
-            Target::Deploy {
-                environment: environment_name(&space),
-                space,
-                sha: pr.head_sha.clone(),
-                preview,
-                pr_number: Some(pr.number),
-            }
-        }
+    };
+    if pr.is_closed() {
+        return if rules.preview {
+            delete(None)
+        } else {
+            Target::Nothing(format!(
+                "pull request #{} was closed and `preview` is off: nothing to deploy",
+                pr.number
+            ))
+        };
+    }
+    if let (true, Some(label)) = (rules.preview, rules.preview_label)
+        && !pr.has_label(label)
+    {
+        let removed = pr
+            .label
+            .as_deref()
+            .is_some_and(|l| super::files::same_label(l, label));
+        return if pr.action == "unlabeled" && removed {
+            delete(Some(label.to_string()))
+        } else {
+            Target::Nothing(format!(
+                "pull request #{} does not carry the label `{label}` (`preview-label`): no preview",
+                pr.number
+            ))
+        };
+    }
+    let space = if rules.preview {
+        preview_space(base, pr.number)
+    } else {
+        base.clone()
+    };
+    Target::Deploy {
+        environment: environment(&space),
+        space,
+        sha: pr.head_sha.clone(),
+        preview: rules.preview,
+        pr_number: Some(pr.number),
     }
 }
 
@@ -462,6 +578,7 @@ pub(crate) fn run_url(server_url: &str, repo: &GitHubRepo, run_id: &str) -> Stri
 #[cfg(test)]
 mod tests {
     use super::super::files;
+    use super::super::identity::Identity;
     use super::*;
     use hf_deploy_tests::fake_github::{FakeGitHub, Mode};
     use std::path::PathBuf;
@@ -485,6 +602,18 @@ mod tests {
             .expect("a pull request event")
     }
 
+    fn preview_deployment(sha: &'static str, number: u64) -> NewDeployment<'static> {
+        static PREVIEW: std::sync::LazyLock<SpaceId> =
+            std::sync::LazyLock::new(|| space().preview(2));
+        NewDeployment {
+            sha,
+            environment: "hf-space/a/b",
+            space: &PREVIEW,
+            preview_of: Some(number),
+            production: false,
+        }
+    }
+
     fn gh(fake: &FakeGitHub) -> Octocrab {
         client(&fake.url, &SecretString::new(GITHUB_TOKEN)).expect("client")
     }
@@ -498,9 +627,16 @@ mod tests {
         fake.seed_comments(event.number, 150, Some((120, &marker(&space()))));
         let gh = gh(&fake);
         let mark = marker(&preview);
-        let first = upsert_comment(&gh, &repo(), event.number, &mark, "first deploy")
-            .await
-            .expect("upsert");
+        let first = upsert_comment(
+            &gh,
+            &repo(),
+            event.number,
+            &mark,
+            "first deploy",
+            &Identity::ActionsBot,
+        )
+        .await
+        .expect("upsert");
         let CommentOutcome::Created(id) = first else {
             panic!("expected a new comment, got {first:?}")
         };
@@ -514,6 +650,7 @@ mod tests {
             event.number,
             &mark,
             &format!("second deploy\n{mark}"),
+            &Identity::ActionsBot,
         )
         .await
         .expect("upsert");
@@ -572,6 +709,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_marker_pasted_by_someone_else_is_not_our_comment() {
+        let fake = FakeGitHub::start(Mode::default()).await;
+        let gh = gh(&fake);
+        let mark = marker(&space());
+        let pasted = format!("copied {mark}");
+        let theirs = fake.seed_comment_by(2, &pasted, "mallory", 666);
+        let outcome = update_comment(&gh, &repo(), 2, &mark, "news", &Identity::ActionsBot)
+            .await
+            .expect("update only");
+        assert_eq!(outcome, CommentOutcome::Absent, "nothing of ours to update");
+        let outcome = upsert_comment(&gh, &repo(), 2, &mark, "report", &Identity::ActionsBot)
+            .await
+            .expect("upsert");
+        let CommentOutcome::Created(ours) = outcome else {
+            panic!("a comment of our own: {outcome:?}")
+        };
+        assert_eq!(fake.comment_body(theirs).as_deref(), Some(pasted.as_str()));
+        let outcome = update_comment(&gh, &repo(), 2, &mark, "news", &Identity::ActionsBot)
+            .await
+            .expect("update only");
+        assert_eq!(outcome, CommentOutcome::Updated(ours));
+        let alice = Identity::User {
+            id: 4242,
+            login: "alice".into(),
+        };
+        let outcome = update_comment(&gh, &repo(), 2, &mark, "news", &alice)
+            .await
+            .expect("update only");
+        assert_eq!(
+            outcome,
+            CommentOutcome::Absent,
+            "the bot's comment is not alice's"
+        );
+    }
+
+    #[tokio::test]
     async fn fork_pull_request_comment_is_skipped_not_failed() {
         let fake = FakeGitHub::start(Mode {
             forbid_writes: true,
@@ -579,9 +752,16 @@ mod tests {
         })
         .await;
         let gh = gh(&fake);
-        let outcome = upsert_comment(&gh, &repo(), 2, &marker(&space()), "body")
-            .await
-            .expect("not an error");
+        let outcome = upsert_comment(
+            &gh,
+            &repo(),
+            2,
+            &marker(&space()),
+            "body",
+            &Identity::ActionsBot,
+        )
+        .await
+        .expect("not an error");
         let CommentOutcome::Skipped(reason) = outcome else {
             panic!("expected Skipped, got {outcome:?}")
         };
@@ -590,7 +770,7 @@ mod tests {
             "{reason}"
         );
         assert_eq!(fake.comment_count(2), 0);
-        let deployment = create_deployment(&gh, &repo(), "abc", "hf-space/a/b", true, false)
+        let deployment = create_deployment(&gh, &repo(), &preview_deployment("abc", 2))
             .await
             .expect("not an error");
         assert!(
@@ -606,9 +786,14 @@ mod tests {
         let event = pr_event("synchronize");
         let preview = preview_space(&space(), event.number);
         let environment = environment_name(&preview);
-        let outcome = create_deployment(&gh, &repo(), &event.head_sha, &environment, true, false)
-            .await
-            .expect("create");
+        let new = NewDeployment {
+            sha: &event.head_sha,
+            environment: &environment,
+            space: &preview,
+            preview_of: Some(event.number),
+            production: false,
+        };
+        let outcome = create_deployment(&gh, &repo(), &new).await.expect("create");
         let DeploymentOutcome::Created(id) = outcome else {
             panic!("{outcome:?}")
         };
@@ -633,6 +818,10 @@ mod tests {
         assert_eq!(body["environment"], "hf-space/alice/rag-chatbot-pr-2");
         assert_eq!(body["transient_environment"], true);
         assert_eq!(body["production_environment"], false);
+        assert_eq!(
+            body["payload"],
+            serde_json::json!({"hf-deploy": {"space": "alice/rag-chatbot-pr-2", "pull_request": 2}})
+        );
         let status = requests
             .iter()
             .find(|r| r.path == format!("/repos/Codertocat/Hello-World/deployments/{id}/statuses"))
@@ -659,7 +848,15 @@ mod tests {
             ..Mode::default()
         })
         .await;
-        let outcome = create_deployment(&gh(&fake), &repo(), "abc123", "hf-space/a/b", false, true)
+        let base = space();
+        let new = NewDeployment {
+            sha: "abc123",
+            environment: "hf-space/a/b",
+            space: &base,
+            preview_of: None,
+            production: true,
+        };
+        let outcome = create_deployment(&gh(&fake), &repo(), &new)
             .await
             .expect("no error");
         let DeploymentOutcome::NotCreated(reason) = outcome else {
@@ -684,39 +881,73 @@ mod tests {
         let environment = environment_name(&preview);
         let mut ids = Vec::new();
         for sha in ["aaa", "bbb", "ccc"] {
-            match create_deployment(&gh, &repo(), sha, &environment, true, false)
-                .await
-                .expect("create")
-            {
+            let new = NewDeployment {
+                sha,
+                environment: &environment,
+                space: &preview,
+                preview_of: Some(closed.number),
+                production: false,
+            };
+            match create_deployment(&gh, &repo(), &new).await.expect("create") {
                 DeploymentOutcome::Created(id) => ids.push(id),
                 other => panic!("{other:?}"),
             }
         }
-        create_deployment(
-            &gh,
-            &repo(),
-            "ddd",
-            &environment_name(&space()),
-            false,
-            true,
-        )
-        .await
-        .expect("production");
+        let base = space();
+        let production = NewDeployment {
+            sha: "ddd",
+            environment: &environment_name(&base),
+            space: &base,
+            preview_of: None,
+            production: true,
+        };
+        create_deployment(&gh, &repo(), &production)
+            .await
+            .expect("production");
+        // Pull request 3's preview in a shared environment (`environment: previews`), and
+        // pull request 2's there too: closing 2 deactivates only 2's.
+        let other = preview_space(&base, 3);
+        for (space, number) in [(&other, 3), (&preview, closed.number)] {
+            let shared = NewDeployment {
+                sha: "eee",
+                environment: "previews",
+                space,
+                preview_of: Some(number),
+                production: false,
+            };
+            create_deployment(&gh, &repo(), &shared)
+                .await
+                .expect("shared");
+        }
         assert!(closed.is_closed());
-        let count = deactivate_environment(&gh, &repo(), &environment)
+        let count = deactivate_preview(&gh, &repo(), &environment, &preview, closed.number)
             .await
             .expect("deactivate");
         assert_eq!(count, 3, "three deployments over two pages");
         let mut inactive = fake.statuses_with_state("inactive");
         inactive.sort_unstable();
         assert_eq!(inactive, ids);
+        let count = deactivate_preview(&gh, &repo(), "previews", &preview, closed.number)
+            .await
+            .expect("deactivate in the shared environment");
+        assert_eq!(count, 1, "pull request 3's deployment is left alone");
+        let shared = fake.deployments_in("previews");
+        let inactive = fake.statuses_with_state("inactive");
+        assert!(inactive.contains(&shared[1]) && !inactive.contains(&shared[0]));
         let body = format!(
             "The pull request was closed; preview deleted.\n\n{}\n",
             marker(&preview)
         );
-        let outcome = upsert_comment(&gh, &repo(), closed.number, &marker(&preview), &body)
-            .await
-            .expect("comment");
+        let outcome = upsert_comment(
+            &gh,
+            &repo(),
+            closed.number,
+            &marker(&preview),
+            &body,
+            &Identity::ActionsBot,
+        )
+        .await
+        .expect("comment");
         assert!(matches!(outcome, CommentOutcome::Created(_)));
         assert!(
             fake.comment_with(&marker(&preview))
@@ -732,9 +963,16 @@ mod tests {
             ..Mode::default()
         })
         .await;
-        let error = upsert_comment(&gh(&fake), &repo(), 2, "<!-- m -->", "b")
-            .await
-            .expect_err("500");
+        let error = upsert_comment(
+            &gh(&fake),
+            &repo(),
+            2,
+            "<!-- m -->",
+            "b",
+            &Identity::ActionsBot,
+        )
+        .await
+        .expect_err("500");
         assert_eq!(error.status(), Some(500));
         assert_eq!(
             error.to_string(),
@@ -753,7 +991,11 @@ mod tests {
     #[test]
     fn target_follows_the_event_and_the_preview_input() {
         let base = space();
-        let push = target(&base, true, None, "f00d");
+        let preview = Rules {
+            preview: true,
+            ..Rules::default()
+        };
+        let push = target(&base, &preview, None, "f00d");
         assert_eq!(
             push,
             Target::Deploy {
@@ -771,7 +1013,7 @@ mod tests {
             environment,
             preview,
             pr_number,
-        } = target(&base, true, Some(&opened), "merge-sha")
+        } = target(&base, &preview, Some(&opened), "merge-sha")
         else {
             panic!("deploy expected");
         };
@@ -781,25 +1023,89 @@ mod tests {
         assert!(preview);
         assert_eq!(pr_number, Some(2));
 
-        let Target::Deploy { space, preview, .. } = target(&base, false, Some(&opened), "m") else {
+        let Target::Deploy { space, preview, .. } =
+            target(&base, &Rules::default(), Some(&opened), "m")
+        else {
             panic!("deploy expected");
         };
         assert_eq!(space, base);
         assert!(!preview);
+        let preview = Rules {
+            preview: true,
+            ..Rules::default()
+        };
 
         let closed = pr_event("closed");
         assert_eq!(
-            target(&base, true, Some(&closed), "m"),
+            target(&base, &preview, Some(&closed), "m"),
             Target::DeletePreview {
                 space: base.preview(2),
                 environment: "hf-space/alice/rag-chatbot-pr-2".into(),
                 pr_number: 2,
                 merged: false,
+                label_removed: None,
             }
         );
         assert!(matches!(
-            target(&base, false, Some(&closed), "m"),
+            target(&base, &Rules::default(), Some(&closed), "m"),
             Target::Nothing(_)
+        ));
+    }
+
+    #[test]
+    fn preview_label_and_environment_shape_the_target() {
+        let base = space();
+        let rules = Rules {
+            preview: true,
+            preview_label: Some("preview"),
+            environment: Some("previews"),
+        };
+        let mut pr = pr_event("opened");
+        assert!(
+            matches!(target(&base, &rules, Some(&pr), "m"), Target::Nothing(ref why) if why.contains("`preview`")),
+            "no label, no preview"
+        );
+        pr.labels = vec!["Preview".into()];
+        let Target::Deploy {
+            space, environment, ..
+        } = target(&base, &rules, Some(&pr), "m")
+        else {
+            panic!("labeled: deploy");
+        };
+        assert_eq!(space, base.preview(2));
+        assert_eq!(environment, "previews");
+        pr.labels.clear();
+        pr.action = "unlabeled".into();
+        pr.label = Some("bug".into());
+        assert!(
+            matches!(target(&base, &rules, Some(&pr), "m"), Target::Nothing(_)),
+            "another label's removal deletes nothing"
+        );
+        pr.label = Some("preview".into());
+        assert_eq!(
+            target(&base, &rules, Some(&pr), "m"),
+            Target::DeletePreview {
+                space: base.preview(2),
+                environment: "previews".into(),
+                pr_number: 2,
+                merged: false,
+                label_removed: Some("preview".into()),
+            }
+        );
+        let no_preview = Rules {
+            preview: false,
+            ..rules
+        };
+        assert!(
+            matches!(
+                target(&base, &no_preview, Some(&pr), "m"),
+                Target::Deploy { preview: false, .. }
+            ),
+            "the label only gates previews"
+        );
+        assert!(matches!(
+            target(&base, &rules, None, "f00d"),
+            Target::Deploy { ref environment, .. } if environment == "previews"
         ));
     }
 
@@ -826,6 +1132,8 @@ mod tests {
             "deployment-items",
             "deployment-status",
             "deployment-status-items",
+            "private-user",
+            "pull-request",
         ] {
             let upstream = &openapi["components"]["examples"][name]["value"];
             assert_eq!(

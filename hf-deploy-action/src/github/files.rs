@@ -112,7 +112,10 @@ fn random_hex(bytes: usize) -> String {
         .collect()
 }
 
-/// What a pull request event (`pull_request` or `pull_request_target`) tells the action.
+/// What an event about a pull request tells the action: `pull_request`,
+/// `pull_request_target` and `pull_request_review` carry the pull request itself;
+/// `issue_comment` on a pull request carries only its number, state and labels (see
+/// [`PullRequestEvent::head_known`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PullRequestEvent {
     /// The pull request number.
@@ -131,6 +134,15 @@ pub(crate) struct PullRequestEvent {
     pub(crate) merged: bool,
     /// The PR's web page.
     pub(crate) html_url: Option<String>,
+    /// The PR's labels when the payload was made.
+    pub(crate) labels: Vec<String>,
+    /// The label added or removed, for `labeled` and `unlabeled`.
+    pub(crate) label: Option<String>,
+    /// True while the PR is open (`state` is `open`).
+    pub(crate) open: bool,
+    /// False for a comment on the PR (`issue_comment`): its payload names no head commit and no
+    /// head repository, which must be read from the API before anything is decided on them.
+    pub(crate) head_known: bool,
 }
 
 impl PullRequestEvent {
@@ -144,6 +156,40 @@ impl PullRequestEvent {
     pub(crate) fn is_closed(&self) -> bool {
         self.action == "closed"
     }
+
+    /// True when the PR carries `label` (GitHub's label names ignore case).
+    pub(crate) fn has_label(&self, label: &str) -> bool {
+        self.labels.iter().any(|l| same_label(l, label))
+    }
+
+    /// This event with the PR as the API describes it now (`pull`: `GET .../pulls/{number}`):
+    /// state, labels and head repository from the API. The head commit is the event's (what
+    /// the workflow checked out), except for a comment, whose payload has none.
+    pub(crate) fn refreshed(&self, pull: &PullRequestEvent) -> PullRequestEvent {
+        PullRequestEvent {
+            number: self.number,
+            action: self.action.clone(),
+            head_sha: if self.head_known {
+                self.head_sha.clone()
+            } else {
+                pull.head_sha.clone()
+            },
+            head_ref: pull.head_ref.clone(),
+            head_repo: pull.head_repo.clone(),
+            base_repo: pull.base_repo.clone(),
+            merged: pull.merged,
+            html_url: pull.html_url.clone().or_else(|| self.html_url.clone()),
+            labels: pull.labels.clone(),
+            label: self.label.clone(),
+            open: pull.open,
+            head_known: true,
+        }
+    }
+}
+
+/// GitHub's label names ignore case: `Preview` and `preview` are one label.
+pub(crate) fn same_label(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
 }
 
 #[derive(Deserialize)]
@@ -151,16 +197,38 @@ struct RawEvent {
     action: Option<String>,
     number: Option<u64>,
     pull_request: Option<RawPullRequest>,
+    issue: Option<RawIssue>,
+    label: Option<RawLabel>,
 }
 
+/// A pull request as the event payloads and `GET /repos/{owner}/{repo}/pulls/{number}` show it.
 #[derive(Deserialize)]
 struct RawPullRequest {
     number: Option<u64>,
     html_url: Option<String>,
     #[serde(default)]
     merged: Option<bool>,
+    state: Option<String>,
+    #[serde(default)]
+    labels: Vec<RawLabel>,
     head: RawBranch,
     base: RawBranch,
+}
+
+/// The issue of an `issue_comment`; `pull_request` is present when the issue is a PR.
+#[derive(Deserialize)]
+struct RawIssue {
+    number: u64,
+    html_url: Option<String>,
+    state: Option<String>,
+    #[serde(default)]
+    labels: Vec<RawLabel>,
+    pull_request: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawLabel {
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -177,8 +245,8 @@ struct RawRepo {
 }
 
 /// Read the event payload. `Ok(None)` when the event is not about a pull request (`push`,
-/// `workflow_dispatch`, ...). Only the fields used are required, so payload changes elsewhere
-/// do not break the action.
+/// `workflow_dispatch`, a comment on an issue that is no pull request, ...). Only the fields
+/// used are required, so payload changes elsewhere do not break the action.
 pub(crate) fn event(path: &Path) -> Result<Option<PullRequestEvent>> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         action: "read the event payload",
@@ -189,23 +257,58 @@ pub(crate) fn event(path: &Path) -> Result<Option<PullRequestEvent>> {
         path: path.into(),
         source,
     })?;
-    let Some(pr) = raw.pull_request else {
-        return Ok(None);
-    };
-    let Some(number) = raw.number.or(pr.number) else {
-        return Ok(None);
-    };
-    let base_repo = pr.base.repo.map(|r| r.full_name).unwrap_or_default();
-    Ok(Some(PullRequestEvent {
+    let action = raw.action.unwrap_or_default();
+    if let Some(pr) = raw.pull_request {
+        let Some(number) = raw.number.or(pr.number) else {
+            return Ok(None);
+        };
+        let mut event = pull_request(number, pr);
+        event.action = action;
+        event.label = raw.label.map(|l| l.name);
+        return Ok(Some(event));
+    }
+    match raw.issue {
+        Some(issue) if issue.pull_request.is_some() => Ok(Some(PullRequestEvent {
+            number: issue.number,
+            action,
+            head_sha: String::new(),
+            head_ref: String::new(),
+            head_repo: None,
+            base_repo: String::new(),
+            merged: false,
+            html_url: issue.html_url,
+            labels: issue.labels.into_iter().map(|l| l.name).collect(),
+            label: None,
+            open: issue.state.as_deref() == Some("open"),
+            head_known: false,
+        })),
+        _ => Ok(None),
+    }
+}
+
+/// A pull request from the API (`GET /repos/{owner}/{repo}/pulls/{number}`), as an event with
+/// no action.
+pub(crate) fn api_pull_request(text: &str) -> serde_json::Result<PullRequestEvent> {
+    let raw: RawPullRequest = serde_json::from_str(text)?;
+    let number = raw.number.unwrap_or_default();
+    Ok(pull_request(number, raw))
+}
+
+fn pull_request(number: u64, pr: RawPullRequest) -> PullRequestEvent {
+    PullRequestEvent {
         number,
-        action: raw.action.unwrap_or_default(),
+        action: String::new(),
         head_sha: pr.head.sha,
         head_ref: pr.head.branch,
         head_repo: pr.head.repo.map(|r| r.full_name),
-        base_repo,
+        base_repo: pr.base.repo.map(|r| r.full_name).unwrap_or_default(),
         merged: pr.merged.unwrap_or(false),
         html_url: pr.html_url,
-    }))
+        labels: pr.labels.into_iter().map(|l| l.name).collect(),
+        label: None,
+        open: pr.state.as_deref() != Some("closed"),
+        head_known: true,
+    }
 }
 
 #[cfg(test)]
@@ -344,6 +447,53 @@ mod tests {
         assert_ne!(
             raw["pull_request"]["merge_commit_sha"].as_str(),
             Some(closed.head_sha.as_str())
+        );
+    }
+
+    #[test]
+    fn reads_comments_reviews_and_labels() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("event.json");
+        let read = |value: &serde_json::Value| {
+            std::fs::write(&path, value.to_string()).expect("write");
+            event(&path).expect("parse")
+        };
+        let mut comment = hf_deploy_tests::webhook_examples("issue_comment")[0].clone();
+        assert_eq!(read(&comment), None, "a comment on an issue is no PR event");
+        comment["issue"]["pull_request"] = serde_json::json!({"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/1"});
+        let on_pr = read(&comment).expect("a comment on a pull request");
+        assert_eq!((on_pr.number, on_pr.action.as_str()), (1, "created"));
+        assert!(!on_pr.head_known && on_pr.open && on_pr.has_label("BUG"));
+
+        let review = read(&hf_deploy_tests::webhook_examples("pull_request_review")[0])
+            .expect("a review is about a pull request");
+        assert!(review.head_known && !review.is_fork() && review.open);
+        assert_eq!(review.head_sha, "ec26c3e57ca3a959ca5aad62de7213c562f8c821");
+
+        let examples = hf_deploy_tests::webhook_examples("pull_request");
+        let labeled = examples
+            .iter()
+            .find(|e| e["action"] == "labeled")
+            .expect("labeled");
+        let labeled = read(labeled).expect("PR");
+        assert_eq!(labeled.label.as_deref(), Some("bug"));
+        assert!(labeled.has_label("bug"));
+
+        let pull =
+            api_pull_request(&std::fs::read_to_string(fixture("pull-request.json")).expect("read"))
+                .expect("the API's pull request");
+        assert_eq!(pull.number, 1347);
+        assert!(pull.open && pull.head_known && pull.has_label("bug"));
+        let fresh = on_pr.refreshed(&pull);
+        assert!(fresh.head_known);
+        assert_eq!(
+            fresh.head_sha, pull.head_sha,
+            "a comment takes the API's head"
+        );
+        let kept = labeled.refreshed(&pull);
+        assert_eq!(
+            kept.head_sha, labeled.head_sha,
+            "an event keeps its own head"
         );
     }
 

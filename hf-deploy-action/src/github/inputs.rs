@@ -93,6 +93,18 @@ pub(crate) struct ActionInputs {
     /// `allow-degraded`: boolean.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) allow_degraded: Option<String>,
+    /// `allow-forks`: boolean.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) allow_forks: Option<String>,
+    /// `github-deployment`: boolean.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) github_deployment: Option<String>,
+    /// `environment`: the GitHub deployment's environment name.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) environment: Option<String>,
+    /// `preview-label`: the label a pull request needs for a preview.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) preview_label: Option<String>,
 }
 
 /// `""` (and whitespace only) -> `None`: the runner sets every declared input, empty when the
@@ -107,7 +119,7 @@ const SECRET_INPUTS: [&str; 3] = ["hf-token", "secrets", "github-token"];
 
 impl ActionInputs {
     /// Every input as `(name in action.yml, value)`.
-    fn fields(&self) -> [(&'static str, &Option<String>); 23] {
+    fn fields(&self) -> [(&'static str, &Option<String>); 27] {
         [
             ("hf-token", &self.hf_token),
             ("hf-endpoint", &self.hf_endpoint),
@@ -132,6 +144,10 @@ impl ActionInputs {
             ("comment", &self.comment),
             ("preview", &self.preview),
             ("allow-degraded", &self.allow_degraded),
+            ("allow-forks", &self.allow_forks),
+            ("github-deployment", &self.github_deployment),
+            ("environment", &self.environment),
+            ("preview-label", &self.preview_label),
         ]
     }
 }
@@ -165,6 +181,9 @@ pub(crate) struct RunnerEnv {
     /// `GITHUB_RUN_ID`.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) run_id: Option<String>,
+    /// `GITHUB_RUN_ATTEMPT`: above 1, a re-run, whose event payload may be stale.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) run_attempt: Option<String>,
     /// `GITHUB_SHA`.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) sha: Option<String>,
@@ -204,6 +223,22 @@ impl RunnerEnv {
     /// `GITHUB_SERVER_URL`, or `https://github.com`.
     pub(crate) fn server_url(&self) -> &str {
         self.server_url.as_deref().unwrap_or("https://github.com")
+    }
+
+    /// `GITHUB_REPOSITORY`, when set and of the form `owner/name`.
+    pub(crate) fn repository(&self) -> Option<super::api::GitHubRepo> {
+        self.repository
+            .as_deref()
+            .and_then(|r| super::api::GitHubRepo::parse(r).ok())
+    }
+
+    /// True for a re-run (`GITHUB_RUN_ATTEMPT` above 1): the runner hands it the first attempt's
+    /// event payload, so labels and state in it may be stale.
+    pub(crate) fn is_rerun(&self) -> bool {
+        self.run_attempt
+            .as_deref()
+            .and_then(|a| a.trim().parse::<u32>().ok())
+            .is_some_and(|attempt| attempt > 1)
     }
 }
 
@@ -275,8 +310,72 @@ pub(crate) struct ActionConfig {
     pub(crate) comment: bool,
     /// Deploy pull requests to `{space}-pr-{number}`.
     pub(crate) preview: bool,
+    /// Deploy pull requests from forks (a stranger's code with the Space's secrets).
+    pub(crate) allow_forks: bool,
+    /// Record deploys as GitHub deployments with statuses.
+    pub(crate) github_deployment: bool,
+    /// The GitHub deployment's environment name, when given.
+    pub(crate) environment: Option<String>,
+    /// The label a pull request must carry for its preview, when given.
+    pub(crate) preview_label: Option<String>,
     /// Everything the deploy uses, as given (`space` and `source` filled in).
     pub(crate) raw: RawInputs,
+}
+
+/// The Space variable that marks a preview Space as made by this tool for one pull request:
+/// `{owner}/{repo}#{number}`. Reserved: the `variables` input may not set it.
+pub(crate) const PREVIEW_MARK: &str = "HF_DEPLOY_PREVIEW";
+
+/// GitHub's longest environment name.
+const ENVIRONMENT_MAX: usize = 255;
+/// GitHub's longest label name.
+const LABEL_MAX: usize = 50;
+
+/// A name input (`environment`, `preview-label`): trimmed, at most `max` characters, no
+/// control character; `None` when not given.
+fn name_input(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, InputError> {
+    let Some(value) = value.map(str::trim) else {
+        return Ok(None);
+    };
+    if value.chars().count() > max {
+        return Err(hf_deploy_core::Error::invalid_input(
+            Field::Other(field),
+            format!("longer than GitHub's {max} characters"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(hf_deploy_core::Error::invalid_input(
+            Field::Other(field),
+            "it contains a line break or another control character",
+        ));
+    }
+    Ok(Some(value.to_string()))
+}
+
+/// `variables` may not set [`PREVIEW_MARK`]: a copied mark would let a pull request's closing
+/// delete a Space this tool did not make for it.
+fn check_reserved_variables(entries: &[RawEntry]) -> Result<(), InputError> {
+    let reserved = entries.iter().find(|entry| {
+        entry
+            .text
+            .split_once('=')
+            .is_some_and(|(key, _)| key.trim() == PREVIEW_MARK)
+    });
+    match reserved {
+        Some(entry) => Err(hf_deploy_core::Error::invalid_input_hint(
+            Field::Variables,
+            format!(
+                "line {}: `{PREVIEW_MARK}` is reserved for the preview mark",
+                entry.line.unwrap_or(1)
+            ),
+            "leave it out: the action sets it on the preview Spaces it creates",
+        )),
+        None => Ok(()),
+    }
 }
 
 impl ActionInputs {
@@ -378,13 +477,15 @@ impl ActionInputs {
             None => Duration::from_secs(20 * 60),
             Some(text) => inputs::minutes(Field::Timeout, text)?,
         };
+        let variables = RawEntry::lines(self.variables.as_deref().unwrap_or_default());
+        check_reserved_variables(&variables)?;
         let raw = RawInputs {
             space: Some(space_text),
             commit_message: crate::commit::message(github_sha, &source),
             source,
             secrets: RawEntry::lines(self.secrets.as_deref().unwrap_or_default()),
             secrets_file: None,
-            variables: RawEntry::lines(self.variables.as_deref().unwrap_or_default()),
+            variables,
             frontend_urls,
             health_path: self.health_path,
             app_url: self.app_url,
@@ -409,6 +510,18 @@ impl ActionInputs {
                 .map(|t| SecretString::new(t.trim().to_string())),
             comment: boolean(Field::Other("comment"), self.comment.as_deref(), true)?,
             preview: boolean(Field::Other("preview"), self.preview.as_deref(), false)?,
+            allow_forks: boolean(
+                Field::Other("allow-forks"),
+                self.allow_forks.as_deref(),
+                false,
+            )?,
+            github_deployment: boolean(
+                Field::Other("github-deployment"),
+                self.github_deployment.as_deref(),
+                true,
+            )?,
+            environment: name_input("environment", self.environment.as_deref(), ENVIRONMENT_MAX)?,
+            preview_label: name_input("preview-label", self.preview_label.as_deref(), LABEL_MAX)?,
             raw,
         })
     }
@@ -682,6 +795,40 @@ mod tests {
     }
 
     #[test]
+    fn event_inputs_are_read_and_checked() {
+        let defaults = config(&[]).expect("defaults");
+        assert!(!defaults.allow_forks && defaults.github_deployment);
+        assert_eq!((defaults.environment, defaults.preview_label), (None, None));
+        let config = config(&[
+            ("INPUT_ALLOW-FORKS", "true"),
+            ("INPUT_GITHUB-DEPLOYMENT", "False"),
+            ("INPUT_ENVIRONMENT", " previews "),
+            ("INPUT_PREVIEW-LABEL", "deploy preview"),
+        ])
+        .expect("valid");
+        assert!(config.allow_forks && !config.github_deployment);
+        assert_eq!(config.environment.as_deref(), Some("previews"));
+        assert_eq!(config.preview_label.as_deref(), Some("deploy preview"));
+
+        let text = error_text(&[("INPUT_ALLOW-FORKS", "yes")]);
+        assert!(text.starts_with("invalid `allow-forks`"), "{text}");
+        let text = error_text(&[("INPUT_PREVIEW-LABEL", &"x".repeat(51))]);
+        assert!(
+            text.starts_with("invalid `preview-label`: longer than GitHub's 50 characters"),
+            "{text}"
+        );
+        let text = error_text(&[("INPUT_ENVIRONMENT", "a\u{7}b")]);
+        assert!(text.starts_with("invalid `environment`"), "{text}");
+        let text = error_text(&[("INPUT_VARIABLES", "LOG_LEVEL=info\nHF_DEPLOY_PREVIEW=a/b#1")]);
+        assert!(
+            text.starts_with(
+                "invalid `variables`: line 2: `HF_DEPLOY_PREVIEW` is reserved for the preview mark"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn timeout_minutes_must_be_a_positive_integer() {
         assert_eq!(
             config(&[("INPUT_TIMEOUT-MINUTES", " 45 ")])
@@ -844,9 +991,19 @@ mod tests {
             ("comment", "true"),
             ("preview", "false"),
             ("allow-degraded", "false"),
+            ("allow-forks", "false"),
+            ("github-deployment", "true"),
+            ("environment", ""),
+            ("preview-label", ""),
         ] {
             assert_eq!(default(name).as_deref(), Some(value), "default of `{name}`");
         }
+        assert!(
+            inputs["allow-forks"]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("secrets") && d.contains("pull_request_target")),
+            "the opt-in says what it risks"
+        );
         assert_eq!(inputs["space"]["required"].as_bool(), Some(true));
         // Empty `hf-token`: a keyless deploy (Trusted Publishers).
         assert_eq!(inputs["hf-token"]["required"].as_bool(), Some(false));

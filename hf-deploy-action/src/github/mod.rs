@@ -7,8 +7,11 @@
 pub(crate) mod api;
 pub(crate) mod commands;
 pub(crate) mod files;
+pub(crate) mod identity;
 pub(crate) mod inputs;
+pub(crate) mod job;
 pub(crate) mod oidc;
+pub(crate) mod pulls;
 
 use std::path::PathBuf;
 

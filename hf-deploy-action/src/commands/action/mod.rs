@@ -9,12 +9,16 @@
 //!    pull-request comment. A failure to comment (a fork, a token without
 //!    `pull-requests: write`) is a warning, never a failed deploy.
 //!
-//! A closed pull request with `preview` on takes the other road after step 2:
-//! [`close::close_preview`].
+//! A preview that ends (its pull request closed, or lost its `preview-label`) takes the other
+//! road after step 2: [`close::close_preview`]. Who may deploy what (forks, closed pull
+//! requests, labels) is [`gate`]'s; the preview mark is [`mark`]'s. `dry-run` writes nothing
+//! anywhere: no Hub write, no deployment, no status, no comment.
 
 mod annotate;
 mod close;
+mod gate;
 mod joblog;
+mod mark;
 mod progress;
 mod publish;
 mod resolve;
@@ -25,14 +29,15 @@ use std::process::ExitCode;
 use hf_deploy_core::{DeployOptions, Error};
 use octocrab::models::repos::DeploymentStatusState;
 
-use crate::github::api::{self, DeploymentOutcome, StatusText, StatusUpdate};
+use crate::github::api::{self, DeploymentOutcome, NewDeployment, StatusText, StatusUpdate};
 use crate::github::commands as gha;
 use crate::github::inputs::ActionInputs;
+use crate::github::job;
 use crate::ui::Ui;
 
 use self::joblog::{emit, warn_on_error};
 use self::publish::Deployed;
-use self::resolve::{Deploy, Job, Resolved, Run};
+use self::resolve::{Deploy, GitHub, Job, Resolved, Run};
 
 pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     let vars: Vec<(String, String)> = std::env::vars().collect();
@@ -75,21 +80,30 @@ async fn deploy(run: &Run, job: &Deploy) -> Deployed {
 }
 
 /// A GitHub deployment of the commit, marked in progress; none without the GitHub API, without
-/// a commit, in a dry run, or when GitHub declines (a warning says why).
+/// a commit, in a dry run, with `github-deployment: false`, when GitHub already records this
+/// job as a deployment (a notice says so), or when GitHub declines (a warning says why).
 async fn start_deployment(run: &Run, job: &Deploy, options: &DeployOptions) -> Option<u64> {
     let github = run.github.as_ref()?;
-    if job.sha.is_empty() || options.dry_run {
+    if job.sha.is_empty() || options.dry_run || !run.config.github_deployment {
         return None;
     }
-    let created = api::create_deployment(
-        &github.client,
-        &github.repo,
-        &job.sha,
-        &job.environment,
-        job.preview,
-        job.pr_number.is_none(),
-    )
-    .await;
+    if let Some(environment) = job_environment(run, github).await {
+        emit(&gha::notice(
+            "hf-deploy: no second GitHub deployment",
+            &format!(
+                "this job declares `environment: {environment}`, which GitHub records as a deployment already; hf-deploy records none of its own. To keep this notice away, set `github-deployment: false`, or declare `environment: {{name: {environment}, deployment: false}}` to let hf-deploy record it"
+            ),
+        ));
+        return None;
+    }
+    let new = NewDeployment {
+        sha: &job.sha,
+        environment: &job.environment,
+        space: &job.space,
+        preview_of: if job.preview { job.pr_number } else { None },
+        production: job.pr_number.is_none(),
+    };
+    let created = api::create_deployment(&github.client, &github.repo, &new).await;
     match created {
         Ok(DeploymentOutcome::Created(id)) => {
             let update = StatusUpdate {
@@ -113,6 +127,16 @@ async fn start_deployment(run: &Run, job: &Deploy, options: &DeployOptions) -> O
             None
         }
     }
+}
+
+/// The environment of the deployment GitHub made for this job (`environment:` on the job), if
+/// one is found ([`job::job_environment`]); a failed lookup finds none.
+async fn job_environment(run: &Run, github: &GitHub) -> Option<String> {
+    let (sha, run_id) = (run.runner.sha.as_deref()?, run.runner.run_id.as_deref()?);
+    job::job_environment(&github.client, &github.repo, sha, run_id)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// The run's end: a notice naming the live app, or the deploy's error with its exit code.

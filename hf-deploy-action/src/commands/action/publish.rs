@@ -12,8 +12,8 @@ use super::joblog::{emit, warn_on_error};
 use super::resolve::{Deploy, GitHub, Run};
 use crate::github::api::{self, CommentOutcome, StatusText, StatusUpdate};
 use crate::github::commands as gha;
-use crate::github::files;
 use crate::github::inputs::RunnerEnv;
+use crate::github::{files, identity};
 use crate::render::markdown;
 
 /// What the deploy step leaves for publishing.
@@ -38,7 +38,7 @@ pub(super) async fn publish(run: &Run, job: &Deploy, deployed: &Deployed) -> any
     if let Some(id) = deployed.deployment {
         finish_deployment(github, id, run, deployed).await;
     }
-    if let (Some(number), true) = (job.pr_number, run.config.comment) {
+    if let (Some(number), true, false) = (job.pr_number, run.config.comment, job.options.dry_run) {
         let marker = api::marker(&job.space);
         let space = job.space.to_string();
         let body = markdown::comment(&markdown::Comment {
@@ -50,7 +50,7 @@ pub(super) async fn publish(run: &Run, job: &Deploy, deployed: &Deployed) -> any
             marker: &marker,
             redact: &redact,
         });
-        post_comment(github, number, &marker, &body).await;
+        post_comment(github, number, &marker, &body, true).await;
     }
     Ok(())
 }
@@ -114,10 +114,48 @@ async fn finish_deployment(github: &GitHub, id: u64, run: &Run, deployed: &Deplo
     warn_on_error(api::set_status(&github.client, &github.repo, id, &update).await);
 }
 
-/// Create or update the one comment carrying `marker` on pull request `number`; GitHub's
-/// refusal or an error is a warning.
-pub(super) async fn post_comment(github: &GitHub, number: u64, marker: &str, body: &str) {
-    match api::upsert_comment(&github.client, &github.repo, number, marker, body).await {
+/// Create or update the one comment carrying `marker` that the token's own identity wrote
+/// (`github::identity`) on pull request `number` (with `create` false, only update it);
+/// GitHub's refusal or an error is a warning.
+pub(super) async fn post_comment(
+    github: &GitHub,
+    number: u64,
+    marker: &str,
+    body: &str,
+    create: bool,
+) {
+    let identity = match identity::identity(&github.client).await {
+        Ok(identity) => identity,
+        Err(error) => {
+            emit(&gha::warning(
+                "hf-deploy: no pull-request comment",
+                &error.to_string(),
+            ));
+            return;
+        }
+    };
+    let written = if create {
+        api::upsert_comment(
+            &github.client,
+            &github.repo,
+            number,
+            marker,
+            body,
+            &identity,
+        )
+        .await
+    } else {
+        api::update_comment(
+            &github.client,
+            &github.repo,
+            number,
+            marker,
+            body,
+            &identity,
+        )
+        .await
+    };
+    match written {
         Ok(CommentOutcome::Skipped(reason)) => {
             emit(&gha::warning("hf-deploy: no pull-request comment", &reason));
         }
@@ -170,14 +208,17 @@ mod tests {
             marker: &marker,
             redact: &secrets,
         });
-        post_comment(&github, 2, &marker, &body).await;
+        post_comment(&github, 2, &marker, &body, true).await;
         let created = api::create_deployment(
             &github.client,
             &github.repo,
-            "ec26c3e",
-            &api::environment_name(&preview),
-            true,
-            false,
+            &api::NewDeployment {
+                sha: "ec26c3e",
+                environment: &api::environment_name(&preview),
+                space: &preview,
+                preview_of: Some(2),
+                production: false,
+            },
         )
         .await
         .expect("deploy");

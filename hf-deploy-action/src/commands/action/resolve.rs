@@ -13,13 +13,15 @@ use hf_deploy_core::{DeployOptions, Error, SpaceId, inputs};
 use octocrab::Octocrab;
 
 use super::annotate;
+use super::gate::{self, Checked};
 use super::joblog::emit;
+use super::mark::{self, Found};
 use crate::github::api::{self, GitHubRepo, Target};
 use crate::github::commands as gha;
 use crate::github::files::{self, PullRequestEvent};
-use crate::github::inputs::{ActionConfig, ActionInputs, RunnerEnv};
+use crate::github::inputs::{ActionConfig, ActionInputs, PREVIEW_MARK, RunnerEnv};
 use crate::github::oidc;
-use crate::ui::Ui;
+use crate::ui::{Reported, Ui};
 
 /// Everything a run works with once its inputs are checked.
 pub(super) struct Run {
@@ -71,7 +73,7 @@ pub(super) struct Deploy {
     pub(super) pr_number: Option<u64>,
 }
 
-/// A closed pull request's preview, to delete.
+/// A preview to delete: its pull request closed, or lost its `preview-label`.
 pub(super) struct ClosePreview {
     /// The preview Space.
     pub(super) space: SpaceId,
@@ -81,18 +83,25 @@ pub(super) struct ClosePreview {
     pub(super) pr_number: u64,
     /// True when it was merged.
     pub(super) merged: bool,
+    /// The `preview-label` taken off the open pull request, when that is why.
+    pub(super) label_removed: Option<String>,
 }
 
 /// The outcome of step 2: a run to carry out, or an early, successful end.
 pub(super) enum Resolved {
     /// Go on.
     Run(Box<Run>),
-    /// Nothing to do (a fork's pull request without a token, a closed pull request without
-    /// previews): a notice or warning said why.
+    /// Nothing to do (a fork's pull request, a closed pull request without previews, one
+    /// without the `preview-label`): a notice or warning said why.
     Stop(ExitCode),
 }
 
 /// Step 2. Errors are already annotated for the job page (see [`annotate::fail`]).
+///
+/// In order: the runner and the event; every input (bad input: exit 2); the event alone
+/// (a fork skipped, closing, labels); the scaffold of the source, for a deploy only (a closing
+/// needs no source: its job may have no checkout); the pull request read again where the
+/// event cannot be trusted ([`gate::recheck`]); the Hub client; for a preview, its mark.
 pub(super) async fn resolve(
     inputs: ActionInputs,
     vars: &[(String, String)],
@@ -104,65 +113,51 @@ pub(super) async fn resolve(
     };
     let workspace = PathBuf::from(runner.workspace.as_deref().unwrap_or("."));
     let event = read_event(&runner);
-    if let Some(pr) = &event {
-        if pr.is_fork() && inputs_lack_token(vars) {
-            emit(&gha::warning(
-                "hf-deploy: skipped",
-                &format!(
-                    "pull request #{} comes from a fork, whose workflow runs get no secrets: nothing was deployed",
-                    pr.number
-                ),
-            ));
-            return Ok(Resolved::Stop(ExitCode::SUCCESS));
-        }
-    }
     let fail = |error: Error| annotate::failure(error, &workspace, ui);
     let config = inputs
         .validate(&workspace, runner.sha.as_deref())
         .map_err(fail)?;
+    if let Some(text) = event
+        .as_ref()
+        .and_then(|pr| gate::fork_skip(pr, config.allow_forks))
+    {
+        emit(&gha::notice("hf-deploy: skipped", &text));
+        return Ok(Resolved::Stop(ExitCode::SUCCESS));
+    }
     let github_sha = runner.sha.clone().unwrap_or_default();
-    let target = api::target(&config.space, config.preview, event.as_ref(), &github_sha);
-    let options = resolve_options(&config, &target).await?.map_err(fail)?;
-    let space = match &target {
-        Target::Nothing(reason) => {
-            emit(&gha::notice("hf-deploy", reason));
-            return Ok(Resolved::Stop(ExitCode::SUCCESS));
+    let mut rules = gate::rules(&config);
+    if runner.is_rerun() {
+        // A re-run's payload is the first attempt's: its labels are read again below.
+        rules.preview_label = None;
+    }
+    let target = api::target(&config.space, &rules, event.as_ref(), &github_sha);
+    if let Target::Nothing(reason) = &target {
+        emit(&gha::notice("hf-deploy", reason));
+        return Ok(Resolved::Stop(ExitCode::SUCCESS));
+    }
+    let options = match &target {
+        Target::Deploy { .. } => Some(resolve_options(&config, &target).await?.map_err(fail)?),
+        _ => None,
+    };
+    let (github, run_url) = github_api(&runner, &config);
+    let api = github.as_ref().map(|g| (&g.client, &g.repo));
+    let target = match gate::recheck(api, event.as_ref(), target, &config, &github_sha).await {
+        Ok(Checked::Go(target)) => target,
+        Ok(Checked::Stop(code)) => return Ok(Resolved::Stop(code)),
+        Err(error) => {
+            emit(&gha::error("hf-deploy", &error.to_string()));
+            return Err(anyhow::Error::new(error));
         }
+    };
+    let space = match &target {
         Target::Deploy { space, .. } | Target::DeletePreview { space, .. } => space,
+        Target::Nothing(_) => return Ok(Resolved::Stop(ExitCode::SUCCESS)),
     };
     let hub = match hub_client(vars, &config, &oidc::endpoint(vars), space).await {
         Ok(hub) => hub,
         Err(error) => return Err(error.downcast::<Error>().map_or_else(|e| e, fail)),
     };
-    let (github, run_url) = github_api(&runner, &config);
-    let job = match target {
-        Target::Deploy {
-            space,
-            sha,
-            environment,
-            preview,
-            pr_number,
-        } => Job::Deploy(Box::new(Deploy {
-            options,
-            space,
-            sha,
-            environment,
-            preview,
-            pr_number,
-        })),
-        Target::DeletePreview {
-            space,
-            environment,
-            pr_number,
-            merged,
-        } => Job::ClosePreview(ClosePreview {
-            space,
-            environment,
-            pr_number,
-            merged,
-        }),
-        Target::Nothing(_) => return Ok(Resolved::Stop(ExitCode::SUCCESS)),
-    };
+    let job = job(target, options, &hub, runner.repository().as_ref()).await?;
     Ok(Resolved::Run(Box::new(Run {
         runner,
         workspace,
@@ -174,8 +169,100 @@ pub(super) async fn resolve(
     })))
 }
 
-/// The event: a pull request (number, head SHA, fork), or none. A payload that cannot be
-/// read is a warning, and the run goes on as for a push.
+/// The job of a target; a preview deploy gets its mark ([`mark`]) among its variables, after
+/// checking that the Space, if it exists, is not another pull request's preview. `repo` is
+/// `GITHUB_REPOSITORY`.
+async fn job(
+    target: Target,
+    options: Option<DeployOptions>,
+    hub: &HubClient,
+    repo: Option<&GitHubRepo>,
+) -> anyhow::Result<Job> {
+    match target {
+        Target::Deploy {
+            space,
+            sha,
+            environment,
+            preview,
+            pr_number,
+        } => {
+            let mut options =
+                options.ok_or_else(|| anyhow::anyhow!("a deploy without its checked inputs"))?;
+            match (preview, pr_number, repo) {
+                (true, Some(number), Some(repo)) => {
+                    let expected = mark::value(repo, number);
+                    check_mark(hub, &space, &expected).await?;
+                    options
+                        .settings
+                        .variables
+                        .insert(PREVIEW_MARK.to_string(), expected);
+                }
+                (true, _, None) => emit(&gha::warning(
+                    "hf-deploy",
+                    &format!(
+                        "`GITHUB_REPOSITORY` is not set: preview Space `{space}` gets no preview mark, so closing its pull request will leave it in place"
+                    ),
+                )),
+                _ => {}
+            }
+            Ok(Job::Deploy(Box::new(Deploy {
+                options,
+                space,
+                sha,
+                environment,
+                preview,
+                pr_number,
+            })))
+        }
+        Target::DeletePreview {
+            space,
+            environment,
+            pr_number,
+            merged,
+            label_removed,
+        } => Ok(Job::ClosePreview(ClosePreview {
+            space,
+            environment,
+            pr_number,
+            merged,
+            label_removed,
+        })),
+        Target::Nothing(reason) => Err(anyhow::anyhow!("nothing to do: {reason}")),
+    }
+}
+
+/// A preview Space that exists must not carry another pull request's mark (deploying would
+/// take it over, and this pull request's closing would then delete it); an unmarked one is
+/// taken over with a warning (a preview made before marks existed).
+async fn check_mark(hub: &HubClient, space: &SpaceId, expected: &str) -> anyhow::Result<()> {
+    match mark::read(hub, space, expected).await {
+        Ok(Found::Gone | Found::Ours) => Ok(()),
+        Ok(Found::Unmarked) => {
+            emit(&gha::warning(
+                "hf-deploy",
+                &format!(
+                    "preview Space `{space}` exists without a preview mark: this deploy marks it as the preview of `{expected}`"
+                ),
+            ));
+            Ok(())
+        }
+        Ok(found @ Found::Other(_)) => {
+            let text = format!(
+                "refusing to deploy the preview: {}",
+                mark::why_kept(space, &found, expected)
+            );
+            emit(&gha::error("hf-deploy", &text));
+            Err(Reported(format!("error: {text}"), 1).into())
+        }
+        Err(error) => {
+            emit(&annotate::annotations(&error, Path::new("")));
+            Err(anyhow::Error::new(error))
+        }
+    }
+}
+
+/// The event: a pull request (number, head SHA, fork, labels), or none. A payload that cannot
+/// be read is a warning, and the run goes on as for a push.
 fn read_event(runner: &RunnerEnv) -> Option<PullRequestEvent> {
     let path = runner.event_path.as_deref()?;
     match files::event(Path::new(path)) {
@@ -188,13 +275,6 @@ fn read_event(runner: &RunnerEnv) -> Option<PullRequestEvent> {
             None
         }
     }
-}
-
-/// The raw `hf-token` input is absent or empty.
-fn inputs_lack_token(vars: &[(String, String)]) -> bool {
-    !vars
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("INPUT_HF-TOKEN") && !v.trim().is_empty())
 }
 
 /// The shared input step (every rule, the scaffold of the source), off the async threads;
@@ -249,10 +329,7 @@ async fn hub_client(
 /// The GitHub API (with `github-token` and `GITHUB_REPOSITORY`; a client that cannot be made
 /// is a warning) and the workflow run's URL.
 fn github_api(runner: &RunnerEnv, config: &ActionConfig) -> (Option<GitHub>, Option<String>) {
-    let repo = runner
-        .repository
-        .as_deref()
-        .and_then(|r| GitHubRepo::parse(r).ok());
+    let repo = runner.repository();
     let run_url = match (&repo, &runner.run_id) {
         (Some(repo), Some(run_id)) => Some(api::run_url(runner.server_url(), repo, run_id)),
         _ => None,

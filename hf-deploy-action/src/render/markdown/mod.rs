@@ -100,13 +100,58 @@ pub(crate) fn comment(comment: &Comment<'_>) -> String {
     })
 }
 
-/// The comment left when the pull request closes: `merged` or closed, the preview Space
-/// `deleted` or already gone; the marker last.
-pub(crate) fn closed(space: &str, merged: bool, deleted: bool, marker: &str) -> String {
+/// What became of a preview Space when its pull request closed or lost its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EndOutcome<'a> {
+    /// It was deleted.
+    Deleted,
+    /// It was already gone.
+    Gone,
+    /// It was left in place: it does not carry `expected`, this pull request's preview mark;
+    /// `found` is the mark it carries instead (text from the Hub), when it carries one.
+    Kept {
+        /// The mark found.
+        found: Option<&'a str>,
+        /// The mark expected.
+        expected: &'a str,
+    },
+}
+
+/// Everything in the comment left when a preview ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ended<'a> {
+    /// The preview Space.
+    pub(crate) space: &'a str,
+    /// The pull request was merged.
+    pub(crate) merged: bool,
+    /// The `preview-label` taken off the open pull request, when that is why.
+    pub(crate) label_removed: Option<&'a str>,
+    /// What became of the Space.
+    pub(crate) outcome: EndOutcome<'a>,
+    /// The hidden marker that finds the comment again: our own text.
+    pub(crate) marker: &'a str,
+}
+
+/// The comment left when a preview ends: why (merged, closed or label removed) and what
+/// became of the preview Space; the marker last.
+pub(crate) fn ended(ended: &Ended<'_>) -> String {
+    let (outcome, found, expected) = match ended.outcome {
+        EndOutcome::Deleted => ("deleted", None, None),
+        EndOutcome::Gone => ("gone", None, None),
+        EndOutcome::Kept { found, expected } => ("kept", found, Some(expected)),
+    };
     render(
         &environment(),
         CLOSED,
-        &context! { space, merged, deleted, marker => Ours(marker.to_string()) },
+        &context! {
+            space => ended.space,
+            merged => ended.merged,
+            label_removed => ended.label_removed,
+            outcome => outcome,
+            found => found,
+            expected => expected,
+            marker => Ours(ended.marker.to_string()),
+        },
     )
 }
 

@@ -6,7 +6,7 @@ use hf_deploy_core::report::samples::{build_error, dry_run, healthy};
 use hf_deploy_core::report::{DeployReport, HealthSummary};
 use hf_deploy_core::verify::ServiceHealth;
 
-use super::{Comment, MAX_CHARS, closed, comment, summary};
+use super::{Comment, EndOutcome, Ended, MAX_CHARS, comment, ended, summary};
 
 const MARKER: &str = "<!-- hf-deploy:space=alice/rag-chatbot -->";
 
@@ -125,6 +125,21 @@ fn the_log_tail_is_shown_once_and_redacted_in_comment_and_summary() {
     }
 }
 
+/// The comment of a preview ended by its pull request's closing.
+fn closed(space: &str, merged: bool, deleted: bool, marker: &str) -> String {
+    ended(&Ended {
+        space,
+        merged,
+        label_removed: None,
+        outcome: if deleted {
+            EndOutcome::Deleted
+        } else {
+            EndOutcome::Gone
+        },
+        marker,
+    })
+}
+
 #[test]
 fn closed_comment_says_what_happened_to_the_preview() {
     let marker = "<!-- hf-deploy:space=alice/rag-chatbot-pr-17 -->";
@@ -142,6 +157,61 @@ fn closed_comment_says_what_happened_to_the_preview() {
         "{gone}"
     );
     assert!(gone.ends_with(&format!("{marker}\n")));
+}
+
+#[test]
+fn a_preview_left_in_place_or_unlabeled_says_why() {
+    let marker = "<!-- hf-deploy:space=alice/rag-chatbot-pr-17 -->";
+    let kept = ended(&Ended {
+        space: "alice/rag-chatbot-pr-17",
+        merged: false,
+        label_removed: None,
+        outcome: EndOutcome::Kept {
+            found: Some("mallory/other#3 `@team` <img src=x>"),
+            expected: "alice/app#17",
+        },
+        marker,
+    });
+    assert!(
+        kept.starts_with("### \u{26a0}\u{fe0f} Hugging Face Space preview left in place\n\n"),
+        "{kept}"
+    );
+    assert!(
+        kept.contains(
+            "the Space `alice/rag-chatbot-pr-17` was left in place: it carries the preview mark"
+        ) && kept.contains("not `alice/app#17`"),
+        "{kept}"
+    );
+    assert!(
+        kept.contains("``mallory/other#3 `@team` <img src=x>``"),
+        "the Hub's value is a code span no backtick inside closes: {kept}"
+    );
+    let unmarked = ended(&Ended {
+        space: "alice/rag-chatbot-pr-17",
+        merged: true,
+        label_removed: None,
+        outcome: EndOutcome::Kept {
+            found: None,
+            expected: "alice/app#17",
+        },
+        marker,
+    });
+    assert!(
+        unmarked.contains("was merged; the Space `alice/rag-chatbot-pr-17` was left in place: it carries no preview mark"),
+        "{unmarked}"
+    );
+    let unlabeled = ended(&Ended {
+        space: "alice/rag-chatbot-pr-17",
+        merged: false,
+        label_removed: Some("preview"),
+        outcome: EndOutcome::Deleted,
+        marker,
+    });
+    assert!(
+        unlabeled.contains("The pull request lost the label `preview`; preview deleted"),
+        "{unlabeled}"
+    );
+    assert!(unlabeled.ends_with(&format!("{marker}\n")));
 }
 
 #[test]
