@@ -70,6 +70,7 @@ pub mod scaffold;
 mod secret;
 mod settings;
 mod space;
+mod untrusted;
 pub mod verify;
 
 pub use content::FileContent;
@@ -82,3 +83,4 @@ pub use inputs::{Field, Phrase, RawEntry, RawInputs};
 pub use secret::SecretString;
 pub use settings::Settings;
 pub use space::SpaceId;
+pub use untrusted::{Redactor, RedactorBuilder, RemoteText};
