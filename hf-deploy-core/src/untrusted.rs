@@ -331,4 +331,6 @@ impl Serialize for RemoteText {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
