@@ -481,6 +481,7 @@ fn percent_decode(value: &str) -> Option<String> {
         let escape = (bytes[at] == b'%')
             .then(|| bytes.get(at + 1..at + 3))
             .flatten()
+            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
             .and_then(|hex| std::str::from_utf8(hex).ok())
             .and_then(|hex| u8::from_str_radix(hex, 16).ok());
         match escape {
@@ -608,6 +609,7 @@ mod tests {
         assert_eq!(r.redact(r#"{"key":"sk\"live\\42"}"#), r#"{"key":"***"}"#);
         assert_eq!(r.redact("sk%22live%5C42"), "***");
         assert_eq!(percent_decode("a%2"), None);
+        assert_eq!(percent_decode("%+f"), None, "a sign is no hex digit");
         assert_eq!(percent_decode("%ff"), None);
         assert_eq!(percent_decode("a%20b").as_deref(), Some("a b"));
     }
