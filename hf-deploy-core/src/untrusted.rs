@@ -29,19 +29,20 @@
 //!
 //! * A value of 4 characters or more is redacted wherever it occurs, overlapping occurrences of
 //!   several values included (the longest stretch wins), and also when line breaks (`\n`,
-//!   `\r\n`, `\r`) or invisible characters (zero-width spaces, soft hyphens, bidi controls: the
-//!   Unicode default-ignorable code points) sit anywhere inside it, as when a log wraps a long
-//!   line or a stream splits it. The line breaks are kept, with a mark on each line.
+//!   `\r\n`, `\r`), other control characters, terminal escape sequences or invisible
+//!   characters (zero-width spaces, soft hyphens, bidi controls: the Unicode default-ignorable
+//!   code points) sit anywhere inside it, as when a log wraps a long line, a stream splits it or
+//!   a colour code cuts it. The line breaks are kept, with a mark on each line.
 //! * A piece of such a value at an edge of the text is redacted too: when the text starts with
-//!   a suffix, or ends with a prefix, of a value, of 4 characters or more (line breaks and
-//!   invisible characters again left out), as when a log tail or a size cap cut a secret.
+//!   a suffix, or ends with a prefix, of a value, of 4 characters or more (what the first rule
+//!   looks through is looked through here too), as when a log tail or a size cap cut a secret.
 //! * A value of 1 to 3 characters would shred ordinary text if redacted everywhere (a secret
 //!   `42` in every port number). It is redacted where it stands as a value: as the right side
 //!   of `=` or `:` (a quote and spaces allowed between: `KEY=ab`, `key: 'ab'`, `"key": "ab"`,
 //!   `?token=ab&`) and ending at the end of the text, a space, a quote or one of
 //!   `` , ; & ) ] } @ / < > ``; or as the first or last word of the text. Elsewhere (inside a
-//!   word, or as a word in the middle of a sentence) it is left alone: a secret that short is
-//!   no secret, and the documentation says so.
+//!   word, or as a word in the middle of a sentence) it is left alone: a value that short is
+//!   guessed in a moment anyway, and `SECURITY.md` says so.
 //!
 //! # The destinations
 //!
