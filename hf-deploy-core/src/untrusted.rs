@@ -306,11 +306,12 @@ fn tail(text: &str, max: usize) -> &str {
 
 impl fmt::Debug for RemoteText {
     /// The redacted text, escaped as a Rust string (controls, bidi controls); `***` alone if
-    /// the escaping wrote a value (a pathological value holding `\\`).
+    /// the escaping or the frame around it wrote a value (a pathological value holding `\\`,
+    /// or one that the closing `")` completes).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let escaped = format!("{:?}", self.text);
-        if self.redactor.is_clean(&escaped) {
-            write!(f, "RemoteText({escaped})")
+        let shown = format!("RemoteText({:?})", self.text);
+        if self.redactor.is_clean(&shown) {
+            f.write_str(&shown)
         } else {
             write!(f, "RemoteText({MARK:?})")
         }
