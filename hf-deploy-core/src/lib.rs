@@ -93,6 +93,7 @@ mod settings;
 mod space;
 mod stage;
 mod urls;
+mod untrusted;
 pub mod verify;
 mod wait;
 
@@ -105,3 +106,4 @@ pub use secret::SecretString;
 pub use settings::{RawEntry, Settings};
 pub use space::SpaceId;
 pub use urls::HealthPath;
+pub use untrusted::{Redactor, RedactorBuilder, RemoteText};
