@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::scaffold::{
     self, ALLOWED_COLORS, DEFAULT_HEALTH_PATH, SHORT_DESCRIPTION_MAX, ScaffoldOptions, SecretDoc,
 };
-use crate::settings::{self, SettingsInput};
+use crate::settings::{self, Settings, SettingsInput};
 pub use crate::space::parse_http_url;
 use crate::space::{SpaceId, parse_origin};
 
@@ -498,6 +498,25 @@ pub fn resolve_scaffold(raw: &RawInputs) -> Result<ScaffoldOptions> {
     let options = scaffold_options(raw, space, &health_path);
     check_scaffold_options(&options)?;
     Ok(options)
+}
+
+/// The settings part of [`resolve`] alone: the secrets, the secrets file, the variables and the
+/// frontend origins of `raw` checked and gathered by the same rules, without the Space or the
+/// source. For a front end that checks a part of its inputs on its own first (each entry of a
+/// configuration file, to point at the one that is wrong).
+///
+/// # Errors
+///
+/// The first bad entry: [`Error::InvalidInput`] naming [`Field::Secrets`],
+/// [`Field::SecretsFile`], [`Field::Variables`] or [`Field::FrontendUrl`].
+pub fn resolve_settings(raw: &RawInputs) -> Result<Settings> {
+    let frontend_origins = origins(&raw.frontend_urls)?;
+    settings::resolve(&SettingsInput {
+        secrets: &raw.secrets,
+        secrets_file: raw.secrets_file.as_deref(),
+        variables: &raw.variables,
+        frontend_origins: &frontend_origins,
+    })
 }
 
 fn scaffold_options(raw: &RawInputs, space: Option<SpaceId>, health_path: &str) -> ScaffoldOptions {
