@@ -27,12 +27,24 @@ pub(crate) struct ChangedError {
     pub(crate) hint: String,
 }
 
-/// The repository holding `file` and its work tree's root, when there is one.
+/// The root of the work tree holding `file`, when it is in a repository.
 pub(crate) fn work_tree(file: &ConfigFile) -> Option<PathBuf> {
-    let repository = Repository::discover(file.dir()).ok()?;
+    repository_root(file.dir())
+}
+
+/// The root of the work tree holding `dir`, when it is in a repository.
+pub(crate) fn repository_root(dir: &Path) -> Option<PathBuf> {
+    let repository = Repository::discover(dir).ok()?;
     repository
         .workdir()
         .map(|dir| dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))
+}
+
+/// The URL of the remote `origin` of the repository holding `dir`.
+pub(crate) fn origin_url(dir: &Path) -> Option<String> {
+    let repository = Repository::discover(dir).ok()?;
+    let remote = repository.find_remote("origin").ok()?;
+    remote.url().map(str::to_string)
 }
 
 /// For each entry of `file` (in order), whether it changed between `base` and `HEAD`.
