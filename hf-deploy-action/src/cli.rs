@@ -52,7 +52,7 @@ pub(crate) enum Command {
     /// Write the Space tree (Dockerfile, README, app files) for a backend folder.
     Scaffold(ScaffoldArgs),
     /// Scaffold, push, set secrets and variables, wait for the build and verify the app.
-    Deploy(DeployArgs),
+    Deploy(Box<DeployArgs>),
     /// Write a commented `hf-deploy.toml` for a backend folder.
     Init(InitArgs),
     /// List the Spaces of `hf-deploy.toml` (or, with `--matrix`, a GitHub Actions matrix of them).

@@ -26,7 +26,7 @@ use crate::ui::{Ui, UsageError};
 pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
     let result = match command {
         Command::Scaffold(args) => scaffold::run(args, ui).await,
-        Command::Deploy(args) => deploy::run(args, ui).await,
+        Command::Deploy(args) => deploy::run(*args, ui).await,
         Command::Init(args) => init::run(args, ui).await,
         Command::Plan(args) => plan::run(args, ui).await,
         Command::Verify(args) => verify::run(args, ui).await,

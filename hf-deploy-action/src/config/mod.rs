@@ -19,9 +19,8 @@ mod rules;
 use std::path::{Path, PathBuf};
 
 pub(crate) use error::{ConfigError, Location};
-pub(crate) use keys::{KEYS, Key, Kind, spelling};
+pub(crate) use keys::{Kind, spelling};
 pub(crate) use parse::{Entry, Item, Value};
-pub(crate) use rules::looks_secret;
 
 /// The file's name, looked for from the current directory up to the repository's root.
 pub(crate) const FILE_NAME: &str = "hf-deploy.toml";
@@ -240,6 +239,12 @@ pub(crate) fn find(start: &Path) -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// Every key of a `[[space]]` table, for tests of the front ends.
+#[cfg(test)]
+pub(crate) fn keys_for_tests() -> impl Iterator<Item = &'static str> {
+    keys::KEYS.iter().map(|key| key.name)
 }
 
 /// `path` as messages show it: relative to `base` when under it.

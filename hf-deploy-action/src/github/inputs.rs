@@ -92,6 +92,18 @@ pub(crate) struct ActionInputs {
     /// `allow-degraded`: boolean.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) allow_degraded: Option<String>,
+    /// `config`: the `hf-deploy.toml` to read, relative to the workspace.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) config: Option<String>,
+    /// `command`: `deploy` (default), `plan`, ...
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) command: Option<String>,
+    /// `changed-since`: with `command: plan`, only the Spaces changed since this revision.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) changed_since: Option<String>,
+    /// Not an input: the `secrets-file` of the `hf-deploy.toml` entry, set after reading it.
+    #[serde(skip)]
+    pub(crate) secrets_file: Option<PathBuf>,
 }
 
 /// `""` (and whitespace only) -> `None`: the runner sets every declared input, empty when the
@@ -106,7 +118,7 @@ const SECRET_INPUTS: [&str; 3] = ["hf-token", "secrets", "github-token"];
 
 impl ActionInputs {
     /// Every input as `(name in action.yml, value)`.
-    fn fields(&self) -> [(&'static str, &Option<String>); 23] {
+    fn fields(&self) -> [(&'static str, &Option<String>); 26] {
         [
             ("hf-token", &self.hf_token),
             ("hf-endpoint", &self.hf_endpoint),
@@ -131,6 +143,9 @@ impl ActionInputs {
             ("comment", &self.comment),
             ("preview", &self.preview),
             ("allow-degraded", &self.allow_degraded),
+            ("config", &self.config),
+            ("command", &self.command),
+            ("changed-since", &self.changed_since),
         ]
     }
 }
@@ -368,7 +383,7 @@ impl ActionInputs {
             commit_message: crate::commit::message(github_sha, &source),
             source,
             secrets: RawEntry::lines(self.secrets.as_deref().unwrap_or_default()),
-            secrets_file: None,
+            secrets_file: self.secrets_file,
             variables: RawEntry::lines(self.variables.as_deref().unwrap_or_default()),
             frontend_urls,
             health_path: self.health_path,
@@ -817,10 +832,14 @@ mod tests {
             ("comment", "true"),
             ("preview", "false"),
             ("allow-degraded", "false"),
+            ("config", ""),
+            ("command", "deploy"),
+            ("changed-since", ""),
         ] {
             assert_eq!(default(name).as_deref(), Some(value), "default of `{name}`");
         }
-        assert_eq!(inputs["space"]["required"].as_bool(), Some(true));
+        // With an `hf-deploy.toml`, `space` picks its entry and may be left out.
+        assert_eq!(inputs["space"]["required"].as_bool(), Some(false));
         // Empty `hf-token`: a keyless deploy (Trusted Publishers).
         assert_eq!(inputs["hf-token"]["required"].as_bool(), Some(false));
         assert_eq!(default("hf-token").as_deref(), Some(""));
@@ -849,7 +868,8 @@ mod tests {
                 "commit-sha",
                 "changed",
                 "stage",
-                "health"
+                "health",
+                "matrix"
             ]
         );
         assert_eq!(action["runs"]["using"].as_str(), Some("docker"));

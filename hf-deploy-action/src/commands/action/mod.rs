@@ -9,12 +9,17 @@
 //!    pull-request comment. A failure to comment (a fork, a token without
 //!    `pull-requests: write`) is a warning, never a failed deploy.
 //!
+//! Before step 2, an `hf-deploy.toml` entry fills the inputs left empty or at their default
+//! ([`from_file`]); `command: plan` sets the `matrix` output instead of deploying ([`plan`]).
+//!
 //! A closed pull request with `preview` on takes the other road after step 2:
 //! [`close::close_preview`].
 
 mod annotate;
 mod close;
+mod from_file;
 mod joblog;
+mod plan;
 mod progress;
 mod publish;
 mod resolve;
@@ -35,9 +40,15 @@ use self::publish::Deployed;
 use self::resolve::{Deploy, Job, Resolved, Run};
 
 pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
-    let vars: Vec<(String, String)> = std::env::vars().collect();
+    let mut vars: Vec<(String, String)> = std::env::vars().collect();
     let inputs = match mask(&vars) {
         Ok(inputs) => inputs,
+        Err(error) => return annotate::fail(error, Path::new(""), ui),
+    };
+    // `command: plan` needs no token and deploys nothing; a deploy reads `hf-deploy.toml` first.
+    let inputs = match plan::command(&inputs) {
+        Ok(plan::Command::Plan) => return plan::run(&inputs, &vars),
+        Ok(plan::Command::Deploy) => from_file::read(inputs, &mut vars)?,
         Err(error) => return annotate::fail(error, Path::new(""), ui),
     };
     let run = match resolve::resolve(inputs, &vars, ui).await? {
