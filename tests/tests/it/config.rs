@@ -476,8 +476,15 @@ fn the_example_repository_has_a_file_that_reads() {
     let example = example_backend().join("..");
     let output = run_in(&example, &["plan", "--json"], &[]);
     assert_eq!(output.code, 0, "{}", output.both());
-    assert_eq!(output.json()["spaces"][0]["space"], "your-hf-username/rag-chatbot");
-    let output = run_in(&example, &["deploy", "--dry-run", "--json"], &[("HF_ENDPOINT", DEAD)]);
+    assert_eq!(
+        output.json()["spaces"][0]["space"],
+        "your-hf-username/rag-chatbot"
+    );
+    let output = run_in(
+        &example,
+        &["deploy", "--dry-run", "--json"],
+        &[("HF_ENDPOINT", DEAD)],
+    );
     assert_eq!(output.code, 0, "{}", output.both());
     let report = output.json();
     assert_eq!(report["variables_set"][0], "SEARCH_LIMIT");
