@@ -64,7 +64,11 @@ pub(crate) enum Command {
     /// Write the Space tree (Dockerfile, README, app files) for a backend folder.
     Scaffold(ScaffoldArgs),
     /// Scaffold, push, set secrets and variables, wait for the build and verify the app.
-    Deploy(DeployArgs),
+    Deploy(Box<DeployArgs>),
+    /// Write a commented `hf-deploy.toml` for a backend folder.
+    Init(InitArgs),
+    /// List the Spaces of `hf-deploy.toml` (or, with `--matrix`, a GitHub Actions matrix of them).
+    Plan(PlanArgs),
     /// Check a deployed app: health and CORS.
     Verify(VerifyArgs),
     /// Show a Space's runtime stage, hardware and URLs.
@@ -137,13 +141,29 @@ pub(crate) struct ScaffoldArgs {
     pub(crate) json: bool,
 }
 
+/// Which configuration file, shared by the commands that read one.
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct ConfigArgs {
+    /// The configuration file. Default: `hf-deploy.toml`, looked for from the current directory
+    /// up to the repository's root.
+    #[arg(long, value_name = "FILE", env = "HF_DEPLOY_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// Read no configuration file.
+    #[arg(long = "no-config")]
+    pub(crate) no_config: bool,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct DeployArgs {
-    /// The backend folder (holding `app/` and `requirements.txt`).
-    pub(crate) source: PathBuf,
-    /// Target Space `NS/NAME`. With `--local`, defaults to `local/<folder name>`.
-    #[arg(long)]
+    /// The backend folder (holding `app/` and `requirements.txt`). Default: the `source` of the
+    /// configuration file's entry.
+    pub(crate) source: Option<PathBuf>,
+    /// Target Space `NS/NAME`; with a configuration file, the entry to deploy. With `--local`,
+    /// defaults to `local/<folder name>`.
+    #[arg(long, env = "HF_DEPLOY_SPACE")]
     pub(crate) space: Option<String>,
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
     /// A Space secret `KEY=VALUE`, or a bare `KEY` to take the value from the environment.
     #[arg(long = "secret", value_name = "KEY[=VALUE]")]
     pub(crate) secrets: Vec<String>,
@@ -171,9 +191,10 @@ pub(crate) struct DeployArgs {
     /// Return after the push: do not wait for the build or check health.
     #[arg(long = "no-wait")]
     pub(crate) no_wait: bool,
-    /// Deadline for build plus health, in seconds.
-    #[arg(long, default_value_t = 1200)]
-    pub(crate) timeout: u64,
+    /// Deadline for build plus health, in seconds. Default 1200 (or the file's
+    /// `timeout-minutes`).
+    #[arg(long)]
+    pub(crate) timeout: Option<u64>,
     /// Show the plan (files, secrets, variables); write nothing anywhere.
     #[arg(long = "dry-run")]
     pub(crate) dry_run: bool,
@@ -202,6 +223,38 @@ pub(crate) struct DeployArgs {
     pub(crate) local_runtime: Option<String>,
     #[command(flatten)]
     pub(crate) layout: SpaceLayoutArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The backend folder. Default: `backend` when it holds a `requirements.txt`, else the
+    /// current directory.
+    pub(crate) source: Option<PathBuf>,
+    /// The Space `NS/NAME` to write. Default: from the git remote's owner and the folder's name.
+    #[arg(long)]
+    pub(crate) space: Option<String>,
+    /// Where to write. Default: `hf-deploy.toml` at the repository's root (else in the current
+    /// directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    /// Print a GitHub Actions matrix, `{"include":[{"space":…,"source":…},…]}`, on one line.
+    #[arg(long)]
+    pub(crate) matrix: bool,
+    /// Only the Spaces whose source folder or `[[space]]` table changed between REF and `HEAD`.
+    #[arg(long = "changed-since", value_name = "REF")]
+    pub(crate) changed_since: Option<String>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
 }
 
 #[derive(Debug, Args)]

@@ -7,11 +7,15 @@ pub(crate) const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
 /// `HF_ENDPOINT`, without a trailing slash.
 pub(crate) fn endpoint() -> String {
+    configured_endpoint().unwrap_or_else(|| DEFAULT_ENDPOINT.to_string())
+}
+
+/// `HF_ENDPOINT` without a trailing slash, when set and not empty.
+pub(crate) fn configured_endpoint() -> Option<String> {
     std::env::var("HF_ENDPOINT")
         .ok()
         .map(|v| v.trim().trim_end_matches('/').to_string())
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string())
 }
 
 /// `GITHUB_SHA` when set and not empty (the source commit of a workflow run).

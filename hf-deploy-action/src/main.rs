@@ -10,6 +10,7 @@ mod print;
 mod cli;
 mod commands;
 mod commit;
+mod config;
 mod env;
 mod github;
 mod render;

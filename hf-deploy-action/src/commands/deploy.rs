@@ -1,73 +1,32 @@
 //! `hf-deploy deploy`: scaffold, push, configure, wait, verify.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use anyhow::Context;
 use hf_deploy_core::hub::HubClient;
 use hf_deploy_core::inputs;
 use hf_deploy_core::report::DeployReport;
-use hf_deploy_core::{
-    DeployOutcome, Error, Event, Field, Progress, RawEntry, RawInputs, SecretString,
-};
+use hf_deploy_core::{DeployOutcome, Error, Event, Field, Progress, SecretString};
 
-use super::local_runtime::{DEFAULT_USER, DEFAULT_WRITE_TOKEN, Emulator, start_local};
+use super::local_runtime::{DEFAULT_WRITE_TOKEN, Emulator, start_local};
 
 use crate::cli::DeployArgs;
 use crate::env;
-use crate::ui::{Reported, Ui, UsageError};
+use crate::ui::{Reported, Ui};
 
 pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    // Everything the user gave is checked, and the source scaffolded, before anything is sent.
-    let space = match (&args.space, args.local) {
-        (Some(space), _) => space.clone(),
-        (None, true) => local_space_id(&args.source),
-        (None, false) => {
-            return Err(UsageError::error(
-                "`--space` is required",
-                Some(if cfg!(feature = "local") {
-                    "give the target Space as `--space namespace/name` (or use `--local`)"
-                } else {
-                    "give the target Space as `--space namespace/name`"
-                }),
-            ));
-        }
-    };
-    let raw = super::scaffold::layout_inputs(
-        &args.layout,
-        RawInputs {
-            space: Some(space),
-            source: args.source.clone(),
-            secrets: args
-                .secrets
-                .iter()
-                .map(|arg| RawEntry::arg(arg, &env::lookup))
-                .collect(),
-            secrets_file: args.secrets_file.clone(),
-            variables: args
-                .variables
-                .iter()
-                .map(|arg| RawEntry::arg(arg, &|_| None))
-                .collect(),
-            frontend_urls: args.frontend_urls.clone(),
-            health_path: args.health_path.clone(),
-            app_url: args.app_url.clone(),
-            private: args.private,
-            hardware: args.hardware.clone(),
-            wait: !args.no_wait,
-            timeout: Duration::from_secs(args.timeout),
-            dry_run: args.dry_run,
-            allow_degraded: args.allow_degraded,
-            keep: args.keep.clone(),
-            commit_message: crate::commit::message(env::github_sha().as_deref(), &args.source),
-            ..RawInputs::default()
-        },
-    );
-    let options = tokio::task::spawn_blocking(move || inputs::resolve(&raw))
+    // Everything the user gave (flags, environment, `hf-deploy.toml`) is checked, and the
+    // source scaffolded, before anything is sent.
+    let layered = super::layered::deploy_inputs(&args)?;
+    let raw = layered.raw.clone();
+    let options = match tokio::task::spawn_blocking(move || inputs::resolve(&raw))
         .await
-        .context("input validation stopped")??;
+        .context("input validation stopped")?
+    {
+        Ok(options) => options,
+        Err(error) => return Err(layered.explain(error)),
+    };
 
     // The local stand-in, when asked for.
     let (emulator, local_runtime) = if args.local {
@@ -78,9 +37,9 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     };
     let (endpoint, token) = match &emulator {
         Some(emulator) => (emulator.url(), Some(SecretString::new(DEFAULT_WRITE_TOKEN))),
-        None => (env::endpoint(), env::token()),
+        None => (layered.endpoint.clone(), env::token()),
     };
-    if token.is_none() && !args.dry_run {
+    if token.is_none() && !options.dry_run {
         return Err(crate::token::missing("deploy"));
     }
     let client = build_client(&endpoint, token)?;
@@ -172,30 +131,6 @@ pub(crate) fn build_client(
         .into(),
         _ => anyhow::Error::new(error),
     })
-}
-
-fn local_space_id(source: &Path) -> String {
-    let name = std::fs::canonicalize(source)
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "backend".to_string());
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let cleaned = cleaned.trim_matches('-').to_string();
-    let cleaned = if cleaned.is_empty() {
-        "backend".to_string()
-    } else {
-        cleaned
-    };
-    format!("{DEFAULT_USER}/{cleaned}")
 }
 
 /// Progress on stderr: phases, stage changes with elapsed time, and the build log as it streams.

@@ -5,11 +5,14 @@ mod deploy;
 #[cfg(feature = "local")]
 mod emulator;
 mod frontend;
+mod init;
+mod layered;
 #[cfg(feature = "local")]
 mod local_runtime;
 #[cfg(not(feature = "local"))]
 #[path = "local_runtime_lean.rs"]
 mod local_runtime;
+mod plan;
 mod scaffold;
 mod signal;
 mod space;
@@ -23,7 +26,9 @@ use crate::ui::{Ui, UsageError};
 pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
     let result = match command {
         Command::Scaffold(args) => scaffold::run(args, ui).await,
-        Command::Deploy(args) => deploy::run(args, ui).await,
+        Command::Deploy(args) => deploy::run(*args, ui).await,
+        Command::Init(args) => init::run(args, ui).await,
+        Command::Plan(args) => plan::run(args, ui).await,
         Command::Verify(args) => verify::run(args, ui).await,
         Command::Status(args) => space::status(args, ui).await,
         Command::Logs(args) => space::logs(args, ui).await,

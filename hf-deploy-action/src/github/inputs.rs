@@ -105,6 +105,18 @@ pub(crate) struct ActionInputs {
     /// `preview-label`: the label a pull request needs for a preview.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) preview_label: Option<String>,
+    /// `config`: the `hf-deploy.toml` to read, relative to the workspace.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) config: Option<String>,
+    /// `command`: `deploy` (default), `plan`, ...
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) command: Option<String>,
+    /// `changed-since`: with `command: plan`, only the Spaces changed since this revision.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) changed_since: Option<String>,
+    /// Not an input: the `secrets-file` of the `hf-deploy.toml` entry, set after reading it.
+    #[serde(skip)]
+    pub(crate) secrets_file: Option<PathBuf>,
 }
 
 /// `""` (and whitespace only) -> `None`: the runner sets every declared input, empty when the
@@ -119,7 +131,7 @@ const SECRET_INPUTS: [&str; 3] = ["hf-token", "secrets", "github-token"];
 
 impl ActionInputs {
     /// Every input as `(name in action.yml, value)`.
-    fn fields(&self) -> [(&'static str, &Option<String>); 27] {
+    fn fields(&self) -> [(&'static str, &Option<String>); 30] {
         [
             ("hf-token", &self.hf_token),
             ("hf-endpoint", &self.hf_endpoint),
@@ -148,6 +160,9 @@ impl ActionInputs {
             ("github-deployment", &self.github_deployment),
             ("environment", &self.environment),
             ("preview-label", &self.preview_label),
+            ("config", &self.config),
+            ("command", &self.command),
+            ("changed-since", &self.changed_since),
         ]
     }
 }
@@ -484,7 +499,7 @@ impl ActionInputs {
             commit_message: crate::commit::message(github_sha, &source),
             source,
             secrets: RawEntry::lines(self.secrets.as_deref().unwrap_or_default()),
-            secrets_file: None,
+            secrets_file: self.secrets_file,
             variables,
             frontend_urls,
             health_path: self.health_path,
@@ -995,6 +1010,9 @@ mod tests {
             ("github-deployment", "true"),
             ("environment", ""),
             ("preview-label", ""),
+            ("config", ""),
+            ("command", "deploy"),
+            ("changed-since", ""),
         ] {
             assert_eq!(default(name).as_deref(), Some(value), "default of `{name}`");
         }
@@ -1004,7 +1022,8 @@ mod tests {
                 .is_some_and(|d| d.contains("secrets") && d.contains("pull_request_target")),
             "the opt-in says what it risks"
         );
-        assert_eq!(inputs["space"]["required"].as_bool(), Some(true));
+        // With an `hf-deploy.toml`, `space` picks its entry and may be left out.
+        assert_eq!(inputs["space"]["required"].as_bool(), Some(false));
         // Empty `hf-token`: a keyless deploy (Trusted Publishers).
         assert_eq!(inputs["hf-token"]["required"].as_bool(), Some(false));
         assert_eq!(default("hf-token").as_deref(), Some(""));
@@ -1033,7 +1052,8 @@ mod tests {
                 "commit-sha",
                 "changed",
                 "stage",
-                "health"
+                "health",
+                "matrix"
             ]
         );
         assert_eq!(action["runs"]["using"].as_str(), Some("docker"));

@@ -251,6 +251,65 @@ pub fn resolve(raw: &RawInputs) -> Result<DeployOptions> {
     })
 }
 
+/// One value checked alone by the rule [`resolve`] applies to its field, for a front end that
+/// checks each value where it was written (a configuration file) before it gathers them: the
+/// health path, the app URL, the hardware flavor, one frontend origin, the Hub endpoint, the
+/// README front matter (title, emoji, colours, short description); any other field is left to
+/// [`resolve`].
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] naming `field`.
+pub fn check_value(field: Field, value: &str) -> Result<()> {
+    match field {
+        Field::HealthPath => HealthPath::parse(value).map(drop),
+        Field::AppUrl => rules::app_url(value).map(drop),
+        Field::Hardware => rules::hardware(value),
+        Field::FrontendUrl => rules::origins(&[value.to_string()]).map(drop),
+        Field::Endpoint => crate::urls::parse_http_url(value.trim(), Field::Endpoint).map(drop),
+        Field::Title
+        | Field::Emoji
+        | Field::ColorFrom
+        | Field::ColorTo
+        | Field::ShortDescription => front_matter_value(field, value),
+        _ => Ok(()),
+    }
+}
+
+/// One README front matter value checked by the scaffold's rules, with no source folder.
+fn front_matter_value(field: Field, value: &str) -> Result<()> {
+    let given = Some(value.to_string());
+    let mut raw = RawInputs::default();
+    match field {
+        Field::Title => raw.title = given,
+        Field::Emoji => raw.emoji = given,
+        Field::ColorFrom => raw.color_from = given,
+        Field::ColorTo => raw.color_to = given,
+        _ => raw.short_description = given,
+    }
+    let options = scaffold_options(&raw, None, &HealthPath::default());
+    scaffold::check(&options).map(drop)
+}
+
+/// The settings part of [`resolve`] alone: the secrets, the secrets file, the variables and the
+/// frontend origins of `raw` checked and gathered by the same rules, without the Space or the
+/// source. For a front end that checks a part of its inputs on its own first (each entry of a
+/// configuration file, to point at the one that is wrong).
+///
+/// # Errors
+///
+/// The first bad entry: [`Error::InvalidInput`] naming [`Field::Secrets`],
+/// [`Field::SecretsFile`], [`Field::Variables`] or [`Field::FrontendUrl`].
+pub fn resolve_settings(raw: &RawInputs) -> Result<Settings> {
+    let frontend_origins = rules::origins(&raw.frontend_urls)?;
+    settings::resolve(&SettingsInput {
+        secrets: &raw.secrets,
+        secrets_file: raw.secrets_file.as_deref(),
+        variables: &raw.variables,
+        frontend_origins: &frontend_origins,
+    })
+}
+
 /// Check the inputs a scaffold alone uses (the Space is optional) and build the scaffold of
 /// the source. Reads the source folder; writes nothing.
 ///

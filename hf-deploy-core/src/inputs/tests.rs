@@ -284,3 +284,37 @@ fn raw_entry_debug_shows_keys_only() {
     let debug = format!("{bare:?}");
     assert!(!debug.contains("env-secret-2"), "{debug}");
 }
+
+#[test]
+fn the_settings_alone_are_checked_by_the_rules_of_resolve() {
+    let entry = |text: &str| RawEntry {
+        text: text.into(),
+        line: None,
+        from_env: None,
+    };
+    // No Space and no source folder needed.
+    let settings = resolve_settings(&RawInputs {
+        variables: vec![entry("LOG_LEVEL=INFO")],
+        frontend_urls: vec!["https://book.example.com/".into()],
+        source: "/nonexistent".into(),
+        ..RawInputs::default()
+    })
+    .expect("valid");
+    assert_eq!(settings.variables["LOG_LEVEL"], "INFO");
+    assert_eq!(
+        settings.secrets["ALLOWED_ORIGINS"].expose(),
+        "https://book.example.com"
+    );
+    let error = resolve_settings(&RawInputs {
+        variables: vec![entry("LOG_LEVEL= INFO")],
+        ..RawInputs::default()
+    })
+    .expect_err("padded");
+    assert_eq!(error.field(), Some(Field::Variables));
+    let error = resolve_settings(&RawInputs {
+        frontend_urls: vec!["https://a.example.com/path".into()],
+        ..RawInputs::default()
+    })
+    .expect_err("not an origin");
+    assert_eq!(error.field(), Some(Field::FrontendUrl));
+}

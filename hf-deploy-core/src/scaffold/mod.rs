@@ -92,8 +92,9 @@ pub const DEFAULT_EXCLUDES: &[&str] = &[
     "node_modules/",
     ".DS_Store",
 ];
-/// Secret names recognised in a backend's source and documented in the README when found.
-pub(crate) const WELL_KNOWN_SECRETS: [(&str, &str); 5] = [
+/// Secret names recognised in a backend's source and documented in the README when found
+/// (name, what it is), e.g. for a front end that warns when one is given as a public variable.
+pub const WELL_KNOWN_SECRETS: [(&str, &str); 5] = [
     (
         "GEMINI_API_KEY",
         "Google Gemini API key used for chat completions and embeddings",

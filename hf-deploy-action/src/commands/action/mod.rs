@@ -13,12 +13,17 @@
 //! road after step 2: [`close::close_preview`]. Who may deploy what (forks, closed pull
 //! requests, labels) is [`gate`]'s; the preview mark is [`mark`]'s. `dry-run` writes nothing
 //! anywhere: no Hub write, no deployment, no status, no comment.
+//!
+//! Before step 2, an `hf-deploy.toml` entry fills the inputs left empty or at their default
+//! ([`from_file`]); `command: plan` sets the `matrix` output instead of deploying ([`plan`]).
 
 mod annotate;
 mod close;
+mod from_file;
 mod gate;
 mod joblog;
 mod mark;
+mod plan;
 mod progress;
 mod publish;
 mod resolve;
@@ -40,9 +45,15 @@ use self::publish::Deployed;
 use self::resolve::{Deploy, GitHub, Job, Resolved, Run};
 
 pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
-    let vars: Vec<(String, String)> = std::env::vars().collect();
+    let mut vars: Vec<(String, String)> = std::env::vars().collect();
     let inputs = match mask(&vars) {
         Ok(inputs) => inputs,
+        Err(error) => return annotate::fail(error, Path::new(""), ui),
+    };
+    // `command: plan` needs no token and deploys nothing; a deploy reads `hf-deploy.toml` first.
+    let inputs = match plan::command(&inputs) {
+        Ok(plan::Command::Plan) => return plan::run(&inputs, &vars),
+        Ok(plan::Command::Deploy) => from_file::read(inputs, &mut vars)?,
         Err(error) => return annotate::fail(error, Path::new(""), ui),
     };
     let run = match resolve::resolve(inputs, &vars, ui).await? {
