@@ -11,6 +11,8 @@ mod cli;
 mod commands;
 mod commit;
 mod env;
+#[cfg(test)]
+mod fuzz;
 mod github;
 mod render;
 mod token;
