@@ -370,17 +370,18 @@ impl Stands {
     }
 
     /// The logs' length once they stopped growing (a run that sent something may have its last
-    /// requests logged a moment after it ended).
+    /// requests logged a moment after it ended), waiting 5 seconds at most.
     pub(crate) async fn mark(&self) -> Mark {
         let mut last = self.counts();
-        loop {
+        for _ in 0..100 {
             tokio::time::sleep(Duration::from_millis(50)).await;
             let now = self.counts();
             if now.hub == last.hub && now.github == last.github {
-                return now;
+                break;
             }
             last = now;
         }
+        last
     }
 
     /// The requests each stand-in saw since `mark`, as `METHOD path`.
