@@ -8,7 +8,7 @@
 //! The number of cases comes from `PROPTEST_CASES` (proptest's own variable; default 256). A
 //! failing case is shrunk and its seed kept in `proptest-regressions/fuzz/`, which is replayed
 //! first on every later run. The long mode (README, "Fuzzing") runs one target at a time:
-//! `PROPTEST_CASES=1000000 cargo nextest run -p hf-deploy-action fuzz::outputs`.
+//! `PROPTEST_CASES=300000 cargo nextest run -p hf-deploy-action -j 1 fuzz::outputs`.
 
 mod commands;
 mod inputs;
