@@ -1,4 +1,8 @@
 //! Command-line flags. Names are fixed by `interface.md`; see the README for the full reference.
+//!
+//! Numeric flags take negative numbers and `--space` takes a value starting with `-`, so that
+//! such a value is refused naming its flag (`invalid value '-1' for '--port'`) instead of being
+//! read as an unknown flag `-1`.
 
 use std::path::PathBuf;
 
@@ -105,7 +109,7 @@ pub(crate) struct SpaceLayoutArgs {
     #[arg(long = "short-description")]
     pub(crate) short_description: Option<String>,
     /// Port the app listens on in the container (README `app_port`). Default 7860.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) port: Option<u16>,
     /// ASGI app as MODULE:ATTR. Default: detected (`app.main:app`).
     #[arg(long, value_name = "MODULE:ATTR")]
@@ -129,7 +133,7 @@ pub(crate) struct ScaffoldArgs {
     #[arg(long)]
     pub(crate) out: PathBuf,
     /// Target Space `NS/NAME` (used for the default title).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) space: Option<String>,
     #[command(flatten)]
     pub(crate) layout: SpaceLayoutArgs,
@@ -160,7 +164,7 @@ pub(crate) struct DeployArgs {
     pub(crate) source: Option<PathBuf>,
     /// Target Space `NS/NAME`; with a configuration file, the entry to deploy. With `--local`,
     /// defaults to `local/<folder name>`.
-    #[arg(long, env = "HF_DEPLOY_SPACE")]
+    #[arg(long, env = "HF_DEPLOY_SPACE", allow_hyphen_values = true)]
     pub(crate) space: Option<String>,
     #[command(flatten)]
     pub(crate) config: ConfigArgs,
@@ -193,7 +197,7 @@ pub(crate) struct DeployArgs {
     pub(crate) no_wait: bool,
     /// Deadline for build plus health, in seconds. Default 1200 (or the file's
     /// `timeout-minutes`).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) timeout: Option<u64>,
     /// Show the plan (files, secrets, variables); write nothing anywhere.
     #[arg(long = "dry-run")]
@@ -261,7 +265,7 @@ pub(crate) struct PlanArgs {
 #[command(group(clap::ArgGroup::new("target").required(true).args(["space", "app_url"])))]
 pub(crate) struct VerifyArgs {
     /// The Space `NS/NAME` (its app URL is asked from the Hub).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) space: Option<String>,
     /// The app URL to check.
     #[arg(long = "app-url")]
@@ -272,8 +276,9 @@ pub(crate) struct VerifyArgs {
     /// A frontend origin to check CORS for.
     #[arg(long = "frontend-url", value_name = "URL")]
     pub(crate) frontend_urls: Vec<String>,
-    /// Deadline in seconds.
-    #[arg(long, default_value_t = 300)]
+    /// Deadline in seconds, at most one day (86400).
+    #[arg(long, default_value_t = 300, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
     /// Succeed when health is `degraded`.
     #[arg(long = "allow-degraded")]
@@ -286,7 +291,7 @@ pub(crate) struct VerifyArgs {
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
     /// The Space `NS/NAME`.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) space: String,
     /// Print one JSON object on stdout.
     #[arg(long)]
@@ -296,7 +301,7 @@ pub(crate) struct StatusArgs {
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
     /// The Space `NS/NAME`.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) space: String,
     /// The build log (default).
     #[arg(long, conflicts_with = "run")]
@@ -312,7 +317,7 @@ pub(crate) struct LogsArgs {
 #[derive(Debug, Args)]
 pub(crate) struct DeleteArgs {
     /// The Space `NS/NAME`.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) space: String,
     /// Confirm the deletion.
     #[arg(long)]
@@ -335,14 +340,14 @@ pub(crate) struct FrontendArgs {
 #[cfg(feature = "local")]
 pub(crate) struct EmulatorArgs {
     /// Port to listen on (127.0.0.1). 0 picks a free one.
-    #[arg(long, default_value_t = 7861)]
+    #[arg(long, default_value_t = 7861, allow_negative_numbers = true)]
     pub(crate) port: u16,
     /// How Spaces run: `docker` (a Docker engine), `process` (this machine's Python) or
     /// `scripted` (no app: stages and answers made up). Default: docker when an engine answers.
     #[arg(long, value_name = "RUNTIME", value_parser = ["docker", "process", "scripted"])]
     pub(crate) runtime: Option<String>,
     /// Milliseconds added to every request (a Hub far away; benchmarks). At most 10000.
-    #[arg(long = "latency-ms", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    #[arg(long = "latency-ms", default_value_t = 0, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub(crate) latency_ms: u64,
 }
 
@@ -373,5 +378,70 @@ mod tests {
         }
         assert!(flags >= 20, "{flags}");
         assert_eq!(spelling(Field::ColorFrom), "--color-from");
+    }
+
+    #[test]
+    fn a_value_starting_with_a_dash_is_refused_naming_its_flag() {
+        let mut cases = vec![
+            (
+                &["scaffold", "b", "--out", "o", "--port", "-1"][..],
+                "--port",
+            ),
+            (
+                &["deploy", "b", "--space", "local/x", "--timeout", "-1"],
+                "--timeout",
+            ),
+            (
+                &["verify", "--app-url", "http://a", "--timeout", "-5"],
+                "--timeout",
+            ),
+        ];
+        if cfg!(feature = "local") {
+            cases.push((&["emulator", "--port", "-1"], "--port"));
+            cases.push((&["emulator", "--latency-ms", "-1"], "--latency-ms"));
+        }
+        for (args, flag) in cases {
+            let error =
+                Cli::try_parse_from(std::iter::once("hf-deploy").chain(args.iter().copied()))
+                    .expect_err("refused");
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{args:?}"
+            );
+            assert!(error.to_string().contains(flag), "{args:?}: {error}");
+        }
+        // `--space` takes it, and the Space id rule refuses it later (naming `--space`).
+        let cli = Cli::try_parse_from(["hf-deploy", "status", "--space", "-a/b"]).expect("parsed");
+        assert!(
+            matches!(cli.command, Command::Status(StatusArgs { space, .. }) if space == "-a/b")
+        );
+    }
+
+    #[test]
+    fn verify_takes_a_deadline_of_one_second_to_one_day() {
+        for timeout in ["0", "86401"] {
+            let error = Cli::try_parse_from([
+                "hf-deploy",
+                "verify",
+                "--app-url",
+                "http://a",
+                "--timeout",
+                timeout,
+            ])
+            .expect_err(timeout);
+            assert!(error.to_string().contains("--timeout"), "{error}");
+        }
+        for timeout in ["1", "86400"] {
+            Cli::try_parse_from([
+                "hf-deploy",
+                "verify",
+                "--app-url",
+                "http://a",
+                "--timeout",
+                timeout,
+            ])
+            .expect(timeout);
+        }
     }
 }

@@ -12,6 +12,8 @@ mod commands;
 mod commit;
 mod config;
 mod env;
+#[cfg(test)]
+mod fuzz;
 mod github;
 mod render;
 mod token;

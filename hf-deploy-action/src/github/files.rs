@@ -29,17 +29,19 @@ pub(crate) fn write_outputs(path: &Path, outputs: &[(&str, &str)]) -> Result<()>
 }
 
 /// One output in the heredoc form, refusing what the runner would read back differently.
-fn render_output(name: &str, value: &str, delimiter: &str) -> Result<String> {
+pub(crate) fn render_output(name: &str, value: &str, delimiter: &str) -> Result<String> {
     if name.is_empty() {
         return Err(Error::OutputName {
             name: name.into(),
             reason: "it is empty",
         });
     }
-    if name.contains(['=', '\n', '\r']) || name.contains("<<") {
+    // The runner splits `name<<delimiter` at the first `<<`: a name ending in `<` would move
+    // the split into the name and leave the heredoc without its delimiter.
+    if name.contains(['=', '\n', '\r']) || name.contains("<<") || name.ends_with('<') {
         return Err(Error::OutputName {
             name: name.escape_debug().to_string(),
-            reason: "it contains `=`, `<<` or a line break",
+            reason: "it contains `=`, `<<` or a line break, or ends with `<`",
         });
     }
     if value.contains(delimiter) {
@@ -373,7 +375,7 @@ mod tests {
     fn output_names_the_runner_would_misread_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("output.txt");
-        for name in ["", "a=b", "a<<b", "a\nb"] {
+        for name in ["", "a=b", "a<<b", "a\nb", "a<", "<"] {
             let error = write_outputs(&path, &[(name, "v")]).expect_err(name);
             assert!(matches!(error, Error::OutputName { .. }), "{error}");
         }

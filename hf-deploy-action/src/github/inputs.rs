@@ -473,12 +473,13 @@ impl ActionInputs {
         let space_text = self.space.unwrap_or_default().trim().to_string();
         let space = SpaceId::parse(&space_text, Field::Space)?;
 
-        let source = PathBuf::from(self.source.as_deref().map(str::trim).unwrap_or("backend"));
-        let source = if source.is_absolute() {
-            source
-        } else {
-            workspace.join(source)
-        };
+        if let Some(endpoint) = &self.hf_endpoint {
+            hub_endpoint(endpoint)?;
+        }
+        let source = source_in_workspace(
+            workspace,
+            self.source.as_deref().map(str::trim).unwrap_or("backend"),
+        )?;
         let frontend_urls = self
             .frontend_url
             .as_deref()
@@ -542,6 +543,71 @@ impl ActionInputs {
     }
 }
 
+/// The `hf-endpoint` input: an http(s) URL without credentials (checked here, so that the
+/// error names the input rather than `HF_ENDPOINT`).
+fn hub_endpoint(value: &str) -> Result<(), InputError> {
+    let field = Field::Other("hf-endpoint");
+    inputs::check_value(Field::Endpoint, value).map_err(|_| {
+        hf_deploy_core::Error::invalid_input_hint(
+            field,
+            "it is not an http(s) URL without credentials",
+            "give the Hub's base URL, e.g. `https://huggingface.co`, or leave it empty",
+        )
+    })?;
+    Ok(())
+}
+
+/// The `source` input as a path: relative to `workspace`, or absolute inside it. A path leading
+/// out of the workspace (`../x`, `/srv/x`) is refused: the backend is the repository's. The
+/// check is on the path as written (`.` and `..` resolved, links not followed).
+fn source_in_workspace(workspace: &Path, source: &str) -> Result<PathBuf, InputError> {
+    let given = Path::new(source);
+    let base = std::path::absolute(workspace).unwrap_or_else(|_| workspace.to_path_buf());
+    let full = if given.is_absolute() {
+        given.to_path_buf()
+    } else {
+        base.join(given)
+    };
+    let inside = lexical(&full)
+        .zip(lexical(&base))
+        .is_some_and(|(full, base)| full.starts_with(base));
+    if !inside {
+        return Err(hf_deploy_core::Error::invalid_input_hint(
+            Field::Source,
+            format!(
+                "`{}` leads out of the workspace `{}`",
+                source.escape_debug(),
+                workspace.display()
+            ),
+            "give the backend folder relative to the repository root, e.g. `backend`",
+        ));
+    }
+    Ok(if given.is_absolute() {
+        given.to_path_buf()
+    } else {
+        workspace.join(given)
+    })
+}
+
+/// `path` with `.` and `..` resolved as written; `None` when a `..` climbs above its start.
+fn lexical(path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    return None;
+                }
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use hf_deploy_core::DeployOptions;
@@ -601,10 +667,8 @@ mod tests {
 
     /// The action-only checks, then the shared step (with the example backend as `source`).
     fn resolved(overrides: &[(&str, &str)]) -> Result<DeployOptions, InputError> {
-        let backend = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/rag-chatbot/backend");
-        let mut with_source = vec![("INPUT_SOURCE", backend.to_str().expect("UTF-8 path"))];
-        with_source.extend_from_slice(overrides);
-        let config = config(&with_source)?;
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/rag-chatbot");
+        let config = ActionInputs::from_env(runner_env(overrides))?.validate(&workspace, None)?;
         inputs::resolve(&config.raw)
     }
 
@@ -753,6 +817,55 @@ mod tests {
         assert!(config.raw.wait && config.comment && !config.raw.private);
         assert!(!config.raw.dry_run && !config.preview);
         assert!(config.raw.title.is_none() && config.github_token.is_none());
+    }
+
+    #[test]
+    fn source_stays_in_the_workspace() {
+        for source in [
+            "backend",
+            "./backend",
+            "apps/../backend",
+            "/github/workspace/backend",
+            ".",
+        ] {
+            let config = config(&[("INPUT_SOURCE", source)]).expect(source);
+            assert!(
+                config.raw.source.starts_with("/github/workspace"),
+                "{source}"
+            );
+        }
+        for source in [
+            "../backend",
+            "/srv/backend",
+            "backend/../../x",
+            "/github/workspace/../x",
+            "/github",
+        ] {
+            let error = config(&[("INPUT_SOURCE", source)]).expect_err(source);
+            assert_eq!(error.field(), Some(Field::Source), "{source}");
+            let text = error.message_with(SPELLING);
+            assert!(
+                text.starts_with(&format!(
+                    "invalid `source`: `{source}` leads out of the workspace"
+                )),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn hf_endpoint_is_an_http_url_without_credentials() {
+        config(&[("INPUT_HF-ENDPOINT", "http://127.0.0.1:7861/")]).expect("valid");
+        for bad in [
+            "not a url",
+            "ftp://hub.example.com",
+            "https://user:pw@hub.example.com",
+        ] {
+            let error = config(&[("INPUT_HF-ENDPOINT", bad)]).expect_err(bad);
+            let text = error.message_with(SPELLING);
+            assert!(text.starts_with("invalid `hf-endpoint`"), "{text}");
+            assert!(!text.contains("pw"), "{text}");
+        }
     }
 
     #[test]

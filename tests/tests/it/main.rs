@@ -14,6 +14,7 @@ mod action_input;
 mod cli_input;
 mod commands;
 mod config;
+mod corpus;
 mod deploy;
 mod docker;
 mod events;
