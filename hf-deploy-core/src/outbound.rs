@@ -169,7 +169,7 @@ pub(crate) fn diagnosis(blocked: &[BlockedPort]) -> Option<Phrase> {
     let mut ways: Vec<&str> = blocked.iter().map(BlockedPort::way_round).collect();
     ways.dedup();
     Some(Phrase::new(format!(
-        "{}: {RULE}; {}",
+        "the app may be waiting on a service it cannot reach: {}; {RULE}; {}",
         points.join(", "),
         ways.join("; ")
     )))
