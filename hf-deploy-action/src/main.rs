@@ -13,6 +13,7 @@ mod commit;
 mod env;
 mod github;
 mod render;
+mod stored_token;
 mod token;
 mod ui;
 

@@ -55,7 +55,10 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
             health_path: args.health_path.clone(),
             app_url: args.app_url.clone(),
             private: args.private,
+            visibility: args.visibility.clone(),
             hardware: args.hardware.clone(),
+            factory_reboot: args.factory_reboot,
+            sleep_time: args.sleep_time.clone(),
             wait: !args.no_wait,
             timeout: Duration::from_secs(args.timeout),
             dry_run: args.dry_run,
@@ -123,11 +126,11 @@ async fn finish(
         Some(error) if args.json => {
             // The report on stdout already holds the error; stderr gets the one-line reason.
             let code = if error.is_usage() { 2 } else { 1 };
-            Err(Reported(
-                crate::ui::render_error(&anyhow::Error::new(error), ui.color_err),
-                code,
-            )
-            .into())
+            let error = match &emulator {
+                Some(_) => anyhow::Error::new(error),
+                None => crate::stored_token::explain(anyhow::Error::new(error)),
+            };
+            Err(Reported(crate::ui::render_error(&error, ui.color_err), code).into())
         }
         Some(error) => Err(anyhow::Error::new(error)),
         None => Ok(ExitCode::SUCCESS),
