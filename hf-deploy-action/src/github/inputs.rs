@@ -400,6 +400,16 @@ fn check_reserved_variables(entries: &[RawEntry]) -> Result<(), InputError> {
     }
 }
 
+/// The `frontend-url` input's origins: comma or newline separated, blanks dropped.
+fn origins(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or_default()
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// What a run of the action does (`command`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ActionCommand {
@@ -555,15 +565,7 @@ impl ActionInputs {
         } else {
             workspace.join(source)
         };
-        let frontend_urls = self
-            .frontend_url
-            .as_deref()
-            .unwrap_or_default()
-            .split([',', '\n'])
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
+        let frontend_urls = origins(self.frontend_url.as_deref());
         let timeout = match self.timeout_minutes.as_deref() {
             None => Duration::from_secs(20 * 60),
             Some(text) => inputs::minutes(Field::Timeout, text)?,
