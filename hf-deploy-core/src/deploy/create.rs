@@ -80,6 +80,15 @@ async fn visibility(
                 .set_visibility(&options.space, asked)
                 .await
                 .map_err(|error| scoped_refusal(client, error))?;
+            if asked.is_more_open_than(current) {
+                // Asked for, so done; said, because it shows more than before.
+                let note = format!(
+                    "Space `{}` was {current} and is now {asked}, as asked",
+                    options.space
+                );
+                progress.event(Event::Warning(&note));
+                report.warnings.push(note);
+            }
             asked
         }
         _ => current,

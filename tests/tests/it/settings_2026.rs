@@ -102,6 +102,13 @@ async fn visibility_is_set_at_creation_and_changed_only_when_asked() {
     assert_eq!(public.code, 0, "{}", public.both());
     assert_eq!(info(&emulator, space).await["visibility"], "public");
     assert_eq!(calls(&emulator, "PUT", "/settings"), 1);
+    assert!(
+        public
+            .stderr
+            .contains("was protected and is now public, as asked"),
+        "a Space made more open says so: {}",
+        public.stderr
+    );
 
     // `--private` is `--visibility private`; with a frontend it warns that browsers cannot
     // reach the app. The health check then carries the owner's token (the app answers no one
