@@ -51,6 +51,9 @@ pub(crate) fn spelling(field: Field) -> &'static str {
         Field::Keep => "--keep",
         Field::Installer => "--installer",
         Field::Token => "HF_TOKEN",
+        Field::Visibility => "--visibility",
+        Field::FactoryReboot => "--factory-reboot",
+        Field::SleepTime => "--sleep-time",
         other => other.name(),
     }
 }
@@ -63,6 +66,8 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+// Parsed once per run: boxing the deploy's flags would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Write the Space tree (Dockerfile, README, app files) for a backend folder.
@@ -83,6 +88,9 @@ pub(crate) enum Command {
     Delete(DeleteArgs),
     /// Point a frontend's API client at the deployed app.
     Frontend(FrontendArgs),
+    /// Pull-request previews: sweep away the stale ones.
+    #[command(subcommand)]
+    Previews(PreviewsCommand),
     /// Run the local Hub stand-in on its own.
     #[cfg(feature = "local")]
     Emulator(EmulatorArgs),
@@ -186,12 +194,28 @@ pub(crate) struct DeployArgs {
     /// App URL override (default: what the Hub reports).
     #[arg(long = "app-url")]
     pub(crate) app_url: Option<String>,
-    /// Create the Space private.
+    /// Make the Space private: the same as `--visibility private`.
     #[arg(long)]
     pub(crate) private: bool,
+    /// `public`, `protected` (private code, public app; paid plans) or `private` (code and app
+    /// for the owner only). Given, it is applied to an existing Space too; not given, an
+    /// existing Space keeps its own and a new one is public.
+    #[arg(long, value_name = "VISIBILITY")]
+    pub(crate) visibility: Option<String>,
     /// Request hardware, e.g. `cpu-basic`.
     #[arg(long)]
     pub(crate) hardware: Option<String>,
+    /// Rebuild the Space without the build cache after the push (alone when nothing changed):
+    /// the fix for a Space stuck in "Build queued".
+    #[arg(long = "factory-reboot")]
+    pub(crate) factory_reboot: bool,
+    /// Seconds of inactivity before the Space sleeps (`-1`: never); paid hardware only.
+    #[arg(
+        long = "sleep-time",
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub(crate) sleep_time: Option<String>,
     /// Return after the push: do not wait for the build or check health.
     #[arg(long = "no-wait")]
     pub(crate) no_wait: bool,
@@ -322,6 +346,36 @@ pub(crate) struct DeleteArgs {
     /// Confirm the deletion.
     #[arg(long)]
     pub(crate) yes: bool,
+}
+
+/// `hf-deploy previews ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum PreviewsCommand {
+    /// Delete the previews (`NS/NAME-pr-N`) this tool made for a repository whose pull request
+    /// is closed (or that are older than `--max-age`). Previews of other repositories, and
+    /// Spaces without the preview mark, are never touched.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PruneArgs {
+    /// The base Space `NS/NAME` whose previews `NS/NAME-pr-N` are swept.
+    #[arg(long)]
+    pub(crate) space: Option<String>,
+    /// The GitHub repository `OWNER/NAME` the previews were made for (read with `GITHUB_TOKEN`
+    /// from `GITHUB_API_URL`).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub(crate) repo: String,
+    /// Also delete previews unchanged for more than this many days (the Hub's `lastModified`,
+    /// else `createdAt`), whatever their pull request's state.
+    #[arg(long = "max-age", value_name = "DAYS")]
+    pub(crate) max_age: Option<u32>,
+    /// List what would be deleted; delete nothing.
+    #[arg(long = "dry-run")]
+    pub(crate) dry_run: bool,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ mod env;
 mod fuzz;
 mod github;
 mod render;
+mod stored_token;
 mod token;
 mod ui;
 

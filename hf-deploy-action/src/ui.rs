@@ -22,6 +22,15 @@ impl UsageError {
     }
 }
 
+/// A library error with the binary's own hint in place of the library's (the binary knows
+/// things the library does not, such as where the token came from).
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub(crate) struct Hinted {
+    pub(crate) error: hf_deploy_core::Error,
+    pub(crate) hint: String,
+}
+
 /// An error already reported to the user (e.g. as a JSON report), only carrying the exit code.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -101,14 +110,19 @@ pub(crate) fn render_error(error: &anyhow::Error, color: bool) -> String {
 }
 
 fn find_core(error: &anyhow::Error) -> Option<&hf_deploy_core::Error> {
-    error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<hf_deploy_core::Error>())
+    error.chain().find_map(|cause| {
+        cause
+            .downcast_ref::<hf_deploy_core::Error>()
+            .or_else(|| cause.downcast_ref::<Hinted>().map(|hinted| &hinted.error))
+    })
 }
 
 fn hint(error: &anyhow::Error) -> Option<String> {
     if let Some(usage) = error.downcast_ref::<UsageError>() {
         return usage.hint.clone();
+    }
+    if let Some(hinted) = error.downcast_ref::<Hinted>() {
+        return Some(hinted.hint.clone());
     }
     find_core(error).and_then(|core| core.hint_with(crate::cli::SPELLING))
 }

@@ -282,6 +282,8 @@ pub enum Error {
         elapsed: Duration,
         /// The last stage or status seen.
         last_seen: String,
+        /// Known causes, most likely first (e.g. a service on a port a Space cannot reach).
+        diagnoses: Vec<Phrase>,
     },
 
     /// The health endpoint answered, but not healthy.
@@ -490,6 +492,13 @@ impl Error {
             Error::ReadOnlyToken { .. } => Some(
                 "create a token with the `write` role (or fine-grained `repo.write` on this namespace)".into(),
             ),
+            Error::PaymentRequired { action, .. } if action.contains(PROTECTED) => Some(
+                Phrase::new("a protected Space (private code, public app) needs a PRO subscription or an organization with a Team or Enterprise plan; nothing was written. Ways out: a PRO subscription (https://huggingface.co/subscribe/pro), a Space under such an organization (")
+                    .field(Field::Space)
+                    .text(" `ORG/NAME`), or another ")
+                    .field(Field::Visibility)
+                    .text(": `public` (everyone reaches the app and reads the code) or `private` (the app answers only you: browsers, and so a frontend, cannot call it)"),
+            ),
             Error::PaymentRequired { .. } => Some(
                 Phrase::new("since July 2026 a Docker Space on free `cpu-basic` needs a paid plan; nothing was written. Ways out: a PRO subscription (https://huggingface.co/subscribe/pro), a Space under an organization with a Team or Enterprise plan (")
                     .field(Field::Space)
@@ -538,11 +547,11 @@ impl Error {
             Error::PushRejected { offending_files, .. } if !offending_files.is_empty() => Some(
                 "track these files with Git LFS (add them to `.gitattributes`) or exclude them from the Space".into(),
             ),
-            Error::Timeout { .. } => Some(
-                Phrase::new("raise ")
+            Error::Timeout { diagnoses, .. } => Some(lines(
+                diagnoses.iter().cloned().chain([Phrase::new("raise ")
                     .field(Field::Timeout)
-                    .text(", or read the Space's build log (the Logs tab of its page)"),
-            ),
+                    .text(", or read the Space's build log (the Logs tab of its page)")]),
+            )),
             Error::CorsBlocked { .. } => Some(
                 Phrase::new("add the origin to `ALLOWED_ORIGINS` (give it in ")
                     .field(Field::FrontendUrl)
@@ -556,6 +565,10 @@ impl Error {
         }
     }
 }
+
+/// The words of an action that asks for a protected Space (a Space name has no spaces, so no
+/// name matches them): a 402 then gets the advice of protected Spaces.
+pub(crate) const PROTECTED: &str = "a protected Space";
 
 /// A moment as people read it in logs: `2026-11-29 12:05:00 UTC`.
 pub fn utc(at: std::time::SystemTime) -> String {
@@ -716,6 +729,7 @@ mod tests {
             what: "the build".into(),
             elapsed: Duration::from_secs(5),
             last_seen: "BUILDING".into(),
+            diagnoses: Vec::new(),
         };
         assert!(
             timeout

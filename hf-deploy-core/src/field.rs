@@ -33,7 +33,7 @@ pub enum Field {
     AppUrl,
     /// The deployed app URL given to the frontend rewrite.
     ApiUrl,
-    /// Create the Space private.
+    /// Make the Space private (the same as [`Field::Visibility`] `private`).
     Private,
     /// The hardware flavor.
     Hardware,
@@ -81,6 +81,12 @@ pub enum Field {
     UserAgent,
     /// The attempts per call of the Hub client (library option).
     MaxAttempts,
+    /// Who reads the Space and reaches its app: public, protected or private.
+    Visibility,
+    /// Rebuild the Space without the build cache (a factory reboot).
+    FactoryReboot,
+    /// Seconds of inactivity before the Space sleeps.
+    SleepTime,
     /// An input of a front end's own that the library does not know (e.g. a file argument).
     /// The library never builds one.
     Other(&'static str),
@@ -88,7 +94,7 @@ pub enum Field {
 
 impl Field {
     /// Every input the library knows (not [`Field::Other`]).
-    pub const ALL: [Field; 34] = [
+    pub const ALL: [Field; 37] = [
         Field::Space,
         Field::Source,
         Field::Out,
@@ -123,6 +129,9 @@ impl Field {
         Field::Endpoint,
         Field::UserAgent,
         Field::MaxAttempts,
+        Field::Visibility,
+        Field::FactoryReboot,
+        Field::SleepTime,
     ];
 
     /// The library's own name: the variant in snake case (`health_path`), as a Rust program
@@ -163,6 +172,9 @@ impl Field {
             Field::Endpoint => "endpoint",
             Field::UserAgent => "user_agent",
             Field::MaxAttempts => "max_attempts",
+            Field::Visibility => "visibility",
+            Field::FactoryReboot => "factory_reboot",
+            Field::SleepTime => "sleep_time",
             Field::Other(name) => name,
         }
     }

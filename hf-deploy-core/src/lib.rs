@@ -38,11 +38,12 @@
 //! The modules stand on floors; a module uses what stands below it, never above:
 //!
 //! 0. the ground: `field` ([`Field`], [`Phrase`], [`Spelling`]), `stage` (the Space's stages),
-//!    `error`, `space` ([`SpaceId`]), `urls` ([`HealthPath`], URL rules), `secret`, `content`;
+//!    `error`, `space` ([`SpaceId`]), `visibility` ([`Visibility`]), `urls` ([`HealthPath`],
+//!    URL rules), `secret`, `content`;
 //! 1. `wait`: the deadline, backoff, `Retry-After`, every loop that sleeps (and the door for
 //!    untrusted text, beside it);
-//! 2. the parts: [`hub`], [`scaffold`], `settings`, `fingerprint`, `push`, [`verify`],
-//!    [`frontend`];
+//! 2. the parts: [`hub`], [`scaffold`], `settings`, `outbound` (the ports a Space may reach),
+//!    `fingerprint`, `push`, [`verify`], [`frontend`];
 //! 3. the plan: [`inputs`];
 //! 4. the pipeline that runs it, [`deploy()`], and the [`report`] data.
 //!
@@ -85,6 +86,7 @@ mod fingerprint;
 pub mod frontend;
 pub mod hub;
 pub mod inputs;
+mod outbound;
 mod push;
 pub mod report;
 pub mod scaffold;
@@ -95,6 +97,7 @@ mod stage;
 mod untrusted;
 mod urls;
 pub mod verify;
+mod visibility;
 mod wait;
 
 pub use content::FileContent;
@@ -107,3 +110,4 @@ pub use settings::{RawEntry, Settings};
 pub use space::SpaceId;
 pub use untrusted::{Redactor, RedactorBuilder, RemoteText};
 pub use urls::HealthPath;
+pub use visibility::Visibility;

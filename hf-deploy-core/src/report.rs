@@ -4,7 +4,8 @@
 //! deploy's JSON report (`space_id`, `space_url`, `app_url`, `docs_url`, `health_url`,
 //! `commit_sha`, `changed`,
 //! `stage`, `health`, `secrets_set`, `variables_set`), followed by `error` (only on failure),
-//! `cors`, `durations`, `log_tail`, `files`, `warnings` and `dry_run`.
+//! `cors`, `durations`, `log_tail`, `files`, `warnings` and `dry_run`, and when they apply
+//! `local_runtime`, `visibility` and `factory_reboot`.
 //!
 //! The report has secret names only, never values. Its text and Markdown renderings live in the
 //! binary (`hf-deploy-action/src/render/`): the library only says what happened.
@@ -77,6 +78,14 @@ pub struct DeployReport {
     /// the front end that ran it says. Serialized only when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_runtime: Option<String>,
+    /// The Space's visibility after the deploy (`public`, `protected`, `private`), when known.
+    /// Serialized only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+    /// True when the deploy rebuilt the Space without the build cache (a factory reboot).
+    /// Serialized only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub factory_reboot: bool,
 }
 
 /// The health part of a report: the overall status and each service.

@@ -515,7 +515,7 @@ fn check_qdrant_url(value: &str, origin: &Origin) -> Result<()> {
     if value.contains(char::is_whitespace) {
         return Err(origin.error(
             "the value of `QDRANT_URL` contains a space",
-            "give the cluster URL alone, e.g. `https://xyz.cloud.qdrant.io:6333`",
+            "give the cluster URL alone, e.g. `https://xyz.cloud.qdrant.io:443` (a Space reaches port 443, not 6333)",
         ));
     }
     if value.ends_with('/') {

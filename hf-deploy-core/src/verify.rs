@@ -321,6 +321,7 @@ pub(crate) async fn wait_healthy(
                 what: format!("a healthy answer from `{}`", check.url),
                 elapsed: started.elapsed(),
                 last_seen: seen,
+                diagnoses: Vec::new(),
             });
         };
         wait::sleep(wait).await;

@@ -160,6 +160,22 @@ impl Emulator {
         self.hub.space(ns, name).map(|s| s.lock().stage.clone())
     }
 
+    /// Set Space `id`'s last change (`lastModified` in its info and in the listing) to `at`, an
+    /// ISO-8601 time: a test's Space that has not changed for weeks. False when there is no
+    /// such Space.
+    pub fn set_last_modified(&self, id: &str, at: &str) -> bool {
+        let Some((ns, name)) = id.split_once('/') else {
+            return false;
+        };
+        match self.hub.space(ns, name) {
+            Some(space) => {
+                space.lock().last_modified = at.to_string();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// How many times Space `id` was built or restarted (its creation, each push, restart,
     /// secret, variable or hardware change): on the Hub each of these takes the app down.
     pub fn space_starts(&self, id: &str) -> u64 {

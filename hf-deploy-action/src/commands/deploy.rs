@@ -82,11 +82,11 @@ async fn finish(
         Some(error) if args.json => {
             // The report on stdout already holds the error; stderr gets the one-line reason.
             let code = if error.is_usage() { 2 } else { 1 };
-            Err(Reported(
-                crate::ui::render_error(&anyhow::Error::new(error), ui.color_err),
-                code,
-            )
-            .into())
+            let error = match &emulator {
+                Some(_) => anyhow::Error::new(error),
+                None => crate::stored_token::explain(anyhow::Error::new(error)),
+            };
+            Err(Reported(crate::ui::render_error(&error, ui.color_err), code).into())
         }
         Some(error) => Err(anyhow::Error::new(error)),
         None => Ok(ExitCode::SUCCESS),

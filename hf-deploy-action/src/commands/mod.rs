@@ -13,6 +13,7 @@ mod local_runtime;
 #[path = "local_runtime_lean.rs"]
 mod local_runtime;
 mod plan;
+mod previews;
 mod scaffold;
 mod signal;
 mod space;
@@ -20,10 +21,12 @@ mod verify;
 
 use std::process::ExitCode;
 
-use crate::cli::Command;
+use crate::cli::{Command, PreviewsCommand};
 use crate::ui::{Ui, UsageError};
 
 pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
+    // The action takes its token from an input, never from a file.
+    let stored_token = !matches!(command, Command::Action);
     let result = match command {
         Command::Scaffold(args) => scaffold::run(args, ui).await,
         Command::Deploy(args) => deploy::run(*args, ui).await,
@@ -34,11 +37,19 @@ pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => space::logs(args, ui).await,
         Command::Delete(args) => space::delete(args, ui).await,
         Command::Frontend(args) => frontend::run(args, ui).await,
+        Command::Previews(PreviewsCommand::Prune(args)) => previews::prune(args, ui).await,
         #[cfg(feature = "local")]
         Command::Emulator(args) => emulator::run(args, ui).await,
         Command::Action => action::run(ui).await,
     };
-    result.map_err(word_for_the_command_line)
+    result.map_err(|error| {
+        let error = word_for_the_command_line(error);
+        if stored_token {
+            crate::stored_token::explain(error)
+        } else {
+            error
+        }
+    })
 }
 
 /// A bad input from the library names a field: say it as the command line spells it

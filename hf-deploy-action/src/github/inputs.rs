@@ -117,6 +117,18 @@ pub(crate) struct ActionInputs {
     /// Not an input: the `secrets-file` of the `hf-deploy.toml` entry, set after reading it.
     #[serde(skip)]
     pub(crate) secrets_file: Option<PathBuf>,
+    /// `visibility`: `public`, `protected` or `private`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) visibility: Option<String>,
+    /// `factory-reboot`: boolean.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) factory_reboot: Option<String>,
+    /// `sleep-time`: seconds (`-1`: never).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) sleep_time: Option<String>,
+    /// `max-age`: with `command: previews-prune`, days after which a preview goes anyway.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) max_age: Option<String>,
 }
 
 /// `""` (and whitespace only) -> `None`: the runner sets every declared input, empty when the
@@ -131,7 +143,7 @@ const SECRET_INPUTS: [&str; 3] = ["hf-token", "secrets", "github-token"];
 
 impl ActionInputs {
     /// Every input as `(name in action.yml, value)`.
-    fn fields(&self) -> [(&'static str, &Option<String>); 30] {
+    fn fields(&self) -> [(&'static str, &Option<String>); 34] {
         [
             ("hf-token", &self.hf_token),
             ("hf-endpoint", &self.hf_endpoint),
@@ -143,7 +155,10 @@ impl ActionInputs {
             ("health-path", &self.health_path),
             ("app-url", &self.app_url),
             ("private", &self.private),
+            ("visibility", &self.visibility),
             ("hardware", &self.hardware),
+            ("factory-reboot", &self.factory_reboot),
+            ("sleep-time", &self.sleep_time),
             ("wait", &self.wait),
             ("timeout-minutes", &self.timeout_minutes),
             ("dry-run", &self.dry_run),
@@ -163,6 +178,7 @@ impl ActionInputs {
             ("config", &self.config),
             ("command", &self.command),
             ("changed-since", &self.changed_since),
+            ("max-age", &self.max_age),
         ]
     }
 }
@@ -307,6 +323,8 @@ pub(crate) fn spelling(field: Field) -> &'static str {
         Field::ColorFrom => "color-from",
         Field::ColorTo => "color-to",
         Field::ShortDescription => "short-description",
+        Field::FactoryReboot => "factory-reboot",
+        Field::SleepTime => "sleep-time",
         other => other.name(),
     }
 }
@@ -391,6 +409,93 @@ fn check_reserved_variables(entries: &[RawEntry]) -> Result<(), InputError> {
         )),
         None => Ok(()),
     }
+}
+
+/// The `frontend-url` input's origins: comma or newline separated, blanks dropped.
+fn origins(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or_default()
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// What a run of the action does (`command`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ActionCommand {
+    /// Deploy the Space (the default).
+    Deploy,
+    /// Print the matrix of the Spaces of `hf-deploy.toml` (the `matrix` output).
+    Plan,
+    /// Sweep away the stale previews of the Space.
+    PreviewsPrune,
+}
+
+/// The inputs of `command: previews-prune`, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PruneInputs {
+    /// `dry-run`: list only.
+    pub(crate) dry_run: bool,
+    /// `max-age`: days after which a preview goes whatever its pull request.
+    pub(crate) max_age: Option<u32>,
+}
+
+impl ActionInputs {
+    /// `command`: `deploy` when not given, `plan` or `previews-prune`.
+    pub(crate) fn command(&self) -> Result<ActionCommand, InputError> {
+        match self.command.as_deref().map(str::trim) {
+            None | Some("deploy") => Ok(ActionCommand::Deploy),
+            Some("plan") => Ok(ActionCommand::Plan),
+            Some("previews-prune") => Ok(ActionCommand::PreviewsPrune),
+            Some("rollback") => Err(hf_deploy_core::Error::invalid_input_hint(
+                Field::Other("command"),
+                "`rollback` is not supported by this version of the action yet",
+                "use `deploy`, `plan` or `previews-prune`",
+            )),
+            Some(other) => Err(hf_deploy_core::Error::invalid_input_hint(
+                Field::Other("command"),
+                format!("`{}` is not a command of this action", other.escape_debug()),
+                "use `deploy` (the default), `plan` or `previews-prune`",
+            )),
+        }
+    }
+
+    /// The inputs of `command: previews-prune`: `dry-run` and `max-age` (whole days, 0 to
+    /// 36500).
+    pub(crate) fn prune_inputs(&self) -> Result<PruneInputs, InputError> {
+        let max_age = match self.max_age.as_deref().map(str::trim) {
+            None => None,
+            Some(text) => match text.parse::<u32>() {
+                Ok(days) if days <= 36_500 => Some(days),
+                _ => {
+                    return Err(hf_deploy_core::Error::invalid_input_hint(
+                        Field::Other("max-age"),
+                        format!("`{}` is not a whole number of days", text.escape_debug()),
+                        "give the days after which a preview is deleted whatever its pull request, e.g. `14`",
+                    ));
+                }
+            },
+        };
+        Ok(PruneInputs {
+            dry_run: boolean(Field::DryRun, self.dry_run.as_deref(), false)?,
+            max_age,
+        })
+    }
+}
+
+/// The inputs about the Space itself (`visibility`, `factory-reboot`, `sleep-time`), into `raw`
+/// (the plan checks the words and numbers).
+fn runtime_inputs(
+    raw: &mut RawInputs,
+    visibility: Option<String>,
+    factory_reboot: Option<String>,
+    sleep_time: Option<String>,
+) -> Result<(), InputError> {
+    raw.visibility = visibility;
+    raw.factory_reboot = boolean(Field::FactoryReboot, factory_reboot.as_deref(), false)?;
+    raw.sleep_time = sleep_time;
+    Ok(())
 }
 
 impl ActionInputs {
@@ -480,22 +585,14 @@ impl ActionInputs {
             workspace,
             self.source.as_deref().map(str::trim).unwrap_or("backend"),
         )?;
-        let frontend_urls = self
-            .frontend_url
-            .as_deref()
-            .unwrap_or_default()
-            .split([',', '\n'])
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
+        let frontend_urls = origins(self.frontend_url.as_deref());
         let timeout = match self.timeout_minutes.as_deref() {
             None => Duration::from_secs(20 * 60),
             Some(text) => inputs::minutes(Field::Timeout, text)?,
         };
         let variables = RawEntry::lines(self.variables.as_deref().unwrap_or_default());
         check_reserved_variables(&variables)?;
-        let raw = RawInputs {
+        let mut raw = RawInputs {
             space: Some(space_text),
             commit_message: crate::commit::message(github_sha, &source),
             source,
@@ -518,6 +615,12 @@ impl ActionInputs {
             short_description: self.short_description,
             ..RawInputs::default()
         };
+        runtime_inputs(
+            &mut raw,
+            self.visibility,
+            self.factory_reboot,
+            self.sleep_time,
+        )?;
         Ok(ActionConfig {
             hf_token,
             space,
@@ -1166,10 +1269,76 @@ mod tests {
                 "changed",
                 "stage",
                 "health",
-                "matrix"
+                "matrix",
+                "pruned"
             ]
         );
         assert_eq!(action["runs"]["using"].as_str(), Some("docker"));
         assert_eq!(action["runs"]["args"][0].as_str(), Some("action"));
+    }
+
+    #[test]
+    fn visibility_factory_reboot_sleep_time_and_the_prune_inputs() {
+        let options = resolved(&[
+            ("INPUT_VISIBILITY", "protected"),
+            ("INPUT_FACTORY-REBOOT", "true"),
+            ("INPUT_SLEEP-TIME", "3600"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            options.visibility,
+            Some(hf_deploy_core::Visibility::Protected)
+        );
+        assert!(options.factory_reboot);
+        assert_eq!(options.sleep_time, Some(3600));
+
+        let text = error_text(&[("INPUT_VISIBILITY", "public"), ("INPUT_PRIVATE", "true")]);
+        assert!(
+            text.contains("`visibility`") && text.contains("`private`"),
+            "{text}"
+        );
+        let text = error_text(&[("INPUT_SLEEP-TIME", "soon")]);
+        assert!(text.starts_with("invalid `sleep-time`"), "{text}");
+        let error = config(&[("INPUT_FACTORY-REBOOT", "yes")]).expect_err("not a boolean");
+        assert!(
+            error.message_with(SPELLING).contains("`factory-reboot`"),
+            "{error}"
+        );
+
+        let inputs =
+            |given: &[(&str, &str)]| ActionInputs::from_env(runner_env(given)).expect("inputs");
+        assert_eq!(inputs(&[]).command().unwrap(), ActionCommand::Deploy);
+        assert_eq!(
+            inputs(&[("INPUT_COMMAND", " previews-prune ")])
+                .command()
+                .unwrap(),
+            ActionCommand::PreviewsPrune
+        );
+        let error = inputs(&[("INPUT_COMMAND", "prune")])
+            .command()
+            .expect_err("unknown");
+        assert!(
+            error.message_with(SPELLING).contains("`command`"),
+            "{error}"
+        );
+        let prune = inputs(&[("INPUT_MAX-AGE", "14"), ("INPUT_DRY-RUN", "true")])
+            .prune_inputs()
+            .unwrap();
+        assert_eq!(
+            prune,
+            PruneInputs {
+                dry_run: true,
+                max_age: Some(14)
+            }
+        );
+        for bad in ["-1", "two weeks", "99999"] {
+            let error = inputs(&[("INPUT_MAX-AGE", bad)])
+                .prune_inputs()
+                .expect_err(bad);
+            assert!(
+                error.message_with(SPELLING).contains("`max-age`"),
+                "{error}"
+            );
+        }
     }
 }

@@ -25,8 +25,10 @@ pub(super) async fn wait(
     changed: bool,
 ) -> Result<()> {
     let phase = Instant::now();
-    let expect_build =
-        changed || !report.secrets_set.is_empty() || !report.variables_set.is_empty();
+    let expect_build = changed
+        || report.factory_reboot
+        || !report.secrets_set.is_empty()
+        || !report.variables_set.is_empty();
     let runtime = wait_for_running(
         client,
         &options.space,
@@ -89,6 +91,7 @@ pub(crate) async fn wait_for_running(
                 what: format!("Space `{id}` to reach RUNNING"),
                 elapsed: watch.started.elapsed(),
                 last_seen,
+                diagnoses: Vec::new(),
             });
         };
         stream_log_for(delay, &mut logs, progress).await;

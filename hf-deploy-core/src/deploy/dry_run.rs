@@ -29,6 +29,8 @@ pub(super) async fn plan(
         plan_new_space(options, report);
         return Ok(());
     };
+    let visibility = options.visibility.unwrap_or(info.current_visibility());
+    report.visibility = Some(visibility.to_string());
     let settings = read_settings(client, options).await?;
     if !settings.listed {
         report.warnings.push("this Hub does not list the secrets of a Space, so hf-deploy cannot tell which changed: a deploy would write them all".into());
@@ -53,6 +55,8 @@ pub(super) async fn plan(
 
 /// A Space that does not exist (or cannot be seen without a token): everything is new.
 fn plan_new_space(options: &DeployOptions, report: &mut DeployReport) {
+    let visibility = options.visibility.unwrap_or(options.default_visibility);
+    report.visibility = Some(visibility.to_string());
     report.secrets_set = options.settings.secrets.keys().cloned().collect();
     report.variables_set = options.settings.variables.keys().cloned().collect();
     report.changed = true;

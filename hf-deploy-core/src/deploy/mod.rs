@@ -1,7 +1,8 @@
 //! A deploy as a pipeline of named steps: the plan's scaffold, then [`create`] (look the Space
-//! up, create it when missing), [`settings`] and [`push`] (the settings that changed, then the
-//! push, which writes nothing before them), [`build`] (wait for the new revision to run),
-//! [`verify`] (health, accept, CORS) and the report; [`dry_run`] reads and plans only.
+//! up, create it when missing, its visibility), [`settings`] and [`push`] (the settings that
+//! changed, then the push, which writes nothing before them), [`runtime`] (sleep time, factory
+//! reboot), [`build`] (wait for the new revision to run), [`verify`] (health, accept, CORS) and
+//! the report; [`dry_run`] reads and plans only.
 //!
 //! [`deploy`] never stops at the first error without a report: it returns a [`DeployOutcome`] with
 //! everything known so far, plus the error. Bad input was found by the plan
@@ -11,6 +12,7 @@ mod build;
 mod create;
 mod dry_run;
 mod push;
+mod runtime;
 mod settings;
 mod verify;
 
@@ -21,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::field::{Field, Phrase};
 use crate::hub::{HubClient, SpaceInfo, SpaceStage};
 use crate::inputs::DeployOptions;
+use crate::outbound;
 use crate::report::DeployReport;
 
 /// What happens during a deploy, for a progress display.
@@ -158,6 +161,12 @@ pub async fn deploy(
     report
         .warnings
         .extend(options.settings.warnings.iter().cloned());
+    // The plan's own warnings (ports a Space cannot reach, a private app with a frontend) are
+    // shown at once: they may explain a failure long before it comes.
+    for warning in &options.warnings {
+        progress.event(Event::Warning(warning));
+        report.warnings.push(warning.clone());
+    }
     let deadline = Instant::now() + options.timeout;
     let result = with_wait_events(
         client,
@@ -191,11 +200,13 @@ async fn run(
     check_token_lifetime(client, options)?;
 
     progress.event(Event::Phase(Phase::Create));
-    let found = create::find_or_create(client, options).await?;
+    let found = create::find_or_create(client, options, progress, report).await?;
 
     progress.event(Event::Phase(Phase::Settings));
     let changed = push::settings_then_push(client, options, progress, report, found).await?;
     push::request_hardware(client, options).await?;
+    runtime::sleep_time(client, options, progress, report).await?;
+    runtime::factory_reboot(client, options, report).await?;
 
     // One read after the push: the app URL and, in the same answer, the runtime stage.
     let info = client.space_info(&options.space).await?;
@@ -211,10 +222,15 @@ async fn run(
 
     progress.event(Event::Phase(Phase::Build));
     let deadline = Instant::now() + options.timeout;
-    build::wait(client, options, progress, report, deadline, changed).await?;
+    let explain = |error| outbound::explain(error, &options.outbound);
+    build::wait(client, options, progress, report, deadline, changed)
+        .await
+        .map_err(explain)?;
 
     progress.event(Event::Phase(Phase::Health));
-    verify::check(client, options, progress, report, deadline).await
+    verify::check(client, options, progress, report, deadline)
+        .await
+        .map_err(explain)
 }
 
 /// A Space-scoped token lives an hour and cannot be renewed: a longer deadline is bad input.

@@ -8,6 +8,7 @@ use crate::hub::HubClient;
 use crate::inputs::DeployOptions;
 use crate::report::DeployReport;
 use crate::verify::{self, AppCheck, VerifyEvent};
+use crate::visibility::Visibility;
 
 use super::{Event, Phase, Progress};
 
@@ -21,7 +22,8 @@ pub(super) async fn check(
 ) -> Result<()> {
     let check = AppCheck {
         health_url: report.health_url.clone(),
-        token: if options.private {
+        // A private Space's app answers its owner's token only; no other app is sent it.
+        token: if report.visibility.as_deref() == Some(Visibility::Private.as_str()) {
             client.token().cloned()
         } else {
             None

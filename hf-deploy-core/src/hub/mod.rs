@@ -8,12 +8,13 @@
 //!
 //! By resource: `client` (the builder and the client's state), `transport` (one call, sent with
 //! retries) and `errors` (status -> [`Error`](crate::Error)), `repos` (account, create, info,
-//! delete), `settings` (secrets, variables), `runtime` (stage, hardware, restart, pause, sleep
+//! visibility, delete), `listing` (the Spaces of a namespace, every page), `settings` (secrets, variables), `runtime` (stage, hardware, restart, pause, sleep
 //! time), `logs` with `sse` (the log streams), [`oauth`] (the Trusted Publisher exchange), and
 //! `models` (the typed answers).
 
 mod client;
 mod errors;
+mod listing;
 mod logs;
 mod models;
 pub mod oauth;
@@ -30,7 +31,7 @@ pub use client::{DEFAULT_ENDPOINT, HubClient, HubClientBuilder};
 
 pub use logs::LogStream;
 pub use models::{
-    AccessTokenInfo, CreateSpace, Created, LogKind, LogLine, SecretInfo, Sibling, SpaceDomain,
-    SpaceHardware, SpaceInfo, SpaceReplicas, SpaceRuntime, SpaceStage, Variable, WhoAmI,
-    WhoAmIAuth, WhoAmIOrg,
+    AccessTokenInfo, CreateSpace, Created, ListedSpace, LogKind, LogLine, SecretInfo, Sibling,
+    SpaceDomain, SpaceHardware, SpaceInfo, SpaceReplicas, SpaceRuntime, SpaceStage, Variable,
+    WhoAmI, WhoAmIAuth, WhoAmIOrg,
 };

@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::space::SpaceId;
 pub use crate::stage::SpaceStage;
+use crate::visibility::Visibility;
 
 /// `null` reads as the default value (the Hub sends `"hardware": null` on some Spaces).
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -118,9 +119,13 @@ pub struct SpaceInfo {
     /// The app's subdomain, without `.hf.space`.
     #[serde(default)]
     pub subdomain: Option<String>,
-    /// Private Space.
+    /// Private repository (true for a protected Space too).
     #[serde(default)]
     pub private: bool,
+    /// `public`, `protected` or `private`, when the Hub says (an unknown word reads as `None`);
+    /// see [`SpaceInfo::current_visibility`].
+    #[serde(default, deserialize_with = "Visibility::lenient")]
+    pub visibility: Option<Visibility>,
     /// The SDK (`docker`, `gradio`, ...).
     #[serde(default)]
     pub sdk: Option<String>,
@@ -145,6 +150,16 @@ pub struct SpaceInfo {
 }
 
 impl SpaceInfo {
+    /// The Space's visibility: the Hub's `visibility` when it sends one, else `private` or
+    /// `public` from the `private` flag (a Hub that predates protected Spaces).
+    pub fn current_visibility(&self) -> Visibility {
+        self.visibility.unwrap_or(if self.private {
+            Visibility::Private
+        } else {
+            Visibility::Public
+        })
+    }
+
     /// Where the app answers, in the public interface's order: the `host` field; else
     /// `https://` + the first of `runtime.domains`; else [`SpaceId::computed_app_url`]. (An
     /// explicit app URL, [`crate::Field::AppUrl`], comes before all three; that is the
@@ -275,8 +290,8 @@ pub struct Variable {
 /// Space on the default hardware.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateSpace {
-    /// Create it private.
-    pub private: bool,
+    /// Who reads it and reaches its app (sent as `visibility`).
+    pub visibility: Visibility,
     /// Hardware flavor, e.g. `cpu-basic`; `None` leaves the Hub's default.
     pub hardware: Option<String>,
     /// SDK; `docker` for hf-deploy.
@@ -292,7 +307,7 @@ pub struct CreateSpace {
 impl Default for CreateSpace {
     fn default() -> Self {
         CreateSpace {
-            private: false,
+            visibility: Visibility::Public,
             hardware: None,
             sdk: "docker".to_string(),
             sleep_time_seconds: None,
@@ -300,6 +315,23 @@ impl Default for CreateSpace {
             variables: Vec::new(),
         }
     }
+}
+
+/// One Space of a listing ([`crate::hub::HubClient::list_spaces`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedSpace {
+    /// `ns/name` as the Hub spells it.
+    pub id: String,
+    /// When it was created, ISO-8601.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Its last change, ISO-8601.
+    #[serde(default)]
+    pub last_modified: Option<String>,
+    /// Private repository.
+    #[serde(default)]
+    pub private: Option<bool>,
 }
 
 /// Result of [`crate::hub::HubClient::create_space`].

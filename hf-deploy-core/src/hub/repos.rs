@@ -7,8 +7,9 @@ use super::client::HubClient;
 use super::errors::{is_conflicting_operation, map_http_error};
 use super::models::{CreateSpace, Created, SpaceInfo, WhoAmI};
 use super::transport::{Answer, Call, CallKind};
-use crate::error::Result;
+use crate::error::{PROTECTED, Result};
 use crate::space::SpaceId;
+use crate::visibility::Visibility;
 use crate::wait::Idempotency;
 
 impl HubClient {
@@ -60,8 +61,13 @@ impl HubClient {
             "organization": space.namespace(),
             "type": "space",
             "sdk": options.sdk,
-            "private": options.private,
         });
+        // `private` for public and private, as every recorded create sends it; `visibility`
+        // only for protected (the Hub refuses both together).
+        match options.visibility {
+            Visibility::Protected => body["visibility"] = json!(options.visibility.as_str()),
+            other => body["private"] = json!(other == Visibility::Private),
+        }
         if let Some(hardware) = &options.hardware {
             body["hardware"] = json!(hardware);
         }
@@ -87,14 +93,13 @@ impl HubClient {
                 .collect();
             body["variables"] = Value::Array(variables);
         }
+        let action = match options.visibility {
+            Visibility::Protected => format!("create Space `{space}` as {PROTECTED}"),
+            _ => format!("create Space `{space}`"),
+        };
         let call = Call {
             body: Some(body),
-            ..self.space_call(
-                Method::POST,
-                "/api/repos/create".into(),
-                space,
-                format!("create Space `{space}`"),
-            )
+            ..self.space_call(Method::POST, "/api/repos/create".into(), space, action)
         };
         let (failed, attempts) = match self.send(&call).await? {
             Answer::Success(response) => {
@@ -135,6 +140,27 @@ impl HubClient {
             format!("read Space `{space}`"),
         );
         self.execute_json(&call).await
+    }
+
+    /// Make the Space public, protected or private (protected needs a paid plan: a 402 then,
+    /// with advice that names the ways out).
+    ///
+    /// Endpoint: `PUT /api/spaces/{ns}/{name}/settings`.
+    pub async fn set_visibility(&self, space: &SpaceId, visibility: Visibility) -> Result<()> {
+        let action = match visibility {
+            Visibility::Protected => format!("turn Space `{space}` into {PROTECTED}"),
+            other => format!("make Space `{space}` {other}"),
+        };
+        let call = Call {
+            body: Some(json!({ "visibility": visibility.as_str() })),
+            ..self.space_call(
+                Method::PUT,
+                format!("/api/spaces/{space}/settings"),
+                space,
+                action,
+            )
+        };
+        self.execute(&call).await.map(drop)
     }
 
     /// Delete the Space.

@@ -260,7 +260,7 @@ async fn create_sends_the_documented_body_and_reads_the_url() {
     })
     .await;
     let options = CreateSpace {
-        private: true,
+        visibility: crate::Visibility::Private,
         hardware: Some("cpu-basic".into()),
         sleep_time_seconds: Some(3600),
         ..CreateSpace::default()
@@ -748,7 +748,7 @@ async fn secrets_round_trip_against_the_recorded_hub() {
         match (interaction.request.method.as_str(), interaction.path()) {
             ("POST", "/api/repos/create") => {
                 let options = CreateSpace {
-                    private: true,
+                    visibility: crate::Visibility::Private,
                     sdk: "gradio".into(),
                     ..CreateSpace::default()
                 };
@@ -809,7 +809,7 @@ async fn variables_round_trip_against_the_recorded_hub() {
         match (interaction.request.method.as_str(), interaction.path()) {
             ("POST", "/api/repos/create") => {
                 let options = CreateSpace {
-                    private: true,
+                    visibility: crate::Visibility::Private,
                     sdk: "gradio".into(),
                     ..CreateSpace::default()
                 };
@@ -1680,4 +1680,103 @@ async fn a_log_stream_gives_up_after_max_attempts_drops_in_a_row() {
         .expect("tail");
     assert_eq!(tail, ["only line"]);
     assert_eq!(hub.seen().len(), 4, "a tail never reopens");
+}
+
+// ----- visibility and the listing -------------------------------------------------------------
+
+#[tokio::test]
+async fn protected_is_sent_as_visibility_alone_and_a_402_names_the_way_out() {
+    let hub = FakeHub::start(|seen, _| match seen.path.as_str() {
+        "/api/repos/create" => Reply::json(
+            402,
+            json!({"error": "Protected Spaces are available with a PRO subscription."}),
+        ),
+        _ => Reply::json(404, json!({"error": "Repository not found"}))
+            .header("x-error-code", "RepoNotFound"),
+    })
+    .await;
+    let options = CreateSpace {
+        visibility: crate::Visibility::Protected,
+        ..CreateSpace::default()
+    };
+    let error = hub
+        .client()
+        .create_space(&space(), &options)
+        .await
+        .expect_err("402");
+    assert_eq!(
+        hub.seen()[0].json(),
+        json!({"name":"tmp_test_space","organization":"user","type":"space","sdk":"docker","visibility":"protected"})
+    );
+    assert_eq!(error.kind(), "payment_required");
+    let hint = error.hint().unwrap_or_default();
+    assert!(
+        hint.contains("protected Space") && hint.contains("`public`") && hint.contains("PRO"),
+        "{hint}"
+    );
+    // A public create keeps the `private` field every recorded create sends.
+    let public = FakeHub::start(|_, _| Reply::json(200, json!({"url": "u"}))).await;
+    public
+        .client()
+        .create_space(&space(), &CreateSpace::default())
+        .await
+        .expect("create");
+    assert_eq!(public.seen()[0].json()["private"], json!(false));
+    assert_eq!(public.seen()[0].json().get("visibility"), None);
+}
+
+#[tokio::test]
+async fn set_visibility_puts_the_settings() {
+    let hub = FakeHub::start(|_, _| Reply::json(200, json!({}))).await;
+    hub.client()
+        .set_visibility(&space(), crate::Visibility::Public)
+        .await
+        .expect("settings");
+    let seen = hub.seen();
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("PUT", "/api/spaces/user/tmp_test_space/settings")
+    );
+    assert_eq!(seen[0].json(), json!({"visibility": "public"}));
+}
+
+#[tokio::test]
+async fn the_listing_follows_every_page_on_the_endpoint_only() {
+    let own: Arc<std::sync::OnceLock<String>> = Arc::default();
+    let base = own.clone();
+    let hub = FakeHub::start(move |seen, index| {
+        let item = |id: &str| json!({"id": id, "createdAt": "2026-01-01T00:00:00.000Z"});
+        let url = base.get().cloned().unwrap_or_default();
+        match index {
+            0 => Reply::json(200, json!([item("user/app-pr-1")])).header(
+                "link",
+                format!("<{url}/api/spaces?author=user&cursor=b>; rel=\"next\""),
+            ),
+            1 => {
+                assert_eq!(seen.query.as_deref(), Some("author=user&cursor=b"));
+                Reply::json(200, json!([item("user/app-pr-2")]))
+                    .header("link", "</api/spaces?cursor=c>; rel=\"next\"")
+            }
+            2 => Reply::json(200, json!([item("user/app-pr-3")])),
+            _ => Reply::json(200, json!([]))
+                .header("link", "<http://127.0.0.2:9/api/spaces?x=1>; rel=\"next\""),
+        }
+    })
+    .await;
+    own.set(hub.url.clone()).expect("once");
+    let client = hub.client();
+    let listed = client.list_spaces("user", "app-pr-").await.expect("list");
+    let ids: Vec<&str> = listed.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["user/app-pr-1", "user/app-pr-2", "user/app-pr-3"]);
+    assert_eq!(
+        hub.seen()[0].query.as_deref(),
+        Some("author=user&search=app-pr-&full=true")
+    );
+    assert_eq!(
+        listed[0].created_at.as_deref(),
+        Some("2026-01-01T00:00:00.000Z")
+    );
+    let error = client.list_spaces("user", "x").await.expect_err("foreign");
+    assert!(error.to_string().contains("leads off"), "{error}");
+    assert_eq!(hub.seen().len(), 4, "the foreign link is not followed");
 }

@@ -17,11 +17,14 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::field::{Field, Phrase};
+use crate::outbound::{self, BlockedPort};
 use crate::scaffold::{self, Scaffold, ScaffoldOptions, SecretDoc};
 use crate::settings::{self, RawEntry, Settings, SettingsInput};
 use crate::space::SpaceId;
 use crate::urls::HealthPath;
+use crate::visibility::Visibility;
 
+pub(crate) use rules::PRIVATE_WITH_FRONTEND;
 pub use rules::minutes;
 
 /// What the user gave, before any check. Front ends fill it; [`resolve`] checks it.
@@ -43,10 +46,23 @@ pub struct RawInputs {
     pub health_path: Option<String>,
     /// App URL override.
     pub app_url: Option<String>,
-    /// Create the Space private.
+    /// Make the Space private: the same as `visibility` `private` (both given and disagreeing
+    /// is a bad input).
     pub private: bool,
+    /// The visibility asked for, as typed: `public`, `protected` or `private`. Given (or
+    /// `private`), it is applied to an existing Space too; not given, an existing Space keeps its
+    /// own and a new one gets `default_visibility`.
+    pub visibility: Option<String>,
+    /// What a new Space is created as when no visibility is asked for: public, unless the front
+    /// end knows better (a preview: protected, so that its frontend reaches the app).
+    pub default_visibility: Visibility,
     /// Hardware flavor.
     pub hardware: Option<String>,
+    /// Rebuild the Space without the build cache after the push (alone when nothing changed).
+    pub factory_reboot: bool,
+    /// Seconds of inactivity before the Space sleeps, as typed (`-1`: never); paid hardware
+    /// only.
+    pub sleep_time: Option<String>,
     /// Wait for the build and verify.
     pub wait: bool,
     /// Deadline for build plus health.
@@ -93,7 +109,11 @@ impl Default for RawInputs {
             health_path: None,
             app_url: None,
             private: false,
+            visibility: None,
+            default_visibility: Visibility::Public,
             hardware: None,
+            factory_reboot: false,
+            sleep_time: None,
             wait: true,
             timeout: Duration::from_secs(1200),
             dry_run: false,
@@ -131,10 +151,21 @@ pub struct DeployOptions {
     pub health_path: HealthPath,
     /// Explicit app URL; else the Hub's answer.
     pub app_url: Option<String>,
-    /// Create the Space private.
-    pub private: bool,
+    /// The visibility asked for: applied to a new Space and to an existing one that differs.
+    /// `None`: an existing Space keeps its own, a new one gets `default_visibility`.
+    pub visibility: Option<Visibility>,
+    /// What a new Space is created as when `visibility` is `None`.
+    pub default_visibility: Visibility,
     /// Hardware flavor to request.
     pub hardware: Option<String>,
+    /// Rebuild without the build cache (a factory reboot) after the push, or alone.
+    pub factory_reboot: bool,
+    /// Seconds of inactivity before the Space sleeps (`-1`: never); set on paid hardware only.
+    pub sleep_time: Option<i64>,
+    /// What the plan found that works but is probably wrong (a URL to a port a Space cannot
+    /// reach, a private Space with frontend origins): shown at the start of the deploy and kept
+    /// in its report. Never holds a value.
+    pub warnings: Vec<String>,
     /// Wait for the build and verify (false: return after the push).
     pub wait: bool,
     /// Deadline for build plus health.
@@ -147,6 +178,8 @@ pub struct DeployOptions {
     pub commit_message: String,
     /// Remote paths kept even when the scaffold no longer produces them.
     pub keep: Vec<String>,
+    /// The secrets and variables whose URL goes to a port a Space cannot reach.
+    pub(crate) outbound: Vec<BlockedPort>,
     /// How long building the scaffold took.
     pub(crate) scaffold_time: Duration,
     /// Polling intervals.
@@ -211,6 +244,12 @@ pub fn resolve(raw: &RawInputs) -> Result<DeployOptions> {
         rules::hardware(flavor)?;
     }
     rules::timeout(raw.timeout)?;
+    let visibility = rules::visibility(raw.visibility.as_deref(), raw.private)?;
+    let sleep_time = raw
+        .sleep_time
+        .as_deref()
+        .map(rules::sleep_time)
+        .transpose()?;
     for pattern in &raw.keep {
         rules::keep_pattern(pattern)?;
     }
@@ -230,6 +269,13 @@ pub fn resolve(raw: &RawInputs) -> Result<DeployOptions> {
     let checked = scaffold::check(&scaffold_options)?;
     let started = Instant::now();
     let scaffold = scaffold::build(&raw.source, &checked)?;
+    let scaffold_time = started.elapsed();
+    let outbound = outbound::blocked_ports(&settings);
+    let mut warnings: Vec<String> = outbound.iter().map(outbound::warning).collect();
+    let created_as = visibility.unwrap_or(raw.default_visibility);
+    if !created_as.app_is_public() && !frontend_origins.is_empty() {
+        warnings.push(rules::PRIVATE_WITH_FRONTEND.to_string());
+    }
     Ok(DeployOptions {
         source: raw.source.clone(),
         space,
@@ -238,15 +284,20 @@ pub fn resolve(raw: &RawInputs) -> Result<DeployOptions> {
         frontend_origins,
         health_path,
         app_url,
-        private: raw.private,
+        visibility,
+        default_visibility: raw.default_visibility,
         hardware: raw.hardware.as_deref().map(|h| h.trim().to_string()),
+        factory_reboot: raw.factory_reboot,
+        sleep_time,
+        warnings,
         wait: raw.wait,
         timeout: raw.timeout,
         dry_run: raw.dry_run,
         allow_degraded: raw.allow_degraded,
         commit_message: raw.commit_message.clone(),
         keep: raw.keep.clone(),
-        scaffold_time: started.elapsed(),
+        outbound,
+        scaffold_time,
         poll: PollSettings::default(),
     })
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::field::{Field, Phrase};
 use crate::urls::{parse_http_url, parse_origin};
+use crate::visibility::Visibility;
 
 /// Longest deadline accepted: one day.
 pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
@@ -97,3 +98,48 @@ pub(crate) fn keep_pattern(pattern: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// The visibility asked for: the typed word, or `private` from the older switch; both given
+/// and disagreeing is a bad input naming both. `None`: nothing was asked.
+pub(crate) fn visibility(typed: Option<&str>, private: bool) -> Result<Option<Visibility>> {
+    let typed = typed.map(str::trim).filter(|text| !text.is_empty());
+    let parsed = typed
+        .map(|text| Visibility::parse(text, Field::Visibility))
+        .transpose()?;
+    match parsed {
+        Some(asked) if private && asked != Visibility::Private => Err(Error::invalid_input_hint(
+            Field::Visibility,
+            Phrase::new(format!("`{asked}` disagrees with "))
+                .field(Field::Private)
+                .text(" (which means `private`)"),
+            Phrase::new("give one of them: ")
+                .field(Field::Visibility)
+                .text(" alone says it all"),
+        )),
+        Some(asked) => Ok(Some(asked)),
+        None if private => Ok(Some(Visibility::Private)),
+        None => Ok(None),
+    }
+}
+
+/// Longest sleep time accepted: a year (the Hub documents no bound).
+const MAX_SLEEP_TIME: i64 = 365 * 24 * 60 * 60;
+
+/// A sleep time: whole seconds from 1 to a year, or `-1` (never sleep).
+pub(crate) fn sleep_time(text: &str) -> Result<i64> {
+    let text = text.trim();
+    match text.parse::<i64>() {
+        Ok(seconds) if seconds == -1 || (1..=MAX_SLEEP_TIME).contains(&seconds) => Ok(seconds),
+        _ => Err(Error::invalid_input_hint(
+            Field::SleepTime,
+            format!(
+                "`{}` is not a number of seconds between 1 and a year, or -1",
+                text.escape_debug()
+            ),
+            "give whole seconds of inactivity before the Space sleeps, e.g. `3600`, or `-1` to never sleep (paid hardware; `cpu-basic` always sleeps after 48 hours)",
+        )),
+    }
+}
+
+/// The warning of a private Space with frontend origins.
+pub(crate) const PRIVATE_WITH_FRONTEND: &str = "the Space is private and frontend origins are given: a private Space's app answers only its owner's token, so browsers (and the frontend) cannot reach it; make it protected (private code, public app; paid plans) or public";

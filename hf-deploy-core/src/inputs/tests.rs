@@ -318,3 +318,109 @@ fn the_settings_alone_are_checked_by_the_rules_of_resolve() {
     .expect_err("not an origin");
     assert_eq!(error.field(), Some(Field::FrontendUrl));
 }
+
+#[test]
+fn visibility_private_alias_and_their_disagreement() {
+    use crate::Visibility;
+    let with = |visibility: Option<&str>, private: bool| {
+        resolve(&RawInputs {
+            visibility: visibility.map(str::to_string),
+            private,
+            ..raw()
+        })
+    };
+    assert_eq!(with(None, false).unwrap().visibility, None);
+    assert_eq!(
+        with(None, true).unwrap().visibility,
+        Some(Visibility::Private)
+    );
+    assert_eq!(
+        with(Some("Protected"), false).unwrap().visibility,
+        Some(Visibility::Protected)
+    );
+    assert_eq!(
+        with(Some("private"), true).unwrap().visibility,
+        Some(Visibility::Private)
+    );
+    let error = with(Some("public"), true).expect_err("disagree");
+    assert_eq!(error.field(), Some(Field::Visibility));
+    let text = error.message_with(crate::Spelling::new(
+        |f| match f {
+            Field::Visibility => "--visibility",
+            Field::Private => "--private",
+            other => other.name(),
+        },
+        crate::Command::neutral,
+    ));
+    assert!(
+        text.contains("`--visibility`") && text.contains("`--private`"),
+        "both are named: {text}"
+    );
+    let error = with(Some("hidden"), false).expect_err("unknown");
+    assert_eq!(error.field(), Some(Field::Visibility));
+}
+
+#[test]
+fn sleep_time_is_whole_seconds_or_minus_one() {
+    let with = |text: &str| {
+        resolve(&RawInputs {
+            sleep_time: Some(text.into()),
+            ..raw()
+        })
+    };
+    assert_eq!(with(" 3600 ").unwrap().sleep_time, Some(3600));
+    assert_eq!(with("-1").unwrap().sleep_time, Some(-1));
+    for bad in ["0", "-2", "1.5", "an hour", "99999999999"] {
+        assert_eq!(
+            with(bad).expect_err(bad).field(),
+            Some(Field::SleepTime),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn the_plan_warns_of_blocked_ports_and_of_a_private_app_with_a_frontend() {
+    let options = resolve(&RawInputs {
+        secrets: RawEntry::lines(
+            "QDRANT_URL=https://abc.cloud.qdrant.io:6333\nDATABASE_URL=postgresql://u:pw@db.example.com/x?sslmode=require\n",
+        ),
+        variables: RawEntry::lines("API_BASE=https://api.example.com\n"),
+        ..raw()
+    })
+    .expect("warnings, not errors");
+    assert_eq!(options.warnings.len(), 2, "{:?}", options.warnings);
+    assert!(options.warnings[0].contains("`DATABASE_URL` points to port 5432"));
+    assert!(options.warnings[1].contains("`QDRANT_URL` points to port 6333"));
+    assert!(
+        options
+            .warnings
+            .iter()
+            .all(|w| !w.contains("abc.cloud") && !w.contains("pw@")),
+        "{:?}",
+        options.warnings
+    );
+
+    let private = |default_visibility, visibility: Option<&str>, origins: &[&str]| {
+        resolve(&RawInputs {
+            default_visibility,
+            visibility: visibility.map(str::to_string),
+            frontend_urls: origins.iter().map(|o| o.to_string()).collect(),
+            ..raw()
+        })
+        .expect("valid")
+        .warnings
+        .iter()
+        .any(|w| w.contains("browsers"))
+    };
+    use crate::Visibility::{Private, Protected, Public};
+    assert!(private(Public, Some("private"), &["https://app.example"]));
+    assert!(private(Private, None, &["https://app.example"]));
+    assert!(!private(
+        Private,
+        Some("protected"),
+        &["https://app.example"]
+    ));
+    assert!(!private(Public, Some("private"), &[]));
+    assert!(!private(Protected, None, &["https://app.example"]));
+}

@@ -11,7 +11,7 @@ use crate::github::api::GitHubRepo;
 use crate::github::inputs::PREVIEW_MARK;
 
 /// The mark of pull request `number` of `repo`.
-pub(super) fn value(repo: &GitHubRepo, number: u64) -> String {
+pub(crate) fn value(repo: &GitHubRepo, number: u64) -> String {
     format!("{repo}#{number}")
 }
 

@@ -10,7 +10,8 @@
 //!    `pull-requests: write`) is a warning, never a failed deploy.
 //!
 //! A preview that ends (its pull request closed, or lost its `preview-label`) takes the other
-//! road after step 2: [`close::close_preview`]. Who may deploy what (forks, closed pull
+//! road after step 2: [`close::close_preview`]. `command: previews-prune` takes its own road
+//! after step 1: [`prune`], the sweep of stale previews. Who may deploy what (forks, closed pull
 //! requests, labels) is [`gate`]'s; the preview mark is [`mark`]'s. `dry-run` writes nothing
 //! anywhere: no Hub write, no deployment, no status, no comment.
 //!
@@ -22,9 +23,10 @@ mod close;
 mod from_file;
 mod gate;
 mod joblog;
-mod mark;
+pub(super) mod mark;
 mod plan;
 mod progress;
+mod prune;
 mod publish;
 mod resolve;
 
@@ -36,7 +38,7 @@ use octocrab::models::repos::DeploymentStatusState;
 
 use crate::github::api::{self, DeploymentOutcome, NewDeployment, StatusText, StatusUpdate};
 use crate::github::commands as gha;
-use crate::github::inputs::ActionInputs;
+use crate::github::inputs::{ActionCommand, ActionInputs};
 use crate::github::job;
 use crate::ui::Ui;
 
@@ -51,11 +53,13 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         Err(error) => return annotate::fail(error, Path::new(""), ui),
     };
     // `command: plan` needs no token and deploys nothing; a deploy reads `hf-deploy.toml` first.
-    let inputs = match plan::command(&inputs) {
-        Ok(plan::Command::Plan) => return plan::run(&inputs, &vars),
-        Ok(plan::Command::Deploy) => from_file::read(inputs, &mut vars)?,
+    match inputs.command() {
+        Ok(ActionCommand::Deploy) => {}
+        Ok(ActionCommand::Plan) => return plan::run(&inputs, &vars),
+        Ok(ActionCommand::PreviewsPrune) => return prune::run(inputs, &vars, ui).await,
         Err(error) => return annotate::fail(error, Path::new(""), ui),
-    };
+    }
+    let inputs = from_file::read(inputs, &mut vars)?;
     let run = match resolve::resolve(inputs, &vars, ui).await? {
         Resolved::Run(run) => run,
         Resolved::Stop(code) => return Ok(code),

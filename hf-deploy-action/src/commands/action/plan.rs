@@ -14,34 +14,6 @@ use crate::github::files;
 use crate::github::inputs::ActionInputs;
 use crate::ui::Reported;
 
-/// What the run does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Command {
-    /// Deploy one Space (the default).
-    Deploy,
-    /// Set the `matrix` output.
-    Plan,
-}
-
-/// The `command` input: `deploy` (also when empty) or `plan`. `previews-prune` and `rollback`
-/// are named by the interface but not in this version: a usage error says so.
-pub(super) fn command(inputs: &ActionInputs) -> Result<Command, Error> {
-    match inputs.command.as_deref().map(str::trim).unwrap_or("deploy") {
-        "deploy" => Ok(Command::Deploy),
-        "plan" => Ok(Command::Plan),
-        later @ ("previews-prune" | "rollback") => Err(Error::invalid_input_hint(
-            Field::Other("command"),
-            format!("`{later}` is not supported by this version of the action yet"),
-            "use `deploy` or `plan`",
-        )),
-        other => Err(Error::invalid_input_hint(
-            Field::Other("command"),
-            format!("`{}` is not a command", other.escape_debug()),
-            "use `deploy` (the default) or `plan`",
-        )),
-    }
-}
-
 /// `command: plan`: the Spaces of the file (those changed since `changed-since`, when given)
 /// as one line of JSON in the `matrix` output, and a notice naming them.
 pub(super) fn run(inputs: &ActionInputs, vars: &[(String, String)]) -> anyhow::Result<ExitCode> {

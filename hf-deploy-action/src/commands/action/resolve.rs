@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hf_deploy_core::hub::HubClient;
-use hf_deploy_core::{DeployOptions, Error, SpaceId, inputs};
+use hf_deploy_core::{DeployOptions, Error, SpaceId, Visibility, inputs};
 use octocrab::Octocrab;
 
 use super::annotate;
@@ -278,15 +278,21 @@ fn read_event(runner: &RunnerEnv) -> Option<PullRequestEvent> {
 }
 
 /// The shared input step (every rule, the scaffold of the source), off the async threads;
-/// the target's Space replaces the `space` input (a preview deploys to its own Space). The
+/// the target's Space replaces the `space` input (a preview deploys to its own Space, created
+/// protected unless `visibility` is given). The
 /// outer error: the step itself stopped.
 async fn resolve_options(
     config: &ActionConfig,
     target: &Target,
 ) -> anyhow::Result<Result<DeployOptions, Error>> {
     let mut raw = config.raw.clone();
-    if let Target::Deploy { space, .. } = target {
+    if let Target::Deploy { space, preview, .. } = target {
         raw.space = Some(space.to_string());
+        if *preview {
+            // A preview exists for its frontend: a new one is created protected (private code,
+            // an app browsers reach) unless `visibility` says otherwise.
+            raw.default_visibility = Visibility::Protected;
+        }
     }
     tokio::task::spawn_blocking(move || inputs::resolve(&raw))
         .await
