@@ -10,9 +10,9 @@
 //! says the whole expected file: everything outside the value byte for byte, the value
 //! replaced by hostname detection in the file's quote and indentation, with the value's
 //! localhost URL. Rewriting again with the same URL changes nothing; with another URL only the
-//! production literal changes; the diff that `--check` prints is empty exactly when nothing
-//! changes and, applied to the file, gives the rewritten file. Arbitrary text made of the
-//! pieces of such files never panics, and whatever is rewritten is rewritten once. The shape
+//! production literal changes; the diff a front end shows in its check mode is empty exactly
+//! when nothing changes and, applied to the file, gives the rewritten file. Arbitrary text made
+//! of the pieces of such files never panics, and whatever is rewritten is rewritten once. The shape
 //! properties rewrite four times a case, so they run `PROPTEST_CASES / 4` cases (64 by
 //! default).
 //!
@@ -39,6 +39,15 @@ use super::{DEFAULT_LOCAL_URL, FrontendRewrite, rewrite};
 use crate::error::Error;
 use crate::field::Field;
 
+/// Hosts besides generated names.
+const HOSTS: &[&str] = &[
+    "localhost",
+    "127.0.0.1",
+    "[::1]",
+    "alice-rag.hf.space",
+    "xn--bcher-kva.example",
+];
+
 /// An http(s) URL: scheme, host, maybe a port, a path, a query and a fragment.
 fn url() -> impl Strategy<Value = String> {
     url_with(&["http", "https", "HTTPS"])
@@ -55,8 +64,7 @@ fn url_with(schemes: &'static [&'static str]) -> impl Strategy<Value = String> {
         prop::sample::select(schemes),
         prop_oneof![
             4 => "[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?(\\.[a-z]{2,6}){0,2}",
-            1 => prop::sample::select(&["localhost", "127.0.0.1", "[::1]", "alice-rag.hf.space", "xn--bcher-kva.example"][..])
-                .prop_map(str::to_string),
+            1 => prop::sample::select(HOSTS).prop_map(str::to_string),
         ],
         prop::option::of(0u32..70000),
         "(/[A-Za-z0-9._~!&()*+,;=:@%-]{0,8}){0,3}/{0,2}",
@@ -136,6 +144,7 @@ struct Value {
 
 fn value(indent: &'static str, multiline: bool) -> impl Strategy<Value = Value> {
     let literal = prop_oneof![literal_url(), local_url()];
+    let plain = |u: &String| !u.contains(['\'', '"', '`', '\\', '$']);
     (
         0u8..7,
         prop::sample::select(&['\'', '"'][..]),
@@ -144,45 +153,61 @@ fn value(indent: &'static str, multiline: bool) -> impl Strategy<Value = Value> 
         local_url(),
         prop::sample::select(ENV_NAMES),
     )
-        .prop_filter("a literal that is itself a string", |(_, _, old, prod, _, _)| {
-            !(old.contains(['\'', '"', '`', '\\', '$']) || prod.contains(['\'', '"', '`', '\\', '$']))
-        })
+        .prop_filter(
+            "a literal that is itself a string",
+            move |(_, _, old, prod, ..)| plain(old) && plain(prod),
+        )
         .prop_map(move |(form, q, old, prod, local, env)| {
-            let is_local = |u: &str| {
-                regex::Regex::new(r"^https?://(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(:\d+)?(/|$)")
-                    .map(|r| r.is_match(u))
-                    .unwrap_or(false)
+            let literal = |text: String, local: Option<String>| Value {
+                text,
+                quote: Some(q),
+                local,
             };
-            let local_of = |u: &str| is_local(u).then(|| u.trim_end_matches('/').to_string());
+            let i = indent;
             match if multiline { 6 } else { form } {
-                0 => Value { text: format!("{q}{old}{q}"), quote: Some(q), local: local_of(&old) },
-                1 => Value {
-                    text: format!("process.env.{env} || {q}{old}{q}"),
-                    quote: Some(q),
+                0 => literal(format!("{q}{old}{q}"), local_of(&old)),
+                1 => literal(format!("process.env.{env} || {q}{old}{q}"), local_of(&old)),
+                2 => literal(
+                    format!("import.meta.env.{env} ?? {q}{old}{q}"),
+                    local_of(&old),
+                ),
+                3 => Value {
+                    text: format!("(import.meta.env.{env} as string)"),
+                    quote: None,
+                    local: None,
+                },
+                4 => Value {
+                    text: format!("process.env.{env}"),
+                    quote: None,
+                    local: None,
+                },
+                5 => Value {
+                    text: format!("`{old}`"),
+                    quote: None,
                     local: local_of(&old),
                 },
-                2 => Value {
-                    text: format!("import.meta.env.{env} ?? {q}{old}{q}"),
-                    quote: Some(q),
-                    local: local_of(&old),
-                },
-                3 => Value { text: format!("(import.meta.env.{env} as string)"), quote: None, local: None },
-                4 => Value { text: format!("process.env.{env}"), quote: None, local: None },
-                5 => Value { text: format!("`{old}`"), quote: None, local: local_of(&old) },
-                _ if multiline => Value {
-                    text: format!(
-                        "process.env.NODE_ENV === {q}production{q}\n{indent}{indent}? {q}{prod}{q}\n{indent}{indent}: {q}{local}{q}"
+                _ if multiline => literal(
+                    format!(
+                        "process.env.NODE_ENV === {q}production{q}\n\
+                         {i}{i}? {q}{prod}{q}\n{i}{i}: {q}{local}{q}"
                     ),
-                    quote: Some(q),
-                    local: local_of(&prod).or_else(|| local_of(&local)),
-                },
-                _ => Value {
-                    text: format!("process.env.NODE_ENV === {q}production{q} ? {q}{prod}{q} : {q}{local}{q}"),
-                    quote: Some(q),
-                    local: local_of(&prod).or_else(|| local_of(&local)),
-                },
+                    local_of(&prod).or_else(|| local_of(&local)),
+                ),
+                _ => literal(
+                    format!(
+                        "process.env.NODE_ENV === {q}production{q} ? {q}{prod}{q} : {q}{local}{q}"
+                    ),
+                    local_of(&prod).or_else(|| local_of(&local)),
+                ),
             }
         })
+}
+
+/// The localhost URL a literal names, without its trailing `/`, when it names one.
+fn local_of(url: &str) -> Option<String> {
+    let pattern = r"^https?://(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(:\d+)?(/|$)";
+    let local = regex::Regex::new(pattern).is_ok_and(|pattern| pattern.is_match(url));
+    local.then(|| url.trim_end_matches('/').to_string())
 }
 
 /// A frontend file cut around its value: `prefix`, the value, `suffix`.
@@ -238,7 +263,10 @@ impl Case {
             .unwrap_or_else(|| DEFAULT_LOCAL_URL.to_string());
         let api = api_url.trim_end_matches('/');
         format!(
-            "{}(typeof window !== {q}undefined{q} && (window.location.hostname === {q}localhost{q} || window.location.hostname === {q}127.0.0.1{q})){nl}{indent}? {q}{local}{q}{nl}{indent}: {q}{api}{q}{}",
+            "{}(typeof window !== {q}undefined{q} && \
+             (window.location.hostname === {q}localhost{q} || \
+             window.location.hostname === {q}127.0.0.1{q})){nl}\
+             {indent}? {q}{local}{q}{nl}{indent}: {q}{api}{q}{}",
             self.prefix, self.suffix
         )
     }
@@ -263,15 +291,98 @@ const HEADERS: &[&str] = &[
 ];
 const FOOTERS: &[&str] = &[
     "",
-    "\nexport async function ask(question: string) {\n{I}const res = await fetch({Q}/api/chat{Q}, { method: {Q}POST{Q} });\n{I}return res.json();\n}\n",
+    "\nexport async function ask(question: string) {\n\
+     {I}const res = await fetch({Q}/api/chat{Q}, { method: {Q}POST{Q} });\n\
+     {I}return res.json();\n}\n",
     "\nexport default {\n{I}timeout: 15000,\n};\n",
     "\n// chat: `${API_URL}/api/chat`\nexport const chatPath = `/api/chat`;\n",
 ];
 
+/// The names a file gives its value, and how it declares it.
+#[derive(Debug, Clone)]
+struct Names {
+    constant: &'static str,
+    property: &'static str,
+    decl: &'static str,
+    ty: &'static str,
+    /// The quote around a config object's key (none, or the file's quote).
+    key_quote: String,
+}
+
+/// The file around the value for `shape`: prefix, suffix and the shape's name.
+fn layout(
+    shape: u8,
+    i: &str,
+    fq: char,
+    (header, footer): (&str, &str),
+    semi: &str,
+    names: &Names,
+) -> (String, String, &'static str) {
+    let Names {
+        constant,
+        property,
+        decl,
+        ty,
+        key_quote: kq,
+    } = names;
+    match shape {
+        0 => (
+            format!("{header}{decl} {constant}{ty} = "),
+            format!("{semi}\n{footer}"),
+            "const",
+        ),
+        1 => (
+            format!(
+                "{header}class ChatApi {{\n{i}private {property}: string;\n\n\
+                 {i}constructor() {{\n{i}{i}this.{property} = "
+            ),
+            format!("{semi}\n{i}}}\n}}\n{footer}"),
+            "class-property",
+        ),
+        2 => (
+            format!("{header}export class RagClient {{\n{i}private readonly {property} = "),
+            format!(
+                "{semi}\n\n{i}async ask() {{\n\
+                 {i}{i}return fetch(`${{this.{property}}}/api/chat`);\n{i}}}\n}}\n{footer}"
+            ),
+            "class-property",
+        ),
+        3 => (
+            format!(
+                "{header}const config = {{\n{i}title: {fq}Physical AI{fq},\n{i}{kq}{property}{kq}: "
+            ),
+            format!(", // production backend\n{i}maxHistory: 10,\n}};\n{footer}"),
+            "config-object",
+        ),
+        4 => (
+            format!("{header}const client = axios.create({{\n{i}{property}: "),
+            format!(",\n{i}timeout: 15000,\n}}){semi}\n{footer}"),
+            "config-object",
+        ),
+        5 => (
+            format!("{header}export const {constant}{ty} = "),
+            format!(
+                "{semi}\n\nexport const health = () => fetch(`${{{constant}}}/api/health`){semi}\n\
+                 {footer}"
+            ),
+            "const",
+        ),
+        _ => (
+            format!("{header}export const {constant} =\n{i}"),
+            format!("{semi}\n{footer}"),
+            "const",
+        ),
+    }
+}
+
 /// A case of a supported shape; `quoted_key`: a config object whose key is quoted (`'apiUrl':`).
 fn case(quoted_key: bool) -> impl Strategy<Value = Case> {
     (
-        if quoted_key { (3u8..4).boxed() } else { (0u8..7).boxed() },
+        if quoted_key {
+            (3u8..4).boxed()
+        } else {
+            (0u8..7).boxed()
+        },
         prop::sample::select(&["  ", "    ", "\t"][..]),
         prop::sample::select(&['\'', '"'][..]),
         prop::sample::select(HEADERS),
@@ -280,74 +391,52 @@ fn case(quoted_key: bool) -> impl Strategy<Value = Case> {
         any::<bool>(),
     )
         .prop_flat_map(move |(shape, indent, fq, header, footer, semi, crlf)| {
-            let multiline = shape == 6;
-            (
-                Just((shape, indent, fq, header, footer, semi, crlf)),
-                value(indent, multiline),
+            let names = (
                 prop::sample::select(CONST_NAMES),
                 prop::sample::select(PROPERTY_NAMES),
                 prop::sample::select(&["const", "let", "var", "export const"][..]),
                 prop::sample::select(&["", ": string"][..]),
-                Just(quoted_key),
+            )
+                .prop_map(move |(constant, property, decl, ty)| Names {
+                    constant,
+                    property,
+                    decl,
+                    ty,
+                    key_quote: if quoted_key {
+                        fq.to_string()
+                    } else {
+                        String::new()
+                    },
+                });
+            (
+                Just((shape, indent, fq, header, footer, semi, crlf)),
+                value(indent, shape == 6),
+                names,
             )
         })
-        .prop_map(|((shape, indent, fq, header, footer, semi, is_crlf), value, const_name, property, decl, ty, quoted_key)| {
-            // A quoted key in the file's own quote.
-            let key_quote = if quoted_key { fq.to_string() } else { String::new() };
-            let fill = |text: &str| text.replace("{Q}", &fq.to_string()).replace("{I}", indent);
-            let header = fill(header);
-            let footer = fill(footer);
-            let semi = if semi { ";" } else { "" };
-            let i = indent;
-            let (prefix, suffix, shape_name) = match shape {
-                0 => (
-                    format!("{header}{decl} {const_name}{ty} = "),
-                    format!("{semi}\n{footer}"),
-                    "const",
-                ),
-                1 => (
-                    format!("{header}class ChatApi {{\n{i}private {property}: string;\n\n{i}constructor() {{\n{i}{i}this.{property} = "),
-                    format!("{semi}\n{i}}}\n}}\n{footer}"),
-                    "class-property",
-                ),
-                2 => (
-                    format!("{header}export class RagClient {{\n{i}private readonly {property} = "),
-                    format!("{semi}\n\n{i}async ask() {{\n{i}{i}return fetch(`${{this.{property}}}/api/chat`);\n{i}}}\n}}\n{footer}"),
-                    "class-property",
-                ),
-                3 => (
-                    format!("{header}const config = {{\n{i}title: {fq}Physical AI{fq},\n{i}{key_quote}{property}{key_quote}: "),
-                    format!(", // production backend\n{i}maxHistory: 10,\n}};\n{footer}"),
-                    "config-object",
-                ),
-                4 => (
-                    format!("{header}const client = axios.create({{\n{i}{property}: "),
-                    format!(",\n{i}timeout: 15000,\n}}){semi}\n{footer}"),
-                    "config-object",
-                ),
-                5 => (
-                    format!("{header}export const {const_name}{ty} = "),
-                    format!("{semi}\n\nexport const health = () => fetch(`${{{const_name}}}/api/health`){semi}\n{footer}"),
-                    "const",
-                ),
-                _ => (
-                    format!("{header}export const {const_name} =\n{i}"),
-                    format!("{semi}\n{footer}"),
-                    "const",
-                ),
-            };
-            let file_strings = [&prefix, &suffix].iter().any(|t| t.contains(fq));
-            Case {
-                prefix: crlf(prefix, is_crlf),
-                value: Value { text: crlf(value.text, is_crlf), ..value },
-                suffix: crlf(suffix, is_crlf),
-                shape: shape_name,
-                indent,
-                file_quote: fq,
-                file_strings,
-                crlf: is_crlf,
-            }
-        })
+        .prop_map(
+            |((shape, indent, fq, header, footer, semi, is_crlf), value, names)| {
+                let fill = |text: &str| text.replace("{Q}", &fq.to_string()).replace("{I}", indent);
+                let semi = if semi { ";" } else { "" };
+                let texts = (fill(header), fill(footer));
+                let (prefix, suffix, shape_name) =
+                    layout(shape, indent, fq, (&texts.0, &texts.1), semi, &names);
+                let file_strings = [&prefix, &suffix].iter().any(|t| t.contains(fq));
+                Case {
+                    prefix: crlf(prefix, is_crlf),
+                    value: Value {
+                        text: crlf(value.text, is_crlf),
+                        ..value
+                    },
+                    suffix: crlf(suffix, is_crlf),
+                    shape: shape_name,
+                    indent,
+                    file_quote: fq,
+                    file_strings,
+                    crlf: is_crlf,
+                }
+            },
+        )
 }
 
 /// Apply a unified diff (as the rewriter prints it) to `old`.
@@ -414,8 +503,8 @@ fn apply(old: &str, diff: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// `--check` agrees with the rewrite: no diff exactly when nothing changes, and the diff is the
-/// change.
+/// A front end's check mode agrees with the rewrite: no diff exactly when nothing changes, and
+/// the diff is the change.
 fn check_agrees(path: &Path, source: &str, result: &FrontendRewrite) -> Result<(), TestCaseError> {
     prop_assert_eq!(result.changed, result.new_source != source);
     prop_assert_eq!(result.diff.is_empty(), !result.changed);
@@ -438,7 +527,7 @@ fn ok(result: crate::error::Result<FrontendRewrite>) -> Result<FrontendRewrite, 
     result.map_err(|e| TestCaseError::fail(e.to_string()))
 }
 
-/// The property of a supported shape: the model's file, once, and `--check` agrees.
+/// The property of a supported shape: the model's file, once, and the check mode agrees.
 fn rewritten_as_the_model_says(
     case: &Case,
     api_url: &str,
@@ -449,11 +538,9 @@ fn rewritten_as_the_model_says(
     let first = rewrite(path, &source, api_url);
     if refused_api_url(api_url) {
         let error = first.err();
-        prop_assert!(
-            matches!(&error, Some(e @ Error::InvalidInput { .. }) if e.field() == Some(Field::ApiUrl)),
-            "{:?}",
-            error
-        );
+        let refused = matches!(&error, Some(e @ Error::InvalidInput { .. })
+            if e.field() == Some(Field::ApiUrl));
+        prop_assert!(refused, "{:?}", error);
         return Ok(());
     }
     let first = ok(first)?;

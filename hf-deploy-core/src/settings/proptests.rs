@@ -28,13 +28,21 @@ use proptest::prelude::*;
 use super::{Origin, RawEntry, SettingsInput, check_value, parse_dotenv_lines, resolve};
 use crate::error::Error;
 
+/// Keys with a rule of their own, and short ones.
+const KEYS: &[&str] = &[
+    "GEMINI_API_KEY",
+    "QDRANT_URL",
+    "DATABASE_URL",
+    "ALLOWED_ORIGINS",
+    "_",
+    "a",
+    "export_",
+];
+
 /// Keys the rules accept, well-known ones among them.
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
-        1 => prop::sample::select(
-            &["GEMINI_API_KEY", "QDRANT_URL", "DATABASE_URL", "ALLOWED_ORIGINS", "_", "a", "export_"][..]
-        )
-        .prop_map(str::to_string),
+        1 => prop::sample::select(KEYS).prop_map(str::to_string),
         4 => "[A-Za-z_][A-Za-z0-9_]{0,30}",
         1 => "[A-Z_][A-Z0-9_]{120,127}",
     ]
@@ -244,6 +252,16 @@ fn arbitrary_text() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..30).prop_map(|pieces| pieces.concat())
 }
 
+/// Lists of secrets and variables, without a file or frontend origins.
+fn input<'a>(secrets: &'a [RawEntry], variables: &'a [RawEntry]) -> SettingsInput<'a> {
+    SettingsInput {
+        secrets,
+        secrets_file: None,
+        variables,
+        frontend_origins: &[],
+    }
+}
+
 /// The text of an error as a user sees it: message, hint and `Debug`.
 fn shown(error: &Error) -> String {
     format!("{error} {} {error:?}", error.hint().unwrap_or_default())
@@ -336,13 +354,7 @@ proptest! {
         // The same lines as a list of secrets, and as a list of variables.
         let entries = RawEntry::lines(&text);
         for (secrets_list, variables_list) in [(&entries[..], &[][..]), (&[][..], &entries[..])] {
-            let input = SettingsInput {
-                secrets: secrets_list,
-                secrets_file: None,
-                variables: variables_list,
-                frontend_origins: &[],
-            };
-            if let Err(error) = resolve(&input) {
+            if let Err(error) = resolve(&input(secrets_list, variables_list)) {
                 errors.push(error);
             }
         }
@@ -398,9 +410,9 @@ proptest! {
             .collect();
         let entries = RawEntry::lines(&text);
         let input = if as_variables {
-            SettingsInput { secrets: &[], secrets_file: None, variables: &entries, frontend_origins: &[] }
+            input(&[], &entries)
         } else {
-            SettingsInput { secrets: &entries, secrets_file: None, variables: &[], frontend_origins: &[] }
+            input(&entries, &[])
         };
         let settings = resolve(&input).map_err(|e| TestCaseError::fail(format!("{e}: {text:?}")))?;
         let got: Vec<(String, String)> = if as_variables {
@@ -424,8 +436,7 @@ proptest! {
     #[test]
     fn a_list_error_names_the_first_wrong_line(text in arbitrary_text()) {
         let entries = RawEntry::lines(&text);
-        let input = SettingsInput { secrets: &entries, secrets_file: None, variables: &[], frontend_origins: &[] };
-        let Err(error) = resolve(&input) else {
+        let Err(error) = resolve(&input(&entries, &[])) else {
             return Ok(());
         };
         // A line that is not `KEY=VALUE` with a valid key is found before any value is looked
@@ -464,7 +475,8 @@ proptest! {
             }
         };
         let message = error.to_string();
-        prop_assert!(message.contains(&format!("line {wrong}: ")), "{} (expected line {})", message, wrong);
+        let at = format!("line {wrong}: ");
+        prop_assert!(message.contains(&at), "{} (expected line {})", message, wrong);
     }
 }
 
@@ -492,8 +504,7 @@ proptest! {
             }
         }
         let entries = RawEntry::lines(&text);
-        let input = SettingsInput { secrets: &entries, secrets_file: None, variables: &[], frontend_origins: &[] };
-        errors.extend(resolve(&input).err());
+        errors.extend(resolve(&input(&entries, &[])).err());
         for error in &errors {
             let shown = shown(error);
             prop_assert_eq!(leaks(&shown, secret), None, "in {}", shown);

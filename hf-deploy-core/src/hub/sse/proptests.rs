@@ -331,7 +331,8 @@ proptest! {
         cuts in cuts(),
     ) {
         let (bytes, expected) = write(&blocks, &ends, bom, close_last);
-        prop_assert_eq!(parse_chunked(&bytes, &cuts), expected, "{:?}", String::from_utf8_lossy(&bytes));
+        let events = parse_chunked(&bytes, &cuts);
+        prop_assert_eq!(events, expected, "{:?}", String::from_utf8_lossy(&bytes));
     }
 }
 
@@ -359,6 +360,19 @@ fn log_line() -> impl Strategy<Value = String> {
         .prop_map(|(text, end)| format!("{text}{end}"))
 }
 
+/// An ISO-8601 timestamp as the Hub writes it.
+const TIMESTAMP: &str =
+    "20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\\.[0-9]{3}Z";
+
+/// JSON objects that are not log events, and one with spaces around it.
+const NOT_LOG_EVENTS: &[&str] = &[
+    "{\"data\": 1}",
+    "{\"data\": null}",
+    "{}",
+    "{\"data\":\"x\",\"timestamp\":5}",
+    " {\"data\":\"x\"} ",
+];
+
 /// What the log reader shows of a line: without one `\n`, then without one `\r`.
 fn shown(line: &str) -> String {
     let line = line.strip_suffix('\n').unwrap_or(line);
@@ -369,7 +383,7 @@ proptest! {
     #[test]
     fn log_lines_in_the_stand_ins_shape_read_back(
         lines in prop::collection::vec(
-            (log_line(), prop::option::of("20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\\.[0-9]{3}Z")),
+            (log_line(), prop::option::of(TIMESTAMP)),
             0..8,
         ),
         keep_alives in prop::collection::vec(any::<bool>(), 8),
@@ -411,7 +425,7 @@ proptest! {
         data in prop_oneof![
             any::<String>(),
             "\\{[ -~]{0,30}\\}?",
-            prop::sample::select(&["{\"data\": 1}", "{\"data\": null}", "{}", "{\"data\":\"x\",\"timestamp\":5}", " {\"data\":\"x\"} "][..]).prop_map(str::to_string),
+            prop::sample::select(NOT_LOG_EVENTS).prop_map(str::to_string),
         ],
     ) {
         let event = SseEvent { event: None, data: data.clone() };

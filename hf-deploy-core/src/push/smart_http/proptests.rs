@@ -176,7 +176,9 @@ proptest! {
                 prop_assert!(e.starts_with("unexpected special packet"), "{}", e);
             }
             (got, model) => {
-                let got = got.map(|p| p.map(|(packet, rest)| (matches!(packet, Packet::Flush), rest.len())));
+                let got = got.map(|p| {
+                    p.map(|(packet, rest)| (matches!(packet, Packet::Flush), rest.len()))
+                });
                 return Err(TestCaseError::fail(format!("read {got:?}, the model says {model:?}")));
             }
         }
@@ -402,7 +404,9 @@ proptest! {
         prop_assert_eq!(end, Ok(Vec::new()));
         prop_assert_eq!(packets.len(), 4);
         let want = format!("want {head} side-band-64k ofs-delta shallow agent=hf-deploy/");
-        prop_assert!(matches!(&packets[0], Pkt::Data(d) if d.starts_with(want.as_bytes()) && d.ends_with(b"\n")));
+        let first = matches!(&packets[0], Pkt::Data(d)
+            if d.starts_with(want.as_bytes()) && d.ends_with(b"\n"));
+        prop_assert!(first, "{:?}", packets[0]);
         prop_assert_eq!(&packets[1], &Pkt::Data(b"deepen 1\n".to_vec()));
         prop_assert_eq!(&packets[2], &Pkt::Flush);
         prop_assert_eq!(&packets[3], &Pkt::Data(b"done\n".to_vec()));

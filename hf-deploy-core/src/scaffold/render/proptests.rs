@@ -161,7 +161,9 @@ fn description() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => text(6),
         1 => (SHORT_DESCRIPTION_MAX - 2..SHORT_DESCRIPTION_MAX + 3)
-            .prop_flat_map(|n| prop::collection::vec(prop_oneof![Just('é'), Just('a'), Just(':')], n))
+            .prop_flat_map(|n| {
+                prop::collection::vec(prop_oneof![Just('é'), Just('a'), Just(':')], n)
+            })
             .prop_map(|chars| chars.into_iter().collect()),
     ]
 }
