@@ -112,6 +112,9 @@ pub(crate) fn matches(fingerprint: &str, value: &SecretString) -> bool {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -634,6 +634,9 @@ impl Lexed {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::path::PathBuf;

@@ -555,6 +555,9 @@ fn insert_once(
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use std::io::Write;
 

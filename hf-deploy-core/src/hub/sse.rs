@@ -139,6 +139,9 @@ pub(crate) fn parse_log_event(event: &SseEvent) -> Result<LogEvent, String> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -329,6 +329,9 @@ pub(super) fn default_gitattributes() -> String {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

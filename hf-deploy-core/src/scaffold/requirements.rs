@@ -208,6 +208,9 @@ pub(crate) fn filter_requirements(
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
