@@ -29,6 +29,9 @@
 //! * [`Error`] (one enum; [`Error::is_usage`] is a bad input, [`Error::message_with`] words its
 //!   [`Field`]s and [`Command`]s with a front end's [`Spelling`]), [`SecretString`] (a value that
 //!   never prints).
+//! * [`remove_temporary_folders`]: for a front end that ends the process on a signal; the
+//!   library's temporary folders (mode `0700`) are otherwise removed when the step that made them
+//!   ends.
 //!
 //! The library speaks of [`Field`]s and [`Command`]s, never of a front end's flags, inputs or
 //! commands: each front end words them ([`Spelling`]).
@@ -38,7 +41,8 @@
 //! The modules stand on floors; a module uses what stands below it, never above:
 //!
 //! 0. the ground: `field` ([`Field`], [`Phrase`], [`Spelling`]), `stage` (the Space's stages),
-//!    `error`, `space` ([`SpaceId`]), `urls` ([`HealthPath`], URL rules), `secret`, `content`;
+//!    `error`, `space` ([`SpaceId`]), `urls` ([`HealthPath`], URL rules), `secret`, `content`,
+//!    `temp` (private temporary folders, all removed by [`remove_temporary_folders`]);
 //! 1. `wait`: the deadline, backoff, `Retry-After`, every loop that sleeps (and the door for
 //!    untrusted text, beside it);
 //! 2. the parts: [`hub`], [`scaffold`], `settings`, `fingerprint`, `push`, [`verify`],
@@ -92,8 +96,9 @@ mod secret;
 mod settings;
 mod space;
 mod stage;
-mod urls;
+mod temp;
 mod untrusted;
+mod urls;
 pub mod verify;
 mod wait;
 
@@ -105,5 +110,6 @@ pub use inputs::{DeployOptions, RawInputs};
 pub use secret::SecretString;
 pub use settings::{RawEntry, Settings};
 pub use space::SpaceId;
-pub use urls::HealthPath;
+pub use temp::remove_temporary_folders;
 pub use untrusted::{Redactor, RedactorBuilder, RemoteText};
+pub use urls::HealthPath;
