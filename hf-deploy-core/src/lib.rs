@@ -41,10 +41,10 @@
 //! The modules stand on floors; a module uses what stands below it, never above:
 //!
 //! 0. the ground: `field` ([`Field`], [`Phrase`], [`Spelling`]), `stage` (the Space's stages),
-//!    `error`, `space` ([`SpaceId`]), `urls` ([`HealthPath`], URL rules), `secret`, `content`,
-//!    `temp` (private temporary folders, all removed by [`remove_temporary_folders`]);
-//! 1. `wait`: the deadline, backoff, `Retry-After`, every loop that sleeps (and the door for
-//!    untrusted text, beside it);
+//!    `error`, `space` ([`SpaceId`]), `urls` ([`HealthPath`], URL rules), `secret`, `content`;
+//! 1. `wait`: the deadline, backoff, `Retry-After`, every loop that sleeps (and beside it the
+//!    door for untrusted text, and `temp`: private temporary folders, all removed by
+//!    [`remove_temporary_folders`]);
 //! 2. the parts: [`hub`], [`scaffold`], `settings`, `fingerprint`, `push`, [`verify`],
 //!    [`frontend`];
 //! 3. the plan: [`inputs`];

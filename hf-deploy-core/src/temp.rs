@@ -6,11 +6,20 @@
 //! folder is removed when its `TempFolder` drops; a front end that ends the process on a signal
 //! (where nothing drops) calls [`remove_temporary_folders`] first, which removes every folder
 //! still there and refuses new ones from then on, so that a task still running cannot leave one
-//! behind.
+//! behind (it keeps removing them for a moment, should a task still writing make one again).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::wait;
+
+/// After a removal of every folder: how often to look whether one came back, how many looks in a
+/// row must find none, and how many looks at most.
+const CHECK_EVERY: Duration = Duration::from_millis(5);
+const QUIET_CHECKS: u32 = 4;
+const MAX_CHECKS: u32 = 200;
 
 /// The folders made and not yet removed, and whether the process is ending.
 #[derive(Default)]
@@ -34,12 +43,33 @@ impl Registry {
     }
 
     /// Remove every folder on the list and refuse new ones.
+    ///
+    /// A task may still be writing into a folder (libgit2 making the push repository, say): a
+    /// removal then fails half way, or the task makes the folder again. So the folders are
+    /// removed again until each has stayed gone for [`QUIET_CHECKS`] checks in a row, at most
+    /// [`MAX_CHECKS`] (a second in all).
     fn remove_all(&self) -> usize {
         let mut live = self.live();
         live.closed = true;
         let paths = std::mem::take(&mut live.paths);
-        for path in &paths {
-            let _ = std::fs::remove_dir_all(path);
+        let remove = |paths: &BTreeSet<PathBuf>| {
+            let mut found = false;
+            for path in paths {
+                if std::fs::symlink_metadata(path).is_ok() {
+                    found = true;
+                    let _ = std::fs::remove_dir_all(path);
+                }
+            }
+            found
+        };
+        remove(&paths);
+        let mut quiet = 0;
+        for _ in 0..MAX_CHECKS {
+            if quiet == QUIET_CHECKS {
+                break;
+            }
+            wait::sleep_blocking(CHECK_EVERY);
+            quiet = if remove(&paths) { 0 } else { quiet + 1 };
         }
         paths.len()
     }
