@@ -22,7 +22,7 @@ use crate::ui::{Ui, UsageError};
 
 pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
     let result = match command {
-        Command::Scaffold(args) => scaffold::run(args, ui).await,
+        Command::Scaffold(args) => signal::or_interrupted(scaffold::run(args, ui), ui).await,
         Command::Deploy(args) => deploy::run(args, ui).await,
         Command::Verify(args) => verify::run(args, ui).await,
         Command::Status(args) => space::status(args, ui).await,
@@ -31,7 +31,7 @@ pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Frontend(args) => frontend::run(args, ui).await,
         #[cfg(feature = "local")]
         Command::Emulator(args) => emulator::run(args, ui).await,
-        Command::Action => action::run(ui).await,
+        Command::Action => signal::or_interrupted(action::run(ui), ui).await,
     };
     result.map_err(word_for_the_command_line)
 }
