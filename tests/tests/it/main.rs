@@ -16,6 +16,7 @@ mod commands;
 mod deploy;
 mod docker;
 mod events;
+mod hostile_files;
 mod keyless;
 mod library;
 mod previews;
