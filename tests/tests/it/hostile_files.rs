@@ -210,6 +210,17 @@ async fn links_to_git_config_ignored_files_and_env_files_are_never_pushed() {
         assert!(!output.stdout.contains(secret) && !output.stderr.contains(secret));
     }
     assert!(ours(tmp.path()).is_empty(), "{:?}", ours(tmp.path()));
+    // The stand-in's own temporary data folder (of `deploy --local`) is private too.
+    let data = repo
+        .ancestors()
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("hf-hub-emulator-"))
+        })
+        .expect("the stand-in's temporary data folder");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{}", data.display());
 
     // `scaffold` lists each link with the rule its target breaks.
     let out = tempfile::tempdir().unwrap();
