@@ -2,7 +2,8 @@
 //!
 //! A thin binary over `hf-deploy-core`: it reads the environment (`HF_TOKEN`, `HF_ENDPOINT`,
 //! `NO_COLOR`, the runner's `INPUT_*` and `GITHUB_*`), owns presentation and exit codes, and
-//! calls the library. Exit codes: 0 success, 1 the deploy or check failed, 2 bad input.
+//! calls the library. Exit codes: 0 success, 1 the deploy or check failed, 2 bad input, 130
+//! ended by SIGINT or SIGTERM (its temporary folders removed).
 
 #[macro_use]
 mod print;
@@ -49,11 +50,17 @@ fn main() -> ExitCode {
         }
     };
     let ui = ui::Ui::from_env();
-    match runtime.block_on(commands::run(cli.command, &ui)) {
+    let code = match runtime.block_on(commands::run(cli.command, &ui)) {
         Ok(code) => code,
         Err(error) => {
             ui.print_error(&error);
             ExitCode::from(ui::exit_code(&error))
         }
-    }
+    };
+    // A blocking task still running (none should be) gets a moment, never forever; whatever
+    // temporary folder is left then is removed. (A signal ends the process earlier, in
+    // `commands::signal`.)
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    hf_deploy_core::remove_temporary_folders();
+    code
 }

@@ -29,6 +29,9 @@
 //! * [`Error`] (one enum; [`Error::is_usage`] is a bad input, [`Error::message_with`] words its
 //!   [`Field`]s and [`Command`]s with a front end's [`Spelling`]), [`SecretString`] (a value that
 //!   never prints).
+//! * [`remove_temporary_folders`]: for a front end that ends the process on a signal; the
+//!   library's temporary folders (mode `0700`) are otherwise removed when the step that made them
+//!   ends.
 //!
 //! The library speaks of [`Field`]s and [`Command`]s, never of a front end's flags, inputs or
 //! commands: each front end words them ([`Spelling`]).
@@ -40,8 +43,9 @@
 //! 0. the ground: `field` ([`Field`], [`Phrase`], [`Spelling`]), `stage` (the Space's stages),
 //!    `error`, `space` ([`SpaceId`]), `visibility` ([`Visibility`]), `urls` ([`HealthPath`],
 //!    URL rules), `secret`, `content`;
-//! 1. `wait`: the deadline, backoff, `Retry-After`, every loop that sleeps (and the door for
-//!    untrusted text, beside it);
+//! 1. `wait`: the deadline, backoff, `Retry-After`, every loop that sleeps (and beside it the
+//!    door for untrusted text, and `temp`: private temporary folders, all removed by
+//!    [`remove_temporary_folders`]);
 //! 2. the parts: [`hub`], [`scaffold`], `settings`, `outbound` (the ports a Space may reach),
 //!    `fingerprint`, `push`, [`verify`], [`frontend`];
 //! 3. the plan: [`inputs`];
@@ -94,6 +98,7 @@ mod secret;
 mod settings;
 mod space;
 mod stage;
+mod temp;
 mod untrusted;
 mod urls;
 pub mod verify;
@@ -108,6 +113,7 @@ pub use inputs::{DeployOptions, RawInputs};
 pub use secret::SecretString;
 pub use settings::{RawEntry, Settings};
 pub use space::SpaceId;
+pub use temp::remove_temporary_folders;
 pub use untrusted::{Redactor, RedactorBuilder, RemoteText};
 pub use urls::HealthPath;
 pub use visibility::Visibility;

@@ -311,13 +311,18 @@ fn data_dir(
     let (tempdir, data_dir) = match &config.data_dir {
         Some(d) => (None, d.clone()),
         None => {
-            let t = tempfile::Builder::new()
-                .prefix("hf-hub-emulator-")
-                .tempdir()
-                .map_err(|source| EmulatorError::DataDir {
-                    path: std::env::temp_dir(),
-                    source,
-                })?;
+            // Private (0700): it holds the Spaces' repositories and build folders.
+            let mut builder = tempfile::Builder::new();
+            builder.prefix("hf-hub-emulator-");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                builder.permissions(std::fs::Permissions::from_mode(0o700));
+            }
+            let t = builder.tempdir().map_err(|source| EmulatorError::DataDir {
+                path: std::env::temp_dir(),
+                source,
+            })?;
             let p = t.path().to_path_buf();
             (Some(t), p)
         }

@@ -44,20 +44,17 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     let client = build_client(&endpoint, token)?;
     let printer = Printer::new(ui, args.json);
-    let mut outcome = match emulator {
-        // A signal during a local deploy (e.g. during the build) stops the stand-in and its
-        // containers before exiting.
-        Some(_) => tokio::select! {
-            outcome = hf_deploy_core::deploy(&client, &options, &printer) => outcome,
-            signal = super::signal::until_signal() => {
+    // A signal during the deploy removes its temporary folders (the push repository) and, in a
+    // local deploy (e.g. during the build), stops the stand-in and its containers first.
+    let mut outcome = tokio::select! {
+        outcome = hf_deploy_core::deploy(&client, &options, &printer) => outcome,
+        signal = super::signal::until_signal() => {
+            if let Some(emulator) = emulator {
                 ui.warn(&format!("{signal}: stopping the local Space"));
-                if let Some(emulator) = emulator {
-                    emulator.shutdown().await;
-                }
-                return Ok(ExitCode::from(130));
+                emulator.shutdown().await;
             }
-        },
-        None => hf_deploy_core::deploy(&client, &options, &printer).await,
+            super::signal::interrupted(ui, signal);
+        }
     };
     outcome.report.local_runtime = local_runtime.map(str::to_string);
     finish(outcome, &args, ui, emulator).await

@@ -28,7 +28,7 @@ pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
     // The action takes its token from an input, never from a file.
     let stored_token = !matches!(command, Command::Action);
     let result = match command {
-        Command::Scaffold(args) => scaffold::run(args, ui).await,
+        Command::Scaffold(args) => signal::or_interrupted(scaffold::run(args, ui), ui).await,
         Command::Deploy(args) => deploy::run(*args, ui).await,
         Command::Init(args) => init::run(args, ui).await,
         Command::Plan(args) => plan::run(args, ui).await,
@@ -40,7 +40,7 @@ pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Previews(PreviewsCommand::Prune(args)) => previews::prune(args, ui).await,
         #[cfg(feature = "local")]
         Command::Emulator(args) => emulator::run(args, ui).await,
-        Command::Action => action::run(ui).await,
+        Command::Action => signal::or_interrupted(action::run(ui), ui).await,
     };
     result.map_err(|error| {
         let error = word_for_the_command_line(error);

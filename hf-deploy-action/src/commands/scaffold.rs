@@ -40,9 +40,15 @@ pub(crate) async fn run(args: ScaffoldArgs, ui: &Ui) -> anyhow::Result<ExitCode>
             ..RawInputs::default()
         },
     );
-    // Checks every input, then reads the source folder: off the async workers.
-    let scaffold = tokio::task::spawn_blocking(move || inputs::resolve_scaffold(&raw)).await??;
-    scaffold.write_to(&args.out)?;
+    // Checks every input, reads the source folder and writes the output: off the async workers,
+    // so that a signal is heard meanwhile (the staging folder is then removed).
+    let out = args.out.clone();
+    let scaffold = tokio::task::spawn_blocking(move || {
+        let scaffold = inputs::resolve_scaffold(&raw)?;
+        scaffold.write_to(&out)?;
+        Ok::<_, hf_deploy_core::Error>(scaffold)
+    })
+    .await??;
     if args.json {
         let value = serde_json::json!({
             "out": args.out,

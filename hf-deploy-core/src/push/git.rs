@@ -15,6 +15,7 @@ use super::{GITATTRIBUTES, PushRequest};
 use crate::error::{Error, HttpContext, Result};
 use crate::field::Field;
 use crate::secret::SecretString;
+use crate::temp::TempFolder;
 
 /// Where the fetched `main` is kept in the temporary repository.
 const FETCHED_REF: &str = "refs/remotes/space/main";
@@ -34,7 +35,7 @@ pub(crate) struct PushSession {
     /// New objects go to a memory backend (see [`keep_new_objects_in_memory`]).
     in_memory: bool,
     // Declared last: the repository is closed before its folder is removed.
-    _dir: tempfile::TempDir,
+    _dir: TempFolder,
 }
 
 impl std::fmt::Debug for PushSession {
@@ -120,14 +121,18 @@ impl PushSession {
         token: Option<SecretString>,
         in_memory: bool,
     ) -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("hf-deploy-push-")
-            .tempdir()
+        // Private (0700) and removed on every exit, a signal included (see `temp`).
+        let dir = TempFolder::new("hf-deploy-push-")
             .map_err(|e| Error::io("create a temporary folder in", std::env::temp_dir(), e))?;
         // No template folder: libgit2 would copy the system's sample hooks into every
         // temporary repository (a few milliseconds of file copies per deploy, for nothing).
+        // The folder exists: libgit2 must not make it (nor its parents) again should it be
+        // removed meanwhile (the process is ending).
         let mut init = git2::RepositoryInitOptions::new();
-        init.bare(true).external_template(false);
+        init.bare(true)
+            .external_template(false)
+            .mkdir(false)
+            .mkpath(false);
         let repo = Repository::init_opts(dir.path(), &init).map_err(|source| Error::Git {
             action: format!(
                 "create a temporary repository in `{}`",

@@ -12,7 +12,13 @@
 //!   excludes do not), hidden files included, minus [`DEFAULT_EXCLUDES`] and the user's
 //!   [`ScaffoldOptions::excludes`]. `.env*` files hold secrets: they are never included,
 //!   even when `.gitignore` already ignores them they are listed in [`Scaffold::skipped`].
-//!   Symbolic links that point outside the source are an error.
+//! * A symbolic link is judged by its target, which must pass the rules a file at the target's
+//!   path passes (so never a file under `.git/`, an ignored or excluded one, nor a `.env*` file):
+//!   such a link is left out, with the reason; one that passes goes in as a regular file with
+//!   the target's content. A link leaving the source, pointing to nothing or into a loop is an
+//!   error; one to a folder is left out.
+//! * A FIFO, a socket or a device file is refused (by its type, never opened), also through a
+//!   link; the ignore files the walk reads must be regular files too.
 //! * `requirements.txt` without the test-only requirements (see
 //!   [`ScaffoldOptions::test_requirements`]).
 //! * A missing `__init__.py` in every folder of the app package that holds Python files.
@@ -29,12 +35,15 @@
 //!   template that renders no front matter gets ours on top.
 //! * `.gitattributes` with the Hub's default Git LFS patterns, unless the source has one.
 
+mod links;
 mod lint;
 mod python;
 mod render;
 mod requirements;
+mod special;
 mod validate;
 mod walk;
+mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -43,7 +52,7 @@ use serde::Serialize;
 
 use crate::content::FileContent;
 use crate::error::{Error, Result};
-use crate::field::{Command, Field, Phrase};
+use crate::field::Field;
 use crate::space::SpaceId;
 use crate::urls::HealthPath;
 
@@ -339,6 +348,8 @@ pub struct Scaffold {
     pub warnings: Vec<String>,
     /// The resolved configuration.
     pub config: SpaceConfig,
+    /// The source folder (canonical): [`Scaffold::write_to`] never writes into it.
+    source_root: PathBuf,
 }
 
 /// Build the Space tree of the backend at `source`. Reads `source` (and `templates_dir`),
@@ -372,7 +383,7 @@ pub(crate) fn build(source: &Path, checked: &Checked<'_>) -> Result<Scaffold> {
     let mut tree = collect(source, &root, options)?;
     let mut config = detect(source, &root, checked, &mut tree)?;
     render_files(source, options, &mut tree, &mut config)?;
-    Ok(tree.finish(config))
+    Ok(tree.finish(config, root))
 }
 
 /// The Space tree while it is built.
@@ -392,7 +403,7 @@ impl Tree {
         self.generated.push(path.to_string());
     }
 
-    fn finish(mut self, config: SpaceConfig) -> Scaffold {
+    fn finish(mut self, config: SpaceConfig, source_root: PathBuf) -> Scaffold {
         self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
         self.generated.sort();
         self.generated.dedup();
@@ -409,13 +420,16 @@ impl Tree {
             dropped_requirements: self.dropped_requirements,
             warnings: self.warnings,
             config,
+            source_root,
         }
     }
 }
 
 /// Collect: every file of the source that goes into the Space (nothing is read yet).
 fn collect(source: &Path, root: &Path, options: &ScaffoldOptions) -> Result<Tree> {
-    if !root.join("requirements.txt").is_file() {
+    // `lstat` only: a `requirements.txt` that is a link or not a regular file is the walk's to
+    // judge.
+    if std::fs::symlink_metadata(root.join("requirements.txt")).is_err() {
         return Err(missing_requirements(source, root));
     }
     let walked = walk::walk(root, source, &options.excludes)?;
@@ -722,117 +736,6 @@ fn default_title(space: Option<&SpaceId>, root: &Path) -> String {
     }
 }
 
-impl Scaffold {
-    /// Write the tree to `dir`, atomically: the files are written into a temporary folder
-    /// beside `dir`, which is then renamed to `dir`.
-    ///
-    /// `dir` may be missing, an empty folder, or a folder written by an earlier `write_to`
-    /// (recognised by the marker file it leaves, `.hf-deploy-scaffold`); that folder is replaced as a whole. Any other
-    /// non-empty folder is refused, so a scaffold never overwrites the user's work (or the
-    /// source itself).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`] ([`Field::Out`]) when `dir` is a file or a foreign non-empty folder;
-    /// [`Error::Io`] when writing fails (the temporary folder is removed then).
-    pub fn write_to(&self, dir: &Path) -> Result<()> {
-        let parent = match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let existing = match std::fs::symlink_metadata(dir) {
-            Ok(meta) if meta.is_dir() => {
-                let mut entries =
-                    std::fs::read_dir(dir).map_err(|e| Error::io("read folder", dir, e))?;
-                if entries.next().is_none() {
-                    Some(false)
-                } else if dir.join(MARKER_FILE).is_file() {
-                    Some(true)
-                } else {
-                    return Err(Error::invalid_input_hint(
-                        Field::Out,
-                        Phrase::new(format!(
-                            "`{}` is a folder that is not empty and was not written by ",
-                            dir.display()
-                        ))
-                        .command(Command::Scaffold),
-                        "choose a new or empty folder",
-                    ));
-                }
-            }
-            Ok(_) => {
-                return Err(Error::invalid_input(
-                    Field::Out,
-                    format!("`{}` exists and is not a folder", dir.display()),
-                ));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io("inspect", dir, e)),
-        };
-        std::fs::create_dir_all(&parent).map_err(|e| Error::io("create folder", &parent, e))?;
-        let staging = tempfile::Builder::new()
-            .prefix(".hf-deploy-scaffold-")
-            .tempdir_in(&parent)
-            .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
-        for (rel, content) in &self.files {
-            let path = staging.path().join(rel);
-            if let Some(folder) = path.parent() {
-                std::fs::create_dir_all(folder)
-                    .map_err(|e| Error::io("create folder", folder, e))?;
-            }
-            // Streamed, so that a large source file is never held whole.
-            let mut reader = content.open()?;
-            let mut file =
-                std::fs::File::create(&path).map_err(|e| Error::io("write", &path, e))?;
-            let copied =
-                std::io::copy(&mut reader, &mut file).map_err(|e| Error::io("write", &path, e))?;
-            if let Some(source) = content.source_path() {
-                crate::content::check_size(source, content.len(), copied)?;
-            }
-            #[cfg(unix)]
-            if self.executable.contains(rel) {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-                    .map_err(|e| Error::io("make executable", &path, e))?;
-            }
-        }
-        let marker = staging.path().join(MARKER_FILE);
-        std::fs::write(
-            &marker,
-            "Written by hf-deploy when it scaffolded this folder; the next scaffold into this folder replaces it.\n",
-        )
-        .map_err(|e| Error::io("write", &marker, e))?;
-
-        match existing {
-            None => {}
-            Some(false) => {
-                std::fs::remove_dir(dir).map_err(|e| Error::io("remove folder", dir, e))?
-            }
-            Some(true) => {
-                let old = tempfile::Builder::new()
-                    .prefix(".hf-deploy-scaffold-old-")
-                    .tempdir_in(&parent)
-                    .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
-                let old_path = old.path().join("previous");
-                std::fs::rename(dir, &old_path).map_err(|e| Error::io("move aside", dir, e))?;
-                // `old` (and the previous scaffold inside it) is removed when it drops.
-                let staged = staging.keep();
-                return std::fs::rename(&staged, dir).map_err(|e| {
-                    // Put the previous scaffold back; the new one is dropped.
-                    let _ = std::fs::rename(&old_path, dir);
-                    let _ = std::fs::remove_dir_all(&staged);
-                    Error::io("rename the new scaffold to", dir, e)
-                });
-            }
-        }
-        let staged = staging.keep();
-        std::fs::rename(&staged, dir).map_err(|e| {
-            let _ = std::fs::remove_dir_all(&staged);
-            Error::io("rename the new scaffold to", dir, e)
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1066,6 +969,258 @@ mod tests {
         );
     }
 
+    /// The reason `path` was left out, if it was.
+    fn reason<'a>(out: &'a Scaffold, path: &str) -> Option<&'a str> {
+        out.skipped
+            .iter()
+            .find(|s| s.path == path)
+            .map(|s| s.reason.as_str())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_judged_by_its_target_as_a_file_there_would_be() {
+        let dir = with(&[
+            (
+                ".git/config",
+                "[http]\n\textraheader = AUTHORIZATION: basic c2VjcmV0\n",
+            ),
+            (".gitignore", "secrets.json\n.env.local\n"),
+            ("secrets.json", "{\"key\": \"s3cret\"}"),
+            (".env.local", "A=1"),
+            ("docs/guide.md", "guide"),
+            ("shared/data.txt", "inside"),
+            ("app/git_config", "->../.git/config"),
+            ("app/settings.json", "->../secrets.json"),
+            ("app/defaults.cfg", "->../.env.local"),
+            ("app/guide.md", "->../docs/guide.md"),
+            ("app/hop", "->../shared/data.txt"),
+            ("app/data.txt", "->hop"),
+        ]);
+        let options = ScaffoldOptions {
+            excludes: vec!["docs/".into()],
+            ..Default::default()
+        };
+        let out = scaffold(dir.path(), &options).unwrap();
+        for gone in [
+            "app/git_config",
+            "app/settings.json",
+            "app/defaults.cfg",
+            "app/guide.md",
+            "secrets.json",
+        ] {
+            assert!(!out.files.contains_key(gone), "{gone}: {:?}", paths(&out));
+        }
+        assert_eq!(
+            reason(&out, "app/git_config"),
+            Some(
+                "symbolic link to `.git/config`, which is not deployed (it is left out: excluded by default (`.git/`))"
+            )
+        );
+        assert!(
+            reason(&out, "app/settings.json")
+                .is_some_and(|r| r.contains("`secrets.json`") && r.contains("`.gitignore`")),
+            "{:?}",
+            out.skipped
+        );
+        assert_eq!(reason(&out, "app/defaults.cfg"), Some(walk::ENV_REASON));
+        assert!(
+            reason(&out, "app/guide.md").is_some_and(|r| r.contains("excluded by pattern `docs/`")),
+            "{:?}",
+            out.skipped
+        );
+        // A chain of links inside the source goes in as the content of the file at its end.
+        let root = dir.path().canonicalize().unwrap();
+        assert_eq!(
+            out.files["app/data.txt"],
+            FileContent::Source {
+                path: root.join("shared/data.txt"),
+                size: 6
+            }
+        );
+        assert_eq!(out.files["app/hop"].read().unwrap().as_ref(), b"inside");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_loop_or_a_too_long_chain_is_an_error_naming_the_chain() {
+        let dir = with(&[("app/a", "->b"), ("app/b", "->a")]);
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(err.is_usage(), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains("symbolic link `app/a` leads into a loop of symbolic links (`app/a` -> `app/b` -> `app/a`)"),
+            "{message}"
+        );
+
+        let dir = with(&[("app/self", "->self")]);
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("`app/self` leads into a loop"),
+            "{err}"
+        );
+
+        // A loop through a folder link: the chain only grows.
+        let dir = with(&[("d", "->."), ("x", "->d/x")]);
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("symbolic link `x` goes through too many symbolic links"),
+            "{err}"
+        );
+    }
+
+    /// Make a FIFO at `path` (with `mkfifo`, as the library has no call for it).
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .expect("run mkfifo");
+        assert!(status.success());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_sockets_and_devices_are_refused_unopened_also_through_links() {
+        let dir = with(&[]);
+        mkfifo(&dir.path().join("app/pipe"));
+        // Opening the FIFO would block this test for good; the check must not.
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::InvalidSource { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .contains("`app/pipe` is a named pipe (FIFO), not a regular file"),
+            "{err}"
+        );
+        assert!(
+            err.hint().unwrap().contains("`exclude`"),
+            "{:?}",
+            err.hint()
+        );
+
+        // Left out (by a pattern or `.gitignore`), it is never looked at.
+        let options = ScaffoldOptions {
+            excludes: vec!["app/pipe".into()],
+            ..Default::default()
+        };
+        assert!(scaffold(dir.path(), &options).is_ok());
+        std::fs::write(dir.path().join(".gitignore"), "pipe\n").unwrap();
+        assert!(scaffold(dir.path(), &ScaffoldOptions::default()).is_ok());
+
+        // Through a link with an innocent name, also when the FIFO itself is ignored.
+        std::os::unix::fs::symlink("pipe", dir.path().join("app/data.csv")).unwrap();
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "symbolic link `app/data.csv` points to `app/pipe`, which is a named pipe (FIFO)"
+            ),
+            "{err}"
+        );
+        std::fs::remove_file(dir.path().join("app/data.csv")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("app/zeros")).unwrap();
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("points outside"), "{err}");
+        std::fs::remove_file(dir.path().join("app/zeros")).unwrap();
+
+        let socket_dir = with(&[]);
+        let _listener =
+            std::os::unix::net::UnixListener::bind(socket_dir.path().join("app/app.sock")).unwrap();
+        let err = scaffold(socket_dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("`app/app.sock` is a socket"),
+            "{err}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn ignore_files_the_walk_reads_must_be_regular_files() {
+        // In the source, in a sub-folder, and through a link to a device.
+        let dir = with(&[]);
+        mkfifo(&dir.path().join(".gitignore"));
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`.gitignore` is a named pipe (FIFO), not a regular file"),
+            "{err}"
+        );
+
+        let dir = with(&[]);
+        mkfifo(&dir.path().join("app/.ignore"));
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("`app/.ignore` is a named pipe"),
+            "{err}"
+        );
+
+        let dir = with(&[("app/.gitignore", "->/dev/zero")]);
+        let err = scaffold(dir.path(), &ScaffoldOptions::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`app/.gitignore` is a character device"),
+            "{err}"
+        );
+
+        // The repository's `info/exclude`, in the folder above the source.
+        let repo = tempfile::tempdir().unwrap();
+        let source = repo.path().join("backend");
+        std::fs::create_dir_all(repo.path().join(".git/info")).unwrap();
+        mkfifo(&repo.path().join(".git/info/exclude"));
+        for (path, content) in minimal() {
+            let full = source.join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, content).unwrap();
+        }
+        let err = scaffold(&source, &ScaffoldOptions::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(".git/info/exclude` is a named pipe"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn write_to_refuses_the_source_a_folder_inside_it_or_one_holding_it() {
+        let parent = tempfile::tempdir().unwrap();
+        let source = parent.path().join("backend");
+        for (path, content) in minimal() {
+            let full = source.join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, content).unwrap();
+        }
+        let out = scaffold(&source, &ScaffoldOptions::default()).unwrap();
+        for (dir, relation) in [
+            (source.clone(), "is the source folder"),
+            (source.join("space"), "is inside the source folder"),
+            (source.join("new/../app/x"), "is inside the source folder"),
+            (parent.path().join("backend/./space/deeper"), "is inside"),
+            (parent.path().to_path_buf(), "holds the source folder"),
+        ] {
+            let err = out.write_to(&dir).unwrap_err();
+            assert_eq!(err.field(), Some(Field::Out), "{err:?}");
+            assert!(err.to_string().contains(relation), "{dir:?}: {err}");
+            assert!(
+                err.hint().unwrap().contains("outside the source"),
+                "{err:?}"
+            );
+        }
+        assert!(!source.join("space").exists() && !source.join("new").exists());
+        let names: Vec<_> = std::fs::read_dir(&source)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.to_string_lossy().starts_with(".hf-deploy")),
+            "{names:?}"
+        );
+        // Beside the source is fine.
+        out.write_to(&parent.path().join("space")).unwrap();
+        assert!(parent.path().join("space/Dockerfile").is_file());
+    }
+
     #[test]
     fn user_dockerfile_is_kept_when_it_passes_and_reported_line_by_line_when_not() {
         let good = "FROM python:3.12\nRUN useradd -m -u 1000 user\nUSER user\nWORKDIR /home/user/app\nCOPY --chown=user . .\nRUN pip install --user -r requirements.txt\nEXPOSE 7860\nCMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"7860\"]\n";
@@ -1220,6 +1375,16 @@ mod tests {
             out.files["Dockerfile"].read().unwrap().as_ref()
         );
         assert!(target.join(MARKER_FILE).is_file());
+        // Private while written, the output then has the mode of any new folder here.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let probe = parent.path().join("probe");
+            std::fs::create_dir(&probe).unwrap();
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode();
+            assert_eq!(mode(&target), mode(&probe));
+            std::fs::remove_dir(&probe).unwrap();
+        }
         // A stale file from an earlier scaffold disappears on the next one.
         std::fs::write(target.join("stale.txt"), "x").unwrap();
         out.write_to(&target).unwrap();

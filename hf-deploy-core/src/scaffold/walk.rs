@@ -1,4 +1,5 @@
-//! Walking the source folder with `.gitignore` semantics and our excludes.
+//! Walking the source folder with `.gitignore` semantics and our excludes; symbolic links are
+//! judged in [`links`], FIFOs, sockets and devices refused in [`special`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -10,6 +11,8 @@ use ignore::{DirEntry, WalkBuilder};
 use crate::content::FileContent;
 use crate::error::{Error, Result};
 
+use super::links::{self, Link};
+use super::special;
 use super::{DEFAULT_EXCLUDES, Skipped};
 use crate::field::Field;
 
@@ -53,7 +56,7 @@ fn matcher(root: &Path, patterns: &[&str]) -> Result<Gitignore> {
     })
 }
 
-fn rel_path(root: &Path, path: &Path) -> Option<String> {
+pub(super) fn rel_path(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
     let mut parts = Vec::new();
     for component in rel.components() {
@@ -65,10 +68,30 @@ fn rel_path(root: &Path, path: &Path) -> Option<String> {
 /// Skipped paths (folders end in `/`) and why, filled by the walk's filter as it goes.
 type SkippedMap = Arc<Mutex<BTreeMap<String, String>>>;
 
+/// A refusal found by the walk's filter (which cannot return an error): the walk stops on it.
+type Refusal = Arc<Mutex<Option<Error>>>;
+
+fn refused(refusal: &Refusal) -> Result<()> {
+    match refusal
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
 /// Walk `root` (canonical) and list every file that goes into the Space (contents are read
 /// later, when needed). `source` is the path as the user gave it, for messages.
+///
+/// Nothing is opened but regular files: the type of every entry is read first, and a FIFO, a
+/// socket or a device is refused (see [`special`]). Symbolic links are judged once the walk is
+/// done, by where they lead (see [`links`]).
 pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Result<Walked> {
+    special::check_ignore_files_above(root, source)?;
     let skipped: SkippedMap = Arc::default();
+    let refusal: Refusal = Arc::default();
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .parents(true)
@@ -79,7 +102,7 @@ pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Resu
         .require_git(false)
         .follow_links(false)
         .sort_by_file_name(|a, b| a.cmp(b))
-        .filter_entry(exclusions(root, user_excludes, &skipped)?)
+        .filter_entry(exclusions(root, source, user_excludes, &skipped, &refusal)?)
         .build();
 
     let mut walked = Walked {
@@ -88,17 +111,21 @@ pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Resu
         skipped: Vec::new(),
         warnings: Vec::new(),
     };
+    let mut found_links = Vec::new();
     for entry in walker {
         let entry = entry.map_err(walk_error(root))?;
+        refused(&refusal)?;
         if entry.depth() > 0 {
-            add_entry(root, source, &entry, &skipped, &mut walked)?;
+            add_entry(root, source, &entry, &mut found_links, &mut walked)?;
         }
     }
+    refused(&refusal)?;
 
     let mut skipped = Arc::try_unwrap(skipped)
         .map(|m| m.into_inner().unwrap_or_else(PoisonError::into_inner))
         .unwrap_or_else(|arc| arc.lock().unwrap_or_else(PoisonError::into_inner).clone());
     add_hidden_env_files(root, &mut skipped);
+    links::add_links(root, source, found_links, &mut skipped, &mut walked)?;
     walked.skipped = skipped
         .into_iter()
         .map(|(path, reason)| Skipped { path, reason })
@@ -107,17 +134,23 @@ pub(super) fn walk(root: &Path, source: &Path, user_excludes: &[String]) -> Resu
 }
 
 /// The walk's filter: `.env*` files, the default excludes and the user's leave a path out (and
-/// are noted in `skipped` with the reason); `.gitignore` matches are left to the walker.
+/// are noted in `skipped` with the reason); `.gitignore` matches are left to the walker. A
+/// folder the walk enters has its ignore files checked first (the walker reads them): one that
+/// is not a regular file is a refusal, and the folder is not entered.
 fn exclusions(
     root: &Path,
+    source: &Path,
     user_excludes: &[String],
     skipped: &SkippedMap,
+    refusal: &Refusal,
 ) -> Result<impl Fn(&DirEntry) -> bool + Send + Sync + 'static> {
     let defaults = matcher(root, DEFAULT_EXCLUDES)?;
     let user_patterns: Vec<&str> = user_excludes.iter().map(String::as_str).collect();
     let user = matcher(root, &user_patterns)?;
     let root = root.to_path_buf();
+    let source = source.to_path_buf();
     let skipped = Arc::clone(skipped);
+    let refusal = Arc::clone(refusal);
     Ok(move |entry: &DirEntry| -> bool {
         if entry.depth() == 0 {
             return true;
@@ -145,18 +178,25 @@ fn exclusions(
                     .insert(shown, reason);
                 false
             }
+            None if is_dir => match special::check_ignore_files(&root, &source, entry.path()) {
+                Ok(()) => true,
+                Err(error) => {
+                    *refusal.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
+                    false
+                }
+            },
             None => true,
         }
     })
 }
 
-/// One entry of the walk: a file joins the tree; a symbolic link is followed when it stays
-/// inside the source (an error when it leaves it or points to nothing).
+/// One entry of the walk: a regular file joins the tree; a symbolic link waits for the end of
+/// the walk (see [`links`]); a FIFO, a socket or a device is refused, unopened.
 fn add_entry(
     root: &Path,
     source: &Path,
     entry: &DirEntry,
-    skipped: &SkippedMap,
+    found_links: &mut Vec<Link>,
     walked: &mut Walked,
 ) -> Result<()> {
     let path = entry.path().to_path_buf();
@@ -173,31 +213,31 @@ fn add_entry(
     if file_type.is_dir() {
         return Ok(());
     }
-    let mut target = path.clone();
     if file_type.is_symlink() {
-        let note = |path: String, reason: &str| {
-            skipped
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(path, reason.to_string());
-        };
-        match link_target(root, source, &path, &rel)? {
-            Link::File(resolved) => target = resolved,
-            Link::Folder => {
-                note(
-                    format!("{rel}/"),
-                    "symbolic link to a folder (not followed)",
-                );
-                return Ok(());
-            }
-            Link::EnvFile => {
-                note(rel, ENV_REASON);
-                return Ok(());
-            }
-        }
+        found_links.push(Link { rel, path });
+        return Ok(());
     }
-    let metadata = std::fs::metadata(&target).map_err(|e| Error::io("read", &target, e))?;
-    if is_executable(&metadata) {
+    if let Some(kind) = special::special_kind(file_type) {
+        return Err(special::refuse(source, &rel, kind));
+    }
+    // `lstat`: a regular file, as the walk saw it (nothing is opened here).
+    let metadata = std::fs::symlink_metadata(&path).map_err(|e| Error::io("read", &path, e))?;
+    if let Some(kind) = special::special_kind(metadata.file_type()) {
+        return Err(special::refuse(source, &rel, kind));
+    }
+    add_file(walked, rel, path, &metadata);
+    Ok(())
+}
+
+/// Put the regular file `target` into the tree as `rel` (a link's target under the link's
+/// name), with its executable bit and a warning when it is large.
+pub(super) fn add_file(
+    walked: &mut Walked,
+    rel: String,
+    target: PathBuf,
+    metadata: &std::fs::Metadata,
+) {
+    if is_executable(metadata) {
         walked.executable.insert(rel.clone());
     }
     let size = metadata.len();
@@ -209,42 +249,6 @@ fn add_entry(
     walked
         .files
         .insert(rel, FileContent::Source { path: target, size });
-    Ok(())
-}
-
-/// Where a symbolic link inside the source leads.
-enum Link {
-    /// A file inside the source.
-    File(PathBuf),
-    /// A folder: not followed.
-    Folder,
-    /// A `.env*` file: never deployed.
-    EnvFile,
-}
-
-fn link_target(root: &Path, source: &Path, path: &Path, rel: &str) -> Result<Link> {
-    let resolved = std::fs::canonicalize(path).map_err(|_| Error::InvalidSource {
-        path: source.to_path_buf(),
-        reason: format!("symbolic link `{rel}` points to nothing"),
-        hint: Some("remove the link or exclude it".into()),
-    })?;
-    if !resolved.starts_with(root) {
-        return Err(Error::InvalidSource {
-            path: source.to_path_buf(),
-            reason: format!("symbolic link `{rel}` points outside the backend folder"),
-            hint: Some("copy the file into the backend folder, or exclude the link".into()),
-        });
-    }
-    if resolved.is_dir() {
-        return Ok(Link::Folder);
-    }
-    let target_name = resolved
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned());
-    if target_name.as_deref().is_some_and(is_env_name) {
-        return Ok(Link::EnvFile);
-    }
-    Ok(Link::File(resolved))
 }
 
 /// `.env*` files that `.gitignore` already hides are reported too, so that the user sees that

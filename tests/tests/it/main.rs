@@ -18,6 +18,7 @@ mod corpus;
 mod deploy;
 mod docker;
 mod events;
+mod hostile_files;
 mod keyless;
 mod library;
 mod plan;
