@@ -92,8 +92,8 @@ mod secret;
 mod settings;
 mod space;
 mod stage;
-mod urls;
 mod untrusted;
+mod urls;
 pub mod verify;
 mod wait;
 
@@ -105,5 +105,5 @@ pub use inputs::{DeployOptions, RawInputs};
 pub use secret::SecretString;
 pub use settings::{RawEntry, Settings};
 pub use space::SpaceId;
-pub use urls::HealthPath;
 pub use untrusted::{Redactor, RedactorBuilder, RemoteText};
+pub use urls::HealthPath;

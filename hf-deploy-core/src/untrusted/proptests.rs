@@ -459,3 +459,57 @@ proptest! {
         }
     }
 }
+
+/// One line, terminal-safe; opened and closed by the same run of backticks, which no run
+/// inside matches; no `|` without its backslash (a table cell break). The content is returned.
+fn code_span_content(span: &str) -> Result<String, TestCaseError> {
+    terminal_inert(span)?;
+    prop_assert!(!span.contains(['\n', '\r']), "line break in {span:?}");
+    if span.is_empty() {
+        return Ok(String::new());
+    }
+    let open = span.chars().take_while(|&c| c == '`').count();
+    let close = span.chars().rev().take_while(|&c| c == '`').count();
+    prop_assert!(open >= 1 && open == close, "fence of {span:?}");
+    prop_assert!(span.len() > 2 * open, "empty span {span:?}");
+    let content = &span[open..span.len() - close];
+    let mut run = 0;
+    for c in content.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        prop_assert!(run < open, "a run that closes {span:?}");
+    }
+    let mut previous = ' ';
+    for c in content.chars() {
+        prop_assert!(c != '|' || previous == '\\', "a cell break in {span:?}");
+        previous = c;
+    }
+    Ok(content.replace("\\|", "|"))
+}
+
+proptest! {
+    #[test]
+    fn markdown_code_span_holds_and_shows_no_secret(case in case()) {
+        let span = case.remote().markdown_code_span();
+        no_secret(&span, &case.secrets)?;
+        let content = code_span_content(&span)?;
+        no_secret(&content, &case.secrets)?;
+    }
+}
+
+proptest! {
+    #[test]
+    fn the_lines_of_a_text_show_no_secret(case in case()) {
+        let remote = case.remote();
+        let lines = remote.lines();
+        prop_assert_eq!(
+            lines.iter().map(RemoteText::as_data).collect::<Vec<_>>().join("\n"),
+            remote.as_data()
+        );
+        for line in &lines {
+            prop_assert!(!line.as_data().contains('\n'));
+            let shown = line.terminal();
+            terminal_inert(&shown)?;
+            no_secret(&shown, &case.secrets)?;
+        }
+    }
+}

@@ -92,6 +92,14 @@ impl RedactorBuilder {
         self
     }
 
+    /// Every value `redactor` knows, as it knows them: to merge the redactors of a run (the
+    /// plan's secrets, a client's token, the tokens a front end holds) into one.
+    pub fn include(mut self, redactor: &Redactor) -> Self {
+        self.values.extend(redactor.inner.long.iter().cloned());
+        self.values.extend(redactor.inner.short.iter().cloned());
+        self
+    }
+
     fn add_password(&mut self, password: &str) {
         self.values.push(password.to_string());
         if let Some(decoded) = percent_decode(password) {
@@ -620,6 +628,25 @@ mod tests {
         assert_eq!(format!("{r:?}"), "Redactor { values: 1 }");
         assert_eq!(r.redact("  x  "), "  x  ");
         assert!(Redactor::none().is_empty());
+    }
+
+    #[test]
+    fn a_merged_redactor_knows_the_values_of_each() {
+        let plan = Redactor::builder()
+            .secret(&SecretString::new("postgresql://app:pw-in-url@db/app"))
+            .secret(&SecretString::new("ab"))
+            .build();
+        let client = redactor(&["hf_client_token_value"]);
+        let run = Redactor::builder()
+            .include(&plan)
+            .include(&client)
+            .include(&Redactor::none())
+            .build();
+        assert_eq!(
+            run.redact("pw=pw-in-url token hf_client_token_value key=ab"),
+            "pw=*** token *** key=***"
+        );
+        assert!(!run.is_empty());
     }
 
     #[test]
