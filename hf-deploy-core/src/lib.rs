@@ -38,9 +38,10 @@
 //! The modules stand on floors; a module uses what stands below it, never above:
 //!
 //! 0. the ground: `field` ([`Field`], [`Phrase`], [`Spelling`]), `stage` (the Space's stages),
-//!    `error`, `space` ([`SpaceId`]), `urls` ([`HealthPath`], URL rules), `secret`, `content`;
-//! 1. `wait`: the deadline, backoff, `Retry-After`, every loop that sleeps (and the door for
-//!    untrusted text, beside it);
+//!    `error`, `space` ([`SpaceId`]), `urls` ([`HealthPath`], URL rules), `secret`, `content`,
+//!    and `untrusted`, the door for text from outside ([`RemoteText`], [`Redactor`]; it stands
+//!    on `secret` alone, so that the errors and the stages can carry what a server said);
+//! 1. `wait`: the deadline, backoff, `Retry-After`, every loop that sleeps;
 //! 2. the parts: [`hub`], [`scaffold`], `settings`, `fingerprint`, `push`, [`verify`],
 //!    [`frontend`];
 //! 3. the plan: [`inputs`];

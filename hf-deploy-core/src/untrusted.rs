@@ -192,6 +192,22 @@ impl RemoteText {
         }
     }
 
+    /// `raw`, capped like [`RemoteText::new`], by a part that does not hold the run's
+    /// redactor (the push, deep in its git and Git LFS exchanges): redacted by nothing yet. The
+    /// part's caller redacts the error it returns with the run's redactor
+    /// ([`crate::Error::redacted`]) before anything can show it.
+    pub(crate) fn unredacted(raw: &str) -> RemoteText {
+        RemoteText::new(raw, &Redactor::none())
+    }
+
+    /// This text redacted again by `redactor` (the run's, when the text was made by a part
+    /// that did not hold it), its cut kept.
+    pub(crate) fn redacted_by(&self, redactor: &Redactor) -> RemoteText {
+        let mut text = RemoteText::with_max_bytes(&self.text, redactor, usize::MAX);
+        text.truncated |= self.truncated;
+        text
+    }
+
     /// True when the text was cut to its cap (or a log to its tail).
     pub fn is_truncated(&self) -> bool {
         self.truncated
@@ -356,6 +372,17 @@ impl fmt::Debug for RemoteText {
     }
 }
 
+/// No text.
+impl Default for RemoteText {
+    fn default() -> Self {
+        RemoteText {
+            text: String::new(),
+            redactor: Redactor::none(),
+            truncated: false,
+        }
+    }
+}
+
 impl PartialEq for RemoteText {
     fn eq(&self, other: &Self) -> bool {
         self.text == other.text && self.truncated == other.truncated
@@ -363,6 +390,19 @@ impl PartialEq for RemoteText {
 }
 
 impl Eq for RemoteText {}
+
+/// The redacted text equals `other` (for a check of a word: `status == "healthy"`).
+impl PartialEq<str> for RemoteText {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for RemoteText {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
 
 impl PartialOrd for RemoteText {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {

@@ -43,7 +43,7 @@ impl HubClient {
                 &failed,
                 attempts,
                 None,
-                self.token(),
+                &self.redactor,
             )),
         }
     }
@@ -134,7 +134,9 @@ impl HubClient {
             space,
             format!("read Space `{space}`"),
         );
-        self.execute_json(&call).await
+        let mut info: SpaceInfo = self.execute_json(&call).await?;
+        info.runtime = info.runtime.map(|runtime| runtime.redacted(&self.redactor));
+        Ok(info)
     }
 
     /// Delete the Space.

@@ -20,6 +20,7 @@ use crate::field::{Field, Phrase};
 use crate::scaffold::{self, Scaffold, ScaffoldOptions, SecretDoc};
 use crate::settings::{self, RawEntry, Settings, SettingsInput};
 use crate::space::SpaceId;
+use crate::untrusted::Redactor;
 use crate::urls::HealthPath;
 
 pub use rules::minutes;
@@ -147,6 +148,12 @@ pub struct DeployOptions {
     pub commit_message: String,
     /// Remote paths kept even when the scaffold no longer produces them.
     pub keep: Vec<String>,
+    /// Redacts what the Hub and the app say during the deploy: every secret value of
+    /// `settings` and the password of every URL-valued variable. A front end adds the
+    /// credentials it holds (the Hub token goes in with the client, [`crate::deploy()`] merges
+    /// the client's redactor with this one; add a CI job's OIDC token with
+    /// [`crate::RedactorBuilder::include`]).
+    pub redactor: Redactor,
     /// How long building the scaffold took.
     pub(crate) scaffold_time: Duration,
     /// Polling intervals.
@@ -230,6 +237,7 @@ pub fn resolve(raw: &RawInputs) -> Result<DeployOptions> {
     let checked = scaffold::check(&scaffold_options)?;
     let started = Instant::now();
     let scaffold = scaffold::build(&raw.source, &checked)?;
+    let redactor = settings_redactor(&settings);
     Ok(DeployOptions {
         source: raw.source.clone(),
         space,
@@ -246,9 +254,23 @@ pub fn resolve(raw: &RawInputs) -> Result<DeployOptions> {
         allow_degraded: raw.allow_degraded,
         commit_message: raw.commit_message.clone(),
         keep: raw.keep.clone(),
+        redactor,
         scaffold_time: started.elapsed(),
         poll: PollSettings::default(),
     })
+}
+
+/// The redactor of a deploy's settings: each secret value (with its other forms and, for a
+/// URL, its password) and the password of each URL-valued variable.
+fn settings_redactor(settings: &Settings) -> Redactor {
+    settings
+        .variables
+        .values()
+        .fold(
+            Redactor::builder().secrets(settings.secrets.values()),
+            |builder, value| builder.variable(value),
+        )
+        .build()
 }
 
 /// Check the inputs a scaffold alone uses (the Space is optional) and build the scaffold of

@@ -284,3 +284,28 @@ fn raw_entry_debug_shows_keys_only() {
     let debug = format!("{bare:?}");
     assert!(!debug.contains("env-secret-2"), "{debug}");
 }
+
+#[test]
+fn the_plan_redacts_every_secret_value_and_the_password_of_a_url_variable() {
+    let lookup = |key: &str| (key == "FROM_ENV").then(|| "env-secret-value-7".to_string());
+    let options = resolve(&RawInputs {
+        secrets: vec![
+            RawEntry::arg("GEMINI_API_KEY=AIzaSy-plan-secret-42", &lookup),
+            RawEntry::arg("FROM_ENV", &lookup),
+            RawEntry::arg("DATABASE_URL=postgresql://app:db-pass-9@db/app", &lookup),
+        ],
+        variables: RawEntry::lines("CACHE_URL=redis://cache:var-pass-3@r/0\nLOG_LEVEL=info\n"),
+        ..raw()
+    })
+    .expect("valid");
+    let shown = crate::RemoteText::new(
+        "key AIzaSy-plan-secret-42 env env-secret-value-7 db db-pass-9 cache var-pass-3 level info",
+        &options.redactor,
+    );
+    assert_eq!(
+        shown.as_data(),
+        "key *** env *** db *** cache *** level info"
+    );
+    let none = resolve(&raw()).expect("valid");
+    assert!(none.redactor.is_empty(), "no secret, no value to redact");
+}
