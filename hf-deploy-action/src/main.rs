@@ -12,6 +12,7 @@ mod commands;
 mod commit;
 mod env;
 mod github;
+mod guard;
 mod render;
 mod token;
 mod ui;

@@ -396,9 +396,20 @@ impl ActionInputs {
     /// is masked before anything is printed). Print this before any other output.
     pub(crate) fn mask_commands(&self) -> String {
         let mut out = String::new();
-        for token in [&self.hf_token, &self.github_token].into_iter().flatten() {
-            out.push_str(&commands::mask(token));
+        for value in self.secret_values() {
+            out.push_str(&commands::mask(&value));
         }
+        out
+    }
+
+    /// Every secret value the inputs hold, as [`ActionInputs::mask_commands`] masks them: both
+    /// tokens, and every value of the `secrets` input (as written and trimmed).
+    pub(crate) fn secret_values(&self) -> Vec<String> {
+        let mut values: Vec<String> = [&self.hf_token, &self.github_token]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
         if let Some(secrets) = &self.secrets {
             for line in secrets.lines() {
                 let line = line.trim_end_matches('\r');
@@ -407,16 +418,16 @@ impl ActionInputs {
                 }
                 match line.split_once('=') {
                     Some((_, value)) => {
-                        out.push_str(&commands::mask(value));
+                        values.push(value.to_string());
                         if value.trim() != value {
-                            out.push_str(&commands::mask(value.trim()));
+                            values.push(value.trim().to_string());
                         }
                     }
-                    None => out.push_str(&commands::mask(line)),
+                    None => values.push(line.to_string()),
                 }
             }
         }
-        out
+        values
     }
 
     /// Check the action-only inputs and fill the raw inputs shared with the command line.
