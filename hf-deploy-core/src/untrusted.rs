@@ -41,6 +41,10 @@
 //! * A piece of such a value at an edge of the text is redacted too: when the text starts with
 //!   a suffix, or ends with a prefix, of a value, of 4 characters or more (what the first rule
 //!   looks through is looked through here too), as when a log tail or a size cap cut a secret.
+//!   For a URL-valued secret (`postgresql://user:PASSWORD@host/db`) this rule takes the pieces
+//!   of its password only: the URL is redacted whole wherever it occurs, but its scheme, user,
+//!   host and path are no secret on their own, and a piece of them (`postgres`, the name of a
+//!   service in a health answer) is an ordinary word.
 //! * A value of 1 to 3 characters would shred ordinary text if redacted everywhere (a secret
 //!   `42` in every port number). It is redacted where it stands as a value: as the right side
 //!   of `=` or `:` (a quote and spaces allowed between: `KEY=ab`, `key: 'ab'`, `"key": "ab"`,

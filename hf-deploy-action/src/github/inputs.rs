@@ -396,19 +396,20 @@ impl ActionInputs {
     /// is masked before anything is printed). Print this before any other output.
     pub(crate) fn mask_commands(&self) -> String {
         let mut out = String::new();
-        for value in self.secret_values() {
+        for (_, value) in self.secret_values() {
             out.push_str(&commands::mask(&value));
         }
         out
     }
 
-    /// Every secret value the inputs hold, as [`ActionInputs::mask_commands`] masks them: both
-    /// tokens, and every value of the `secrets` input (as written and trimmed).
-    pub(crate) fn secret_values(&self) -> Vec<String> {
-        let mut values: Vec<String> = [&self.hf_token, &self.github_token]
+    /// Every secret value the inputs hold, as [`ActionInputs::mask_commands`] masks them, with
+    /// its key when it has one: both tokens, and every value of the `secrets` input (as written
+    /// and trimmed).
+    pub(crate) fn secret_values(&self) -> Vec<(Option<&str>, String)> {
+        let mut values: Vec<(Option<&str>, String)> = [&self.hf_token, &self.github_token]
             .into_iter()
             .flatten()
-            .cloned()
+            .map(|token| (None, token.clone()))
             .collect();
         if let Some(secrets) = &self.secrets {
             for line in secrets.lines() {
@@ -417,13 +418,14 @@ impl ActionInputs {
                     continue;
                 }
                 match line.split_once('=') {
-                    Some((_, value)) => {
-                        values.push(value.to_string());
+                    Some((key, value)) => {
+                        let key = Some(key.trim());
+                        values.push((key, value.to_string()));
                         if value.trim() != value {
-                            values.push(value.trim().to_string());
+                            values.push((key, value.trim().to_string()));
                         }
                     }
-                    None => values.push(line.to_string()),
+                    None => values.push((None, line.to_string())),
                 }
             }
         }

@@ -261,15 +261,21 @@ pub fn resolve(raw: &RawInputs) -> Result<DeployOptions> {
 }
 
 /// The redactor of a deploy's settings: each secret value (with its other forms and, for a
-/// URL, its password) and the password of each URL-valued variable.
+/// URL, its password) and the password of each URL-valued variable. `ALLOWED_ORIGINS` is the
+/// one secret left out: hf-deploy writes it from the frontend origins, which are public (every
+/// browser reads them in the app's CORS answers) and which the report names.
 fn settings_redactor(settings: &Settings) -> Redactor {
+    let secrets = settings
+        .secrets
+        .iter()
+        .filter(|(key, _)| key.as_str() != settings::ALLOWED_ORIGINS)
+        .map(|(_, value)| value);
     settings
         .variables
         .values()
-        .fold(
-            Redactor::builder().secrets(settings.secrets.values()),
-            |builder, value| builder.variable(value),
-        )
+        .fold(Redactor::builder().secrets(secrets), |builder, value| {
+            builder.variable(value)
+        })
         .build()
 }
 

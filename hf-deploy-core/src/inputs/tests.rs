@@ -308,4 +308,17 @@ fn the_plan_redacts_every_secret_value_and_the_password_of_a_url_variable() {
     );
     let none = resolve(&raw()).expect("valid");
     assert!(none.redactor.is_empty(), "no secret, no value to redact");
+    let origins = resolve(&RawInputs {
+        frontend_urls: vec!["https://book.example.com".into()],
+        ..raw()
+    })
+    .expect("valid");
+    assert!(
+        origins.settings.secrets.contains_key("ALLOWED_ORIGINS"),
+        "the origins are a secret of the Space"
+    );
+    assert!(
+        origins.redactor.is_empty(),
+        "and public: the report names them"
+    );
 }

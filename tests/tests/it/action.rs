@@ -429,8 +429,14 @@ async fn a_failed_deploy_is_reported_in_the_comment_with_its_log_tail() {
         .comment_with("hf-deploy:space=local/action-app")
         .expect("the failure is commented");
     assert!(comment.contains("torch==9.9.9"), "{comment}");
-    // The fence around the log is longer than any backtick run inside it.
-    assert!(comment.contains("````"), "{comment}");
+    // The log is in one fenced block that no line of it can close: its fence is of the
+    // character the log has the shorter runs of (tildes here), longer than any of them.
+    let open = comment.find("~~~text\n").expect("the log's fence");
+    let close = comment[open + 8..].find("\n~~~\n").expect("its end") + open + 8;
+    assert!(
+        comment[open..close].contains("a line with ``` backticks"),
+        "{comment}"
+    );
     let summary = std::fs::read_to_string(workspace.path("summary.md")).unwrap();
     assert!(
         summary.contains("<details>") && summary.contains("torch==9.9.9"),

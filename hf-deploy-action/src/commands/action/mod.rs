@@ -67,10 +67,13 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
 fn mask(vars: &[(String, String)]) -> Result<ActionInputs, Error> {
     let inputs = ActionInputs::from_env(vars.iter().cloned())?;
     emit_masks(&inputs.mask_commands());
+    // `ALLOWED_ORIGINS` holds the frontend origins, which are public (the plan leaves them
+    // out of its redactor too, and the report names them).
     let values: Vec<SecretString> = inputs
         .secret_values()
         .into_iter()
-        .map(SecretString::new)
+        .filter(|(key, _)| *key != Some("ALLOWED_ORIGINS"))
+        .map(|(_, value)| SecretString::new(value))
         .collect();
     crate::guard::learn_secrets(&values);
     Ok(inputs)
