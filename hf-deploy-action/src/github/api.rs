@@ -267,8 +267,11 @@ pub(crate) async fn create_deployment(
             .ok()
             .and_then(|m| m.message)
             .unwrap_or(text);
+        // GitHub's words: redacted here, shown through the door where the warning is written.
+        let message = hf_deploy_core::RemoteText::new(&message, &crate::guard::redactor());
         return Ok(DeploymentOutcome::NotCreated(format!(
-            "GitHub answered 202 instead of creating a deployment of `{head_sha}`: {message}"
+            "GitHub answered 202 instead of creating a deployment of `{head_sha}`: {}",
+            message.as_data()
         )));
     }
     let response = match octocrab::map_github_error(response).await {

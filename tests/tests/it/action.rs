@@ -40,13 +40,13 @@ async fn emulator() -> Emulator {
 }
 
 /// A runner's workspace: the backend at `backend/`, the event payload, outputs and summary files.
-struct Workspace {
+pub(crate) struct Workspace {
     dir: tempfile::TempDir,
     _backend: tempfile::TempDir,
 }
 
 impl Workspace {
-    fn new() -> Workspace {
+    pub(crate) fn new() -> Workspace {
         let backend = copy_tree(&example_backend());
         let dir = tempfile::tempdir().unwrap();
         std::fs::rename(backend.path(), dir.path().join("backend")).unwrap_or_else(|_| {
@@ -58,11 +58,11 @@ impl Workspace {
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn event(&self, action: &str) -> PathBuf {
+    pub(crate) fn event(&self, action: &str) -> PathBuf {
         let path = self.path(&format!("event-{action}.json"));
         std::fs::copy(
             workspace_root().join(format!("tests/fixtures/github/pull_request.{action}.json")),
@@ -73,7 +73,7 @@ impl Workspace {
     }
 }
 
-fn runner_env(
+pub(crate) fn runner_env(
     workspace: &Workspace,
     emulator: &Emulator,
     github: &FakeGitHub,
@@ -109,7 +109,7 @@ fn runner_env(
     env
 }
 
-fn base_inputs(extra: &[(&'static str, String)]) -> Vec<(String, String)> {
+pub(crate) fn base_inputs(extra: &[(&'static str, String)]) -> Vec<(String, String)> {
     let secrets = format!(
         "GEMINI_API_KEY={GEMINI}\nDATABASE_URL=postgresql://app:{DB_PASSWORD}@db.example.com/app?sslmode=require\n"
     );
@@ -138,7 +138,7 @@ fn parse_outputs(path: &Path) -> BTreeMap<String, String> {
 }
 
 /// stdout without the `::add-mask::` lines (which carry the values on purpose, for the runner).
-fn without_masks(stdout: &str) -> String {
+pub(crate) fn without_masks(stdout: &str) -> String {
     stdout
         .lines()
         .filter(|l| !l.starts_with("::add-mask::"))

@@ -25,4 +25,5 @@ mod round_trips;
 mod scaffold;
 mod space_image;
 mod stages;
+mod untrusted;
 mod verify;
