@@ -256,7 +256,8 @@ async fn check_mark(hub: &HubClient, space: &SpaceId, expected: &str) -> anyhow:
                 mark::why_kept(space, &found, expected)
             );
             emit(&gha::error("hf-deploy", &text));
-            Err(Reported(format!("error: {text}"), 1).into())
+            // The mark found is the Hub's text: through the door on stderr too.
+            Err(Reported(format!("error: {}", crate::guard::shown(&text)), 1).into())
         }
         Err(error) => {
             emit(&annotate::annotations(&error, Path::new("")));
