@@ -29,6 +29,11 @@
 //! * [`Error`] (one enum; [`Error::is_usage`] is a bad input, [`Error::message_with`] words its
 //!   [`Field`]s and [`Command`]s with a front end's [`Spelling`]), [`SecretString`] (a value that
 //!   never prints).
+//! * [`RemoteText`]: everything the library read from outside (logs, health answers, error
+//!   bodies, unknown stage names), redacted by the run's [`Redactor`] when it was read
+//!   ([`DeployOptions::redactor`] and the client's, merged by [`deploy()`]) and shown only
+//!   through the method of its destination (a terminal, the workflow log, Markdown, an output
+//!   word). An error's message quotes it as data: show the message through the door too.
 //!
 //! The library speaks of [`Field`]s and [`Command`]s, never of a front end's flags, inputs or
 //! commands: each front end words them ([`Spelling`]).
