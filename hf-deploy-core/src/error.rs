@@ -781,6 +781,45 @@ mod tests {
         assert!(hint.contains("run log"), "{hint}");
     }
 
+    /// The push does not hold the run's redactor: what it quotes is redacted by its caller.
+    #[test]
+    fn an_error_is_redacted_again_by_the_runs_redactor() {
+        let redactor = Redactor::builder()
+            .secret(&crate::SecretString::new("hf_pushSecretToken0123"))
+            .build();
+        let rejected = Error::PushRejected {
+            reason: RemoteText::unredacted("remote: token hf_pushSecretToken0123 refused"),
+            offending_files: vec![RemoteText::unredacted("hf_pushSecretToken0123.txt")],
+        }
+        .redacted(&redactor);
+        assert_eq!(
+            rejected.to_string(),
+            "the Space refused the push: remote: token *** refused"
+        );
+        let Error::PushRejected {
+            offending_files, ..
+        } = &rejected
+        else {
+            panic!("{rejected:?}")
+        };
+        assert_eq!(offending_files[0], "***.txt");
+        let refused = Error::Refused {
+            action: "upload".into(),
+            context: Box::new(HttpContext {
+                method: "PUT".into(),
+                url: "https://lfs.example/x".into(),
+                status: 400,
+                request_id: Some(RemoteText::unredacted("id-hf_pushSecretToken0123")),
+                error_code: None,
+                server_message: Some(RemoteText::unredacted("bad token hf_pushSecretToken0123")),
+            }),
+        }
+        .redacted(&redactor);
+        let said = refused.http_context().expect("context").to_string();
+        assert!(!said.contains("pushSecret"), "{said}");
+        assert!(said.contains("bad token ***"), "{said}");
+    }
+
     #[test]
     fn a_push_denied_by_the_hub_says_the_token_is_read_only() {
         let error = Error::PushRejected {
