@@ -16,6 +16,7 @@ mod env;
 #[cfg(test)]
 mod fuzz;
 mod github;
+mod guard;
 mod render;
 mod stored_token;
 mod token;

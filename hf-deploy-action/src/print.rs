@@ -1,12 +1,15 @@
 //! `println!`-like macros that never panic. The standard macros panic when the reader went away
 //! (`hf-deploy status --json | head -1`, a closed pipe, Ctrl-C of a pager); ours drop the text.
+//! Every text passes the last guard first: each value of the run's redactor becomes `***`
+//! (`guard.rs`).
 
 /// Like `println!`, without the panic on a closed stdout.
 macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
+        let text = format!($($arg)*);
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, $($arg)*);
+        let _ = writeln!(out, "{}", $crate::guard::redact(&text));
         let _ = out.flush();
     }};
 }
@@ -15,8 +18,9 @@ macro_rules! outln {
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
+        let text = format!($($arg)*);
         let mut out = std::io::stdout().lock();
-        let _ = write!(out, $($arg)*);
+        let _ = write!(out, "{}", $crate::guard::redact(&text));
         let _ = out.flush();
     }};
 }
@@ -25,6 +29,7 @@ macro_rules! out {
 macro_rules! errln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+        let text = format!($($arg)*);
+        let _ = writeln!(std::io::stderr().lock(), "{}", $crate::guard::redact(&text));
     }};
 }

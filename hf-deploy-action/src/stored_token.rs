@@ -53,7 +53,10 @@ mod tests {
                 status: 401,
                 request_id: None,
                 error_code: None,
-                server_message: Some("Invalid credentials in Authorization header".into()),
+                server_message: Some(hf_deploy_core::RemoteText::new(
+                    "Invalid credentials in Authorization header",
+                    &hf_deploy_core::Redactor::none(),
+                )),
             }),
         })
     }

@@ -1,4 +1,5 @@
-//! Presentation: colors, error chains and hints, exit codes.
+//! Presentation: colors, error chains and hints, exit codes. Every message passes the door
+//! (`guard::shown`): an error or a warning may quote a server, the app or a file name.
 
 use std::io::IsTerminal;
 
@@ -54,6 +55,7 @@ impl Ui {
     /// `error: <what failed>`, then each cause, then the hint.
     pub(crate) fn print_error(&self, error: &anyhow::Error) {
         if let Some(reported) = error.downcast_ref::<Reported>() {
+            // Made of shown pieces already (`render_error`, `annotate::failure`).
             if !reported.0.is_empty() {
                 errln!("{}", reported.0);
             }
@@ -63,6 +65,7 @@ impl Ui {
     }
 
     pub(crate) fn warn(&self, message: &str) {
+        let message = crate::guard::shown(message);
         if self.color_err {
             errln!("{} {message}", "warning:".yellow().bold());
         } else {
@@ -71,28 +74,33 @@ impl Ui {
     }
 
     pub(crate) fn info(&self, message: &str) {
-        errln!("{message}");
+        errln!("{}", crate::guard::shown(message));
     }
 }
 
-/// The error text the user sees: the message, the causes, what the Hub said, the hint.
+/// The error text the user sees: the message, the causes, what the Hub said, the hint; each
+/// through the door (they quote servers and the app).
 pub(crate) fn render_error(error: &anyhow::Error, color: bool) -> String {
+    use crate::guard::shown;
     let mut out = String::new();
     let head = if color {
         "error:".red().bold().to_string()
     } else {
         "error:".to_string()
     };
-    out.push_str(&format!("{head} {error}"));
+    out.push_str(&format!("{head} {}", shown(&error.to_string())));
     for cause in error.chain().skip(1) {
-        out.push_str(&format!("\n  caused by: {cause}"));
+        out.push_str(&format!("\n  caused by: {}", shown(&cause.to_string())));
     }
     if let Some(core) = find_core(error) {
         if let Some(context) = core.http_context() {
-            out.push_str(&format!("\n  the Hub said: {context}"));
+            out.push_str(&format!(
+                "\n  the Hub said: {}",
+                shown(&context.to_string())
+            ));
         }
     }
-    if let Some(hint) = hint(error) {
+    if let Some(hint) = hint(error).map(|hint| shown(&hint)) {
         let label = if color {
             "hint:".cyan().bold().to_string()
         } else {

@@ -19,8 +19,8 @@ use std::process::ExitCode;
 
 use hf_deploy_core::hub::{DEFAULT_ENDPOINT, HubClient};
 use hf_deploy_core::{
-    Command, DeployOutcome, Error, Event, Field, Progress, RawInputs, SecretString, Spelling,
-    deploy, inputs,
+    Command, DeployOutcome, Error, Event, Field, Progress, RawInputs, Redactor, RemoteText,
+    SecretString, Spelling, deploy, inputs,
 };
 
 const USAGE: &str = "usage: deploy_space --space NAMESPACE/NAME [--endpoint URL] [--no-wait] \
@@ -108,10 +108,13 @@ impl Progress for Stderr {
     fn event(&self, event: Event<'_>) {
         match event {
             Event::Phase(phase) => eprintln!("==> {phase}"),
-            Event::Stage { stage, elapsed } => {
-                eprintln!("    stage {} after {}s", stage.as_str(), elapsed.as_secs());
-            }
-            Event::Warning(warning) => eprintln!("warning: {warning}"),
+            // Text from outside goes to the terminal through its door: no escape sequence.
+            Event::Stage { stage, elapsed } => eprintln!(
+                "    stage {} after {}s",
+                stage.to_remote(&Redactor::none()).terminal(),
+                elapsed.as_secs()
+            ),
+            Event::Warning(warning) => eprintln!("warning: {}", warning.terminal()),
             _ => {}
         }
     }
@@ -152,10 +155,13 @@ pub(crate) async fn run(args: &Args, progress: &dyn Progress) -> Result<DeployOu
     Ok(deploy(&client, &options, progress).await)
 }
 
+/// The error and its hint on stderr. A message can quote a server or the app (already
+/// redacted by the deploy): it goes to the terminal through the door.
 fn print_error(error: &Error) {
-    eprintln!("error: {}", error.message_with(SPELLING));
+    let shown = |text: &str| RemoteText::new(text, &Redactor::none()).terminal();
+    eprintln!("error: {}", shown(&error.message_with(SPELLING)));
     if let Some(hint) = error.hint_with(SPELLING) {
-        eprintln!("hint: {hint}");
+        eprintln!("hint: {}", shown(&hint));
     }
 }
 

@@ -4,12 +4,18 @@
 //! the object in backticks; the cause stays in `#[source]` and is never repeated in the text.
 //! Advice lives apart from the message, in [`Error::hint`]. No variant ever holds a secret value
 //! or a token.
+//!
+//! What a server, an app or a log said is a [`RemoteText`], redacted when it was read. The
+//! message (`Display`) quotes it as data (redacted, not sanitised): a front end shows a whole
+//! message through the door for its destination (`RemoteText::new(&message, &redactor)`, then
+//! `.terminal()`, `.workflow_command_data()`, `.markdown_inline()`), as the report does.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::field::{Field, Phrase, Spelling};
 use crate::stage::SpaceStage;
+use crate::untrusted::{Redactor, RemoteText};
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -24,23 +30,39 @@ pub struct HttpContext {
     /// Status code the server answered with.
     pub status: u16,
     /// `X-Request-Id` (or `X-Amzn-Trace-Id`) of the response, when present.
-    pub request_id: Option<String>,
+    pub request_id: Option<RemoteText>,
     /// `X-Error-Code` header, when present.
-    pub error_code: Option<String>,
+    pub error_code: Option<RemoteText>,
     /// `X-Error-Message` header, falling back to the JSON `error` field or the body text.
-    pub server_message: Option<String>,
+    pub server_message: Option<RemoteText>,
 }
 
 impl std::fmt::Display for HttpContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {} answered {}", self.method, self.url, self.status)?;
         if let Some(message) = &self.server_message {
-            write!(f, ": {message}")?;
+            write!(f, ": {}", message.as_data())?;
         }
         if let Some(id) = &self.request_id {
-            write!(f, " (request id {id})")?;
+            write!(f, " (request id {})", id.as_data())?;
         }
         Ok(())
+    }
+}
+
+impl HttpContext {
+    /// Redact what the server said again with `redactor`.
+    fn redact(&mut self, redactor: &Redactor) {
+        for text in [
+            &mut self.request_id,
+            &mut self.error_code,
+            &mut self.server_message,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *text = text.redacted_by(redactor);
+        }
     }
 }
 
@@ -225,14 +247,14 @@ pub enum Error {
     },
 
     /// The answer did not have the expected shape.
-    #[error("unexpected answer from `{url}` while trying to {action}: {detail}")]
+    #[error("unexpected answer from `{url}` while trying to {action}: {}", detail.as_data())]
     MalformedResponse {
         /// What we were doing.
         action: String,
         /// The URL, without credentials.
         url: String,
-        /// What was wrong with it.
-        detail: String,
+        /// What was wrong with it (a parser's words may quote the answer: from outside).
+        detail: RemoteText,
     },
 
     // ----- git push ---------------------------------------------------------------------------
@@ -248,12 +270,12 @@ pub enum Error {
     },
 
     /// The Hub's pre-receive hook (or the server) refused the push.
-    #[error("the Space refused the push: {reason}")]
+    #[error("the Space refused the push: {}", reason.as_data())]
     PushRejected {
         /// What the remote said, line by line.
-        reason: String,
+        reason: RemoteText,
         /// Files the remote named as offending.
-        offending_files: Vec<String>,
+        offending_files: Vec<RemoteText>,
     },
 
     /// The remote branch kept moving under us.
@@ -269,32 +291,33 @@ pub enum Error {
     SpaceFailed {
         /// The stage (`BUILD_ERROR`, `RUNTIME_ERROR`, `CONFIG_ERROR`, `NO_APP_FILE`, `DELETING`).
         stage: SpaceStage,
-        /// The last lines of the build or run log.
-        log_tail: Vec<String>,
+        /// The last lines of the build or run log, redacted as one text
+        /// ([`RemoteText::log_tail`]); [`RemoteText::lines`] gives them line by line.
+        log_tail: RemoteText,
     },
 
     /// The deadline passed.
-    #[error("timed out after {}s waiting for {what} (last seen: {last_seen})", elapsed.as_secs())]
+    #[error("timed out after {}s waiting for {what} (last seen: {})", elapsed.as_secs(), last_seen.as_data())]
     Timeout {
         /// What we waited for.
         what: String,
         /// How long we waited.
         elapsed: Duration,
-        /// The last stage or status seen.
-        last_seen: String,
+        /// The last stage or status seen (a stage name or a health answer: from outside).
+        last_seen: RemoteText,
         /// Known causes, most likely first (e.g. a service on a port a Space cannot reach).
         diagnoses: Vec<Phrase>,
     },
 
     /// The health endpoint answered, but not healthy.
-    #[error("health check at `{url}` reports `{status}`{}", if failing.is_empty() { String::new() } else { format!(": {}", failing.join(", ")) })]
+    #[error("health check at `{url}` reports `{}`{}", status.as_data(), if failing.is_empty() { String::new() } else { format!(": {}", failing.iter().map(RemoteText::as_data).collect::<Vec<_>>().join(", ")) })]
     Unhealthy {
         /// The health URL.
         url: String,
-        /// The reported overall status.
-        status: String,
+        /// The reported overall status (or what the health URL answered instead).
+        status: RemoteText,
         /// Each failing service with what it said.
-        failing: Vec<String>,
+        failing: Vec<RemoteText>,
         /// Known diagnoses (e.g. a suspended Qdrant cluster).
         diagnoses: Vec<Phrase>,
     },
@@ -376,6 +399,80 @@ impl Error {
             action,
             path: path.into(),
             source,
+        }
+    }
+
+    /// This error with every text from outside it carries redacted again by `redactor`: what
+    /// a part that did not hold the run's redactor (the push) returns passes through this
+    /// before anything can show it, and so does the error of a deploy.
+    pub(crate) fn redacted(self, redactor: &Redactor) -> Error {
+        let again = |text: RemoteText| text.redacted_by(redactor);
+        match self {
+            Error::PushRejected {
+                reason,
+                offending_files,
+            } => Error::PushRejected {
+                reason: again(reason),
+                offending_files: offending_files.into_iter().map(again).collect(),
+            },
+            Error::SpaceFailed { stage, log_tail } => Error::SpaceFailed {
+                stage,
+                log_tail: again(log_tail),
+            },
+            Error::Timeout {
+                what,
+                elapsed,
+                last_seen,
+                diagnoses,
+            } => Error::Timeout {
+                what,
+                elapsed,
+                last_seen: again(last_seen),
+                diagnoses,
+            },
+            Error::Unhealthy {
+                url,
+                status,
+                failing,
+                diagnoses,
+            } => Error::Unhealthy {
+                url,
+                status: again(status),
+                failing: failing.into_iter().map(again).collect(),
+                diagnoses,
+            },
+            Error::MalformedResponse {
+                action,
+                url,
+                detail,
+            } => Error::MalformedResponse {
+                action,
+                url,
+                detail: again(detail),
+            },
+            mut other => {
+                if let Some(context) = other.http_context_mut() {
+                    context.redact(redactor);
+                }
+                other
+            }
+        }
+    }
+
+    fn http_context_mut(&mut self) -> Option<&mut HttpContext> {
+        match self {
+            Error::InvalidToken { context, .. }
+            | Error::ReadOnlyToken { context, .. }
+            | Error::Forbidden { context, .. }
+            | Error::NotFound { context, .. }
+            | Error::PaymentRequired { context, .. }
+            | Error::RateLimited { context, .. }
+            | Error::Conflict { context, .. }
+            | Error::Server { context, .. }
+            | Error::Refused { context, .. }
+            | Error::ScopedTokenRefused { context, .. }
+            | Error::OidcGrantRefused { context, .. } => Some(context),
+            _ => None,
         }
     }
 
@@ -540,7 +637,7 @@ impl Error {
             }
             // The Hub's answer to a push with a read-only token (huggingface_hub #937).
             Error::PushRejected { reason, .. }
-                if reason.contains("DENIED") && reason.contains("forbidden") =>
+                if reason.as_data().contains("DENIED") && reason.as_data().contains("forbidden") =>
             {
                 Some("the token may not push: create a token with the `write` role (or fine-grained `repo.write` on this namespace)".into())
             }
@@ -584,19 +681,20 @@ pub fn utc(at: std::time::SystemTime) -> String {
     )
 }
 
-/// What a failed stage and its last log lines most likely mean, and what to do.
-fn explain_failure(stage: &SpaceStage, log_tail: &[String]) -> Phrase {
+/// What a failed stage and its last log lines most likely mean, and what to do. A name quoted
+/// from the log is cut to a word of at most 100 characters (it becomes part of a hint).
+fn explain_failure(stage: &SpaceStage, log_tail: &RemoteText) -> Phrase {
     let mut advice: Vec<Phrase> = Vec::new();
-    for line in log_tail {
+    for line in log_tail.as_data().lines() {
         if let Some(rest) = line.split("No matching distribution found for ").nth(1) {
             advice.push(Phrase::new(format!(
                 "`{}` is not on PyPI for this Python version: check its name and pin in `requirements.txt`",
-                rest.trim()
+                first_word(rest)
             )));
         } else if let Some(rest) = line.split("ModuleNotFoundError: No module named ").nth(1) {
             advice.push(Phrase::new(format!(
                 "the app imports {} but it is not installed: add it to `requirements.txt`",
-                rest.trim()
+                first_word(rest)
             )));
         } else if line.contains("Address already in use") {
             advice.push("the port is taken: the app must listen on `app_port` only once".into());
@@ -631,6 +729,16 @@ fn explain_failure(stage: &SpaceStage, log_tail: &[String]) -> Phrase {
     lines(advice)
 }
 
+/// The first word of a log line's rest, at most 100 characters: a name quoted in a hint.
+fn first_word(rest: &str) -> String {
+    rest.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(100)
+        .collect()
+}
+
 /// The phrases one per line.
 fn lines(phrases: impl IntoIterator<Item = Phrase>) -> Phrase {
     let mut joined = Phrase::default();
@@ -647,15 +755,19 @@ fn lines(phrases: impl IntoIterator<Item = Phrase>) -> Phrase {
 mod tests {
     use super::*;
 
+    fn remote(text: &str) -> RemoteText {
+        RemoteText::new(text, &crate::untrusted::Redactor::none())
+    }
+
     #[test]
     fn http_context_display_names_status_message_and_request_id() {
         let context = HttpContext {
             method: "POST".into(),
             url: "https://huggingface.co/api/repos/create".into(),
             status: 409,
-            request_id: Some("Root=1-abc".into()),
+            request_id: Some(remote("Root=1-abc")),
             error_code: None,
-            server_message: Some("You already created this space repo".into()),
+            server_message: Some(remote("You already created this space repo")),
         };
         assert_eq!(
             context.to_string(),
@@ -667,28 +779,68 @@ mod tests {
     fn a_failed_stage_is_explained_from_its_log() {
         let error = Error::SpaceFailed {
             stage: SpaceStage::BuildError,
-            log_tail: vec![
-                "ERROR: Could not find a version that satisfies the requirement nope==9".into(),
-                "ERROR: No matching distribution found for nope==9".into(),
-            ],
+            log_tail: remote(
+                "ERROR: Could not find a version that satisfies the requirement nope==9\n\
+                 ERROR: No matching distribution found for nope==9 (from -r requirements.txt)",
+            ),
         };
         let hint = error.hint().unwrap_or_default();
         assert!(hint.starts_with("`nope==9` is not on PyPI"), "{hint}");
         assert!(hint.contains("build log"), "{hint}");
         let error = Error::SpaceFailed {
             stage: SpaceStage::RuntimeError,
-            log_tail: vec!["ModuleNotFoundError: No module named 'qdrant_client'".into()],
+            log_tail: remote("ModuleNotFoundError: No module named 'qdrant_client'"),
         };
         let hint = error.hint().unwrap_or_default();
         assert!(hint.contains("imports 'qdrant_client'"), "{hint}");
         assert!(hint.contains("run log"), "{hint}");
     }
 
+    /// The push does not hold the run's redactor: what it quotes is redacted by its caller.
+    #[test]
+    fn an_error_is_redacted_again_by_the_runs_redactor() {
+        let redactor = Redactor::builder()
+            .secret(&crate::SecretString::new("hf_pushSecretToken0123"))
+            .build();
+        let rejected = Error::PushRejected {
+            reason: RemoteText::unredacted("remote: token hf_pushSecretToken0123 refused"),
+            offending_files: vec![RemoteText::unredacted("hf_pushSecretToken0123.txt")],
+        }
+        .redacted(&redactor);
+        assert_eq!(
+            rejected.to_string(),
+            "the Space refused the push: remote: token *** refused"
+        );
+        let Error::PushRejected {
+            offending_files, ..
+        } = &rejected
+        else {
+            panic!("{rejected:?}")
+        };
+        assert_eq!(offending_files[0], "***.txt");
+        let refused = Error::Refused {
+            action: "upload".into(),
+            context: Box::new(HttpContext {
+                method: "PUT".into(),
+                url: "https://lfs.example/x".into(),
+                status: 400,
+                request_id: Some(RemoteText::unredacted("id-hf_pushSecretToken0123")),
+                error_code: None,
+                server_message: Some(RemoteText::unredacted("bad token hf_pushSecretToken0123")),
+            }),
+        }
+        .redacted(&redactor);
+        let said = refused.http_context().expect("context").to_string();
+        assert!(!said.contains("pushSecret"), "{said}");
+        assert!(said.contains("bad token ***"), "{said}");
+    }
+
     #[test]
     fn a_push_denied_by_the_hub_says_the_token_is_read_only() {
         let error = Error::PushRejected {
-            reason: "DENIED update refs/heads/main: forbidden\n(`main` pre-receive hook declined)"
-                .into(),
+            reason: remote(
+                "DENIED update refs/heads/main: forbidden\n(`main` pre-receive hook declined)",
+            ),
             offending_files: Vec::new(),
         };
         assert!(error.hint().unwrap_or_default().contains("`write` role"));
@@ -728,7 +880,7 @@ mod tests {
         let timeout = Error::Timeout {
             what: "the build".into(),
             elapsed: Duration::from_secs(5),
-            last_seen: "BUILDING".into(),
+            last_seen: remote("BUILDING"),
             diagnoses: Vec::new(),
         };
         assert!(

@@ -32,6 +32,11 @@
 //! * [`remove_temporary_folders`]: for a front end that ends the process on a signal; the
 //!   library's temporary folders (mode `0700`) are otherwise removed when the step that made them
 //!   ends.
+//! * [`RemoteText`]: everything the library read from outside (logs, health answers, error
+//!   bodies, unknown stage names), redacted by the run's [`Redactor`] when it was read
+//!   ([`DeployOptions::redactor`] and the client's, merged by [`deploy()`]) and shown only
+//!   through the method of its destination (a terminal, the workflow log, Markdown, an output
+//!   word). An error's message quotes it as data: show the message through the door too.
 //!
 //! The library speaks of [`Field`]s and [`Command`]s, never of a front end's flags, inputs or
 //! commands: each front end words them ([`Spelling`]).
@@ -42,10 +47,11 @@
 //!
 //! 0. the ground: `field` ([`Field`], [`Phrase`], [`Spelling`]), `stage` (the Space's stages),
 //!    `error`, `space` ([`SpaceId`]), `visibility` ([`Visibility`]), `urls` ([`HealthPath`],
-//!    URL rules), `secret`, `content`;
-//! 1. `wait`: the deadline, backoff, `Retry-After`, every loop that sleeps (and beside it the
-//!    door for untrusted text, and `temp`: private temporary folders, all removed by
-//!    [`remove_temporary_folders`]);
+//!    URL rules), `secret`, `content`, and `untrusted`, the door for text from outside
+//!    ([`RemoteText`], [`Redactor`]; it stands on `secret` alone, so that the errors and the
+//!    stages can carry what a server said);
+//! 1. `wait`: the deadline, backoff, `Retry-After`, every loop that sleeps (and beside it
+//!    `temp`: private temporary folders, all removed by [`remove_temporary_folders`]);
 //! 2. the parts: [`hub`], [`scaffold`], `settings`, `outbound` (the ports a Space may reach),
 //!    `fingerprint`, `push`, [`verify`], [`frontend`];
 //! 3. the plan: [`inputs`];

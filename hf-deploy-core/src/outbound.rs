@@ -206,7 +206,7 @@ pub(crate) fn explain(error: Error, blocked: &[BlockedPort]) -> Error {
             elapsed,
             last_seen,
             mut diagnoses,
-        } if !last_seen.contains("BUILDING") => {
+        } if !last_seen.as_data().contains("BUILDING") => {
             diagnoses.push(advice);
             Error::Timeout {
                 what,
@@ -220,7 +220,7 @@ pub(crate) fn explain(error: Error, blocked: &[BlockedPort]) -> Error {
             status,
             failing,
             mut diagnoses,
-        } if failing.iter().any(|line| says_unreachable(line)) => {
+        } if failing.iter().any(|line| says_unreachable(line.as_data())) => {
             diagnoses.push(advice);
             Error::Unhealthy {
                 url,
@@ -239,6 +239,7 @@ mod tests {
 
     use super::*;
     use crate::secret::SecretString;
+    use crate::untrusted::RemoteText;
 
     fn settings(secrets: &[(&str, &str)], variables: &[(&str, &str)]) -> Settings {
         Settings {
@@ -327,7 +328,7 @@ mod tests {
         let timeout = Error::Timeout {
             what: "a healthy answer".into(),
             elapsed: Duration::from_secs(1),
-            last_seen: "connection refused".into(),
+            last_seen: RemoteText::unredacted("connection refused"),
             diagnoses: Vec::new(),
         };
         let hint = explain(timeout, &blocked).hint().unwrap_or_default();
@@ -339,7 +340,7 @@ mod tests {
         let building = Error::Timeout {
             what: "Space to reach RUNNING".into(),
             elapsed: Duration::from_secs(1),
-            last_seen: "BUILDING".into(),
+            last_seen: RemoteText::unredacted("BUILDING"),
             diagnoses: Vec::new(),
         };
         let hint = explain(building, &blocked).hint().unwrap_or_default();
@@ -350,8 +351,8 @@ mod tests {
 
         let unhealthy = |detail: &str| Error::Unhealthy {
             url: "http://app/api/health".into(),
-            status: "unhealthy".into(),
-            failing: vec![format!("qdrant: error: {detail}")],
+            status: RemoteText::unredacted("unhealthy"),
+            failing: vec![RemoteText::unredacted(&format!("qdrant: error: {detail}"))],
             diagnoses: Vec::new(),
         };
         let hint = explain(unhealthy("timed out after 10s"), &blocked)

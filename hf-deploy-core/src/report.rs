@@ -7,8 +7,13 @@
 //! `cors`, `durations`, `log_tail`, `files`, `warnings` and `dry_run`, and when they apply
 //! `local_runtime`, `visibility` and `factory_reboot`.
 //!
-//! The report has secret names only, never values. Its text and Markdown renderings live in the
-//! binary (`hf-deploy-action/src/render/`): the library only says what happened.
+//! The report has secret names only, never values. What it quotes from outside (the stage the
+//! Hub named, the health answer, the log tail, the error message and the warnings that quote a
+//! server or the app, the file names) is a [`RemoteText`], redacted by the run's [`Redactor`]
+//! when it was made: its JSON is that redacted text, under the same field names and shapes, and
+//! a rendering shows each through the method of its destination. Its text and Markdown
+//! renderings live in the binary (`hf-deploy-action/src/render/`): the library only says what
+//! happened.
 
 pub use crate::error::utc;
 use std::collections::BTreeMap;
@@ -18,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::space::SpaceId;
+use crate::untrusted::{Redactor, RemoteText};
 use crate::urls::{HealthPath, docs_url};
 use crate::verify::{self, CorsResult, Health, ServiceHealth, Verdict, VerifyOutcome};
 
@@ -38,8 +44,9 @@ pub struct DeployReport {
     pub commit_sha: Option<String>,
     /// True when the push created a new commit.
     pub changed: bool,
-    /// The last runtime stage seen (`RUNNING`, `BUILD_ERROR`, ...).
-    pub stage: Option<String>,
+    /// The last runtime stage seen (`RUNNING`, `BUILD_ERROR`, ...; an unknown one as the Hub
+    /// named it).
+    pub stage: Option<RemoteText>,
     /// The health answer; `None` without the wait ([`crate::Field::Wait`] off), in a dry run,
     /// or when none came.
     pub health: Option<HealthSummary>,
@@ -62,15 +69,16 @@ pub struct DeployReport {
     /// How long each step took.
     #[serde(default)]
     pub durations: Durations,
-    /// The last lines of the build or run log (on failure).
+    /// The last lines of the build or run log (on failure), redacted as one text.
     #[serde(default)]
-    pub log_tail: Vec<String>,
+    pub log_tail: Vec<RemoteText>,
     /// The files the push adds, modifies and removes (the plan).
     #[serde(default)]
     pub files: FileChanges,
-    /// Things to look at that did not fail the deploy.
+    /// Things to look at that did not fail the deploy (they may quote the app, the Hub or a
+    /// file name).
     #[serde(default)]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<RemoteText>,
     /// True for a dry run: nothing was written (reads only).
     #[serde(default)]
     pub dry_run: bool,
@@ -91,11 +99,11 @@ pub struct DeployReport {
 /// The health part of a report: the overall status and each service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthSummary {
-    /// `healthy`, `degraded`, `unhealthy`, ...
-    pub status: String,
+    /// `healthy`, `degraded`, `unhealthy`, ... as the app said it.
+    pub status: RemoteText,
     /// Each service by name.
     #[serde(default)]
-    pub services: BTreeMap<String, ServiceHealth>,
+    pub services: BTreeMap<RemoteText, ServiceHealth>,
 }
 
 impl From<&Health> for HealthSummary {
@@ -110,7 +118,7 @@ impl From<&Health> for HealthSummary {
 impl HealthSummary {
     /// What the overall status means: the same rule as the deploy's accept step.
     pub fn verdict(&self) -> Verdict {
-        verify::verdict(&self.status)
+        verify::verdict(self.status.as_data())
     }
 
     /// True when the overall status means healthy ([`Verdict::Healthy`]).
@@ -124,12 +132,14 @@ impl HealthSummary {
 pub struct ReportError {
     /// [`Error::kind`], e.g. `space_failed`.
     pub kind: String,
-    /// The message with its causes, `: `-separated.
-    pub message: String,
+    /// The message with its causes, `: `-separated (it quotes what a server or the app said).
+    pub message: RemoteText,
 }
 
-impl From<&Error> for ReportError {
-    fn from(error: &Error) -> Self {
+impl ReportError {
+    /// The report of `error`: its kind, and its message with its causes redacted by
+    /// `redactor` (the run's).
+    pub fn new(error: &Error, redactor: &Redactor) -> Self {
         let mut message = error.to_string();
         let mut source = std::error::Error::source(error);
         while let Some(cause) = source {
@@ -138,7 +148,7 @@ impl From<&Error> for ReportError {
         }
         ReportError {
             kind: error.kind().to_string(),
-            message,
+            message: RemoteText::new(&message, redactor),
         }
     }
 }
@@ -161,12 +171,12 @@ pub struct Durations {
 /// Paths the push adds, modifies and removes.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FileChanges {
-    /// New files.
-    pub added: Vec<String>,
+    /// New files (names from the source folder).
+    pub added: Vec<RemoteText>,
     /// Changed files.
-    pub modified: Vec<String>,
-    /// Deleted files.
-    pub removed: Vec<String>,
+    pub modified: Vec<RemoteText>,
+    /// Deleted files (names from the Space's repository).
+    pub removed: Vec<RemoteText>,
 }
 
 impl FileChanges {
@@ -210,15 +220,16 @@ impl DeployReport {
         self.app_url = app_url.to_string();
     }
 
-    /// Record `error` (and, for a failed Space, its log tail).
-    pub fn set_error(&mut self, error: &Error) {
+    /// Record `error` (and, for a failed Space, its log tail), its text redacted by `redactor`
+    /// (the run's).
+    pub fn set_error(&mut self, error: &Error, redactor: &Redactor) {
         if let Error::SpaceFailed { stage, log_tail } = error {
-            self.stage = Some(stage.to_string());
+            self.stage = Some(stage.to_remote(redactor));
             if self.log_tail.is_empty() {
-                self.log_tail = log_tail.clone();
+                self.log_tail = log_tail.redacted_by(redactor).lines();
             }
         }
-        self.error = Some(ReportError::from(error));
+        self.error = Some(ReportError::new(error, redactor));
     }
 
     /// Record what [`verify::verify_app`] found (health, its wait, CORS, warnings) and return
@@ -277,6 +288,11 @@ pub mod samples {
     use super::*;
     use crate::verify::{CorsResult, ServiceHealth};
 
+    /// Text from outside, for a sample.
+    pub fn text(text: &str) -> RemoteText {
+        RemoteText::new(text, &Redactor::none())
+    }
+
     pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
     pub fn base() -> DeployReport {
@@ -289,7 +305,7 @@ pub mod samples {
         );
         report.commit_sha = Some(SHA.into());
         report.changed = true;
-        report.stage = Some("RUNNING".into());
+        report.stage = Some(text("RUNNING"));
         report.secrets_set = vec![
             "ALLOWED_ORIGINS".into(),
             "DATABASE_URL".into(),
@@ -309,15 +325,15 @@ pub mod samples {
 
     pub fn service(status: &str, detail: Option<&str>) -> ServiceHealth {
         ServiceHealth {
-            status: status.into(),
-            detail: detail.map(String::from),
+            status: text(status),
+            detail: detail.map(text),
         }
     }
 
     pub fn healthy() -> DeployReport {
         let mut report = base();
         report.health = Some(HealthSummary {
-            status: "healthy".into(),
+            status: text("healthy"),
             services: [
                 ("fastapi", "ok"),
                 ("gemini", "ok"),
@@ -325,15 +341,17 @@ pub mod samples {
                 ("qdrant", "ok"),
             ]
             .into_iter()
-            .map(|(n, s)| (n.to_string(), service(s, None)))
+            .map(|(n, s)| (text(n), service(s, None)))
             .collect(),
         });
         report.cors = vec![CorsResult {
             origin: "https://alice.github.io".into(),
             allowed: true,
             preflight_status: Some(200),
-            allow_origin: Some("https://alice.github.io".into()),
-            detail: "preflight 200 and GET allow it (`Access-Control-Allow-Origin: https://alice.github.io`)".into(),
+            allow_origin: Some(text("https://alice.github.io")),
+            detail: text(
+                "preflight 200 and GET allow it (`Access-Control-Allow-Origin: https://alice.github.io`)",
+            ),
         }];
         report
     }
@@ -342,17 +360,17 @@ pub mod samples {
         let mut report = base();
         report.changed = false;
         report.health = Some(HealthSummary {
-            status: "degraded".into(),
+            status: text("degraded"),
             services: BTreeMap::from([
-                ("fastapi".to_string(), service("ok", None)),
+                (text("fastapi"), service("ok", None)),
                 (
-                    "qdrant".to_string(),
+                    text("qdrant"),
                     service(
                         "error",
                         Some("qdrant answered 404 Not Found: the cluster may be suspended"),
                     ),
                 ),
-                ("postgres".to_string(), service("not_configured", None)),
+                (text("postgres"), service("not_configured", None)),
             ]),
         });
         report.cors = vec![CorsResult {
@@ -360,12 +378,13 @@ pub mod samples {
             allowed: false,
             preflight_status: Some(400),
             allow_origin: None,
-            detail:
-                "the preflight answered 400; the preflight has no `Access-Control-Allow-Origin`"
-                    .into(),
+            detail: text(
+                "the preflight answered 400; the preflight has no `Access-Control-Allow-Origin`",
+            ),
         }];
-        report.warnings =
-            vec!["health is `degraded`; accepted because of `--allow-degraded`".into()];
+        report.warnings = vec![text(
+            "health is `degraded`; accepted because of `--allow-degraded`",
+        )];
         report
     }
 
@@ -373,16 +392,19 @@ pub mod samples {
         let mut report = base();
         report.health = None;
         report.durations.health_ms = None;
-        report.set_error(&Error::SpaceFailed {
-            stage: crate::hub::SpaceStage::BuildError,
-            log_tail: vec![
-                "Step 5/9 : RUN pip install --no-cache-dir -r requirements.txt".into(),
-                "\x1b[91mERROR: Could not find a version that satisfies the requirement torch==9.9\x1b[0m".into(),
-                "see the README: ```pip install``` needs a ````fence```` | pipe <b>html</b>".into(),
-                "```".into(),
-                "error: subprocess-exited-with-error".into(),
-            ],
-        });
+        report.set_error(
+            &Error::SpaceFailed {
+                stage: crate::hub::SpaceStage::BuildError,
+                log_tail: text(
+                    "Step 5/9 : RUN pip install --no-cache-dir -r requirements.txt\n\
+                     \x1b[91mERROR: Could not find a version that satisfies the requirement torch==9.9\x1b[0m\n\
+                     see the README: ```pip install``` needs a ````fence```` | pipe <b>html</b>\n\
+                     ```\n\
+                     error: subprocess-exited-with-error",
+                ),
+            },
+            &Redactor::none(),
+        );
         report
     }
 
@@ -398,11 +420,11 @@ pub mod samples {
             ..Durations::default()
         };
         report.files = FileChanges {
-            added: vec!["Dockerfile".into(), ".dockerignore".into()],
-            modified: vec!["README.md".into(), "app/main.py".into()],
-            removed: vec!["old_main.py".into()],
+            added: vec![text("Dockerfile"), text(".dockerignore")],
+            modified: vec![text("README.md"), text("app/main.py")],
+            removed: vec![text("old_main.py")],
         };
-        report.warnings = vec!["`.env` is not pushed (excluded from the Space)".into()];
+        report.warnings = vec![text("`.env` is not pushed (excluded from the Space)")];
         report
     }
 }
@@ -483,6 +505,77 @@ mod tests {
         assert!(parsed.error.is_none() && !parsed.dry_run);
     }
 
+    /// The report's text from outside is `RemoteText` now; its JSON is what it was when those
+    /// fields were `String`s: the same names, strings, lists of strings and maps keyed by
+    /// string (this is the JSON of the build-error sample as the `String` fields wrote it).
+    #[test]
+    fn report_json_keeps_its_shape_with_remote_text() {
+        let json = serde_json::to_value(build_error()).expect("serialize");
+        assert_eq!(json["stage"], "BUILD_ERROR");
+        assert_eq!(
+            json["log_tail"],
+            serde_json::json!([
+                "Step 5/9 : RUN pip install --no-cache-dir -r requirements.txt",
+                "\u{1b}[91mERROR: Could not find a version that satisfies the requirement torch==9.9\u{1b}[0m",
+                "see the README: ```pip install``` needs a ````fence```` | pipe <b>html</b>",
+                "```",
+                "error: subprocess-exited-with-error"
+            ])
+        );
+        assert_eq!(
+            json["error"],
+            serde_json::json!({"kind": "space_failed", "message": "the Space ended in stage BUILD_ERROR"})
+        );
+        let degraded = serde_json::to_value(degraded()).expect("serialize");
+        assert_eq!(
+            degraded["health"],
+            serde_json::json!({"status": "degraded", "services": {
+                "fastapi": {"status": "ok"},
+                "postgres": {"status": "not_configured"},
+                "qdrant": {"status": "error", "detail": "qdrant answered 404 Not Found: the cluster may be suspended"}
+            }})
+        );
+        assert_eq!(
+            degraded["cors"][0],
+            serde_json::json!({"origin": "https://bob.vercel.app", "allowed": false,
+                "preflight_status": 400, "allow_origin": null,
+                "detail": "the preflight answered 400; the preflight has no `Access-Control-Allow-Origin`"})
+        );
+        assert_eq!(
+            degraded["warnings"],
+            serde_json::json!(["health is `degraded`; accepted because of `--allow-degraded`"])
+        );
+        let plan = serde_json::to_value(dry_run()).expect("serialize");
+        assert_eq!(
+            plan["files"],
+            serde_json::json!({"added": ["Dockerfile", ".dockerignore"],
+                "modified": ["README.md", "app/main.py"], "removed": ["old_main.py"]})
+        );
+    }
+
+    /// The run's secrets are redacted out of the error and the log tail the report records.
+    #[test]
+    fn a_failed_space_is_recorded_redacted() {
+        let redactor = Redactor::builder()
+            .secret(&crate::SecretString::new("AIzaSy-report-secret-1"))
+            .build();
+        let mut report = DeployReport::default();
+        report.set_error(
+            &Error::SpaceFailed {
+                stage: crate::hub::SpaceStage::RuntimeError,
+                log_tail: text("boot\nGEMINI_API_KEY=AIzaSy-report-secret-1\nexit 1"),
+            },
+            &redactor,
+        );
+        let json = serde_json::to_string(&report).expect("serialize");
+        assert!(!json.contains("report-secret"), "{json}");
+        assert_eq!(report.log_tail[1], "GEMINI_API_KEY=***");
+        assert_eq!(
+            report.stage.as_ref().map(RemoteText::as_data),
+            Some("RUNTIME_ERROR")
+        );
+    }
+
     #[test]
     fn report_error_message_carries_the_cause_chain() {
         let error = Error::io(
@@ -490,10 +583,10 @@ mod tests {
             "backend/app/main.py",
             std::io::Error::other("permission denied"),
         );
-        let reported = ReportError::from(&error);
+        let reported = ReportError::new(&error, &Redactor::none());
         assert_eq!(reported.kind, "io");
         assert_eq!(
-            reported.message,
+            reported.message.as_data(),
             "failed to read `backend/app/main.py`: permission denied"
         );
     }

@@ -4,6 +4,11 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::untrusted::{Redactor, RemoteText};
+
+/// The most bytes kept of a stage name this client does not know.
+const MAX_UNKNOWN_BYTES: usize = 64;
+
 /// The stage of a Space (`runtime.stage`): every value of `huggingface_hub` and `@huggingface/hub`,
 /// plus [`SpaceStage::Unknown`] for anything newer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,8 +39,9 @@ pub enum SpaceStage {
     Paused,
     /// `SLEEPING`: asleep after inactivity (only in `@huggingface/hub`).
     Sleeping,
-    /// A stage this client does not know, as the Hub spelled it.
-    Unknown(String),
+    /// A stage this client does not know, as the Hub spelled it (text from outside, cut to 64
+    /// bytes).
+    Unknown(RemoteText),
 }
 
 impl SpaceStage {
@@ -62,19 +68,37 @@ impl SpaceStage {
             .iter()
             .find(|(name, _)| *name == value)
             .map(|(_, stage)| stage.clone())
-            .unwrap_or_else(|| SpaceStage::Unknown(value.to_string()))
+            .unwrap_or_else(|| {
+                SpaceStage::Unknown(RemoteText::with_max_bytes(
+                    value,
+                    &Redactor::none(),
+                    MAX_UNKNOWN_BYTES,
+                ))
+            })
     }
 
-    /// The wire name, e.g. `RUNNING_BUILDING`.
+    /// The wire name, e.g. `RUNNING_BUILDING`; an unknown one as data (show it through
+    /// [`SpaceStage::to_remote`]).
     pub fn as_str(&self) -> &str {
         match self {
-            SpaceStage::Unknown(name) => name,
+            SpaceStage::Unknown(name) => name.as_data(),
             known => SpaceStage::KNOWN
                 .iter()
                 .find(|(_, stage)| stage == known)
                 .map(|(name, _)| *name)
                 .unwrap_or("UNKNOWN"),
         }
+    }
+
+    /// The name as a [`RemoteText`] redacted by `redactor`, to show: a known stage is its wire
+    /// name, an unknown one what the Hub sent.
+    pub fn to_remote(&self, redactor: &Redactor) -> RemoteText {
+        RemoteText::new(self.as_str(), redactor)
+    }
+
+    /// True for a stage this client knows.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, SpaceStage::Unknown(_))
     }
 
     /// Still on its way: `BUILDING`, `APP_STARTING`, `RUNNING_BUILDING`, `RUNNING_APP_STARTING`
@@ -152,8 +176,15 @@ mod tests {
             );
         }
         let unknown: SpaceStage = serde_json::from_str("\"HIBERNATING\"").expect("unknown stage");
-        assert_eq!(unknown, SpaceStage::Unknown("HIBERNATING".into()));
+        assert_eq!(unknown, SpaceStage::from_wire("HIBERNATING"));
+        assert!(!unknown.is_known() && SpaceStage::Running.is_known());
         assert_eq!(unknown.to_string(), "HIBERNATING");
+        let hostile = SpaceStage::from_wire(&format!("X\n::error::forged{}", "Y".repeat(100)));
+        assert_eq!(hostile.as_str().len(), 64);
+        assert_eq!(
+            hostile.to_remote(&Redactor::none()).workflow_log(),
+            format!("X\n\\::error::forged{}", "Y".repeat(47))
+        );
         assert!(!unknown.is_in_progress() && !unknown.is_error() && !unknown.needs_restart());
     }
 

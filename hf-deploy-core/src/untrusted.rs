@@ -13,9 +13,14 @@
 //! | the workflow log | [`RemoteText::workflow_log`] | and no line that the runner takes for a workflow command |
 //! | a workflow command's message | [`RemoteText::workflow_command_data`] | one line, shown as it is |
 //! | one line of Markdown (a table cell, a sentence) | [`RemoteText::markdown_inline`] | nothing live: no link, mention, reference, HTML, emphasis... |
+//! | an inline Markdown code span (a name, a status word) | [`RemoteText::markdown_code_span`] | a span the text cannot close, nor a table cell |
 //! | a Markdown code block | [`RemoteText::markdown_code_block`] | a fence the text cannot close |
 //! | an output with a fixed vocabulary (`health`) | [`RemoteText::output_word`] | a word of the vocabulary, never the text |
 //! | JSON, tests | [`RemoteText::as_data`], `Serialize` | the redacted text (serde escapes it) |
+//!
+//! `Deserialize` reads a text back as data (a report read from its JSON): it was redacted when
+//! it was written, and is shown through the same methods. It is not a way in for text from
+//! outside, which comes through [`RemoteText::new`] and the run's [`Redactor`].
 //!
 //! # What the redactor redacts
 //!
@@ -36,6 +41,10 @@
 //! * A piece of such a value at an edge of the text is redacted too: when the text starts with
 //!   a suffix, or ends with a prefix, of a value, of 4 characters or more (what the first rule
 //!   looks through is looked through here too), as when a log tail or a size cap cut a secret.
+//!   For a URL-valued secret (`postgresql://user:PASSWORD@host/db`) this rule takes the pieces
+//!   of its password only: the URL is redacted whole wherever it occurs, but its scheme, user,
+//!   host and path are no secret on their own, and a piece of them (`postgres`, the name of a
+//!   service in a health answer) is an ordinary word.
 //! * A value of 1 to 3 characters would shred ordinary text if redacted everywhere (a secret
 //!   `42` in every port number). It is redacted where it stands as a value: as the right side
 //!   of `=` or `:` (a quote and spaces allowed between: `KEY=ab`, `key: 'ab'`, `"key": "ab"`,
@@ -82,7 +91,7 @@ mod sanitize;
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub(crate) use redact::MARK;
 pub use redact::{Redactor, RedactorBuilder};
@@ -187,6 +196,22 @@ impl RemoteText {
         }
     }
 
+    /// `raw`, capped like [`RemoteText::new`], by a part that does not hold the run's
+    /// redactor (the push, deep in its git and Git LFS exchanges): redacted by nothing yet. The
+    /// part's caller redacts the error it returns with the run's redactor
+    /// ([`crate::Error::redacted`]) before anything can show it.
+    pub(crate) fn unredacted(raw: &str) -> RemoteText {
+        RemoteText::new(raw, &Redactor::none())
+    }
+
+    /// This text redacted again by `redactor` (the run's, when the text was made by a part
+    /// that did not hold it), its cut kept.
+    pub(crate) fn redacted_by(&self, redactor: &Redactor) -> RemoteText {
+        let mut text = RemoteText::with_max_bytes(&self.text, redactor, usize::MAX);
+        text.truncated |= self.truncated;
+        text
+    }
+
     /// True when the text was cut to its cap (or a log to its tail).
     pub fn is_truncated(&self) -> bool {
         self.truncated
@@ -247,6 +272,39 @@ impl RemoteText {
         } else {
             sanitize::code_block(MARK, lang)
         }
+    }
+
+    /// An inline Markdown code span of the terminal text that nothing inside can close, for a
+    /// name or a word in a sentence or a table cell: line breaks (and the other whitespace
+    /// runs) as one space; backticks around it one more than its longest run (and a space
+    /// inside them when the text starts or ends with a backtick); `|` written `\|`, which a
+    /// table reads as a `|` of the cell, not as a cell break (with a zero-width space before
+    /// it after a backslash, so that `\\|` cannot read as an escaped backslash and a break).
+    /// Inside a code span nothing is live: no link, mention, HTML or emphasis. Empty text
+    /// gives an empty string.
+    pub fn markdown_code_span(&self) -> String {
+        let line = self.redacted(sanitize::fold(&sanitize::terminal(&self.text)));
+        if line.is_empty() {
+            return String::new();
+        }
+        self.checked(sanitize::code_span(&line), "`***`")
+    }
+
+    /// The lines of the text, each a [`RemoteText`] of its own (a log tail shown line by
+    /// line). The text was redacted whole, so a value cut across two lines was found; each
+    /// line is redacted again where it is shown.
+    pub fn lines(&self) -> Vec<RemoteText> {
+        if self.text.is_empty() {
+            return Vec::new();
+        }
+        self.text
+            .split('\n')
+            .map(|line| RemoteText {
+                text: line.to_string(),
+                redactor: self.redactor.clone(),
+                truncated: false,
+            })
+            .collect()
     }
 
     /// For an output with a fixed vocabulary (`GITHUB_OUTPUT`'s `health`: `healthy`,
@@ -318,6 +376,17 @@ impl fmt::Debug for RemoteText {
     }
 }
 
+/// No text.
+impl Default for RemoteText {
+    fn default() -> Self {
+        RemoteText {
+            text: String::new(),
+            redactor: Redactor::none(),
+            truncated: false,
+        }
+    }
+}
+
 impl PartialEq for RemoteText {
     fn eq(&self, other: &Self) -> bool {
         self.text == other.text && self.truncated == other.truncated
@@ -326,9 +395,55 @@ impl PartialEq for RemoteText {
 
 impl Eq for RemoteText {}
 
+/// The redacted text equals `other` (for a check of a word: `status == "healthy"`).
+impl PartialEq<str> for RemoteText {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for RemoteText {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl PartialOrd for RemoteText {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// By the text (then the cut), so that names from outside can key a sorted map.
+impl Ord for RemoteText {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (&self.text, self.truncated).cmp(&(&other.text, other.truncated))
+    }
+}
+
+impl std::hash::Hash for RemoteText {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+        self.truncated.hash(state);
+    }
+}
+
 impl Serialize for RemoteText {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.text)
+    }
+}
+
+/// Reads a text back as data (see the module documentation): shown through the same methods,
+/// with a redactor that knows no value (it was redacted when it was written).
+impl<'de> Deserialize<'de> for RemoteText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(RemoteText {
+            text,
+            redactor: Redactor::none(),
+            truncated: false,
+        })
     }
 }
 

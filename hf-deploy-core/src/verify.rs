@@ -15,6 +15,9 @@
 //!
 //! Private Spaces need `Authorization: Bearer <token>` on the app URL too; the token travels
 //! only in that header and never appears in an error, a `Debug` output or an attempt report.
+//!
+//! What the app says (the health status, its services' names, statuses and details, the CORS
+//! headers) is a [`RemoteText`], redacted by the check's [`Redactor`] when it is read.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -26,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, HttpContext, Result};
 use crate::field::{Command, Field, Phrase};
 use crate::secret::SecretString;
+use crate::untrusted::{Redactor, RemoteText};
 use crate::wait::{self, Poll};
 
 /// Consecutive 404 (or other 4xx) answers after which the health path is taken as wrong.
@@ -34,6 +38,10 @@ pub(crate) const NOT_FOUND_LIMIT: u32 = 5;
 pub(crate) const NOT_JSON_LIMIT: u32 = 3;
 /// Longest single health request.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// The most bytes kept of a status word or a service name.
+const MAX_WORD_BYTES: usize = 256;
+/// The most bytes kept of a service's detail or a header value.
+const MAX_DETAIL_BYTES: usize = 2048;
 
 /// How to poll a health endpoint.
 #[derive(Clone)]
@@ -48,6 +56,8 @@ pub(crate) struct HealthCheck {
     pub poll: (Duration, Duration),
     /// The client to use; a default one (with [`REQUEST_TIMEOUT`]) when `None`.
     pub client: Option<reqwest::Client>,
+    /// Redacts what the app says.
+    pub redactor: Redactor,
 }
 
 // By hand: a client's `Debug` prints its default headers, which may carry a token.
@@ -59,6 +69,7 @@ impl std::fmt::Debug for HealthCheck {
             .field("deadline", &self.deadline)
             .field("poll", &self.poll)
             .field("client", &self.client.as_ref().map(|_| "reqwest::Client"))
+            .field("redactor", &self.redactor)
             .finish()
     }
 }
@@ -99,8 +110,9 @@ pub struct HealthAttempt {
     pub elapsed: Duration,
     /// The HTTP status, when the app answered.
     pub http_status: Option<u16>,
-    /// What happened, e.g. `503 Service Unavailable (HTML)` or `connection refused`.
-    pub outcome: String,
+    /// What happened, e.g. `503 Service Unavailable (HTML)`, `could not connect`, or the
+    /// status the app answered (`200 \`healthy\``: the app's word, so text from outside).
+    pub outcome: RemoteText,
     /// The wait before the next attempt; `None` when this attempt ended the polling.
     pub next_delay: Option<Duration>,
 }
@@ -110,11 +122,9 @@ pub struct HealthAttempt {
 pub struct Health {
     /// The overall status as the app reports it (`healthy`, `degraded`, `unhealthy`, ...).
     /// When the JSON has no `status`, `healthy` for a 2xx answer and `unhealthy` otherwise.
-    pub status: String,
-    /// Each service the app checks, by name.
-    pub services: BTreeMap<String, ServiceHealth>,
-    /// The whole JSON body.
-    pub raw: serde_json::Value,
+    pub status: RemoteText,
+    /// Each service the app checks, by name (the app's names).
+    pub services: BTreeMap<RemoteText, ServiceHealth>,
     /// The HTTP status of the answer.
     pub http_status: u16,
     /// Time from the first attempt to this answer.
@@ -124,7 +134,7 @@ pub struct Health {
 impl Health {
     /// What the app's overall status means (one rule for every health word, see [`Verdict`]).
     pub fn verdict(&self) -> Verdict {
-        verdict(&self.status)
+        verdict(self.status.as_data())
     }
 
     /// True when the overall status means healthy ([`Verdict::Healthy`]).
@@ -134,8 +144,14 @@ impl Health {
 
     /// Parse a health body. Services come from `services` (or `checks`, `components`,
     /// `dependencies`); each is a bare status string (`"fastapi": "ok"`) or an object with
-    /// `status` and `error` (or `detail`, `message`, `reason`).
-    pub(crate) fn from_json(raw: serde_json::Value, http_status: u16, elapsed: Duration) -> Self {
+    /// `status` and `error` (or `detail`, `message`, `reason`). Every text is redacted by
+    /// `redactor`.
+    pub(crate) fn from_json(
+        raw: &serde_json::Value,
+        http_status: u16,
+        elapsed: Duration,
+        redactor: &Redactor,
+    ) -> Self {
         let default_status = if (200..300).contains(&http_status) {
             "healthy"
         } else {
@@ -144,33 +160,33 @@ impl Health {
         let status = raw
             .get("status")
             .and_then(|s| s.as_str())
-            .unwrap_or(default_status)
-            .to_string();
+            .unwrap_or(default_status);
+        let status = RemoteText::with_max_bytes(status, redactor, MAX_WORD_BYTES);
+        let name = |name: &str| RemoteText::with_max_bytes(name, redactor, MAX_WORD_BYTES);
         let mut services = BTreeMap::new();
         let listed = ["services", "checks", "components", "dependencies"]
             .iter()
             .find_map(|key| raw.get(*key).and_then(|v| v.as_object()));
         if let Some(listed) = listed {
-            for (name, value) in listed {
-                services.insert(name.clone(), ServiceHealth::from_json(value));
+            for (key, value) in listed {
+                services.insert(name(key), ServiceHealth::from_json(value, redactor));
             }
         } else if let Some(top) = raw.as_object() {
             // No service list: take top-level objects that carry their own state.
-            for (name, value) in top {
+            for (key, value) in top {
                 let has_state = value.get("status").is_some_and(|s| s.is_string())
                     || value
                         .get("healthy")
                         .or(value.get("ok"))
                         .is_some_and(|v| v.is_boolean());
                 if has_state {
-                    services.insert(name.clone(), ServiceHealth::from_json(value));
+                    services.insert(name(key), ServiceHealth::from_json(value, redactor));
                 }
             }
         }
         Health {
             status,
             services,
-            raw,
             http_status,
             elapsed,
         }
@@ -181,24 +197,27 @@ impl Health {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceHealth {
     /// `ok`, `error`, `not_configured`, ...
-    pub status: String,
+    pub status: RemoteText,
     /// The error text the app gave, when any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    pub detail: Option<RemoteText>,
 }
 
 impl ServiceHealth {
     /// Parse one service entry; see [`Health::from_json`].
-    pub(crate) fn from_json(value: &serde_json::Value) -> Self {
+    pub(crate) fn from_json(value: &serde_json::Value, redactor: &Redactor) -> Self {
+        let (status, detail) = ServiceHealth::words(value);
+        ServiceHealth {
+            status: RemoteText::with_max_bytes(&status, redactor, MAX_WORD_BYTES),
+            detail: detail.map(|d| RemoteText::with_max_bytes(&d, redactor, MAX_DETAIL_BYTES)),
+        }
+    }
+
+    /// The status and detail of a service entry, as the app wrote them.
+    fn words(value: &serde_json::Value) -> (String, Option<String>) {
         match value {
-            serde_json::Value::String(status) => ServiceHealth {
-                status: status.clone(),
-                detail: None,
-            },
-            serde_json::Value::Bool(ok) => ServiceHealth {
-                status: if *ok { "ok" } else { "error" }.to_string(),
-                detail: None,
-            },
+            serde_json::Value::String(status) => (status.clone(), None),
+            serde_json::Value::Bool(ok) => (if *ok { "ok" } else { "error" }.to_string(), None),
             serde_json::Value::Object(fields) => {
                 let status = match fields.get("status") {
                     Some(serde_json::Value::String(s)) => s.clone(),
@@ -221,18 +240,15 @@ impl ServiceHealth {
                         serde_json::Value::Null => None,
                         other => Some(other.to_string()),
                     });
-                ServiceHealth { status, detail }
+                (status, detail)
             }
-            other => ServiceHealth {
-                status: other.to_string(),
-                detail: None,
-            },
+            other => (other.to_string(), None),
         }
     }
 
     /// True when the status means the service works ([`Verdict::Healthy`]).
     pub fn is_ok(&self) -> bool {
-        verdict(&self.status) == Verdict::Healthy
+        verdict(self.status.as_data()) == Verdict::Healthy
     }
 }
 
@@ -294,8 +310,8 @@ pub(crate) async fn wait_healthy(
     loop {
         attempt += 1;
         let outcome = poll_once(&client, check, started).await;
-        let seen = outcome.seen();
-        let give_up = in_a_row.count(&outcome, &check.url);
+        let seen = RemoteText::new(&outcome.seen(), &check.redactor);
+        let give_up = in_a_row.count(&outcome, &check.url, &check.redactor);
         let finished = matches!(outcome, Outcome::Done(_) | Outcome::Fail(_)) || give_up.is_some();
         let next_delay = if finished { None } else { poll.next_delay() };
         on_attempt(&HealthAttempt {
@@ -350,7 +366,12 @@ async fn poll_once(client: &reqwest::Client, check: &HealthCheck, started: Insta
             let is_html = content_type(response.headers()).contains("html");
             let body = response.text().await.unwrap_or_default();
             let json = serde_json::from_str::<serde_json::Value>(&body).ok();
-            classify(status, is_html, json, &check.url, started.elapsed())
+            let answer = Answer {
+                status,
+                is_html,
+                json,
+            };
+            classify(answer, &check.url, started.elapsed(), &check.redactor)
         }
     }
 }
@@ -364,7 +385,7 @@ struct InARow {
 
 impl InARow {
     /// Count `outcome`; the error when the health path is now taken as wrong.
-    fn count(&mut self, outcome: &Outcome, url: &str) -> Option<Error> {
+    fn count(&mut self, outcome: &Outcome, url: &str, redactor: &Redactor) -> Option<Error> {
         match outcome {
             Outcome::NotFound { .. } => self.not_found += 1,
             Outcome::NotJson { .. } => self.not_json += 1,
@@ -372,10 +393,10 @@ impl InARow {
         }
         match outcome {
             Outcome::NotFound { seen, .. } if self.not_found >= NOT_FOUND_LIMIT => {
-                Some(health_path_error(url, seen, self.not_found))
+                Some(health_path_error(url, seen, self.not_found, redactor))
             }
             Outcome::NotJson { seen, .. } if self.not_json >= NOT_JSON_LIMIT => {
-                Some(health_path_error(url, seen, self.not_json))
+                Some(health_path_error(url, seen, self.not_json, redactor))
             }
             _ => None,
         }
@@ -405,7 +426,9 @@ impl Outcome {
     /// What was seen, in words.
     fn seen(&self) -> String {
         match self {
-            Outcome::Done(health) => format!("{} `{}`", health.http_status, health.status),
+            Outcome::Done(health) => {
+                format!("{} `{}`", health.http_status, health.status.as_data())
+            }
             Outcome::Retry { seen, .. }
             | Outcome::NotFound { seen, .. }
             | Outcome::NotJson { seen, .. } => seen.clone(),
@@ -414,13 +437,19 @@ impl Outcome {
     }
 }
 
-fn classify(
+/// What a health answer was, before it is judged.
+struct Answer {
     status: StatusCode,
     is_html: bool,
     json: Option<serde_json::Value>,
-    url: &str,
-    elapsed: Duration,
-) -> Outcome {
+}
+
+fn classify(answer: Answer, url: &str, elapsed: Duration, redactor: &Redactor) -> Outcome {
+    let Answer {
+        status,
+        is_html,
+        json,
+    } = answer;
     let code = status.as_u16();
     let label = format!(
         "{code} {}{}",
@@ -437,7 +466,7 @@ fn classify(
     let object = json.filter(|v| v.is_object());
     if status.is_success() {
         return match object {
-            Some(body) => Outcome::Done(Health::from_json(body, code, elapsed)),
+            Some(body) => Outcome::Done(Health::from_json(&body, code, elapsed, redactor)),
             None => Outcome::NotJson {
                 status: Some(code),
                 seen: label,
@@ -447,7 +476,7 @@ fn classify(
     if status.is_server_error() {
         // The app's own verdict (FastAPI apps often answer 503 with the health JSON).
         return match object.filter(|body| body.get("status").is_some_and(|s| s.is_string())) {
-            Some(body) => Outcome::Done(Health::from_json(body, code, elapsed)),
+            Some(body) => Outcome::Done(Health::from_json(&body, code, elapsed, redactor)),
             None => Outcome::Retry {
                 status: Some(code),
                 seen: label,
@@ -509,10 +538,10 @@ fn describe_transport(error: &reqwest::Error) -> String {
     }
 }
 
-fn health_path_error(url: &str, seen: &str, times: u32) -> Error {
+fn health_path_error(url: &str, seen: &str, times: u32, redactor: &Redactor) -> Error {
     Error::Unhealthy {
         url: url.to_string(),
-        status: seen.to_string(),
+        status: RemoteText::new(seen, redactor),
         failing: Vec::new(),
         diagnoses: vec![health_path_diagnosis(url, seen, times).into()],
     }
@@ -527,14 +556,18 @@ fn health_path_diagnosis(url: &str, seen: &str, times: u32) -> String {
 }
 
 /// The failing services of `health`, as `name: status: detail` lines.
-pub(crate) fn failing_services(health: &Health) -> Vec<String> {
+pub(crate) fn failing_services(health: &Health, redactor: &Redactor) -> Vec<RemoteText> {
     health
         .services
         .iter()
         .filter(|(_, service)| !service.is_ok())
-        .map(|(name, service)| match &service.detail {
-            Some(detail) => format!("{name}: {}: {detail}", service.status),
-            None => format!("{name}: {}", service.status),
+        .map(|(name, service)| {
+            let (name, status) = (name.as_data(), service.status.as_data());
+            let line = match &service.detail {
+                Some(detail) => format!("{name}: {status}: {}", detail.as_data()),
+                None => format!("{name}: {status}"),
+            };
+            RemoteText::new(&line, redactor)
         })
         .collect()
 }
@@ -552,10 +585,13 @@ pub(crate) fn diagnose(health: &Health) -> Vec<Phrase> {
         if service.is_ok() {
             continue;
         }
-        let lname = name.to_ascii_lowercase();
-        let status = service.status.to_ascii_lowercase();
-        let detail = service.detail.clone().unwrap_or_default();
-        let ldetail = detail.to_ascii_lowercase();
+        let lname = name.as_data().to_ascii_lowercase();
+        let status = service.status.as_data().to_ascii_lowercase();
+        let ldetail = service
+            .detail
+            .as_ref()
+            .map(|detail| detail.as_data().to_ascii_lowercase())
+            .unwrap_or_default();
         let about = |word: &str| lname.contains(word) || ldetail.contains(word);
         if status == "not_configured" || status == "not configured" || status == "missing" {
             for secret in secrets_for(&lname) {
@@ -619,7 +655,8 @@ pub(crate) fn diagnose(health: &Health) -> Vec<Phrase> {
         push(
             Phrase::new(format!(
                 "the app answered {} with status `{}` and no service list; look at the run log with ",
-                health.http_status, health.status
+                health.http_status,
+                health.status.as_data()
             ))
             .command(Command::RunLog),
         );
@@ -656,11 +693,11 @@ pub(crate) fn accepts(verdict: Verdict, allow_degraded: bool) -> bool {
 }
 
 /// The error for a health answer that is not healthy: the failing services and the diagnoses.
-pub(crate) fn health_error(health: &Health, url: &str) -> Error {
+pub(crate) fn health_error(health: &Health, url: &str, redactor: &Redactor) -> Error {
     Error::Unhealthy {
         url: url.to_string(),
         status: health.status.clone(),
-        failing: failing_services(health),
+        failing: failing_services(health, redactor),
         diagnoses: diagnose(health),
     }
 }
@@ -674,10 +711,10 @@ pub struct CorsResult {
     pub allowed: bool,
     /// The status of the preflight, when it got an answer.
     pub preflight_status: Option<u16>,
-    /// `Access-Control-Allow-Origin` of the preflight (or of the `GET` without it).
-    pub allow_origin: Option<String>,
-    /// What was seen, in words.
-    pub detail: String,
+    /// `Access-Control-Allow-Origin` of the preflight (or of the `GET` without it): the app's.
+    pub allow_origin: Option<RemoteText>,
+    /// What was seen, in words (quoting the app's headers).
+    pub detail: RemoteText,
 }
 
 /// [`Error::CorsBlocked`] naming every blocked origin, or `None` when all are allowed.
@@ -706,6 +743,9 @@ pub struct AppCheck {
     pub origins: Vec<String>,
     /// Accept a [`Verdict::Degraded`] answer (with a warning) instead of failing.
     pub allow_degraded: bool,
+    /// Redacts what the app says: every known secret of the run (a deploy's plan builds it in
+    /// [`crate::DeployOptions::redactor`]), the token included.
+    pub redactor: Redactor,
 }
 
 /// What happens during [`verify_app`], for a progress display.
@@ -727,8 +767,9 @@ pub struct VerifyOutcome {
     pub health_elapsed: Duration,
     /// One result per origin; empty without origins or when the app never answered.
     pub cors: Vec<CorsResult>,
-    /// Things that did not fail the check (a degraded answer accepted by `allow_degraded`).
-    pub warnings: Vec<String>,
+    /// Things that did not fail the check (a degraded answer accepted by `allow_degraded`,
+    /// quoting the app).
+    pub warnings: Vec<RemoteText>,
     /// Why the app does not pass: no health answer, a health answer not accepted, or a blocked
     /// origin, in that order of precedence.
     pub error: Option<Error>,
@@ -770,6 +811,7 @@ pub async fn verify_app(
         deadline: check.deadline,
         poll: check.poll,
         client: Some(client.clone()),
+        redactor: check.redactor.clone(),
     };
     let started = Instant::now();
     let health = wait_healthy(&health_check, &mut |attempt| {
@@ -786,16 +828,17 @@ pub async fn verify_app(
     };
     let verdict = health.verdict();
     if !accepts(verdict, check.allow_degraded) {
-        outcome.error = Some(health_error(&health, health_url));
+        outcome.error = Some(health_error(&health, health_url, &check.redactor));
     } else if verdict != Verdict::Healthy {
+        let error = health_error(&health, health_url, &check.redactor);
         outcome
             .warnings
-            .push(health_error(&health, health_url).to_string());
+            .push(RemoteText::new(&error.to_string(), &check.redactor));
     }
     outcome.health = Some(health);
     if !check.origins.is_empty() {
         on_event(VerifyEvent::Cors);
-        outcome.cors = check_cors(health_url, &check.origins, &client).await;
+        outcome.cors = check_cors(health_url, &check.origins, &client, &check.redactor).await;
         if outcome.error.is_none() {
             outcome.error = cors_error(&outcome.cors);
         }
@@ -814,15 +857,22 @@ pub(crate) async fn check_cors(
     url: &str,
     origins: &[String],
     client: &reqwest::Client,
+    redactor: &Redactor,
 ) -> Vec<CorsResult> {
     let mut results = Vec::with_capacity(origins.len());
     for origin in origins {
-        results.push(check_origin(url, origin, client).await);
+        results.push(check_origin(url, origin, client, redactor).await);
     }
     results
 }
 
-async fn check_origin(url: &str, origin: &str, client: &reqwest::Client) -> CorsResult {
+async fn check_origin(
+    url: &str,
+    origin: &str,
+    client: &reqwest::Client,
+    redactor: &Redactor,
+) -> CorsResult {
+    let remote = |text: &str| RemoteText::with_max_bytes(text, redactor, MAX_DETAIL_BYTES);
     let preflight = client
         .request(reqwest::Method::OPTIONS, url)
         .header(header::ORIGIN, origin)
@@ -838,10 +888,10 @@ async fn check_origin(url: &str, origin: &str, client: &reqwest::Client) -> Cors
                 allowed: false,
                 preflight_status: None,
                 allow_origin: None,
-                detail: format!(
+                detail: remote(&format!(
                     "the preflight got no answer: {}",
                     describe_transport(&error)
-                ),
+                )),
             };
         }
     };
@@ -915,8 +965,8 @@ async fn check_origin(url: &str, origin: &str, client: &reqwest::Client) -> Cors
         origin: origin.to_string(),
         allowed,
         preflight_status: Some(status),
-        allow_origin,
-        detail,
+        allow_origin: allow_origin.as_deref().map(remote),
+        detail: remote(&detail),
     }
 }
 
@@ -948,6 +998,11 @@ mod tests {
     use axum::http::{HeaderMap as AxumHeaders, Method, StatusCode as AxumStatus};
     use axum::response::{IntoResponse, Response};
     use axum::routing::any;
+
+    /// Text from outside, for a test.
+    fn t(text: &str) -> RemoteText {
+        RemoteText::new(text, &Redactor::none())
+    }
 
     /// Serve `app` on 127.0.0.1:0 and return its base URL.
     async fn serve(app: Router) -> String {
@@ -986,6 +1041,7 @@ mod tests {
             deadline: Instant::now() + timeout,
             poll: (Duration::from_millis(10), Duration::from_millis(40)),
             client: None,
+            redactor: Redactor::none(),
         }
     }
 
@@ -1011,9 +1067,9 @@ mod tests {
         assert_eq!(health.http_status, 200);
         assert_eq!(health.services.len(), 4);
         assert_eq!(
-            health.services["fastapi"],
+            health.services[&t("fastapi")],
             ServiceHealth {
-                status: "ok".into(),
+                status: t("ok"),
                 detail: None
             }
         );
@@ -1035,7 +1091,7 @@ mod tests {
         .expect("answer");
         assert_eq!(health.status, "degraded");
         assert!(!health.is_healthy());
-        let error = health_error(&health, &url);
+        let error = health_error(&health, &url, &Redactor::none());
         let Error::Unhealthy {
             failing,
             diagnoses,
@@ -1047,12 +1103,11 @@ mod tests {
         };
         assert_eq!(status, "degraded");
         assert_eq!(failing.len(), 4, "{failing:?}");
-        assert!(failing.contains(&"embedding: not_configured".to_string()));
-        assert!(
-            failing
-                .iter()
-                .any(|f| f.starts_with("qdrant: error: qdrant answered 404"))
-        );
+        assert!(failing.contains(&t("embedding: not_configured")));
+        assert!(failing.iter().any(|f| {
+            f.as_data()
+                .starts_with("qdrant: error: qdrant answered 404")
+        }));
         insta::assert_snapshot!(
             "verify_degraded_error",
             format!(
@@ -1095,7 +1150,7 @@ mod tests {
         assert_eq!(*hits.lock().expect("lock"), 4);
         let seen: Vec<_> = attempts
             .iter()
-            .map(|a| (a.http_status, a.outcome.as_str()))
+            .map(|a| (a.http_status, a.outcome.as_data()))
             .collect();
         assert_eq!(
             seen,
@@ -1284,7 +1339,7 @@ mod tests {
         .await
         .expect("answer");
         assert_eq!(
-            (health.status.as_str(), health.http_status),
+            (health.status.as_data(), health.http_status),
             ("unhealthy", 503)
         );
         assert_eq!(
@@ -1298,21 +1353,27 @@ mod tests {
     #[test]
     fn verify_parses_bare_strings_objects_and_top_level_services() {
         let raw = serde_json::json!({"status": "ok", "database": {"healthy": false, "detail": "timeout"}, "version": "1.0"});
-        let health = Health::from_json(raw, 200, Duration::ZERO);
+        let health = Health::from_json(&raw, 200, Duration::ZERO, &Redactor::none());
         assert!(health.is_healthy());
         assert_eq!(health.services.len(), 1);
         assert_eq!(
-            health.services["database"],
+            health.services[&t("database")],
             ServiceHealth {
-                status: "error".into(),
-                detail: Some("timeout".into())
+                status: t("error"),
+                detail: Some(t("timeout"))
             }
         );
         let raw = serde_json::json!({"checks": {"redis": true, "s3": {"status": "error", "message": "denied"}}});
-        let health = Health::from_json(raw, 503, Duration::ZERO);
+        let health = Health::from_json(&raw, 503, Duration::ZERO, &Redactor::none());
         assert_eq!(health.status, "unhealthy");
-        assert_eq!(health.services["s3"].detail.as_deref(), Some("denied"));
-        assert!(health.services["redis"].is_ok());
+        assert_eq!(
+            health.services[&t("s3")]
+                .detail
+                .as_ref()
+                .map(RemoteText::as_data),
+            Some("denied")
+        );
+        assert!(health.services[&t("redis")].is_ok());
     }
 
     /// A fake app with Starlette-like CORS: `allowed` origins are echoed, `star` answers `*`.
@@ -1366,20 +1427,26 @@ mod tests {
             "https://good.vercel.app".to_string(),
             "https://evil.example.com".to_string(),
         ];
-        let results = check_cors(&format!("{base}/api/health"), &origins, &client).await;
+        let results = check_cors(
+            &format!("{base}/api/health"),
+            &origins,
+            &client,
+            &Redactor::none(),
+        )
+        .await;
         assert_eq!(results.len(), 2);
         let good = &results[0];
         assert!(good.allowed, "{good:?}");
         assert_eq!(good.preflight_status, Some(200));
         assert_eq!(
-            good.allow_origin.as_deref(),
+            good.allow_origin.as_ref().map(RemoteText::as_data),
             Some("https://good.vercel.app")
         );
         let bad = &results[1];
         assert!(!bad.allowed);
         assert_eq!(bad.preflight_status, Some(400));
         assert_eq!(bad.allow_origin, None);
-        insta::assert_snapshot!("verify_cors_blocked_detail", bad.detail);
+        insta::assert_snapshot!("verify_cors_blocked_detail", bad.detail.as_data());
     }
 
     #[tokio::test]
@@ -1390,10 +1457,14 @@ mod tests {
             &format!("{base}/api/health"),
             &["https://any.example.org".to_string()],
             &client,
+            &Redactor::none(),
         )
         .await;
         assert!(results[0].allowed, "{:?}", results[0]);
-        assert_eq!(results[0].allow_origin.as_deref(), Some("*"));
+        assert_eq!(
+            results[0].allow_origin.as_ref().map(RemoteText::as_data),
+            Some("*")
+        );
     }
 
     #[tokio::test]
@@ -1405,6 +1476,7 @@ mod tests {
             &format!("{base}/api/health"),
             &["https://a.app".to_string()],
             &reqwest::Client::new(),
+            &Redactor::none(),
         )
         .await;
         assert!(!results[0].allowed);
@@ -1439,13 +1511,13 @@ mod tests {
         for (word, expected) in table {
             assert_eq!(verdict(word), expected, "{word:?}");
             let summary = crate::report::HealthSummary {
-                status: word.into(),
+                status: t(word),
                 services: BTreeMap::new(),
             };
             assert_eq!(summary.verdict(), expected, "report of {word:?}");
             assert_eq!(
                 ServiceHealth {
-                    status: word.into(),
+                    status: t(word),
                     detail: None
                 }
                 .is_ok(),
@@ -1495,6 +1567,7 @@ mod tests {
             poll: (Duration::from_millis(5), Duration::from_millis(20)),
             origins: vec!["https://ok.app".into()],
             allow_degraded,
+            redactor: Redactor::none(),
         };
         let mut events = Vec::new();
         let outcome = verify_app(&check, &mut |event| {
@@ -1521,7 +1594,7 @@ mod tests {
         };
         let error = report.record_verification(outcome);
         if let Some(error) = &error {
-            report.set_error(error);
+            report.set_error(error, &Redactor::none());
         }
         (seen, report, error)
     }
@@ -1663,6 +1736,7 @@ mod tests {
             poll: (Duration::from_millis(5), Duration::from_millis(20)),
             origins: vec!["https://blocked.app".into()],
             allow_degraded: false,
+            redactor: Redactor::none(),
         };
         let outcome = verify_app(&check, &mut |_| {}).await;
         assert_eq!(outcome.verdict(), Some(Verdict::Healthy));

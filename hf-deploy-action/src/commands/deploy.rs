@@ -27,6 +27,8 @@ pub(crate) async fn run(args: DeployArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         Ok(options) => options,
         Err(error) => return Err(layered.explain(error)),
     };
+    // Every secret of the plan is redacted from everything the run writes.
+    crate::guard::learn(&options.redactor);
 
     // The local stand-in, when asked for.
     let (emulator, local_runtime) = if args.local {
@@ -114,8 +116,10 @@ pub(crate) fn build_client(
 ) -> anyhow::Result<HubClient> {
     let mut builder = HubClient::builder()
         .endpoint(endpoint)
-        .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")));
+        .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")))
+        .redactor(crate::guard::redactor());
     if let Some(token) = token {
+        crate::guard::learn_secrets([&token]);
         builder = builder.token(token);
     }
     // The library checks the endpoint first; the environment variable names it here.
@@ -150,7 +154,7 @@ impl<'a> Printer<'a> {
 impl Progress for Printer<'_> {
     fn event(&self, event: Event<'_>) {
         match event {
-            Event::Warning(message) => self.ui.warn(message),
+            Event::Warning(message) => self.ui.warn(message.as_data()),
             Event::RateLimitWait {
                 action,
                 wait,
@@ -163,7 +167,7 @@ impl Progress for Printer<'_> {
             _ if self.quiet => {}
             Event::Phase(phase) => self.ui.info(&format!("==> {phase}")),
             Event::Stage { stage, elapsed } => {
-                let stage = stage.to_string();
+                let stage = crate::guard::shown_remote(&stage.to_remote(&crate::guard::redactor()));
                 let mut last = self.last_stage.lock().unwrap_or_else(|e| e.into_inner());
                 if *last != stage {
                     self.ui
@@ -171,8 +175,12 @@ impl Progress for Printer<'_> {
                     *last = stage;
                 }
             }
-            Event::BuildLog(line) => self.ui.info(&format!("    | {line}")),
-            Event::HealthAttempt(what) => self.ui.info(&format!("    health: {what}")),
+            Event::BuildLog(line) => self
+                .ui
+                .info(&format!("    | {}", crate::guard::shown_remote(line))),
+            Event::HealthAttempt(what) => self
+                .ui
+                .info(&format!("    health: {}", crate::guard::shown_remote(what))),
             _ => {}
         }
     }

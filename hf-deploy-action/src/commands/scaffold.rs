@@ -63,7 +63,7 @@ pub(crate) async fn run(args: ScaffoldArgs, ui: &Ui) -> anyhow::Result<ExitCode>
     outln!(
         "Wrote {} files to `{}`:",
         scaffold.files.len(),
-        args.out.display()
+        crate::guard::shown(&args.out.display().to_string())
     );
     for path in scaffold.files.keys() {
         let mark = if scaffold.generated.contains(path) {
@@ -71,12 +71,17 @@ pub(crate) async fn run(args: ScaffoldArgs, ui: &Ui) -> anyhow::Result<ExitCode>
         } else {
             ""
         };
-        outln!("  {path}{mark}");
+        // File names from the source tree go to the terminal through the door.
+        outln!("  {}{mark}", crate::guard::shown(path));
     }
     if !scaffold.skipped.is_empty() {
         outln!("Skipped {}:", scaffold.skipped.len());
         for skipped in &scaffold.skipped {
-            outln!("  {}  ({})", skipped.path, skipped.reason);
+            outln!(
+                "  {}  ({})",
+                crate::guard::shown(&skipped.path),
+                crate::guard::shown(&skipped.reason)
+            );
         }
     }
     for warning in &scaffold.warnings {

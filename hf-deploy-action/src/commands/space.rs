@@ -8,6 +8,7 @@ use hf_deploy_core::hub::{HubClient, LogKind};
 
 use crate::cli::{DeleteArgs, LogsArgs, StatusArgs};
 use crate::env;
+use crate::guard::{shown, shown_remote};
 use crate::ui::{Ui, UsageError};
 
 fn client() -> anyhow::Result<HubClient> {
@@ -26,10 +27,11 @@ pub(crate) async fn status(args: StatusArgs, _ui: &Ui) -> anyhow::Result<ExitCod
         None => client.runtime(&id).await?,
     };
     let app_url = info.app_url(&id);
+    let redactor = crate::guard::redactor();
     if args.json {
         let value = serde_json::json!({
             "space_id": id.to_string(),
-            "stage": runtime.stage.to_string(),
+            "stage": runtime.stage.to_remote(&redactor),
             "hardware": {"current": runtime.hardware.current, "requested": runtime.hardware.requested},
             "app_url": app_url,
             "sha": info.sha,
@@ -39,16 +41,23 @@ pub(crate) async fn status(args: StatusArgs, _ui: &Ui) -> anyhow::Result<ExitCod
         });
         outln!("{}", serde_json::to_string_pretty(&value)?);
     } else {
+        // What the Hub answered goes to the terminal through the door.
         outln!("Space     {id}");
-        outln!("stage     {}", runtime.stage);
+        outln!(
+            "stage     {}",
+            shown_remote(&runtime.stage.to_remote(&redactor))
+        );
         outln!(
             "hardware  {} (requested {})",
-            runtime.hardware.current.as_deref().unwrap_or("none"),
-            runtime.hardware.requested.as_deref().unwrap_or("none")
+            shown(runtime.hardware.current.as_deref().unwrap_or("none")),
+            shown(runtime.hardware.requested.as_deref().unwrap_or("none"))
         );
-        outln!("app       {app_url}");
+        outln!("app       {}", shown(&app_url));
         outln!("page      {}", id.web_url(client.endpoint()));
-        outln!("commit    {}", info.sha.as_deref().unwrap_or("unknown"));
+        outln!(
+            "commit    {}",
+            shown(info.sha.as_deref().unwrap_or("unknown"))
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -67,14 +76,14 @@ pub(crate) async fn logs(args: LogsArgs, _ui: &Ui) -> anyhow::Result<ExitCode> {
     if args.follow {
         let mut stream = client.logs(&id, kind).await?;
         while let Some(line) = stream.next().await {
-            outln!("{}", line?.text.trim_end_matches('\n'));
+            outln!("{}", shown_remote(&line?.text));
         }
     } else {
-        for line in client
+        let tail = client
             .logs_tail(&id, kind, usize::MAX, std::time::Duration::from_secs(2))
-            .await?
-        {
-            outln!("{line}");
+            .await?;
+        for line in tail.lines() {
+            outln!("{}", shown_remote(&line));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use hf_deploy_core::RemoteText;
 use hf_deploy_core::inputs::{self, VerifyInputs};
 use hf_deploy_core::report::DeployReport;
 use hf_deploy_core::verify::{self, AppCheck};
@@ -21,6 +22,8 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     })?;
     let endpoint = env::endpoint();
     let token = env::token();
+    crate::guard::learn_secrets(&token);
+    let redactor = crate::guard::redactor();
 
     let (mut report, private) = match (&plan.space, plan.app_url) {
         (Some(id), app_url) => {
@@ -33,12 +36,15 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
             let mut report =
                 DeployReport::for_space(id, client.endpoint(), &app_url, &plan.health_path);
             report.commit_sha = info.sha.clone();
-            report.stage = info.runtime.as_ref().map(|r| r.stage.to_string());
+            report.stage = info.runtime.as_ref().map(|r| r.stage.to_remote(&redactor));
             if let Some(runtime) = info.runtime.as_ref().filter(|r| r.stage.previous_serves()) {
-                report.warnings.push(format!(
-                    "the Space is {}: until the new revision runs, the previous one answers \
-                     this check",
-                    runtime.stage
+                report.warnings.push(RemoteText::new(
+                    &format!(
+                        "the Space is {}: until the new revision runs, the previous one \
+                         answers this check",
+                        runtime.stage
+                    ),
+                    &redactor,
                 ));
             }
             (report, info.private)
@@ -56,11 +62,12 @@ pub(crate) async fn run(args: VerifyArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         poll: (Duration::from_secs(1), Duration::from_secs(5)),
         origins: plan.origins,
         allow_degraded: plan.allow_degraded,
+        redactor: redactor.clone(),
     };
     let outcome = verify::verify_app(&check, &mut |_| {}).await;
     let error = report.record_verification(outcome);
     if let Some(error) = &error {
-        report.set_error(error);
+        report.set_error(error, &redactor);
     }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);

@@ -1,7 +1,8 @@
 //! The workflow command writer (`::error`, `::warning`, `::notice`, `::add-mask::`,
 //! `::group::`) against the runner's parser: whatever the message and properties, each command
-//! is exactly one line, and the runner reads back exactly what was given, so a message cannot
-//! start a second command or change the first one's properties.
+//! is exactly one line, and the runner reads back exactly what the door shows of what was given
+//! (the text itself when it holds no control character), so a message cannot start a second
+//! command or change the first one's properties.
 
 use proptest::prelude::*;
 
@@ -36,6 +37,22 @@ fn parse(line: &str) -> Option<Parsed> {
         properties,
         message: unescape(message, false),
     })
+}
+
+/// What the runner reads back of a message or property: the text as the door shows it in a
+/// workflow command (no control but a tab or a line feed, which the runner reads back from
+/// `%0A`), which is the text itself when it is plain: letters, digits, ASCII punctuation and
+/// spaces (the door also drops invisible and direction marks).
+fn shown(text: &str) -> Result<String, TestCaseError> {
+    let shown = unescape(&crate::guard::door(text).workflow_command_data(), false);
+    let control = |c: char| c.is_control() && !matches!(c, '\t' | '\n');
+    prop_assert!(!shown.chars().any(control), "{:?} shows a control", text);
+    let plain =
+        |c: char| c.is_alphanumeric() || c.is_ascii_graphic() || matches!(c, ' ' | '\t' | '\n');
+    if text.chars().all(plain) {
+        prop_assert_eq!(&shown, text);
+    }
+    Ok(shown)
 }
 
 /// The runner's unescaping, read left to right: `%25`, `%0D`, `%0A` (and `%3A`, `%2C` in a
@@ -126,7 +143,7 @@ proptest! {
         prop_assert_eq!(parsed.command, name);
         let mut expected = Vec::new();
         if let Some(file) = &properties.file {
-            expected.push(("file".to_string(), file.clone()));
+            expected.push(("file".to_string(), shown(file)?));
         }
         if let Some(line) = properties.line {
             expected.push(("line".to_string(), line.to_string()));
@@ -135,10 +152,10 @@ proptest! {
             expected.push(("endLine".to_string(), end_line.to_string()));
         }
         if let Some(title) = &properties.title {
-            expected.push(("title".to_string(), title.clone()));
+            expected.push(("title".to_string(), shown(title)?));
         }
         prop_assert_eq!(parsed.properties, expected);
-        prop_assert_eq!(parsed.message, message);
+        prop_assert_eq!(parsed.message, shown(&message)?);
     }
 
     /// The titled shorthands and groups are one line each, read back exactly.
@@ -152,14 +169,14 @@ proptest! {
             let parsed = parse(one_line(&output)?)
                 .ok_or_else(|| TestCaseError::fail(format!("not a command: {output:?}")))?;
             prop_assert_eq!(parsed.command, command);
-            prop_assert_eq!(parsed.properties, vec![("title".to_string(), title.clone())]);
-            prop_assert_eq!(&parsed.message, &message);
+            prop_assert_eq!(parsed.properties, vec![("title".to_string(), shown(&title)?)]);
+            prop_assert_eq!(&parsed.message, &shown(&message)?);
         }
         let output = group(&message);
         let parsed = parse(one_line(&output)?)
             .ok_or_else(|| TestCaseError::fail(format!("not a command: {output:?}")))?;
         prop_assert_eq!(parsed.command, "group");
-        prop_assert_eq!(parsed.message, message);
+        prop_assert_eq!(parsed.message, shown(&message)?);
     }
 
     /// `::add-mask::` registers each non-blank line of a value once, one command per line, and

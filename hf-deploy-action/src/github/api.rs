@@ -130,8 +130,10 @@ async fn write_comment(
     identity: &Identity,
     create: bool,
 ) -> Result<CommentOutcome> {
+    // The last guard: no value of the run's redactor reaches GitHub.
+    let body = crate::guard::redact(body);
     let body = if body.contains(marker) {
-        body.to_string()
+        body.into_owned()
     } else {
         format!("{body}\n\n{marker}\n")
     };
@@ -233,7 +235,7 @@ pub(crate) async fn create_deployment(
     repo: &GitHubRepo,
     new: &NewDeployment<'_>,
 ) -> Result<DeploymentOutcome> {
-    let (head_sha, environment) = (new.sha, new.environment);
+    let (head_sha, environment) = (new.sha, &*crate::guard::redact(new.environment));
     let action = format!("create a deployment of `{head_sha}` to `{environment}` in `{repo}`");
     let mut ours = serde_json::json!({ "space": new.space.to_string() });
     if let Some(number) = new.preview_of {
@@ -265,8 +267,11 @@ pub(crate) async fn create_deployment(
             .ok()
             .and_then(|m| m.message)
             .unwrap_or(text);
+        // GitHub's words: redacted here, shown through the door where the warning is written.
+        let message = hf_deploy_core::RemoteText::new(&message, &crate::guard::redactor());
         return Ok(DeploymentOutcome::NotCreated(format!(
-            "GitHub answered 202 instead of creating a deployment of `{head_sha}`: {message}"
+            "GitHub answered 202 instead of creating a deployment of `{head_sha}`: {}",
+            message.as_data()
         )));
     }
     let response = match octocrab::map_github_error(response).await {
@@ -365,11 +370,12 @@ pub(crate) async fn set_status(
     let deployments = handler.deployments();
     let statuses = deployments.statuses(id);
     let mut request = statuses.create(update.state).auto_inactive(true);
+    // The last guard: no value of the run's redactor reaches GitHub.
     if let Some(url) = update.environment_url {
-        request = request.environment_url(url);
+        request = request.environment_url(crate::guard::redact(url).into_owned());
     }
     if let Some(url) = update.log_url {
-        request = request.log_url(url);
+        request = request.log_url(crate::guard::redact(url).into_owned());
     }
     if let Some(text) = update.description {
         request = request.description(text.as_str());

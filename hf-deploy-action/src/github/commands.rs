@@ -2,12 +2,20 @@
 //! runner's escaping so that callers print them to stdout (or any writer in tests).
 //!
 //! Escaping is `@actions/core`'s `command.ts`: data escapes `%`, `\r`, `\n`; properties escape
-//! those and also `:` and `,`.
+//! those and also `:` and `,`. A message or property is text that may quote a server, the app
+//! or a file name: it goes through the door first (`RemoteText::workflow_command_data`: no
+//! escape sequence, no control, one line, every value of the run's redactor as `***`). The
+//! values of `::add-mask::` alone are written as they are.
 
 use std::io::{self, Write};
 
-/// Escape the data part of a workflow command (after `::`).
+/// The data part of a workflow command (after `::`), through the door.
 pub(crate) fn escape_data(value: &str) -> String {
+    crate::guard::door(value).workflow_command_data()
+}
+
+/// The data of `::add-mask::`: the value itself, escaped only as the runner unescapes it.
+fn escape_mask(value: &str) -> String {
     value
         .replace('%', "%25")
         .replace('\r', "%0D")
@@ -29,7 +37,7 @@ pub(crate) fn mask(value: &str) -> String {
             continue;
         }
         out.push_str("::add-mask::");
-        out.push_str(&escape_data(line));
+        out.push_str(&escape_mask(line));
         out.push('\n');
     }
     out
@@ -186,14 +194,14 @@ mod tests {
         let line = annotation(Level::Error, &props, "100% broken\nsee log\r");
         assert_eq!(
             line,
-            "::error file=backend/app/main.py,line=12,title=Deploy failed%3A a%2C b::100%25 broken%0Asee log%0D\n"
+            "::error file=backend/app/main.py,line=12,title=Deploy failed%3A a%2C b::100%25 broken%0Asee log%0A\n"
         );
         let (head, data) = line
             .trim_end()
             .split_once("::")
             .map(|(_, rest)| rest.split_once("::").expect("data"))
             .expect("cmd");
-        assert_eq!(unescape(data), "100% broken\nsee log\r");
+        assert_eq!(unescape(data), "100% broken\nsee log\n");
         assert!(head.contains("title=Deploy failed%3A a%2C b"));
         assert_eq!(
             warning("Comment skipped", "x: y"),
@@ -216,5 +224,22 @@ mod tests {
             String::from_utf8(buffer).expect("utf8"),
             "::group::Push to `a/b`%0Anext\n::endgroup::\n"
         );
+    }
+
+    #[test]
+    fn messages_from_outside_cannot_leave_their_command() {
+        let forged = "healthy\n::error file=x::forged \u{1b}]0;title\u{7}\u{1b}[31mred";
+        let line = warning("hf-deploy", forged);
+        assert_eq!(line.matches('\n').count(), 1, "{line:?}");
+        assert!(
+            !line.contains('\u{1b}') && !line.contains('\u{7}'),
+            "{line:?}"
+        );
+        assert_eq!(
+            line,
+            "::warning title=hf-deploy::healthy%0A::error file=x::forged red\n"
+        );
+        let group = group("build\r\n::endgroup::");
+        assert_eq!(group, "::group::build%0A::endgroup::\n");
     }
 }

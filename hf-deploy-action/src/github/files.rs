@@ -18,12 +18,17 @@ pub(crate) const SUMMARY_TRUNCATED_NOTE: &str =
     "\n\n> [!WARNING]\n> The summary was cut here: GitHub keeps at most 1 MiB of step summary.\n";
 
 /// Append outputs to the `GITHUB_OUTPUT` file, each in the heredoc form
-/// `name<<ghadelimiter_<random>\nvalue\n<delimiter>\n` that `@actions/core` writes.
+/// `name<<ghadelimiter_<random>\nvalue\n<delimiter>\n` that `@actions/core` writes; every value
+/// of the run's redactor is `***` (the runner masks no output).
 pub(crate) fn write_outputs(path: &Path, outputs: &[(&str, &str)]) -> Result<()> {
     let mut text = String::new();
     for (name, value) in outputs {
         let delimiter = format!("ghadelimiter_{}", random_hex(16));
-        text.push_str(&render_output(name, value, &delimiter)?);
+        text.push_str(&render_output(
+            name,
+            &crate::guard::redact(value),
+            &delimiter,
+        )?);
     }
     append(path, text.as_bytes(), "append outputs to")
 }
@@ -51,8 +56,10 @@ pub(crate) fn render_output(name: &str, value: &str, delimiter: &str) -> Result<
 }
 
 /// Append Markdown to the step summary, cutting it (with a note) so that the whole file stays
-/// under [`SUMMARY_LIMIT`]. Returns true when the text was cut.
+/// under [`SUMMARY_LIMIT`], every value of the run's redactor as `***`. Returns true when the
+/// text was cut.
 pub(crate) fn append_summary(path: &Path, markdown: &str) -> Result<bool> {
+    let markdown = &*crate::guard::redact(markdown);
     let existing = match std::fs::metadata(path) {
         Ok(meta) => meta.len(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,

@@ -516,9 +516,21 @@ impl ActionInputs {
     /// is masked before anything is printed). Print this before any other output.
     pub(crate) fn mask_commands(&self) -> String {
         let mut out = String::new();
-        for token in [&self.hf_token, &self.github_token].into_iter().flatten() {
-            out.push_str(&commands::mask(token));
+        for (_, value) in self.secret_values() {
+            out.push_str(&commands::mask(&value));
         }
+        out
+    }
+
+    /// Every secret value the inputs hold, as [`ActionInputs::mask_commands`] masks them, with
+    /// its key when it has one: both tokens, and every value of the `secrets` input (as written
+    /// and trimmed).
+    pub(crate) fn secret_values(&self) -> Vec<(Option<&str>, String)> {
+        let mut values: Vec<(Option<&str>, String)> = [&self.hf_token, &self.github_token]
+            .into_iter()
+            .flatten()
+            .map(|token| (None, token.clone()))
+            .collect();
         if let Some(secrets) = &self.secrets {
             for line in secrets.lines() {
                 let line = line.trim_end_matches('\r');
@@ -526,17 +538,18 @@ impl ActionInputs {
                     continue;
                 }
                 match line.split_once('=') {
-                    Some((_, value)) => {
-                        out.push_str(&commands::mask(value));
+                    Some((key, value)) => {
+                        let key = Some(key.trim());
+                        values.push((key, value.to_string()));
                         if value.trim() != value {
-                            out.push_str(&commands::mask(value.trim()));
+                            values.push((key, value.trim().to_string()));
                         }
                     }
-                    None => out.push_str(&commands::mask(line)),
+                    None => values.push((None, line.to_string())),
                 }
             }
         }
-        out
+        values
     }
 
     /// Check the action-only inputs and fill the raw inputs shared with the command line.

@@ -78,14 +78,14 @@ pub(crate) enum Error {
     },
 
     /// GitHub answered with an error status.
-    #[error("GitHub answered {status} while trying to {action}: {message}")]
+    #[error("GitHub answered {status} while trying to {action}: {}", message.as_data())]
     Api {
         /// What we were doing, with the object in backticks.
         action: String,
         /// The HTTP status code.
         status: u16,
-        /// GitHub's `message` field.
-        message: String,
+        /// GitHub's `message` field: text from outside, redacted by the run's redactor.
+        message: hf_deploy_core::RemoteText,
     },
 
     /// No usable answer from GitHub (connection, timeout, or a body of the wrong shape).
@@ -117,7 +117,10 @@ impl Error {
             octocrab::Error::GitHub { source, .. } => Error::Api {
                 action: action.into(),
                 status: source.status_code.as_u16(),
-                message: source.message.clone(),
+                message: hf_deploy_core::RemoteText::new(
+                    &source.message,
+                    &crate::guard::redactor(),
+                ),
             },
             other => Error::Transport {
                 action: action.into(),

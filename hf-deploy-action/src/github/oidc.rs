@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use hf_deploy_core::hub::oauth::{self, HUB_AUDIENCE, ScopedToken};
-use hf_deploy_core::{Error, Field, HttpContext, SecretString, SpaceId};
+use hf_deploy_core::{Error, Field, HttpContext, RemoteText, SecretString, SpaceId};
 use serde::Deserialize;
 
 const REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
@@ -97,6 +97,9 @@ pub(crate) async fn scoped_token(
         })?;
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
+    // The runner's request token, and the job token in the answer, are secrets of the run.
+    crate::guard::learn_secrets([&SecretString::new(request_token)]);
+    let redactor = crate::guard::redactor();
     if !(200..300).contains(&status) {
         return Err(Error::Refused {
             action,
@@ -106,7 +109,7 @@ pub(crate) async fn scoped_token(
                 status,
                 request_id: None,
                 error_code: None,
-                server_message: Some(text.chars().take(300).collect()),
+                server_message: Some(RemoteText::with_max_bytes(&text, &redactor, 300)),
             }),
         });
     }
@@ -115,7 +118,8 @@ pub(crate) async fn scoped_token(
         .map_err(|e| Error::MalformedResponse {
             action,
             url: shown,
-            detail: format!("no `value` in the answer ({e})"),
+            detail: RemoteText::new(&format!("no `value` in the answer ({e})"), &redactor),
         })?;
+    crate::guard::learn_secrets([&job_token]);
     oauth::exchange_job_token(endpoint, &job_token, space, user_agent).await
 }

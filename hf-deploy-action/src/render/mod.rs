@@ -2,38 +2,13 @@
 //!
 //! The library keeps the [`DeployReport`](hf_deploy_core::report::DeployReport) data and its
 //! JSON form; how it looks is the binary's business. Neither rendering ever holds a secret
-//! value: the report has secret names only.
+//! value: the report has secret names only, its text from outside is redacted, and each
+//! rendering shows it through the core's door for its destination (a terminal, Markdown).
 
 pub(crate) mod markdown;
 pub(crate) mod text;
 
 use hf_deploy_core::report::Durations;
-
-/// `text` without ANSI escape sequences and control characters (tabs and newlines kept), so
-/// that nothing the app or the Hub said can repaint the terminal or break the Markdown.
-pub(crate) fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                // Parameters and intermediates, then one final byte in `@`..=`~`.
-                for next in chars.by_ref() {
-                    if ('@'..='~').contains(&next) {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        if c.is_control() && c != '\t' && c != '\n' {
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
 
 fn seconds(ms: u64) -> String {
     if ms >= 60_000 {

@@ -2,8 +2,9 @@
 //! its own JSON snapshots (`report::samples`, feature `samples`).
 
 use hf_deploy_core::report::samples::{build_error, degraded, dry_run, healthy};
+use hf_deploy_core::{Redactor, RemoteText};
 
-use super::{markdown, strip_ansi, text};
+use super::{markdown, text};
 
 #[test]
 fn report_text_snapshots() {
@@ -27,7 +28,7 @@ fn report_markdown_snapshots() {
     ] {
         insta::assert_snapshot!(
             format!("report_markdown_{name}"),
-            markdown::summary(&report, &[])
+            markdown::summary(&report, &Redactor::none())
         );
     }
 }
@@ -39,22 +40,24 @@ fn report_color_only_when_asked() {
         let colored = text::render(&report, true);
         assert!(!plain.contains('\x1b'), "{plain}");
         assert!(colored.contains("\x1b["));
-        assert_eq!(strip_ansi(&colored), plain);
+        let uncoloured = RemoteText::with_max_bytes(&colored, &Redactor::none(), usize::MAX);
+        assert_eq!(uncoloured.terminal(), plain);
     }
 }
 
 #[test]
 fn report_log_fence_is_longer_than_any_backtick_run() {
-    let markdown = markdown::summary(&build_error(), &[]);
-    // The log has a run of 4 backticks: the fence is 5, and it opens and closes once.
-    assert_eq!(markdown.matches("`````text\n").count(), 1);
-    assert!(markdown.contains("\n`````\n\n</details>"));
-    assert!(!markdown.contains("``````"));
+    let markdown = markdown::summary(&build_error(), &Redactor::none());
+    // The log has a run of 4 backticks and none of tildes: the fence is 3 tildes, and it
+    // opens and closes once.
+    assert_eq!(markdown.matches("~~~text\n").count(), 1);
+    assert!(markdown.contains("\n~~~\n\n</details>"));
+    assert!(!markdown.contains("~~~~"));
 }
 
 #[test]
 fn report_markdown_template_is_strict() {
-    let env = markdown::environment();
+    let env = markdown::environment(&Redactor::none());
     for (name, _) in markdown::TEMPLATES {
         let template = env.get_template(name).expect("template parses");
         let error = template

@@ -1,4 +1,6 @@
-//! The report for a terminal, coloured through `owo-colors` when asked.
+//! The report for a terminal, coloured through `owo-colors` when asked. Every value passes the
+//! door for a terminal (`guard::shown`): the report quotes the Hub, the app, its logs and file
+//! names.
 
 use std::fmt::Write as _;
 
@@ -6,7 +8,8 @@ use hf_deploy_core::report::{DeployReport, Outcome};
 use hf_deploy_core::verify::Verdict;
 use owo_colors::OwoColorize;
 
-use super::{seconds, strip_ansi, timings};
+use super::{seconds, timings};
+use crate::guard::{shown, shown_remote};
 
 #[derive(Clone, Copy)]
 enum Style {
@@ -49,11 +52,11 @@ pub(crate) fn render(report: &DeployReport, color: bool) -> String {
 }
 
 fn headline(report: &DeployReport, color: bool) -> String {
-    let space = &report.space_id;
+    let space = shown(&report.space_id);
     let stage = report
         .stage
-        .as_deref()
-        .map(|s| format!(" ({s})"))
+        .as_ref()
+        .map(|s| format!(" ({})", shown_remote(s)))
         .unwrap_or_default();
     let (text, style) = match report.outcome() {
         Outcome::Healthy => (
@@ -115,7 +118,7 @@ fn rows(report: &DeployReport, color: bool) -> String {
             out,
             "  {} {}",
             paint(&format!("{label:<width$}"), Style::Bold, color),
-            strip_ansi(value)
+            shown(value)
         );
     }
     out
@@ -141,7 +144,7 @@ fn files(report: &DeployReport, color: bool) -> String {
         ("-", Style::Red, &files.removed),
     ] {
         for path in list {
-            let _ = writeln!(out, "  {} {}", paint(mark, code, color), strip_ansi(path));
+            let _ = writeln!(out, "  {} {}", paint(mark, code, color), shown_remote(path));
         }
     }
     out
@@ -161,15 +164,11 @@ fn health(report: &DeployReport, color: bool) -> String {
         out,
         "\n{} {}",
         paint("Health:", Style::Bold, color),
-        paint(&strip_ansi(&health.status), code, color)
+        paint(&shown_remote(&health.status), code, color)
     );
-    let width = health
-        .services
-        .keys()
-        .map(|k| k.chars().count())
-        .max()
-        .unwrap_or(0);
-    for (name, service) in &health.services {
+    let names: Vec<String> = health.services.keys().map(shown_remote).collect();
+    let width = names.iter().map(|k| k.chars().count()).max().unwrap_or(0);
+    for (name, service) in names.iter().zip(health.services.values()) {
         let (mark, code) = if service.is_ok() {
             ("✓", Style::Green)
         } else {
@@ -177,15 +176,14 @@ fn health(report: &DeployReport, color: bool) -> String {
         };
         let detail = service
             .detail
-            .as_deref()
-            .map(|d| format!(": {}", strip_ansi(d)))
+            .as_ref()
+            .map(|d| format!(": {}", shown_remote(d)))
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {} {:<width$}  {}{detail}",
+            "  {} {name:<width$}  {}{detail}",
             paint(mark, code, color),
-            strip_ansi(name),
-            strip_ansi(&service.status)
+            shown_remote(&service.status)
         );
     }
     out
@@ -208,14 +206,14 @@ fn cors(report: &DeployReport, color: bool) -> String {
             format!(
                 "{} {:<width$}  allowed",
                 paint("✓", Style::Green, color),
-                strip_ansi(&cors.origin)
+                shown(&cors.origin)
             )
         } else {
             format!(
                 "{} {:<width$}  blocked: {}",
                 paint("✗", Style::Red, color),
-                strip_ansi(&cors.origin),
-                strip_ansi(&cors.detail)
+                shown(&cors.origin),
+                shown_remote(&cors.detail)
             )
         };
         let _ = writeln!(out, "  {line}");
@@ -247,7 +245,7 @@ fn warnings(report: &DeployReport, color: bool) -> String {
             out,
             "{} {}",
             paint("warning:", Style::Yellow, color),
-            strip_ansi(warning)
+            shown_remote(warning)
         );
     }
     out
@@ -258,7 +256,7 @@ fn error(report: &DeployReport, color: bool) -> String {
         Some(error) => format!(
             "\n{} {}\n",
             paint(&format!("error[{}]:", error.kind), Style::Red, color),
-            strip_ansi(&error.message)
+            shown_remote(&error.message)
         ),
         None => String::new(),
     }
@@ -283,7 +281,7 @@ fn log_tail(report: &DeployReport, color: bool) -> String {
             out,
             "  {} {}",
             paint("|", Style::Dim, color),
-            strip_ansi(line)
+            shown_remote(line)
         );
     }
     out

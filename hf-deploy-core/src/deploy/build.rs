@@ -11,6 +11,7 @@ use crate::hub::{HubClient, LogKind, LogStream, SpaceRuntime, SpaceStage};
 use crate::inputs::{DeployOptions, PollSettings};
 use crate::report::DeployReport;
 use crate::space::SpaceId;
+use crate::untrusted::RemoteText;
 use crate::wait::{self, Poll};
 
 use super::{Event, Progress, millis};
@@ -40,7 +41,7 @@ pub(super) async fn wait(
     )
     .await;
     report.durations.build_ms = Some(millis(phase.elapsed()));
-    report.stage = Some(runtime?.stage.to_string());
+    report.stage = Some(runtime?.stage.to_remote(client.redactor()));
     Ok(())
 }
 
@@ -77,7 +78,7 @@ pub(crate) async fn wait_for_running(
     let mut logs = client.logs(id, LogKind::Build).await.ok();
     loop {
         let runtime = client.runtime(id).await?;
-        let last_seen = runtime.stage.to_string();
+        let last_seen = runtime.stage.to_remote(client.redactor());
         report.stage = Some(last_seen.clone());
         progress.event(Event::Stage {
             stage: &runtime.stage,
@@ -132,15 +133,16 @@ impl Watch<'_> {
             // A Space being deleted never comes back: no wait helps.
             return Err(Error::SpaceFailed {
                 stage: stage.clone(),
-                log_tail: Vec::new(),
+                log_tail: RemoteText::default(),
             });
         } else if stage.is_error() {
             if !in_grace {
                 return Err(self.failed(stage).await);
             }
         } else if stage.needs_restart() && !self.restarted {
-            self.progress.event(Event::Warning(&format!(
-                "the Space is {stage}; restarting it"
+            self.progress.event(Event::Warning(&RemoteText::new(
+                &format!("the Space is {stage}; restarting it"),
+                self.client.redactor(),
             )));
             // The restart's answer is the new generation's runtime: a build that finishes
             // before the next poll is still this deploy's.
@@ -169,10 +171,13 @@ impl Watch<'_> {
         if !self.seen_build {
             // The Hub never showed a build of this deploy: the RUNNING seen may be the previous
             // revision's. Say so rather than vouch for it.
-            let note = format!(
-                "no build was seen in the {}s after the push and the Space shows \
-                 RUNNING: the health check may reach the previous revision",
-                self.build_grace.as_secs()
+            let note = RemoteText::new(
+                &format!(
+                    "no build was seen in the {}s after the push and the Space shows \
+                     RUNNING: the health check may reach the previous revision",
+                    self.build_grace.as_secs()
+                ),
+                self.client.redactor(),
             );
             self.progress.event(Event::Warning(&note));
             report.warnings.push(note);
@@ -205,7 +210,7 @@ async fn stream_log_for(delay: Duration, logs: &mut Option<LogStream>, progress:
     let ended = wait::sleep_beside(delay, async {
         if let Some(stream) = logs.as_mut() {
             while let Some(Ok(line)) = stream.next().await {
-                progress.event(Event::BuildLog(line.text.trim_end()));
+                progress.event(Event::BuildLog(&line.text));
             }
         }
     })
@@ -232,7 +237,7 @@ mod tests {
         fn event(&self, event: Event<'_>) {
             let text = match event {
                 Event::Stage { stage, .. } => format!("stage {stage}"),
-                Event::Warning(message) => format!("warning {message}"),
+                Event::Warning(message) => format!("warning {}", message.as_data()),
                 _ => return,
             };
             self.0.lock().expect("events").push(text);
@@ -389,7 +394,15 @@ mod tests {
             warnings[0].contains("no build was seen") && warnings[0].contains("previous revision"),
             "{warnings:?}"
         );
-        assert_eq!(report.warnings, warnings, "the report says it too");
+        assert_eq!(
+            report
+                .warnings
+                .iter()
+                .map(RemoteText::as_data)
+                .collect::<Vec<_>>(),
+            warnings,
+            "the report says it too"
+        );
     }
 
     /// Not in any recorded Hub answer (UNCONFIRMED): when the runtime names the commit it runs,

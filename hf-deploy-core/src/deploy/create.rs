@@ -14,6 +14,7 @@ use crate::hub::{CreateSpace, HubClient, SpaceInfo};
 use crate::inputs::{DeployOptions, PRIVATE_WITH_FRONTEND};
 use crate::report::DeployReport;
 use crate::secret::SecretString;
+use crate::untrusted::RemoteText;
 
 use super::settings::{each_blocking, scoped_refusal};
 use super::{Event, Progress};
@@ -86,6 +87,7 @@ async fn visibility(
                     "Space `{}` was {current} and is now {asked}, as asked",
                     options.space
                 );
+                let note = RemoteText::new(&note, client.redactor());
                 progress.event(Event::Warning(&note));
                 report.warnings.push(note);
             }
@@ -96,8 +98,9 @@ async fn visibility(
     report.visibility = Some(now.to_string());
     let warned = options.warnings.iter().any(|w| w == PRIVATE_WITH_FRONTEND);
     if !now.app_is_public() && !options.frontend_origins.is_empty() && !warned {
-        progress.event(Event::Warning(PRIVATE_WITH_FRONTEND));
-        report.warnings.push(PRIVATE_WITH_FRONTEND.to_string());
+        let note = RemoteText::new(PRIVATE_WITH_FRONTEND, client.redactor());
+        progress.event(Event::Warning(&note));
+        report.warnings.push(note);
     }
     Ok(())
 }

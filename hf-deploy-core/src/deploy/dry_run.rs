@@ -5,6 +5,7 @@ use crate::hub::HubClient;
 use crate::inputs::DeployOptions;
 use crate::push;
 use crate::report::{DeployReport, FileChanges};
+use crate::untrusted::RemoteText;
 
 use super::app_url;
 use super::push::{push_request, record};
@@ -26,14 +27,14 @@ pub(super) async fn plan(
         None
     };
     let Some(info) = info else {
-        plan_new_space(options, report);
+        plan_new_space(client, options, report);
         return Ok(());
     };
     let visibility = options.visibility.unwrap_or(info.current_visibility());
     report.visibility = Some(visibility.to_string());
     let settings = read_settings(client, options).await?;
     if !settings.listed {
-        report.warnings.push("this Hub does not list the secrets of a Space, so hf-deploy cannot tell which changed: a deploy would write them all".into());
+        report.warnings.push(RemoteText::new("this Hub does not list the secrets of a Space, so hf-deploy cannot tell which changed: a deploy would write them all", client.redactor()));
     }
     report.secrets_set = settings.secrets.into_iter().map(|(key, _)| key).collect();
     report.secrets_unchanged = settings.secrets_unchanged;
@@ -47,21 +48,32 @@ pub(super) async fn plan(
         true,
         info.sha.clone(),
     );
-    record(report, push::push(request).await?);
-    report.stage = info.runtime.as_ref().map(|r| r.stage.to_string());
+    let outcome = push::push(request)
+        .await
+        .map_err(|error| error.redacted(client.redactor()))?;
+    record(report, outcome, client.redactor());
+    report.stage = info
+        .runtime
+        .as_ref()
+        .map(|r| r.stage.to_remote(client.redactor()));
     report.set_app_url(&app_url(options, &info), &options.health_path);
     Ok(())
 }
 
 /// A Space that does not exist (or cannot be seen without a token): everything is new.
-fn plan_new_space(options: &DeployOptions, report: &mut DeployReport) {
+fn plan_new_space(client: &HubClient, options: &DeployOptions, report: &mut DeployReport) {
     let visibility = options.visibility.unwrap_or(options.default_visibility);
     report.visibility = Some(visibility.to_string());
     report.secrets_set = options.settings.secrets.keys().cloned().collect();
     report.variables_set = options.settings.variables.keys().cloned().collect();
     report.changed = true;
     report.files = FileChanges {
-        added: options.scaffold.files.keys().cloned().collect(),
+        added: options
+            .scaffold
+            .files
+            .keys()
+            .map(|path| RemoteText::new(path, client.redactor()))
+            .collect(),
         ..FileChanges::default()
     };
     let app_url = options

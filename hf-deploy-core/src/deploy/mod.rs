@@ -25,6 +25,7 @@ use crate::hub::{HubClient, SpaceInfo, SpaceStage};
 use crate::inputs::DeployOptions;
 use crate::outbound;
 use crate::report::DeployReport;
+use crate::untrusted::RemoteText;
 
 /// What happens during a deploy, for a progress display.
 #[derive(Debug)]
@@ -48,12 +49,12 @@ pub enum Event<'a> {
         /// Time since the wait started.
         elapsed: Duration,
     },
-    /// One line of the build log, as it streams.
-    BuildLog(&'a str),
-    /// One health poll that was not yet a healthy answer.
-    HealthAttempt(&'a str),
-    /// A warning for the user (never holds a secret value).
-    Warning(&'a str),
+    /// One line of the build log, as it streams (the build's words, redacted).
+    BuildLog(&'a RemoteText),
+    /// One health poll that was not yet a healthy answer (it may quote the app).
+    HealthAttempt(&'a RemoteText),
+    /// A warning for the user (it may quote the Hub or the app; redacted).
+    Warning(&'a RemoteText),
 }
 
 /// A step of a deploy, as [`Event::Phase`] announces it. `Display` gives its name (`create`,
@@ -141,11 +142,18 @@ async fn with_wait_events<T>(
 }
 
 /// Run a deploy. See the module docs.
+///
+/// Everything it reads from outside is redacted by the run's redactor: the client's
+/// ([`HubClient::redactor`], its token and what the front end gave it) with the plan's
+/// ([`DeployOptions::redactor`], the secrets and the passwords of URL-valued variables). The
+/// error it returns is redacted by it too.
 pub async fn deploy(
     client: &HubClient,
     options: &DeployOptions,
     progress: &dyn Progress,
 ) -> DeployOutcome {
+    let client = &client.redacting(&options.redactor);
+    let redactor = client.redactor();
     let started = Instant::now();
     let app_url = options
         .app_url
@@ -158,14 +166,19 @@ pub async fn deploy(
         &options.health_path,
     );
     report.dry_run = options.dry_run;
-    report
-        .warnings
-        .extend(options.settings.warnings.iter().cloned());
+    report.warnings.extend(
+        options
+            .settings
+            .warnings
+            .iter()
+            .map(|warning| RemoteText::new(warning, redactor)),
+    );
     // The plan's own warnings (ports a Space cannot reach, a private app with a frontend) are
     // shown at once: they may explain a failure long before it comes.
     for warning in &options.warnings {
-        progress.event(Event::Warning(warning));
-        report.warnings.push(warning.clone());
+        let warning = RemoteText::new(warning, redactor);
+        progress.event(Event::Warning(&warning));
+        report.warnings.push(warning);
     }
     let deadline = Instant::now() + options.timeout;
     let result = with_wait_events(
@@ -176,9 +189,9 @@ pub async fn deploy(
     )
     .await;
     report.durations.total_ms = Some(millis(started.elapsed()));
-    let error = result.err();
+    let error = result.err().map(|error| error.redacted(redactor));
     if let Some(error) = &error {
-        report.set_error(error);
+        report.set_error(error, redactor);
     }
     DeployOutcome { report, error }
 }
@@ -190,9 +203,13 @@ async fn run(
     progress: &dyn Progress,
     report: &mut DeployReport,
 ) -> Result<()> {
-    report
-        .warnings
-        .extend(options.scaffold.warnings.iter().cloned());
+    report.warnings.extend(
+        options
+            .scaffold
+            .warnings
+            .iter()
+            .map(|warning| RemoteText::new(warning, client.redactor())),
+    );
     report.durations.scaffold_ms = Some(millis(options.scaffold_time));
     if options.dry_run {
         return dry_run::plan(client, options, report).await;
@@ -213,8 +230,12 @@ async fn run(
     report.set_app_url(&app_url(options, &info), &options.health_path);
     if !options.wait {
         let stage = match &info.runtime {
-            Some(runtime) => runtime.stage.to_string(),
-            None => client.runtime(&options.space).await?.stage.to_string(),
+            Some(runtime) => runtime.stage.to_remote(client.redactor()),
+            None => client
+                .runtime(&options.space)
+                .await?
+                .stage
+                .to_remote(client.redactor()),
         };
         report.stage = Some(stage);
         return Ok(());

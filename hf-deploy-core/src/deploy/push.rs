@@ -11,6 +11,7 @@ use crate::inputs::DeployOptions;
 use crate::push::{self, PushOutcome, PushRequest};
 use crate::report::{DeployReport, FileChanges};
 use crate::scaffold::Scaffold;
+use crate::untrusted::{Redactor, RemoteText};
 use crate::wait::RetryPolicy;
 
 use super::create::Found;
@@ -32,7 +33,9 @@ pub(super) async fn settings_then_push(
         report.secrets_set = options.settings.secrets.keys().cloned().collect();
         report.variables_set = options.settings.variables.keys().cloned().collect();
         progress.event(Event::Phase(Phase::Push));
-        push::push(request).await?
+        push::push(request)
+            .await
+            .map_err(|error| error.redacted(client.redactor()))?
     } else {
         let (ready, gate) = std::sync::mpsc::sync_channel(1);
         let settings = async {
@@ -48,21 +51,27 @@ pub(super) async fn settings_then_push(
         };
         let (settings, pushed) = tokio::join!(settings, push::push_when(request, gate));
         settings?;
-        pushed?
+        pushed.map_err(|error| error.redacted(client.redactor()))?
     };
     report.durations.push_ms = Some(millis(phase.elapsed()));
-    record(report, outcome);
+    record(report, outcome, client.redactor());
     Ok(report.changed)
 }
 
-/// What the push did, in the report.
-pub(super) fn record(report: &mut DeployReport, outcome: PushOutcome) {
+/// What the push did, in the report (the file names redacted by `redactor`).
+pub(super) fn record(report: &mut DeployReport, outcome: PushOutcome, redactor: &Redactor) {
+    let names = |paths: Vec<String>| {
+        paths
+            .iter()
+            .map(|path| RemoteText::new(path, redactor))
+            .collect()
+    };
     report.commit_sha = Some(outcome.commit_sha);
     report.changed = outcome.changed;
     report.files = FileChanges {
-        added: outcome.added,
-        modified: outcome.modified,
-        removed: outcome.removed,
+        added: names(outcome.added),
+        modified: names(outcome.modified),
+        removed: names(outcome.removed),
     };
 }
 

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::hub::{HubClient, SpaceRuntime};
 use crate::inputs::DeployOptions;
 use crate::report::DeployReport;
+use crate::untrusted::RemoteText;
 
 use super::settings::scoped_refusal;
 use super::{Event, Progress};
@@ -30,6 +31,7 @@ pub(super) async fn sleep_time(
         let note = format!(
             "the sleep time ({seconds}s) was not set: on `{FREE_FLAVOR}` the Hub ignores it and the Space sleeps after 48 hours without visits; it applies to paid hardware"
         );
+        let note = RemoteText::new(&note, client.redactor());
         progress.event(Event::Warning(&note));
         report.warnings.push(note);
         return Ok(());

@@ -9,6 +9,7 @@ use crate::hub::HubClient;
 use crate::inputs::DeployOptions;
 use crate::report::DeployReport;
 use crate::secret::SecretString;
+use crate::untrusted::RemoteText;
 
 use super::{Event, Progress};
 
@@ -138,9 +139,12 @@ pub(super) async fn apply_settings(
     let id = &options.space;
     let plan = plan_settings(client, options).await?;
     if !plan.listed {
-        let warning = format!(
-            "this Hub does not list the secrets of a Space, so hf-deploy cannot tell which changed: wrote all {} (each secret write restarts the Space)",
-            plan.secrets.len()
+        let warning = RemoteText::new(
+            &format!(
+                "this Hub does not list the secrets of a Space, so hf-deploy cannot tell which changed: wrote all {} (each secret write restarts the Space)",
+                plan.secrets.len()
+            ),
+            client.redactor(),
         );
         progress.event(Event::Warning(&warning));
         report.warnings.push(warning);

@@ -32,6 +32,7 @@ pub(super) async fn check(
         poll: (options.poll.health_initial, options.poll.health_max),
         origins: options.frontend_origins.clone(),
         allow_degraded: options.allow_degraded,
+        redactor: client.redactor().clone(),
     };
     let outcome = verify::verify_app(&check, &mut |event| match event {
         VerifyEvent::HealthAttempt(attempt) => {

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::field::Field;
 use crate::secret::SecretString;
 use crate::space::SpaceId;
+use crate::untrusted::Redactor;
 use crate::urls::parse_http_url;
 use crate::wait::RetryPolicy;
 
@@ -28,9 +29,15 @@ const STREAM_READ_TIMEOUT: Duration = Duration::from_secs(120);
 /// Client of the Hub HTTP API. Cheap to clone (one `Arc`); clones share the whoami cache.
 ///
 /// The library reads no environment: pass the endpoint and token to [`HubClient::builder`].
+///
+/// What the Hub says (error bodies, logs, a runtime's error message) comes out of the client
+/// as [`crate::RemoteText`], redacted by [`HubClient::redactor`]: the values given to
+/// [`HubClientBuilder::redactor`] and the client's own token.
 #[derive(Clone)]
 pub struct HubClient {
     pub(super) inner: Arc<Inner>,
+    /// Redacts what the Hub says.
+    pub(super) redactor: Redactor,
 }
 
 pub(super) struct Inner {
@@ -112,6 +119,7 @@ pub struct HubClientBuilder {
     max_retry_wait: Option<Duration>,
     timeout: Option<Duration>,
     scoped_until: Option<std::time::Instant>,
+    redactor: Redactor,
 }
 
 impl fmt::Debug for HubClientBuilder {
@@ -134,6 +142,14 @@ impl HubClientBuilder {
     /// Access token, sent as `Authorization: Bearer`. Without one only public reads work.
     pub fn token(mut self, token: SecretString) -> Self {
         self.token = Some(token);
+        self
+    }
+
+    /// The values to redact from what the Hub says (a run's redactor: the secrets of the
+    /// deploy, the tokens its front end holds); the client's token is always added. Default:
+    /// the token alone.
+    pub fn redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = redactor;
         self
     }
 
@@ -215,6 +231,10 @@ impl HubClientBuilder {
             jitter: defaults.jitter,
         };
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let redactor = Redactor::builder()
+            .include(&self.redactor)
+            .secrets(&self.token)
+            .build();
         let http = reqwest::Client::builder()
             .user_agent(user_agent.clone())
             .connect_timeout(timeout)
@@ -237,6 +257,7 @@ impl HubClientBuilder {
                 scoped_until: self.scoped_until,
                 watchers: Default::default(),
             }),
+            redactor,
         })
     }
 }
@@ -277,6 +298,23 @@ impl HubClient {
     /// credential callback, never in a URL).
     pub fn token(&self) -> Option<&SecretString> {
         self.inner.token.as_ref()
+    }
+
+    /// What redacts the Hub's words: the values given to [`HubClientBuilder::redactor`] and
+    /// the token.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// This client (sharing its connections and caches) redacting `more` too.
+    pub(crate) fn redacting(&self, more: &Redactor) -> HubClient {
+        HubClient {
+            inner: self.inner.clone(),
+            redactor: Redactor::builder()
+                .include(&self.redactor)
+                .include(more)
+                .build(),
+        }
     }
 
     /// When the token is repo-scoped (a Trusted Publisher exchange): the moment it expires.

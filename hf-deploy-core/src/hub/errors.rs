@@ -8,11 +8,13 @@ use serde_json::Value;
 
 use super::transport::{Call, CallKind, Failed};
 use crate::error::{Error, HttpContext};
-use crate::secret::SecretString;
+use crate::untrusted::{Redactor, RemoteText};
 use crate::wait;
 
-/// Longest server message kept in an error.
-const MAX_MESSAGE_CHARS: usize = 500;
+/// Longest server message kept in an error, in bytes.
+const MAX_MESSAGE_BYTES: usize = 500;
+/// Longest request id or error code kept.
+const MAX_HEADER_BYTES: usize = 200;
 
 /// The 409 that means "try again" rather than "exists" (`huggingface_hub` loops on it).
 pub(super) fn is_conflicting_operation(body: &str) -> bool {
@@ -34,18 +36,25 @@ pub(super) fn error_code(headers: &HeaderMap) -> Option<String> {
 
 /// What the Hub said: `X-Error-Message`, else the body's `error` (text or list) with its
 /// `error_description`, `message`, `errors[].message`, else the body text if it is not HTML.
-/// Cut to 500 characters; the token, should a server echo it, is masked.
+/// Redacted by `redactor` (the token and the run's secrets, should a server echo them), then
+/// cut to 500 bytes.
 pub(crate) fn server_message(
     headers: &HeaderMap,
     body: &str,
-    token: Option<&SecretString>,
-) -> Option<String> {
+    redactor: &Redactor,
+) -> Option<RemoteText> {
     let message = header(headers, "x-error-message").or_else(|| body_message(body))?;
-    let mut message: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
-    if let Some(token) = token.filter(|token| !token.is_empty()) {
-        message = message.replace(token.expose(), "***");
-    }
-    Some(message)
+    Some(RemoteText::with_max_bytes(
+        &message,
+        redactor,
+        MAX_MESSAGE_BYTES,
+    ))
+}
+
+/// A header of the answer as text from outside, cut to 200 bytes.
+fn remote_header(headers: &HeaderMap, name: &str, redactor: &Redactor) -> Option<RemoteText> {
+    header(headers, name)
+        .map(|value| RemoteText::with_max_bytes(&value, redactor, MAX_HEADER_BYTES))
 }
 
 fn body_message(body: &str) -> Option<String> {
@@ -123,20 +132,22 @@ pub(crate) fn map_http_error(
     failed: &Failed,
     attempts: u32,
     token_role: Option<&str>,
-    token: Option<&SecretString>,
+    redactor: &Redactor,
 ) -> Error {
-    let server_message = server_message(&failed.headers, &failed.body, token);
+    let server_message = server_message(&failed.headers, &failed.body, redactor);
     let error_code = error_code(&failed.headers);
     let context = Box::new(HttpContext {
         method: call.method.to_string(),
         url: url.to_string(),
         status: failed.status,
-        request_id: header(&failed.headers, "x-request-id")
-            .or_else(|| header(&failed.headers, "x-amzn-trace-id")),
-        error_code: error_code.clone(),
+        request_id: remote_header(&failed.headers, "x-request-id", redactor)
+            .or_else(|| remote_header(&failed.headers, "x-amzn-trace-id", redactor)),
+        error_code: remote_header(&failed.headers, "x-error-code", redactor),
         server_message: server_message.clone(),
     });
-    let message = server_message.unwrap_or_default();
+    let message = server_message
+        .map(|message| message.as_data().to_string())
+        .unwrap_or_default();
     let action = call.action.clone();
     let what = call.what.clone();
     match failed.status {

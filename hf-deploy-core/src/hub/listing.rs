@@ -9,6 +9,7 @@ use super::client::HubClient;
 use super::models::ListedSpace;
 use super::transport::{Answer, Call, CallKind};
 use crate::error::{Error, Result};
+use crate::untrusted::RemoteText;
 use crate::wait::Idempotency;
 
 /// Most pages followed: 100 pages of up to 1000 Spaces.
@@ -62,7 +63,10 @@ impl HubClient {
         Err(Error::MalformedResponse {
             action: format!("list the Spaces of `{author}`"),
             url: self.url_of("/api/spaces"),
-            detail: format!("the listing went on past {MAX_PAGES} pages"),
+            detail: RemoteText::new(
+                &format!("the listing went on past {MAX_PAGES} pages"),
+                &self.redactor,
+            ),
         })
     }
 
@@ -78,8 +82,10 @@ impl HubClient {
             .ok_or_else(|| Error::MalformedResponse {
                 action: call.action.clone(),
                 url: self.url_of("/api/spaces"),
-                detail: "the next page's `Link` leads off the Hub's endpoint; it was not followed"
-                    .into(),
+                detail: RemoteText::new(
+                    "the next page's `Link` leads off the Hub's endpoint; it was not followed",
+                    &self.redactor,
+                ),
             })
     }
 

@@ -17,7 +17,27 @@ use super::sse::{LogEvent, SseEvent, SseParser, parse_log_event};
 use super::transport::Call;
 use crate::error::{Error, Result};
 use crate::space::SpaceId;
+use crate::untrusted::RemoteText;
 use crate::wait::{self, Retries};
+
+/// The most bytes of a log tail ([`HubClient::logs_tail`]).
+const MAX_TAIL_BYTES: usize = RemoteText::DEFAULT_MAX_BYTES;
+
+/// Lines kept before a log tail, as context for the redactor (a value a log wrapped over many
+/// short lines, cut by the tail's first line).
+const CONTEXT_LINES: usize = 256;
+
+/// A log line as it came, before the door: only this file sees it.
+struct RawLine {
+    text: String,
+    timestamp: Option<String>,
+}
+
+/// The raw lines of a log, and the `Date` of the answer.
+struct RawLogs {
+    lines: Pin<Box<dyn Stream<Item = Result<RawLine>> + Send>>,
+    server_date: Option<SystemTime>,
+}
 
 impl HubClient {
     /// Follow a log: the lines the Hub has buffered, then new ones as they come, until the Hub
@@ -28,15 +48,21 @@ impl HubClient {
     ///
     /// Endpoint: `GET /api/spaces/{ns}/{name}/logs/{build|run}` (Server-Sent Events).
     pub async fn logs(&self, space: &SpaceId, kind: LogKind) -> Result<LogStream> {
-        self.open_logs(space, kind, true).await
+        let raw = self.open_logs(space, kind, true).await?;
+        let redactor = self.redactor.clone();
+        let lines = raw.lines.map(move |line| {
+            line.map(|line| LogLine {
+                text: RemoteText::new(&line.text, &redactor),
+                timestamp: line.timestamp,
+            })
+        });
+        Ok(LogStream {
+            inner: Box::pin(lines),
+            server_date: raw.server_date,
+        })
     }
 
-    async fn open_logs(
-        &self,
-        space: &SpaceId,
-        kind: LogKind,
-        reconnect: bool,
-    ) -> Result<LogStream> {
+    async fn open_logs(&self, space: &SpaceId, kind: LogKind, reconnect: bool) -> Result<RawLogs> {
         let call = self.space_call(
             Method::GET,
             format!("/api/spaces/{space}/logs/{}", kind.as_str()),
@@ -84,8 +110,8 @@ impl HubClient {
                 }
             }
         });
-        Ok(LogStream {
-            inner: Box::pin(stream),
+        Ok(RawLogs {
+            lines: Box::pin(stream),
             server_date,
         })
     }
@@ -93,7 +119,9 @@ impl HubClient {
     /// The end of a log, for diagnostics: reads what the Hub has buffered and stops at the first
     /// pause of `idle` without a log line, at the end of the stream, or at the first line stamped
     /// more than 1 s after the Hub's `Date` (a line written after we asked). Keeps the last
-    /// `max_lines`. A connection lost after some lines returns those lines.
+    /// `max_lines`, at most their last 16 KiB, as one text redacted whole
+    /// ([`RemoteText::log_tail`]: a value cut across two lines, or by the tail's first line, is
+    /// found). A connection lost after some lines returns those lines.
     ///
     /// Endpoint: `GET /api/spaces/{ns}/{name}/logs/{build|run}`.
     pub async fn logs_tail(
@@ -102,14 +130,14 @@ impl HubClient {
         kind: LogKind,
         max_lines: usize,
         idle: Duration,
-    ) -> Result<Vec<String>> {
+    ) -> Result<RemoteText> {
         let mut stream = self.open_logs(space, kind, false).await?;
-        let cutoff = stream
-            .server_date()
-            .map(|date| date + Duration::from_secs(1));
+        let cutoff = stream.server_date.map(|date| date + Duration::from_secs(1));
+        // Lines before the tail, for the redactor to find a value cut by its first line.
+        let keep = max_lines.saturating_add(CONTEXT_LINES);
         let mut lines = VecDeque::new();
         loop {
-            let line = match wait::within(idle, stream.next()).await {
+            let line = match wait::within(idle, stream.lines.next()).await {
                 None | Some(None) => break,
                 Some(Some(Ok(line))) => line,
                 Some(Some(Err(error))) if lines.is_empty() => return Err(error),
@@ -123,11 +151,17 @@ impl HubClient {
                 break;
             }
             lines.push_back(line.text);
-            if lines.len() > max_lines {
+            if lines.len() > keep {
                 lines.pop_front();
             }
         }
-        Ok(lines.into())
+        let lines: Vec<String> = lines.into();
+        Ok(RemoteText::log_tail(
+            &lines,
+            max_lines,
+            MAX_TAIL_BYTES,
+            &self.redactor,
+        ))
     }
 }
 
@@ -143,7 +177,7 @@ struct LogState {
     url: String,
     body: Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
     parser: SseParser,
-    pending: VecDeque<Result<LogLine>>,
+    pending: VecDeque<Result<RawLine>>,
     done: bool,
     /// Open the stream again when the connection drops.
     reconnect: bool,
@@ -160,7 +194,7 @@ impl LogState {
             match parse_log_event(&event) {
                 Ok(LogEvent::KeepAlive) => {}
                 Ok(LogEvent::Line { text, timestamp }) => {
-                    let line = LogLine { text, timestamp };
+                    let line = RawLine { text, timestamp };
                     if let Some(skip) = &mut self.skip {
                         if skip.is_replayed(&line) {
                             continue;
@@ -174,7 +208,7 @@ impl LogState {
                 Err(detail) => self.pending.push_back(Err(Error::MalformedResponse {
                     action: self.call.action.clone(),
                     url: self.url.clone(),
-                    detail,
+                    detail: RemoteText::new(&detail, &self.client.redactor),
                 })),
             }
         }
@@ -224,7 +258,7 @@ struct Given {
 }
 
 impl Given {
-    fn record(&mut self, line: &LogLine) {
+    fn record(&mut self, line: &RawLine) {
         self.total += 1;
         if line.timestamp.is_some() && line.timestamp == self.last_timestamp {
             self.at_last += 1;
@@ -244,7 +278,7 @@ struct Skip {
 }
 
 impl Skip {
-    fn is_replayed(&mut self, line: &LogLine) -> bool {
+    fn is_replayed(&mut self, line: &RawLine) -> bool {
         match (&self.until.last_timestamp, &line.timestamp) {
             (Some(last), Some(stamp)) => match compare_timestamps(stamp, last) {
                 std::cmp::Ordering::Less => true,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::space::SpaceId;
 pub use crate::stage::SpaceStage;
+use crate::untrusted::{Redactor, RemoteText};
 use crate::visibility::Visibility;
 
 /// `null` reads as the default value (the Hub sends `"hardware": null` on some Spaces).
@@ -75,9 +76,10 @@ pub struct SpaceRuntime {
     /// Replicas.
     #[serde(default)]
     pub replicas: Option<SpaceReplicas>,
-    /// Why the Space failed, when the Hub says.
+    /// Why the Space failed, when the Hub says (it may quote the app's log: redacted by the
+    /// client's redactor).
     #[serde(default)]
-    pub error_message: Option<String>,
+    pub error_message: Option<RemoteText>,
     /// Persistent storage tier (deprecated by the Hub).
     #[serde(default)]
     pub storage: Option<String>,
@@ -88,6 +90,16 @@ pub struct SpaceRuntime {
     /// it; when the Hub sends it, the wait after a push trusts it over the stages.
     #[serde(default)]
     pub sha: Option<String>,
+}
+
+impl SpaceRuntime {
+    /// The answer with its text from outside redacted by `redactor` (serde reads it as data).
+    pub(crate) fn redacted(mut self, redactor: &Redactor) -> SpaceRuntime {
+        self.error_message = self
+            .error_message
+            .map(|message| RemoteText::new(message.as_data(), redactor));
+        self
+    }
 }
 
 /// One file of the Space repo (`siblings`).
@@ -365,8 +377,9 @@ impl LogKind {
 /// One line of a Space log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogLine {
-    /// The text, without its trailing newline.
-    pub text: String,
+    /// The text, without its trailing newline: written by the app or its build, redacted by
+    /// the client's redactor.
+    pub text: RemoteText,
     /// When the Hub recorded it (ISO-8601), when it says.
     pub timestamp: Option<String>,
 }
@@ -413,12 +426,12 @@ mod tests {
             r#"{"stage":"QUANTUM_TUNNELING","hardware":null,"domains":null,"errorMessage":"Exit code: 1","hotReloading":{"status":"created"},"resources":{"requests":{}}}"#,
         )
         .expect("tolerant runtime");
-        assert_eq!(
-            runtime.stage,
-            SpaceStage::Unknown("QUANTUM_TUNNELING".into())
-        );
+        assert_eq!(runtime.stage, SpaceStage::from_wire("QUANTUM_TUNNELING"));
         assert_eq!(runtime.hardware, SpaceHardware::default());
-        assert_eq!(runtime.error_message.as_deref(), Some("Exit code: 1"));
+        assert_eq!(
+            runtime.error_message.as_ref().map(RemoteText::as_data),
+            Some("Exit code: 1")
+        );
     }
 
     fn id() -> SpaceId {

@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::error::{Error, HttpContext, Result};
 use crate::secret::SecretString;
 use crate::space::SpaceId;
+use crate::untrusted::{Redactor, RemoteText};
 use crate::wait::{self, Idempotency, Outcome, RetryPolicy};
 
 /// The only audience the Hub accepts for a job token.
@@ -91,7 +92,10 @@ pub(crate) async fn exchange_with(
             serde_json::from_str(&reply.text).map_err(|e| Error::MalformedResponse {
                 action: action.clone(),
                 url: url.clone(),
-                detail: format!("no `access_token` in the answer ({e})"),
+                detail: RemoteText::new(
+                    &format!("no `access_token` in the answer ({e})"),
+                    &Redactor::builder().secret(job_token).build(),
+                ),
             })?;
         return Ok(ScopedToken {
             token: SecretString::new(answer.access_token),
@@ -152,18 +156,21 @@ fn refusal(
         .get("error_description")
         .and_then(|v| v.as_str())
         .map(str::to_string);
+    let redactor = Redactor::builder().secret(job_token).build();
+    let message = match &description {
+        Some(d) if !error.is_empty() => format!("{error}: {d}"),
+        Some(d) => d.clone(),
+        None if !error.is_empty() => error.clone(),
+        None => reply.text.clone(),
+    };
     let context = Box::new(HttpContext {
         method: "POST".into(),
         url,
         status: reply.status,
-        request_id: header(&reply.headers, "x-request-id"),
+        request_id: header(&reply.headers, "x-request-id")
+            .map(|id| RemoteText::with_max_bytes(&id, &redactor, 200)),
         error_code: None,
-        server_message: Some(match &description {
-            Some(d) if !error.is_empty() => format!("{error}: {d}"),
-            Some(d) => d.clone(),
-            None if !error.is_empty() => error.clone(),
-            None => reply.text.chars().take(300).collect(),
-        }),
+        server_message: Some(RemoteText::with_max_bytes(&message, &redactor, 500)),
     });
     if reply.status == 400 && error == "invalid_grant" {
         return Error::OidcGrantRefused {

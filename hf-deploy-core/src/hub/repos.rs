@@ -44,7 +44,7 @@ impl HubClient {
                 &failed,
                 attempts,
                 None,
-                self.token(),
+                &self.redactor,
             )),
         }
     }
@@ -139,7 +139,9 @@ impl HubClient {
             space,
             format!("read Space `{space}`"),
         );
-        self.execute_json(&call).await
+        let mut info: SpaceInfo = self.execute_json(&call).await?;
+        info.runtime = info.runtime.map(|runtime| runtime.redacted(&self.redactor));
+        Ok(info)
     }
 
     /// Make the Space public, protected or private (protected needs a paid plan: a 402 then,

@@ -11,6 +11,12 @@ use crate::space::SpaceId;
 use crate::wait::Idempotency;
 
 impl HubClient {
+    /// A call that answers a runtime, its text from outside through the door.
+    async fn runtime_answer(&self, call: &Call) -> Result<SpaceRuntime> {
+        let runtime: SpaceRuntime = self.execute_json(call).await?;
+        Ok(runtime.redacted(&self.redactor))
+    }
+
     /// Stage, hardware, domains, sleep time.
     ///
     /// Endpoint: `GET /api/spaces/{ns}/{name}/runtime`.
@@ -21,7 +27,7 @@ impl HubClient {
             space,
             format!("read the runtime of Space `{space}`"),
         );
-        self.execute_json(&call).await
+        self.runtime_answer(&call).await
     }
 
     /// Restart the Space; `factory` rebuilds the image without cache.
@@ -51,7 +57,7 @@ impl HubClient {
                 action,
             )
         };
-        self.execute_json(&call).await
+        self.runtime_answer(&call).await
     }
 
     /// Pause the Space (it stays paused until restarted).
@@ -64,7 +70,7 @@ impl HubClient {
             space,
             format!("pause Space `{space}`"),
         );
-        self.execute_json(&call).await
+        self.runtime_answer(&call).await
     }
 
     /// Set the sleep time in seconds (`-1` = never sleep; fixed at 48 h on `cpu-basic`).
@@ -80,7 +86,7 @@ impl HubClient {
                 format!("set the sleep time of Space `{space}`"),
             )
         };
-        self.execute_json(&call).await
+        self.runtime_answer(&call).await
     }
 
     /// Ask for a hardware flavor, e.g. `cpu-upgrade`.
@@ -96,6 +102,6 @@ impl HubClient {
                 format!("request hardware `{flavor}` for Space `{space}`"),
             )
         };
-        self.execute_json(&call).await
+        self.runtime_answer(&call).await
     }
 }

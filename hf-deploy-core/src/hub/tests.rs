@@ -17,7 +17,7 @@ use super::errors::{map_http_error, server_message};
 use super::transport::{Call, CallKind, Failed};
 use super::*;
 use crate::wait::Idempotency;
-use crate::{Error, SecretString, SpaceId};
+use crate::{Error, Redactor, RemoteText, SecretString, SpaceId};
 
 const TOKEN: &str = "hf_FakeToken1234567890abcdef";
 
@@ -360,7 +360,9 @@ async fn create_402_fails_with_payment_required_when_the_space_is_not_visible() 
         assert!(hint.contains(way_out), "{way_out}: {hint}");
     }
     assert_eq!(
-        error.http_context().and_then(|c| c.request_id.as_deref()),
+        error
+            .http_context()
+            .and_then(|c| c.request_id.as_ref().map(RemoteText::as_data)),
         Some("Root=1-pay")
     );
     let paths: Vec<String> = hub.seen().into_iter().map(|s| s.path).collect();
@@ -480,7 +482,7 @@ async fn runtime_parses_the_recorded_answer_and_unknown_stages() {
     assert_eq!(runtime.hardware.requested.as_deref(), Some("cpu-basic"));
     assert_eq!(runtime.domains[0].domain, "user-tmp-test-space.hf.space");
     let unknown = client.runtime(&space()).await.expect("unknown stage");
-    assert_eq!(unknown.stage, SpaceStage::Unknown("WARMING_UP".into()));
+    assert_eq!(unknown.stage, SpaceStage::from_wire("WARMING_UP"));
     assert_eq!(
         hub.seen()[0].path,
         "/api/spaces/user/tmp_test_space/runtime"
@@ -1048,7 +1050,7 @@ async fn a_400_is_not_retried() {
     assert_eq!(
         error
             .http_context()
-            .and_then(|c| c.server_message.as_deref()),
+            .and_then(|c| c.server_message.as_ref().map(RemoteText::as_data)),
         Some("Invalid flavor: `gpu-huge` is not a hardware flavor")
     );
     assert_eq!(hub.seen().len(), 1);
@@ -1148,7 +1150,10 @@ async fn not_found_names_the_space_and_carries_the_request_id() {
             hub.url
         )
     );
-    assert_eq!(context.error_code.as_deref(), Some("RepoNotFound"));
+    assert_eq!(
+        context.error_code.as_ref().map(RemoteText::as_data),
+        Some("RepoNotFound")
+    );
 }
 
 #[tokio::test]
@@ -1206,7 +1211,7 @@ fn failed(status: u16, headers: &[(&'static str, &str)], body: &str) -> Failed {
 }
 
 fn kind_of(call: &Call, failed: &Failed, role: Option<&str>) -> &'static str {
-    map_http_error(call, "https://hub/x", failed, 1, role, None).kind()
+    map_http_error(call, "https://hub/x", failed, 1, role, &Redactor::none()).kind()
 }
 
 #[test]
@@ -1307,7 +1312,9 @@ fn status_mapping_table() {
 #[test]
 fn server_message_reads_every_documented_body_shape() {
     let none = HeaderMap::new();
-    let message = |body: &str| server_message(&none, body, None);
+    let nothing = Redactor::none();
+    let message =
+        |body: &str| server_message(&none, body, &nothing).map(|m| m.as_data().to_string());
     assert_eq!(
         message("{\"error\":\"Repository not found\"}").as_deref(),
         Some("Repository not found")
@@ -1348,13 +1355,17 @@ fn server_message_reads_every_documented_body_shape() {
             .expect("header"),
     );
     assert_eq!(
-        server_message(&headers, "{\"error\":\"other\"}", None).as_deref(),
+        server_message(&headers, "{\"error\":\"other\"}", &nothing)
+            .as_ref()
+            .map(RemoteText::as_data),
         Some("Access to this resource is disabled.")
     );
     let token = SecretString::new(TOKEN);
     let echoed = format!("{{\"error\":\"token {TOKEN} is not allowed\"}}");
     assert_eq!(
-        server_message(&none, &echoed, Some(&token)).as_deref(),
+        server_message(&none, &echoed, &Redactor::builder().secret(&token).build())
+            .as_ref()
+            .map(RemoteText::as_data),
         Some("token *** is not allowed")
     );
 }
@@ -1489,7 +1500,7 @@ async fn logs_stream_yields_lines_across_chunks_and_skips_keep_alives() {
         .expect("open");
     let lines: Vec<LogLine> = stream.map(|line| line.expect("line")).collect().await;
     assert_eq!(
-        lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(),
+        lines.iter().map(|l| l.text.as_data()).collect::<Vec<_>>(),
         [
             "===== Application Startup at 2025-03-07 12:30:00 =====",
             "INFO:     Uvicorn running on http://0.0.0.0:7860",
@@ -1536,7 +1547,7 @@ async fn logs_tail_stops_at_the_first_idle_pause_and_keeps_the_last_lines() {
         .logs_tail(&space(), LogKind::Build, 3, Duration::from_millis(300))
         .await
         .expect("tail");
-    assert_eq!(tail, ["Step 3/5", "Step 4/5", "Step 5/5"]);
+    assert_eq!(tail.as_data(), "Step 3/5\nStep 4/5\nStep 5/5");
     let elapsed = started.elapsed();
     assert!(
         elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(5),
@@ -1573,7 +1584,7 @@ async fn logs_tail_stops_at_a_line_written_after_the_request() {
         .logs_tail(&space(), LogKind::Run, 50, Duration::from_secs(20))
         .await
         .expect("tail");
-    assert_eq!(tail, ["buffered"]);
+    assert_eq!(tail.as_data(), "buffered");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "stopped by the timestamp, not the idle pause"
@@ -1631,7 +1642,10 @@ async fn a_followed_log_reconnects_and_skips_the_replayed_lines() {
         .logs(&space(), LogKind::Build)
         .await
         .expect("open");
-    let lines: Vec<String> = stream.map(|line| line.expect("line").text).collect().await;
+    let lines: Vec<String> = stream
+        .map(|line| line.expect("line").text.as_data().to_string())
+        .collect()
+        .await;
     assert_eq!(
         lines,
         [
@@ -1667,7 +1681,7 @@ async fn a_log_stream_gives_up_after_max_attempts_drops_in_a_row() {
         .await;
     assert_eq!(items.len(), 2, "{items:?}");
     assert_eq!(
-        items[0].as_ref().map(|l| l.text.as_str()).ok(),
+        items[0].as_ref().map(|l| l.text.as_data()).ok(),
         Some("only line")
     );
     let error = items[1].as_ref().expect_err("gave up");
@@ -1678,7 +1692,7 @@ async fn a_log_stream_gives_up_after_max_attempts_drops_in_a_row() {
         .logs_tail(&space(), LogKind::Run, 10, Duration::from_secs(5))
         .await
         .expect("tail");
-    assert_eq!(tail, ["only line"]);
+    assert_eq!(tail.as_data(), "only line");
     assert_eq!(hub.seen().len(), 4, "a tail never reopens");
 }
 
@@ -1779,4 +1793,96 @@ async fn the_listing_follows_every_page_on_the_endpoint_only() {
     let error = client.list_spaces("user", "x").await.expect_err("foreign");
     assert!(error.to_string().contains("leads off"), "{error}");
     assert_eq!(hub.seen().len(), 4, "the foreign link is not followed");
+}
+
+// ----- the door: what the Hub says is redacted ------------------------------------------------
+
+const RUN_SECRET: &str = "AIzaSy-run-secret-0123456789";
+
+fn run_redactor() -> Redactor {
+    Redactor::builder()
+        .secret(&SecretString::new(RUN_SECRET))
+        .build()
+}
+
+/// A crash log in which a secret is whole, cut across two lines, and cut by the start of the
+/// tail; and an error body that echoes the secret and the token.
+#[tokio::test]
+async fn logs_tails_and_error_bodies_come_out_redacted_by_the_runs_redactor() {
+    let (head, rest) = RUN_SECRET.split_at(10);
+    let lines = [
+        format!("GEMINI_API_KEY={RUN_SECRET}"),
+        format!("cut: {head}"),
+        format!("{rest} <- was cut"),
+        format!("token {TOKEN}"),
+    ];
+    let stream: String = lines
+        .iter()
+        .map(|line| event(line, "2025-03-07T12:30:00.000Z"))
+        .collect();
+    let hub = FakeHub::start(move |seen, _| {
+        if seen.path.contains("/logs/") {
+            Reply {
+                status: 200,
+                headers: vec![("content-type", "text/event-stream".into())],
+                body: ReplyBody::Chunks {
+                    chunks: vec![(Duration::ZERO, stream.clone())],
+                    end: End::Close,
+                },
+            }
+        } else {
+            Reply::json(
+                400,
+                json!({"error": format!("bad value {RUN_SECRET} for token {TOKEN}")}),
+            )
+        }
+    })
+    .await;
+    let client = hub
+        .builder()
+        .redactor(run_redactor())
+        .build()
+        .expect("client");
+    let shown: Vec<String> = client
+        .logs(&space(), LogKind::Run)
+        .await
+        .expect("open")
+        .map(|line| line.expect("line").text.terminal())
+        .collect()
+        .await;
+    assert_eq!(
+        shown,
+        [
+            "GEMINI_API_KEY=***",
+            "cut: ***",
+            "*** <- was cut",
+            "token ***"
+        ]
+    );
+    let tail = client
+        .logs_tail(&space(), LogKind::Run, 2, Duration::from_secs(5))
+        .await
+        .expect("tail");
+    assert_eq!(tail.as_data(), "*** <- was cut\ntoken ***");
+    let error = client.runtime(&space()).await.expect_err("400");
+    let said = error
+        .http_context()
+        .and_then(|c| c.server_message.as_ref())
+        .map(RemoteText::as_data);
+    assert_eq!(said, Some("bad value *** for token ***"));
+    assert!(!error.to_string().contains(RUN_SECRET), "{error}");
+    assert!(!format!("{error:?}").contains(RUN_SECRET), "{error:?}");
+}
+
+/// Without a redactor the client still redacts its own token.
+#[tokio::test]
+async fn a_client_always_redacts_its_token() {
+    let hub =
+        FakeHub::start(|_, _| Reply::json(403, json!({"error": format!("token {TOKEN} may not")})))
+            .await;
+    let client = hub.client();
+    assert!(!client.redactor().is_empty());
+    let error = client.runtime(&space()).await.expect_err("403");
+    let context = error.http_context().expect("context").to_string();
+    assert!(context.contains("token *** may not"), "{context}");
 }

@@ -12,6 +12,7 @@ use super::client::HubClient;
 use super::errors::{is_conflicting_operation, map_http_error};
 use crate::error::{Error, Result};
 use crate::space::SpaceId;
+use crate::untrusted::RemoteText;
 use crate::wait::{self, Idempotency, Outcome};
 
 /// What one call is, for sending, retrying and naming it in errors.
@@ -202,7 +203,7 @@ impl HubClient {
         serde_json::from_str(&text).map_err(|error| Error::MalformedResponse {
             action: call.action.clone(),
             url,
-            detail: format!("the JSON does not fit ({error})"),
+            detail: RemoteText::new(&format!("the JSON does not fit ({error})"), &self.redactor),
         })
     }
 
@@ -224,7 +225,7 @@ impl HubClient {
             failed,
             attempts,
             role.as_deref(),
-            self.token(),
+            &self.redactor,
         )
     }
 }

@@ -21,6 +21,7 @@ use crate::outbound::{self, BlockedPort};
 use crate::scaffold::{self, Scaffold, ScaffoldOptions, SecretDoc};
 use crate::settings::{self, RawEntry, Settings, SettingsInput};
 use crate::space::SpaceId;
+use crate::untrusted::Redactor;
 use crate::urls::HealthPath;
 use crate::visibility::Visibility;
 
@@ -180,6 +181,12 @@ pub struct DeployOptions {
     pub keep: Vec<String>,
     /// The secrets and variables whose URL goes to a port a Space cannot reach.
     pub(crate) outbound: Vec<BlockedPort>,
+    /// Redacts what the Hub and the app say during the deploy: every secret value of
+    /// `settings` and the password of every URL-valued variable. A front end adds the
+    /// credentials it holds (the Hub token goes in with the client, [`crate::deploy()`] merges
+    /// the client's redactor with this one; add a CI job's OIDC token with
+    /// [`crate::RedactorBuilder::include`]).
+    pub redactor: Redactor,
     /// How long building the scaffold took.
     pub(crate) scaffold_time: Duration,
     /// Polling intervals.
@@ -276,6 +283,7 @@ pub fn resolve(raw: &RawInputs) -> Result<DeployOptions> {
     if !created_as.app_is_public() && !frontend_origins.is_empty() {
         warnings.push(rules::PRIVATE_WITH_FRONTEND.to_string());
     }
+    let redactor = settings_redactor(&settings);
     Ok(DeployOptions {
         source: raw.source.clone(),
         space,
@@ -297,6 +305,7 @@ pub fn resolve(raw: &RawInputs) -> Result<DeployOptions> {
         commit_message: raw.commit_message.clone(),
         keep: raw.keep.clone(),
         outbound,
+        redactor,
         scaffold_time,
         poll: PollSettings::default(),
     })
@@ -359,6 +368,25 @@ pub fn resolve_settings(raw: &RawInputs) -> Result<Settings> {
         variables: &raw.variables,
         frontend_origins: &frontend_origins,
     })
+}
+
+/// The redactor of a deploy's settings: each secret value (with its other forms and, for a
+/// URL, its password) and the password of each URL-valued variable. `ALLOWED_ORIGINS` is the
+/// one secret left out: hf-deploy writes it from the frontend origins, which are public (every
+/// browser reads them in the app's CORS answers) and which the report names.
+fn settings_redactor(settings: &Settings) -> Redactor {
+    let secrets = settings
+        .secrets
+        .iter()
+        .filter(|(key, _)| key.as_str() != settings::ALLOWED_ORIGINS)
+        .map(|(_, value)| value);
+    settings
+        .variables
+        .values()
+        .fold(Redactor::builder().secrets(secrets), |builder, value| {
+            builder.variable(value)
+        })
+        .build()
 }
 
 /// Check the inputs a scaffold alone uses (the Space is optional) and build the scaffold of

@@ -424,3 +424,41 @@ fn the_plan_warns_of_blocked_ports_and_of_a_private_app_with_a_frontend() {
     assert!(!private(Public, Some("private"), &[]));
     assert!(!private(Protected, None, &["https://app.example"]));
 }
+
+#[test]
+fn the_plan_redacts_every_secret_value_and_the_password_of_a_url_variable() {
+    let lookup = |key: &str| (key == "FROM_ENV").then(|| "env-secret-value-7".to_string());
+    let options = resolve(&RawInputs {
+        secrets: vec![
+            RawEntry::arg("GEMINI_API_KEY=AIzaSy-plan-secret-42", &lookup),
+            RawEntry::arg("FROM_ENV", &lookup),
+            RawEntry::arg("DATABASE_URL=postgresql://app:db-pass-9@db/app", &lookup),
+        ],
+        variables: RawEntry::lines("CACHE_URL=redis://cache:var-pass-3@r/0\nLOG_LEVEL=info\n"),
+        ..raw()
+    })
+    .expect("valid");
+    let shown = crate::RemoteText::new(
+        "key AIzaSy-plan-secret-42 env env-secret-value-7 db db-pass-9 cache var-pass-3 level info",
+        &options.redactor,
+    );
+    assert_eq!(
+        shown.as_data(),
+        "key *** env *** db *** cache *** level info"
+    );
+    let none = resolve(&raw()).expect("valid");
+    assert!(none.redactor.is_empty(), "no secret, no value to redact");
+    let origins = resolve(&RawInputs {
+        frontend_urls: vec!["https://book.example.com".into()],
+        ..raw()
+    })
+    .expect("valid");
+    assert!(
+        origins.settings.secrets.contains_key("ALLOWED_ORIGINS"),
+        "the origins are a secret of the Space"
+    );
+    assert!(
+        origins.redactor.is_empty(),
+        "and public: the report names them"
+    );
+}

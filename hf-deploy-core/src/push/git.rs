@@ -16,6 +16,7 @@ use crate::error::{Error, HttpContext, Result};
 use crate::field::Field;
 use crate::secret::SecretString;
 use crate::temp::TempFolder;
+use crate::untrusted::RemoteText;
 
 /// Where the fetched `main` is kept in the temporary repository.
 const FETCHED_REF: &str = "refs/remotes/space/main";
@@ -233,7 +234,7 @@ impl PushSession {
                     status: 401,
                     request_id: None,
                     error_code: None,
-                    server_message: Some(server_message.into()),
+                    server_message: Some(RemoteText::unredacted(server_message)),
                 }),
             };
         }
@@ -604,8 +605,11 @@ fn rejected(lines: &[String], status: Option<&str>) -> Error {
         reason.push(format!("(`main` {status})"));
     }
     Error::PushRejected {
-        reason: reason.join("\n"),
-        offending_files: offending_files(lines),
+        reason: RemoteText::unredacted(&reason.join("\n")),
+        offending_files: offending_files(lines)
+            .iter()
+            .map(|file| RemoteText::unredacted(file))
+            .collect(),
     }
 }
 
@@ -822,6 +826,7 @@ mod tests {
         else {
             panic!("a hook refusal is a rejection");
         };
+        let reason = reason.as_data();
         assert!(
             reason.contains("larger than 10 MiB") && reason.contains("pre-receive hook declined"),
             "{reason}"

@@ -16,6 +16,7 @@ use crate::content::{self, FileContent, STREAM_CHUNK};
 use crate::error::{Error, HttpContext, Result};
 use crate::field::Field;
 use crate::secret::SecretString;
+use crate::untrusted::RemoteText;
 use crate::wait::{self, Idempotency, RetryPolicy};
 
 /// Media type of every LFS API request and answer.
@@ -261,10 +262,10 @@ pub(crate) async fn upload(
             return Err(Error::MalformedResponse {
                 action,
                 url: batch_url.to_string(),
-                detail: format!(
+                detail: RemoteText::unredacted(&format!(
                     "the Hub picked the `{transfer}` transfer, which hf-deploy does not speak (it offered {}); nothing was uploaded",
                     TRANSFERS.map(|t| format!("`{t}`")).join(" and ")
-                ),
+                )),
             });
         }
         for object in chunk {
@@ -272,7 +273,10 @@ pub(crate) async fn upload(
                 return Err(Error::MalformedResponse {
                     action,
                     url: batch_url.to_string(),
-                    detail: format!("no entry for `{}` (oid {})", object.path, object.oid),
+                    detail: RemoteText::unredacted(&format!(
+                        "no entry for `{}` (oid {})",
+                        object.path, object.oid
+                    )),
                 });
             };
             upload_one(client, batch_url, auth.as_ref(), object, entry, retry).await?;
@@ -306,7 +310,7 @@ async fn upload_one(
                 status: u16::try_from(error.code).unwrap_or(0),
                 request_id: None,
                 error_code: None,
-                server_message: Some(error.message.clone()),
+                server_message: Some(RemoteText::unredacted(&error.message)),
             }),
         });
     }
@@ -359,7 +363,7 @@ async fn upload_multipart(
     let malformed = |detail: String| Error::MalformedResponse {
         action: action.clone(),
         url: redact(&upload.href),
-        detail,
+        detail: RemoteText::unredacted(&detail),
     };
     let chunk_size: u64 = chunk_size
         .parse()
@@ -450,7 +454,7 @@ fn action_headers(
             return Err(Error::MalformedResponse {
                 action: action.to_string(),
                 url: redact(href),
-                detail: format!("header `{key}` cannot be sent"),
+                detail: RemoteText::unredacted(&format!("header `{key}` cannot be sent")),
             });
         };
         value.set_sensitive(true);
@@ -492,7 +496,7 @@ async fn send(
         request.try_clone().ok_or_else(|| Error::MalformedResponse {
             action: action.to_string(),
             url: redact(url),
-            detail: "the request cannot be repeated".into(),
+            detail: RemoteText::unredacted("the request cannot be repeated"),
         })
     };
     send_each(make, method, url, action, retry).await
@@ -590,13 +594,14 @@ async fn status_error(
                 .map(str::to_string)
         })
         .or_else(|| (!body.trim().is_empty()).then(|| body.trim().chars().take(500).collect()));
+    let remote = |text: String| RemoteText::unredacted(&text);
     let context = Box::new(HttpContext {
         method: method.to_string(),
         url: redact(url),
         status,
-        request_id,
-        error_code,
-        server_message: header_message.or(body_message),
+        request_id: request_id.map(remote),
+        error_code: error_code.map(remote),
+        server_message: header_message.or(body_message).map(remote),
     });
     let action = action.to_string();
     match status {
@@ -634,7 +639,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&text).map_err(|e| Error::MalformedResponse {
         action: action.to_string(),
         url: redact(url),
-        detail: format!("not a Git LFS batch answer ({e})"),
+        detail: RemoteText::unredacted(&format!("not a Git LFS batch answer ({e})")),
     })
 }
 

@@ -971,9 +971,13 @@ async fn push_over_http_reports_a_pre_receive_rejection_with_offending_files() {
         panic!("{error:?}")
     };
     assert_eq!(
-        offending_files,
-        &vec!["app/data/huge.csv".to_string(), "Dockerfile".to_string()]
+        offending_files
+            .iter()
+            .map(crate::RemoteText::as_data)
+            .collect::<Vec<_>>(),
+        ["app/data/huge.csv", "Dockerfile"]
     );
+    let reason = reason.as_data();
     assert!(reason.contains("larger than 10 MiB"), "{reason}");
     assert!(reason.contains("pre-receive hook declined"), "{reason}");
     assert!(error.hint().is_some_and(|h| h.contains("LFS")));

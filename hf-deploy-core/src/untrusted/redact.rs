@@ -38,6 +38,9 @@ struct Inner {
     /// escape sequences and invisible characters removed, see [`View`]), longest first, each
     /// once.
     long: Vec<String>,
+    /// The values of `long` whose pieces are redacted at the edges of a text: all but the forms
+    /// of a URL-valued secret, whose password alone is (see [`RedactorBuilder::secret`]).
+    edge: Vec<String>,
     /// Values shorter than [`MIN_PIECE`] characters (trimmed), longest first, each once.
     short: Vec<String>,
     /// Finds every occurrence of every long value in one pass, overlapping ones included.
@@ -49,7 +52,8 @@ struct Inner {
 /// Collects the values of a [`Redactor`]. `Debug` shows how many, never a value.
 #[derive(Default)]
 pub struct RedactorBuilder {
-    values: Vec<String>,
+    /// Each value, and whether its pieces are redacted at the edges of a text.
+    values: Vec<(String, bool)>,
 }
 
 impl fmt::Debug for RedactorBuilder {
@@ -62,16 +66,22 @@ impl fmt::Debug for RedactorBuilder {
 
 impl RedactorBuilder {
     /// A secret value (a Space secret, the Hub token, the job's OIDC token, an exchanged
-    /// token), trimmed (a blank value is no secret and is left out): the value, its percent-decoded, percent-encoded and JSON-escaped forms when they
-    /// differ, and, when the value is a URL with a password, that password as written and
-    /// percent-decoded.
+    /// token), trimmed (a blank value is no secret and is left out): the value, its
+    /// percent-decoded, percent-encoded and JSON-escaped forms when they differ, and, when the
+    /// value is a URL with a password, that password as written and percent-decoded.
+    ///
+    /// A URL-valued secret (`scheme://...`) is redacted whole wherever it occurs; at the edges
+    /// of a text only the pieces of its password are (its scheme, user, host and path are no
+    /// secret on their own, and a piece of them, such as `postgres`, is an ordinary word).
     pub fn secret(mut self, value: &SecretString) -> Self {
         let value = value.expose().trim();
         if value.is_empty() {
             return self;
         }
-        self.values.push(value.to_string());
-        self.values.extend(other_forms(value));
+        let edges = !is_url(value);
+        self.values.push((value.to_string(), edges));
+        self.values
+            .extend(other_forms(value).into_iter().map(|form| (form, edges)));
         if let Some(password) = url_password(value) {
             self.add_password(password);
         }
@@ -92,27 +102,46 @@ impl RedactorBuilder {
         self
     }
 
+    /// Every value `redactor` knows, as it knows them: to merge the redactors of a run (the
+    /// plan's secrets, a client's token, the tokens a front end holds) into one.
+    pub fn include(mut self, redactor: &Redactor) -> Self {
+        let inner = &redactor.inner;
+        self.values.extend(
+            inner
+                .long
+                .iter()
+                .map(|value| (value.clone(), inner.edge.contains(value))),
+        );
+        self.values
+            .extend(inner.short.iter().map(|value| (value.clone(), true)));
+        self
+    }
+
     fn add_password(&mut self, password: &str) {
-        self.values.push(password.to_string());
+        self.values.push((password.to_string(), true));
         if let Some(decoded) = percent_decode(password) {
-            self.values.push(decoded);
+            self.values.push((decoded, true));
         }
     }
 
     /// The redactor.
     pub fn build(self) -> Redactor {
         let mut long = Vec::new();
+        let mut edge = Vec::new();
         let mut short = Vec::new();
-        for value in self.values {
+        for (value, edges) in self.values {
             let trimmed = value.trim();
             let matching = View::of(trimmed);
             if matching.text().chars().count() >= MIN_PIECE {
                 long.push(matching.text().to_string());
+                if edges {
+                    edge.push(matching.text().to_string());
+                }
             } else if !trimmed.is_empty() {
                 short.push(trimmed.to_string());
             }
         }
-        for list in [&mut long, &mut short] {
+        for list in [&mut long, &mut edge, &mut short] {
             list.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
             list.dedup();
         }
@@ -127,6 +156,7 @@ impl RedactorBuilder {
         Redactor {
             inner: Arc::new(Inner {
                 long,
+                edge,
                 short,
                 finder,
             }),
@@ -233,14 +263,14 @@ impl Redactor {
         let hay = view.text();
         let head = self
             .inner
-            .long
+            .edge
             .iter()
             .map(|value| suffix_at_start(value, hay))
             .max()
             .unwrap_or(0);
         let tail = self
             .inner
-            .long
+            .edge
             .iter()
             .map(|value| prefix_at_end(value, hay))
             .max()
@@ -437,6 +467,16 @@ fn replace(text: &str, mut stretches: Vec<Range<usize>>) -> String {
 /// The password of a URL-valued value (`scheme://user:password@host/...`), as written: the
 /// user part holds no `:`, `/` or `@`, the password runs to the next `@` (a password with an
 /// `@` must be percent-encoded in a URL, as `%40`).
+/// True when `value` starts with a URL scheme and `://` (`postgresql://...`).
+fn is_url(value: &str) -> bool {
+    value.trim().split_once("://").is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    })
+}
+
 fn url_password(value: &str) -> Option<&str> {
     let (scheme, rest) = value.trim().split_once("://")?;
     let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -620,6 +660,54 @@ mod tests {
         assert_eq!(format!("{r:?}"), "Redactor { values: 1 }");
         assert_eq!(r.redact("  x  "), "  x  ");
         assert!(Redactor::none().is_empty());
+    }
+
+    /// The example backend has a `postgres` service and a `DATABASE_URL` secret: the name of the
+    /// service is a piece of the URL, not of its password, and stays.
+    #[test]
+    fn pieces_of_a_url_secret_at_an_edge_are_its_passwords_only() {
+        let r = Redactor::builder()
+            .secret(&SecretString::new(
+                "postgresql://postgres:pw-Zq81x@127.0.0.1:5432/postgres",
+            ))
+            .secret(&SecretString::new(
+                "postgresql://postgres@127.0.0.1:5432/postgres",
+            ))
+            .build();
+        assert_eq!(r.redact("postgres"), "postgres");
+        assert_eq!(
+            r.redact("postgres connection failed"),
+            "postgres connection failed"
+        );
+        assert_eq!(r.redact("see postgresql"), "see postgresql");
+        assert_eq!(
+            r.redact("url postgresql://postgres@127.0.0.1:5432/postgres"),
+            "url ***"
+        );
+        assert_eq!(r.redact("Zq81x@127.0.0.1 cut"), "***@127.0.0.1 cut");
+        assert_eq!(r.redact("cut at pw-Zq"), "cut at ***");
+        let merged = Redactor::builder().include(&r).build();
+        assert_eq!(merged.redact("postgres"), "postgres", "kept by a merge");
+        assert_eq!(merged.redact("cut at pw-Zq"), "cut at ***");
+    }
+
+    #[test]
+    fn a_merged_redactor_knows_the_values_of_each() {
+        let plan = Redactor::builder()
+            .secret(&SecretString::new("postgresql://app:pw-in-url@db/app"))
+            .secret(&SecretString::new("ab"))
+            .build();
+        let client = redactor(&["hf_client_token_value"]);
+        let run = Redactor::builder()
+            .include(&plan)
+            .include(&client)
+            .include(&Redactor::none())
+            .build();
+        assert_eq!(
+            run.redact("pw=pw-in-url token hf_client_token_value key=ab"),
+            "pw=*** token *** key=***"
+        );
+        assert!(!run.is_empty());
     }
 
     #[test]

@@ -147,6 +147,40 @@ pub(super) fn markdown_inline(line: &str) -> String {
     out
 }
 
+/// One folded line (see [`fold`]) as an inline code span that it cannot close: backticks one
+/// more than its longest run, a space inside them when it starts or ends with a backtick (which
+/// CommonMark strips), and `|` written `\|` for a table (a zero-width space before it after a
+/// backslash). Empty text gives an empty span's text: nothing.
+pub(super) fn code_span(line: &str) -> String {
+    if line.is_empty() {
+        return String::new();
+    }
+    let ticks: String = std::iter::repeat_n('`', longest_run(line, '`') + 1).collect();
+    let pad = if line.starts_with('`') || line.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    let mut code = String::with_capacity(line.len() + 2 * ticks.len() + 4);
+    code.push_str(&ticks);
+    code.push_str(pad);
+    let mut after_backslash = false;
+    for c in line.chars() {
+        if c == '|' {
+            if after_backslash {
+                code.push(BREAK);
+            }
+            code.push_str("\\|");
+        } else {
+            code.push(c);
+        }
+        after_backslash = c == '\\';
+    }
+    code.push_str(pad);
+    code.push_str(&ticks);
+    code
+}
+
 /// Terminal text (see [`terminal`]) as a fenced Markdown code block that it cannot close: the
 /// fence is the character (backtick or tilde) whose longest run in the text is shorter, one
 /// longer than that run and at least three long. `lang` keeps only `A-Z a-z 0-9 + - . _`.
@@ -254,6 +288,20 @@ mod tests {
         assert_eq!(markdown_inline("www.x"), "www\u{200b}\\.x");
         assert_eq!(markdown_inline("<b>&amp;|"), "\\<b\\>\\&amp\\;\\|");
         assert_eq!(markdown_inline("a @ # b"), "a \\@ \\# b");
+    }
+
+    #[test]
+    fn code_span_cannot_be_closed_from_inside_nor_break_a_cell() {
+        assert_eq!(code_span("plain"), "`plain`");
+        assert_eq!(code_span("a `tick`"), "`` a `tick` ``");
+        assert_eq!(code_span("``x``"), "``` ``x`` ```");
+        assert_eq!(code_span("a|b"), "`a\\|b`");
+        assert_eq!(code_span("a\\|b"), "`a\\\u{200b}\\|b`");
+        assert_eq!(
+            code_span("[x](https://a) @me <b>"),
+            "`[x](https://a) @me <b>`"
+        );
+        assert_eq!(code_span(""), "");
     }
 
     #[test]

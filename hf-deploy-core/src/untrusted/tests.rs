@@ -218,3 +218,36 @@ fn a_debug_frame_that_completes_a_secret_shows_the_mark_alone() {
     assert_eq!(text.as_data(), "\u{10fbb}G");
     assert_eq!(format!("{text:?}"), "RemoteText(\"***\")");
 }
+
+#[test]
+fn a_code_span_of_app_text_is_inert_and_redacted() {
+    let name = RemoteText::new(
+        &format!("<script>|`x`\n[a](https://b) key={GEMINI}"),
+        &redactor(),
+    );
+    let span = name.markdown_code_span();
+    assert_eq!(span, "``<script>\\|`x` [a](https://b) key=***``");
+    assert_eq!(RemoteText::new("", &redactor()).markdown_code_span(), "");
+}
+
+#[test]
+fn lines_split_a_tail_redacted_whole() {
+    let log = RemoteText::log_tail(&crash_log(), 3, 4096, &redactor());
+    let lines = log.lines();
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        assert_no_secret(&line.terminal());
+    }
+    assert_eq!(lines[1].as_data(), "DATABASE_URL=***");
+    assert_eq!(lines[2].as_data(), "***");
+    assert!(RemoteText::new("", &redactor()).lines().is_empty());
+}
+
+#[test]
+fn a_text_read_back_from_json_is_data() {
+    let text = RemoteText::new(&format!("status {GEMINI}\u{1b}[31m"), &redactor());
+    let json = serde_json::to_string(&text).expect("json");
+    let back: RemoteText = serde_json::from_str(&json).expect("read back");
+    assert_eq!(back, text);
+    assert_eq!(back.terminal(), "status ***");
+}

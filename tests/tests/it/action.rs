@@ -40,13 +40,13 @@ async fn emulator() -> Emulator {
 }
 
 /// A runner's workspace: the backend at `backend/`, the event payload, outputs and summary files.
-struct Workspace {
+pub(crate) struct Workspace {
     dir: tempfile::TempDir,
     _backend: tempfile::TempDir,
 }
 
 impl Workspace {
-    fn new() -> Workspace {
+    pub(crate) fn new() -> Workspace {
         let backend = copy_tree(&example_backend());
         let dir = tempfile::tempdir().unwrap();
         std::fs::rename(backend.path(), dir.path().join("backend")).unwrap_or_else(|_| {
@@ -58,11 +58,11 @@ impl Workspace {
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn event(&self, action: &str) -> PathBuf {
+    pub(crate) fn event(&self, action: &str) -> PathBuf {
         let path = self.path(&format!("event-{action}.json"));
         std::fs::copy(
             workspace_root().join(format!("tests/fixtures/github/pull_request.{action}.json")),
@@ -73,7 +73,7 @@ impl Workspace {
     }
 }
 
-fn runner_env(
+pub(crate) fn runner_env(
     workspace: &Workspace,
     emulator: &Emulator,
     github: &FakeGitHub,
@@ -109,7 +109,7 @@ fn runner_env(
     env
 }
 
-fn base_inputs(extra: &[(&'static str, String)]) -> Vec<(String, String)> {
+pub(crate) fn base_inputs(extra: &[(&'static str, String)]) -> Vec<(String, String)> {
     let secrets = format!(
         "GEMINI_API_KEY={GEMINI}\nDATABASE_URL=postgresql://app:{DB_PASSWORD}@db.example.com/app?sslmode=require\n"
     );
@@ -138,7 +138,7 @@ fn parse_outputs(path: &Path) -> BTreeMap<String, String> {
 }
 
 /// stdout without the `::add-mask::` lines (which carry the values on purpose, for the runner).
-fn without_masks(stdout: &str) -> String {
+pub(crate) fn without_masks(stdout: &str) -> String {
     stdout
         .lines()
         .filter(|l| !l.starts_with("::add-mask::"))
@@ -429,8 +429,14 @@ async fn a_failed_deploy_is_reported_in_the_comment_with_its_log_tail() {
         .comment_with("hf-deploy:space=local/action-app")
         .expect("the failure is commented");
     assert!(comment.contains("torch==9.9.9"), "{comment}");
-    // The fence around the log is longer than any backtick run inside it.
-    assert!(comment.contains("````"), "{comment}");
+    // The log is in one fenced block that no line of it can close: its fence is of the
+    // character the log has the shorter runs of (tildes here), longer than any of them.
+    let open = comment.find("~~~text\n").expect("the log's fence");
+    let close = comment[open + 8..].find("\n~~~\n").expect("its end") + open + 8;
+    assert!(
+        comment[open..close].contains("a line with ``` backticks"),
+        "{comment}"
+    );
     let summary = std::fs::read_to_string(workspace.path("summary.md")).unwrap();
     assert!(
         summary.contains("<details>") && summary.contains("torch==9.9.9"),

@@ -31,4 +31,5 @@ mod scaffold;
 mod settings_2026;
 mod space_image;
 mod stages;
+mod untrusted;
 mod verify;

@@ -9,6 +9,7 @@ use hf_deploy_core::{Error, Field};
 use super::joblog::emit;
 use crate::github::commands::{self as gha, Level, Properties};
 use crate::github::inputs::{SPELLING, spelling};
+use crate::guard::shown;
 use crate::ui::{Reported, Ui, render_error};
 
 /// Annotate `error` for the job page and end with its exit code (2 for bad input).
@@ -24,9 +25,9 @@ pub(super) fn failure(error: Error, workspace: &Path, ui: &Ui) -> anyhow::Error 
     let code = if error.is_usage() { 2 } else { 1 };
     let text = match error.field() {
         Some(_) => {
-            let mut text = format!("error: {}", error.message_with(SPELLING));
+            let mut text = format!("error: {}", shown(&error.message_with(SPELLING)));
             if let Some(hint) = error.hint_with(SPELLING) {
-                text.push_str(&format!("\nhint: {hint}"));
+                text.push_str(&format!("\nhint: {}", shown(&hint)));
             }
             text
         }

@@ -11,8 +11,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use hf_deploy_core::Error;
 use hf_deploy_core::report::DeployReport;
+use hf_deploy_core::{Error, Redactor, RemoteText};
 
 use super::annotate;
 use super::joblog::{emit, warn_on_error};
@@ -98,7 +98,7 @@ pub(super) async fn close_preview(run: &Run, close: &ClosePreview) -> anyhow::Re
     let report = DeployReport {
         space_id: space.to_string(),
         space_url: space.web_url(run.hub.endpoint()),
-        stage: gone.then(|| "DELETED".into()),
+        stage: gone.then(|| RemoteText::new("DELETED", &Redactor::none())),
         ..DeployReport::default()
     };
     write_outputs(&run.runner, &report)?;
@@ -143,11 +143,14 @@ fn comment(close: &ClosePreview, outcome: &Outcome, marker: &str) -> String {
             expected,
         },
     };
-    markdown::ended(&Ended {
-        space: &space,
-        merged: close.merged,
-        label_removed: close.label_removed.as_deref(),
-        outcome,
-        marker,
-    })
+    markdown::ended(
+        &Ended {
+            space: &space,
+            merged: close.merged,
+            label_removed: close.label_removed.as_deref(),
+            outcome,
+            marker,
+        },
+        &crate::guard::redactor(),
+    )
 }

@@ -33,7 +33,7 @@ mod resolve;
 use std::path::Path;
 use std::process::ExitCode;
 
-use hf_deploy_core::{DeployOptions, Error};
+use hf_deploy_core::{DeployOptions, Error, SecretString};
 use octocrab::models::repos::DeploymentStatusState;
 
 use crate::github::api::{self, DeploymentOutcome, NewDeployment, StatusText, StatusUpdate};
@@ -42,11 +42,14 @@ use crate::github::inputs::{ActionCommand, ActionInputs};
 use crate::github::job;
 use crate::ui::Ui;
 
-use self::joblog::{emit, warn_on_error};
+use self::joblog::{emit, emit_masks, warn_on_error};
 use self::publish::Deployed;
 use self::resolve::{Deploy, GitHub, Job, Resolved, Run};
 
 pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
+    // The runner reads stdout and stderr for workflow commands: what is shown is written for
+    // the workflow log from here on.
+    crate::guard::use_workflow_log();
     let mut vars: Vec<(String, String)> = std::env::vars().collect();
     let inputs = match mask(&vars) {
         Ok(inputs) => inputs,
@@ -74,10 +77,20 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Step 1: read the inputs and print an `::add-mask::` for every secret they hold.
+/// Step 1: read the inputs and print an `::add-mask::` for every secret they hold; the run's
+/// redactor learns them at once, for what the runner does not mask (the comment, outputs).
 fn mask(vars: &[(String, String)]) -> Result<ActionInputs, Error> {
     let inputs = ActionInputs::from_env(vars.iter().cloned())?;
-    emit(&inputs.mask_commands());
+    emit_masks(&inputs.mask_commands());
+    // `ALLOWED_ORIGINS` holds the frontend origins, which are public (the plan leaves them
+    // out of its redactor too, and the report names them).
+    let values: Vec<SecretString> = inputs
+        .secret_values()
+        .into_iter()
+        .filter(|(key, _)| *key != Some("ALLOWED_ORIGINS"))
+        .map(|(_, value)| SecretString::new(value))
+        .collect();
+    crate::guard::learn_secrets(&values);
     Ok(inputs)
 }
 

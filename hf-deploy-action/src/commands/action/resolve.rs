@@ -14,7 +14,7 @@ use octocrab::Octocrab;
 
 use super::annotate;
 use super::gate::{self, Checked};
-use super::joblog::emit;
+use super::joblog::{emit, emit_masks};
 use super::mark::{self, Found};
 use crate::github::api::{self, GitHubRepo, Target};
 use crate::github::commands as gha;
@@ -139,6 +139,10 @@ pub(super) async fn resolve(
         Target::Deploy { .. } => Some(resolve_options(&config, &target).await?.map_err(fail)?),
         _ => None,
     };
+    if let Some(options) = &options {
+        // The passwords of URL-valued variables, and the secrets' other forms.
+        crate::guard::learn(&options.redactor);
+    }
     let (github, run_url) = github_api(&runner, &config);
     let api = github.as_ref().map(|g| (&g.client, &g.repo));
     let target = match gate::recheck(api, event.as_ref(), target, &config, &github_sha).await {
@@ -252,7 +256,8 @@ async fn check_mark(hub: &HubClient, space: &SpaceId, expected: &str) -> anyhow:
                 mark::why_kept(space, &found, expected)
             );
             emit(&gha::error("hf-deploy", &text));
-            Err(Reported(format!("error: {text}"), 1).into())
+            // The mark found is the Hub's text: through the door on stderr too.
+            Err(Reported(format!("error: {}", crate::guard::shown(&text)), 1).into())
         }
         Err(error) => {
             emit(&annotate::annotations(&error, Path::new("")));
@@ -313,12 +318,14 @@ async fn hub_client(
     }
     oidc::check(vars, config.preview)?;
     let scoped = oidc::scoped_token(vars, endpoint, space).await?;
-    // Masked before anything else is printed.
-    emit(&gha::mask(scoped.token.expose()));
+    // Masked before anything else is printed, and redacted from everything written.
+    emit_masks(&gha::mask(scoped.token.expose()));
+    crate::guard::learn_secrets([&scoped.token]);
     let until = std::time::Instant::now() + scoped.expires_in;
     let hub = HubClient::builder()
         .endpoint(endpoint)
         .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")))
+        .redactor(crate::guard::redactor())
         .token(scoped.token)
         .scoped_token(until)
         .build()?;

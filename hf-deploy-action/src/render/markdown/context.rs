@@ -1,20 +1,20 @@
 //! What the Markdown templates see, and the one size decision.
 //!
-//! Values keep the text they came with: the templates escape each through a filter of
-//! `escape.rs`. The log tail is the one exception made here: it is stripped of terminal
-//! escapes and every secret value is blanked out (`***`) once, because a log may echo the
-//! environment and the runner's masking reaches neither a step summary nor a comment.
+//! Values keep the text they came with (the report's text from outside as its redacted data):
+//! the templates escape each through a filter of `escape.rs`, which redacts it again with the
+//! run's redactor, because a log may echo the environment and the runner's masking reaches
+//! neither a step summary nor a comment.
 //!
 //! The size decision ([`Prepared::fit`]) is made once per rendering: when the whole report
 //! does not fit, the file list loses its last lines first, then the log its oldest lines; a
 //! report that fits with neither is shown as its headline and a note. Nothing else is cut,
 //! and nothing is cut after rendering.
 
-use hf_deploy_core::SecretString;
+use hf_deploy_core::RemoteText;
 use hf_deploy_core::report::{DeployReport, Outcome};
 use serde::Serialize;
 
-use super::super::{seconds, short_sha, strip_ansi, timings};
+use super::super::{seconds, short_sha, timings};
 use super::escape::Ours;
 
 /// How much of a report a rendering keeps.
@@ -31,16 +31,16 @@ pub(super) enum Cut {
     HeadlineOnly,
 }
 
-/// A report made ready to render: the file list flattened, the log cleaned and redacted.
+/// A report made ready to render: the file list and the log as lines.
 pub(super) struct Prepared<'a> {
     report: &'a DeployReport,
     file_lines: Vec<(&'static str, &'a str)>,
-    log: Vec<String>,
+    log: Vec<&'a str>,
 }
 
 impl<'a> Prepared<'a> {
-    /// Prepare `report`; every value of `redact` is blanked out of the log tail.
-    pub(super) fn new(report: &'a DeployReport, redact: &[SecretString]) -> Self {
+    /// Prepare `report`.
+    pub(super) fn new(report: &'a DeployReport) -> Self {
         let files = &report.files;
         let file_lines = [
             ("added", &files.added),
@@ -48,13 +48,9 @@ impl<'a> Prepared<'a> {
             ("removed", &files.removed),
         ]
         .into_iter()
-        .flat_map(|(change, list)| list.iter().map(move |path| (change, path.as_str())))
+        .flat_map(|(change, list)| list.iter().map(move |path| (change, path.as_data())))
         .collect();
-        let log = report
-            .log_tail
-            .iter()
-            .map(|line| redact_secrets(&strip_ansi(line), redact))
-            .collect();
+        let log = report.log_tail.iter().map(RemoteText::as_data).collect();
         Prepared {
             report,
             file_lines,
@@ -114,12 +110,12 @@ impl<'a> Prepared<'a> {
             app_url: &report.app_url,
             docs_url: &report.docs_url,
             health_url: &report.health_url,
-            health: report.health.as_ref().map(|h| h.status.as_str()),
+            health: report.health.as_ref().map(|h| h.status.as_data()),
             commit: report.commit_sha.as_deref().map(|sha| Commit {
                 sha: short_sha(sha),
                 changed: report.changed,
             }),
-            stage: report.stage.as_deref(),
+            stage: report.stage.as_ref().map(RemoteText::as_data),
             settings: settings(report),
             files: self.files(file_lines),
             services: services(report),
@@ -129,14 +125,14 @@ impl<'a> Prepared<'a> {
                 .map(|cors| Cors {
                     origin: &cors.origin,
                     allowed: cors.allowed,
-                    detail: &cors.detail,
+                    detail: cors.detail.as_data(),
                 })
                 .collect(),
             timings: timings_rows(report),
-            warnings: &report.warnings,
+            warnings: report.warnings.iter().map(RemoteText::as_data).collect(),
             error: report.error.as_ref().map(|error| ErrorBlock {
                 kind: &error.kind,
-                message: &error.message,
+                message: error.message.as_data(),
             }),
             log: self.log(log_lines),
         }
@@ -214,10 +210,14 @@ fn services(report: &DeployReport) -> Vec<Service<'_>> {
         .iter()
         .flat_map(|health| &health.services)
         .map(|(name, service)| Service {
-            name,
+            name: name.as_data(),
             ok: service.is_ok(),
-            status: &service.status,
-            detail: service.detail.as_deref().unwrap_or_default(),
+            status: service.status.as_data(),
+            detail: service
+                .detail
+                .as_ref()
+                .map(RemoteText::as_data)
+                .unwrap_or_default(),
         })
         .collect()
 }
@@ -238,22 +238,6 @@ fn timings_rows(report: &DeployReport) -> Option<Timings> {
     })
 }
 
-/// Replace every occurrence of every secret value (three characters or more) with `***`,
-/// longest first, so that a secret containing another is replaced whole.
-fn redact_secrets(text: &str, secrets: &[SecretString]) -> String {
-    let mut values: Vec<&str> = secrets
-        .iter()
-        .map(SecretString::expose)
-        .filter(|v| v.len() >= 3)
-        .collect();
-    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    let mut out = text.to_string();
-    for value in values {
-        out = out.replace(value, "***");
-    }
-    out
-}
-
 /// The report template's `report`.
 #[derive(Serialize)]
 pub(super) struct ReportContext<'a> {
@@ -272,7 +256,7 @@ pub(super) struct ReportContext<'a> {
     services: Vec<Service<'a>>,
     cors: Vec<Cors<'a>>,
     timings: Option<Timings>,
-    warnings: &'a [String],
+    warnings: Vec<&'a str>,
     error: Option<ErrorBlock<'a>>,
     log: Option<Log>,
 }

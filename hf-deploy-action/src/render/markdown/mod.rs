@@ -10,7 +10,7 @@
 mod context;
 mod escape;
 
-use hf_deploy_core::SecretString;
+use hf_deploy_core::Redactor;
 use hf_deploy_core::report::DeployReport;
 use minijinja::{Environment, UndefinedBehavior, context};
 use serde::Serialize;
@@ -36,14 +36,14 @@ pub(super) const TEMPLATES: [(&str, &str); 3] = [
 ];
 
 /// The environment of every Markdown rendering: strict undefined values, only filtered
-/// values printed (`escape.rs`).
-pub(super) fn environment() -> Environment<'static> {
+/// values printed (`escape.rs`), each redacted by `redactor`.
+pub(super) fn environment(redactor: &Redactor) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
-    escape::install(&mut env);
+    escape::install(&mut env, redactor);
     for (name, source) in TEMPLATES {
         // The templates are part of the binary and tested: they always parse.
         let _ = env.add_template(name, source);
@@ -51,11 +51,11 @@ pub(super) fn environment() -> Environment<'static> {
     env
 }
 
-/// The report for the step summary, under [`MAX_CHARS`]; every value of `redact` is blanked
-/// out of its log tail.
-pub(crate) fn summary(report: &DeployReport, redact: &[SecretString]) -> String {
-    let prepared = Prepared::new(report, redact);
-    fitted(REPORT, &prepared, |report| context! { report })
+/// The report for the step summary, under [`MAX_CHARS`]; every value is redacted by
+/// `redactor` (the run's).
+pub(crate) fn summary(report: &DeployReport, redactor: &Redactor) -> String {
+    let prepared = Prepared::new(report);
+    fitted(REPORT, &prepared, redactor, |report| context! { report })
 }
 
 /// Everything in a pull-request comment about one deploy.
@@ -73,8 +73,8 @@ pub(crate) struct Comment<'a> {
     pub(crate) run_url: Option<&'a str>,
     /// The hidden marker that finds the comment again (`github::api::marker`): our own text.
     pub(crate) marker: &'a str,
-    /// Secret values to blank out of the log tail.
-    pub(crate) redact: &'a [SecretString],
+    /// The run's redactor: every value of the comment passes it.
+    pub(crate) redactor: &'a Redactor,
 }
 
 /// The pull-request comment: a header, the report with its log tail, a footer with the
@@ -89,14 +89,16 @@ pub(crate) fn comment(comment: &Comment<'_>) -> String {
         run_url: Option<&'a str>,
         marker: Ours,
     }
-    let prepared = Prepared::new(comment.report, comment.redact);
-    fitted(COMMENT, &prepared, |report| CommentContext {
-        report,
-        space: comment.space,
-        succeeded: comment.succeeded,
-        commit: comment.head_sha.filter(|s| !s.is_empty()).map(short_sha),
-        run_url: comment.run_url,
-        marker: Ours(comment.marker.to_string()),
+    let prepared = Prepared::new(comment.report);
+    fitted(COMMENT, &prepared, comment.redactor, |report| {
+        CommentContext {
+            report,
+            space: comment.space,
+            succeeded: comment.succeeded,
+            commit: comment.head_sha.filter(|s| !s.is_empty()).map(short_sha),
+            run_url: comment.run_url,
+            marker: Ours(comment.marker.to_string()),
+        }
     })
 }
 
@@ -133,15 +135,16 @@ pub(crate) struct Ended<'a> {
 }
 
 /// The comment left when a preview ends: why (merged, closed or label removed) and what
-/// became of the preview Space; the marker last.
-pub(crate) fn ended(ended: &Ended<'_>) -> String {
+/// became of the preview Space; the marker last. The label and the mark found are text from
+/// outside: the filters take them through the door, redacted by `redactor`.
+pub(crate) fn ended(ended: &Ended<'_>, redactor: &Redactor) -> String {
     let (outcome, found, expected) = match ended.outcome {
         EndOutcome::Deleted => ("deleted", None, None),
         EndOutcome::Gone => ("gone", None, None),
         EndOutcome::Kept { found, expected } => ("kept", found, Some(expected)),
     };
     render(
-        &environment(),
+        &environment(redactor),
         CLOSED,
         &context! {
             space => ended.space,
@@ -159,9 +162,10 @@ pub(crate) fn ended(ended: &Ended<'_>) -> String {
 fn fitted<'a, C: Serialize>(
     template: &str,
     prepared: &Prepared<'a>,
+    redactor: &Redactor,
     wrap: impl Fn(ReportContext<'a>) -> C,
 ) -> String {
-    let env = environment();
+    let env = environment(redactor);
     let render_cut = |cut: Cut| render(&env, template, &wrap(prepared.context(cut)));
     let cut = prepared.fit(|cut| render_cut(cut).chars().count() <= MAX_CHARS);
     render_cut(cut)
@@ -177,7 +181,7 @@ fn render<C: Serialize>(env: &Environment<'_>, template: &str, context: &C) -> S
         // nothing.
         Err(error) => format!(
             "### Report could not be rendered\n\n{}\n",
-            escape::md_text(&error.to_string())
+            escape::md_text(&error.to_string(), &Redactor::none())
         ),
     }
 }

@@ -1,16 +1,16 @@
 //! The comment and the summary as whole documents: the comment's parts and marker, one
 //! redacted log tail, and the one size budget.
 
-use hf_deploy_core::SecretString;
-use hf_deploy_core::report::samples::{build_error, dry_run, healthy};
+use hf_deploy_core::report::samples::{build_error, dry_run, healthy, text};
 use hf_deploy_core::report::{DeployReport, HealthSummary};
 use hf_deploy_core::verify::ServiceHealth;
+use hf_deploy_core::{Redactor, SecretString};
 
 use super::{Comment, EndOutcome, Ended, MAX_CHARS, comment, ended, summary};
 
 const MARKER: &str = "<!-- hf-deploy:space=alice/rag-chatbot -->";
 
-fn failed_comment(report: &DeployReport, redact: &[SecretString]) -> String {
+fn failed_comment(report: &DeployReport, redactor: &Redactor) -> String {
     comment(&Comment {
         report,
         space: "alice/rag-chatbot",
@@ -18,7 +18,7 @@ fn failed_comment(report: &DeployReport, redact: &[SecretString]) -> String {
         head_sha: Some("0123456789abcdef"),
         run_url: None,
         marker: MARKER,
-        redact,
+        redactor,
     })
 }
 
@@ -29,8 +29,8 @@ fn chars(text: &str) -> usize {
 #[test]
 fn comment_has_a_header_the_report_the_log_a_footer_and_the_marker_last() {
     let mut report = build_error();
-    report.log_tail = vec!["step 1".into(), "````".into(), "```python".into()];
-    let body = failed_comment(&report, &[]);
+    report.log_tail = vec![text("step 1"), text("````"), text("```python")];
+    let body = failed_comment(&report, &Redactor::none());
     assert!(
         body.starts_with(
             "### \u{274c} Hugging Face Space `alice/rag-chatbot` failed to deploy\n\n### \u{274c} Deploy of `alice/rag-chatbot` failed\n\n| | |\n"
@@ -38,8 +38,8 @@ fn comment_has_a_header_the_report_the_log_a_footer_and_the_marker_last() {
         "{body}"
     );
     assert!(
-        body.contains("\n`````text\nstep 1\n````\n```python\n`````\n"),
-        "fence longer than any run: {body}"
+        body.contains("\n~~~text\nstep 1\n````\n```python\n~~~\n"),
+        "a fence no line closes: {body}"
     );
     assert_eq!(body.matches("<details>").count(), 1, "one log tail: {body}");
     assert!(
@@ -56,7 +56,7 @@ fn comment_has_a_header_the_report_the_log_a_footer_and_the_marker_last() {
         head_sha: None,
         run_url: Some("https://x.example/run"),
         marker: MARKER,
-        redact: &[],
+        redactor: &Redactor::none(),
     });
     assert!(
         ok.starts_with(
@@ -80,7 +80,7 @@ fn comment_has_a_header_the_report_the_log_a_footer_and_the_marker_last() {
             head_sha: None,
             run_url: Some("https://x.example/run"),
             marker: MARKER,
-            redact: &[],
+            redactor: &Redactor::none(),
         }
     });
     assert!(
@@ -96,18 +96,20 @@ fn the_log_tail_is_shown_once_and_redacted_in_comment_and_summary() {
         SecretString::new("qdrant-api-key-987"),
         SecretString::new("ab"),
     ];
+    let redactor = Redactor::builder().secrets(&secrets).build();
     let mut report = build_error();
     report.log_tail = vec![
-        "Traceback (most recent call last):".into(),
-        "  settings: GEMINI_API_KEY=AIzaSyD-gemini-secret-value QDRANT_API_KEY=qdrant-api-key-987"
-            .into(),
+        text("Traceback (most recent call last):"),
+        text(
+            "  settings: GEMINI_API_KEY=AIzaSyD-gemini-secret-value QDRANT_API_KEY=qdrant-api-key-987",
+        ),
         // A secret split by a colour escape is still found.
-        "key: qdrant-api-\u{1b}[1mkey-987\u{1b}[0m".into(),
-        "RuntimeError: ```boom``` ab".into(),
+        text("key: qdrant-api-\u{1b}[1mkey-987\u{1b}[0m"),
+        text("RuntimeError: ```boom``` ab"),
     ];
     for text in [
-        failed_comment(&report, &secrets),
-        summary(&report, &secrets),
+        failed_comment(&report, &redactor),
+        summary(&report, &redactor),
     ] {
         assert_eq!(text.matches("<details>").count(), 1, "{text}");
         assert!(
@@ -116,8 +118,8 @@ fn the_log_tail_is_shown_once_and_redacted_in_comment_and_summary() {
         );
         assert!(text.contains("key: ***\n"), "{text}");
         assert!(
-            text.contains("``` ab\n"),
-            "secrets under 3 characters are left: {text}"
+            text.contains("```boom``` ***\n"),
+            "a secret under 4 characters, as the last word of the log: {text}"
         );
         for secret in ["AIzaSyD-gemini-secret-value", "qdrant-api-key-987"] {
             assert!(!text.contains(secret), "{text}");
@@ -127,17 +129,20 @@ fn the_log_tail_is_shown_once_and_redacted_in_comment_and_summary() {
 
 /// The comment of a preview ended by its pull request's closing.
 fn closed(space: &str, merged: bool, deleted: bool, marker: &str) -> String {
-    ended(&Ended {
-        space,
-        merged,
-        label_removed: None,
-        outcome: if deleted {
-            EndOutcome::Deleted
-        } else {
-            EndOutcome::Gone
+    ended(
+        &Ended {
+            space,
+            merged,
+            label_removed: None,
+            outcome: if deleted {
+                EndOutcome::Deleted
+            } else {
+                EndOutcome::Gone
+            },
+            marker,
         },
-        marker,
-    })
+        &Redactor::none(),
+    )
 }
 
 #[test]
@@ -162,16 +167,19 @@ fn closed_comment_says_what_happened_to_the_preview() {
 #[test]
 fn a_preview_left_in_place_or_unlabeled_says_why() {
     let marker = "<!-- hf-deploy:space=alice/rag-chatbot-pr-17 -->";
-    let kept = ended(&Ended {
-        space: "alice/rag-chatbot-pr-17",
-        merged: false,
-        label_removed: None,
-        outcome: EndOutcome::Kept {
-            found: Some("mallory/other#3 `@team` <img src=x>"),
-            expected: "alice/app#17",
+    let kept = ended(
+        &Ended {
+            space: "alice/rag-chatbot-pr-17",
+            merged: false,
+            label_removed: None,
+            outcome: EndOutcome::Kept {
+                found: Some("mallory/other#3 `@team` <img src=x>"),
+                expected: "alice/app#17",
+            },
+            marker,
         },
-        marker,
-    });
+        &Redactor::none(),
+    );
     assert!(
         kept.starts_with("### \u{26a0}\u{fe0f} Hugging Face Space preview left in place\n\n"),
         "{kept}"
@@ -186,27 +194,33 @@ fn a_preview_left_in_place_or_unlabeled_says_why() {
         kept.contains("``mallory/other#3 `@team` <img src=x>``"),
         "the Hub's value is a code span no backtick inside closes: {kept}"
     );
-    let unmarked = ended(&Ended {
-        space: "alice/rag-chatbot-pr-17",
-        merged: true,
-        label_removed: None,
-        outcome: EndOutcome::Kept {
-            found: None,
-            expected: "alice/app#17",
+    let unmarked = ended(
+        &Ended {
+            space: "alice/rag-chatbot-pr-17",
+            merged: true,
+            label_removed: None,
+            outcome: EndOutcome::Kept {
+                found: None,
+                expected: "alice/app#17",
+            },
+            marker,
         },
-        marker,
-    });
+        &Redactor::none(),
+    );
     assert!(
         unmarked.contains("was merged; the Space `alice/rag-chatbot-pr-17` was left in place: it carries no preview mark"),
         "{unmarked}"
     );
-    let unlabeled = ended(&Ended {
-        space: "alice/rag-chatbot-pr-17",
-        merged: false,
-        label_removed: Some("preview"),
-        outcome: EndOutcome::Deleted,
-        marker,
-    });
+    let unlabeled = ended(
+        &Ended {
+            space: "alice/rag-chatbot-pr-17",
+            merged: false,
+            label_removed: Some("preview"),
+            outcome: EndOutcome::Deleted,
+            marker,
+        },
+        &Redactor::none(),
+    );
     assert!(
         unlabeled.contains("The pull request lost the label `preview`; preview deleted"),
         "{unlabeled}"
@@ -218,9 +232,9 @@ fn a_preview_left_in_place_or_unlabeled_says_why() {
 fn summary_stays_under_the_budget_by_cutting_the_log() {
     let mut report = build_error();
     report.log_tail = (0..50_000)
-        .map(|i| format!("log line {i:05} {}", "x".repeat(40)))
+        .map(|i| text(&format!("log line {i:05} {}", "x".repeat(40))))
         .collect();
-    let markdown = summary(&report, &[]);
+    let markdown = summary(&report, &Redactor::none());
     assert!(chars(&markdown) <= MAX_CHARS, "{}", chars(&markdown));
     assert!(
         markdown.contains("log line 49999"),
@@ -250,10 +264,12 @@ fn summary_stays_under_the_budget_by_cutting_the_log() {
 fn comment_cuts_the_file_list_first_then_the_log_never_the_marker() {
     let mut report = dry_run();
     report.files.added = (0..5_000)
-        .map(|i| format!("app/module_{i:04}.py"))
+        .map(|i| text(&format!("app/module_{i:04}.py")))
         .collect();
-    report.log_tail = (0..100).map(|i| format!("log line {i:03}")).collect();
-    let body = failed_comment(&report, &[]);
+    report.log_tail = (0..100)
+        .map(|i| text(&format!("log line {i:03}")))
+        .collect();
+    let body = failed_comment(&report, &Redactor::none());
     assert!(chars(&body) <= MAX_CHARS, "{}", chars(&body));
     assert!(
         body.contains("5000 added, 2 modified, 1 removed"),
@@ -272,8 +288,10 @@ fn comment_cuts_the_file_list_first_then_the_log_never_the_marker() {
     assert!(!body.contains("earlier lines cut"));
     assert!(body.ends_with(&format!("{MARKER}\n")));
 
-    report.log_tail = (0..20_000).map(|i| format!("log line {i:05}")).collect();
-    let body = failed_comment(&report, &[]);
+    report.log_tail = (0..20_000)
+        .map(|i| text(&format!("log line {i:05}")))
+        .collect();
+    let body = failed_comment(&report, &Redactor::none());
     assert!(chars(&body) <= MAX_CHARS, "{}", chars(&body));
     assert!(!body.contains("- added:"), "every file line went first");
     assert!(
@@ -292,25 +310,25 @@ fn a_report_too_large_without_files_and_log_keeps_its_headline_and_marker() {
     let services = (0..3_000)
         .map(|i| {
             (
-                format!("service-{i:04}"),
+                text(&format!("service-{i:04}")),
                 ServiceHealth {
-                    status: "error".into(),
-                    detail: Some("d".repeat(100)),
+                    status: text("error"),
+                    detail: Some(text(&"d".repeat(100))),
                 },
             )
         })
         .collect();
     report.health = Some(HealthSummary {
-        status: "unhealthy".into(),
+        status: text("unhealthy"),
         services,
     });
-    report.log_tail = vec!["a log line".into()];
-    let markdown = summary(&report, &[]);
+    report.log_tail = vec![text("a log line")];
+    let markdown = summary(&report, &Redactor::none());
     assert!(chars(&markdown) <= MAX_CHARS);
     assert!(markdown.starts_with("### "), "{markdown}");
     assert!(markdown.contains("too large to show here"), "{markdown}");
     assert!(!markdown.contains("service-0000"));
-    let body = failed_comment(&report, &[]);
+    let body = failed_comment(&report, &Redactor::none());
     assert!(chars(&body) <= MAX_CHARS);
     assert!(body.contains("too large to show here"), "{body}");
     assert!(body.ends_with(&format!("{MARKER}\n")), "{body}");
