@@ -21,7 +21,7 @@
 #   an argument rather than BuildKit's `--build-context`, because `--build-context` needs buildx
 #   and Debian's docker 20.10 has BuildKit without buildx. Needs BuildKit (DOCKER_BUILDKIT=1 or
 #   buildx), which builds only the stages the final one uses; the legacy builder would pull
-#   RUST_IMAGE for the unused stage. tests/tests/action_container.rs builds it so:
+#   RUST_IMAGE for the unused stage. tests/tests/it/action_container.rs builds it so:
 #   DOCKER_BUILDKIT=1 docker build -f Dockerfile --build-arg BUILDER=prebuilt \
 #     --build-arg RUNTIME_BASE=python:3.11-slim <dir holding hf-deploy>
 # RUST_IMAGE and RUNTIME_BASE default to moving tags (distroless publishes no other: the Debian
