@@ -46,9 +46,10 @@ pub(crate) struct Description {
 }
 
 impl Description {
-    /// Split a description as listed by the Hub.
+    /// Split a description as listed by the Hub. Whitespace after the fingerprint line (line
+    /// breaks included, as an editor or the web form may add) is not a new last line.
     pub(crate) fn parse(description: Option<&str>) -> Description {
-        let text = description.unwrap_or("");
+        let text = description.unwrap_or("").trim_end();
         let (user_text, last) = match text.rsplit_once('\n') {
             Some((before, last)) => (before, last),
             None => ("", text),

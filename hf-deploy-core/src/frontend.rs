@@ -194,10 +194,19 @@ fn find_candidates(source: &str, lexed: &Lexed) -> Vec<Candidate> {
     let mut found: Vec<Candidate> = Vec::new();
     for (pattern, shape) in &patterns {
         for captures in pattern.captures_iter(source) {
-            let Some(name) = captures.get(1).or(captures.get(2)).or(captures.get(3)) else {
-                continue;
+            let (name, quoted) = match (captures.get(1), captures.get(2).or(captures.get(3))) {
+                (Some(name), _) => (name, false),
+                (None, Some(name)) => (name, true),
+                (None, None) => continue,
             };
-            if !lexed.is_code(name.start()) {
+            // A bare name must be code; a quoted key must be a string literal of its own
+            // (the quotes around the name, in code), not a piece of a longer string.
+            let in_place = if quoted {
+                lexed.is_literal(name.start() - 1, name.end() + 1)
+            } else {
+                lexed.is_code(name.start())
+            };
+            if !in_place {
                 continue;
             }
             // The match ends one character after the `=` or `:` that starts the value.
@@ -588,6 +597,11 @@ impl Lexed {
 
     fn is_string(&self, at: usize) -> bool {
         self.classes.get(at) == Some(&Class::Str)
+    }
+
+    /// True when `start..end` is exactly one string literal, quotes included.
+    fn is_literal(&self, start: usize, end: usize) -> bool {
+        self.strings.contains(&(start, end))
     }
 
     /// String literals entirely inside `start..end`.

@@ -338,7 +338,8 @@ fn parse_dotenv_lines(text: &str, source_name: &str) -> Result<Vec<(usize, Strin
     Ok(out)
 }
 
-fn parse_dotenv_value(rest: &str, key: &str, origin: &Origin) -> Result<String> {
+fn parse_dotenv_value(rest: &str, name: &str, origin: &Origin) -> Result<String> {
+    let key = truncate_key(name);
     let quote = match rest.chars().next() {
         Some(q @ ('\'' | '"')) => q,
         _ => {
@@ -396,17 +397,26 @@ fn parse_dotenv_value(rest: &str, key: &str, origin: &Origin) -> Result<String> 
     Ok(value)
 }
 
+/// A key as errors show it. A key may be a value pasted without its key (a base64 value's
+/// `=` padding makes the line read as `KEY=`): a key that looks like such a value (a lowercase
+/// letter, and a character no key holds or a run of more than 8 characters without `_`) is
+/// shown only by its first 4 characters; any other by its first word, up to 40 characters.
 fn truncate_key(text: &str) -> String {
-    // Shows at most the first word, so a value pasted without `=` is not echoed whole.
-    let word: String = text
+    let word: String = text.chars().take_while(|c| !c.is_whitespace()).collect();
+    let lowercase = word.chars().any(char::is_lowercase);
+    let not_a_key = word
         .chars()
-        .take_while(|c| !c.is_whitespace())
-        .take(40)
-        .collect();
-    if word.len() < text.len() {
-        format!("{word}...")
+        .any(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+    let long_run = !word.contains('_') && word.chars().count() > 8;
+    let shown: String = if lowercase && (not_a_key || long_run) {
+        word.chars().take(4).collect()
     } else {
-        word
+        word.chars().take(40).collect()
+    };
+    if shown.len() < text.len() {
+        format!("{shown}...")
+    } else {
+        shown
     }
 }
 
@@ -441,7 +451,8 @@ fn check_key_at(key: &str, origin: &Origin) -> Result<()> {
     Ok(())
 }
 
-fn check_value(key: &str, value: &str, origin: &Origin, warnings: &mut Vec<String>) -> Result<()> {
+fn check_value(name: &str, value: &str, origin: &Origin, warnings: &mut Vec<String>) -> Result<()> {
+    let key = truncate_key(name);
     if value.is_empty() {
         return Err(origin.error(
             format!("`{key}` has an empty value"),
@@ -462,7 +473,7 @@ fn check_value(key: &str, value: &str, origin: &Origin, warnings: &mut Vec<Strin
             "trim the value: leading or trailing spaces are the commonest cause of broken connections",
         ));
     }
-    match key {
+    match name {
         "DATABASE_URL" => check_database_url(value, warnings),
         "QDRANT_URL" => check_qdrant_url(value, origin)?,
         _ => {}

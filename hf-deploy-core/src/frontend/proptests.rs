@@ -16,10 +16,8 @@
 //! properties rewrite four times a case, so they run `PROPTEST_CASES / 4` cases (64 by
 //! default).
 //!
-//! One defect is open: a config object's quoted key (`'apiUrl': '...'`) is never a candidate,
-//! although the pattern reads quoted keys: the name it captures is inside a string literal, so
-//! the candidate is dropped as not code. The property is ignored until the fix, with a unit
-//! test of the smallest input.
+//! A config object's quoted key (`'apiUrl': '...'`) is a candidate when the quoted name is a
+//! string literal of its own: a property and a unit test of the smallest input.
 //!
 //! The case count is proptest's `PROPTEST_CASES` (default 256). The long mode:
 //!
@@ -595,10 +593,8 @@ proptest! {
 proptest! {
     #![proptest_config(Config::with_cases(shape_cases()))]
 
-    /// A config object whose key is quoted: the pattern reads `'apiUrl':` and `"apiUrl":`, but
-    /// the name it captures is inside a string literal, so the candidate is dropped as not code.
+    /// A config object whose key is quoted (`'apiUrl':`, `"apiUrl":`).
     #[test]
-    #[ignore = "defect: a quoted config-object key ('apiUrl': '...') is never a candidate: its name is inside a string literal"]
     fn a_quoted_config_key_is_rewritten_as_the_model_says(
         case in case(true),
         api_url in url(),
@@ -609,7 +605,6 @@ proptest! {
 }
 
 #[test]
-#[ignore = "defect: `{ 'apiUrl': 'http://a' }` finds no API base URL"]
 fn a_quoted_config_key_is_a_candidate() {
     let source = "const config = {\n  'apiUrl': 'http://a',\n};\n";
     let result = rewrite(Path::new("config.js"), source, "https://alice-rag.hf.space");

@@ -177,8 +177,10 @@ fn next_packet(input: &[u8]) -> Result<Option<(Packet<'_>, &[u8])>, String> {
     let Some(header) = input.get(..4) else {
         return Ok(None);
     };
-    let length = std::str::from_utf8(header)
-        .ok()
+    // Four hex digits, as git reads them (`from_str_radix` alone would take a `+` sign).
+    let length = Some(header)
+        .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+        .and_then(|h| std::str::from_utf8(h).ok())
         .and_then(|h| usize::from_str_radix(h, 16).ok())
         .ok_or_else(|| format!("bad packet length {:?}", String::from_utf8_lossy(header)))?;
     match length {

@@ -224,10 +224,30 @@ impl UserTemplates {
     }
 }
 
+/// `value` as a YAML double-quoted scalar: a JSON string (titles holding `:`, `#`, quotes or a
+/// leading `-` read back unchanged) with the four characters JSON leaves as they are but YAML
+/// does not carry escaped: U+FFFE and U+FFFF (not allowed in a YAML stream) and U+2028 and
+/// U+2029 (line breaks to a YAML 1.1 reader, which folds the spaces around them).
+fn yaml_string(value: &str) -> String {
+    let json = json_string(value);
+    if !json.contains(['\u{fffe}', '\u{ffff}', '\u{2028}', '\u{2029}']) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 12);
+    for c in json.chars() {
+        match c {
+            '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04X}", u32::from(c)));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// The README front matter of `config`: `---`, one `key: value` per line, `---`, newline.
 ///
-/// Every string is written as a JSON string, which is a valid YAML double-quoted scalar, so
-/// titles holding `:`, `#`, quotes or a leading `-` read back unchanged.
+/// Every string is written by [`yaml_string`].
 fn front_matter(config: &SpaceConfig) -> String {
     let mut out = String::from("---\n");
     let mut line = |key: &str, value: String| {
@@ -236,26 +256,26 @@ fn front_matter(config: &SpaceConfig) -> String {
         out.push_str(&value);
         out.push('\n');
     };
-    line("title", json_string(&config.title));
-    line("emoji", json_string(&config.emoji));
-    line("colorFrom", json_string(&config.color_from));
-    line("colorTo", json_string(&config.color_to));
+    line("title", yaml_string(&config.title));
+    line("emoji", yaml_string(&config.emoji));
+    line("colorFrom", yaml_string(&config.color_from));
+    line("colorTo", yaml_string(&config.color_to));
     line("sdk", json_string("docker"));
     line("app_port", config.port.to_string());
     if let Some(description) = &config.short_description {
-        line("short_description", json_string(description));
+        line("short_description", yaml_string(description));
     }
     if let Some(pinned) = config.pinned {
         line("pinned", pinned.to_string());
     }
     if let Some(license) = &config.license {
-        line("license", json_string(license));
+        line("license", yaml_string(license));
     }
     if !config.tags.is_empty() {
         out.push_str("tags:\n");
         for tag in &config.tags {
             out.push_str("  - ");
-            out.push_str(&json_string(tag));
+            out.push_str(&yaml_string(tag));
             out.push('\n');
         }
     }

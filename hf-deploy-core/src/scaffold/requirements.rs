@@ -141,6 +141,35 @@ fn include_of(logical: &str) -> Option<String> {
     None
 }
 
+/// The characters that end a line for pip, which reads a requirements file with Python's
+/// `str.splitlines`: `\n`, `\r` (alone or before `\n`), and seven more.
+const PIP_LINE_BREAKS: [char; 10] = [
+    '\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}', '\u{2029}',
+];
+
+/// `text` cut into lines as `str.splitlines(keepends=True)` does (`\r\n` is one break).
+fn pip_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if !PIP_LINE_BREAKS.contains(&c) {
+            continue;
+        }
+        let mut end = at + c.len_utf8();
+        if c == '\r' && chars.peek().is_some_and(|&(_, next)| next == '\n') {
+            chars.next();
+            end += 1;
+        }
+        lines.push(&text[start..end]);
+        start = end;
+    }
+    if start < text.len() {
+        lines.push(&text[start..]);
+    }
+    lines
+}
+
 /// Drop the requirements whose (normalised) name matches one of `test_requirements`
 /// (`*` wildcards allowed). Comments, blank lines, options (`-r`, `-c`, `--index-url`, ...),
 /// environment markers and hashes of kept requirements stay exactly as written; a dropped
@@ -158,13 +187,16 @@ pub(crate) fn filter_requirements(
     let mut dropped = Vec::new();
     let mut includes = Vec::new();
 
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // pip decodes a leading BOM away; it stays in the file as it was.
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    kept.push_str(&text[..text.len() - body.len()]);
+    let lines = pip_lines(body);
     let mut i = 0;
     while i < lines.len() {
         let start = i;
         let mut logical = String::new();
         loop {
-            let line = lines[i].trim_end_matches(['\n', '\r']);
+            let line = lines[i].trim_end_matches(PIP_LINE_BREAKS);
             i += 1;
             // A comment line does not continue, even when it ends in a backslash.
             let is_comment = line.trim_start().starts_with('#');
@@ -192,7 +224,7 @@ pub(crate) fn filter_requirements(
                 line: start + 1,
                 text: physical
                     .iter()
-                    .map(|l| l.trim_end_matches(['\n', '\r']))
+                    .map(|l| l.trim_end_matches(PIP_LINE_BREAKS))
                     .collect::<Vec<_>>()
                     .join("\n"),
                 name,

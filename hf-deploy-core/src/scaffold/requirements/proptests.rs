@@ -10,9 +10,9 @@
 //! line is either kept byte for byte or part of a dropped entry, a dropped name matches a
 //! pattern, and filtering again changes nothing.
 //!
-//! One defect is open: the filter splits lines on LF only, where pip splits them as Python's
-//! `str.splitlines` does (a lone CR, form feed, U+2028...) and ignores a leading BOM; the
-//! property for such files is ignored until the fix, with a unit test of each smallest input.
+//! Lines are split as pip splits them, with Python's `str.splitlines` (a lone CR, form feed,
+//! U+2028...), and a leading BOM is not part of the first name: a property for such files and a
+//! unit test of each smallest input.
 //!
 //! The case count is proptest's `PROPTEST_CASES` (default 256). The long mode:
 //!
@@ -470,11 +470,47 @@ fn arbitrary_text() -> impl Strategy<Value = String> {
 
 /// Every physical line of `text` is kept byte for byte or belongs to one dropped entry, and
 /// what was kept and dropped is consistent with the patterns; returns the kept text.
+/// Python's `str.splitlines(keepends=True)`, written apart from the filter's: `\r\n`, `\n`
+/// and every break of [`PIP_LINE_BREAKS`] end a line.
+fn splitlines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let cut = rest
+            .char_indices()
+            .find_map(|(i, c)| {
+                let after = &rest[i..];
+                if after.starts_with("\r\n") {
+                    Some(i + 2)
+                } else if c == '\n' || PIP_LINE_BREAKS.iter().any(|b| after.starts_with(b)) {
+                    Some(i + c.len_utf8())
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(rest.len());
+        lines.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    lines
+}
+
+/// A line of [`splitlines`] without its line break.
+fn without_break(line: &str) -> &str {
+    line.strip_suffix("\r\n")
+        .or_else(|| line.strip_suffix('\n'))
+        .or_else(|| PIP_LINE_BREAKS.iter().find_map(|b| line.strip_suffix(b)))
+        .unwrap_or(line)
+}
+
 fn check_partition(text: &str, patterns: &[String]) -> Result<String, TestCaseError> {
     let out = filter_requirements(text, patterns)
         .map_err(|e| TestCaseError::fail(format!("filter: {e}")))?;
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let mut kept = String::new();
+    // pip's reading: a leading BOM decoded away (the filter keeps it in place), lines cut
+    // by `str.splitlines`.
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lines = splitlines(body);
+    let mut kept = text[..text.len() - body.len()].to_string();
     let mut dropped = out.dropped.iter().peekable();
     let mut i = 0;
     while i < lines.len() {
@@ -482,10 +518,8 @@ fn check_partition(text: &str, patterns: &[String]) -> Result<String, TestCaseEr
             Some(d) if d.line == i + 1 => {
                 let n = d.text.split('\n').count();
                 prop_assert!(i + n <= lines.len(), "dropped {:?} runs past the end", d);
-                let physical: Vec<&str> = lines[i..i + n]
-                    .iter()
-                    .map(|l| l.trim_end_matches(['\n', '\r']))
-                    .collect();
+                let physical: Vec<&str> =
+                    lines[i..i + n].iter().map(|l| without_break(l)).collect();
                 prop_assert_eq!(&d.text, &physical.join("\n"));
                 prop_assert!(
                     patterns.iter().any(|p| wildcard(&pep503(p), &d.name)),
@@ -579,10 +613,9 @@ const PIP_LINE_BREAKS: &[&str] = &[
 
 proptest! {
     /// Files as pip reads them: a leading BOM (pip decodes it away) and every line break of
-    /// `str.splitlines`. The filter reads a lone CR as part of a line, so `pytest\rfastapi`
-    /// drops `fastapi` with `pytest`, and a BOM hides the first name.
+    /// `str.splitlines`: a lone CR ends a line (`pytest\rfastapi` drops only `pytest`), and a
+    /// BOM is not part of the first name.
     #[test]
-    #[ignore = "defect: lines are split on LF only (pip also splits on a lone CR, FF, U+2028...) and a leading BOM hides the first name"]
     fn files_with_every_line_break_pip_reads(
         file in file(),
         patterns in patterns(),
@@ -619,14 +652,12 @@ fn defaults() -> Vec<String> {
 }
 
 #[test]
-#[ignore = "defect: a lone CR ends a line for pip but not for the filter, which drops `fastapi` with `pytest`"]
 fn a_lone_cr_ends_a_line() {
     let out = filter_requirements("pytest\rfastapi\n", &defaults()).expect("filter");
     assert!(out.text.contains("fastapi"), "{out:?}");
 }
 
 #[test]
-#[ignore = "defect: a leading BOM (which pip decodes away) hides the first requirement's name"]
 fn a_leading_bom_is_not_part_of_the_first_name() {
     let out = filter_requirements("\u{feff}pytest\n", &defaults()).expect("filter");
     assert_eq!(out.dropped.len(), 1, "{out:?}");
