@@ -91,21 +91,6 @@ pub(crate) const KNOWN_DEFECTS: &[KnownDefect] = &[
     defect("templates", "include of a missing template", TEMPLATE, RENDER_ERROR),
     defect("templates", "division by zero", TEMPLATE, RENDER_ERROR),
     defect("templates", "template not UTF-8", "a user template that is not UTF-8 is `Error::Io`, not a usage error (exit 1)", RENDER_ERROR),
-    // Action mode's event handling: a preview run that cannot tell its pull request deploys
-    // the base Space (and records a GitHub deployment of it) instead of refusing.
-    defect("events", "missing file", UNREAD_EVENT, DEPLOYS),
-    defect("events", "a folder", UNREAD_EVENT, DEPLOYS),
-    defect("events", "GITHUB_EVENT_PATH unset", "without `GITHUB_EVENT_PATH` a `pull_request` run is taken for a push: the base Space is deployed", DEPLOYS),
-    defect("events", "empty file", UNREAD_EVENT, DEPLOYS),
-    defect("events", "not JSON", UNREAD_EVENT, DEPLOYS),
-    defect("events", "a JSON array", UNREAD_EVENT, DEPLOYS),
-    defect("events", "a JSON string", UNREAD_EVENT, DEPLOYS),
-    defect("events", "a push payload", NO_PULL_REQUEST, DEPLOYS),
-    defect("events", "no number", NO_PULL_REQUEST, DEPLOYS),
-    defect("events", "number as a string", UNREAD_EVENT, DEPLOYS),
-    defect("events", "negative number", UNREAD_EVENT, DEPLOYS),
-    defect("events", "no head", UNREAD_EVENT, DEPLOYS),
-    defect("events", "no head sha", UNREAD_EVENT, DEPLOYS),
 ];
 
 const fn defect(
@@ -142,8 +127,6 @@ const RENDER_ERROR: Today = Today {
 };
 const TEMPLATE: &str =
     "a user template that does not render is `Error::Template`, not a usage error (exit 1)";
-const UNREAD_EVENT: &str = "an event payload that cannot be read is only a warning: the preview run deploys the base Space";
-const NO_PULL_REQUEST: &str = "a `pull_request` payload without a pull request number is taken for a push: the base Space is deployed";
 
 /// One run of a case, as the harness judges it.
 pub(crate) struct Seen {
