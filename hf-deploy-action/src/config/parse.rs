@@ -28,6 +28,8 @@ pub(crate) enum Value {
     Bool(bool),
     /// [`Kind::Minutes`].
     Minutes(u64),
+    /// [`Kind::Seconds`].
+    Seconds(i64),
     /// [`Kind::Names`] and [`Kind::Strings`] (a single string is a list of one).
     List(Vec<Item<String>>),
     /// [`Kind::Table`]: names and values, in the order written.
@@ -229,6 +231,20 @@ fn read(doc: &Doc<'_>, key: &Key, value: &Spanned<DeValue<'_>>) -> Result<Value,
         (Kind::Minutes, DeValue::Integer(number)) => {
             match u64::from_str_radix(number.as_str(), number.radix()) {
                 Ok(minutes) => Ok(Value::Minutes(minutes)),
+                Err(_) => Err(doc.error(
+                    &value.span(),
+                    format!(
+                        "`{}` must be {}, not `{number}`",
+                        key.name,
+                        key.kind.describe()
+                    ),
+                    None,
+                )),
+            }
+        }
+        (Kind::Seconds, DeValue::Integer(number)) => {
+            match i64::from_str_radix(number.as_str(), number.radix()) {
+                Ok(seconds) => Ok(Value::Seconds(seconds)),
                 Err(_) => Err(doc.error(
                     &value.span(),
                     format!(
