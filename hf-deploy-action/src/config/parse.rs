@@ -228,10 +228,15 @@ fn read(doc: &Doc<'_>, key: &Key, value: &Spanned<DeValue<'_>>) -> Result<Value,
             Ok(Value::Text(text.to_string()))
         }
         (Kind::Bool, DeValue::Boolean(flag)) => Ok(Value::Bool(*flag)),
-        (Kind::Minutes, DeValue::Integer(number)) => {
-            match u64::from_str_radix(number.as_str(), number.radix()) {
-                Ok(minutes) => Ok(Value::Minutes(minutes)),
-                Err(_) => Err(doc.error(
+        (Kind::Minutes | Kind::Seconds, DeValue::Integer(number)) => {
+            let (digits, radix) = (number.as_str(), number.radix());
+            let read = if key.kind == Kind::Minutes {
+                u64::from_str_radix(digits, radix).ok().map(Value::Minutes)
+            } else {
+                i64::from_str_radix(digits, radix).ok().map(Value::Seconds)
+            };
+            read.ok_or_else(|| {
+                doc.error(
                     &value.span(),
                     format!(
                         "`{}` must be {}, not `{number}`",
@@ -239,22 +244,8 @@ fn read(doc: &Doc<'_>, key: &Key, value: &Spanned<DeValue<'_>>) -> Result<Value,
                         key.kind.describe()
                     ),
                     None,
-                )),
-            }
-        }
-        (Kind::Seconds, DeValue::Integer(number)) => {
-            match i64::from_str_radix(number.as_str(), number.radix()) {
-                Ok(seconds) => Ok(Value::Seconds(seconds)),
-                Err(_) => Err(doc.error(
-                    &value.span(),
-                    format!(
-                        "`{}` must be {}, not `{number}`",
-                        key.name,
-                        key.kind.describe()
-                    ),
-                    None,
-                )),
-            }
+                )
+            })
         }
         (Kind::Names, _) => names(doc, key, value),
         (Kind::Strings, DeValue::String(text)) => {
