@@ -123,7 +123,20 @@ pub enum Error {
         violations: Vec<LintViolation>,
     },
 
-    /// Rendering an embedded or user template failed.
+    /// A user's template (in the scaffold's templates folder) does not render: syntax, an
+    /// unknown variable, attribute or filter, a missing include, an error while rendering, or
+    /// bytes that are not UTF-8. Bad input ([`Field::TemplatesDir`]): nothing was sent.
+    #[error("cannot render template `{}{}`: {reason}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    UserTemplate {
+        /// The template's file.
+        path: PathBuf,
+        /// The 1-based line the template engine points at, when it does.
+        line: Option<usize>,
+        /// What the template engine (or the UTF-8 check) says is wrong.
+        reason: String,
+    },
+
+    /// Rendering an embedded template failed (a bug of this crate).
     #[error("failed to render template `{name}`")]
     Template {
         /// Template name.
@@ -483,6 +496,7 @@ impl Error {
             Error::InvalidInput { .. }
                 | Error::InvalidSource { .. }
                 | Error::DockerfileLint { .. }
+                | Error::UserTemplate { .. }
                 | Error::FrontendRewrite { .. }
         )
     }
@@ -493,6 +507,7 @@ impl Error {
             Error::InvalidInput { .. } => "invalid_input",
             Error::InvalidSource { .. } => "invalid_source",
             Error::DockerfileLint { .. } => "dockerfile_lint",
+            Error::UserTemplate { .. } => "user_template",
             Error::Template { .. } => "template",
             Error::Io { .. } => "io",
             Error::InvalidToken { .. } => "invalid_token",
@@ -538,10 +553,12 @@ impl Error {
         }
     }
 
-    /// The field of an [`Error::InvalidInput`].
+    /// The field of an [`Error::InvalidInput`]; [`Field::TemplatesDir`] for an
+    /// [`Error::UserTemplate`].
     pub fn field(&self) -> Option<Field> {
         match self {
             Error::InvalidInput { input, .. } => Some(*input),
+            Error::UserTemplate { .. } => Some(Field::TemplatesDir),
             _ => None,
         }
     }
@@ -576,6 +593,11 @@ impl Error {
             Error::DockerfileLint { .. } => Some(
                 "fix the lines above, or drop your Dockerfile and let hf-deploy generate one"
                     .into(),
+            ),
+            Error::UserTemplate { .. } => Some(
+                Phrase::new("fix the template (its variables are `space`, `app`, `front_matter`, `cmd`, `healthcheck`, `source_readme`, `health_example`, `uv_version`), or remove it from ")
+                    .field(Field::TemplatesDir)
+                    .text(" to use the built-in one"),
             ),
             Error::Template { .. } => Some(
                 "if this is an embedded template, this is a bug in hf-deploy: please report it"

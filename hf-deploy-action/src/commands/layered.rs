@@ -266,8 +266,30 @@ fn under_flags(
             }
         }
     }
-    let flags: [(Field, bool, &mut bool); 4] = [
-        (Field::Private, args.private, &mut raw.private),
+    // `--private` is `--visibility private`: either typed leaves the file's visibility alone.
+    if raw.visibility.is_none() && !args.private {
+        if let Some((text, at)) = entry.text(config::spelling(Field::Visibility)) {
+            raw.visibility = Some(text.to_string());
+            from_file.push((Field::Visibility, at));
+        }
+    }
+    if raw.sleep_time.is_none() {
+        if let Some((seconds, at)) = entry.seconds() {
+            raw.sleep_time = Some(seconds.to_string());
+            from_file.push((Field::SleepTime, at));
+        }
+    }
+    let flags: [(Field, bool, &mut bool); 5] = [
+        (
+            Field::Private,
+            args.private || args.visibility.is_some(),
+            &mut raw.private,
+        ),
+        (
+            Field::FactoryReboot,
+            args.factory_reboot,
+            &mut raw.factory_reboot,
+        ),
         (Field::Wait, args.no_wait, &mut raw.wait),
         (Field::DryRun, args.dry_run, &mut raw.dry_run),
         (

@@ -15,6 +15,8 @@ pub(crate) enum Kind {
     Bool,
     /// A whole number of minutes, 1 to 1440.
     Minutes,
+    /// A whole number of seconds (`-1`: never), for `sleep-time`.
+    Seconds,
     /// A list of secret names (their values come from the environment).
     Names,
     /// A table of `NAME = value` (strings, numbers or booleans).
@@ -31,6 +33,7 @@ impl Kind {
             Kind::Path => "a string (a path relative to this file)",
             Kind::Bool => "`true` or `false`",
             Kind::Minutes => "a whole number of minutes (1 to 1440)",
+            Kind::Seconds => "a whole number of seconds (1 to a year), or -1 (never)",
             Kind::Names => "a list of secret names, e.g. `[\"GEMINI_API_KEY\"]`",
             Kind::Table => "a table, e.g. `{ LOG_LEVEL = \"INFO\" }`",
             Kind::Strings => "a string or a list of strings",
@@ -54,7 +57,7 @@ const fn key(name: &'static str, kind: Kind, field: Field) -> Key {
 }
 
 /// Every key a `[[space]]` table may hold, in the order of `action.yml`.
-pub(crate) const KEYS: [Key; 22] = [
+pub(crate) const KEYS: [Key; 29] = [
     key("hf-endpoint", Kind::Text, Field::Other("hf-endpoint")),
     key("space", Kind::Text, Field::Space),
     key("source", Kind::Path, Field::Source),
@@ -65,7 +68,10 @@ pub(crate) const KEYS: [Key; 22] = [
     key("health-path", Kind::Text, Field::HealthPath),
     key("app-url", Kind::Text, Field::AppUrl),
     key("private", Kind::Bool, Field::Private),
+    key("visibility", Kind::Text, Field::Visibility),
     key("hardware", Kind::Text, Field::Hardware),
+    key("factory-reboot", Kind::Bool, Field::FactoryReboot),
+    key("sleep-time", Kind::Seconds, Field::SleepTime),
     key("wait", Kind::Bool, Field::Wait),
     key("timeout-minutes", Kind::Minutes, Field::Timeout),
     key("dry-run", Kind::Bool, Field::DryRun),
@@ -77,6 +83,14 @@ pub(crate) const KEYS: [Key; 22] = [
     key("comment", Kind::Bool, Field::Other("comment")),
     key("preview", Kind::Bool, Field::Other("preview")),
     key("allow-degraded", Kind::Bool, Field::AllowDegraded),
+    key("allow-forks", Kind::Bool, Field::Other("allow-forks")),
+    key(
+        "github-deployment",
+        Kind::Bool,
+        Field::Other("github-deployment"),
+    ),
+    key("environment", Kind::Text, Field::Other("environment")),
+    key("preview-label", Kind::Text, Field::Other("preview-label")),
 ];
 
 /// The key named `name`.
@@ -91,16 +105,7 @@ pub(crate) fn of_field(field: Field) -> Option<&'static Key> {
 
 /// Keys named for the file by the interface whose settings this version does not have yet:
 /// refused with a message that says so, rather than as unknown.
-pub(crate) const NOT_YET: [&str; 8] = [
-    "visibility",
-    "factory-reboot",
-    "sleep-time",
-    "rollback-on-failure",
-    "allow-forks",
-    "github-deployment",
-    "environment",
-    "preview-label",
-];
+pub(crate) const NOT_YET: [&str; 1] = ["rollback-on-failure"];
 
 /// How the file spells each field: its key (the action's input names).
 pub(crate) fn spelling(field: Field) -> &'static str {

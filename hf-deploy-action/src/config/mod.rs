@@ -177,6 +177,17 @@ impl Entry {
         }
     }
 
+    /// `sleep-time`.
+    pub(crate) fn seconds(&self) -> Option<(i64, Location)> {
+        match self.get("sleep-time") {
+            Some(Item {
+                value: Value::Seconds(seconds),
+                at,
+            }) => Some((*seconds, *at)),
+            _ => None,
+        }
+    }
+
     /// The items of a list (`secrets`, `frontend-url`); empty when not written.
     pub(crate) fn list(&self, name: &str) -> &[Item<String>] {
         match self.get(name) {
@@ -207,6 +218,7 @@ impl Entry {
                 Value::Text(text) => format!("{text:?}"),
                 Value::Bool(flag) => flag.to_string(),
                 Value::Minutes(minutes) => minutes.to_string(),
+                Value::Seconds(seconds) => seconds.to_string(),
                 Value::List(list) => {
                     format!("{:?}", list.iter().map(|i| &i.value).collect::<Vec<_>>())
                 }

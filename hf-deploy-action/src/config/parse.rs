@@ -28,6 +28,8 @@ pub(crate) enum Value {
     Bool(bool),
     /// [`Kind::Minutes`].
     Minutes(u64),
+    /// [`Kind::Seconds`].
+    Seconds(i64),
     /// [`Kind::Names`] and [`Kind::Strings`] (a single string is a list of one).
     List(Vec<Item<String>>),
     /// [`Kind::Table`]: names and values, in the order written.
@@ -226,10 +228,15 @@ fn read(doc: &Doc<'_>, key: &Key, value: &Spanned<DeValue<'_>>) -> Result<Value,
             Ok(Value::Text(text.to_string()))
         }
         (Kind::Bool, DeValue::Boolean(flag)) => Ok(Value::Bool(*flag)),
-        (Kind::Minutes, DeValue::Integer(number)) => {
-            match u64::from_str_radix(number.as_str(), number.radix()) {
-                Ok(minutes) => Ok(Value::Minutes(minutes)),
-                Err(_) => Err(doc.error(
+        (Kind::Minutes | Kind::Seconds, DeValue::Integer(number)) => {
+            let (digits, radix) = (number.as_str(), number.radix());
+            let read = if key.kind == Kind::Minutes {
+                u64::from_str_radix(digits, radix).ok().map(Value::Minutes)
+            } else {
+                i64::from_str_radix(digits, radix).ok().map(Value::Seconds)
+            };
+            read.ok_or_else(|| {
+                doc.error(
                     &value.span(),
                     format!(
                         "`{}` must be {}, not `{number}`",
@@ -237,8 +244,8 @@ fn read(doc: &Doc<'_>, key: &Key, value: &Spanned<DeValue<'_>>) -> Result<Value,
                         key.kind.describe()
                     ),
                     None,
-                )),
-            }
+                )
+            })
         }
         (Kind::Names, _) => names(doc, key, value),
         (Kind::Strings, DeValue::String(text)) => {

@@ -17,6 +17,9 @@ pub(crate) fn check(key: &Key, item: &Item<Value>, file: &str) -> Result<(), Con
         Value::Minutes(minutes) => inputs::minutes(Field::Timeout, &minutes.to_string())
             .map(drop)
             .map_err(at_value),
+        Value::Seconds(seconds) => {
+            inputs::check_value(Field::SleepTime, &seconds.to_string()).map_err(at_value)
+        }
         Value::Bool(_) => Ok(()),
         Value::List(list) => {
             for entry in list {
@@ -47,7 +50,11 @@ fn text_rule(key: &Key, text: &str) -> Result<(), Error> {
         | Field::Emoji
         | Field::ColorFrom
         | Field::ColorTo
-        | Field::ShortDescription => inputs::check_value(key.field, text),
+        | Field::ShortDescription
+        | Field::Visibility => inputs::check_value(key.field, text),
+        Field::Other(name @ ("environment" | "preview-label")) => {
+            crate::github::inputs::check_name_input(name, text)
+        }
         _ => Ok(()),
     }
 }

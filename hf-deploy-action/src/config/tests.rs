@@ -100,10 +100,10 @@ fn unknown_keys_are_named_with_the_keys_allowed() {
         text,
         "hf-deploy.toml:1:1 | unknown key `title` at the top level | put `title` inside a `[[space]]` table: every setting belongs to one Space"
     );
-    let text = error("[[space]]\nspace = \"a/b\"\nvisibility = \"protected\"\n");
+    let text = error("[[space]]\nspace = \"a/b\"\nrollback-on-failure = true\n");
     assert!(
         text.starts_with(
-            "hf-deploy.toml:3:1 | `visibility` is not supported by this version of hf-deploy |"
+            "hf-deploy.toml:3:1 | `rollback-on-failure` is not supported by this version of hf-deploy |"
         ),
         "{text}"
     );
@@ -179,6 +179,38 @@ fn bad_values_are_found_by_the_library_rule_at_their_place() {
         (
             "[[space]]\nspace = \"a/b\"\napp-url = \"ftp://x.example.com\"\n",
             "hf-deploy.toml:3:11 | invalid `app-url`: ",
+        ),
+        (
+            "[[space]]\nspace = \"a/b\"\nvisibility = \"secret\"\n",
+            "hf-deploy.toml:3:14 | invalid `visibility`: ",
+        ),
+        (
+            "[[space]]\nspace = \"a/b\"\nsleep-time = 0\n",
+            "hf-deploy.toml:3:14 | invalid `sleep-time`: `0` is not a number of seconds",
+        ),
+        (
+            "[[space]]\nspace = \"a/b\"\nsleep-time = \"3600\"\n",
+            "hf-deploy.toml:3:14 | `sleep-time` must be a whole number of seconds (1 to a year), or -1 (never), not a string",
+        ),
+        (
+            "[[space]]\nspace = \"a/b\"\nfactory-reboot = \"yes\"\n",
+            "hf-deploy.toml:3:18 | `factory-reboot` must be `true` or `false`, not a string",
+        ),
+        (
+            "[[space]]\nspace = \"a/b\"\nallow-forks = 1\n",
+            "hf-deploy.toml:3:15 | `allow-forks` must be `true` or `false`, not an integer",
+        ),
+        (
+            "[[space]]\nspace = \"a/b\"\ngithub-deployment = \"false\"\n",
+            "hf-deploy.toml:3:21 | `github-deployment` must be `true` or `false`, not a string",
+        ),
+        (
+            "[[space]]\nspace = \"a/b\"\nenvironment = \"two\\nlines\"\n",
+            "hf-deploy.toml:3:15 | invalid `environment`: it contains a line break",
+        ),
+        (
+            "[[space]]\nspace = \"a/b\"\npreview-label = \"LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\"\n",
+            "hf-deploy.toml:3:17 | invalid `preview-label`: longer than GitHub's 50 characters",
         ),
     ] {
         let text_error = error(text);
@@ -353,4 +385,26 @@ fn fingerprints_ignore_places_and_comments() {
     let c = parse("[[space]]\nspace = \"a/b\"\ntitle = \"U\"\n").expect("valid");
     assert_eq!(a.entries[0].fingerprint(), b.entries[0].fingerprint());
     assert_ne!(a.entries[0].fingerprint(), c.entries[0].fingerprint());
+}
+
+#[test]
+fn the_third_round_inputs_are_keys_with_their_types() {
+    let file = parse(
+        "[[space]]\nspace = \"a/b\"\nvisibility = \"protected\"\nfactory-reboot = true\nsleep-time = -1\nallow-forks = false\ngithub-deployment = false\nenvironment = \"staging\"\npreview-label = \"preview\"\n",
+    )
+    .expect("valid");
+    let entry = &file.entries[0];
+    assert_eq!(
+        entry
+            .text("visibility")
+            .map(|(t, at)| (t, at.line, at.column)),
+        Some(("protected", 3, 14))
+    );
+    assert_eq!(entry.flag("factory-reboot").map(|(f, _)| f), Some(true));
+    assert_eq!(entry.seconds().map(|(s, _)| s), Some(-1));
+    assert_eq!(entry.flag("allow-forks").map(|(f, _)| f), Some(false));
+    assert_eq!(entry.flag("github-deployment").map(|(f, _)| f), Some(false));
+    assert_eq!(entry.text("environment").map(|(t, _)| t), Some("staging"));
+    assert_eq!(entry.text("preview-label").map(|(t, _)| t), Some("preview"));
+    assert!(entry.fingerprint().contains("sleep-time=-1\n"));
 }

@@ -253,31 +253,29 @@ struct RawRepo {
     full_name: String,
 }
 
-/// Read the event payload. `Ok(None)` when the event is not about a pull request (`push`,
-/// `workflow_dispatch`, a comment on an issue that is no pull request, ...). Only the fields
-/// used are required, so payload changes elsewhere do not break the action.
-pub(crate) fn event(path: &Path) -> Result<Option<PullRequestEvent>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        action: "read the event payload",
-        path: path.into(),
-        source,
-    })?;
-    let raw: RawEvent = serde_json::from_str(&text).map_err(|source| Error::EventPayload {
-        path: path.into(),
-        source,
-    })?;
+/// The event payload at `path` read as for a run whose event name is not known: `Ok(None)`
+/// when it is not about a pull request (`push`, `workflow_dispatch`, a comment on an issue that
+/// is no pull request, ...). Only the fields used are required, so payload changes elsewhere do
+/// not break the action.
+#[cfg(test)]
+pub(crate) fn event(
+    path: &Path,
+) -> std::result::Result<Option<PullRequestEvent>, hf_deploy_core::Error> {
+    run_event(None, Some(path))
+}
+
+/// The pull request of a parsed payload, or `None` (no pull request, or one without a number).
+fn from_raw(raw: RawEvent) -> Option<PullRequestEvent> {
     let action = raw.action.unwrap_or_default();
     if let Some(pr) = raw.pull_request {
-        let Some(number) = raw.number.or(pr.number) else {
-            return Ok(None);
-        };
+        let number = raw.number.or(pr.number)?;
         let mut event = pull_request(number, pr);
         event.action = action;
         event.label = raw.label.map(|l| l.name);
-        return Ok(Some(event));
+        return Some(event);
     }
     match raw.issue {
-        Some(issue) if issue.pull_request.is_some() => Ok(Some(PullRequestEvent {
+        Some(issue) if issue.pull_request.is_some() => Some(PullRequestEvent {
             number: issue.number,
             action,
             head_sha: String::new(),
@@ -290,9 +288,129 @@ pub(crate) fn event(path: &Path) -> Result<Option<PullRequestEvent>> {
             label: None,
             open: issue.state.as_deref() == Some("open"),
             head_known: false,
-        })),
-        _ => Ok(None),
+        }),
+        _ => None,
     }
+}
+
+/// The name of the variable naming the payload, as errors show it.
+const EVENT_PATH: &str = "GITHUB_EVENT_PATH";
+
+/// True for the events whose payload carries the pull request the run is about
+/// (`pull_request`, `pull_request_target`, `pull_request_review`,
+/// `pull_request_review_comment`): without it the run cannot tell which pull request it serves.
+pub(crate) fn is_pull_request_event(name: &str) -> bool {
+    name.starts_with("pull_request")
+}
+
+/// The event of this run, from `GITHUB_EVENT_NAME` (`name`) and `GITHUB_EVENT_PATH` (`path`),
+/// checked before anything is written: a payload that cannot be read, is not a JSON object or
+/// has fields of the wrong shape, and a pull request event without its payload, its pull
+/// request or its number, are bad input naming `GITHUB_EVENT_PATH` (exit 2). Other events
+/// (`push`, `workflow_dispatch`, ...) may have no payload and no pull request: `Ok(None)`.
+pub(crate) fn run_event(
+    name: Option<&str>,
+    path: Option<&Path>,
+) -> std::result::Result<Option<PullRequestEvent>, hf_deploy_core::Error> {
+    let pull_request_event = name.filter(|n| is_pull_request_event(n));
+    let Some(path) = path else {
+        return match pull_request_event {
+            Some(name) => Err(event_error(format!(
+                "it is not set, and a `{name}` run needs its payload (the pull request's number and head)"
+            ))),
+            None => Ok(None),
+        };
+    };
+    let shown = path.display();
+    let text = std::fs::read(path)
+        .map_err(|error| event_error(format!("cannot read the payload `{shown}`: {error}")))?;
+    let value: serde_json::Value = serde_json::from_slice(&text).map_err(|error| {
+        let what = if error.is_eof() && text.iter().all(u8::is_ascii_whitespace) {
+            "is empty".to_string()
+        } else {
+            format!(
+                "is not JSON (line {}, column {})",
+                error.line(),
+                error.column()
+            )
+        };
+        event_error(format!("the payload `{shown}` {what}"))
+    })?;
+    if let Err(problem) = check_payload(&value) {
+        return Err(event_error(format!("the payload `{shown}`: {problem}")));
+    }
+    let raw: RawEvent = serde_json::from_value(value).map_err(|_| {
+        event_error(format!(
+            "the payload `{shown}` does not have the fields of an event payload"
+        ))
+    })?;
+    let event = from_raw(raw);
+    match (pull_request_event, &event) {
+        (Some(name), None) => Err(event_error(format!(
+            "the payload `{shown}` holds no pull request with its number, which a `{name}` run needs"
+        ))),
+        _ => Ok(event),
+    }
+}
+
+fn event_error(reason: String) -> hf_deploy_core::Error {
+    hf_deploy_core::Error::invalid_input_hint(
+        hf_deploy_core::Field::Other(EVENT_PATH),
+        reason,
+        "the runner writes the payload of the event that started the workflow to the file `GITHUB_EVENT_PATH` names; outside GitHub Actions, set `GITHUB_EVENT_NAME` and `GITHUB_EVENT_PATH` to a payload of that event, or neither",
+    )
+}
+
+/// The fields the action reads, checked one by one so that the error can name the field
+/// without quoting the payload: what is wrong, or `Ok`.
+fn check_payload(value: &serde_json::Value) -> std::result::Result<(), String> {
+    use serde_json::Value;
+    let Value::Object(top) = value else {
+        let kind = match value {
+            Value::Array(_) => "a JSON array",
+            Value::String(_) => "a JSON string",
+            Value::Number(_) => "a JSON number",
+            Value::Bool(_) => "a JSON boolean",
+            _ => "JSON `null`",
+        };
+        return Err(format!("it holds {kind}, not an event object"));
+    };
+    let number = |value: Option<&Value>, name: &str| match value {
+        None => Ok(()),
+        Some(v) if v.as_u64().is_some_and(|n| n > 0) => Ok(()),
+        Some(_) => Err(format!(
+            "`{name}` is not a pull request number (a whole number from 1)"
+        )),
+    };
+    let text = |value: Option<&Value>, name: &str| match value {
+        Some(Value::String(_)) => Ok(()),
+        Some(_) => Err(format!("`{name}` is not a string")),
+        None => Err(format!("`{name}` is missing")),
+    };
+    number(top.get("number"), "number")?;
+    if let Some(action) = top.get("action") {
+        text(Some(action), "action")?;
+    }
+    if let Some(pr) = top.get("pull_request") {
+        let Value::Object(pr) = pr else {
+            return Err("`pull_request` is not an object".into());
+        };
+        number(pr.get("number"), "pull_request.number")?;
+        for side in ["head", "base"] {
+            let Some(Value::Object(branch)) = pr.get(side) else {
+                return Err(format!("`pull_request.{side}` is missing or not an object"));
+            };
+            text(branch.get("sha"), &format!("pull_request.{side}.sha"))?;
+            text(branch.get("ref"), &format!("pull_request.{side}.ref"))?;
+        }
+    }
+    if let Some(issue) = top.get("issue") {
+        number(issue.get("number"), "issue.number")?;
+        if issue.get("number").is_none() {
+            return Err("`issue.number` is missing".into());
+        }
+    }
+    Ok(())
 }
 
 /// A pull request from the API (`GET /repos/{owner}/{repo}/pulls/{number}`), as an event with
@@ -507,6 +625,59 @@ mod tests {
     }
 
     #[test]
+    fn pull_request_events_need_their_pull_request() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let push = dir.path().join("push.json");
+        std::fs::write(&push, r#"{"ref":"refs/heads/main","after":"abc"}"#).expect("write");
+        let opened = fixture("pull_request.opened.json");
+        assert_eq!(run_event(None, None).expect("no event"), None);
+        assert_eq!(run_event(Some("push"), None).expect("a push"), None);
+        assert_eq!(run_event(Some("push"), Some(&push)).expect("a push"), None);
+        let pr = run_event(Some("pull_request_target"), Some(&opened)).expect("a PR");
+        assert_eq!(pr.map(|p| p.number), Some(2));
+        let refused = [
+            (
+                Some("pull_request"),
+                None,
+                "it is not set, and a `pull_request` run",
+            ),
+            (
+                Some("pull_request_review"),
+                Some(push.as_path()),
+                "holds no pull request",
+            ),
+            (Some("push"), Some(dir.path()), "cannot read the payload"),
+        ];
+        for (name, path, says) in refused {
+            let error = run_event(name, path).expect_err(says);
+            assert!(error.is_usage(), "{error}");
+            let text = error.to_string();
+            assert!(
+                text.starts_with("invalid `GITHUB_EVENT_PATH`: ") && text.contains(says),
+                "{text}"
+            );
+            assert!(
+                error
+                    .hint()
+                    .is_some_and(|h| h.contains("GITHUB_EVENT_NAME"))
+            );
+        }
+        for (bytes, says) in [
+            ("", "is empty"),
+            ("[]", "holds a JSON array"),
+            ("{\"number\": -2}", "`number` is not a pull request number"),
+            (
+                "{\"pull_request\": {\"head\": {\"ref\": \"x\"}}}",
+                "`pull_request.head.sha` is missing",
+            ),
+        ] {
+            std::fs::write(&push, bytes).expect("write");
+            let error = run_event(Some("push"), Some(&push)).expect_err(says);
+            assert!(error.to_string().contains(says), "{error}");
+        }
+    }
+
+    #[test]
     fn detects_forks_merges_and_other_events() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut raw: serde_json::Value = serde_json::from_str(
@@ -537,10 +708,11 @@ mod tests {
 
         std::fs::write(&push, "{not json").expect("write");
         let error = event(&push).expect_err("bad json");
+        assert!(error.is_usage(), "{error}");
         assert!(
             error
                 .to_string()
-                .starts_with("cannot read the event payload `"),
+                .starts_with("invalid `GITHUB_EVENT_PATH`: the payload `"),
             "{error}"
         );
     }

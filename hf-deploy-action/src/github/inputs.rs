@@ -389,6 +389,17 @@ fn name_input(
     Ok(Some(value.to_string()))
 }
 
+/// The rule of a name input (`environment`, `preview-label`) alone, for a value that comes from
+/// elsewhere (a key of `hf-deploy.toml`).
+pub(crate) fn check_name_input(field: &'static str, value: &str) -> Result<(), InputError> {
+    let max = if field == "environment" {
+        ENVIRONMENT_MAX
+    } else {
+        LABEL_MAX
+    };
+    name_input(field, Some(value), max).map(drop)
+}
+
 /// `variables` may not set [`PREVIEW_MARK`]: a copied mark would let a pull request's closing
 /// delete a Space this tool did not make for it.
 fn check_reserved_variables(entries: &[RawEntry]) -> Result<(), InputError> {

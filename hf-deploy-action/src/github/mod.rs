@@ -50,16 +50,6 @@ pub(crate) enum Error {
         name: String,
     },
 
-    /// The event payload is not JSON of the expected shape.
-    #[error("cannot read the event payload `{path}`")]
-    EventPayload {
-        /// The file named by `GITHUB_EVENT_PATH`.
-        path: PathBuf,
-        /// The parse error.
-        #[source]
-        source: serde_json::Error,
-    },
-
     /// `GITHUB_REPOSITORY` is not `owner/name`.
     #[error("`GITHUB_REPOSITORY` value `{value}` is not of the form `owner/name`")]
     Repository {

@@ -314,8 +314,8 @@ pub fn resolve(raw: &RawInputs) -> Result<DeployOptions> {
 /// One value checked alone by the rule [`resolve`] applies to its field, for a front end that
 /// checks each value where it was written (a configuration file) before it gathers them: the
 /// health path, the app URL, the hardware flavor, one frontend origin, the Hub endpoint, the
-/// README front matter (title, emoji, colours, short description); any other field is left to
-/// [`resolve`].
+/// README front matter (title, emoji, colours, short description), the visibility, the sleep
+/// time; any other field is left to [`resolve`].
 ///
 /// # Errors
 ///
@@ -327,6 +327,8 @@ pub fn check_value(field: Field, value: &str) -> Result<()> {
         Field::Hardware => rules::hardware(value),
         Field::FrontendUrl => rules::origins(&[value.to_string()]).map(drop),
         Field::Endpoint => crate::urls::parse_http_url(value.trim(), Field::Endpoint).map(drop),
+        Field::Visibility => rules::visibility(Some(value), false).map(drop),
+        Field::SleepTime => rules::sleep_time(value).map(drop),
         Field::Title
         | Field::Emoji
         | Field::ColorFrom

@@ -137,7 +137,8 @@ fn uid_1000_users(args: &str) -> Vec<String> {
 /// * `uid-1000`: the final stage creates a user with UID 1000 (`useradd -u 1000`);
 /// * `user`: it switches to that user (`USER user` or `USER 1000`) and does not go back to root;
 /// * `copy-chown`: every `COPY`/`ADD` after the switch has `--chown`;
-/// * `env-file`: no `COPY`/`ADD` in any stage names a `.env*` file.
+/// * `env-file`: no `COPY`/`ADD` in any stage names a `.env*` file;
+/// * `cmd`: the final stage (or the earlier stage it is built on) has a `CMD` or `ENTRYPOINT`.
 ///
 /// Only the final stage (from the last `FROM`) is what the Space runs, so only it is held to
 /// the runtime rules.
@@ -155,6 +156,15 @@ pub(crate) fn lint_dockerfile(text: &str, app_port: u16) -> Vec<LintViolation> {
         );
         return violations;
     };
+    if !runs_a_command(&all, last_from) {
+        violations.push(LintViolation {
+            line: Some(all[last_from].line),
+            rule: "cmd",
+            message: format!(
+                "the final stage has no `CMD` and no `ENTRYPOINT`: the base image's own command would run instead of the app; add `CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"{app_port}\"]`"
+            ),
+        });
+    }
     let mut stage = FinalStage {
         app_port,
         users_1000: Vec::new(),
@@ -168,6 +178,38 @@ pub(crate) fn lint_dockerfile(text: &str, app_port: u16) -> Vec<LintViolation> {
     let mut violations = stage.finish();
     violations.sort_by_key(|v| v.line.unwrap_or(usize::MAX));
     violations
+}
+
+/// True when the stage starting at `all[from]` has a `CMD` or an `ENTRYPOINT`, itself or
+/// through the earlier stage it is built `FROM` (`FROM base AS app` on top of a stage `base`).
+/// A stage on an image of elsewhere without either runs that image's command, not the app.
+fn runs_a_command(all: &[Instruction], from: usize) -> bool {
+    let end = all[from + 1..]
+        .iter()
+        .position(|i| i.keyword == "FROM")
+        .map_or(all.len(), |at| from + 1 + at);
+    if all[from + 1..end]
+        .iter()
+        .any(|i| i.keyword == "CMD" || i.keyword == "ENTRYPOINT")
+    {
+        return true;
+    }
+    let base = words(&all[from].args)
+        .into_iter()
+        .find(|w| !w.starts_with("--"))
+        .unwrap_or_default();
+    // The latest earlier stage named `base` (stage names ignore case).
+    all[..from]
+        .iter()
+        .rposition(|i| {
+            i.keyword == "FROM" && {
+                let w = words(&i.args);
+                w.len() >= 3
+                    && w[w.len() - 2].eq_ignore_ascii_case("AS")
+                    && w[w.len() - 1].eq_ignore_ascii_case(&base)
+            }
+        })
+        .is_some_and(|earlier| runs_a_command(all, earlier))
 }
 
 /// `env-file`: a `COPY`/`ADD` of any stage that names a `.env*` file.
@@ -378,8 +420,7 @@ mod tests {
             [(Some(6), "copy-chown"), (Some(9), "copy-chown")]
         );
         // Before the switch, root-owned files are fine.
-        let before =
-            "FROM python:3.11\nCOPY . /srv\nRUN useradd -m --uid 1000 app\nUSER app\nEXPOSE 7860\n";
+        let before = "FROM python:3.11\nCOPY . /srv\nRUN useradd -m --uid 1000 app\nUSER app\nEXPOSE 7860\nCMD [\"python\", \"/srv/main.py\"]\n";
         assert_eq!(rules(before, 7860), []);
     }
 
@@ -416,7 +457,31 @@ mod tests {
 
     #[test]
     fn comments_and_continuations_keep_line_numbers() {
-        let text = "# syntax=docker/dockerfile:1\nFROM python:3.11\n\nRUN useradd \\\n  # a comment inside\n  -m -u 1000 user\nUSER user\nCOPY \\\n  app ./app\n";
+        let text = "# syntax=docker/dockerfile:1\nFROM python:3.11\n\nRUN useradd \\\n  # a comment inside\n  -m -u 1000 user\nUSER user\nCOPY \\\n  app ./app\nCMD python app/main.py\n";
         assert_eq!(rules(text, 7860), [(Some(8), "copy-chown")]);
+    }
+
+    #[test]
+    fn the_final_stage_runs_a_command() {
+        let cmd =
+            "CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"7860\"]\n";
+        let none = GOOD.replace(cmd, "");
+        assert_eq!(rules(&none, 7860), [(Some(1), "cmd")]);
+        let message = &lint_dockerfile(&none, 7860)[0].message;
+        assert!(
+            message.contains("`CMD`") && message.contains("\"7860\"]`"),
+            "{message}"
+        );
+        let entrypoint = GOOD.replace(cmd, "ENTRYPOINT [\"/start.sh\"]\n");
+        assert_eq!(rules(&entrypoint, 7860), []);
+        // A command of an earlier stage only counts when the final stage is built on it.
+        let earlier = format!("FROM python:3.11 AS build\n{cmd}{none}");
+        assert_eq!(rules(&earlier, 7860), [(Some(3), "cmd")]);
+        let on_top = format!("{GOOD}FROM Base AS final\n").replacen(
+            "FROM python:3.11-slim",
+            "FROM python:3.11-slim AS base",
+            1,
+        );
+        assert_eq!(rules(&on_top, 7860), [(None, "uid-1000"), (None, "user")]);
     }
 }

@@ -360,8 +360,8 @@ pub struct Scaffold {
 /// [`Error::InvalidInput`] for an option that is not acceptable (naming its [`Field`]),
 /// [`Error::InvalidSource`] when the folder is not a deployable backend (no requirements file,
 /// no app module, a symbolic link leaving the folder, ...), [`Error::DockerfileLint`] when the
-/// user's Dockerfile or template breaks the Space rules, [`Error::Template`] when a template
-/// does not render, [`Error::Io`] when a file cannot be read.
+/// user's Dockerfile or template breaks the Space rules, [`Error::UserTemplate`] when a user's
+/// template does not render (or is not UTF-8), [`Error::Io`] when a file cannot be read.
 pub fn scaffold(source: &Path, options: &ScaffoldOptions) -> Result<Scaffold> {
     build(source, &check(options)?)
 }
@@ -463,6 +463,7 @@ fn detect(
 ) -> Result<SpaceConfig> {
     let options = checked.options;
     let app = python::resolve_app(source, &tree.files, options.app.as_deref())?;
+    python::check_app_text(source, &tree.files, &app)?;
     let (python_version, python_version_source) = python::python_version(source, &tree.files)?;
     for init in python::missing_inits(&tree.files, &app) {
         tree.generate(&init, FileContent::from(Vec::new()));
@@ -532,6 +533,13 @@ fn requirements(source: &Path, checked: &Checked<'_>, tree: &mut Tree) -> Result
             reason: "`requirements.txt` is not UTF-8 text".into(),
             hint: Some("save it as UTF-8".into()),
         })?;
+    if let Some((line, problem)) = requirements::first_bad_line(&requirements_text) {
+        return Err(Error::InvalidSource {
+            path: source.to_path_buf(),
+            reason: format!("`requirements.txt:{line}` is not a requirement: {problem}"),
+            hint: Some("fix or remove the line: a requirement is `name[extras] specifiers ; marker` (PEP 508), a URL, a path, or a pip option such as `-r other.txt`".into()),
+        });
+    }
     let filtered = filter_requirements(&requirements_text, &checked.test_requirements)?;
     let mut requirement_files = vec!["requirements.txt".to_string()];
     for include in &filtered.includes {
@@ -1310,7 +1318,14 @@ mod tests {
         )
         .unwrap();
         let err = scaffold(dir.path(), &options).unwrap_err();
-        assert!(matches!(err, Error::Template { .. }), "{err:?}");
+        assert!(
+            matches!(&err, Error::UserTemplate { line: Some(1), .. }) && err.is_usage(),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("README.md.j2:1`: undefined value"),
+            "{err}"
+        );
         std::fs::write(
             templates.path().join("README.md.j2"),
             "---\nsdk: gradio\n---\nx\n",

@@ -111,6 +111,44 @@ pub(super) fn resolve_app(
     })
 }
 
+/// PEP 263's encoding declaration, on the first or second line of a Python file.
+static CODING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[ \t\x0c]*#.*?coding[:=][ \t]*([-_.a-zA-Z0-9]+)").expect("static regex compiles")
+});
+
+/// The app's module must be text Python can import: UTF-8, unless its first two lines declare
+/// another encoding (PEP 263). Anything else is a bad source naming the file and the line.
+pub(super) fn check_app_text(
+    source: &Path,
+    files: &BTreeMap<String, FileContent>,
+    app: &App,
+) -> Result<()> {
+    let bytes = files[&app.file].read()?;
+    let Err(error) = std::str::from_utf8(&bytes) else {
+        return Ok(());
+    };
+    let declared = bytes
+        .split(|b| *b == b'\n')
+        .take(2)
+        .any(|line| CODING.is_match(&String::from_utf8_lossy(line)));
+    if declared {
+        return Ok(());
+    }
+    let at = error.valid_up_to();
+    let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+    Err(Error::InvalidSource {
+        path: source.to_path_buf(),
+        reason: format!(
+            "the app module `{}` is not UTF-8 text (line {line}) and declares no other encoding: Python cannot import it",
+            app.file
+        ),
+        hint: Some(
+            "save it as UTF-8, or declare its encoding on its first line (`# -*- coding: latin-1 -*-`)"
+                .into(),
+        ),
+    })
+}
+
 static VERSION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(\d+)\.(\d+)").expect("static regex compiles"));
 static REQUIRES_PYTHON: LazyLock<Regex> = LazyLock::new(|| {

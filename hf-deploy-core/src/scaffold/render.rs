@@ -164,37 +164,46 @@ fn render(
     source: &str,
     config: &SpaceConfig,
     source_readme: Option<&str>,
-) -> Result<String> {
+) -> std::result::Result<String, minijinja::Error> {
     let mut env = environment();
-    let template_error = |source| Error::Template {
-        name: name.to_string(),
-        source,
-    };
-    env.add_template(name, source).map_err(template_error)?;
-    let template = env.get_template(name).map_err(template_error)?;
-    let text = template
-        .render(context(config, source_readme))
-        .map_err(template_error)?;
+    env.add_template(name, source)?;
+    let text = env
+        .get_template(name)?
+        .render(context(config, source_readme))?;
     Ok(normalise(&text))
 }
 
-/// Render an embedded template.
+/// Render an embedded template (an error is a bug of this crate: [`Error::Template`]).
 pub(super) fn render_embedded(
     template: (&str, &str),
     config: &SpaceConfig,
     source_readme: Option<&str>,
 ) -> Result<String> {
-    render(template.0, template.1, config, source_readme)
+    render(template.0, template.1, config, source_readme).map_err(|source| Error::Template {
+        name: template.0.to_string(),
+        source,
+    })
 }
 
-/// Render a user's template read from `path`.
+/// Render a user's template read from `path`: an error is the user's
+/// ([`Error::UserTemplate`], naming the file and the line the engine points at).
 pub(super) fn render_user(
     path: &Path,
     text: &str,
     config: &SpaceConfig,
     source_readme: Option<&str>,
 ) -> Result<String> {
-    render(&path.display().to_string(), text, config, source_readme)
+    render(&path.display().to_string(), text, config, source_readme).map_err(|error| {
+        let reason = match error.detail() {
+            Some(detail) => format!("{}: {detail}", error.kind()),
+            None => error.kind().to_string(),
+        };
+        Error::UserTemplate {
+            path: path.to_path_buf(),
+            line: error.line(),
+            reason,
+        }
+    })
 }
 
 /// The user's templates, read from `templates_dir`.
@@ -214,8 +223,20 @@ impl UserTemplates {
             if !path.is_file() {
                 return Ok(None);
             }
-            let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
-            Ok(Some((path, text)))
+            let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            match String::from_utf8(bytes) {
+                Ok(text) => Ok(Some((path, text))),
+                Err(error) => {
+                    let at = error.utf8_error().valid_up_to();
+                    let bytes = error.as_bytes();
+                    let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+                    Err(Error::UserTemplate {
+                        path,
+                        line: Some(line),
+                        reason: format!("it is not UTF-8 text (byte {})", at + 1),
+                    })
+                }
+            }
         };
         Ok(UserTemplates {
             dockerfile: read("Dockerfile.j2")?,

@@ -170,6 +170,193 @@ fn pip_lines(text: &str) -> Vec<&str> {
     lines
 }
 
+/// The logical lines of a requirements file split into `lines`: `(first, end, text)`, the
+/// physical lines `first..end` joined where a line ends in a backslash (a comment line does not
+/// continue, even when it ends in one).
+fn logical_lines<'a>(lines: &'a [&'a str]) -> impl Iterator<Item = (usize, usize, String)> + 'a {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        if i >= lines.len() {
+            return None;
+        }
+        let start = i;
+        let mut logical = String::new();
+        loop {
+            let line = lines[i].trim_end_matches(PIP_LINE_BREAKS);
+            i += 1;
+            let is_comment = line.trim_start().starts_with('#');
+            match line.strip_suffix('\\') {
+                Some(head) if !is_comment && i < lines.len() => {
+                    logical.push_str(head);
+                    logical.push(' ');
+                }
+                _ => {
+                    logical.push_str(
+                        line.strip_suffix('\\')
+                            .filter(|_| !is_comment)
+                            .unwrap_or(line),
+                    );
+                    break;
+                }
+            }
+        }
+        Some((start, i, logical))
+    })
+}
+
+/// The first line of a requirements file that pip could not read as a requirement, roughly by
+/// PEP 508 (a name, `[extras]`, version specifiers or `@ URL`, `; marker`), a URL, a path or an
+/// archive, or a pip option line (`-r`, `-c`, `-e`, `--index-url`, ...): its 1-based number and
+/// what is wrong. Permissive: what pip reads is accepted, and only shapes it refuses are named.
+pub(crate) fn first_bad_line(text: &str) -> Option<(usize, String)> {
+    let lines = pip_lines(text.strip_prefix('\u{feff}').unwrap_or(text));
+    logical_lines(&lines).find_map(|(start, _, logical)| {
+        requirement_problem(without_comment(&logical).trim()).map(|problem| (start + 1, problem))
+    })
+}
+
+/// `logical` without its comment: pip strips a `#` that starts the line or follows whitespace.
+fn without_comment(logical: &str) -> &str {
+    let bytes = logical.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
+            return &logical[..i];
+        }
+    }
+    logical
+}
+
+/// What keeps `content` (a logical line without its comment, trimmed) from being a line of a
+/// requirements file, or `None`.
+fn requirement_problem(content: &str) -> Option<String> {
+    if content.is_empty() {
+        return None;
+    }
+    let first = content.split_whitespace().next().unwrap_or(content);
+    if let Some(option) = content.strip_prefix('-') {
+        let long = option.strip_prefix('-');
+        let ok = match long {
+            Some(name) => name.starts_with(|c: char| c.is_ascii_alphabetic()),
+            None => option.starts_with(|c: char| c.is_ascii_alphabetic()),
+        };
+        return (!ok).then(|| format!("`{}` is not a pip option", clip(first)));
+    }
+    let archive = [".whl", ".zip", ".tar.gz", ".tar.bz2", ".tgz"]
+        .iter()
+        .any(|end| first.ends_with(end));
+    if first.contains("://")
+        || first.starts_with("file:")
+        || first.starts_with(['.', '/', '~', '$'])
+        || archive
+    {
+        return None;
+    }
+    let name_end = content
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(content.len());
+    let name = &content[..name_end];
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Some(
+            "it does not start with a project name (letters, digits, `-`, `_`, `.`)".into(),
+        );
+    }
+    let after = |what: &str| format!("after `{}`, {what}", clip(name));
+    let mut rest = content[name_end..].trim_start();
+    if let Some(extras) = rest.strip_prefix('[') {
+        let Some((list, tail)) = extras.split_once(']') else {
+            return Some(after("`[` opens extras that `]` does not close"));
+        };
+        let names_ok = list.split(',').map(str::trim).all(|e| {
+            e.is_empty()
+                || e.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        });
+        if !names_ok {
+            return Some(after("the extras are not names separated by commas"));
+        }
+        rest = tail.trim_start();
+    }
+    if let Some(url) = rest.strip_prefix('@') {
+        let url = url.trim_start();
+        let token = url.split_whitespace().next().unwrap_or("");
+        if !(token.contains("://") || token.starts_with("file:")) {
+            return Some(after("`@` is not followed by a URL"));
+        }
+        rest = url[token.len()..].trim_start();
+    } else {
+        rest = match specifiers(rest) {
+            Ok(tail) => tail,
+            Err(problem) => return Some(after(&problem)),
+        };
+    }
+    if rest.is_empty() || rest.starts_with("--") {
+        return None;
+    }
+    match rest.strip_prefix(';') {
+        Some(marker) if !marker.trim().is_empty() => None,
+        Some(_) => Some(after("`;` is followed by no environment marker")),
+        None => Some(after(
+            "expected a version specifier (`==1.0`, `>=1,<2`), `[extras]`, `@ URL` or `; marker`",
+        )),
+    }
+}
+
+/// The version specifiers at the start of `text` (`>=1,<2`, or in parentheses): what follows
+/// them, or what is wrong.
+fn specifiers(text: &str) -> std::result::Result<&str, String> {
+    const OPERATORS: [&str; 8] = ["===", "~=", "==", "!=", "<=", ">=", "<", ">"];
+    let (mut rest, closing) = match text.strip_prefix('(') {
+        Some(inner) => (inner.trim_start(), true),
+        None => (text, false),
+    };
+    let mut first = true;
+    loop {
+        let Some(op) = OPERATORS.iter().find(|op| rest.starts_with(**op)) else {
+            if first && !closing {
+                return Ok(rest);
+            }
+            return Err(
+                "a comparison (`==`, `>=`, `~=`, ...) is missing in the version specifiers".into(),
+            );
+        };
+        let version = rest[op.len()..].trim_start();
+        let allowed = |c: char| {
+            if *op == "===" {
+                !c.is_whitespace() && !matches!(c, ',' | ';' | ')')
+            } else {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '*' | '+' | '!' | '-' | '_')
+            }
+        };
+        let end = version.find(|c: char| !allowed(c)).unwrap_or(version.len());
+        if end == 0 {
+            return Err(format!("`{op}` is not followed by a version"));
+        }
+        rest = version[end..].trim_start();
+        first = false;
+        match rest.strip_prefix(',') {
+            Some(more) => rest = more.trim_start(),
+            None => break,
+        }
+    }
+    if closing {
+        return rest
+            .strip_prefix(')')
+            .map(str::trim_start)
+            .ok_or_else(|| "`(` opens version specifiers that `)` does not close".to_string());
+    }
+    Ok(rest)
+}
+
+/// At most 40 characters of `text`, for a message.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// Drop the requirements whose (normalised) name matches one of `test_requirements`
 /// (`*` wildcards allowed). Comments, blank lines, options (`-r`, `-c`, `--index-url`, ...),
 /// environment markers and hashes of kept requirements stay exactly as written; a dropped
@@ -191,30 +378,7 @@ pub(crate) fn filter_requirements(
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
     kept.push_str(&text[..text.len() - body.len()]);
     let lines = pip_lines(body);
-    let mut i = 0;
-    while i < lines.len() {
-        let start = i;
-        let mut logical = String::new();
-        loop {
-            let line = lines[i].trim_end_matches(PIP_LINE_BREAKS);
-            i += 1;
-            // A comment line does not continue, even when it ends in a backslash.
-            let is_comment = line.trim_start().starts_with('#');
-            match line.strip_suffix('\\') {
-                Some(head) if !is_comment && i < lines.len() => {
-                    logical.push_str(head);
-                    logical.push(' ');
-                }
-                _ => {
-                    logical.push_str(
-                        line.strip_suffix('\\')
-                            .filter(|_| !is_comment)
-                            .unwrap_or(line),
-                    );
-                    break;
-                }
-            }
-        }
+    for (start, i, logical) in logical_lines(&lines) {
         let physical = &lines[start..i];
         if let Some(file) = include_of(&logical) {
             includes.push(file);
@@ -313,6 +477,31 @@ mod tests {
         assert_eq!(out.text, "pytestify==1\nmy-pytest==1\ntox-ini==1\n");
         let names: Vec<_> = out.dropped.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["pytest-mock", "nox", "pytest"]);
+    }
+
+    #[test]
+    fn lines_pip_reads_pass_and_others_are_named() {
+        let good = "# Runtime\nfastapi>=0.115,<1\nuvicorn[standard]\npsycopg[binary]>=3.2,<4\ntomli>=2; python_version < \"3.11\"\nhuggingface_hub>=1.0\nfoo (>=1.0, <2)\nbar===weird!build\nbaz == 1.*\nqux~=1.4.2 ; sys_platform == 'linux'\npkg @ https://example.com/p.whl ; python_version >= '3.9'\nfastapi==0.115.0 \\\n    --hash=sha256:aaa\n-r base.txt\n--index-url https://pypi.org/simple\n-e git+https://example.com/x.git#egg=x\n./local-pkg\nhttps://example.com/pytest.whl\ndist/x-1.0.tar.gz\n\n  # indented comment\nname1.0-x_y  # a comment\n";
+        assert_eq!(first_bad_line(good), None);
+        for (text, line, says) in [
+            (
+                "fastapi\nthis is === not a requirement <<<\n",
+                2,
+                "after `this`, expected a version specifier",
+            ),
+            ("fastapi==\n", 1, "`==` is not followed by a version"),
+            ("x[a\n", 1, "does not close"),
+            ("x @ not-a-url\n", 1, "not followed by a URL"),
+            ("x>=1,\n", 1, "a comparison"),
+            ("<3\n", 1, "does not start with a project name"),
+            ("x (>=1\n", 1, "`)` does not close"),
+            ("x>=1;\n", 1, "no environment marker"),
+            ("a\nb\n-\n", 3, "is not a pip option"),
+        ] {
+            let (at, problem) = first_bad_line(text).expect(text);
+            assert_eq!(at, line, "{text}");
+            assert!(problem.contains(says), "{text}: {problem}");
+        }
     }
 
     #[test]

@@ -39,6 +39,20 @@ pub(super) fn source_folder(source: &Path) -> Result<PathBuf> {
                 "give the backend folder (the one holding `app/` and `requirements.txt`)",
             ));
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            let file = source
+                .ancestors()
+                .skip(1)
+                .find(|a| a.is_file())
+                .map_or_else(
+                    || "a part of it".to_string(),
+                    |a| format!("`{}`", a.display()),
+                );
+            return Err(invalid(
+                &format!("it leads through {file}, which is a file, not a folder"),
+                "give the backend folder (the one holding `app/` and `requirements.txt`)",
+            ));
+        }
         Err(e) => return Err(Error::io("inspect", source, e)),
     }
     std::fs::canonicalize(source).map_err(|e| Error::io("resolve", source, e))

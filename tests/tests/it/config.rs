@@ -67,6 +67,18 @@ async fn run_in_async(dir: PathBuf, args: Vec<String>, env: Vec<(String, String)
     .expect("hf-deploy runner thread")
 }
 
+/// A bad file's run: exit 2, the error starting with `expected` (its `file:line:column`), nothing
+/// on stdout.
+fn assert_refused_at(output: &CliOutput, toml: &str, expected: &str) {
+    assert_eq!(output.code, 2, "{toml}\n{}", output.both());
+    assert!(
+        output.stderr.starts_with(expected),
+        "{toml}\n{}",
+        output.both()
+    );
+    assert!(output.stdout.is_empty(), "{}", output.both());
+}
+
 fn owned(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
@@ -276,13 +288,7 @@ fn every_bad_file_is_named_at_its_place() {
             &["deploy"],
             &[("HF_ENDPOINT", DEAD), ("HF_TOKEN", DEFAULT_WRITE_TOKEN)],
         );
-        assert_eq!(output.code, 2, "{toml}\n{}", output.both());
-        assert!(
-            output.stderr.starts_with(expected),
-            "{toml}\n{}",
-            output.both()
-        );
-        assert!(output.stdout.is_empty(), "{}", output.both());
+        assert_refused_at(&output, toml, expected);
     }
     // The source folder exists but is no backend: the library's check, pointed at `source`.
     let repo = repository("[[space]]\nspace = \"alice/app\"\nsource = \"backend/app\"\n");
@@ -551,4 +557,43 @@ async fn the_action_reads_the_file_under_its_inputs() {
         "{}",
         output.both()
     );
+}
+
+/// `visibility` from the file yields to `--visibility` and to `--private` (its alias), and a
+/// bad value is named at its `file:line:column` (exit 2, nothing sent: the endpoint is dead).
+#[test]
+fn visibility_from_the_file_yields_to_the_flags_and_a_bad_value_is_placed() {
+    let repo = repository(
+        "[[space]]\nspace = \"alice/app\"\ndry-run = true\nvisibility = \"protected\"\n",
+    );
+    let env = [("HF_ENDPOINT", DEAD)];
+    for (flags, expected) in [
+        (&[][..], "protected"),
+        (&["--visibility", "public"][..], "public"),
+        (&["--private"][..], "private"),
+    ] {
+        let mut args = vec!["deploy", "--json"];
+        args.extend(flags);
+        let output = run_in(repo.path(), &args, &env);
+        assert_eq!(output.code, 0, "{flags:?}\n{}", output.both());
+        assert_eq!(output.json()["visibility"], expected, "{flags:?}");
+    }
+    for (toml, expected) in [
+        (
+            "[[space]]\nspace = \"alice/app\"\ndry-run = true\nvisibility = \"hidden\"\n",
+            "error: hf-deploy.toml:4:14: invalid `visibility`: ",
+        ),
+        (
+            "[[space]]\nspace = \"alice/app\"\ndry-run = true\nsleep-time = 0\n",
+            "error: hf-deploy.toml:4:14: invalid `sleep-time`: `0` is not a number of seconds",
+        ),
+        (
+            "[[space]]\nspace = \"alice/app\"\nenvironment = \"a\\nb\"\n",
+            "error: hf-deploy.toml:3:15: invalid `environment`: it contains a line break",
+        ),
+    ] {
+        let repo = repository(toml);
+        let output = run_in(repo.path(), &["deploy", "--json"], &env);
+        assert_refused_at(&output, toml, expected);
+    }
 }

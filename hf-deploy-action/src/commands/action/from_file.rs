@@ -24,16 +24,19 @@ use crate::ui::Reported;
 
 /// The `action.yml` defaults that are not empty, for the inputs the file can set (pinned
 /// against `action.yml` by a test).
-pub(super) const DEFAULTS: [(&str, &str); 9] = [
+pub(super) const DEFAULTS: [(&str, &str); 12] = [
     ("source", "backend"),
     ("health-path", "/api/health"),
     ("private", "false"),
+    ("factory-reboot", "false"),
     ("wait", "true"),
     ("timeout-minutes", "20"),
     ("dry-run", "false"),
     ("comment", "true"),
     ("preview", "false"),
     ("allow-degraded", "false"),
+    ("allow-forks", "false"),
+    ("github-deployment", "true"),
 ];
 
 /// What the file added that is not an input.
@@ -133,10 +136,18 @@ pub(super) fn apply(
             Value::Text(text) if key.kind == Kind::Text => text.clone(),
             Value::Bool(flag) => flag.to_string(),
             Value::Minutes(minutes) => minutes.to_string(),
+            Value::Seconds(seconds) => seconds.to_string(),
             _ => continue,
         };
         let env_wins = key.name == "hf-endpoint" && input(vars, "HF_ENDPOINT").is_some();
-        if key.name != "space" && !env_wins && left_at_default(vars, key.name) {
+        // `private: true` is `visibility: private`: either given leaves the file's other alone.
+        let other = match key.name {
+            "private" => Some("visibility"),
+            "visibility" => Some("private"),
+            _ => None,
+        };
+        let other_given = other.is_some_and(|name| !left_at_default(vars, name));
+        if key.name != "space" && !env_wins && !other_given && left_at_default(vars, key.name) {
             set(vars, key.name, text);
         }
     }

@@ -18,7 +18,7 @@ use super::joblog::{emit, emit_masks};
 use super::mark::{self, Found};
 use crate::github::api::{self, GitHubRepo, Target};
 use crate::github::commands as gha;
-use crate::github::files::{self, PullRequestEvent};
+use crate::github::files;
 use crate::github::inputs::{ActionConfig, ActionInputs, PREVIEW_MARK, RunnerEnv};
 use crate::github::oidc;
 use crate::ui::{Reported, Ui};
@@ -98,7 +98,8 @@ pub(super) enum Resolved {
 
 /// Step 2. Errors are already annotated for the job page (see [`annotate::fail`]).
 ///
-/// In order: the runner and the event; every input (bad input: exit 2); the event alone
+/// In order: the runner and the event (a payload that cannot be read, or a pull request
+/// event without its pull request: bad input); every input (bad input: exit 2); the event alone
 /// (a fork skipped, closing, labels); the scaffold of the source, for a deploy only (a closing
 /// needs no source: its job may have no checkout); the pull request read again where the
 /// event cannot be trusted ([`gate::recheck`]); the Hub client; for a preview, its mark.
@@ -112,8 +113,12 @@ pub(super) async fn resolve(
         Err(error) => return Err(annotate::failure(error, Path::new(""), ui)),
     };
     let workspace = PathBuf::from(runner.workspace.as_deref().unwrap_or("."));
-    let event = read_event(&runner);
     let fail = |error: Error| annotate::failure(error, &workspace, ui);
+    let event = files::run_event(
+        runner.event_name.as_deref(),
+        runner.event_path.as_deref().map(Path::new),
+    )
+    .map_err(fail)?;
     let config = inputs
         .validate(&workspace, runner.sha.as_deref())
         .map_err(fail)?;
@@ -262,22 +267,6 @@ async fn check_mark(hub: &HubClient, space: &SpaceId, expected: &str) -> anyhow:
         Err(error) => {
             emit(&annotate::annotations(&error, Path::new("")));
             Err(anyhow::Error::new(error))
-        }
-    }
-}
-
-/// The event: a pull request (number, head SHA, fork, labels), or none. A payload that cannot
-/// be read is a warning, and the run goes on as for a push.
-fn read_event(runner: &RunnerEnv) -> Option<PullRequestEvent> {
-    let path = runner.event_path.as_deref()?;
-    match files::event(Path::new(path)) {
-        Ok(event) => event,
-        Err(error) => {
-            emit(&gha::warning(
-                "hf-deploy",
-                &format!("ignoring the event payload: {error}"),
-            ));
-            None
         }
     }
 }

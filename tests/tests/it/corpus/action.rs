@@ -16,6 +16,9 @@ use super::{Places, Seen, Sends, Stands, Verdicts, label};
 /// `::error` line must name when not that one.
 struct Row(&'static str, &'static str, Option<&'static str>);
 
+/// The cases of this family (each one run and judged by its test).
+pub(super) const CASES: usize = INPUTS.len() + RUNNER.len();
+
 #[rustfmt::skip]
 const INPUTS: &[Row] = &[
     Row("space", "a", None),

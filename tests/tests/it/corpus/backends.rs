@@ -23,6 +23,9 @@ enum Setup {
     NonUtf8Name,
 }
 
+/// The cases of this family (each one run and judged by its test).
+pub(super) const CASES: usize = BACKENDS.len();
+
 #[rustfmt::skip]
 const BACKENDS: &[(&str, Setup)] = &[
     ("missing folder", Setup::Missing),

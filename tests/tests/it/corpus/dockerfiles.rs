@@ -43,6 +43,9 @@ const fn row(name: &'static str, from: &'static str, to: &'static str, rule: &'s
     }
 }
 
+/// The cases of this family (each one run and judged by its test).
+pub(super) const CASES: usize = DOCKERFILES.len();
+
 #[rustfmt::skip]
 const DOCKERFILES: &[Row] = &[
     row("EXPOSE another port", "EXPOSE 7860", "EXPOSE 8000", "[port]"),

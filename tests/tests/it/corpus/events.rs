@@ -24,6 +24,9 @@ enum Event {
     Unset,
 }
 
+/// The cases of this family (each one run and judged by its test).
+pub(super) const CASES: usize = EVENTS.len();
+
 #[rustfmt::skip]
 const EVENTS: &[(&str, Event)] = &[
     ("missing file", Event::Missing),

@@ -47,6 +47,9 @@ const fn without(args: &'static str, names: &'static str, unset: &'static [&'sta
     }
 }
 
+/// The cases of this family (each one run and judged by its test).
+pub(super) const CASES: usize = FLAGS.len();
+
 #[rustfmt::skip]
 const FLAGS: &[Row] = &[
     // scaffold: {scaffold} is `scaffold {b} --out {o}`

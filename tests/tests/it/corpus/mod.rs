@@ -35,6 +35,34 @@ use hf_hub_emulator::{
     ScriptedRoute, ScriptedRunner,
 };
 
+/// Every family with its number of cases.
+const FAMILIES: [(&str, usize); 7] = [
+    ("flags", flags::CASES),
+    ("action", action::CASES),
+    ("backends", backends::CASES),
+    ("dockerfiles", dockerfiles::CASES),
+    ("templates", templates::CASES),
+    ("secrets_files", secrets_files::CASES),
+    ("events", events::CASES),
+];
+
+/// The corpus's size, per family and in all (issue 16 asks for at least 120 cases across
+/// flags, action inputs, backend folders, user templates, Dockerfiles, secrets files and
+/// events), printed with `--no-capture`; and no family without a case.
+#[test]
+fn corpus_count() {
+    let total: usize = FAMILIES.iter().map(|(_, n)| n).sum();
+    for (family, cases) in FAMILIES {
+        eprintln!("corpus: {family}: {cases} cases");
+        assert!(cases > 0, "{family} has no case");
+    }
+    eprintln!(
+        "corpus: {total} cases in all, {} known defect(s)",
+        KNOWN_DEFECTS.len()
+    );
+    assert!(total >= 120, "the corpus has {total} cases, fewer than 120");
+}
+
 /// What the stand-ins saw of a run: nothing, only reads, or at least one write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Sends {
@@ -74,40 +102,15 @@ pub(crate) struct KnownDefect {
 
 /// Every bad input of the corpus that is not refused as the rule says. Each one is reported;
 /// when one is fixed, its test fails until the entry is removed here.
-#[rustfmt::skip]
-pub(crate) const KNOWN_DEFECTS: &[KnownDefect] = &[
-    // The library: rules the scaffold does not have, errors that are not usage errors.
-    defect("backends", "app module not UTF-8", "the app module is read as lossy UTF-8: a file Python cannot import is deployed", DEPLOYS),
-    defect("backends", "requirements.txt unparseable line", "requirement lines are not checked: the Hub's build fails instead", DEPLOYS),
-    defect("backends", "a path under a file", "a SOURCE under a file is an I/O error (exit 1), not a bad source", IO_ERROR),
-    defect("action", "runner: GITHUB_WORKSPACE={d}/workspace/notes.txt", "a `source` under a file is an I/O error (exit 1) naming no input", Today { code: 1, named: false, sends: Sends::Nothing }),
-    defect("dockerfiles", "no CMD", "the Dockerfile lint has no rule for a missing CMD/ENTRYPOINT: the base image's command runs", DEPLOYS),
-    defect("templates", "unknown variable (strict undefined)", TEMPLATE, RENDER_ERROR),
-    defect("templates", "unknown attribute", TEMPLATE, RENDER_ERROR),
-    defect("templates", "unclosed expression", TEMPLATE, RENDER_ERROR),
-    defect("templates", "block tag syntax error", TEMPLATE, RENDER_ERROR),
-    defect("templates", "unclosed block", TEMPLATE, RENDER_ERROR),
-    defect("templates", "unknown filter", TEMPLATE, RENDER_ERROR),
-    defect("templates", "include of a missing template", TEMPLATE, RENDER_ERROR),
-    defect("templates", "division by zero", TEMPLATE, RENDER_ERROR),
-    defect("templates", "template not UTF-8", "a user template that is not UTF-8 is `Error::Io`, not a usage error (exit 1)", RENDER_ERROR),
-    // Action mode's event handling: a preview run that cannot tell its pull request deploys
-    // the base Space (and records a GitHub deployment of it) instead of refusing.
-    defect("events", "missing file", UNREAD_EVENT, DEPLOYS),
-    defect("events", "a folder", UNREAD_EVENT, DEPLOYS),
-    defect("events", "GITHUB_EVENT_PATH unset", "without `GITHUB_EVENT_PATH` a `pull_request` run is taken for a push: the base Space is deployed", DEPLOYS),
-    defect("events", "empty file", UNREAD_EVENT, DEPLOYS),
-    defect("events", "not JSON", UNREAD_EVENT, DEPLOYS),
-    defect("events", "a JSON array", UNREAD_EVENT, DEPLOYS),
-    defect("events", "a JSON string", UNREAD_EVENT, DEPLOYS),
-    defect("events", "a push payload", NO_PULL_REQUEST, DEPLOYS),
-    defect("events", "no number", NO_PULL_REQUEST, DEPLOYS),
-    defect("events", "number as a string", UNREAD_EVENT, DEPLOYS),
-    defect("events", "negative number", UNREAD_EVENT, DEPLOYS),
-    defect("events", "no head", UNREAD_EVENT, DEPLOYS),
-    defect("events", "no head sha", UNREAD_EVENT, DEPLOYS),
-];
+///
+/// Empty: every case of every family is refused as the rule says.
+pub(crate) const KNOWN_DEFECTS: &[KnownDefect] = &[];
 
+/// A [`KnownDefect`] entry, for the next bad input found that is not yet refused.
+#[expect(
+    dead_code,
+    reason = "no known defect is left; this is how the next one is recorded"
+)]
 const fn defect(
     family: &'static str,
     case: &'static str,
@@ -121,29 +124,6 @@ const fn defect(
         today,
     }
 }
-
-/// Goes ahead: exit 0, the error (there is none) names nothing, writes sent.
-const DEPLOYS: Today = Today {
-    code: 0,
-    named: false,
-    sends: Sends::Writes,
-};
-/// Exit 1 before anything is sent, naming the path.
-const IO_ERROR: Today = Today {
-    code: 1,
-    named: true,
-    sends: Sends::Nothing,
-};
-/// The library's error for a user template (exit 1), naming the template's file.
-const RENDER_ERROR: Today = Today {
-    code: 1,
-    named: true,
-    sends: Sends::Nothing,
-};
-const TEMPLATE: &str =
-    "a user template that does not render is `Error::Template`, not a usage error (exit 1)";
-const UNREAD_EVENT: &str = "an event payload that cannot be read is only a warning: the preview run deploys the base Space";
-const NO_PULL_REQUEST: &str = "a `pull_request` payload without a pull request number is taken for a push: the base Space is deployed";
 
 /// One run of a case, as the harness judges it.
 pub(crate) struct Seen {
@@ -308,6 +288,16 @@ impl Verdicts {
             self.cases.len(),
             summary.join("\n"),
             details.join("\n\n")
+        );
+        let counted = FAMILIES
+            .iter()
+            .find(|(f, _)| *f == self.family)
+            .map(|(_, n)| *n);
+        assert_eq!(
+            Some(self.cases.len()),
+            counted,
+            "{}: the cases run are not the family's count in `FAMILIES`",
+            self.family
         );
         assert!(
             self.cases.len() >= at_least,

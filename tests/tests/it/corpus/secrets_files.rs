@@ -18,6 +18,9 @@ enum File {
 }
 
 /// A case: its name, the file, and extra `deploy` flags.
+/// The cases of this family (each one run and judged by its test).
+pub(super) const CASES: usize = SECRETS_FILES.len();
+
 #[rustfmt::skip]
 const SECRETS_FILES: &[(&str, File, &[&str])] = &[
     ("missing file", File::Missing, &[]),

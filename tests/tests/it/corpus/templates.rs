@@ -30,6 +30,9 @@ CMD {{ cmd }}
 type Files = &'static [(&'static str, &'static [u8])];
 
 /// A case: its name and the files of the templates folder.
+/// The cases of this family (each one run and judged by its test).
+pub(super) const CASES: usize = TEMPLATES.len();
+
 #[rustfmt::skip]
 const TEMPLATES: &[(&str, Files)] = &[
     ("unknown variable (strict undefined)", &[("Dockerfile.j2", b"FROM python:3.11\n{{ nope }}\n")]),
