@@ -75,7 +75,7 @@ pub(crate) async fn scoped_token(
     let user_agent = concat!("hf-deploy/", env!("CARGO_PKG_VERSION"));
     let http = reqwest::Client::builder()
         .user_agent(user_agent)
-        .timeout(Duration::from_secs(30))
+        .timeout(crate::env::http_timeout_or(Duration::from_secs(30)))
         .build()
         .map_err(|source| Error::Request {
             action: action.clone(),

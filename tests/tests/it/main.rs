@@ -18,6 +18,7 @@ mod corpus;
 mod deploy;
 mod docker;
 mod events;
+mod faults;
 mod hostile_files;
 mod keyless;
 mod library;
