@@ -13,6 +13,7 @@ mod action_container;
 mod action_input;
 mod cli_input;
 mod commands;
+mod concurrency;
 mod config;
 mod corpus;
 mod deploy;
