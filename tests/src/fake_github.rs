@@ -659,6 +659,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    record(&store, &method, &uri, &headers, &body);
     let fault = take_fault(&store, &method, uri.path());
     if let Some(FaultKind::Slow(delay)) = &fault {
         tokio::time::sleep(*delay).await;
@@ -668,6 +669,23 @@ async fn handle(
         Some(FaultKind::ResetMidAnswer) => cut_in_half(response).await,
         _ => response,
     }
+}
+
+/// Records the request as it arrives (before a slow fault holds it).
+fn record(store: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) {
+    let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+    store.requests.push(Recorded {
+        method: method.to_string(),
+        path: uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        body: String::from_utf8_lossy(body).to_string(),
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    });
 }
 
 /// The fault for this request, if a rule matches (one use of it is consumed).
@@ -708,23 +726,11 @@ fn answer(
     fault: Option<&FaultKind>,
 ) -> Response {
     let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-    let text = String::from_utf8_lossy(&body).to_string();
+    let text = String::from_utf8_lossy(body).to_string();
     store.caller = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    store.requests.push(Recorded {
-        method: method.to_string(),
-        path: uri
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_default(),
-        body: text.clone(),
-        authorization: headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-    });
     match fault {
         Some(FaultKind::Status(code)) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
