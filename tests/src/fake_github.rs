@@ -734,7 +734,10 @@ fn answer(
     match fault {
         Some(FaultKind::Status(code)) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return error(status, "Injected fault: the fake GitHub failed this request");
+            return error(
+                status,
+                "Injected fault: the fake GitHub failed this request",
+            );
         }
         Some(FaultKind::RateLimited(secs)) => {
             let mut response = error(
@@ -745,7 +748,10 @@ fn answer(
             if let Ok(value) = secs.to_string().parse() {
                 h.insert(header::RETRY_AFTER, value);
             }
-            h.insert("x-ratelimit-remaining", header::HeaderValue::from_static("0"));
+            h.insert(
+                "x-ratelimit-remaining",
+                header::HeaderValue::from_static("0"),
+            );
             return response;
         }
         _ => {}

@@ -296,11 +296,13 @@ async fn batch_answer(
     let mut cut = wait::Retries::new(*retry);
     loop {
         // A JSON body is in memory: a batch request can always be cloned.
-        let this = request.try_clone().ok_or_else(|| Error::MalformedResponse {
-            action: action.to_string(),
-            url: redact(batch_url),
-            detail: RemoteText::unredacted("the request cannot be repeated"),
-        })?;
+        let this = request
+            .try_clone()
+            .ok_or_else(|| Error::MalformedResponse {
+                action: action.to_string(),
+                url: redact(batch_url),
+                detail: RemoteText::unredacted("the request cannot be repeated"),
+            })?;
         let response = send(this, "POST", batch_url, action, retry).await?;
         match read_json(response, batch_url, action).await {
             Err(Error::Request { .. }) if let Some(delay) = cut.next_delay() => {

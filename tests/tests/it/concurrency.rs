@@ -7,7 +7,9 @@
 use std::collections::BTreeSet;
 
 use argon2::{PasswordHash, PasswordVerifier};
-use hf_deploy_tests::{CliOutput, commit_count, copy_tree, example_backend, git, hub_env, run_cli_async, strings};
+use hf_deploy_tests::{
+    CliOutput, commit_count, copy_tree, example_backend, git, hub_env, run_cli_async, strings,
+};
 use hf_hub_emulator::{
     DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, Runner, ScriptedApp, ScriptedResponse,
     ScriptedRoute, ScriptedRunner,
@@ -42,7 +44,10 @@ async fn deploy(emulator: &Emulator, source: &std::path::Path, space: &str, n: u
     let mut args = strings(&["deploy"]);
     args.push(source.display().to_string());
     args.extend(strings(&["--space", space, "--json", "--timeout", "120"]));
-    args.extend(strings(&["--secret", &format!("API_KEY={}", secret_value(n))]));
+    args.extend(strings(&[
+        "--secret",
+        &format!("API_KEY={}", secret_value(n)),
+    ]));
     args.extend(strings(&["--variable", &format!("WHO=deploy-{n}")]));
     run_cli_async(args, hub_env(emulator, DEFAULT_WRITE_TOKEN)).await
 }
@@ -77,7 +82,11 @@ async fn eight_deploys_of_different_trees_to_one_space_end_linear_each_with_its_
     let merges = git(&dir, &["rev-list", "--merges", "main"]);
     assert!(merges.trim().is_empty(), "no merge commit: {merges}");
     let first_parent = git(&dir, &["rev-list", "--first-parent", "main"]);
-    assert_eq!(first_parent.lines().count(), history.len(), "a linear history");
+    assert_eq!(
+        first_parent.lines().count(),
+        history.len(),
+        "a linear history"
+    );
     let mut reported = BTreeSet::new();
     let mut conflicts = 0;
     for (n, out) in outputs.iter().enumerate() {
@@ -85,21 +94,40 @@ async fn eight_deploys_of_different_trees_to_one_space_end_linear_each_with_its_
             0 => {
                 let report = out.json();
                 let sha = report["commit_sha"].as_str().unwrap().to_string();
-                assert!(history.contains(&sha), "deploy {n}'s commit {sha} was lost: {history:?}");
-                assert_eq!(who(&dir, &sha), format!("deploy {n}\n"), "deploy {n} reported another's tree");
+                assert!(
+                    history.contains(&sha),
+                    "deploy {n}'s commit {sha} was lost: {history:?}"
+                );
+                assert_eq!(
+                    who(&dir, &sha),
+                    format!("deploy {n}\n"),
+                    "deploy {n} reported another's tree"
+                );
                 assert_eq!(report["changed"], true, "{report}");
                 reported.insert(sha);
             }
             1 => {
-                let message = out.json()["error"]["message"].as_str().unwrap_or_default().to_string();
-                assert!(message.contains("kept changing"), "deploy {n}: not a clear conflict: {}", out.both());
+                let message = out.json()["error"]["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                assert!(
+                    message.contains("kept changing"),
+                    "deploy {n}: not a clear conflict: {}",
+                    out.both()
+                );
                 conflicts += 1;
             }
             code => panic!("deploy {n} ended with {code}: {}", out.both()),
         }
     }
+    let pushes = emulator
+        .request_log()
+        .iter()
+        .filter(|r| r.path.ends_with("/git-receive-pack") && r.method == "POST")
+        .count();
     eprintln!(
-        "{} of {DEPLOYS} deploys pushed their own commit, {conflicts} reported a conflict",
+        "{} of {DEPLOYS} deploys pushed their own commit, {conflicts} reported a conflict; {pushes} pushes in all (more than one per deploy: races lost and retried)",
         reported.len()
     );
     assert_eq!(reported.len() + conflicts, DEPLOYS);
@@ -111,8 +139,14 @@ async fn eight_deploys_of_different_trees_to_one_space_end_linear_each_with_its_
     assert!(!reported.is_empty(), "at least one deploy lands");
 
     // Whoever wrote last, the secret's fingerprint is of the value it holds.
-    let settings = emulator.space_settings(space).expect("the Space's settings");
-    let secret = settings.secrets.iter().find(|s| s.key == "API_KEY").expect("the secret");
+    let settings = emulator
+        .space_settings(space)
+        .expect("the Space's settings");
+    let secret = settings
+        .secrets
+        .iter()
+        .find(|s| s.key == "API_KEY")
+        .expect("the secret");
     let description = secret.description.as_deref().unwrap_or_default();
     let phc = description
         .split("hf-deploy:fingerprint ")
@@ -137,7 +171,9 @@ async fn eight_deploys_of_different_trees_to_one_space_end_linear_each_with_its_
 async fn eight_deploys_to_eight_spaces_at_once_all_succeed() {
     let emulator = emulator().await;
     let sources: Vec<tempfile::TempDir> = (0..DEPLOYS).map(tree).collect();
-    let spaces: Vec<String> = (0..DEPLOYS).map(|n| format!("local/parallel-{n}")).collect();
+    let spaces: Vec<String> = (0..DEPLOYS)
+        .map(|n| format!("local/parallel-{n}"))
+        .collect();
     let runs = sources
         .iter()
         .zip(&spaces)
@@ -148,9 +184,19 @@ async fn eight_deploys_to_eight_spaces_at_once_all_succeed() {
         assert_eq!(out.code, 0, "deploy {n}: {}", out.both());
         let dir = emulator.space_dir(&spaces[n]).expect("the Space exists");
         let sha = out.json()["commit_sha"].as_str().unwrap().to_string();
-        assert_eq!(git(&dir, &["rev-parse", "main"]).trim(), sha, "{}", spaces[n]);
+        assert_eq!(
+            git(&dir, &["rev-parse", "main"]).trim(),
+            sha,
+            "{}",
+            spaces[n]
+        );
         let deploys = git(&dir, &["log", "--format=%H", "main", "--", "app/who.txt"]);
-        assert_eq!(deploys.lines().count(), 1, "one deploy commit on {}", spaces[n]);
+        assert_eq!(
+            deploys.lines().count(),
+            1,
+            "one deploy commit on {}",
+            spaces[n]
+        );
         assert_eq!(who(&dir, &sha), format!("deploy {n}\n"));
     }
     emulator.shutdown().await;

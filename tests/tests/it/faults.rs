@@ -14,10 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use argon2::{PasswordHash, PasswordVerifier};
-use hf_deploy_tests::fake_github::{FakeGitHub, FaultKind, GitHubFault, ID_TOKEN_REQUEST_TOKEN, Mode};
+use hf_deploy_tests::fake_github::{
+    FakeGitHub, FaultKind, GitHubFault, ID_TOKEN_REQUEST_TOKEN, Mode,
+};
 use hf_deploy_tests::{
-    CliOutput, action_inputs, copy_dir, copy_tree, example_backend, git, hub_env,
-    run_cli_async, strings, workspace_root,
+    CliOutput, action_inputs, copy_dir, copy_tree, example_backend, git, hub_env, run_cli_async,
+    strings, workspace_root,
 };
 use hf_hub_emulator::{
     DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, FaultRule, Runner, ScriptedApp,
@@ -33,7 +35,7 @@ const SLOW: Duration = Duration::from_secs(5);
 /// No cell may take longer (both runs included).
 const CELL_DEADLINE: Duration = Duration::from_secs(150);
 /// Cells run at once.
-const PARALLEL: usize = 4;
+const PARALLEL: usize = 8;
 
 const REPOSITORY: &str = "Codertocat/Hello-World";
 const PR_NUMBER: u64 = 2;
@@ -128,24 +130,84 @@ fn calls() -> Vec<Call> {
     use Remote::{App, GitHub, Hub};
     use Scenario::{Action, Create, Redeploy};
     vec![
-        call("space info", Redeploy, Hub("GET", "/api/spaces/local/faulty", None)),
+        call(
+            "space info",
+            Redeploy,
+            Hub("GET", "/api/spaces/local/faulty", None),
+        ),
         call("create", Create, Hub("POST", "/api/repos/create", None)),
-        call("secrets read", Redeploy, Hub("GET", "/api/spaces/*/secrets", None)),
-        call("secrets write", Redeploy, Hub("POST", "/api/spaces/*/secrets", None)),
-        call("variables read", Redeploy, Hub("GET", "/api/spaces/*/variables", None)),
-        call("variables write", Redeploy, Hub("POST", "/api/spaces/*/variables", None)),
-        call("runtime poll", Redeploy, Hub("GET", "/api/spaces/*/runtime", None)),
-        call("info/refs (fetch)", Redeploy, Hub("GET", "/spaces/*/info/refs", Some("service=git-upload-pack"))),
-        call("upload-pack", Redeploy, Hub("POST", "/spaces/*/git-upload-pack", None)),
-        call("info/refs (push)", Redeploy, Hub("GET", "/spaces/*/info/refs", Some("service=git-receive-pack"))),
-        call("receive-pack", Redeploy, Hub("POST", "/spaces/*/git-receive-pack", None)),
-        call("LFS batch", Redeploy, Hub("POST", "/spaces/*/info/lfs/objects/batch", None)),
+        call(
+            "secrets read",
+            Redeploy,
+            Hub("GET", "/api/spaces/*/secrets", None),
+        ),
+        call(
+            "secrets write",
+            Redeploy,
+            Hub("POST", "/api/spaces/*/secrets", None),
+        ),
+        call(
+            "variables read",
+            Redeploy,
+            Hub("GET", "/api/spaces/*/variables", None),
+        ),
+        call(
+            "variables write",
+            Redeploy,
+            Hub("POST", "/api/spaces/*/variables", None),
+        ),
+        call(
+            "runtime poll",
+            Redeploy,
+            Hub("GET", "/api/spaces/*/runtime", None),
+        ),
+        call(
+            "info/refs (fetch)",
+            Redeploy,
+            Hub(
+                "GET",
+                "/spaces/*/info/refs",
+                Some("service=git-upload-pack"),
+            ),
+        ),
+        call(
+            "upload-pack",
+            Redeploy,
+            Hub("POST", "/spaces/*/git-upload-pack", None),
+        ),
+        call(
+            "info/refs (push)",
+            Redeploy,
+            Hub(
+                "GET",
+                "/spaces/*/info/refs",
+                Some("service=git-receive-pack"),
+            ),
+        ),
+        call(
+            "receive-pack",
+            Redeploy,
+            Hub("POST", "/spaces/*/git-receive-pack", None),
+        ),
+        call(
+            "LFS batch",
+            Redeploy,
+            Hub("POST", "/spaces/*/info/lfs/objects/batch", None),
+        ),
         call("LFS upload", Redeploy, Hub("PUT", "/lfs/upload/*", None)),
         call("app health", Redeploy, App("GET", "/api/health")),
         call("job ID token", Action, GitHub("GET", "/_apis/idtoken")),
         call("OIDC exchange", Action, Hub("POST", "/oauth/token", None)),
-        call("PR comment", Action, GitHub("POST", "/repos/*/issues/*/comments")),
-        call("deployment status", Action, GitHub("POST", "/repos/*/deployments/*/statuses")),
+        call(
+            "PR comment",
+            Action,
+            GitHub("POST", "/repos/*/issues/*/comments"),
+        ),
+        call(
+            "deployment status",
+            Action,
+            GitHub("POST", "/repos/*/deployments/*/statuses"),
+        ),
     ]
 }
 
@@ -201,7 +263,11 @@ async fn every_remote_call_under_every_fault_succeeds_once_or_fails_clearly_and_
                 .map(|e| format!("{} × {}: {e}", c.call, c.fault))
         })
         .collect();
-    assert!(bad.is_empty(), "cells that neither succeeded once nor failed clearly and converged:\n{}", bad.join("\n\n"));
+    assert!(
+        bad.is_empty(),
+        "cells that neither succeeded once nor failed clearly and converged:\n{}",
+        bad.join("\n\n")
+    );
 }
 
 /// One cell: the stand-ins, the seed (for a redeploy or an action), the faulted run, its check,
@@ -225,11 +291,9 @@ async fn run_cell(call: &Call, fault: Fault) -> Result<String, String> {
     let before = world.emulator.request_log().len();
     let first = world.run().await;
     let hit = match call.remote {
-        Remote::GitHub(method, path) => world
-            .github
-            .requests()
-            .iter()
-            .any(|r| r.method == method && glob(path, r.path.split('?').next().unwrap_or_default())),
+        Remote::GitHub(method, path) => world.github.requests().iter().any(|r| {
+            r.method == method && glob(path, r.path.split('?').next().unwrap_or_default())
+        }),
         Remote::Hub(method, path, _) | Remote::App(method, path) => world.emulator.request_log()
             [before..]
             .iter()
@@ -411,11 +475,23 @@ impl World {
     async fn deploy(&self, secret: &str, log_level: &str) -> CliOutput {
         let mut args = strings(&["deploy"]);
         args.push(self.source().display().to_string());
-        args.extend(strings(&["--space", &self.space, "--json", "--timeout", "60"]));
+        args.extend(strings(&[
+            "--space",
+            &self.space,
+            "--json",
+            "--timeout",
+            "60",
+        ]));
         args.extend(strings(&["--secret", &format!("{}={secret}", SECRET.0)]));
-        args.extend(strings(&["--variable", &format!("{}={log_level}", VARIABLE.0)]));
+        args.extend(strings(&[
+            "--variable",
+            &format!("{}={log_level}", VARIABLE.0),
+        ]));
         let mut env = hub_env(&self.emulator, DEFAULT_WRITE_TOKEN);
-        env.push(("HF_DEPLOY_HTTP_TIMEOUT".into(), HTTP_TIMEOUT_SECS.to_string()));
+        env.push((
+            "HF_DEPLOY_HTTP_TIMEOUT".into(),
+            HTTP_TIMEOUT_SECS.to_string(),
+        ));
         run_cli_async(args, env).await
     }
 
@@ -433,13 +509,19 @@ impl World {
             ("GITHUB_API_URL", self.github.url.clone()),
             ("GITHUB_SERVER_URL", "https://github.com".into()),
             ("GITHUB_RUN_ID", "1658821493".into()),
-            ("GITHUB_SHA", "1111111111111111111111111111111111111111".into()),
+            (
+                "GITHUB_SHA",
+                "1111111111111111111111111111111111111111".into(),
+            ),
             ("GITHUB_OUTPUT", path("output.txt")),
             ("GITHUB_STEP_SUMMARY", path("summary.md")),
             ("GITHUB_EVENT_NAME", "pull_request".into()),
             ("GITHUB_EVENT_PATH", event.display().to_string()),
             ("ACTIONS_ID_TOKEN_REQUEST_URL", self.github.id_token_url()),
-            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", ID_TOKEN_REQUEST_TOKEN.into()),
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                ID_TOKEN_REQUEST_TOKEN.into(),
+            ),
             ("HF_DEPLOY_HTTP_TIMEOUT", HTTP_TIMEOUT_SECS.to_string()),
         ]
         .into_iter()
@@ -515,7 +597,10 @@ impl World {
         fingerprint_matches(secret.description.as_deref(), SECRET.1)?;
         let variable = settings.variables.iter().find(|v| v.key == VARIABLE.0);
         if variable.map(|v| v.value.as_str()) != Some(VARIABLE.1) {
-            return Err(format!("the variable is not `{}`: {variable:?}", VARIABLE.1));
+            return Err(format!(
+                "the variable is not `{}`: {variable:?}",
+                VARIABLE.1
+            ));
         }
         Ok(())
     }
