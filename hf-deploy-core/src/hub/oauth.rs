@@ -400,7 +400,9 @@ mod tests {
 
     /// A runner's ID-token endpoint answering `statuses` in turn (the last one from then on);
     /// a 200 carries a job token.
-    async fn runner(statuses: Vec<u16>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    async fn runner(
+        statuses: Vec<u16>,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicUsize, Ordering};
         let hits = Arc::new(AtomicUsize::new(0));
@@ -421,12 +423,20 @@ mod tests {
                         (200, false) => r#"{"message":"no audience"}"#,
                         _ => r#"{"message":"Bad credentials"}"#,
                     };
-                    (axum::http::StatusCode::from_u16(status).expect("status"), body)
+                    (
+                        axum::http::StatusCode::from_u16(status).expect("status"),
+                        body,
+                    )
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}/_apis/idtoken?api-version=2.0", listener.local_addr().expect("addr"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!(
+            "http://{}/_apis/idtoken?api-version=2.0",
+            listener.local_addr().expect("addr")
+        );
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
         (url, hits)
     }
@@ -455,7 +465,11 @@ mod tests {
     async fn a_refusal_of_the_runner_names_the_runner_not_the_hub() {
         let (url, hits) = runner(vec![401]).await;
         let error = fetch(&url).await.expect_err("refused");
-        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1, "a 401 is final");
+        assert_eq!(
+            hits.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "a 401 is final"
+        );
         assert!(matches!(error, Error::RunnerRefused { .. }), "{error:?}");
         let message = error.to_string();
         assert!(

@@ -8,25 +8,15 @@ use std::collections::BTreeSet;
 
 use argon2::{PasswordHash, PasswordVerifier};
 use hf_deploy_tests::{
-    CliOutput, commit_count, copy_tree, example_backend, git, hub_env, run_cli_async, strings,
+    CliOutput, commit_count, copy_tree, example_backend, git, hub_env, run_cli_async,
+    start_scripted_emulator, strings,
 };
-use hf_hub_emulator::{
-    DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, Runner, ScriptedApp, ScriptedResponse,
-    ScriptedRoute, ScriptedRunner,
-};
+use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, Emulator};
 
 const DEPLOYS: usize = 8;
 
 async fn emulator() -> Emulator {
-    let app = ScriptedApp::new().route(ScriptedRoute::get("/api/health").then(
-        ScriptedResponse::json(200, r#"{"status":"healthy","services":{"fastapi":"ok"}}"#),
-    ));
-    Emulator::start(EmulatorConfig {
-        runner: Runner::Scripted(ScriptedRunner::running().app(app)),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("the Hub stand-in starts")
+    start_scripted_emulator().await
 }
 
 /// A copy of the example backend whose tree is deploy `n`'s own (`app/who.txt`).

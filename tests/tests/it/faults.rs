@@ -19,12 +19,9 @@ use hf_deploy_tests::fake_github::{
 };
 use hf_deploy_tests::{
     CliOutput, action_inputs, copy_dir, copy_tree, example_backend, git, hub_env, run_cli_async,
-    strings, workspace_root,
+    start_scripted_emulator, strings, workspace_root,
 };
-use hf_hub_emulator::{
-    DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, FaultRule, Runner, ScriptedApp,
-    ScriptedResponse, ScriptedRoute, ScriptedRunner, TrustedPublisher,
-};
+use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, Emulator, FaultRule, TrustedPublisher};
 
 /// How many matching requests each fault hits (then the real answer comes).
 const FAULT_COUNT: u32 = 2;
@@ -378,15 +375,7 @@ struct World {
 
 impl World {
     async fn start(scenario: Scenario) -> Result<World, String> {
-        let app = ScriptedApp::new().route(ScriptedRoute::get("/api/health").then(
-            ScriptedResponse::json(200, r#"{"status":"healthy","services":{"fastapi":"ok"}}"#),
-        ));
-        let emulator = Emulator::start(EmulatorConfig {
-            runner: Runner::Scripted(ScriptedRunner::running().app(app)),
-            ..EmulatorConfig::default()
-        })
-        .await
-        .map_err(|e| format!("the stand-in: {e}"))?;
+        let emulator = start_scripted_emulator().await;
         let github = FakeGitHub::start(Mode::default()).await;
         let job = tempfile::tempdir().map_err(|e| e.to_string())?;
         let backend = copy_tree(&example_backend());
