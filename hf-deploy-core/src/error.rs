@@ -373,6 +373,14 @@ pub enum Error {
         /// The request and the Hub's answer.
         context: Box<HttpContext>,
     },
+    /// The CI runner did not hand out the job's OIDC token (its answer was not a success).
+    #[error("the CI runner refused to {action}")]
+    RunnerRefused {
+        /// What we were doing.
+        action: String,
+        /// The request and the runner's answer.
+        context: Box<HttpContext>,
+    },
     /// A Space-scoped token was refused a call (settings, hardware) that a personal token may make.
     #[error("the Hub refused the Space-scoped token (Trusted Publisher) while trying to {action}")]
     ScopedTokenRefused {
@@ -484,6 +492,7 @@ impl Error {
             | Error::Server { context, .. }
             | Error::Refused { context, .. }
             | Error::ScopedTokenRefused { context, .. }
+            | Error::RunnerRefused { context, .. }
             | Error::OidcGrantRefused { context, .. } => Some(context),
             _ => None,
         }
@@ -532,6 +541,7 @@ impl Error {
             Error::ScopedTokenCannotCreate { .. } => "scoped_token_cannot_create",
             Error::OidcGrantRefused { .. } => "oidc_invalid_grant",
             Error::ScopedTokenRefused { .. } => "scoped_token_refused",
+            Error::RunnerRefused { .. } => "runner_refused",
         }
     }
 
@@ -548,6 +558,7 @@ impl Error {
             | Error::Server { context, .. }
             | Error::Refused { context, .. }
             | Error::ScopedTokenRefused { context, .. }
+            | Error::RunnerRefused { context, .. }
             | Error::OidcGrantRefused { context, .. } => Some(context),
             _ => None,
         }

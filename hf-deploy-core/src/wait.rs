@@ -77,6 +77,20 @@ impl RetryPolicy {
         RetryPolicy::lfs()
     }
 
+    /// The pause after a push lost a race (`main` moved under it) before it fetches the new
+    /// head and commits its tree on top again: short, doubling, spread at random so that
+    /// pushers racing each other do not meet again at the same instant. The number of races is
+    /// bounded by the push's own count, not by this policy.
+    pub(crate) const fn race() -> Self {
+        RetryPolicy {
+            max_attempts: u32::MAX,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+            max_server_wait: Duration::from_secs(2),
+            jitter: true,
+        }
+    }
+
     /// A poll bounded by a deadline, not a count: `initial`, doubled after each poll, up to
     /// `max`, without jitter. `max` is how late a poll may see the change it waits for: a deploy
     /// polls the build stage and the health URL with `initial` = `max` = 1 s, so the report

@@ -15,6 +15,9 @@ pub(crate) enum FaultAction {
     RateLimited { retry_after: u64 },
     /// The connection is closed without any response.
     Drop,
+    /// The request is served (the handler acts), then its answer is cut: the status line, the
+    /// headers and half the body go out, then the connection is reset.
+    ResetMidAnswer,
     /// A redirect (`301`, `302`, `307`, `308`) to the same path and query on another host.
     Redirect { status: u16, to: RedirectTarget },
     /// 200 with a body that never ends (streamed until the client stops reading or shutdown).
@@ -50,6 +53,8 @@ pub(crate) enum RedirectTarget {
 /// | LFS transfers | `/lfs/upload/*`, `/lfs/multipart/*`, `/lfs/verify/*`, `/lfs/objects/*` |
 /// | token exchange | `/oauth/token` |
 /// | the Space's app | `FaultRule::app("GET", "/health")` |
+///
+/// Per count: [`FaultRule::times`] (the next `n` matching requests, then the real answer).
 #[derive(Debug, Clone)]
 pub struct FaultRule {
     pub(crate) method: String,
@@ -108,6 +113,14 @@ impl FaultRule {
     /// Close the connection without answering.
     pub fn drop_connection(mut self) -> Self {
         self.action = FaultAction::Drop;
+        self
+    }
+
+    /// Serve the request (its effect happens), then cut the answer: the status and headers, half
+    /// the body, then a reset connection. The client cannot tell whether the server acted: a
+    /// retry must not do the work twice.
+    pub fn reset_mid_answer(mut self) -> Self {
+        self.action = FaultAction::ResetMidAnswer;
         self
     }
 

@@ -45,4 +45,4 @@ pub use oauth::{
 };
 pub use runtime::docker::{SPACE_LABEL, engine_answers as docker_engine_answers};
 pub use script::{HOSTILE_LOG_LINES, ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
-pub use server::{Emulator, EmulatorError};
+pub use server::{Emulator, EmulatorError, SettingEntry, SpaceSettings};

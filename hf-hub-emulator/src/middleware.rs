@@ -76,7 +76,7 @@ fn arriving(req: &Request, app_space: Option<String>) -> LoggedRequest {
 /// The answer an injected fault gives instead of the handler's (`None`: the handler answers).
 fn fault_answer(hub: &Hub, action: FaultAction, path: &str, query: &str) -> Option<Response> {
     match action {
-        FaultAction::Pass | FaultAction::Drop => None,
+        FaultAction::Pass | FaultAction::Drop | FaultAction::ResetMidAnswer => None,
         FaultAction::Redirect { status, to } => {
             let base = match to {
                 RedirectTarget::Foreign => hub.foreign.url(),
@@ -164,6 +164,7 @@ async fn apply_faults_and_log(
     let mut entry = arriving(&req, app_space);
     let arrived = Instant::now();
     let mut injected = None;
+    let mut reset = false;
     if let Some((action, latency)) =
         hub.faults
             .take(&entry.method, &entry.path, &entry.query, entry.app)
@@ -183,12 +184,16 @@ async fn apply_faults_and_log(
             hub.record(entry);
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
+        reset = action == FaultAction::ResetMidAnswer;
         injected = fault_answer(hub, action, &entry.path, &entry.query);
     }
     let mut resp = match injected {
         Some(r) => r,
         None => next.run(req).await,
     };
+    if reset {
+        resp = bodies::cut_in_half(resp).await;
+    }
     if let Some(keys) = resp.extensions_mut().remove::<LoggedKeys>() {
         entry.keys = keys.0;
     }
@@ -214,6 +219,28 @@ mod bodies {
     use tokio_util::sync::CancellationToken;
 
     const CHUNK: usize = 64 * 1024;
+
+    /// `resp` with its status and headers, half its body, then an error that resets the
+    /// connection (the client reads a truncated answer).
+    pub(super) async fn cut_in_half(resp: Response) -> Response {
+        let (mut parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, 256 * 1024 * 1024)
+            .await
+            .unwrap_or_default();
+        let half = bytes.slice(..bytes.len() / 2);
+        // The full length is announced, so even a client that ignores the reset sees a short body.
+        if let Ok(v) = HeaderValue::from_str(&bytes.len().max(1).to_string()) {
+            parts.headers.insert(header::CONTENT_LENGTH, v);
+        }
+        let stream = futures_util::stream::iter([
+            Ok(half),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected fault: the answer was cut",
+            )),
+        ]);
+        Response::from_parts(parts, Body::from_stream(stream))
+    }
 
     /// `status` (a 3xx) with `Location: location`.
     pub(super) fn redirect(status: u16, location: &str) -> Response {

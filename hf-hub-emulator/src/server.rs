@@ -58,6 +58,26 @@ pub enum EmulatorError {
     },
 }
 
+/// A Space's secrets and variables ([`Emulator::space_settings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpaceSettings {
+    /// The secrets, by key.
+    pub secrets: Vec<SettingEntry>,
+    /// The variables, by key.
+    pub variables: Vec<SettingEntry>,
+}
+
+/// One secret or variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingEntry {
+    /// Its key.
+    pub key: String,
+    /// Its value.
+    pub value: String,
+    /// Its description (where hf-deploy keeps a secret's fingerprint).
+    pub description: Option<String>,
+}
+
 /// A running stand-in.
 pub struct Emulator {
     hub: Arc<Hub>,
@@ -158,6 +178,31 @@ impl Emulator {
     pub fn space_stage(&self, id: &str) -> Option<String> {
         let (ns, name) = id.split_once('/')?;
         self.hub.space(ns, name).map(|s| s.lock().stage.clone())
+    }
+
+    /// Space `id`'s secrets and variables as the stand-in holds them (values included, for tests
+    /// that check what a deploy left behind), each sorted by key; `None` when there is no such
+    /// Space.
+    pub fn space_settings(&self, id: &str) -> Option<SpaceSettings> {
+        let (ns, name) = id.split_once('/')?;
+        let space = self.hub.space(ns, name)?;
+        let state = space.lock();
+        let entries = |list: &[crate::hub::KeyEntry]| {
+            let mut out: Vec<SettingEntry> = list
+                .iter()
+                .map(|e| SettingEntry {
+                    key: e.key.clone(),
+                    value: e.value.clone(),
+                    description: e.description.clone(),
+                })
+                .collect();
+            out.sort_by(|a, b| a.key.cmp(&b.key));
+            out
+        };
+        Some(SpaceSettings {
+            secrets: entries(&state.secrets),
+            variables: entries(&state.variables),
+        })
     }
 
     /// Set Space `id`'s last change (`lastModified` in its info and in the listing) to `at`, an

@@ -6,6 +6,10 @@
 //! user `alice` (id 4242). Every answer is built from the `@octokit/openapi` examples vendored in
 //! `tests/fixtures/github/`, with only ids, bodies and URLs replaced. Every request is recorded;
 //! requests it does not know are answered 404 and listed by [`FakeGitHub::unmatched`].
+//!
+//! Faults ([`GitHubFault`]) are injected per route (method and path pattern) and per count (the
+//! next `n` matching requests): an error status, a rate limit with `Retry-After`, an answer cut
+//! after the request was served, an answer slower than the client's timeout.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,6 +35,54 @@ pub struct Mode {
     pub fail_lists_with: Option<u16>,
     /// Force this page size whatever `per_page` says.
     pub page_size: Option<usize>,
+}
+
+/// What a faulted request gets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    /// This status and GitHub's error body, without serving the request.
+    Status(u16),
+    /// 429 with `Retry-After: secs` and `x-ratelimit-remaining: 0` (GitHub's secondary rate
+    /// limit), without serving the request.
+    RateLimited(u64),
+    /// The request is served (its effect happens), then the answer is cut: the status, the
+    /// headers and half the body, then a reset connection.
+    ResetMidAnswer,
+    /// The answer comes this late (served normally after the wait).
+    Slow(std::time::Duration),
+}
+
+/// One fault rule of the fake: `method` (`*`: any) and a path pattern (`*` matches any run of
+/// characters; the path without its query), for the next `times` matching requests.
+#[derive(Debug, Clone)]
+pub struct GitHubFault {
+    method: String,
+    path: regex::Regex,
+    kind: FaultKind,
+    remaining: u32,
+}
+
+impl GitHubFault {
+    /// `kind` for the next `times` requests of `method` to a path matching `pattern`.
+    pub fn new(method: &str, pattern: &str, kind: FaultKind, times: u32) -> GitHubFault {
+        let re = pattern
+            .split('*')
+            .map(regex::escape)
+            .collect::<Vec<_>>()
+            .join(".*");
+        GitHubFault {
+            method: method.to_ascii_uppercase(),
+            path: regex::Regex::new(&format!("^{re}$")).expect("a valid pattern"),
+            kind,
+            remaining: times,
+        }
+    }
+
+    fn matches(&self, method: &Method, path: &str) -> bool {
+        self.remaining > 0
+            && (self.method == "*" || self.method == method.as_str())
+            && self.path.is_match(path)
+    }
 }
 
 /// One request the fake saw.
@@ -69,6 +121,8 @@ struct Store {
     pulls: Vec<(u64, PullState)>,
     /// Every deployment status, by deployment id, as answered.
     status_values: Vec<(u64, Value)>,
+    /// Fault rules, tried in order.
+    faults: Vec<GitHubFault>,
 }
 
 /// What `GET /repos/{owner}/{repo}/pulls/{number}` answers for one pull request.
@@ -334,6 +388,16 @@ impl FakeGitHub {
             .collect()
     }
 
+    /// Adds a fault rule (rules are tried in the order added; the first live match applies).
+    pub fn add_fault(&self, fault: GitHubFault) {
+        self.lock().faults.push(fault);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
     /// Requests no route matched.
     pub fn unmatched(&self) -> Vec<String> {
         self.lock().unmatched.clone()
@@ -595,32 +659,111 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    record(&store, &method, &uri, &headers, &body);
+    let fault = take_fault(&store, &method, uri.path());
+    if let Some(FaultKind::Slow(delay)) = &fault {
+        tokio::time::sleep(*delay).await;
+    }
+    let response = answer(&store, &method, &uri, &headers, &body, fault.as_ref());
+    match fault {
+        Some(FaultKind::ResetMidAnswer) => cut_in_half(response).await,
+        _ => response,
+    }
+}
+
+/// Records the request as it arrives (before a slow fault holds it).
+fn record(store: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) {
     let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-    let text = String::from_utf8_lossy(&body).to_string();
-    store.caller = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
     store.requests.push(Recorded {
         method: method.to_string(),
         path: uri
             .path_and_query()
             .map(|p| p.to_string())
             .unwrap_or_default(),
-        body: text.clone(),
+        body: String::from_utf8_lossy(body).to_string(),
         authorization: headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     });
-    if uri.path() == "/_apis/idtoken" {
-        return id_token(&store, &uri, &headers);
+}
+
+/// The fault for this request, if a rule matches (one use of it is consumed).
+fn take_fault(store: &Shared, method: &Method, path: &str) -> Option<FaultKind> {
+    let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let rule = store.faults.iter_mut().find(|f| f.matches(method, path))?;
+    rule.remaining -= 1;
+    Some(rule.kind.clone())
+}
+
+/// The answer with its status and headers, half its body, then a reset connection.
+async fn cut_in_half(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let half = bytes.slice(..bytes.len() / 2);
+    if let Ok(value) = bytes.len().max(1).to_string().parse() {
+        parts.headers.insert(header::CONTENT_LENGTH, value);
     }
-    if let Some(refused) = refused_by_mode(&store.mode, &method) {
+    let stream = futures_util::stream::iter([
+        Ok(half),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected fault: the answer was cut",
+        )),
+    ]);
+    Response::from_parts(parts, axum::body::Body::from_stream(stream))
+}
+
+/// The answer to one request: a fault's refusal, or the route's (recorded either way).
+fn answer(
+    store: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    fault: Option<&FaultKind>,
+) -> Response {
+    let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let text = String::from_utf8_lossy(body).to_string();
+    store.caller = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match fault {
+        Some(FaultKind::Status(code)) => {
+            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return error(
+                status,
+                "Injected fault: the fake GitHub failed this request",
+            );
+        }
+        Some(FaultKind::RateLimited(secs)) => {
+            let mut response = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            );
+            let h = response.headers_mut();
+            if let Ok(value) = secs.to_string().parse() {
+                h.insert(header::RETRY_AFTER, value);
+            }
+            h.insert(
+                "x-ratelimit-remaining",
+                header::HeaderValue::from_static("0"),
+            );
+            return response;
+        }
+        _ => {}
+    }
+    if uri.path() == "/_apis/idtoken" {
+        return id_token(&store, uri, headers);
+    }
+    if let Some(refused) = refused_by_mode(&store.mode, method) {
         return refused;
     }
     let request: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    route(&mut store, &method, &uri, &request)
+    route(&mut store, method, uri, &request)
 }
 
 /// The answer [`Mode`] forces on this request, if any: 403 to a write from a fork's token, the

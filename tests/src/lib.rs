@@ -72,6 +72,21 @@ pub async fn start_real_emulator() -> Emulator {
         .expect("the Hub stand-in starts")
 }
 
+/// A stand-in whose runner is scripted (no app process): every Space builds at once and its app
+/// answers `GET /api/health` healthy. For tests whose subject is not the app.
+pub async fn start_scripted_emulator() -> Emulator {
+    use hf_hub_emulator::{ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
+    let app = ScriptedApp::new().route(ScriptedRoute::get("/api/health").then(
+        ScriptedResponse::json(200, r#"{"status":"healthy","services":{"fastapi":"ok"}}"#),
+    ));
+    Emulator::start(EmulatorConfig {
+        runner: Runner::Scripted(ScriptedRunner::running().app(app)),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("the Hub stand-in starts")
+}
+
 /// The base interpreter behind `.venv` (new virtual environments are made from it).
 fn venv_python_base() -> PathBuf {
     let python = venv_bin("python");

@@ -118,6 +118,9 @@ pub(crate) fn build_client(
         .endpoint(endpoint)
         .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")))
         .redactor(crate::guard::redactor());
+    if let Some(timeout) = crate::env::http_timeout()? {
+        builder = builder.timeout(timeout);
+    }
     if let Some(token) = token {
         crate::guard::learn_secrets([&token]);
         builder = builder.token(token);

@@ -57,7 +57,7 @@ pub(crate) fn client(api_url: &str, token: &SecretString) -> Result<Octocrab> {
         Octocrab::builder()
             .add_retry_config(RetryConfig::None)
             .set_connect_timeout(Some(Duration::from_secs(15)))
-            .set_read_timeout(Some(Duration::from_secs(60)))
+            .set_read_timeout(Some(crate::env::http_timeout_or(Duration::from_secs(60))))
             .base_uri(api_url)?
             .personal_token(token.expose().to_string())
             .build()

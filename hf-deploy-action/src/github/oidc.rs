@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use hf_deploy_core::hub::oauth::{self, HUB_AUDIENCE, ScopedToken};
-use hf_deploy_core::{Error, Field, HttpContext, RemoteText, SecretString, SpaceId};
-use serde::Deserialize;
+use hf_deploy_core::{Error, Field, SecretString, SpaceId};
 
 const REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
 const REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
@@ -46,11 +45,6 @@ pub(crate) fn check(vars: &[(String, String)], preview: bool) -> Result<(), Erro
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct JobToken {
-    value: String,
-}
-
 /// The job's OIDC token for the Hub's audience, then the exchange. The caller masks the
 /// returned token before printing anything.
 pub(crate) async fn scoped_token(
@@ -59,67 +53,19 @@ pub(crate) async fn scoped_token(
     space: &SpaceId,
 ) -> Result<ScopedToken, Error> {
     let request_url = var(vars, REQUEST_URL).unwrap_or_default();
-    let request_token = var(vars, REQUEST_TOKEN).unwrap_or_default();
-    let separator = if request_url.contains('?') { '&' } else { '?' };
-    let url = format!(
-        "{request_url}{separator}audience={}",
-        url::form_urlencoded::byte_serialize(HUB_AUDIENCE.as_bytes()).collect::<String>()
-    );
-    // Shown in errors without its query (the runner's URL carries no secret, but stay terse).
-    let shown = request_url
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let action = "fetch the job's OIDC token from the runner".to_string();
-    let user_agent = concat!("hf-deploy/", env!("CARGO_PKG_VERSION"));
-    let http = reqwest::Client::builder()
-        .user_agent(user_agent)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|source| Error::Request {
-            action: action.clone(),
-            url: shown.clone(),
-            source: source.without_url(),
-        })?;
-    let response = http
-        .get(&url)
-        .header(
-            reqwest::header::AUTHORIZATION,
-            format!("bearer {request_token}"),
-        )
-        .send()
-        .await
-        .map_err(|source| Error::Request {
-            action: action.clone(),
-            url: shown.clone(),
-            source: source.without_url(),
-        })?;
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
+    let request_token = SecretString::new(var(vars, REQUEST_TOKEN).unwrap_or_default().to_string());
     // The runner's request token, and the job token in the answer, are secrets of the run.
-    crate::guard::learn_secrets([&SecretString::new(request_token)]);
-    let redactor = crate::guard::redactor();
-    if !(200..300).contains(&status) {
-        return Err(Error::Refused {
-            action,
-            context: Box::new(HttpContext {
-                method: "GET".into(),
-                url: shown,
-                status,
-                request_id: None,
-                error_code: None,
-                server_message: Some(RemoteText::with_max_bytes(&text, &redactor, 300)),
-            }),
-        });
-    }
-    let job_token = serde_json::from_str::<JobToken>(&text)
-        .map(|answer| SecretString::new(answer.value))
-        .map_err(|e| Error::MalformedResponse {
-            action,
-            url: shown,
-            detail: RemoteText::new(&format!("no `value` in the answer ({e})"), &redactor),
-        })?;
+    crate::guard::learn_secrets([&request_token]);
+    let user_agent = concat!("hf-deploy/", env!("CARGO_PKG_VERSION"));
+    let job_token = oauth::fetch_job_token(
+        request_url,
+        &request_token,
+        HUB_AUDIENCE,
+        user_agent,
+        crate::env::http_timeout_or(Duration::from_secs(30)),
+        &crate::guard::redactor(),
+    )
+    .await?;
     crate::guard::learn_secrets([&job_token]);
     oauth::exchange_job_token(endpoint, &job_token, space, user_agent).await
 }

@@ -15,6 +15,10 @@ use crate::untrusted::{Redactor, RemoteText};
 use crate::wait::RetryPolicy;
 
 use super::create::Found;
+
+/// How many times a push fetches `main` again and recommits its tree after another pusher moved
+/// it (eight deploys of one Space at once all land within this many).
+const MAX_RACE_RETRIES: u32 = 9;
 use super::settings::{apply_settings, scoped_refusal};
 use super::{Event, Phase, Progress, millis};
 
@@ -109,7 +113,7 @@ pub(super) fn push_request(
             "hf-deploy".to_string(),
             "hf-deploy@users.noreply.huggingface.co".to_string(),
         ),
-        max_race_retries: if dry_run { 0 } else { 3 },
+        max_race_retries: if dry_run { 0 } else { MAX_RACE_RETRIES },
         retry: RetryPolicy::git(),
         dry_run,
         head_hint,

@@ -46,6 +46,98 @@ pub async fn exchange_job_token(
     exchange_with(endpoint, job_token, space, user_agent, &RetryPolicy::hub()).await
 }
 
+#[derive(Deserialize)]
+struct JobTokenAnswer {
+    value: String,
+}
+
+/// The CI job's OIDC token for `audience`, from the runner's endpoint: `GET request_url` with
+/// `audience` added to its query and `Authorization: bearer {request_token}` (GitHub Actions'
+/// `ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN`). Each attempt waits at most `timeout`; a
+/// transient failure (429 with its `Retry-After`, a 5xx, a connection reset, no answer in time)
+/// is tried again with the Hub client's schedule, as asking again changes nothing. Errors show
+/// the URL without its query; what the runner says is redacted by `redactor`.
+pub async fn fetch_job_token(
+    request_url: &str,
+    request_token: &SecretString,
+    audience: &str,
+    user_agent: &str,
+    timeout: Duration,
+    redactor: &Redactor,
+) -> Result<SecretString> {
+    let separator = if request_url.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{request_url}{separator}audience={}",
+        url::form_urlencoded::byte_serialize(audience.as_bytes()).collect::<String>()
+    );
+    let shown = request_url
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let action = "fetch the job's OIDC token from the runner".to_string();
+    let request_error = |source: reqwest::Error| Error::Request {
+        action: action.clone(),
+        url: shown.clone(),
+        source: source.without_url(),
+    };
+    let http = reqwest::Client::builder()
+        .user_agent(user_agent)
+        .timeout(timeout)
+        .build()
+        .map_err(request_error)?;
+    let authorization = format!("bearer {}", request_token.expose());
+    let (reply, _attempts) = wait::run(
+        &RetryPolicy::hub(),
+        Idempotency::Idempotent,
+        |_| get(&http, &url, &authorization),
+        classify,
+    )
+    .await;
+    let reply = reply.map_err(request_error)?;
+    if !(200..300).contains(&reply.status) {
+        return Err(Error::RunnerRefused {
+            action,
+            context: Box::new(HttpContext {
+                method: "GET".into(),
+                url: shown,
+                status: reply.status,
+                request_id: None,
+                error_code: None,
+                server_message: Some(RemoteText::with_max_bytes(&reply.text, redactor, 300)),
+            }),
+        });
+    }
+    serde_json::from_str::<JobTokenAnswer>(&reply.text)
+        .map(|answer| SecretString::new(answer.value))
+        .map_err(|e| Error::MalformedResponse {
+            action,
+            url: shown,
+            detail: RemoteText::new(&format!("no `value` in the answer ({e})"), redactor),
+        })
+}
+
+async fn get(
+    http: &reqwest::Client,
+    url: &str,
+    authorization: &str,
+) -> std::result::Result<Reply, reqwest::Error> {
+    let response = http
+        .get(url)
+        .header(reqwest::header::AUTHORIZATION, authorization)
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    // A body cut by a reset is a transport failure, tried again.
+    let text = response.text().await?;
+    Ok(Reply {
+        status,
+        headers,
+        text,
+    })
+}
+
 /// A complete answer of the token endpoint.
 struct Reply {
     status: u16,
@@ -304,5 +396,85 @@ mod tests {
             .expect_err("invalid_grant");
         assert!(matches!(error, Error::OidcGrantRefused { .. }), "{error:?}");
         assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    /// A runner's ID-token endpoint answering `statuses` in turn (the last one from then on);
+    /// a 200 carries a job token.
+    async fn runner(
+        statuses: Vec<u16>,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let app = axum::Router::new().route(
+            "/_apis/idtoken",
+            axum::routing::get(move |uri: axum::http::Uri| {
+                let counter = counter.clone();
+                let statuses = statuses.clone();
+                async move {
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    let status = statuses[n.min(statuses.len() - 1)];
+                    let audience_asked = uri.query().is_some_and(|q| {
+                        q.contains("api-version=2.0&audience=https%3A%2F%2Fhuggingface.co")
+                    });
+                    let body = match (status, audience_asked) {
+                        (200, true) => r#"{"count":1,"value":"eyJ.job.token"}"#,
+                        (200, false) => r#"{"message":"no audience"}"#,
+                        _ => r#"{"message":"Bad credentials"}"#,
+                    };
+                    (
+                        axum::http::StatusCode::from_u16(status).expect("status"),
+                        body,
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!(
+            "http://{}/_apis/idtoken?api-version=2.0",
+            listener.local_addr().expect("addr")
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        (url, hits)
+    }
+
+    async fn fetch(url: &str) -> Result<SecretString> {
+        fetch_job_token(
+            url,
+            &SecretString::new("runner-request-token"),
+            HUB_AUDIENCE,
+            "hf-deploy/test",
+            Duration::from_secs(5),
+            &Redactor::builder().build(),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn the_job_token_is_asked_for_again_after_a_transient_failure() {
+        let (url, hits) = runner(vec![503, 200]).await;
+        let token = fetch(&url).await.expect("the job token");
+        assert_eq!(token.expose(), "eyJ.job.token");
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_of_the_runner_names_the_runner_not_the_hub() {
+        let (url, hits) = runner(vec![401]).await;
+        let error = fetch(&url).await.expect_err("refused");
+        assert_eq!(
+            hits.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "a 401 is final"
+        );
+        assert!(matches!(error, Error::RunnerRefused { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(
+            message.starts_with("the CI runner refused to fetch the job's OIDC token"),
+            "{message}"
+        );
     }
 }

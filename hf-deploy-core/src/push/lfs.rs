@@ -252,8 +252,7 @@ pub(crate) async fn upload(
         if let Some(auth) = &auth {
             request = request.header(AUTHORIZATION, auth.clone());
         }
-        let response = send(request, "POST", batch_url, &action, retry).await?;
-        let answer: BatchResponse = read_json(response, batch_url, &action).await?;
+        let answer = batch_answer(request, batch_url, &action, retry).await?;
         if let Some(transfer) = answer
             .transfer
             .as_deref()
@@ -283,6 +282,36 @@ pub(crate) async fn upload(
         }
     }
     Ok(())
+}
+
+/// Send a batch request and read its answer, under `retry`: an answer cut while its body was
+/// read (the connection reset) is asked for again like any transient failure, as the batch
+/// request changes nothing on the server.
+async fn batch_answer(
+    request: reqwest::RequestBuilder,
+    batch_url: &str,
+    action: &str,
+    retry: &RetryPolicy,
+) -> Result<BatchResponse> {
+    let mut cut = wait::Retries::new(*retry);
+    loop {
+        // A JSON body is in memory: a batch request can always be cloned.
+        let this = request
+            .try_clone()
+            .ok_or_else(|| Error::MalformedResponse {
+                action: action.to_string(),
+                url: redact(batch_url),
+                detail: RemoteText::unredacted("the request cannot be repeated"),
+            })?;
+        let response = send(this, "POST", batch_url, action, retry).await?;
+        match read_json(response, batch_url, action).await {
+            Err(Error::Request { .. }) if let Some(delay) = cut.next_delay() => {
+                tracing::debug!(url = %redact(batch_url), "the Git LFS batch answer was cut; asking again");
+                wait::sleep(delay).await;
+            }
+            answer => return answer,
+        }
+    }
 }
 
 fn describe(chunk: &[LfsObject]) -> String {
@@ -478,7 +507,7 @@ pub(crate) fn redact(url: &str) -> String {
 }
 
 /// Send `request` under `retry`: uploads are idempotent (content-addressed), so transient
-/// failures (408, 429, 5xx, no connection, no answer in time) are sent again, honouring the
+/// failures (408, 429, 5xx, no connection, no answer in time, a connection reset) are sent again, honouring the
 /// wait the server asks for.
 async fn send(
     request: reqwest::RequestBuilder,
@@ -534,7 +563,9 @@ async fn send_each(
                 }
             }
             Err(Ok(error)) if error.is_connect() => wait::Outcome::Transport { connect: true },
-            Err(Ok(error)) if error.is_timeout() => wait::Outcome::Transport { connect: false },
+            // Content-addressed, so safe to send again whatever became of the first one: no
+            // answer in time, or a connection reset before or during the answer.
+            Err(Ok(_)) => wait::Outcome::Transport { connect: false },
             _ => wait::Outcome::Final,
         },
     )

@@ -4,7 +4,9 @@
 //! temporary bare repository, builds the new tree, and pushes one commit on top of the remote
 //! head, never forced. Files the Hub refuses as plain git blobs (a `filter=lfs` pattern, more
 //! than 10 MiB, a NUL byte in the first 8000 bytes) go to Git LFS and are committed as pointers.
-//! If `main` moves during the push, the push starts over on the new head.
+//! If `main` moves during the push (another pusher won), the push fetches the new head after a
+//! short random pause ([`RetryPolicy::race`]) and commits its tree on top of it again, a bounded
+//! number of times; then it fails with [`Error::PushRace`], never pushing over another commit.
 //!
 //! Memory stays flat whatever the tree holds: source files are read one at a time (a plain one
 //! whole, at most 10 MiB; an LFS one hashed and uploaded as a stream), and the new git objects
@@ -228,11 +230,21 @@ fn push_blocking_with(
         may_have_landed: false,
     };
     let attempts = request.max_race_retries.saturating_add(1);
+    let mut races = Retries::new(RetryPolicy::race());
     let mut attempt = 1;
     while attempt <= attempts {
         match round.run(&mut session, attempt) {
             Ok(Ended::Done(outcome)) => return Ok(outcome),
-            Ok(Ended::Race) => attempt += 1,
+            Ok(Ended::Race) => {
+                attempt += 1;
+                // Another pusher moved `main`: after a random pause, fetch its head and commit
+                // the same tree on top of it (never forced, never over its commit).
+                if attempt <= attempts
+                    && let Some(delay) = races.next_delay()
+                {
+                    wait::sleep_blocking(delay);
+                }
+            }
             // A transient failure repeats the attempt from its fetch; it does not count as one.
             Err(failure) => round.pause_after(failure)?,
         }

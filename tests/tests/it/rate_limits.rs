@@ -5,21 +5,10 @@
 use std::time::{Duration, Instant};
 
 use hf_deploy_tests::{CliOutput, copy_tree, example_backend, hub_env, run_cli_async, strings};
-use hf_hub_emulator::{
-    DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, FaultRule, Runner, ScriptedApp,
-    ScriptedResponse, ScriptedRoute, ScriptedRunner,
-};
+use hf_hub_emulator::{DEFAULT_WRITE_TOKEN, Emulator, FaultRule};
 
 async fn emulator() -> Emulator {
-    let app = ScriptedApp::new().route(ScriptedRoute::get("/api/health").then(
-        ScriptedResponse::json(200, r#"{"status":"healthy","services":{"fastapi":"ok"}}"#),
-    ));
-    Emulator::start(EmulatorConfig {
-        runner: Runner::Scripted(ScriptedRunner::running().app(app)),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("the Hub stand-in starts")
+    hf_deploy_tests::start_scripted_emulator().await
 }
 
 async fn deploy(emulator: &Emulator, space: &str, timeout: &str) -> CliOutput {

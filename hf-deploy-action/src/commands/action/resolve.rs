@@ -305,19 +305,24 @@ async fn hub_client(
     if !config.hf_token.is_empty() {
         return super::super::deploy::build_client(endpoint, Some(config.hf_token.clone()));
     }
+    // A bad `HF_DEPLOY_HTTP_TIMEOUT` is reported before the job's token is asked for.
+    crate::env::http_timeout()?;
     oidc::check(vars, config.preview)?;
     let scoped = oidc::scoped_token(vars, endpoint, space).await?;
     // Masked before anything else is printed, and redacted from everything written.
     emit_masks(&gha::mask(scoped.token.expose()));
     crate::guard::learn_secrets([&scoped.token]);
     let until = std::time::Instant::now() + scoped.expires_in;
-    let hub = HubClient::builder()
+    let mut builder = HubClient::builder()
         .endpoint(endpoint)
         .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")))
         .redactor(crate::guard::redactor())
         .token(scoped.token)
-        .scoped_token(until)
-        .build()?;
+        .scoped_token(until);
+    if let Some(timeout) = crate::env::http_timeout()? {
+        builder = builder.timeout(timeout);
+    }
+    let hub = builder.build()?;
     emit(&gha::notice(
         "hf-deploy",
         &format!(
