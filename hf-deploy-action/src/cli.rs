@@ -54,6 +54,8 @@ pub(crate) fn spelling(field: Field) -> &'static str {
         Field::Visibility => "--visibility",
         Field::FactoryReboot => "--factory-reboot",
         Field::SleepTime => "--sleep-time",
+        Field::RollbackTo => "--to",
+        Field::RollbackOnFailure => "--rollback-on-failure",
         other => other.name(),
     }
 }

@@ -325,6 +325,7 @@ pub(crate) fn spelling(field: Field) -> &'static str {
         Field::ShortDescription => "short-description",
         Field::FactoryReboot => "factory-reboot",
         Field::SleepTime => "sleep-time",
+        Field::RollbackOnFailure => "rollback-on-failure",
         other => other.name(),
     }
 }

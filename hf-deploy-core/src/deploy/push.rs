@@ -11,6 +11,7 @@ use crate::inputs::DeployOptions;
 use crate::push::{self, PushOutcome, PushRequest};
 use crate::report::{DeployReport, FileChanges};
 use crate::scaffold::Scaffold;
+use crate::trailer;
 use crate::untrusted::{Redactor, RemoteText};
 use crate::wait::RetryPolicy;
 
@@ -104,7 +105,11 @@ pub(super) fn push_request(
         files: scaffold.files,
         executable: scaffold.executable,
         keep: options.keep.clone(),
-        message: options.commit_message.clone(),
+        message: trailer::with_trailers(
+            &options.commit_message,
+            options.source_commit.as_deref(),
+            None,
+        ),
         author: (
             "hf-deploy".to_string(),
             "hf-deploy@users.noreply.huggingface.co".to_string(),
