@@ -54,7 +54,7 @@ const fn key(name: &'static str, kind: Kind, field: Field) -> Key {
 }
 
 /// Every key a `[[space]]` table may hold, in the order of `action.yml`.
-pub(crate) const KEYS: [Key; 22] = [
+pub(crate) const KEYS: [Key; 23] = [
     key("hf-endpoint", Kind::Text, Field::Other("hf-endpoint")),
     key("space", Kind::Text, Field::Space),
     key("source", Kind::Path, Field::Source),
@@ -77,6 +77,7 @@ pub(crate) const KEYS: [Key; 22] = [
     key("comment", Kind::Bool, Field::Other("comment")),
     key("preview", Kind::Bool, Field::Other("preview")),
     key("allow-degraded", Kind::Bool, Field::AllowDegraded),
+    key("rollback-on-failure", Kind::Bool, Field::RollbackOnFailure),
 ];
 
 /// The key named `name`.
@@ -91,11 +92,10 @@ pub(crate) fn of_field(field: Field) -> Option<&'static Key> {
 
 /// Keys named for the file by the interface whose settings this version does not have yet:
 /// refused with a message that says so, rather than as unknown.
-pub(crate) const NOT_YET: [&str; 8] = [
+pub(crate) const NOT_YET: [&str; 7] = [
     "visibility",
     "factory-reboot",
     "sleep-time",
-    "rollback-on-failure",
     "allow-forks",
     "github-deployment",
     "environment",

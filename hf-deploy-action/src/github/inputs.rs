@@ -96,6 +96,9 @@ pub(crate) struct ActionInputs {
     /// `allow-forks`: boolean.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) allow_forks: Option<String>,
+    /// `rollback-on-failure`: boolean.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) rollback_on_failure: Option<String>,
     /// `github-deployment`: boolean.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) github_deployment: Option<String>,
@@ -143,7 +146,7 @@ const SECRET_INPUTS: [&str; 3] = ["hf-token", "secrets", "github-token"];
 
 impl ActionInputs {
     /// Every input as `(name in action.yml, value)`.
-    fn fields(&self) -> [(&'static str, &Option<String>); 34] {
+    fn fields(&self) -> [(&'static str, &Option<String>); 35] {
         [
             ("hf-token", &self.hf_token),
             ("hf-endpoint", &self.hf_endpoint),
@@ -172,6 +175,7 @@ impl ActionInputs {
             ("preview", &self.preview),
             ("allow-degraded", &self.allow_degraded),
             ("allow-forks", &self.allow_forks),
+            ("rollback-on-failure", &self.rollback_on_failure),
             ("github-deployment", &self.github_deployment),
             ("environment", &self.environment),
             ("preview-label", &self.preview_label),
@@ -609,7 +613,7 @@ impl ActionInputs {
         let mut raw = RawInputs {
             space: Some(space_text),
             commit_message: crate::commit::message(github_sha, &source),
-            source,
+            source: source.clone(),
             secrets: RawEntry::lines(self.secrets.as_deref().unwrap_or_default()),
             secrets_file: self.secrets_file,
             variables,
@@ -622,6 +626,12 @@ impl ActionInputs {
             timeout,
             dry_run: boolean(Field::DryRun, self.dry_run.as_deref(), false)?,
             allow_degraded: boolean(Field::AllowDegraded, self.allow_degraded.as_deref(), false)?,
+            rollback_on_failure: boolean(
+                Field::RollbackOnFailure,
+                self.rollback_on_failure.as_deref(),
+                false,
+            )?,
+            source_commit: crate::commit::source_commit(github_sha, &source),
             title: self.title,
             emoji: self.emoji,
             color_from: self.color_from,
@@ -1237,6 +1247,7 @@ mod tests {
             ("preview", "false"),
             ("allow-degraded", "false"),
             ("allow-forks", "false"),
+            ("rollback-on-failure", "false"),
             ("github-deployment", "true"),
             ("environment", ""),
             ("preview-label", ""),

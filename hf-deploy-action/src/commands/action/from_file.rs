@@ -24,7 +24,7 @@ use crate::ui::Reported;
 
 /// The `action.yml` defaults that are not empty, for the inputs the file can set (pinned
 /// against `action.yml` by a test).
-pub(super) const DEFAULTS: [(&str, &str); 9] = [
+pub(super) const DEFAULTS: [(&str, &str); 10] = [
     ("source", "backend"),
     ("health-path", "/api/health"),
     ("private", "false"),
@@ -34,6 +34,7 @@ pub(super) const DEFAULTS: [(&str, &str); 9] = [
     ("comment", "true"),
     ("preview", "false"),
     ("allow-degraded", "false"),
+    ("rollback-on-failure", "false"),
 ];
 
 /// What the file added that is not an input.
