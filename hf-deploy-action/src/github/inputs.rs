@@ -435,6 +435,8 @@ pub(crate) enum ActionCommand {
     Plan,
     /// Sweep away the stale previews of the Space.
     PreviewsPrune,
+    /// Push the tree of the deploy before the Space's head back, wait and verify.
+    Rollback,
 }
 
 /// The inputs of `command: previews-prune`, checked.
@@ -447,21 +449,17 @@ pub(crate) struct PruneInputs {
 }
 
 impl ActionInputs {
-    /// `command`: `deploy` when not given, `plan` or `previews-prune`.
+    /// `command`: `deploy` when not given, `plan`, `previews-prune` or `rollback`.
     pub(crate) fn command(&self) -> Result<ActionCommand, InputError> {
         match self.command.as_deref().map(str::trim) {
             None | Some("deploy") => Ok(ActionCommand::Deploy),
             Some("plan") => Ok(ActionCommand::Plan),
             Some("previews-prune") => Ok(ActionCommand::PreviewsPrune),
-            Some("rollback") => Err(hf_deploy_core::Error::invalid_input_hint(
-                Field::Other("command"),
-                "`rollback` is not supported by this version of the action yet",
-                "use `deploy`, `plan` or `previews-prune`",
-            )),
+            Some("rollback") => Ok(ActionCommand::Rollback),
             Some(other) => Err(hf_deploy_core::Error::invalid_input_hint(
                 Field::Other("command"),
                 format!("`{}` is not a command of this action", other.escape_debug()),
-                "use `deploy` (the default), `plan` or `previews-prune`",
+                "use `deploy` (the default), `plan`, `previews-prune` or `rollback`",
             )),
         }
     }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{PollSettings, RawInputs, health_path, rules};
+use super::{DeployOptions, PollSettings, RawInputs, health_path, rules};
 use crate::error::{Error, Result};
 use crate::field::{Field, Phrase};
 use crate::space::SpaceId;
@@ -69,6 +69,25 @@ pub fn resolve_rollback(raw: &RawInputs) -> Result<RollbackOptions> {
         redactor: Redactor::builder().build(),
         poll: PollSettings::default(),
     })
+}
+
+/// The rollback of a deploy's Space to the deploy before its head, checked as that deploy's
+/// options were (its health path, app URL, origins, wait, deadline and redactor).
+impl From<&DeployOptions> for RollbackOptions {
+    fn from(options: &DeployOptions) -> Self {
+        RollbackOptions {
+            space: options.space.clone(),
+            to: None,
+            health_path: options.health_path.clone(),
+            app_url: options.app_url.clone(),
+            frontend_origins: options.frontend_origins.clone(),
+            allow_degraded: options.allow_degraded,
+            wait: options.wait,
+            timeout: options.timeout,
+            redactor: options.redactor.clone(),
+            poll: options.poll,
+        }
+    }
 }
 
 #[cfg(test)]
