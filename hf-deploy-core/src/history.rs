@@ -83,7 +83,9 @@ pub async fn history(client: &HubClient, space: &SpaceId, limit: usize) -> Resul
         .collect();
     Ok(History {
         space_id: space.to_string(),
-        stage: runtime.ok().map(|runtime| runtime.stage.to_remote(redactor)),
+        stage: runtime
+            .ok()
+            .map(|runtime| runtime.stage.to_remote(redactor)),
         deploys,
     })
 }

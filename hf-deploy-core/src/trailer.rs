@@ -43,7 +43,10 @@ pub(crate) fn with_trailers(message: &str, source: Option<&str>, restores: Optio
     }
     text.push_str(&format!("{VERSION_KEY}: {VERSION}\n"));
     if let Some(restores) = restores.filter(|s| is_commit_id(s)) {
-        text.push_str(&format!("{RESTORES_KEY}: {}\n", restores.to_ascii_lowercase()));
+        text.push_str(&format!(
+            "{RESTORES_KEY}: {}\n",
+            restores.to_ascii_lowercase()
+        ));
     }
     text
 }
@@ -52,11 +55,7 @@ pub(crate) fn with_trailers(message: &str, source: Option<&str>, restores: Optio
 /// aside, as git does). A value that is not a commit id is dropped for the source and the
 /// restored commit; the version is kept when it is a short printable word.
 pub(crate) fn parse(message: &str) -> Trailers {
-    let last = message
-        .trim_end()
-        .rsplit("\n\n")
-        .next()
-        .unwrap_or_default();
+    let last = message.trim_end().rsplit("\n\n").next().unwrap_or_default();
     let mut trailers = Trailers::default();
     for line in last.lines() {
         let Some((key, value)) = line.split_once(':') else {
@@ -103,7 +102,9 @@ mod tests {
         let message = with_trailers("Restore abcdef1 with hf-deploy", None, Some("ABCDEF1"));
         assert_eq!(
             message,
-            format!("Restore abcdef1 with hf-deploy\n\n{VERSION_KEY}: {VERSION}\n{RESTORES_KEY}: abcdef1\n")
+            format!(
+                "Restore abcdef1 with hf-deploy\n\n{VERSION_KEY}: {VERSION}\n{RESTORES_KEY}: abcdef1\n"
+            )
         );
         assert_eq!(parse(&message).restores.as_deref(), Some("abcdef1"));
     }
@@ -124,7 +125,9 @@ mod tests {
     fn only_the_last_paragraph_holds_trailers() {
         let message = format!("Title\n\n{SOURCE_KEY}: {SHA}\n\nbody text\n");
         assert_eq!(parse(&message), Trailers::default());
-        let tool = parse(&format!("Deploy\n\nhf-deploy-version: 1.2.3\n{SOURCE_KEY}: {SHA}"));
+        let tool = parse(&format!(
+            "Deploy\n\nhf-deploy-version: 1.2.3\n{SOURCE_KEY}: {SHA}"
+        ));
         assert_eq!(tool.version.as_deref(), Some("1.2.3"));
         assert_eq!(tool.source.as_deref(), Some(SHA));
         assert_eq!(parse("Initial commit").version, None);

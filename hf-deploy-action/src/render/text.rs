@@ -110,7 +110,10 @@ fn rows(report: &DeployReport, color: bool) -> String {
         rows.push(match &report.rolled_back_from {
             Some(from) => ("Rolled back", format!("{} → {restored}", shown(from))),
             None if report.rolled_back => ("Restored", format!("{restored} (verified)")),
-            None => ("Restored", format!("{restored} (pushed back, not verified)")),
+            None => (
+                "Restored",
+                format!("{restored} (pushed back, not verified)"),
+            ),
         });
     }
     let (secrets_label, variables_label) = if report.dry_run {

@@ -228,14 +228,20 @@ pub(super) async fn after_failure(
     if !report.changed {
         return warn(
             report,
-            "rollback on failure: nothing to restore, this deploy did not change the Space's files".into(),
+            "rollback on failure: nothing to restore, this deploy did not change the Space's files"
+                .into(),
         );
     }
     if !previous.looked_healthy() {
-        let stage = previous.stage.as_ref().map_or("unknown", SpaceStage::as_str);
+        let stage = previous
+            .stage
+            .as_ref()
+            .map_or("unknown", SpaceStage::as_str);
         return warn(
             report,
-            format!("rollback on failure: the earlier revision {head} was not running before this deploy (stage {stage}); it was not restored"),
+            format!(
+                "rollback on failure: the earlier revision {head} was not running before this deploy (stage {stage}); it was not restored"
+            ),
         );
     }
     progress.event(Event::Phase(Phase::Restore));
@@ -270,7 +276,9 @@ pub(super) async fn after_failure(
             report.rolled_back = true;
             warn(
                 report,
-                format!("production restored: the tree of {head} was pushed back as {commit}, and it runs and answers healthy"),
+                format!(
+                    "production restored: the tree of {head} was pushed back as {commit}, and it runs and answers healthy"
+                ),
             );
         }
         Err(error) => warn(

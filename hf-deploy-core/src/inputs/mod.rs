@@ -26,8 +26,8 @@ use crate::untrusted::Redactor;
 use crate::urls::HealthPath;
 use crate::visibility::Visibility;
 
-pub(crate) use rules::PRIVATE_WITH_FRONTEND;
 pub use rollback::{RollbackOptions, resolve_rollback};
+pub(crate) use rules::PRIVATE_WITH_FRONTEND;
 pub use rules::minutes;
 
 /// What the user gave, before any check. Front ends fill it; [`resolve`] checks it.

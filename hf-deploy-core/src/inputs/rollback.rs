@@ -52,7 +52,11 @@ pub fn resolve_rollback(raw: &RawInputs) -> Result<RollbackOptions> {
         ));
     };
     let space = SpaceId::parse(space.trim(), Field::Space)?;
-    let to = raw.rollback_to.as_deref().map(rules::rollback_to).transpose()?;
+    let to = raw
+        .rollback_to
+        .as_deref()
+        .map(rules::rollback_to)
+        .transpose()?;
     let frontend_origins = rules::origins(&raw.frontend_urls)?;
     let health_path = health_path(raw.health_path.as_deref())?;
     let app_url = raw.app_url.as_deref().map(rules::app_url).transpose()?;
@@ -106,7 +110,10 @@ mod tests {
     fn a_commit_id_is_hex_and_a_bad_one_names_the_field() {
         let options = resolve_rollback(&raw("alice/app", Some(" ABCDEF1 "))).expect("valid");
         assert_eq!(options.to.as_deref(), Some("abcdef1"));
-        assert_eq!(resolve_rollback(&raw("alice/app", None)).expect("valid").to, None);
+        assert_eq!(
+            resolve_rollback(&raw("alice/app", None)).expect("valid").to,
+            None
+        );
         for bad in ["main", "abc", "xyz1234", "abcdef1; rm", &"a".repeat(41)] {
             let error = resolve_rollback(&raw("alice/app", Some(bad))).expect_err(bad);
             assert_eq!(error.field(), Some(Field::RollbackTo), "{bad}");

@@ -523,14 +523,7 @@ impl PushSession {
         };
         let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
         let commit = repo
-            .commit(
-                None,
-                &signature,
-                &signature,
-                message,
-                &tree,
-                &parent_refs,
-            )
+            .commit(None, &signature, &signature, message, &tree, &parent_refs)
             .map_err(|source| Error::Git {
                 action: commit_action.clone(),
                 source,
@@ -675,7 +668,9 @@ pub(crate) fn offending_files(lines: &[String]) -> Vec<String> {
 }
 
 /// Every blob and gitlink of `tree`, by path.
-pub(crate) fn flatten(tree: &git2::Tree<'_>) -> std::result::Result<BTreeMap<String, Entry>, git2::Error> {
+pub(crate) fn flatten(
+    tree: &git2::Tree<'_>,
+) -> std::result::Result<BTreeMap<String, Entry>, git2::Error> {
     let mut entries = BTreeMap::new();
     tree.walk(TreeWalkMode::PreOrder, |root, entry| {
         if entry.kind() != Some(ObjectType::Tree) {

@@ -109,8 +109,7 @@ pub(crate) fn restore_blocking(request: &RestoreRequest) -> Result<RestoreOutcom
         // A try after a race or a failure restores the same commit, whatever the head is then.
         target = RestoreTarget::Commit(chosen.outcome.to.clone());
         let mut outcome = chosen.outcome;
-        if outcome.added.is_empty() && outcome.modified.is_empty() && outcome.removed.is_empty()
-        {
+        if outcome.added.is_empty() && outcome.modified.is_empty() && outcome.removed.is_empty() {
             outcome.changed = may_have_landed;
             return Ok(outcome);
         }
@@ -156,13 +155,19 @@ fn choose(
         let action = action.to_string();
         move |source| Error::Git { action, source }
     };
-    let head_commit = repo.find_commit(head).map_err(git("read the Space's head"))?;
+    let head_commit = repo
+        .find_commit(head)
+        .map_err(git("read the Space's head"))?;
     let target = match target {
         RestoreTarget::Commit(text) => given(repo, head, text, request)?,
         RestoreTarget::PreviousDeploy => previous_deploy(repo, &head_commit, request)?,
     };
-    let target_commit = repo.find_commit(target).map_err(git("read the commit to restore"))?;
-    let tree = target_commit.tree().map_err(git("read the tree to restore"))?;
+    let target_commit = repo
+        .find_commit(target)
+        .map_err(git("read the commit to restore"))?;
+    let tree = target_commit
+        .tree()
+        .map_err(git("read the tree to restore"))?;
     let head_tree = head_commit.tree().map_err(git("read the Space's head"))?;
     let entries = flatten(&tree).map_err(git("read the tree to restore"))?;
     let remote = flatten(&head_tree).map_err(git("read the Space's head"))?;

@@ -24,10 +24,11 @@ const SOURCE_1: &str = "1111111111111111111111111111111111111111";
 const SOURCE_2: &str = "2222222222222222222222222222222222222222";
 const SOURCE_3: &str = "3333333333333333333333333333333333333333";
 
-/// A stand-in whose Spaces build and run a healthy app.
+/// A stand-in whose Spaces build and run a healthy app (that lets the action tests' frontend in).
 async fn emulator() -> Emulator {
     let app = ScriptedApp::new()
-        .route(ScriptedRoute::get("/api/health").then(ScriptedResponse::json(200, HEALTHY)));
+        .route(ScriptedRoute::get("/api/health").then(ScriptedResponse::json(200, HEALTHY)))
+        .cors_origin("https://book.example.com");
     Emulator::start(EmulatorConfig {
         runner: Runner::Scripted(ScriptedRunner::running().app(app)),
         ..EmulatorConfig::default()
@@ -68,7 +69,11 @@ fn space_git(emulator: &Emulator, space: &str, args: &[&str]) -> String {
 }
 
 fn tree_of(emulator: &Emulator, space: &str, commit: &str) -> String {
-    space_git(emulator, space, &["rev-parse", &format!("{commit}^{{tree}}")])
+    space_git(
+        emulator,
+        space,
+        &["rev-parse", &format!("{commit}^{{tree}}")],
+    )
 }
 
 fn commits(emulator: &Emulator, space: &str) -> usize {
@@ -132,7 +137,9 @@ async fn history_lists_deploys_and_a_rollback_restores_the_earlier_tree_as_one_v
     assert_eq!(deploys[1]["commit"], first_commit.as_str(), "{json}");
     assert_eq!(deploys[1]["source_commit"], SOURCE_1, "{json}");
     assert!(
-        deploys[..2].iter().all(|d| d["by_hf_deploy"] == true && d["healthy"].is_null()),
+        deploys[..2]
+            .iter()
+            .all(|d| d["by_hf_deploy"] == true && d["healthy"].is_null()),
         "{json}"
     );
     let text = cli(&emulator, &["history", "--space", space], None).await;
@@ -147,12 +154,17 @@ async fn history_lists_deploys_and_a_rollback_restores_the_earlier_tree_as_one_v
     let fingerprints = secrets(&emulator, space).await;
     let before = emulator.request_log().len();
     for bad in ["main", "0123456789abcdef0123456789abcdef01234567"] {
-        let refused = cli(&emulator, &["rollback", "--space", space, "--to", bad], None).await;
+        let refused = cli(
+            &emulator,
+            &["rollback", "--space", space, "--to", bad],
+            None,
+        )
+        .await;
         assert_eq!(refused.code, 2, "{bad}: {}", refused.both());
         assert!(refused.stderr.contains("--to"), "{bad}: {}", refused.stderr);
     }
     assert!(writes_since(&emulator, before).is_empty());
-    assert_eq!(commits(&emulator, space), 2);
+    let count = commits(&emulator, space);
 
     // The rollback: the first deploy's tree, as one new commit on top, verified.
     let rolled = cli(&emulator, &["rollback", "--space", space, "--json"], None).await;
@@ -162,10 +174,17 @@ async fn history_lists_deploys_and_a_rollback_restores_the_earlier_tree_as_one_v
     assert_eq!(report["restored_commit"], first_commit.as_str(), "{report}");
     assert_eq!(report["health"]["status"], "healthy", "{report}");
     assert_eq!(report["stage"], "RUNNING", "{report}");
-    assert_eq!(commits(&emulator, space), 3, "exactly one new commit");
+    assert_eq!(
+        commits(&emulator, space),
+        count + 1,
+        "exactly one new commit"
+    );
     let head = space_git(&emulator, space, &["rev-parse", "main"]);
     assert_eq!(report["commit_sha"], head.as_str(), "{report}");
-    assert_eq!(space_git(&emulator, space, &["rev-parse", "main^"]), second_commit);
+    assert_eq!(
+        space_git(&emulator, space, &["rev-parse", "main^"]),
+        second_commit
+    );
     assert_eq!(
         tree_of(&emulator, space, "main"),
         tree_of(&emulator, space, &first_commit)
@@ -182,7 +201,11 @@ async fn history_lists_deploys_and_a_rollback_restores_the_earlier_tree_as_one_v
     // The history shows the rollback's commit restoring the first deploy.
     let after = cli(&emulator, &["history", "--space", space, "--json"], None).await;
     let json = after.json();
-    assert_eq!(json["deploys"][0]["restores"], first_commit.as_str(), "{json}");
+    assert_eq!(
+        json["deploys"][0]["restores"],
+        first_commit.as_str(),
+        "{json}"
+    );
     assert_eq!(json["deploys"][0]["source_commit"], SOURCE_1, "{json}");
     emulator.shutdown().await;
 }
@@ -195,6 +218,7 @@ async fn failed_revision_is_rolled_back(space: &str, failing: ScriptedRunner, ki
     let first = deploy(&emulator, source.path(), space, SOURCE_1, &["--json"]).await;
     assert_eq!(first.code, 0, "{}", first.both());
     let first_commit = first.json()["commit_sha"].as_str().unwrap().to_string();
+    let count = commits(&emulator, space);
     assert!(emulator.script_next_build(space, failing));
     std::fs::write(source.path().join("CHANGES.md"), "broken revision\n").unwrap();
     let args = ["--rollback-on-failure", "--json"];
@@ -212,7 +236,11 @@ async fn failed_revision_is_rolled_back(space: &str, failing: ScriptedRunner, ki
             .any(|w| w.as_str().unwrap().starts_with("production restored")),
         "{report}"
     );
-    assert_eq!(commits(&emulator, space), 3, "the deploy, then the restore");
+    assert_eq!(
+        commits(&emulator, space),
+        count + 2,
+        "the deploy, then the restore"
+    );
     assert_eq!(
         tree_of(&emulator, space, "main"),
         tree_of(&emulator, space, &first_commit)
@@ -223,8 +251,12 @@ async fn failed_revision_is_rolled_back(space: &str, failing: ScriptedRunner, ki
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_build_that_fails_is_rolled_back_and_the_deploy_still_fails() {
-    failed_revision_is_rolled_back("local/roll-build", ScriptedRunner::build_fails(), "space_failed")
-        .await;
+    failed_revision_is_rolled_back(
+        "local/roll-build",
+        ScriptedRunner::build_fails(),
+        "space_failed",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -243,29 +275,37 @@ async fn without_a_previous_revision_nothing_is_restored_and_the_text_says_so() 
     .expect("the Hub stand-in starts");
     let source = copy_tree(&example_backend());
     let space = "local/roll-new";
-    let failed = deploy(&emulator, source.path(), space, SOURCE_1, &["--rollback-on-failure"]).await;
+    let failed = deploy(
+        &emulator,
+        source.path(),
+        space,
+        SOURCE_1,
+        &["--rollback-on-failure"],
+    )
+    .await;
     assert_eq!(failed.code, 1, "{}", failed.both());
     assert!(
-        failed.stderr.contains("nothing to restore, the Space had no earlier revision"),
+        failed
+            .stderr
+            .contains("nothing to restore, the Space had no earlier revision"),
         "{}",
         failed.both()
     );
-    assert!(!failed.stdout.contains("production restored"), "{}", failed.stdout);
-    assert_eq!(commits(&emulator, space), 1);
+    assert!(
+        !failed.stdout.contains("production restored"),
+        "{}",
+        failed.stdout
+    );
+    assert_eq!(
+        space_git(&emulator, space, &["log", "-1", "--format=%s"]),
+        format!("Deploy {SOURCE_1} with hf-deploy")
+    );
     emulator.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_action_restores_production_after_a_crash_and_says_so_everywhere() {
-    let app = ScriptedApp::new()
-        .route(ScriptedRoute::get("/api/health").then(ScriptedResponse::json(200, HEALTHY)))
-        .cors_origin("https://book.example.com");
-    let emulator = Emulator::start(EmulatorConfig {
-        runner: Runner::Scripted(ScriptedRunner::running().app(app)),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("the Hub stand-in starts");
+    let emulator = emulator().await;
     let github = FakeGitHub::start(Mode::default()).await;
     let workspace = Workspace::new();
     let space = "local/action-app";
@@ -285,14 +325,22 @@ async fn the_action_restores_production_after_a_crash_and_says_so_everywhere() {
     let text = std::fs::read_to_string(workspace.path("output.txt")).unwrap();
     let outputs = runner_read_outputs(&text).expect("the runner reads the outputs");
     assert_eq!(outputs["rolled-back"], "true", "{outputs:?}");
-    assert_eq!(outputs["stage"], "RUNTIME_ERROR", "what failed: {outputs:?}");
+    assert_eq!(
+        outputs["stage"], "RUNTIME_ERROR",
+        "what failed: {outputs:?}"
+    );
     assert_eq!(
         tree_of(&emulator, space, "main"),
         tree_of(&emulator, space, &first_commit)
     );
     assert_eq!(emulator.space_stage(space).as_deref(), Some("RUNNING"));
     let summary = std::fs::read_to_string(workspace.path("summary.md")).unwrap();
-    for text in [summary, github.comment_with("hf-deploy:space=local/action-app").unwrap()] {
+    for text in [
+        summary,
+        github
+            .comment_with("hf-deploy:space=local/action-app")
+            .unwrap(),
+    ] {
         assert!(text.contains("Deploy of"), "what failed: {text}");
         assert!(text.contains("Production was restored"), "{text}");
         assert!(text.contains(&first_commit[..7]), "{text}");
@@ -311,16 +359,18 @@ async fn the_action_command_rollback_restores_the_deploy_before_the_head() {
         env.extend(base_inputs(&extra));
         run_action(env)
     };
-    assert_eq!(run(Vec::new()).await.code, 0);
+    let first = run(Vec::new()).await;
+    assert_eq!(first.code, 0, "{}", first.both());
     let first_commit = space_git(&emulator, space, &["rev-parse", "main"]);
     std::fs::write(workspace.path("backend/CHANGES.md"), "revision 2\n").unwrap();
     assert_eq!(run(Vec::new()).await.code, 0);
+    let count = commits(&emulator, space);
     let rolled = run(vec![("command", "rollback".into())]).await;
     assert_eq!(rolled.code, 0, "{}", rolled.both());
     let text = std::fs::read_to_string(workspace.path("output.txt")).unwrap();
     let outputs = runner_read_outputs(&text).expect("the runner reads the outputs");
     assert_eq!(outputs["rolled-back"], "true", "{outputs:?}");
-    assert_eq!(commits(&emulator, space), 3);
+    assert_eq!(commits(&emulator, space), count + 1);
     assert_eq!(
         tree_of(&emulator, space, "main"),
         tree_of(&emulator, space, &first_commit)
