@@ -94,8 +94,8 @@ pub struct DeployReport {
     /// Serialized only when true.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub factory_reboot: bool,
-    /// True when an earlier tree was pushed back and verified: by a rollback, or by a failed
-    /// deploy with rollback on failure. Serialized only when true.
+    /// True when an earlier tree was pushed back and verified (without the wait: pushed back):
+    /// by a rollback, or by a failed deploy with rollback on failure. Serialized only when true.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rolled_back: bool,
     /// The earlier commit whose tree was pushed back (when one was: also when it did not
