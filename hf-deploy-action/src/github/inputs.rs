@@ -174,8 +174,8 @@ impl ActionInputs {
             ("comment", &self.comment),
             ("preview", &self.preview),
             ("allow-degraded", &self.allow_degraded),
-            ("allow-forks", &self.allow_forks),
             ("rollback-on-failure", &self.rollback_on_failure),
+            ("allow-forks", &self.allow_forks),
             ("github-deployment", &self.github_deployment),
             ("environment", &self.environment),
             ("preview-label", &self.preview_label),
@@ -1292,6 +1292,7 @@ mod tests {
                 "changed",
                 "stage",
                 "health",
+                "rolled-back",
                 "matrix",
                 "pruned"
             ]

@@ -1470,9 +1470,8 @@ fn restore_pushes_the_previous_deploy_tree_as_one_commit_on_top() {
     commit_files(&path, &[("app.py", b"by hand")], "an edit on the Hub");
     let second = deploy(b"v2", "bbbb222");
 
-    let outcome =
-        restore::restore_blocking(&restore_request(&url, RestoreTarget::PreviousDeploy))
-            .expect("restore");
+    let outcome = restore::restore_blocking(&restore_request(&url, RestoreTarget::PreviousDeploy))
+        .expect("restore");
     // The hand edit is not a deploy: the one before the head is the first.
     assert_eq!(outcome.to, first.to_string());
     assert_eq!(outcome.from, second.to_string());
@@ -1480,10 +1479,19 @@ fn restore_pushes_the_previous_deploy_tree_as_one_commit_on_top() {
     assert_eq!(outcome.modified, ["app.py"]);
     let new = head(&path);
     assert_eq!(outcome.commit_sha, new.to_string());
-    assert_eq!(parents(&path, new), [second], "one commit on top, never forced");
+    assert_eq!(
+        parents(&path, new),
+        [second],
+        "one commit on top, never forced"
+    );
     assert_eq!(tree_files(&path, new), tree_files(&path, first));
     let repo = Repository::open_bare(&path).expect("open");
-    let message = repo.find_commit(new).expect("commit").message().unwrap_or_default().to_string();
+    let message = repo
+        .find_commit(new)
+        .expect("commit")
+        .message()
+        .unwrap_or_default()
+        .to_string();
     let trailers = crate::trailer::parse(&message);
     assert_eq!(trailers.restores, Some(first.to_string()));
     assert_eq!(trailers.source.as_deref(), Some("aaaa111"));
