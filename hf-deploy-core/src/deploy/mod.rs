@@ -161,14 +161,10 @@ pub async fn deploy(
     let client = &client.redacting(&options.redactor);
     let redactor = client.redactor();
     let started = Instant::now();
-    let app_url = options
-        .app_url
-        .clone()
-        .unwrap_or_else(|| options.space.computed_app_url());
-    let mut report = DeployReport::for_space(
+    let mut report = first_report(
+        client,
         &options.space,
-        client.endpoint(),
-        &app_url,
+        options.app_url.as_deref(),
         &options.health_path,
     );
     report.dry_run = options.dry_run;
@@ -194,7 +190,31 @@ pub async fn deploy(
         run(client, options, progress, &mut report),
     )
     .await;
+    outcome(client, started, report, result)
+}
+
+/// The report a run starts from: the Space's URLs, with the explicit app URL or the one the
+/// Hub's rule computes.
+fn first_report(
+    client: &HubClient,
+    space: &crate::space::SpaceId,
+    app_url: Option<&str>,
+    health_path: &crate::urls::HealthPath,
+) -> DeployReport {
+    let app_url = app_url.map_or_else(|| space.computed_app_url(), str::to_string);
+    DeployReport::for_space(space, client.endpoint(), &app_url, health_path)
+}
+
+/// The outcome of a run begun at `started`: its time, and its error (redacted by `client`'s
+/// redactor) recorded in the report.
+fn outcome(
+    client: &HubClient,
+    started: Instant,
+    mut report: DeployReport,
+    result: Result<()>,
+) -> DeployOutcome {
     report.durations.total_ms = Some(millis(started.elapsed()));
+    let redactor = client.redactor();
     let error = result.err().map(|error| error.redacted(redactor));
     if let Some(error) = &error {
         report.set_error(error, redactor);

@@ -61,19 +61,29 @@ pub(super) async fn settings_then_push(
 
 /// What the push did, in the report (the file names redacted by `redactor`).
 pub(super) fn record(report: &mut DeployReport, outcome: PushOutcome, redactor: &Redactor) {
+    report.commit_sha = Some(outcome.commit_sha);
+    report.changed = outcome.changed;
+    report.files = file_changes(outcome.added, outcome.modified, outcome.removed, redactor);
+}
+
+/// The paths added, modified and removed, as the report names them (redacted by `redactor`).
+pub(super) fn file_changes(
+    added: Vec<String>,
+    modified: Vec<String>,
+    removed: Vec<String>,
+    redactor: &Redactor,
+) -> FileChanges {
     let names = |paths: Vec<String>| {
         paths
             .iter()
             .map(|path| RemoteText::new(path, redactor))
             .collect()
     };
-    report.commit_sha = Some(outcome.commit_sha);
-    report.changed = outcome.changed;
-    report.files = FileChanges {
-        added: names(outcome.added),
-        modified: names(outcome.modified),
-        removed: names(outcome.removed),
-    };
+    FileChanges {
+        added: names(added),
+        modified: names(modified),
+        removed: names(removed),
+    }
 }
 
 /// Ask for the hardware flavor of the options when the Space has not asked for it yet.

@@ -10,13 +10,17 @@ use crate::error::{Error, Result};
 use crate::hub::{HubClient, SpaceStage};
 use crate::inputs::{DeployOptions, PollSettings, RollbackOptions};
 use crate::push::{self, RestoreOutcome, RestoreRequest, RestoreTarget};
-use crate::report::{DeployReport, FileChanges};
+use crate::report::DeployReport;
 use crate::space::SpaceId;
 use crate::untrusted::{Redactor, RemoteText};
 use crate::wait::RetryPolicy;
 
+use super::push::file_changes;
 use super::verify::Verification;
-use super::{DeployOutcome, Event, Phase, Progress, build, millis, verify, with_wait_events};
+use super::{
+    DeployOutcome, Event, Phase, Progress, build, first_report, millis, outcome, verify,
+    with_wait_events,
+};
 
 /// Roll the Space back: push the tree of `options.to` (else of the deploy before the head) as
 /// a new commit, wait for it to run and verify it, as a deploy does. The report's
@@ -31,16 +35,11 @@ pub async fn rollback(
     progress: &dyn Progress,
 ) -> DeployOutcome {
     let client = &client.redacting(&options.redactor);
-    let redactor = client.redactor();
     let started = Instant::now();
-    let app_url = options
-        .app_url
-        .clone()
-        .unwrap_or_else(|| options.space.computed_app_url());
-    let mut report = DeployReport::for_space(
+    let mut report = first_report(
+        client,
         &options.space,
-        client.endpoint(),
-        &app_url,
+        options.app_url.as_deref(),
         &options.health_path,
     );
     let deadline = Instant::now() + options.timeout;
@@ -51,12 +50,7 @@ pub async fn rollback(
         run(client, options, progress, &mut report, deadline),
     )
     .await;
-    report.durations.total_ms = Some(millis(started.elapsed()));
-    let error = result.err().map(|error| error.redacted(redactor));
-    if let Some(error) = &error {
-        report.set_error(error, redactor);
-    }
-    DeployOutcome { report, error }
+    outcome(client, started, report, result)
 }
 
 async fn run(
@@ -152,22 +146,17 @@ fn request(client: &HubClient, space: &SpaceId, target: RestoreTarget) -> Restor
 }
 
 /// What a restore did, in the report.
-fn record(report: &mut DeployReport, outcome: RestoreOutcome, redactor: &Redactor) {
-    let names = |paths: Vec<String>| {
-        paths
-            .iter()
-            .map(|path| RemoteText::new(path, redactor))
-            .collect()
-    };
-    report.commit_sha = Some(outcome.commit_sha);
-    report.changed = outcome.changed;
-    report.restored_commit = Some(outcome.to);
-    report.rolled_back_from = Some(outcome.from);
-    report.files = FileChanges {
-        added: names(outcome.added),
-        modified: names(outcome.modified),
-        removed: names(outcome.removed),
-    };
+fn record(report: &mut DeployReport, restored: RestoreOutcome, redactor: &Redactor) {
+    report.commit_sha = Some(restored.commit_sha);
+    report.changed = restored.changed;
+    report.restored_commit = Some(restored.to);
+    report.rolled_back_from = Some(restored.from);
+    report.files = file_changes(
+        restored.added,
+        restored.modified,
+        restored.removed,
+        redactor,
+    );
 }
 
 /// The Space as the deploy found it, before its push: what rollback on failure restores.
