@@ -54,6 +54,8 @@ pub(crate) fn spelling(field: Field) -> &'static str {
         Field::Visibility => "--visibility",
         Field::FactoryReboot => "--factory-reboot",
         Field::SleepTime => "--sleep-time",
+        Field::RollbackTo => "--to",
+        Field::RollbackOnFailure => "--rollback-on-failure",
         other => other.name(),
     }
 }
@@ -91,6 +93,11 @@ pub(crate) enum Command {
     /// Pull-request previews: sweep away the stale ones.
     #[command(subcommand)]
     Previews(PreviewsCommand),
+    /// List a Space's deploys, newest first: commit, source commit, time, whether hf-deploy
+    /// made it.
+    History(HistoryArgs),
+    /// Push an earlier deploy's tree as a new commit (history kept), wait for it and verify it.
+    Rollback(RollbackArgs),
     /// Run the local Hub stand-in on its own.
     #[cfg(feature = "local")]
     Emulator(EmulatorArgs),
@@ -236,6 +243,10 @@ pub(crate) struct DeployArgs {
     /// glob, e.g. `data/**`). Everything else not produced is removed from the Space.
     #[arg(long = "keep", value_name = "GLOB")]
     pub(crate) keep: Vec<String>,
+    /// When the new revision ends in an error stage or fails health, push the previous tree
+    /// back and verify it; the deploy still fails.
+    #[arg(long = "rollback-on-failure")]
+    pub(crate) rollback_on_failure: bool,
     /// Deploy into an in-process Hub stand-in (no account, no network).
     #[cfg_attr(feature = "local", arg(long))]
     #[cfg_attr(not(feature = "local"), arg(skip))]
@@ -336,6 +347,45 @@ pub(crate) struct LogsArgs {
     /// Keep following the log until Ctrl-C.
     #[arg(long)]
     pub(crate) follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    /// The Space `NS/NAME`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) space: String,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    /// The Space `NS/NAME`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) space: String,
+    /// The commit whose tree to restore (from `hf-deploy history`). Default: the deploy by
+    /// hf-deploy before the current one.
+    #[arg(long, value_name = "COMMIT", allow_hyphen_values = true)]
+    pub(crate) to: Option<String>,
+    /// Health endpoint path. Default `/api/health`.
+    #[arg(long = "health-path")]
+    pub(crate) health_path: Option<String>,
+    /// A frontend origin to check CORS for.
+    #[arg(long = "frontend-url", value_name = "URL")]
+    pub(crate) frontend_urls: Vec<String>,
+    /// Return after the push: do not wait for the build or check health.
+    #[arg(long = "no-wait")]
+    pub(crate) no_wait: bool,
+    /// Deadline for build plus health, in seconds. Default 1200.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) timeout: Option<u64>,
+    /// Succeed when health is `degraded`.
+    #[arg(long = "allow-degraded")]
+    pub(crate) allow_degraded: bool,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

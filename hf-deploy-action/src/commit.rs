@@ -7,14 +7,19 @@ use std::path::Path;
 /// given, else the HEAD of the git repository holding `source`; `Deploy with hf-deploy` when
 /// neither is known.
 pub(crate) fn message(github_sha: Option<&str>, source: &Path) -> String {
-    let sha = github_sha
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .or_else(|| source_head(source));
-    match sha {
+    match source_commit(github_sha, source) {
         Some(sha) => format!("Deploy {sha} with hf-deploy"),
         None => "Deploy with hf-deploy".to_string(),
     }
+}
+
+/// The source commit deployed: `github_sha` when given, else the HEAD of the repository holding
+/// `source`. The library names it in the commit's `Hf-Deploy-Source` trailer.
+pub(crate) fn source_commit(github_sha: Option<&str>, source: &Path) -> Option<String> {
+    github_sha
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .or_else(|| source_head(source))
 }
 
 /// The commit at HEAD of the repository that holds `source`, read in-process.

@@ -87,6 +87,10 @@ pub enum Field {
     FactoryReboot,
     /// Seconds of inactivity before the Space sleeps.
     SleepTime,
+    /// The earlier commit a rollback restores.
+    RollbackTo,
+    /// Push the previous tree back when the new revision fails.
+    RollbackOnFailure,
     /// An input of a front end's own that the library does not know (e.g. a file argument).
     /// The library never builds one.
     Other(&'static str),
@@ -94,7 +98,7 @@ pub enum Field {
 
 impl Field {
     /// Every input the library knows (not [`Field::Other`]).
-    pub const ALL: [Field; 37] = [
+    pub const ALL: [Field; 39] = [
         Field::Space,
         Field::Source,
         Field::Out,
@@ -132,6 +136,8 @@ impl Field {
         Field::Visibility,
         Field::FactoryReboot,
         Field::SleepTime,
+        Field::RollbackTo,
+        Field::RollbackOnFailure,
     ];
 
     /// The library's own name: the variant in snake case (`health_path`), as a Rust program
@@ -175,6 +181,8 @@ impl Field {
             Field::Visibility => "visibility",
             Field::FactoryReboot => "factory_reboot",
             Field::SleepTime => "sleep_time",
+            Field::RollbackTo => "rollback_to",
+            Field::RollbackOnFailure => "rollback_on_failure",
             Field::Other(name) => name,
         }
     }

@@ -5,7 +5,7 @@
 //! `commit_sha`, `changed`,
 //! `stage`, `health`, `secrets_set`, `variables_set`), followed by `error` (only on failure),
 //! `cors`, `durations`, `log_tail`, `files`, `warnings` and `dry_run`, and when they apply
-//! `local_runtime`, `visibility` and `factory_reboot`.
+//! `local_runtime`, `visibility`, `factory_reboot`, `rolled_back` and `restored_commit`.
 //!
 //! The report has secret names only, never values. What it quotes from outside (the stage the
 //! Hub named, the health answer, the log tail, the error message and the warnings that quote a
@@ -94,6 +94,19 @@ pub struct DeployReport {
     /// Serialized only when true.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub factory_reboot: bool,
+    /// True when an earlier tree was pushed back and verified (without the wait: pushed back):
+    /// by a rollback, or by a failed deploy with rollback on failure. Serialized only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rolled_back: bool,
+    /// The earlier commit whose tree was pushed back (when one was: also when it did not
+    /// verify, then with `rolled_back` false). Serialized only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_commit: Option<String>,
+    /// The Space's head before a rollback (the "from" of `from -> to`); not in the JSON, whose
+    /// `commit_sha` is the rollback's commit. For a deploy that rolled back, `commit_sha` is
+    /// the failed revision.
+    #[serde(skip)]
+    pub rolled_back_from: Option<String>,
 }
 
 /// The health part of a report: the overall status and each service.

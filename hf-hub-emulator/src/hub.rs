@@ -141,6 +141,9 @@ pub(crate) struct SpaceState {
     /// This Space's builds follow this script instead of the stand-in's runner
     /// ([`crate::Emulator::script_space`]).
     pub script: Option<crate::script::ScriptedRunner>,
+    /// The next build alone follows this script, then `script` again
+    /// ([`crate::Emulator::script_next_build`]).
+    pub script_once: Option<crate::script::ScriptedRunner>,
 }
 
 impl SpaceState {

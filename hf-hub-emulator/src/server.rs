@@ -273,6 +273,21 @@ impl Emulator {
         true
     }
 
+    /// The next build of Space `id` alone follows `script`; the builds after it follow the
+    /// Space's script or the runner again: a revision that fails (a build error, a crash at
+    /// start) followed by one that works, as a rollback needs. Returns `false` when the Space
+    /// does not exist.
+    pub fn script_next_build(&self, id: &str, script: crate::ScriptedRunner) -> bool {
+        let Some((ns, name)) = id.split_once('/') else {
+            return false;
+        };
+        let Some(space) = self.hub.space(ns, name) else {
+            return false;
+        };
+        space.lock().script_once = Some(script);
+        true
+    }
+
     /// Stop Space `id`'s app and hold it in `stage` (e.g. `SLEEPING`, `DELETING`, `STOPPED`)
     /// until the next push, restart or settings change: the Hub's stages a test cannot
     /// reach through the API. Returns `false` when the Space does not exist.

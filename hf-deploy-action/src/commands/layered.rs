@@ -144,7 +144,7 @@ fn flags(args: &DeployArgs, space: String, source: PathBuf) -> RawInputs {
         RawInputs {
             space: Some(space),
             commit_message: crate::commit::message(env::github_sha().as_deref(), &source),
-            source,
+            source: source.clone(),
             secrets: args
                 .secrets
                 .iter()
@@ -169,6 +169,8 @@ fn flags(args: &DeployArgs, space: String, source: PathBuf) -> RawInputs {
             dry_run: args.dry_run,
             allow_degraded: args.allow_degraded,
             keep: args.keep.clone(),
+            rollback_on_failure: args.rollback_on_failure,
+            source_commit: crate::commit::source_commit(env::github_sha().as_deref(), &source),
             ..RawInputs::default()
         },
     )
@@ -279,7 +281,7 @@ fn under_flags(
             from_file.push((Field::SleepTime, at));
         }
     }
-    let flags: [(Field, bool, &mut bool); 5] = [
+    let flags: [(Field, bool, &mut bool); 6] = [
         (
             Field::Private,
             args.private || args.visibility.is_some(),
@@ -296,6 +298,11 @@ fn under_flags(
             Field::AllowDegraded,
             args.allow_degraded,
             &mut raw.allow_degraded,
+        ),
+        (
+            Field::RollbackOnFailure,
+            args.rollback_on_failure,
+            &mut raw.rollback_on_failure,
         ),
     ];
     for (field, typed, slot) in flags {

@@ -5,6 +5,7 @@ mod deploy;
 #[cfg(feature = "local")]
 mod emulator;
 mod frontend;
+mod history;
 mod init;
 mod layered;
 #[cfg(feature = "local")]
@@ -14,6 +15,7 @@ mod local_runtime;
 mod local_runtime;
 mod plan;
 mod previews;
+mod rollback;
 mod scaffold;
 mod signal;
 mod space;
@@ -38,6 +40,8 @@ pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Delete(args) => space::delete(args, ui).await,
         Command::Frontend(args) => frontend::run(args, ui).await,
         Command::Previews(PreviewsCommand::Prune(args)) => previews::prune(args, ui).await,
+        Command::History(args) => history::run(args, ui).await,
+        Command::Rollback(args) => rollback::run(args, ui).await,
         #[cfg(feature = "local")]
         Command::Emulator(args) => emulator::run(args, ui).await,
         Command::Action => signal::or_interrupted(action::run(ui), ui).await,

@@ -57,7 +57,7 @@ const fn key(name: &'static str, kind: Kind, field: Field) -> Key {
 }
 
 /// Every key a `[[space]]` table may hold, in the order of `action.yml`.
-pub(crate) const KEYS: [Key; 29] = [
+pub(crate) const KEYS: [Key; 30] = [
     key("hf-endpoint", Kind::Text, Field::Other("hf-endpoint")),
     key("space", Kind::Text, Field::Space),
     key("source", Kind::Path, Field::Source),
@@ -91,6 +91,7 @@ pub(crate) const KEYS: [Key; 29] = [
     ),
     key("environment", Kind::Text, Field::Other("environment")),
     key("preview-label", Kind::Text, Field::Other("preview-label")),
+    key("rollback-on-failure", Kind::Bool, Field::RollbackOnFailure),
 ];
 
 /// The key named `name`.
@@ -103,9 +104,6 @@ pub(crate) fn of_field(field: Field) -> Option<&'static Key> {
     KEYS.iter().find(|key| key.field == field)
 }
 
-/// Keys named for the file by the interface whose settings this version does not have yet:
-/// refused with a message that says so, rather than as unknown.
-pub(crate) const NOT_YET: [&str; 1] = ["rollback-on-failure"];
 
 /// How the file spells each field: its key (the action's input names).
 pub(crate) fn spelling(field: Field) -> &'static str {

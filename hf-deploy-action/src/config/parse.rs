@@ -191,16 +191,6 @@ fn known_key(doc: &Doc<'_>, name: &str, span: &Range<usize>) -> Result<&'static 
     if keys::is_credential(name) {
         return Err(refused_key(doc, name, span));
     }
-    if keys::NOT_YET.contains(&name) {
-        return Err(doc.error(
-            span,
-            format!("`{name}` is not supported by this version of hf-deploy"),
-            Some(format!(
-                "remove it, or upgrade hf-deploy; this version knows: {}",
-                keys::list()
-            )),
-        ));
-    }
     let hint = match keys::suggest(name) {
         Some(close) => format!("did you mean `{close}`? The keys are: {}", keys::list()),
         None => format!("the keys are: {}", keys::list()),

@@ -100,13 +100,6 @@ fn unknown_keys_are_named_with_the_keys_allowed() {
         text,
         "hf-deploy.toml:1:1 | unknown key `title` at the top level | put `title` inside a `[[space]]` table: every setting belongs to one Space"
     );
-    let text = error("[[space]]\nspace = \"a/b\"\nrollback-on-failure = true\n");
-    assert!(
-        text.starts_with(
-            "hf-deploy.toml:3:1 | `rollback-on-failure` is not supported by this version of hf-deploy |"
-        ),
-        "{text}"
-    );
 }
 
 #[test]

@@ -96,6 +96,9 @@ pub(crate) struct ActionInputs {
     /// `allow-forks`: boolean.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) allow_forks: Option<String>,
+    /// `rollback-on-failure`: boolean.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub(crate) rollback_on_failure: Option<String>,
     /// `github-deployment`: boolean.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub(crate) github_deployment: Option<String>,
@@ -143,7 +146,7 @@ const SECRET_INPUTS: [&str; 3] = ["hf-token", "secrets", "github-token"];
 
 impl ActionInputs {
     /// Every input as `(name in action.yml, value)`.
-    fn fields(&self) -> [(&'static str, &Option<String>); 34] {
+    fn fields(&self) -> [(&'static str, &Option<String>); 35] {
         [
             ("hf-token", &self.hf_token),
             ("hf-endpoint", &self.hf_endpoint),
@@ -171,6 +174,7 @@ impl ActionInputs {
             ("comment", &self.comment),
             ("preview", &self.preview),
             ("allow-degraded", &self.allow_degraded),
+            ("rollback-on-failure", &self.rollback_on_failure),
             ("allow-forks", &self.allow_forks),
             ("github-deployment", &self.github_deployment),
             ("environment", &self.environment),
@@ -325,6 +329,7 @@ pub(crate) fn spelling(field: Field) -> &'static str {
         Field::ShortDescription => "short-description",
         Field::FactoryReboot => "factory-reboot",
         Field::SleepTime => "sleep-time",
+        Field::RollbackOnFailure => "rollback-on-failure",
         other => other.name(),
     }
 }
@@ -441,6 +446,8 @@ pub(crate) enum ActionCommand {
     Plan,
     /// Sweep away the stale previews of the Space.
     PreviewsPrune,
+    /// Push the tree of the deploy before the Space's head back, wait and verify.
+    Rollback,
 }
 
 /// The inputs of `command: previews-prune`, checked.
@@ -453,21 +460,17 @@ pub(crate) struct PruneInputs {
 }
 
 impl ActionInputs {
-    /// `command`: `deploy` when not given, `plan` or `previews-prune`.
+    /// `command`: `deploy` when not given, `plan`, `previews-prune` or `rollback`.
     pub(crate) fn command(&self) -> Result<ActionCommand, InputError> {
         match self.command.as_deref().map(str::trim) {
             None | Some("deploy") => Ok(ActionCommand::Deploy),
             Some("plan") => Ok(ActionCommand::Plan),
             Some("previews-prune") => Ok(ActionCommand::PreviewsPrune),
-            Some("rollback") => Err(hf_deploy_core::Error::invalid_input_hint(
-                Field::Other("command"),
-                "`rollback` is not supported by this version of the action yet",
-                "use `deploy`, `plan` or `previews-prune`",
-            )),
+            Some("rollback") => Ok(ActionCommand::Rollback),
             Some(other) => Err(hf_deploy_core::Error::invalid_input_hint(
                 Field::Other("command"),
                 format!("`{}` is not a command of this action", other.escape_debug()),
-                "use `deploy` (the default), `plan` or `previews-prune`",
+                "use `deploy` (the default), `plan`, `previews-prune` or `rollback`",
             )),
         }
     }
@@ -619,7 +622,7 @@ impl ActionInputs {
         let mut raw = RawInputs {
             space: Some(space_text),
             commit_message: crate::commit::message(github_sha, &source),
-            source,
+            source: source.clone(),
             secrets: RawEntry::lines(self.secrets.as_deref().unwrap_or_default()),
             secrets_file: self.secrets_file,
             variables,
@@ -632,6 +635,12 @@ impl ActionInputs {
             timeout,
             dry_run: boolean(Field::DryRun, self.dry_run.as_deref(), false)?,
             allow_degraded: boolean(Field::AllowDegraded, self.allow_degraded.as_deref(), false)?,
+            rollback_on_failure: boolean(
+                Field::RollbackOnFailure,
+                self.rollback_on_failure.as_deref(),
+                false,
+            )?,
+            source_commit: crate::commit::source_commit(github_sha, &source),
             title: self.title,
             emoji: self.emoji,
             color_from: self.color_from,
@@ -1247,6 +1256,7 @@ mod tests {
             ("preview", "false"),
             ("allow-degraded", "false"),
             ("allow-forks", "false"),
+            ("rollback-on-failure", "false"),
             ("github-deployment", "true"),
             ("environment", ""),
             ("preview-label", ""),
@@ -1293,6 +1303,7 @@ mod tests {
                 "changed",
                 "stage",
                 "health",
+                "rolled-back",
                 "matrix",
                 "pruned"
             ]

@@ -77,6 +77,15 @@ fn headline(report: &DeployReport, color: bool) -> String {
         ),
         Outcome::Failed => (format!("✗ deploy of {space} failed{stage}"), Style::Red),
     };
+    let text = match (&report.restored_commit, &report.rolled_back_from) {
+        // `rollback`: the restore was the run.
+        (Some(_), Some(_)) => text.replacen("deployed", "rolled back", 1),
+        // A failed deploy with rollback on failure.
+        (Some(restored), None) if report.rolled_back => {
+            format!("{text}; production restored to {}", shown(restored))
+        }
+        _ => text,
+    };
     format!("{}\n", paint(&text, style, color))
 }
 
@@ -95,6 +104,17 @@ fn rows(report: &DeployReport, color: bool) -> String {
             "unchanged"
         };
         rows.push(("Commit", format!("{sha} ({changed})")));
+    }
+    if let Some(restored) = &report.restored_commit {
+        let restored = shown(restored);
+        rows.push(match &report.rolled_back_from {
+            Some(from) => ("Rolled back", format!("{} → {restored}", shown(from))),
+            None if report.rolled_back => ("Restored", format!("{restored} (verified)")),
+            None => (
+                "Restored",
+                format!("{restored} (pushed back, not verified)"),
+            ),
+        });
     }
     let (secrets_label, variables_label) = if report.dry_run {
         ("Secrets to set", "Variables to set")

@@ -27,6 +27,8 @@ pub(super) struct Found {
     /// The Space's head commit, from its info: the push fetches `main` in one request with it
     /// (see `push::smart_http`).
     pub(super) head: Option<String>,
+    /// The Space's runtime stage before the push, when its info said.
+    pub(super) stage: Option<crate::hub::SpaceStage>,
 }
 
 /// Look the Space up; create it when missing, or set its visibility when asked for.
@@ -42,6 +44,7 @@ pub(super) async fn find_or_create(
             visibility(client, options, progress, report, &info).await?;
             Ok(Found {
                 created: false,
+                stage: info.runtime.as_ref().map(|runtime| runtime.stage.clone()),
                 head: info.sha,
             })
         }
@@ -59,6 +62,7 @@ pub(super) async fn find_or_create(
             Ok(Found {
                 created: !answer.existed,
                 head: None,
+                stage: None,
             })
         }
         Err(error) => Err(error),

@@ -12,6 +12,7 @@ mod build;
 mod create;
 mod dry_run;
 mod push;
+mod rollback;
 mod runtime;
 mod settings;
 mod verify;
@@ -26,6 +27,8 @@ use crate::inputs::DeployOptions;
 use crate::outbound;
 use crate::report::DeployReport;
 use crate::untrusted::RemoteText;
+
+pub use rollback::rollback;
 
 /// What happens during a deploy, for a progress display.
 #[derive(Debug)]
@@ -58,7 +61,7 @@ pub enum Event<'a> {
 }
 
 /// A step of a deploy, as [`Event::Phase`] announces it. `Display` gives its name (`create`,
-/// `settings`, `push`, `build`, `health`, `cors`).
+/// `settings`, `push`, `build`, `health`, `cors`, `restore`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Phase {
@@ -74,6 +77,8 @@ pub enum Phase {
     Health,
     /// Check CORS from each frontend origin.
     Cors,
+    /// Push an earlier tree back (a rollback, or a failed deploy's rollback on failure).
+    Restore,
 }
 
 impl Phase {
@@ -86,6 +91,7 @@ impl Phase {
             Phase::Build => "build",
             Phase::Health => "health",
             Phase::Cors => "cors",
+            Phase::Restore => "restore",
         }
     }
 }
@@ -155,14 +161,10 @@ pub async fn deploy(
     let client = &client.redacting(&options.redactor);
     let redactor = client.redactor();
     let started = Instant::now();
-    let app_url = options
-        .app_url
-        .clone()
-        .unwrap_or_else(|| options.space.computed_app_url());
-    let mut report = DeployReport::for_space(
+    let mut report = first_report(
+        client,
         &options.space,
-        client.endpoint(),
-        &app_url,
+        options.app_url.as_deref(),
         &options.health_path,
     );
     report.dry_run = options.dry_run;
@@ -188,7 +190,31 @@ pub async fn deploy(
         run(client, options, progress, &mut report),
     )
     .await;
+    outcome(client, started, report, result)
+}
+
+/// The report a run starts from: the Space's URLs, with the explicit app URL or the one the
+/// Hub's rule computes.
+fn first_report(
+    client: &HubClient,
+    space: &crate::space::SpaceId,
+    app_url: Option<&str>,
+    health_path: &crate::urls::HealthPath,
+) -> DeployReport {
+    let app_url = app_url.map_or_else(|| space.computed_app_url(), str::to_string);
+    DeployReport::for_space(space, client.endpoint(), &app_url, health_path)
+}
+
+/// The outcome of a run begun at `started`: its time, and its error (redacted by `client`'s
+/// redactor) recorded in the report.
+fn outcome(
+    client: &HubClient,
+    started: Instant,
+    mut report: DeployReport,
+    result: Result<()>,
+) -> DeployOutcome {
     report.durations.total_ms = Some(millis(started.elapsed()));
+    let redactor = client.redactor();
     let error = result.err().map(|error| error.redacted(redactor));
     if let Some(error) = &error {
         report.set_error(error, redactor);
@@ -220,6 +246,10 @@ async fn run(
     let found = create::find_or_create(client, options, progress, report).await?;
 
     progress.event(Event::Phase(Phase::Settings));
+    let previous = rollback::Previous {
+        head: found.head.clone(),
+        stage: found.stage.clone(),
+    };
     let changed = push::settings_then_push(client, options, progress, report, found).await?;
     push::request_hardware(client, options).await?;
     runtime::sleep_time(client, options, progress, report).await?;
@@ -241,17 +271,33 @@ async fn run(
         return Ok(());
     }
 
+    let (result, in_health) = build_and_verify(client, options, progress, report, changed).await;
+    match result {
+        Err(error) if options.rollback_on_failure && rollback::answers(&error, in_health) => {
+            rollback::after_failure(client, options, progress, report, &previous).await;
+            Err(error)
+        }
+        other => other,
+    }
+}
+
+/// Wait for the new revision, then verify it; says whether it failed in the health step.
+async fn build_and_verify(
+    client: &HubClient,
+    options: &DeployOptions,
+    progress: &dyn Progress,
+    report: &mut DeployReport,
+    changed: bool,
+) -> (Result<()>, bool) {
     progress.event(Event::Phase(Phase::Build));
     let deadline = Instant::now() + options.timeout;
     let explain = |error| outbound::explain(error, &options.outbound);
-    build::wait(client, options, progress, report, deadline, changed)
-        .await
-        .map_err(explain)?;
-
+    if let Err(error) = build::wait(client, options, progress, report, deadline, changed).await {
+        return (Err(explain(error)), false);
+    }
     progress.event(Event::Phase(Phase::Health));
-    verify::check(client, options, progress, report, deadline)
-        .await
-        .map_err(explain)
+    let verified = verify::check(client, options.into(), progress, report, deadline).await;
+    (verified.map_err(explain), true)
 }
 
 /// A Space-scoped token lives an hour and cannot be renewed: a longer deadline is bad input.

@@ -11,6 +11,7 @@ use crate::inputs::DeployOptions;
 use crate::push::{self, PushOutcome, PushRequest};
 use crate::report::{DeployReport, FileChanges};
 use crate::scaffold::Scaffold;
+use crate::trailer;
 use crate::untrusted::{Redactor, RemoteText};
 use crate::wait::RetryPolicy;
 
@@ -64,19 +65,29 @@ pub(super) async fn settings_then_push(
 
 /// What the push did, in the report (the file names redacted by `redactor`).
 pub(super) fn record(report: &mut DeployReport, outcome: PushOutcome, redactor: &Redactor) {
+    report.commit_sha = Some(outcome.commit_sha);
+    report.changed = outcome.changed;
+    report.files = file_changes(outcome.added, outcome.modified, outcome.removed, redactor);
+}
+
+/// The paths added, modified and removed, as the report names them (redacted by `redactor`).
+pub(super) fn file_changes(
+    added: Vec<String>,
+    modified: Vec<String>,
+    removed: Vec<String>,
+    redactor: &Redactor,
+) -> FileChanges {
     let names = |paths: Vec<String>| {
         paths
             .iter()
             .map(|path| RemoteText::new(path, redactor))
             .collect()
     };
-    report.commit_sha = Some(outcome.commit_sha);
-    report.changed = outcome.changed;
-    report.files = FileChanges {
-        added: names(outcome.added),
-        modified: names(outcome.modified),
-        removed: names(outcome.removed),
-    };
+    FileChanges {
+        added: names(added),
+        modified: names(modified),
+        removed: names(removed),
+    }
 }
 
 /// Ask for the hardware flavor of the options when the Space has not asked for it yet.
@@ -108,7 +119,11 @@ pub(super) fn push_request(
         files: scaffold.files,
         executable: scaffold.executable,
         keep: options.keep.clone(),
-        message: options.commit_message.clone(),
+        message: trailer::with_trailers(
+            &options.commit_message,
+            options.source_commit.as_deref(),
+            None,
+        ),
         author: (
             "hf-deploy".to_string(),
             "hf-deploy@users.noreply.huggingface.co".to_string(),

@@ -5,17 +5,44 @@ use std::time::Instant;
 
 use crate::error::Result;
 use crate::hub::HubClient;
-use crate::inputs::DeployOptions;
+use crate::inputs::{DeployOptions, PollSettings, RollbackOptions};
 use crate::report::DeployReport;
 use crate::verify::{self, AppCheck, VerifyEvent};
 use crate::visibility::Visibility;
 
 use super::{Event, Phase, Progress};
 
+/// What the verification needs of a run's options (a deploy's or a rollback's).
+pub(super) struct Verification<'a> {
+    poll: &'a PollSettings,
+    origins: &'a [String],
+    allow_degraded: bool,
+}
+
+impl<'a> From<&'a DeployOptions> for Verification<'a> {
+    fn from(options: &'a DeployOptions) -> Self {
+        Verification {
+            poll: &options.poll,
+            origins: &options.frontend_origins,
+            allow_degraded: options.allow_degraded,
+        }
+    }
+}
+
+impl<'a> From<&'a RollbackOptions> for Verification<'a> {
+    fn from(options: &'a RollbackOptions) -> Self {
+        Verification {
+            poll: &options.poll,
+            origins: &options.frontend_origins,
+            allow_degraded: options.allow_degraded,
+        }
+    }
+}
+
 /// Verify the deployed app by `deadline` and record what was found.
 pub(super) async fn check(
     client: &HubClient,
-    options: &DeployOptions,
+    options: Verification<'_>,
     progress: &dyn Progress,
     report: &mut DeployReport,
     deadline: Instant,
@@ -30,7 +57,7 @@ pub(super) async fn check(
         },
         deadline,
         poll: (options.poll.health_initial, options.poll.health_max),
-        origins: options.frontend_origins.clone(),
+        origins: options.origins.to_vec(),
         allow_degraded: options.allow_degraded,
         redactor: client.redactor().clone(),
     };

@@ -8,11 +8,12 @@
 //!
 //! By resource: `client` (the builder and the client's state), `transport` (one call, sent with
 //! retries) and `errors` (status -> [`Error`](crate::Error)), `repos` (account, create, info,
-//! visibility, delete), `listing` (the Spaces of a namespace, every page), `settings` (secrets, variables), `runtime` (stage, hardware, restart, pause, sleep
+//! visibility, delete), `commits` (the Space's commit log), `listing` (the Spaces of a namespace, every page), `settings` (secrets, variables), `runtime` (stage, hardware, restart, pause, sleep
 //! time), `logs` with `sse` (the log streams), [`oauth`] (the Trusted Publisher exchange), and
 //! `models` (the typed answers).
 
 mod client;
+mod commits;
 mod errors;
 mod listing;
 mod logs;
@@ -28,6 +29,7 @@ mod transport;
 mod tests;
 
 pub use client::{DEFAULT_ENDPOINT, HubClient, HubClientBuilder};
+pub use commits::CommitEntry;
 
 pub use logs::LogStream;
 pub use models::{

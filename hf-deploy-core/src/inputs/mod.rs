@@ -10,6 +10,7 @@
 //!
 //! Errors name a [`Field`], never a front end's spelling of it (see [`crate::Spelling`]).
 
+mod rollback;
 mod rules;
 
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ use crate::untrusted::Redactor;
 use crate::urls::HealthPath;
 use crate::visibility::Visibility;
 
+pub use rollback::{RollbackOptions, resolve_rollback};
 pub(crate) use rules::PRIVATE_WITH_FRONTEND;
 pub use rules::minutes;
 
@@ -96,6 +98,14 @@ pub struct RawInputs {
     pub keep: Vec<String>,
     /// The commit message of the push.
     pub commit_message: String,
+    /// The source commit deployed (hex), named in the commit's trailers; anything else is left
+    /// out of them.
+    pub source_commit: Option<String>,
+    /// When the new revision ends in an error stage or fails health, push the previous tree
+    /// back and verify it (the deploy still fails).
+    pub rollback_on_failure: bool,
+    /// The earlier commit a rollback restores, as typed; `None`: the deploy before the head.
+    pub rollback_to: Option<String>,
 }
 
 impl Default for RawInputs {
@@ -131,6 +141,9 @@ impl Default for RawInputs {
             build_tools: false,
             keep: Vec::new(),
             commit_message: "Deploy with hf-deploy".into(),
+            source_commit: None,
+            rollback_on_failure: false,
+            rollback_to: None,
         }
     }
 }
@@ -175,8 +188,13 @@ pub struct DeployOptions {
     pub dry_run: bool,
     /// Accept `degraded` health.
     pub allow_degraded: bool,
-    /// The commit message (names the source commit).
+    /// The commit message (names the source commit); the push adds the trailers.
     pub commit_message: String,
+    /// The source commit, when it is a commit id (see [`RawInputs::source_commit`]).
+    pub source_commit: Option<String>,
+    /// Push the previous tree back when the new revision fails (see
+    /// [`RawInputs::rollback_on_failure`]).
+    pub rollback_on_failure: bool,
     /// Remote paths kept even when the scaffold no longer produces them.
     pub keep: Vec<String>,
     /// The secrets and variables whose URL goes to a port a Space cannot reach.
@@ -303,6 +321,8 @@ pub fn resolve(raw: &RawInputs) -> Result<DeployOptions> {
         dry_run: raw.dry_run,
         allow_degraded: raw.allow_degraded,
         commit_message: raw.commit_message.clone(),
+        source_commit: rules::source_commit(raw.source_commit.as_deref()),
+        rollback_on_failure: raw.rollback_on_failure,
         keep: raw.keep.clone(),
         outbound,
         redactor,
@@ -486,7 +506,7 @@ pub fn resolve_verify(raw: &VerifyInputs) -> Result<VerifyPlan> {
 }
 
 /// The health path as typed, or the default when none was given.
-fn health_path(value: Option<&str>) -> Result<HealthPath> {
+pub(super) fn health_path(value: Option<&str>) -> Result<HealthPath> {
     value.map_or_else(|| Ok(HealthPath::default()), HealthPath::parse)
 }
 

@@ -143,3 +143,27 @@ pub(crate) fn sleep_time(text: &str) -> Result<i64> {
 
 /// The warning of a private Space with frontend origins.
 pub(crate) const PRIVATE_WITH_FRONTEND: &str = "the Space is private and frontend origins are given: a private Space's app answers only its owner's token, so browsers (and the frontend) cannot reach it; make it protected (private code, public app; paid plans) or public";
+
+/// The source commit of a deploy when it is a commit id (4 to 64 hex digits), lower case; else
+/// `None` (it comes from the runner or the source repository, not from the user: a value that
+/// is not a commit id is left out of the trailers rather than refused).
+pub(crate) fn source_commit(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|text| crate::trailer::is_commit_id(text))
+        .map(str::to_ascii_lowercase)
+}
+
+/// The commit a rollback restores, as typed: 4 to 40 hex digits (a full or abbreviated
+/// commit id).
+pub(crate) fn rollback_to(value: &str) -> Result<String> {
+    let text = value.trim();
+    if (4..=40).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(text.to_ascii_lowercase());
+    }
+    Err(Error::invalid_input_hint(
+        Field::RollbackTo,
+        format!("`{}` is not a commit id", text.escape_debug()),
+        "give 4 to 40 hex digits of a commit of the Space's history, e.g. `3f78685`",
+    ))
+}

@@ -256,6 +256,16 @@ impl PushSession {
     /// Fetch the Space's `main` (depth 1 over the network) and return its head, or `None` when
     /// the Space has no `main` yet.
     pub(crate) fn fetch(&mut self) -> Result<Option<Oid>> {
+        self.fetch_to_depth(true)
+    }
+
+    /// [`PushSession::fetch`] with the whole history of `main`: a rollback looks for an earlier
+    /// commit's tree.
+    pub(crate) fn fetch_history(&mut self) -> Result<Option<Oid>> {
+        self.fetch_to_depth(false)
+    }
+
+    fn fetch_to_depth(&mut self, shallow: bool) -> Result<Option<Oid>> {
         let action = self.forget_fetched()?;
         let auth = AuthState::default();
         let result = {
@@ -274,7 +284,7 @@ impl PushSession {
             }
             options.download_tags(AutotagOption::None);
             options.update_fetchhead(false);
-            if !self.is_local() {
+            if shallow && !self.is_local() {
                 options.depth(1);
             }
             remote.fetch(
@@ -481,18 +491,30 @@ impl PushSession {
 
     /// Commit `plan` on its parent and push it to `main` (never forced).
     pub(crate) fn publish(&self, plan: &Plan, request: &PushRequest) -> Result<Published> {
+        self.publish_tree(plan.tree, plan.parent, &request.message, &request.author)
+    }
+
+    /// Commit `tree` on `parent` with `message` by `author` (name, email) and push it to
+    /// `main` (never forced).
+    pub(crate) fn publish_tree(
+        &self,
+        tree: Oid,
+        parent: Option<Oid>,
+        message: &str,
+        author: &(String, String),
+    ) -> Result<Published> {
         let repo = &self.repo;
-        let (name, email) = &request.author;
+        let (name, email) = author;
         let signature = Signature::now(name, email).map_err(|source| Error::Git {
             action: format!("make `{name} <{email}>` the author of the commit"),
             source,
         })?;
         let commit_action = "commit the new Space tree".to_string();
-        let tree = repo.find_tree(plan.tree).map_err(|source| Error::Git {
+        let tree = repo.find_tree(tree).map_err(|source| Error::Git {
             action: commit_action.clone(),
             source,
         })?;
-        let parents = match plan.parent {
+        let parents = match parent {
             Some(oid) => vec![repo.find_commit(oid).map_err(|source| Error::Git {
                 action: commit_action.clone(),
                 source,
@@ -501,14 +523,7 @@ impl PushSession {
         };
         let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
         let commit = repo
-            .commit(
-                None,
-                &signature,
-                &signature,
-                &request.message,
-                &tree,
-                &parent_refs,
-            )
+            .commit(None, &signature, &signature, message, &tree, &parent_refs)
             .map_err(|source| Error::Git {
                 action: commit_action.clone(),
                 source,
@@ -571,8 +586,7 @@ impl PushSession {
         Ok(Published::Pushed(commit))
     }
 
-    /// The temporary repository (tests inspect it).
-    #[cfg(test)]
+    /// The temporary repository (a rollback reads the fetched history; tests inspect it).
     pub(crate) fn repository(&self) -> &Repository {
         &self.repo
     }
@@ -654,7 +668,9 @@ pub(crate) fn offending_files(lines: &[String]) -> Vec<String> {
 }
 
 /// Every blob and gitlink of `tree`, by path.
-fn flatten(tree: &git2::Tree<'_>) -> std::result::Result<BTreeMap<String, Entry>, git2::Error> {
+pub(crate) fn flatten(
+    tree: &git2::Tree<'_>,
+) -> std::result::Result<BTreeMap<String, Entry>, git2::Error> {
     let mut entries = BTreeMap::new();
     tree.walk(TreeWalkMode::PreOrder, |root, entry| {
         if entry.kind() != Some(ObjectType::Tree) {
@@ -708,7 +724,7 @@ fn keep_patterns(request: &PushRequest) -> Result<Vec<PathPattern>> {
 }
 
 /// The paths added, modified and removed from `remote` to `entries`.
-fn changes(
+pub(crate) fn changes(
     entries: &BTreeMap<String, Entry>,
     remote: &BTreeMap<String, Entry>,
 ) -> (Vec<String>, Vec<String>, Vec<String>) {

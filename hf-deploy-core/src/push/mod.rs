@@ -21,12 +21,14 @@
 mod attributes;
 mod git;
 pub(crate) mod lfs;
+mod restore;
 mod smart_http;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 pub(crate) use git::{IN_MEMORY_OBJECTS_LIMIT, Published, PushSession};
 pub(crate) use lfs::LfsObject;
+pub(crate) use restore::{RestoreOutcome, RestoreRequest, RestoreTarget, restore};
 
 use crate::content::FileContent;
 use crate::error::{Error, Result};

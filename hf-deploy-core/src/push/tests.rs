@@ -1444,3 +1444,72 @@ async fn the_first_fetch_is_one_post_with_the_head_hint_and_two_requests_without
         "{requests:?}"
     );
 }
+
+fn restore_request(url: &str, target: RestoreTarget) -> RestoreRequest {
+    RestoreRequest {
+        remote_url: url.to_string(),
+        space: "alice/app".into(),
+        token: None,
+        target,
+        author: ("hf-deploy".into(), "hf-deploy@example.com".into()),
+        max_race_retries: 1,
+        retry: fast_retry(),
+    }
+}
+
+#[test]
+fn restore_pushes_the_previous_deploy_tree_as_one_commit_on_top() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (path, _) = hub_space(root.path(), &[]);
+    let url = file_url(&path);
+    let deploy = |content: &[u8], source: &str| {
+        let message = crate::trailer::with_trailers("Deploy", Some(source), None);
+        commit_files(&path, &[("app.py", content)], &message)
+    };
+    let first = deploy(b"v1", "aaaa111");
+    commit_files(&path, &[("app.py", b"by hand")], "an edit on the Hub");
+    let second = deploy(b"v2", "bbbb222");
+
+    let outcome = restore::restore_blocking(&restore_request(&url, RestoreTarget::PreviousDeploy))
+        .expect("restore");
+    // The hand edit is not a deploy: the one before the head is the first.
+    assert_eq!(outcome.to, first.to_string());
+    assert_eq!(outcome.from, second.to_string());
+    assert!(outcome.changed);
+    assert_eq!(outcome.modified, ["app.py"]);
+    let new = head(&path);
+    assert_eq!(outcome.commit_sha, new.to_string());
+    assert_eq!(
+        parents(&path, new),
+        [second],
+        "one commit on top, never forced"
+    );
+    assert_eq!(tree_files(&path, new), tree_files(&path, first));
+    let repo = Repository::open_bare(&path).expect("open");
+    let message = repo
+        .find_commit(new)
+        .expect("commit")
+        .message()
+        .unwrap_or_default()
+        .to_string();
+    let trailers = crate::trailer::parse(&message);
+    assert_eq!(trailers.restores, Some(first.to_string()));
+    assert_eq!(trailers.source.as_deref(), Some("aaaa111"));
+
+    // From a restore's head, the default goes on before the commit it restored: nothing.
+    let error = restore::restore_blocking(&restore_request(&url, RestoreTarget::PreviousDeploy))
+        .expect_err("no deploy before the first");
+    assert_eq!(error.field(), Some(Field::RollbackTo));
+    // The tree in place already: no commit.
+    let short = first.to_string()[..7].to_string();
+    let same = restore::restore_blocking(&restore_request(&url, RestoreTarget::Commit(short)))
+        .expect("restore");
+    assert!(!same.changed);
+    assert_eq!(head(&path), new);
+    // A commit that is not in the Space's history: refused, nothing written.
+    let stranger = "0123456789abcdef0123456789abcdef01234567".to_string();
+    let error = restore::restore_blocking(&restore_request(&url, RestoreTarget::Commit(stranger)))
+        .expect_err("not ours");
+    assert_eq!(error.field(), Some(Field::RollbackTo));
+    assert_eq!(head(&path), new);
+}

@@ -239,6 +239,7 @@ impl NewSpace {
             last_modified: now,
             previous_serves: false,
             script: None,
+            script_once: None,
         }
     }
 }

@@ -166,7 +166,11 @@ pub(crate) fn shut_down_blocking(hub: &Hub) {
 /// One generation: the revision's checks, then its runner (a Space's own script first).
 async fn pipeline(hub: &Arc<Hub>, space: &Arc<Space>, generation: u64, factory: bool) {
     let started = Instant::now();
-    let scripted = space.lock().script.clone().or_else(|| match &hub.runner {
+    let scripted = {
+        let mut state = space.lock();
+        state.script_once.take().or_else(|| state.script.clone())
+    };
+    let scripted = scripted.or_else(|| match &hub.runner {
         Runner::Scripted(s) => Some(s.clone()),
         Runner::Real(_) | Runner::Docker(_) => None,
     });

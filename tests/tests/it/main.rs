@@ -28,6 +28,7 @@ mod previews;
 mod prune;
 mod rate_limits;
 mod redeploy;
+mod rollback;
 mod round_trips;
 mod scaffold;
 mod settings_2026;

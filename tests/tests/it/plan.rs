@@ -201,24 +201,4 @@ async fn the_action_sets_the_matrix_output() {
         "{}",
         output.stdout
     );
-
-    let env: Vec<(String, String)> = [
-        ("GITHUB_WORKSPACE".to_string(), dir.display().to_string()),
-        (
-            "GITHUB_OUTPUT".to_string(),
-            output_file.display().to_string(),
-        ),
-    ]
-    .into_iter()
-    .chain(action_inputs(&[("command", "rollback")]))
-    .collect();
-    let output = run_action(env).await;
-    assert_eq!(output.code, 2, "{}", output.both());
-    assert!(
-        output
-            .both()
-            .contains("`rollback` is not supported by this version of the action yet"),
-        "{}",
-        output.both()
-    );
 }

@@ -24,7 +24,7 @@ use crate::ui::Reported;
 
 /// The `action.yml` defaults that are not empty, for the inputs the file can set (pinned
 /// against `action.yml` by a test).
-pub(super) const DEFAULTS: [(&str, &str); 12] = [
+pub(super) const DEFAULTS: [(&str, &str); 13] = [
     ("source", "backend"),
     ("health-path", "/api/health"),
     ("private", "false"),
@@ -37,6 +37,7 @@ pub(super) const DEFAULTS: [(&str, &str); 12] = [
     ("allow-degraded", "false"),
     ("allow-forks", "false"),
     ("github-deployment", "true"),
+    ("rollback-on-failure", "false"),
 ];
 
 /// What the file added that is not an input.

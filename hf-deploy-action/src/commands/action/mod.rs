@@ -16,7 +16,8 @@
 //! anywhere: no Hub write, no deployment, no status, no comment.
 //!
 //! Before step 2, an `hf-deploy.toml` entry fills the inputs left empty or at their default
-//! ([`from_file`]); `command: plan` sets the `matrix` output instead of deploying ([`plan`]).
+//! ([`from_file`]); `command: plan` sets the `matrix` output instead of deploying ([`plan`]);
+//! `command: rollback` takes the same steps with the library's rollback in step 3 ([`restore`]).
 
 mod annotate;
 mod close;
@@ -56,8 +57,9 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
         Err(error) => return annotate::fail(error, Path::new(""), ui),
     };
     // `command: plan` needs no token and deploys nothing; a deploy reads `hf-deploy.toml` first.
-    match inputs.command() {
-        Ok(ActionCommand::Deploy) => {}
+    let command = inputs.command();
+    match command {
+        Ok(ActionCommand::Deploy | ActionCommand::Rollback) => {}
         Ok(ActionCommand::Plan) => return plan::run(&inputs, &vars),
         Ok(ActionCommand::PreviewsPrune) => return prune::run(inputs, &vars, ui).await,
         Err(error) => return annotate::fail(error, Path::new(""), ui),
@@ -70,7 +72,11 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     match &run.job {
         Job::ClosePreview(close) => close::close_preview(&run, close).await,
         Job::Deploy(job) => {
-            let deployed = deploy(&run, job).await;
+            let deployed = if matches!(command, Ok(ActionCommand::Rollback)) {
+                restore(&run, job).await
+            } else {
+                deploy(&run, job).await
+            };
             publish::publish(&run, job, &deployed).await?;
             finish(deployed, &run, ui)
         }
@@ -104,6 +110,35 @@ async fn deploy(run: &Run, job: &Deploy) -> Deployed {
         report: outcome.report,
         error: outcome.error,
         deployment,
+    }
+}
+
+/// `command: rollback`: the tree of the deploy before the Space's head pushed back as a new
+/// commit, waited for and verified with the deploy's checks (no GitHub deployment; a dry run
+/// writes nothing and says so).
+async fn restore(run: &Run, job: &Deploy) -> Deployed {
+    if job.options.dry_run {
+        let mut report = hf_deploy_core::report::DeployReport::for_space(
+            &job.space,
+            run.hub.endpoint(),
+            &job.space.computed_app_url(),
+            &job.options.health_path,
+        );
+        report.dry_run = true;
+        return Deployed {
+            report,
+            error: None,
+            deployment: None,
+        };
+    }
+    let options = hf_deploy_core::inputs::RollbackOptions::from(&job.options);
+    let printer = progress::GroupPrinter::default();
+    let outcome = hf_deploy_core::rollback(&run.hub, &options, &printer).await;
+    printer.close();
+    Deployed {
+        report: outcome.report,
+        error: outcome.error,
+        deployment: None,
     }
 }
 

@@ -114,6 +114,7 @@ pub(super) fn write_outputs(runner: &RunnerEnv, report: &DeployReport) -> anyhow
         ("changed", report.changed.to_string()),
         ("stage", stage_word(report.stage.as_ref())),
         ("health", health),
+        ("rolled-back", report.rolled_back.to_string()),
     ];
     let pairs: Vec<(&str, &str)> = outputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     files::write_outputs(Path::new(path), &pairs)?;

@@ -116,6 +116,11 @@ impl<'a> Prepared<'a> {
                 changed: report.changed,
             }),
             stage: report.stage.as_ref().map(RemoteText::as_data),
+            restored: report.restored_commit.as_deref().map(|sha| Restored {
+                commit: short_sha(sha),
+                verified: report.rolled_back,
+                from: report.rolled_back_from.as_deref().map(short_sha),
+            }),
             settings: settings(report),
             files: self.files(file_lines),
             services: services(report),
@@ -251,6 +256,7 @@ pub(super) struct ReportContext<'a> {
     health: Option<&'a str>,
     commit: Option<Commit<'a>>,
     stage: Option<&'a str>,
+    restored: Option<Restored<'a>>,
     settings: Vec<Setting<'a>>,
     files: Option<Files<'a>>,
     services: Vec<Service<'a>>,
@@ -259,6 +265,14 @@ pub(super) struct ReportContext<'a> {
     warnings: Vec<&'a str>,
     error: Option<ErrorBlock<'a>>,
     log: Option<Log>,
+}
+
+/// An earlier tree pushed back: by `rollback` (`from` set) or by rollback on failure.
+#[derive(Serialize)]
+struct Restored<'a> {
+    commit: &'a str,
+    verified: bool,
+    from: Option<&'a str>,
 }
 
 #[derive(Serialize)]
