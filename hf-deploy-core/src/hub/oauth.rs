@@ -23,15 +23,47 @@ pub const HUB_AUDIENCE: &str = "https://huggingface.co";
 pub struct ScopedToken {
     /// The token (`hf_jwt_…`): mask it before anything is printed.
     pub token: SecretString,
-    /// Its lifetime as the Hub said (`expires_in`; 60 minutes on the Hub).
+    /// Its lifetime as the Hub said (`expires_in`; 60 minutes on the Hub), saturated between
+    /// 2 seconds and 24 hours.
     pub expires_in: Duration,
 }
+
+/// The lifetime a token is given when the Hub's answer names none (the Hub's 60 minutes).
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// The shortest lifetime a token is taken to have: a smaller `expires_in` (0, negative) would
+/// make every call exchange again.
+pub(crate) const MIN_LIFETIME: Duration = Duration::from_secs(2);
+/// The longest: a larger `expires_in` (up to `u64::MAX`, `1e30`) is read as this, so no clock
+/// arithmetic overflows.
+pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Deserialize)]
 struct Answer {
     access_token: String,
     #[serde(default)]
-    expires_in: Option<u64>,
+    expires_in: Option<serde_json::Value>,
+}
+
+/// The lifetime an `expires_in` says, saturated into [`MIN_LIFETIME`]..=[`MAX_LIFETIME`]: any
+/// JSON number (negative, huge, a float) or a string of digits; anything else, or none, is the
+/// Hub's 60 minutes.
+pub(crate) fn lifetime(expires_in: Option<&serde_json::Value>) -> Duration {
+    let seconds = match expires_in {
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .map(|s| s as f64)
+            .or_else(|| n.as_i64().map(|s| s as f64))
+            .or_else(|| n.as_f64()),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match seconds {
+        Some(s) if s.is_nan() => DEFAULT_LIFETIME,
+        Some(s) if s >= MAX_LIFETIME.as_secs_f64() => MAX_LIFETIME,
+        Some(s) if s <= MIN_LIFETIME.as_secs_f64() => MIN_LIFETIME,
+        Some(s) => Duration::from_secs_f64(s),
+        None => DEFAULT_LIFETIME,
+    }
 }
 
 /// `POST {endpoint}/oauth/token`: `job_token` (the job's OIDC token) for a token scoped to
@@ -82,7 +114,7 @@ pub(crate) async fn exchange_with(
     let (reply, _attempts) = wait::run(
         policy,
         Idempotency::Idempotent,
-        |_| send(&http, &url, &body),
+        |_| send(http.post(&url).json(&body)),
         classify,
     )
     .await;
@@ -99,18 +131,94 @@ pub(crate) async fn exchange_with(
             })?;
         return Ok(ScopedToken {
             token: SecretString::new(answer.access_token),
-            expires_in: Duration::from_secs(answer.expires_in.unwrap_or(3600)),
+            expires_in: lifetime(answer.expires_in.as_ref()),
         });
     }
     Err(refusal(&reply, url, action, space, job_token))
 }
 
-async fn send(
-    http: &reqwest::Client,
-    url: &str,
-    body: &serde_json::Value,
-) -> std::result::Result<Reply, reqwest::Error> {
-    let response = http.post(url).json(body).send().await?;
+#[derive(Deserialize)]
+struct IdTokenAnswer {
+    value: String,
+}
+
+/// A CI job's ID token (OIDC) for the Hub's audience from the runner's endpoint, as GitHub
+/// Actions serves it: `GET {request_url}&audience=https://huggingface.co` with
+/// `Authorization: bearer {request_token}`, answered `{"value": "<jwt>"}`. Each call mints a
+/// new token. A transient failure is tried again with the Hub client's schedule; a 4xx is final.
+pub async fn fetch_id_token(
+    request_url: &str,
+    request_token: &SecretString,
+    user_agent: &str,
+) -> Result<SecretString> {
+    fetch_id_token_with(request_url, request_token, user_agent, &RetryPolicy::hub()).await
+}
+
+/// [`fetch_id_token`] with its retry policy.
+pub(crate) async fn fetch_id_token_with(
+    request_url: &str,
+    request_token: &SecretString,
+    user_agent: &str,
+    policy: &RetryPolicy,
+) -> Result<SecretString> {
+    let separator = if request_url.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{request_url}{separator}audience={}",
+        url::form_urlencoded::byte_serialize(HUB_AUDIENCE.as_bytes()).collect::<String>()
+    );
+    // Shown in errors without its query (the runner's URL carries no secret, but stay terse).
+    let shown = request_url.split('?').next().unwrap_or_default().to_string();
+    let action = "fetch the job's OIDC token from the runner".to_string();
+    let request_error = |source: reqwest::Error| Error::Request {
+        action: action.clone(),
+        url: shown.clone(),
+        source: source.without_url(),
+    };
+    let http = reqwest::Client::builder()
+        .user_agent(user_agent)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(request_error)?;
+    let authorization = format!("bearer {}", request_token.expose());
+    let (reply, _attempts) = wait::run(
+        policy,
+        Idempotency::Idempotent,
+        |_| send(http.get(&url).header(reqwest::header::AUTHORIZATION, &authorization)),
+        classify,
+    )
+    .await;
+    let reply = reply.map_err(request_error)?;
+    let redactor = Redactor::builder().secret(request_token).build();
+    if !(200..300).contains(&reply.status) {
+        return Err(Error::Refused {
+            action,
+            context: Box::new(HttpContext {
+                method: "GET".into(),
+                url: shown,
+                status: reply.status,
+                request_id: None,
+                error_code: None,
+                server_message: Some(RemoteText::with_max_bytes(&reply.text, &redactor, 300)),
+            }),
+        });
+    }
+    match serde_json::from_str::<IdTokenAnswer>(&reply.text) {
+        Ok(answer) if !answer.value.trim().is_empty() => Ok(SecretString::new(answer.value)),
+        Ok(_) => Err(Error::MalformedResponse {
+            action,
+            url: shown,
+            detail: RemoteText::new("an empty `value` in the answer", &redactor),
+        }),
+        Err(e) => Err(Error::MalformedResponse {
+            action,
+            url: shown,
+            detail: RemoteText::new(&format!("no `value` in the answer ({e})"), &redactor),
+        }),
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> std::result::Result<Reply, reqwest::Error> {
+    let response = request.send().await?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.unwrap_or_default();
