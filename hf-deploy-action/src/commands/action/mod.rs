@@ -97,7 +97,7 @@ fn mask(vars: &[(String, String)]) -> Result<ActionInputs, Error> {
 /// Step 3: record a GitHub deployment (in progress), then deploy with one log group per phase.
 async fn deploy(run: &Run, job: &Deploy) -> Deployed {
     let deployment = start_deployment(run, job, &job.options).await;
-    let printer = progress::GroupPrinter::default();
+    let printer = progress::GroupPrinter::new(&job.space);
     let outcome = hf_deploy_core::deploy(&run.hub, &job.options, &printer).await;
     printer.close();
     Deployed {
