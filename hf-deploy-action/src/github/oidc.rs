@@ -104,7 +104,11 @@ pub(crate) fn auth(
     } else if !hf_token.expose().is_empty() {
         return Ok(Auth::Token(hf_token.clone()));
     }
-    let ids = match (var(vars, ID_TOKEN), var(vars, REQUEST_URL), var(vars, REQUEST_TOKEN)) {
+    let ids = match (
+        var(vars, ID_TOKEN),
+        var(vars, REQUEST_URL),
+        var(vars, REQUEST_TOKEN),
+    ) {
         (Some(given), _, _) => {
             let given = SecretString::new(given);
             learn(&given);
@@ -152,7 +156,9 @@ fn check_resource(resource: &str, space: &SpaceId) -> Result<(), Error> {
     }
     Err(Error::invalid_input_hint(
         Field::Other(RESOURCE),
-        format!("names `{resource}`, but this run deploys Space `{space}`: a token scoped to another resource cannot push it"),
+        format!(
+            "names `{resource}`, but this run deploys Space `{space}`: a token scoped to another resource cannot push it"
+        ),
         format!("set `HF_OIDC_RESOURCE: {expected}`, or unset it"),
     ))
 }
@@ -203,9 +209,14 @@ mod tests {
             Auth::Keyless(ids @ JobIdTokens::Given(_)) => assert!(!ids.renews()),
             _ => panic!("the given ID token is used"),
         }
-        let error = auth(&vars(&[(RESOURCE, "spaces/alice/app")]), &empty, false, &space())
-            .err()
-            .expect("no ID token");
+        let error = auth(
+            &vars(&[(RESOURCE, "spaces/alice/app")]),
+            &empty,
+            false,
+            &space(),
+        )
+        .err()
+        .expect("no ID token");
         assert!(error.to_string().contains(RESOURCE), "{error}");
     }
 }

@@ -115,7 +115,10 @@ impl KeylessToken {
             Some(token) => now >= token.renew_at && self.source.renews(),
         };
         if !due {
-            return Ok(current.as_ref().map(|c| c.token.clone()).unwrap_or_default());
+            return Ok(current
+                .as_ref()
+                .map(|c| c.token.clone())
+                .unwrap_or_default());
         }
         match self.exchange().await {
             Ok(scoped) => {
@@ -232,10 +235,7 @@ mod tests {
             self.renews
         }
         fn learn(&self, token: &SecretString) {
-            self.learnt
-                .lock()
-                .unwrap()
-                .push(token.expose().to_string());
+            self.learnt.lock().unwrap().push(token.expose().to_string());
         }
     }
 
@@ -271,11 +271,12 @@ mod tests {
             learnt: std::sync::Mutex::new(Vec::new()),
         });
         let space = SpaceId::parse("alice/app", crate::Field::Space).expect("space");
-        let token = KeylessToken::new(url, space, "test", source.clone()).with_policy(RetryPolicy {
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(4),
-            ..RetryPolicy::hub()
-        });
+        let token =
+            KeylessToken::new(url, space, "test", source.clone()).with_policy(RetryPolicy {
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(4),
+                ..RetryPolicy::hub()
+            });
         (token, source)
     }
 

@@ -167,7 +167,11 @@ pub(crate) async fn fetch_id_token_with(
         url::form_urlencoded::byte_serialize(HUB_AUDIENCE.as_bytes()).collect::<String>()
     );
     // Shown in errors without its query (the runner's URL carries no secret, but stay terse).
-    let shown = request_url.split('?').next().unwrap_or_default().to_string();
+    let shown = request_url
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let action = "fetch the job's OIDC token from the runner".to_string();
     let request_error = |source: reqwest::Error| Error::Request {
         action: action.clone(),
@@ -183,7 +187,12 @@ pub(crate) async fn fetch_id_token_with(
     let (reply, _attempts) = wait::run(
         policy,
         Idempotency::Idempotent,
-        |_| send(http.get(&url).header(reqwest::header::AUTHORIZATION, &authorization)),
+        |_| {
+            send(
+                http.get(&url)
+                    .header(reqwest::header::AUTHORIZATION, &authorization),
+            )
+        },
         classify,
     )
     .await;

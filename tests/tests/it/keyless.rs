@@ -418,7 +418,11 @@ async fn a_token_that_expires_mid_run_is_exchanged_again_with_a_fresh_id_token()
             "{what} after the renewal: {after:#?}"
         );
     }
-    assert_eq!(masked_tokens(&output).len(), 4, "two ID tokens, two exchanged tokens");
+    assert_eq!(
+        masked_tokens(&output).len(),
+        4,
+        "two ID tokens, two exchanged tokens"
+    );
     assert_no_token_shown(&output, &job, &github);
     emulator.shutdown().await;
 }
@@ -473,7 +477,11 @@ async fn hf_oidc_resource_deploys_keyless_over_a_token_and_must_name_the_space()
     let before = emulator.request_log().len();
     let output = run_action(env).await;
     assert_eq!(output.code, 2, "{}", output.both());
-    assert!(output.both().contains("HF_OIDC_RESOURCE"), "{}", output.both());
+    assert!(
+        output.both().contains("HF_OIDC_RESOURCE"),
+        "{}",
+        output.both()
+    );
     assert_eq!(emulator.request_log().len(), before, "nothing was sent");
 
     let mut env = job.env(&emulator, &github, false, true, &given);

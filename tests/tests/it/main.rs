@@ -21,6 +21,7 @@ mod events;
 mod hostile_files;
 mod keyless;
 mod library;
+mod live_log;
 mod plan;
 mod previews;
 mod prune;

@@ -198,7 +198,8 @@ fn is_own_command(line: &str) -> bool {
         "add-mask" | "endgroup" => properties.is_empty(),
         "group" => {
             properties.is_empty()
-                && (rest.starts_with("group::hf-deploy: ") || rest.starts_with("group::Build log ("))
+                && (rest.starts_with("group::hf-deploy: ")
+                    || rest.starts_with("group::Build log ("))
         }
         "error" | "warning" | "notice" => properties
             .split(',')

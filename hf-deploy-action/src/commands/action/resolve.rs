@@ -327,9 +327,9 @@ async fn hub_client(
     let keyless = KeylessToken::new(endpoint, space.clone(), user_agent, Arc::new(ids));
     // The first exchange now: a refused one stops the run before anything is written.
     keyless.token().await?;
-    let minutes = keyless
-        .expires_at()
-        .map_or(0, |at| at.saturating_duration_since(Instant::now()).as_secs() / 60);
+    let minutes = keyless.expires_at().map_or(0, |at| {
+        at.saturating_duration_since(Instant::now()).as_secs() / 60
+    });
     let hub = HubClient::builder()
         .endpoint(endpoint)
         .user_agent(user_agent)
