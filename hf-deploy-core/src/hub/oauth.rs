@@ -101,24 +101,10 @@ pub(crate) async fn exchange_with(
         "subject_token": job_token.expose(),
         "resource": format!("spaces/{space}"),
     });
-    let request_error = |source: reqwest::Error| Error::Request {
-        action: action.clone(),
-        url: url.clone(),
-        source: source.without_url(),
-    };
-    let http = reqwest::Client::builder()
-        .user_agent(user_agent)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(request_error)?;
-    let (reply, _attempts) = wait::run(
-        policy,
-        Idempotency::Idempotent,
-        |_| send(http.post(&url).json(&body)),
-        classify,
-    )
-    .await;
-    let reply = reply.map_err(request_error)?;
+    let reply = send_retried(policy, &action, &url, user_agent, |http| {
+        http.post(&url).json(&body)
+    })
+    .await?;
     if (200..300).contains(&reply.status) {
         let answer: Answer =
             serde_json::from_str(&reply.text).map_err(|e| Error::MalformedResponse {
@@ -173,30 +159,12 @@ pub(crate) async fn fetch_id_token_with(
         .unwrap_or_default()
         .to_string();
     let action = "fetch the job's OIDC token from the runner".to_string();
-    let request_error = |source: reqwest::Error| Error::Request {
-        action: action.clone(),
-        url: shown.clone(),
-        source: source.without_url(),
-    };
-    let http = reqwest::Client::builder()
-        .user_agent(user_agent)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(request_error)?;
     let authorization = format!("bearer {}", request_token.expose());
-    let (reply, _attempts) = wait::run(
-        policy,
-        Idempotency::Idempotent,
-        |_| {
-            send(
-                http.get(&url)
-                    .header(reqwest::header::AUTHORIZATION, &authorization),
-            )
-        },
-        classify,
-    )
-    .await;
-    let reply = reply.map_err(request_error)?;
+    let reply = send_retried(policy, &action, &shown, user_agent, |http| {
+        http.get(&url)
+            .header(reqwest::header::AUTHORIZATION, &authorization)
+    })
+    .await?;
     let redactor = Redactor::builder().secret(request_token).build();
     if !(200..300).contains(&reply.status) {
         return Err(Error::Refused {
@@ -224,6 +192,36 @@ pub(crate) async fn fetch_id_token_with(
             detail: RemoteText::new(&format!("no `value` in the answer ({e})"), &redactor),
         }),
     }
+}
+
+/// Send the request `build` makes, with `policy`'s retries: the complete answer, or the
+/// transport failure as [`Error::Request`] naming `action` and `shown` (the URL as errors show
+/// it).
+async fn send_retried(
+    policy: &RetryPolicy,
+    action: &str,
+    shown: &str,
+    user_agent: &str,
+    build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+) -> Result<Reply> {
+    let request_error = |source: reqwest::Error| Error::Request {
+        action: action.to_string(),
+        url: shown.to_string(),
+        source: source.without_url(),
+    };
+    let http = reqwest::Client::builder()
+        .user_agent(user_agent)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(request_error)?;
+    let (reply, _attempts) = wait::run(
+        policy,
+        Idempotency::Idempotent,
+        |_| send(build(&http)),
+        classify,
+    )
+    .await;
+    reply.map_err(request_error)
 }
 
 async fn send(request: reqwest::RequestBuilder) -> std::result::Result<Reply, reqwest::Error> {
@@ -333,6 +331,9 @@ pub(crate) fn job_claims(job_token: &SecretString) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
     #[test]
@@ -409,6 +410,69 @@ mod tests {
             .expect("the second answer is a token");
         assert_eq!(scoped.token.expose(), "hf_jwt_scoped");
         assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    /// A runner's ID-token endpoint answering `statuses` in turn (the last one from then on);
+    /// a 200 carries a token when the request carries the request token and the audience.
+    async fn id_token_endpoint(statuses: Vec<u16>) -> (String, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let app = axum::Router::new().route(
+            "/idtoken",
+            axum::routing::get(
+                move |query: axum::extract::RawQuery, headers: axum::http::HeaderMap| {
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    let status = statuses[n.min(statuses.len() - 1)];
+                    let asked = query
+                        .0
+                        .unwrap_or_default()
+                        .contains("audience=https%3A%2F%2Fhuggingface.co")
+                        && headers.get("authorization").and_then(|v| v.to_str().ok())
+                            == Some("bearer request-token-value");
+                    async move {
+                        let status = if status == 200 && !asked { 400 } else { status };
+                        let body = if status == 200 {
+                            r#"{"count":1,"value":"eyJ.fresh.sig"}"#
+                        } else {
+                            "request-token-value refused"
+                        };
+                        (
+                            axum::http::StatusCode::from_u16(status).expect("status"),
+                            body,
+                        )
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!(
+            "http://{}/idtoken?api-version=2.0",
+            listener.local_addr().expect("addr")
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        (url, hits)
+    }
+
+    #[tokio::test]
+    async fn the_id_token_is_fetched_again_after_a_503_and_a_refusal_is_final() {
+        let request_token = SecretString::new("request-token-value");
+        let (url, hits) = id_token_endpoint(vec![503, 200]).await;
+        let token = fetch_id_token_with(&url, &request_token, "test", &fast())
+            .await
+            .expect("the second answer is a token");
+        assert_eq!(token.expose(), "eyJ.fresh.sig");
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+
+        let (url, hits) = id_token_endpoint(vec![401]).await;
+        let error = fetch_id_token_with(&url, &request_token, "test", &fast())
+            .await
+            .expect_err("refused");
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("request-token-value"), "{shown}");
+        assert!(!shown.contains("api-version"), "{shown}");
     }
 
     #[tokio::test]

@@ -321,6 +321,15 @@ async fn a_keyless_preview_is_exit_2_before_any_write() {
     emulator.shutdown().await;
 }
 
+/// `emulator` holding the Space, trusting workflow `Deploy` of the repository; the fake GitHub
+/// serving the token of that workflow's job for a push to `main`; the job's workspace.
+async fn push_job(emulator: Emulator) -> (Emulator, FakeGitHub, Job) {
+    create_space(&emulator, publisher(Some("Deploy"), None)).await;
+    let github = FakeGitHub::start(Mode::default()).await;
+    github.set_job(REPOSITORY, "Deploy", "refs/heads/main", "push");
+    (emulator, github, Job::new())
+}
+
 /// The values the run masked that are tokens (`hf_jwt_…` exchanged, `eyJ…` ID tokens), in order.
 fn masked_tokens(output: &CliOutput) -> Vec<String> {
     output
@@ -377,8 +386,7 @@ fn exchanges(log: &[LoggedRequest]) -> usize {
 /// time limit past the token's life is not refused.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_that_expires_mid_run_is_exchanged_again_with_a_fresh_id_token() {
-    let emulator = emulator_building(Duration::from_secs(2)).await;
-    create_space(&emulator, publisher(Some("Deploy"), None)).await;
+    let (emulator, github, job) = push_job(emulator_building(Duration::from_secs(2)).await).await;
     // The first token lives 4 s (renewed after 2 s); the next ones the Hub's hour. The first
     // read of the Space is held 3 s, so the push comes after the renewal is due.
     emulator.set_scoped_token_lifetimes(&[Duration::from_secs(4)]);
@@ -387,9 +395,6 @@ async fn a_token_that_expires_mid_run_is_exchanged_again_with_a_fresh_id_token()
             .latency(Duration::from_secs(3))
             .times(1),
     );
-    let github = FakeGitHub::start(Mode::default()).await;
-    github.set_job(REPOSITORY, "Deploy", "refs/heads/main", "push");
-    let job = Job::new();
     let output = run_action(job.env(
         &emulator,
         &github,
@@ -431,11 +436,8 @@ async fn a_token_that_expires_mid_run_is_exchanged_again_with_a_fresh_id_token()
 /// renewed, so a time limit past its life is a warning, not a refusal.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_given_id_token_is_used_without_a_fetch_and_a_long_wait_is_a_warning() {
-    let emulator = emulator().await;
-    create_space(&emulator, publisher(Some("Deploy"), None)).await;
+    let (emulator, github, job) = push_job(emulator().await).await;
     emulator.set_scoped_token_lifetimes(&[Duration::from_secs(120)]);
-    let github = FakeGitHub::start(Mode::default()).await;
-    github.set_job(REPOSITORY, "Deploy", "refs/heads/main", "push");
     let given = issue_github_oidc_token(&JobClaims::new(
         REPOSITORY,
         "Deploy",
@@ -443,7 +445,6 @@ async fn a_given_id_token_is_used_without_a_fetch_and_a_long_wait_is_a_warning()
         "push",
         HUB_AUDIENCE,
     ));
-    let job = Job::new();
     let mut env = job.env(&emulator, &github, false, true, &[]);
     env.push(("HF_OIDC_ID_TOKEN".into(), given.clone()));
     let output = run_action(env).await;
@@ -465,11 +466,7 @@ async fn a_given_id_token_is_used_without_a_fetch_and_a_long_wait_is_a_warning()
 /// before anything is sent.
 #[tokio::test(flavor = "multi_thread")]
 async fn hf_oidc_resource_deploys_keyless_over_a_token_and_must_name_the_space() {
-    let emulator = emulator().await;
-    create_space(&emulator, publisher(Some("Deploy"), None)).await;
-    let github = FakeGitHub::start(Mode::default()).await;
-    github.set_job(REPOSITORY, "Deploy", "refs/heads/main", "push");
-    let job = Job::new();
+    let (emulator, github, job) = push_job(emulator().await).await;
     let given = [("hf-token", DEFAULT_WRITE_TOKEN)];
 
     let mut env = job.env(&emulator, &github, false, true, &given);
