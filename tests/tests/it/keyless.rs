@@ -166,13 +166,8 @@ async fn keyless_deploy(pull_request: bool, git_ref: &str) {
     let output = run_action(job.env(&emulator, &github, pull_request, true, &[])).await;
     assert_eq!(output.code, 0, "{}", output.both());
     let token = masked_scoped_token(&output);
-    let unmasked: String = output
-        .stdout
-        .lines()
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    assert!(!unmasked.contains(&token) && !output.stderr.contains(&token));
+    assert!(masked_tokens(&output).contains(&token));
+    assert_no_token_shown(&output, &job, &github);
     let log = emulator.request_log();
     let log = &log[before..];
     assert!(
