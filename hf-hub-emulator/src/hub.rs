@@ -45,6 +45,9 @@ pub struct LoggedRequest {
     /// Request body bytes: `Content-Length`, or for git smart HTTP the body received (a push's
     /// pack size, sent chunked); 0 when unknown.
     pub request_bytes: u64,
+    /// The Space-scoped token (Trusted Publisher exchange) the request carried, by its order of
+    /// issue from 1 (expired or not); `None` for any other credential or none.
+    pub scoped_token: Option<usize>,
 }
 
 /// A secret or a variable.

@@ -70,6 +70,7 @@ fn arriving(req: &Request, app_space: Option<String>) -> LoggedRequest {
         keys: Vec::new(),
         elapsed_ms: 0,
         request_bytes,
+        scoped_token: None,
     }
 }
 
@@ -162,6 +163,10 @@ async fn apply_faults_and_log(
         .get::<ConnectInfo<ConnKill>>()
         .map(|c| c.0.clone());
     let mut entry = arriving(&req, app_space);
+    entry.scoped_token = crate::auth::token(req.headers())
+        .ok()
+        .flatten()
+        .and_then(|token| hub.oidc.serial(&token));
     let arrived = Instant::now();
     let mut injected = None;
     let mut reset = false;

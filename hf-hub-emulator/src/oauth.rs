@@ -133,23 +133,35 @@ pub fn issue_github_oidc_token(claims: &JobClaims) -> String {
 pub(crate) struct Oidc {
     /// Publishers by Space id (lowercase).
     publishers: Mutex<HashMap<String, Vec<TrustedPublisher>>>,
-    /// Scoped tokens: token -> (Space id, expiry).
-    tokens: Mutex<HashMap<String, (String, Instant)>>,
+    /// Scoped tokens: token -> (Space id, expiry, order of issue from 1).
+    tokens: Mutex<HashMap<String, (String, Instant, usize)>>,
+    /// Lifetimes of the next scoped tokens, in order (a test's short-lived tokens); then
+    /// [`SCOPED_TOKEN_SECONDS`].
+    lifetimes: Mutex<std::collections::VecDeque<Duration>>,
     /// The exchange answers this raw JSON as `expires_in` instead of [`SCOPED_TOKEN_SECONDS`]
     /// (a numbers fault: huge, negative, a float, a string).
     expires_in: Mutex<Option<String>>,
 }
 
 impl Oidc {
+    pub(crate) fn set_lifetimes(&self, lifetimes: &[Duration]) {
+        *lock(&self.lifetimes) = lifetimes.iter().copied().collect();
+    }
+
     pub(crate) fn set_expires_in(&self, raw_json: Option<String>) {
         *lock(&self.expires_in) = raw_json;
     }
 
-    /// The `expires_in` of the exchange's answer, as raw JSON.
-    pub(crate) fn expires_in(&self) -> String {
+    /// The `expires_in` of the exchange's answer for a token living `lifetime`, as raw JSON.
+    pub(crate) fn expires_in(&self, lifetime: Duration) -> String {
         lock(&self.expires_in)
             .clone()
-            .unwrap_or_else(|| SCOPED_TOKEN_SECONDS.to_string())
+            .unwrap_or_else(|| lifetime.as_secs().to_string())
+    }
+
+    /// The order of issue (from 1) of a scoped token, expired or not.
+    pub(crate) fn serial(&self, token: &str) -> Option<usize> {
+        lock(&self.tokens).get(token).map(|(_, _, serial)| *serial)
     }
 
     pub(crate) fn add_publisher(&self, space: &str, publisher: TrustedPublisher) {
@@ -161,8 +173,13 @@ impl Oidc {
 
     /// A token scoped to Space `space_id` for a job whose `claims` match one of its publishers
     /// exactly (`repository`; `workflow` and `ref` when the publisher pins them), living
-    /// [`SCOPED_TOKEN_SECONDS`]; `None` when no publisher matches.
-    pub(crate) fn issue_scoped_token(&self, space_id: &str, claims: &JobClaims) -> Option<String> {
+    /// [`SCOPED_TOKEN_SECONDS`] (or the next lifetime set by a test); `None` when no publisher
+    /// matches. Returns the token and its lifetime.
+    pub(crate) fn issue_scoped_token(
+        &self,
+        space_id: &str,
+        claims: &JobClaims,
+    ) -> Option<(String, Duration)> {
         let matched = lock(&self.publishers)
             .get(&space_id.to_ascii_lowercase())
             .is_some_and(|publishers| {
@@ -176,20 +193,22 @@ impl Oidc {
             return None;
         }
         let token = format!("hf_jwt_{}", hex::encode(rand::random::<[u8; 24]>()));
-        lock(&self.tokens).insert(
+        let lifetime = lock(&self.lifetimes)
+            .pop_front()
+            .unwrap_or(Duration::from_secs(SCOPED_TOKEN_SECONDS));
+        let mut tokens = lock(&self.tokens);
+        let serial = tokens.len() + 1;
+        tokens.insert(
             token.clone(),
-            (
-                space_id.to_owned(),
-                Instant::now() + Duration::from_secs(SCOPED_TOKEN_SECONDS),
-            ),
+            (space_id.to_owned(), Instant::now() + lifetime, serial),
         );
-        Some(token)
+        Some((token, lifetime))
     }
 
     /// The caller behind a scoped token that has not expired.
     pub(crate) fn caller(&self, token: &str) -> Option<Caller> {
         let tokens = lock(&self.tokens);
-        let (space, expires) = tokens.get(token)?;
+        let (space, expires, _) = tokens.get(token)?;
         (Instant::now() < *expires).then(|| Caller {
             user: OIDC_USER.to_owned(),
             role: crate::config::Role::Write,

@@ -319,6 +319,13 @@ impl Emulator {
         self.hub.lfs_foreign.1.store(verify, Ordering::SeqCst);
     }
 
+    /// The next Space-scoped tokens of the token exchange live these lifetimes, in order (and
+    /// its answer's `expires_in` says so); later ones live the Hub's 3600 s. A test's knob for a
+    /// token that expires mid-run.
+    pub fn set_scoped_token_lifetimes(&self, lifetimes: &[std::time::Duration]) {
+        self.hub.oidc.set_lifetimes(lifetimes);
+    }
+
     /// The `expires_in` the token exchange (`POST /oauth/token`) answers from now on, as raw JSON
     /// inserted verbatim (e.g. `18446744073709551615`, `1e30`, `-1`, `"3600"`); `None` restores
     /// the Hub's `3600`. The scoped token itself still lives 3600 s: only the number a client

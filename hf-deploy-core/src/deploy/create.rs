@@ -48,7 +48,7 @@ pub(super) async fn find_or_create(
                 head: info.sha,
             })
         }
-        Err(Error::NotFound { .. }) if client.scoped_until().is_some() => {
+        Err(Error::NotFound { .. }) if client.keyless().is_some() => {
             Err(Error::ScopedTokenCannotCreate {
                 space: id.to_string(),
             })

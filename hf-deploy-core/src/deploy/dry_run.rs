@@ -17,7 +17,7 @@ pub(super) async fn plan(
     options: &DeployOptions,
     report: &mut DeployReport,
 ) -> Result<()> {
-    let info = if client.token().is_some() {
+    let info = if client.has_token() {
         match client.space_info(&options.space).await {
             Ok(info) => Some(info),
             Err(Error::NotFound { .. }) => None,
@@ -47,7 +47,8 @@ pub(super) async fn plan(
         options.scaffold.clone(),
         true,
         info.sha.clone(),
-    );
+    )
+    .await?;
     let outcome = push::push(request)
         .await
         .map_err(|error| error.redacted(client.redactor()))?;

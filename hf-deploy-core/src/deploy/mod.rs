@@ -21,7 +21,6 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::field::{Field, Phrase};
 use crate::hub::{HubClient, SpaceInfo, SpaceStage};
 use crate::inputs::DeployOptions;
 use crate::outbound;
@@ -240,7 +239,7 @@ async fn run(
     if options.dry_run {
         return dry_run::plan(client, options, report).await;
     }
-    check_token_lifetime(client, options)?;
+    warn_token_lifetime(client, options, progress, report);
 
     progress.event(Event::Phase(Phase::Create));
     let found = create::find_or_create(client, options, progress, report).await?;
@@ -300,28 +299,35 @@ async fn build_and_verify(
     (verified.map_err(explain), true)
 }
 
-/// A Space-scoped token lives an hour and cannot be renewed: a longer deadline is bad input.
-fn check_token_lifetime(client: &HubClient, options: &DeployOptions) -> Result<()> {
-    let Some(until) = client.scoped_until() else {
-        return Ok(());
+/// A keyless token that cannot be renewed (its ID token was given as is) lasts what the Hub
+/// gave it: a deploy whose waits may outlast it gets a warning, not a refusal (most builds end
+/// well before their time limit).
+fn warn_token_lifetime(
+    client: &HubClient,
+    options: &DeployOptions,
+    progress: &dyn Progress,
+    report: &mut DeployReport,
+) {
+    let Some(keyless) = client.keyless() else {
+        return;
     };
-    let left = until.saturating_duration_since(Instant::now());
-    if options.wait && options.timeout > left {
-        return Err(Error::invalid_input_hint(
-            Field::Timeout,
-            format!(
-                "{}s is longer than the Space-scoped token from the Trusted Publisher exchange lives ({}s left); nothing was written",
-                options.timeout.as_secs(),
-                left.as_secs()
-            ),
-            Phrase::new("lower ")
-                .field(Field::Timeout)
-                .text(" below 60, or pass a personal token (")
-                .field(Field::Token)
-                .text(") for long builds"),
-        ));
+    let Some(expires) = keyless.expires_at() else {
+        return;
+    };
+    let left = expires.saturating_duration_since(Instant::now());
+    if keyless.renews() || !options.wait || options.timeout <= left {
+        return;
     }
-    Ok(())
+    let warning = RemoteText::new(
+        &format!(
+            "the Space-scoped token of this keyless deploy cannot be renewed (its ID token was given as is, so no fresh one can be had) and expires in {}s, before the deploy's time limit of {}s: a wait past it ends with the token refused. Let the job mint its ID tokens (`id-token: write`), lower the time limit, or use a personal token for long builds",
+            left.as_secs(),
+            options.timeout.as_secs()
+        ),
+        client.redactor(),
+    );
+    progress.event(Event::Warning(&warning));
+    report.warnings.push(warning);
 }
 
 /// Where the app answers: the explicit app URL, else the Hub's answer.

@@ -33,7 +33,8 @@ pub(super) async fn settings_then_push(
     found: Found,
 ) -> Result<bool> {
     let phase = Instant::now();
-    let request = push_request(client, options, options.scaffold.clone(), false, found.head);
+    let request =
+        push_request(client, options, options.scaffold.clone(), false, found.head).await?;
     let outcome = if found.created {
         report.secrets_set = options.settings.secrets.keys().cloned().collect();
         report.variables_set = options.settings.variables.keys().cloned().collect();
@@ -106,16 +107,17 @@ pub(super) async fn request_hardware(client: &HubClient, options: &DeployOptions
 }
 
 /// The push of `scaffold` to the Space; with `dry_run`, the plan only (nothing is written).
-pub(super) fn push_request(
+/// Its token is the one valid now (a keyless token renewed when due).
+pub(super) async fn push_request(
     client: &HubClient,
     options: &DeployOptions,
     scaffold: Scaffold,
     dry_run: bool,
     head_hint: Option<String>,
-) -> PushRequest {
-    PushRequest {
+) -> Result<PushRequest> {
+    Ok(PushRequest {
         remote_url: client.git_url(&options.space),
-        token: client.token().cloned(),
+        token: client.current_token().await?,
         files: scaffold.files,
         executable: scaffold.executable,
         keep: options.keep.clone(),
@@ -133,5 +135,5 @@ pub(super) fn push_request(
         dry_run,
         head_hint,
         http: Some(client.http()),
-    }
+    })
 }

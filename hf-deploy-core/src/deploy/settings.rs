@@ -168,7 +168,7 @@ pub(super) async fn apply_settings(
 
 /// A 401/403 to a Space-scoped token on a settings call is the token's scope, not a bad token.
 pub(super) fn scoped_refusal(client: &HubClient, error: Error) -> Error {
-    if client.scoped_until().is_none() {
+    if client.keyless().is_none() {
         return error;
     }
     match error {

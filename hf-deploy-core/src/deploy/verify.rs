@@ -47,14 +47,15 @@ pub(super) async fn check(
     report: &mut DeployReport,
     deadline: Instant,
 ) -> Result<()> {
+    // A private Space's app answers its owner's token only; no other app is sent it.
+    let token = if report.visibility.as_deref() == Some(Visibility::Private.as_str()) {
+        client.current_token().await?
+    } else {
+        None
+    };
     let check = AppCheck {
         health_url: report.health_url.clone(),
-        // A private Space's app answers its owner's token only; no other app is sent it.
-        token: if report.visibility.as_deref() == Some(Visibility::Private.as_str()) {
-            client.token().cloned()
-        } else {
-            None
-        },
+        token,
         deadline,
         poll: (options.poll.health_initial, options.poll.health_max),
         origins: options.origins.to_vec(),

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderValue;
 
+use super::keyless::KeylessToken;
 use super::models::WhoAmI;
 use crate::error::{Error, Result};
 use crate::field::Field;
@@ -48,8 +49,9 @@ pub(super) struct Inner {
     pub(super) retry: RetryPolicy,
     pub(super) timeout: Duration,
     pub(super) whoami: tokio::sync::OnceCell<WhoAmI>,
-    /// When the token is a repo-scoped one from a Trusted Publisher exchange: when it expires.
-    pub(super) scoped_until: Option<std::time::Instant>,
+    /// A keyless run's Space-scoped token (Trusted Publisher exchange), renewed as it expires;
+    /// it stands in for `token`.
+    pub(super) keyless: Option<Arc<KeylessToken>>,
     /// Runs watching this client's rate-limit waits ([`HubClient::watch_waits`]).
     watchers: std::sync::Mutex<Vec<Watcher>>,
 }
@@ -98,7 +100,7 @@ impl fmt::Debug for HubClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HubClient")
             .field("endpoint", &self.inner.endpoint)
-            .field("token_set", &self.inner.token.is_some())
+            .field("token_set", &self.has_token())
             .field("user_agent", &self.inner.user_agent)
             .field("max_attempts", &self.inner.retry.max_attempts)
             .field("timeout", &self.inner.timeout)
@@ -118,7 +120,7 @@ pub struct HubClientBuilder {
     max_delay: Option<Duration>,
     max_retry_wait: Option<Duration>,
     timeout: Option<Duration>,
-    scoped_until: Option<std::time::Instant>,
+    keyless: Option<KeylessToken>,
     redactor: Redactor,
 }
 
@@ -153,10 +155,11 @@ impl HubClientBuilder {
         self
     }
 
-    /// The token is a repo-scoped one from a Trusted Publisher (OIDC) exchange, valid until
-    /// `until`: it writes one Space only, cannot create one, and may be refused settings calls.
-    pub fn scoped_token(mut self, until: std::time::Instant) -> Self {
-        self.scoped_until = Some(until);
+    /// Keyless: the token of every call is `token`'s, a Space-scoped one from a Trusted
+    /// Publisher (OIDC) exchange, renewed before it expires; it writes one Space only, cannot
+    /// create one, and may be refused settings calls. It stands in for [`Self::token`].
+    pub fn keyless(mut self, token: KeylessToken) -> Self {
+        self.keyless = Some(token);
         self
     }
 
@@ -254,7 +257,7 @@ impl HubClientBuilder {
                 retry,
                 timeout,
                 whoami: tokio::sync::OnceCell::new(),
-                scoped_until: self.scoped_until,
+                keyless: self.keyless.map(Arc::new),
                 watchers: Default::default(),
             }),
             redactor,
@@ -294,10 +297,25 @@ impl HubClient {
         self.inner.http.clone()
     }
 
-    /// The token, for the git/LFS code that sends it itself (as a Basic-auth password through a
-    /// credential callback, never in a URL).
+    /// The fixed token given to [`HubClientBuilder::token`]; `None` for a keyless client,
+    /// whose token changes (see [`Self::current_token`]).
     pub fn token(&self) -> Option<&SecretString> {
         self.inner.token.as_ref()
+    }
+
+    /// Whether calls carry a token: a fixed one or a keyless one.
+    pub fn has_token(&self) -> bool {
+        self.inner.token.is_some() || self.inner.keyless.is_some()
+    }
+
+    /// The token to send now: the fixed one, or the keyless token (exchanged, or renewed when
+    /// it is due). For the git/LFS code that sends it itself (as a Basic-auth password through
+    /// a credential callback, never in a URL), and for each Hub call.
+    pub async fn current_token(&self) -> Result<Option<SecretString>> {
+        match &self.inner.keyless {
+            Some(keyless) => keyless.token().await.map(Some),
+            None => Ok(self.inner.token.clone()),
+        }
     }
 
     /// What redacts the Hub's words: the values given to [`HubClientBuilder::redactor`] and
@@ -317,9 +335,9 @@ impl HubClient {
         }
     }
 
-    /// When the token is repo-scoped (a Trusted Publisher exchange): the moment it expires.
-    pub fn scoped_until(&self) -> Option<std::time::Instant> {
-        self.inner.scoped_until
+    /// The keyless token, when the client has one (a Trusted Publisher exchange).
+    pub fn keyless(&self) -> Option<&KeylessToken> {
+        self.inner.keyless.as_deref()
     }
 
     /// Watch the waits the Hub asks for while `deadline` stands: until the returned watch is

@@ -10,11 +10,12 @@
 //! retries) and `errors` (status -> [`Error`](crate::Error)), `repos` (account, create, info,
 //! visibility, delete), `commits` (the Space's commit log), `listing` (the Spaces of a namespace, every page), `settings` (secrets, variables), `runtime` (stage, hardware, restart, pause, sleep
 //! time), `logs` with `sse` (the log streams), [`oauth`] (the Trusted Publisher exchange), and
-//! `models` (the typed answers).
+//! `keyless` (a keyless run's token, renewed before it expires), `models` (the typed answers).
 
 mod client;
 mod commits;
 mod errors;
+mod keyless;
 mod listing;
 mod logs;
 mod models;
@@ -30,6 +31,7 @@ mod tests;
 
 pub use client::{DEFAULT_ENDPOINT, HubClient, HubClientBuilder};
 pub use commits::CommitEntry;
+pub use keyless::{IdTokenFuture, IdTokenSource, KeylessToken, RENEW_BEFORE};
 
 pub use logs::LogStream;
 pub use models::{

@@ -23,15 +23,47 @@ pub const HUB_AUDIENCE: &str = "https://huggingface.co";
 pub struct ScopedToken {
     /// The token (`hf_jwt_…`): mask it before anything is printed.
     pub token: SecretString,
-    /// Its lifetime as the Hub said (`expires_in`; 60 minutes on the Hub).
+    /// Its lifetime as the Hub said (`expires_in`; 60 minutes on the Hub), saturated between
+    /// 2 seconds and 24 hours.
     pub expires_in: Duration,
 }
+
+/// The lifetime a token is given when the Hub's answer names none (the Hub's 60 minutes).
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// The shortest lifetime a token is taken to have: a smaller `expires_in` (0, negative) would
+/// make every call exchange again.
+pub(crate) const MIN_LIFETIME: Duration = Duration::from_secs(2);
+/// The longest: a larger `expires_in` (up to `u64::MAX`, `1e30`) is read as this, so no clock
+/// arithmetic overflows.
+pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Deserialize)]
 struct Answer {
     access_token: String,
     #[serde(default)]
-    expires_in: Option<u64>,
+    expires_in: Option<serde_json::Value>,
+}
+
+/// The lifetime an `expires_in` says, saturated into [`MIN_LIFETIME`]..=[`MAX_LIFETIME`]: any
+/// JSON number (negative, huge, a float) or a string of digits; anything else, or none, is the
+/// Hub's 60 minutes.
+pub(crate) fn lifetime(expires_in: Option<&serde_json::Value>) -> Duration {
+    let seconds = match expires_in {
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .map(|s| s as f64)
+            .or_else(|| n.as_i64().map(|s| s as f64))
+            .or_else(|| n.as_f64()),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match seconds {
+        Some(s) if s.is_nan() => DEFAULT_LIFETIME,
+        Some(s) if s >= MAX_LIFETIME.as_secs_f64() => MAX_LIFETIME,
+        Some(s) if s <= MIN_LIFETIME.as_secs_f64() => MIN_LIFETIME,
+        Some(s) => Duration::from_secs_f64(s),
+        None => DEFAULT_LIFETIME,
+    }
 }
 
 /// `POST {endpoint}/oauth/token`: `job_token` (the job's OIDC token) for a token scoped to
@@ -44,98 +76,6 @@ pub async fn exchange_job_token(
     user_agent: &str,
 ) -> Result<ScopedToken> {
     exchange_with(endpoint, job_token, space, user_agent, &RetryPolicy::hub()).await
-}
-
-#[derive(Deserialize)]
-struct JobTokenAnswer {
-    value: String,
-}
-
-/// The CI job's OIDC token for `audience`, from the runner's endpoint: `GET request_url` with
-/// `audience` added to its query and `Authorization: bearer {request_token}` (GitHub Actions'
-/// `ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN`). Each attempt waits at most `timeout`; a
-/// transient failure (429 with its `Retry-After`, a 5xx, a connection reset, no answer in time)
-/// is tried again with the Hub client's schedule, as asking again changes nothing. Errors show
-/// the URL without its query; what the runner says is redacted by `redactor`.
-pub async fn fetch_job_token(
-    request_url: &str,
-    request_token: &SecretString,
-    audience: &str,
-    user_agent: &str,
-    timeout: Duration,
-    redactor: &Redactor,
-) -> Result<SecretString> {
-    let separator = if request_url.contains('?') { '&' } else { '?' };
-    let url = format!(
-        "{request_url}{separator}audience={}",
-        url::form_urlencoded::byte_serialize(audience.as_bytes()).collect::<String>()
-    );
-    let shown = request_url
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let action = "fetch the job's OIDC token from the runner".to_string();
-    let request_error = |source: reqwest::Error| Error::Request {
-        action: action.clone(),
-        url: shown.clone(),
-        source: source.without_url(),
-    };
-    let http = reqwest::Client::builder()
-        .user_agent(user_agent)
-        .timeout(timeout)
-        .build()
-        .map_err(request_error)?;
-    let authorization = format!("bearer {}", request_token.expose());
-    let (reply, _attempts) = wait::run(
-        &RetryPolicy::hub(),
-        Idempotency::Idempotent,
-        |_| get(&http, &url, &authorization),
-        classify,
-    )
-    .await;
-    let reply = reply.map_err(request_error)?;
-    if !(200..300).contains(&reply.status) {
-        return Err(Error::RunnerRefused {
-            action,
-            context: Box::new(HttpContext {
-                method: "GET".into(),
-                url: shown,
-                status: reply.status,
-                request_id: None,
-                error_code: None,
-                server_message: Some(RemoteText::with_max_bytes(&reply.text, redactor, 300)),
-            }),
-        });
-    }
-    serde_json::from_str::<JobTokenAnswer>(&reply.text)
-        .map(|answer| SecretString::new(answer.value))
-        .map_err(|e| Error::MalformedResponse {
-            action,
-            url: shown,
-            detail: RemoteText::new(&format!("no `value` in the answer ({e})"), redactor),
-        })
-}
-
-async fn get(
-    http: &reqwest::Client,
-    url: &str,
-    authorization: &str,
-) -> std::result::Result<Reply, reqwest::Error> {
-    let response = http
-        .get(url)
-        .header(reqwest::header::AUTHORIZATION, authorization)
-        .send()
-        .await?;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    // A body cut by a reset is a transport failure, tried again.
-    let text = response.text().await?;
-    Ok(Reply {
-        status,
-        headers,
-        text,
-    })
 }
 
 /// A complete answer of the token endpoint.
@@ -161,24 +101,14 @@ pub(crate) async fn exchange_with(
         "subject_token": job_token.expose(),
         "resource": format!("spaces/{space}"),
     });
-    let request_error = |source: reqwest::Error| Error::Request {
-        action: action.clone(),
-        url: url.clone(),
-        source: source.without_url(),
-    };
-    let http = reqwest::Client::builder()
-        .user_agent(user_agent)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(request_error)?;
-    let (reply, _attempts) = wait::run(
+    let sender = Sender {
         policy,
-        Idempotency::Idempotent,
-        |_| send(&http, &url, &body),
-        classify,
-    )
-    .await;
-    let reply = reply.map_err(request_error)?;
+        action: &action,
+        shown: &url,
+        user_agent,
+        timeout: Duration::from_secs(30),
+    };
+    let reply = sender.send(|http| http.post(&url).json(&body)).await?;
     if (200..300).contains(&reply.status) {
         let answer: Answer =
             serde_json::from_str(&reply.text).map_err(|e| Error::MalformedResponse {
@@ -191,21 +121,139 @@ pub(crate) async fn exchange_with(
             })?;
         return Ok(ScopedToken {
             token: SecretString::new(answer.access_token),
-            expires_in: Duration::from_secs(answer.expires_in.unwrap_or(3600)),
+            expires_in: lifetime(answer.expires_in.as_ref()),
         });
     }
     Err(refusal(&reply, url, action, space, job_token))
 }
 
-async fn send(
-    http: &reqwest::Client,
-    url: &str,
-    body: &serde_json::Value,
-) -> std::result::Result<Reply, reqwest::Error> {
-    let response = http.post(url).json(body).send().await?;
+#[derive(Deserialize)]
+struct IdTokenAnswer {
+    value: String,
+}
+
+/// A CI job's ID token (OIDC) for the Hub's audience from the runner's endpoint, as GitHub
+/// Actions serves it: `GET {request_url}&audience=https://huggingface.co` with
+/// `Authorization: bearer {request_token}`, answered `{"value": "<jwt>"}`. Each call mints a
+/// new token. A transient failure is tried again with the Hub client's schedule; a 4xx is final.
+/// Each attempt waits at most `timeout` for its answer.
+pub async fn fetch_id_token(
+    request_url: &str,
+    request_token: &SecretString,
+    user_agent: &str,
+    timeout: Duration,
+) -> Result<SecretString> {
+    let policy = RetryPolicy::hub();
+    fetch_id_token_with(request_url, request_token, user_agent, timeout, &policy).await
+}
+
+/// [`fetch_id_token`] with its retry policy.
+pub(crate) async fn fetch_id_token_with(
+    request_url: &str,
+    request_token: &SecretString,
+    user_agent: &str,
+    timeout: Duration,
+    policy: &RetryPolicy,
+) -> Result<SecretString> {
+    let separator = if request_url.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{request_url}{separator}audience={}",
+        url::form_urlencoded::byte_serialize(HUB_AUDIENCE.as_bytes()).collect::<String>()
+    );
+    // Shown in errors without its query (the runner's URL carries no secret, but stay terse).
+    let shown = request_url
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let action = "fetch the job's OIDC token from the runner".to_string();
+    let authorization = format!("bearer {}", request_token.expose());
+    let sender = Sender {
+        policy,
+        action: &action,
+        shown: &shown,
+        user_agent,
+        timeout,
+    };
+    let reply = sender
+        .send(|http| {
+            http.get(&url)
+                .header(reqwest::header::AUTHORIZATION, &authorization)
+        })
+        .await?;
+    let redactor = Redactor::builder().secret(request_token).build();
+    if !(200..300).contains(&reply.status) {
+        return Err(Error::RunnerRefused {
+            action,
+            context: Box::new(HttpContext {
+                method: "GET".into(),
+                url: shown,
+                status: reply.status,
+                request_id: None,
+                error_code: None,
+                server_message: Some(RemoteText::with_max_bytes(&reply.text, &redactor, 300)),
+            }),
+        });
+    }
+    match serde_json::from_str::<IdTokenAnswer>(&reply.text) {
+        Ok(answer) if !answer.value.trim().is_empty() => Ok(SecretString::new(answer.value)),
+        Ok(_) => Err(Error::MalformedResponse {
+            action,
+            url: shown,
+            detail: RemoteText::new("an empty `value` in the answer", &redactor),
+        }),
+        Err(e) => Err(Error::MalformedResponse {
+            action,
+            url: shown,
+            detail: RemoteText::new(&format!("no `value` in the answer ({e})"), &redactor),
+        }),
+    }
+}
+
+/// How a token request is sent: `policy`'s retries, each attempt waiting at most `timeout`;
+/// a transport failure is [`Error::Request`] naming `action` and `shown` (the URL as errors
+/// show it).
+struct Sender<'a> {
+    policy: &'a RetryPolicy,
+    action: &'a str,
+    shown: &'a str,
+    user_agent: &'a str,
+    timeout: Duration,
+}
+
+impl Sender<'_> {
+    /// Send the request `build` makes: the complete answer, or the transport failure.
+    async fn send(
+        &self,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Reply> {
+        let request_error = |source: reqwest::Error| Error::Request {
+            action: self.action.to_string(),
+            url: self.shown.to_string(),
+            source: source.without_url(),
+        };
+        let http = reqwest::Client::builder()
+            .user_agent(self.user_agent)
+            .timeout(self.timeout)
+            .build()
+            .map_err(request_error)?;
+        let (reply, _attempts) = wait::run(
+            self.policy,
+            Idempotency::Idempotent,
+            |_| send(build(&http)),
+            classify,
+        )
+        .await;
+        reply.map_err(request_error)
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> std::result::Result<Reply, reqwest::Error> {
+    let response = request.send().await?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
+    // A body cut by a reset is a transport failure, tried again.
+    let text = response.text().await?;
     Ok(Reply {
         status,
         headers,
@@ -308,6 +356,9 @@ pub(crate) fn job_claims(job_token: &SecretString) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
     #[test]
@@ -386,6 +437,69 @@ mod tests {
         assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
+    /// A runner's ID-token endpoint answering `statuses` in turn (the last one from then on);
+    /// a 200 carries a token when the request carries the request token and the audience.
+    async fn id_token_endpoint(statuses: Vec<u16>) -> (String, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let app = axum::Router::new().route(
+            "/idtoken",
+            axum::routing::get(
+                move |query: axum::extract::RawQuery, headers: axum::http::HeaderMap| {
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    let status = statuses[n.min(statuses.len() - 1)];
+                    let asked = query
+                        .0
+                        .unwrap_or_default()
+                        .contains("audience=https%3A%2F%2Fhuggingface.co")
+                        && headers.get("authorization").and_then(|v| v.to_str().ok())
+                            == Some("bearer request-token-value");
+                    async move {
+                        let status = if status == 200 && !asked { 400 } else { status };
+                        let body = if status == 200 {
+                            r#"{"count":1,"value":"eyJ.fresh.sig"}"#
+                        } else {
+                            "request-token-value refused"
+                        };
+                        (
+                            axum::http::StatusCode::from_u16(status).expect("status"),
+                            body,
+                        )
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!(
+            "http://{}/idtoken?api-version=2.0",
+            listener.local_addr().expect("addr")
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        (url, hits)
+    }
+
+    #[tokio::test]
+    async fn the_id_token_is_fetched_again_after_a_503_and_a_refusal_is_final() {
+        let request_token = SecretString::new("request-token-value");
+        let (url, hits) = id_token_endpoint(vec![503, 200]).await;
+        let token = fetch_id_token_with(&url, &request_token, "test", Duration::from_secs(5), &fast())
+            .await
+            .expect("the second answer is a token");
+        assert_eq!(token.expose(), "eyJ.fresh.sig");
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+
+        let (url, hits) = id_token_endpoint(vec![401]).await;
+        let error = fetch_id_token_with(&url, &request_token, "test", Duration::from_secs(5), &fast())
+            .await
+            .expect_err("refused");
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("request-token-value"), "{shown}");
+        assert!(!shown.contains("api-version"), "{shown}");
+    }
+
     #[tokio::test]
     async fn a_refused_exchange_is_not_sent_again() {
         let (url, hits) = token_endpoint(vec![400]).await;
@@ -442,13 +556,11 @@ mod tests {
     }
 
     async fn fetch(url: &str) -> Result<SecretString> {
-        fetch_job_token(
+        fetch_id_token(
             url,
             &SecretString::new("runner-request-token"),
-            HUB_AUDIENCE,
             "hf-deploy/test",
             Duration::from_secs(5),
-            &Redactor::builder().build(),
         )
         .await
     }

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::client::HubClient;
 use super::errors::{is_conflicting_operation, map_http_error};
 use crate::error::{Error, Result};
+use crate::secret::SecretString;
 use crate::space::SpaceId;
 use crate::untrusted::RemoteText;
 use crate::wait::{self, Idempotency, Outcome};
@@ -98,10 +99,12 @@ impl HubClient {
     /// error statuses are returned for the caller to read.
     pub(super) async fn send(&self, call: &Call) -> Result<Answer> {
         let url = self.url(call);
+        // Asked once per call: a keyless token is renewed here, before it expires.
+        let token = self.current_token().await?;
         let (attempt, attempts) = wait::run_observed(
             &self.policy(),
             call.idempotency,
-            |_| self.attempt(call, &url),
+            |_| self.attempt(call, &url, token.as_ref()),
             |attempt| match attempt {
                 Attempt::Success(_) => Outcome::Final,
                 Attempt::Transport(error) => Outcome::Transport {
@@ -140,12 +143,17 @@ impl HubClient {
         }
     }
 
-    pub(super) async fn attempt(&self, call: &Call, url: &str) -> Attempt {
+    pub(super) async fn attempt(
+        &self,
+        call: &Call,
+        url: &str,
+        token: Option<&SecretString>,
+    ) -> Attempt {
         let mut request = self.inner.http.request(call.method.clone(), url);
         if !call.query.is_empty() {
             request = request.query(&call.query);
         }
-        if let Some(token) = &self.inner.token {
+        if let Some(token) = token {
             // Checked in `build`: the token is visible ASCII, so the header is valid.
             if let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
                 value.set_sensitive(true);

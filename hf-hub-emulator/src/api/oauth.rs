@@ -66,7 +66,7 @@ pub(crate) async fn token_exchange(State(hub): State<Arc<Hub>>, body: Bytes) -> 
     let Some(space) = hub.space(ns, name) else {
         return oauth_error("invalid_grant", None);
     };
-    let Some(token) = hub.oidc.issue_scoped_token(&space.id, &claims) else {
+    let Some((token, lifetime)) = hub.oidc.issue_scoped_token(&space.id, &claims) else {
         return oauth_error("invalid_grant", None);
     };
     // Written by hand: `expires_in` may be a numbers fault's raw JSON, which a JSON value could
@@ -74,7 +74,7 @@ pub(crate) async fn token_exchange(State(hub): State<Arc<Hub>>, body: Bytes) -> 
     let body = format!(
         "{{\"access_token\":{},\"token_type\":\"bearer\",\"expires_in\":{},\"issued_token_type\":\"urn:ietf:params:oauth:token-type:access_token\"}}",
         json!(token),
-        hub.oidc.expires_in()
+        hub.oidc.expires_in(lifetime)
     );
     let mut resp = (StatusCode::OK, body).into_response();
     resp.headers_mut().insert(

@@ -1,26 +1,39 @@
 //! End-to-end: keyless deploys (Trusted Publishers) in action mode. The fake GitHub serves the
 //! job's OIDC token (signed by the stand-in's fake issuer); the stand-in exchanges it at
-//! `/oauth/token` for a token scoped to the Space.
+//! `/oauth/token` for a token scoped to the Space, renewed before it expires (the stand-in's
+//! short token lifetimes make a token expire mid-run in seconds).
 
 use hf_deploy_tests::fake_github::{FakeGitHub, ID_TOKEN_REQUEST_TOKEN, Mode};
 use hf_deploy_tests::{
     CliOutput, action_inputs, copy_dir, copy_tree, example_backend, run_action, workspace_root,
 };
+use std::time::Duration;
+
 use hf_hub_emulator::{
-    DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, Runner, ScriptedApp, ScriptedResponse,
-    ScriptedRoute, ScriptedRunner, TrustedPublisher,
+    DEFAULT_WRITE_TOKEN, Emulator, EmulatorConfig, FaultRule, HUB_AUDIENCE, JobClaims,
+    LoggedRequest, Runner, ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner,
+    StageDelays, TrustedPublisher, issue_github_oidc_token,
 };
 
 const SPACE: &str = "local/keyless-app";
 const REPOSITORY: &str = "Codertocat/Hello-World";
 
 async fn emulator() -> Emulator {
+    emulator_building(StageDelays::default().building).await
+}
+
+/// A stand-in whose builds take `building`.
+async fn emulator_building(building: Duration) -> Emulator {
     let app = ScriptedApp::new().route(
         ScriptedRoute::get("/api/health")
             .then(ScriptedResponse::json(200, r#"{"status":"healthy"}"#)),
     );
     let config = EmulatorConfig {
         runner: Runner::Scripted(ScriptedRunner::running().app(app)),
+        stage_delays: StageDelays {
+            building,
+            ..StageDelays::default()
+        },
         ..EmulatorConfig::default()
     };
     Emulator::start(config).await.unwrap()
@@ -153,13 +166,8 @@ async fn keyless_deploy(pull_request: bool, git_ref: &str) {
     let output = run_action(job.env(&emulator, &github, pull_request, true, &[])).await;
     assert_eq!(output.code, 0, "{}", output.both());
     let token = masked_scoped_token(&output);
-    let unmasked: String = output
-        .stdout
-        .lines()
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    assert!(!unmasked.contains(&token) && !output.stderr.contains(&token));
+    assert!(masked_tokens(&output).contains(&token));
+    assert_no_token_shown(&output, &job, &github);
     let log = emulator.request_log();
     let log = &log[before..];
     assert!(
@@ -290,7 +298,7 @@ async fn a_settings_call_refused_to_the_scoped_token_names_the_fix() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_preview_or_a_wait_past_the_tokens_hour_is_exit_2_before_any_write() {
+async fn a_keyless_preview_is_exit_2_before_any_write() {
     let emulator = emulator().await;
     create_space(&emulator, publisher(None, None)).await;
     let github = FakeGitHub::start(Mode::default()).await;
@@ -305,7 +313,83 @@ async fn a_preview_or_a_wait_past_the_tokens_hour_is_exit_2_before_any_write() {
         output.both()
     );
     assert_eq!(emulator.request_log().len(), before, "nothing was sent");
+    emulator.shutdown().await;
+}
 
+/// `emulator` holding the Space, trusting workflow `Deploy` of the repository; the fake GitHub
+/// serving the token of that workflow's job for a push to `main`; the job's workspace.
+async fn push_job(emulator: Emulator) -> (Emulator, FakeGitHub, Job) {
+    create_space(&emulator, publisher(Some("Deploy"), None)).await;
+    let github = FakeGitHub::start(Mode::default()).await;
+    github.set_job(REPOSITORY, "Deploy", "refs/heads/main", "push");
+    (emulator, github, Job::new())
+}
+
+/// The values the run masked that are tokens (`hf_jwt_…` exchanged, `eyJ…` ID tokens), in order.
+fn masked_tokens(output: &CliOutput) -> Vec<String> {
+    output
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("::add-mask::"))
+        .filter(|v| v.starts_with("hf_jwt_") || v.starts_with("eyJ"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// No token the run masked shows anywhere but in its mask: stdout, stderr, the step summary,
+/// the outputs, and what was sent to GitHub.
+fn assert_no_token_shown(output: &CliOutput, job: &Job, github: &FakeGitHub) {
+    let tokens = masked_tokens(output);
+    assert!(!tokens.is_empty(), "{}", output.both());
+    let unmasked: String = output
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let read = |name: &str| std::fs::read_to_string(job.dir.path().join(name)).unwrap_or_default();
+    let sent: String = github.writes().iter().map(|r| r.body.clone()).collect();
+    for token in &tokens {
+        for (what, text) in [
+            ("stdout", &unmasked),
+            ("stderr", &output.stderr),
+            ("summary", &read("summary.md")),
+            ("outputs", &read("output.txt")),
+            ("GitHub bodies", &sent),
+        ] {
+            assert!(!text.contains(token.as_str()), "a token in {what}:\n{text}");
+        }
+    }
+}
+
+fn id_token_fetches(github: &FakeGitHub) -> usize {
+    github
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/_apis/idtoken"))
+        .count()
+}
+
+fn exchanges(log: &[LoggedRequest]) -> usize {
+    log.iter()
+        .filter(|r| r.path == "/oauth/token" && r.status == 200)
+        .count()
+}
+
+/// The exchanged token expires mid-run: it is exchanged again, with a fresh ID token, before
+/// it expires; the push and the waits after that carry the new token, never the old one. A
+/// time limit past the token's life is not refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_that_expires_mid_run_is_exchanged_again_with_a_fresh_id_token() {
+    let (emulator, github, job) = push_job(emulator_building(Duration::from_secs(2)).await).await;
+    // The first token lives 4 s (renewed after 2 s); the next ones the Hub's hour. The first
+    // read of the Space is held 3 s, so the push comes after the renewal is due.
+    emulator.set_scoped_token_lifetimes(&[Duration::from_secs(4)]);
+    emulator.faults().add(
+        FaultRule::new("GET", &format!("/api/spaces/{SPACE}"))
+            .latency(Duration::from_secs(3))
+            .times(1),
+    );
     let output = run_action(job.env(
         &emulator,
         &github,
@@ -314,19 +398,96 @@ async fn a_preview_or_a_wait_past_the_tokens_hour_is_exit_2_before_any_write() {
         &[("timeout-minutes", "90")],
     ))
     .await;
+    assert_eq!(output.code, 0, "{}", output.both());
+    let log = emulator.request_log();
+    assert_eq!(id_token_fetches(&github), 2, "{:#?}", github.requests());
+    assert_eq!(exchanges(&log), 2, "{log:#?}");
+    assert!(!log.iter().any(|r| r.status == 401), "{log:#?}");
+    let renewed = log
+        .iter()
+        .rposition(|r| r.path == "/oauth/token")
+        .expect("the second exchange");
+    let after = &log[renewed + 1..];
+    assert!(
+        after.iter().all(|r| r.app || r.scoped_token == Some(2)),
+        "every call after the renewal carries the new token: {after:#?}"
+    );
+    for what in ["/git-receive-pack", "/runtime"] {
+        assert!(
+            after.iter().any(|r| r.path.ends_with(what)),
+            "{what} after the renewal: {after:#?}"
+        );
+    }
+    assert_eq!(
+        masked_tokens(&output).len(),
+        4,
+        "two ID tokens, two exchanged tokens"
+    );
+    assert_no_token_shown(&output, &job, &github);
+    emulator.shutdown().await;
+}
+
+/// `HF_OIDC_ID_TOKEN`: used as is, the runner is not asked; the exchanged token cannot be
+/// renewed, so a time limit past its life is a warning, not a refusal.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_given_id_token_is_used_without_a_fetch_and_a_long_wait_is_a_warning() {
+    let (emulator, github, job) = push_job(emulator().await).await;
+    emulator.set_scoped_token_lifetimes(&[Duration::from_secs(120)]);
+    let given = issue_github_oidc_token(&JobClaims::new(
+        REPOSITORY,
+        "Deploy",
+        "refs/heads/main",
+        "push",
+        HUB_AUDIENCE,
+    ));
+    let mut env = job.env(&emulator, &github, false, true, &[]);
+    env.push(("HF_OIDC_ID_TOKEN".into(), given.clone()));
+    let output = run_action(env).await;
+    assert_eq!(output.code, 0, "{}", output.both());
+    assert_eq!(id_token_fetches(&github), 0, "{:#?}", github.requests());
+    assert_eq!(exchanges(&emulator.request_log()), 1);
+    assert!(masked_tokens(&output).contains(&given), "{}", output.stdout);
+    let warning = output
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::warning") && l.contains("cannot be renewed"))
+        .unwrap_or_else(|| panic!("a warning: {}", output.both()));
+    assert!(warning.contains("300s"), "{warning}");
+    assert_no_token_shown(&output, &job, &github);
+    emulator.shutdown().await;
+}
+
+/// `HF_OIDC_RESOURCE` turns the exchange on over an `hf-token`; naming another Space is exit 2
+/// before anything is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn hf_oidc_resource_deploys_keyless_over_a_token_and_must_name_the_space() {
+    let (emulator, github, job) = push_job(emulator().await).await;
+    let given = [("hf-token", DEFAULT_WRITE_TOKEN)];
+
+    let mut env = job.env(&emulator, &github, false, true, &given);
+    env.push(("HF_OIDC_RESOURCE".into(), "spaces/local/other-app".into()));
+    let before = emulator.request_log().len();
+    let output = run_action(env).await;
     assert_eq!(output.code, 2, "{}", output.both());
     assert!(
-        output.both().contains("Space-scoped token"),
+        output.both().contains("HF_OIDC_RESOURCE"),
         "{}",
         output.both()
     );
+    assert_eq!(emulator.request_log().len(), before, "nothing was sent");
+
+    let mut env = job.env(&emulator, &github, false, true, &given);
+    env.push(("HF_OIDC_RESOURCE".into(), format!("spaces/{SPACE}")));
+    let output = run_action(env).await;
+    assert_eq!(output.code, 0, "{}", output.both());
     let log = emulator.request_log();
+    let log = &log[before..];
+    assert_eq!(exchanges(log), 1, "{log:#?}");
     assert!(
-        !log[before..]
-            .iter()
-            .any(|r| r.method != "GET" && r.path != "/oauth/token"),
-        "no write: {:#?}",
-        &log[before..]
+        log.iter()
+            .filter(|r| !r.app && r.path != "/oauth/token")
+            .all(|r| r.scoped_token.is_some()),
+        "every Hub call carries the scoped token, none the personal one: {log:#?}"
     );
     emulator.shutdown().await;
 }

@@ -23,6 +23,7 @@ mod faults;
 mod hostile_files;
 mod keyless;
 mod library;
+mod live_log;
 mod plan;
 mod previews;
 mod prune;

@@ -196,7 +196,11 @@ fn is_own_command(line: &str) -> bool {
     let properties = words.next().unwrap_or_default();
     match name {
         "add-mask" | "endgroup" => properties.is_empty(),
-        "group" => properties.is_empty() && rest.starts_with("group::hf-deploy: "),
+        "group" => {
+            properties.is_empty()
+                && (rest.starts_with("group::hf-deploy: ")
+                    || rest.starts_with("group::Build log ("))
+        }
         "error" | "warning" | "notice" => properties
             .split(',')
             .any(|p| p.starts_with("title=hf-deploy")),

@@ -103,7 +103,7 @@ fn mask(vars: &[(String, String)]) -> Result<ActionInputs, Error> {
 /// Step 3: record a GitHub deployment (in progress), then deploy with one log group per phase.
 async fn deploy(run: &Run, job: &Deploy) -> Deployed {
     let deployment = start_deployment(run, job, &job.options).await;
-    let printer = progress::GroupPrinter::default();
+    let printer = progress::GroupPrinter::new(&job.space);
     let outcome = hf_deploy_core::deploy(&run.hub, &job.options, &printer).await;
     printer.close();
     Deployed {
@@ -132,7 +132,7 @@ async fn restore(run: &Run, job: &Deploy) -> Deployed {
         };
     }
     let options = hf_deploy_core::inputs::RollbackOptions::from(&job.options);
-    let printer = progress::GroupPrinter::default();
+    let printer = progress::GroupPrinter::new(&job.space);
     let outcome = hf_deploy_core::rollback(&run.hub, &options, &printer).await;
     printer.close();
     Deployed {

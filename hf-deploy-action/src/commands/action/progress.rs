@@ -1,24 +1,44 @@
 //! The action's progress in the job log: one `::group::` per phase, stage changes, build log
-//! lines and health attempts inside, warnings and rate-limit waits as annotations. What the
-//! Hub and the app wrote goes through the door for the workflow log: no line of it can become
-//! a workflow command.
+//! lines and health attempts inside, warnings and rate-limit waits as annotations. The build
+//! phase is the live build log, folded in `::group::Build log (NS/NAME)`, each line as the
+//! build wrote it. What the Hub and the app wrote goes through the door for the workflow log
+//! ([`RemoteText::workflow_log`](hf_deploy_core::RemoteText::workflow_log)): no line of it can
+//! become a workflow command, and the run's secrets read `***`. The open group is closed when
+//! the deploy ends, whatever the end ([`GroupPrinter::close`]).
 
 use std::sync::Mutex;
 
-use hf_deploy_core::{Event, Progress};
+use hf_deploy_core::{Event, Phase, Progress, SpaceId};
 
 use super::joblog::emit;
 use crate::github::commands as gha;
 use crate::guard;
 
 /// Progress in the job log: one `::group::` per phase, stage changes and build log lines inside.
-#[derive(Default)]
 pub(super) struct GroupPrinter {
+    /// The Space deployed, named by the build log's group.
+    space: SpaceId,
     open: Mutex<bool>,
     last_stage: Mutex<String>,
 }
 
 impl GroupPrinter {
+    pub(super) fn new(space: &SpaceId) -> Self {
+        GroupPrinter {
+            space: space.clone(),
+            open: Mutex::new(false),
+            last_stage: Mutex::new(String::new()),
+        }
+    }
+
+    /// The title of a phase's group.
+    fn title(&self, phase: Phase) -> String {
+        match phase {
+            Phase::Build => format!("Build log ({})", self.space),
+            phase => format!("hf-deploy: {phase}"),
+        }
+    }
+
     pub(super) fn close(&self) {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if *open {
@@ -33,7 +53,7 @@ impl Progress for GroupPrinter {
         match event {
             Event::Phase(phase) => {
                 self.close();
-                emit(&gha::group(&format!("hf-deploy: {phase}")));
+                emit(&gha::group(&self.title(phase)));
                 *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
             }
             Event::Stage { stage, elapsed } => {
@@ -44,7 +64,7 @@ impl Progress for GroupPrinter {
                     *last = stage;
                 }
             }
-            Event::BuildLog(line) => emit(&format!("| {}\n", line.workflow_log())),
+            Event::BuildLog(line) => emit(&format!("{}\n", line.workflow_log())),
             Event::HealthAttempt(what) => emit(&format!("health: {}\n", what.workflow_log())),
             Event::Warning(message) => emit(&gha::warning("hf-deploy", message.as_data())),
             Event::RateLimitWait {

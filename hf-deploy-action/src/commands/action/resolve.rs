@@ -7,14 +7,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
 
-use hf_deploy_core::hub::HubClient;
+use hf_deploy_core::hub::{HubClient, IdTokenSource, KeylessToken, RENEW_BEFORE};
 use hf_deploy_core::{DeployOptions, Error, SpaceId, Visibility, inputs};
 use octocrab::Octocrab;
 
 use super::annotate;
 use super::gate::{self, Checked};
-use super::joblog::{emit, emit_masks};
+use super::joblog::emit;
 use super::mark::{self, Found};
 use crate::github::api::{self, GitHubRepo, Target};
 use crate::github::commands as gha;
@@ -293,41 +295,55 @@ async fn resolve_options(
         .map_err(|error| anyhow::anyhow!("input validation stopped: {error}"))
 }
 
-/// The Hub client of this run: the `hf-token` input, else a token of `space` exchanged for
-/// this job's OIDC token (keyless deploys; bad setups are usage errors naming the fix), masked
-/// at once.
+/// The Hub client of this run: the `hf-token` input, else (or with `HF_OIDC_RESOURCE`) a
+/// keyless token of `space`, this job's OIDC token exchanged at once (bad setups are usage
+/// errors naming the fix; the token is masked before anything else is printed) and again
+/// before it expires.
 async fn hub_client(
     vars: &[(String, String)],
     config: &ActionConfig,
     endpoint: &str,
     space: &SpaceId,
 ) -> anyhow::Result<HubClient> {
-    if !config.hf_token.is_empty() {
-        return super::super::deploy::build_client(endpoint, Some(config.hf_token.clone()));
-    }
     // A bad `HF_DEPLOY_HTTP_TIMEOUT` is reported before the job's token is asked for.
-    crate::env::http_timeout()?;
-    oidc::check(vars, config.preview)?;
-    let scoped = oidc::scoped_token(vars, endpoint, space).await?;
-    // Masked before anything else is printed, and redacted from everything written.
-    emit_masks(&gha::mask(scoped.token.expose()));
-    crate::guard::learn_secrets([&scoped.token]);
-    let until = std::time::Instant::now() + scoped.expires_in;
+    let timeout = crate::env::http_timeout()?;
+    let ids = match oidc::auth(vars, &config.hf_token, config.preview, space)? {
+        oidc::Auth::Token(token) => {
+            return super::super::deploy::build_client(endpoint, Some(token));
+        }
+        oidc::Auth::Keyless(ids) => ids,
+    };
+    let renews = ids.renews();
+    let user_agent = concat!("hf-deploy/", env!("CARGO_PKG_VERSION"));
+    let keyless = KeylessToken::new(endpoint, space.clone(), user_agent, Arc::new(ids));
+    // The first exchange now: a refused one stops the run before anything is written.
+    keyless.token().await?;
+    let minutes = keyless.expires_at().map_or(0, |at| {
+        at.saturating_duration_since(Instant::now()).as_secs() / 60
+    });
     let mut builder = HubClient::builder()
         .endpoint(endpoint)
-        .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")))
+        .user_agent(user_agent)
         .redactor(crate::guard::redactor())
-        .token(scoped.token)
-        .scoped_token(until);
-    if let Some(timeout) = crate::env::http_timeout()? {
+        .keyless(keyless);
+    if let Some(timeout) = timeout {
         builder = builder.timeout(timeout);
     }
     let hub = builder.build()?;
+    let lasts = if renews {
+        format!(
+            "valid {minutes} minutes, exchanged again with a fresh OIDC token {} s before it expires",
+            RENEW_BEFORE.as_secs()
+        )
+    } else {
+        format!(
+            "valid {minutes} minutes; the OIDC token was given as is (`HF_OIDC_ID_TOKEN`), so it cannot be renewed"
+        )
+    };
     emit(&gha::notice(
         "hf-deploy",
         &format!(
-            "keyless deploy: exchanged this job's OIDC token for a token of Space `{space}` (Trusted Publisher, valid {} minutes)",
-            scoped.expires_in.as_secs() / 60
+            "keyless deploy: exchanged this job's OIDC token for a token of Space `{space}` (Trusted Publisher, {lasts})"
         ),
     ));
     Ok(hub)
