@@ -104,7 +104,6 @@ pub(crate) fn of_field(field: Field) -> Option<&'static Key> {
     KEYS.iter().find(|key| key.field == field)
 }
 
-
 /// How the file spells each field: its key (the action's input names).
 pub(crate) fn spelling(field: Field) -> &'static str {
     match of_field(field) {
