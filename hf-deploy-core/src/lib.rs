@@ -94,6 +94,7 @@ mod error;
 mod field;
 mod fingerprint;
 pub mod frontend;
+mod http;
 pub mod hub;
 pub mod inputs;
 mod outbound;

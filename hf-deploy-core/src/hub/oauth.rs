@@ -30,8 +30,31 @@ pub struct ScopedToken {
 #[derive(Deserialize)]
 struct Answer {
     access_token: String,
+    /// Any JSON: a number is clamped, anything else means the Hub's hour.
     #[serde(default)]
-    expires_in: Option<u64>,
+    expires_in: Option<serde_json::Value>,
+}
+
+/// The Hub's lifetime of a scoped token, when the answer gives none that makes sense.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// The longest lifetime believed: a day (a larger number, up to `u64::MAX` or `1e308`, would
+/// overflow the clock arithmetic of whoever keeps the expiry).
+const LONGEST_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `expires_in` as a lifetime: a positive number of seconds (an integer, a float or a numeric
+/// string) clamped to [`LONGEST_LIFETIME`]; zero, negative, not a number or absent: an hour.
+fn lifetime(expires_in: Option<&serde_json::Value>) -> Duration {
+    let seconds = match expires_in {
+        Some(serde_json::Value::Number(number)) => number.as_f64(),
+        Some(serde_json::Value::String(text)) => text.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match seconds {
+        Some(seconds) if seconds.is_finite() && seconds >= 1.0 => {
+            Duration::from_secs_f64(seconds.min(LONGEST_LIFETIME.as_secs_f64()))
+        }
+        _ => DEFAULT_LIFETIME,
+    }
 }
 
 /// `POST {endpoint}/oauth/token`: `job_token` (the job's OIDC token) for a token scoped to
@@ -77,6 +100,7 @@ pub(crate) async fn exchange_with(
     let http = reqwest::Client::builder()
         .user_agent(user_agent)
         .timeout(Duration::from_secs(30))
+        .redirect(crate::http::same_host_redirects())
         .build()
         .map_err(request_error)?;
     let (reply, _attempts) = wait::run(
@@ -99,7 +123,7 @@ pub(crate) async fn exchange_with(
             })?;
         return Ok(ScopedToken {
             token: SecretString::new(answer.access_token),
-            expires_in: Duration::from_secs(answer.expires_in.unwrap_or(3600)),
+            expires_in: lifetime(answer.expires_in.as_ref()),
         });
     }
     Err(refusal(&reply, url, action, space, job_token))
@@ -113,7 +137,8 @@ async fn send(
     let response = http.post(url).json(body).send().await?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
+    // A token answer is a few hundred bytes, an error a line: either fits the error cap.
+    let text = crate::http::error_text(response).await;
     Ok(Reply {
         status,
         headers,
@@ -217,6 +242,26 @@ pub(crate) fn job_claims(job_token: &SecretString) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_expires_in_is_a_lifetime_between_a_second_and_a_day() {
+        let read = |raw: &str| lifetime(serde_json::from_str(raw).ok().as_ref());
+        assert_eq!(read("3600"), Duration::from_secs(3600));
+        assert_eq!(read("\"120\""), Duration::from_secs(120));
+        for huge in [
+            "18446744073709551615",
+            "1e30",
+            "1e308",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(read(huge), LONGEST_LIFETIME, "{huge}");
+            assert!(std::time::Instant::now().checked_add(read(huge)).is_some());
+        }
+        for odd in ["-1", "0", "0.5", "null", "\"soon\"", "[]", "{}", "-1e308"] {
+            assert_eq!(read(odd), DEFAULT_LIFETIME, "{odd}");
+        }
+        assert_eq!(lifetime(None), DEFAULT_LIFETIME);
+    }
 
     #[test]
     fn the_claims_are_read_from_the_payload() {
