@@ -73,9 +73,11 @@ pub(crate) async fn scoped_token(
         .to_string();
     let action = "fetch the job's OIDC token from the runner".to_string();
     let user_agent = concat!("hf-deploy/", env!("CARGO_PKG_VERSION"));
+    // The request token goes to the runner's endpoint only: no redirect is followed.
     let http = reqwest::Client::builder()
         .user_agent(user_agent)
         .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|source| Error::Request {
             action: action.clone(),
@@ -96,7 +98,7 @@ pub(crate) async fn scoped_token(
             source: source.without_url(),
         })?;
     let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
+    let text = capped_text(response).await;
     // The runner's request token, and the job token in the answer, are secrets of the run.
     crate::guard::learn_secrets([&SecretString::new(request_token)]);
     let redactor = crate::guard::redactor();
@@ -122,4 +124,21 @@ pub(crate) async fn scoped_token(
         })?;
     crate::guard::learn_secrets([&job_token]);
     oauth::exchange_job_token(endpoint, &job_token, space, user_agent).await
+}
+
+/// Most bytes of the runner's answer read: a job token is a few KiB.
+const ANSWER_CAP: usize = 64 * 1024;
+
+/// The answer's text, at most [`ANSWER_CAP`] bytes (an endless answer is cut, the rest unread;
+/// a cut token does not parse and fails the run with a clear error).
+async fn capped_text(mut response: reqwest::Response) -> String {
+    let mut bytes = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = ANSWER_CAP - bytes.len();
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if bytes.len() == ANSWER_CAP {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }

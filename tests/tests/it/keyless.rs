@@ -11,10 +11,10 @@ use hf_hub_emulator::{
     ScriptedRoute, ScriptedRunner, TrustedPublisher,
 };
 
-const SPACE: &str = "local/keyless-app";
-const REPOSITORY: &str = "Codertocat/Hello-World";
+pub(crate) const SPACE: &str = "local/keyless-app";
+pub(crate) const REPOSITORY: &str = "Codertocat/Hello-World";
 
-async fn emulator() -> Emulator {
+pub(crate) async fn emulator() -> Emulator {
     let app = ScriptedApp::new().route(
         ScriptedRoute::get("/api/health")
             .then(ScriptedResponse::json(200, r#"{"status":"healthy"}"#)),
@@ -27,7 +27,7 @@ async fn emulator() -> Emulator {
 }
 
 /// Create the Space once with a personal token (a scoped token cannot), and trust `publisher`.
-async fn create_space(emulator: &Emulator, publisher: TrustedPublisher) {
+pub(crate) async fn create_space(emulator: &Emulator, publisher: TrustedPublisher) {
     let answer = reqwest::Client::new()
         .post(format!("{}/api/repos/create", emulator.url()))
         .bearer_auth(DEFAULT_WRITE_TOKEN)
@@ -39,7 +39,7 @@ async fn create_space(emulator: &Emulator, publisher: TrustedPublisher) {
     emulator.add_trusted_publisher(SPACE, publisher);
 }
 
-fn publisher(workflow: Option<&str>, git_ref: Option<&str>) -> TrustedPublisher {
+pub(crate) fn publisher(workflow: Option<&str>, git_ref: Option<&str>) -> TrustedPublisher {
     TrustedPublisher {
         repository: REPOSITORY.into(),
         workflow: workflow.map(str::to_string),
@@ -47,13 +47,13 @@ fn publisher(workflow: Option<&str>, git_ref: Option<&str>) -> TrustedPublisher 
     }
 }
 
-struct Job {
+pub(crate) struct Job {
     dir: tempfile::TempDir,
     _backend: tempfile::TempDir,
 }
 
 impl Job {
-    fn new() -> Job {
+    pub(crate) fn new() -> Job {
         let backend = copy_tree(&example_backend());
         let dir = tempfile::tempdir().unwrap();
         copy_dir(backend.path(), &dir.path().join("backend"));
@@ -64,7 +64,7 @@ impl Job {
     }
 
     /// The runner's environment; `oidc` adds the id-token variables (`id-token: write`).
-    fn env(
+    pub(crate) fn env(
         &self,
         emulator: &Emulator,
         github: &FakeGitHub,

@@ -28,6 +28,7 @@ mod rate_limits;
 mod redeploy;
 mod round_trips;
 mod scaffold;
+mod servers;
 mod settings_2026;
 mod space_image;
 mod stages;
