@@ -33,10 +33,7 @@ pub(crate) fn token() -> Option<SecretString> {
 pub(crate) fn lookup(key: &str) -> anyhow::Result<Option<String>> {
     match std::env::var_os(key) {
         None => Ok(None),
-        Some(value) => value
-            .into_string()
-            .map(Some)
-            .map_err(|_| not_text(key)),
+        Some(value) => value.into_string().map(Some).map_err(|_| not_text(key)),
     }
 }
 
@@ -86,7 +83,11 @@ fn not_text(name: &str) -> anyhow::Error {
     let plain = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    let name = if plain { name } else { "(a name with odd characters)" };
+    let name = if plain {
+        name
+    } else {
+        "(a name with odd characters)"
+    };
     crate::ui::UsageError::error(
         format!("the environment variable `{name}` is not UTF-8 text"),
         Some("set it to UTF-8 text, or unset it"),
@@ -114,10 +115,17 @@ mod tests {
 
     #[test]
     fn a_variable_read_as_text_that_is_not_utf8_is_named() {
-        for name in ["HF_TOKEN", "INPUT_SPACE", "GITHUB_REPOSITORY", "HF_ENDPOINT"] {
+        for name in [
+            "HF_TOKEN",
+            "INPUT_SPACE",
+            "GITHUB_REPOSITORY",
+            "HF_ENDPOINT",
+        ] {
             let vars = vec![pair("PATH", b"/bin"), pair(name, b"hf_\xff\xfe")];
             let error = check_text_in(vars.into_iter()).expect_err(name);
-            let usage = error.downcast_ref::<crate::ui::UsageError>().expect("usage");
+            let usage = error
+                .downcast_ref::<crate::ui::UsageError>()
+                .expect("usage");
             assert_eq!(
                 usage.message,
                 format!("the environment variable `{name}` is not UTF-8 text")
@@ -129,7 +137,10 @@ mod tests {
     fn other_variables_may_hold_any_bytes() {
         let vars = vec![
             pair("LANG_BYTES", b"\xff"),
-            (OsString::from_vec(b"\xffNAME".to_vec()), OsString::from("x")),
+            (
+                OsString::from_vec(b"\xffNAME".to_vec()),
+                OsString::from("x"),
+            ),
             pair("HF_TOKEN", b"hf_ok"),
         ];
         assert!(check_text_in(vars.into_iter()).is_ok());

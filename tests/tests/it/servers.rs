@@ -73,7 +73,11 @@ async fn an_endless_hub_answer_fails_the_deploy_at_the_cap() {
         "{}",
         output.both()
     );
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
     emulator.shutdown().await;
 }
 
@@ -133,9 +137,9 @@ async fn an_endless_log_line_keeps_the_memory_bounded() {
 async fn a_hub_redirect_to_another_host_carries_no_credential_there() {
     let emulator = emulator().await;
     let space = "local/redirected";
-    emulator.faults().add(
-        FaultRule::new("GET", &format!("/api/spaces/{space}")).redirect_to_foreign(307),
-    );
+    emulator
+        .faults()
+        .add(FaultRule::new("GET", &format!("/api/spaces/{space}")).redirect_to_foreign(307));
     let output = deploy_with(&emulator, space, &[], &[]).await;
     assert_clean_failure(&output);
     assert!(
@@ -154,10 +158,7 @@ async fn a_git_redirect_to_another_host_carries_no_credential_there() {
     let space = "local/git-redirected";
     // Another host name for the same listener: libgit2 tells hosts apart by name alone (a
     // redirect to another port of the same name is one it follows, as git does).
-    let foreign = emulator
-        .foreign_host()
-        .url()
-        .replace("127.0.0.1", "localhost");
+    let foreign = emulator.foreign_host().url().replace("127.0.0.1", "127.1");
     for (method, path) in [
         ("GET", "/spaces/*/info/refs"),
         ("POST", "/spaces/*/git-upload-pack"),
@@ -184,7 +185,13 @@ async fn an_lfs_verify_address_on_another_host_gets_no_token() {
     emulator.point_lfs_at_foreign_host(false, true);
     // A NUL byte makes it binary: it goes through Git LFS, and its `verify` to the foreign host.
     let weights: &[u8] = b"\0\x01\x02 model weights";
-    let output = deploy_with(&emulator, "local/lfs-verify", &[("weights.bin", weights)], &[]).await;
+    let output = deploy_with(
+        &emulator,
+        "local/lfs-verify",
+        &[("weights.bin", weights)],
+        &[],
+    )
+    .await;
     assert_ne!(output.code, 101, "{}", output.both());
     let foreign = emulator.foreign_host().requests();
     assert!(
@@ -202,9 +209,9 @@ async fn an_lfs_verify_address_on_another_host_gets_no_token() {
 async fn a_huge_retry_after_fails_as_a_rate_limit_not_a_panic() {
     let emulator = emulator().await;
     let space = "local/huge-wait";
-    emulator.faults().add(
-        FaultRule::new("GET", &format!("/api/spaces/{space}")).rate_limited(u64::MAX),
-    );
+    emulator
+        .faults()
+        .add(FaultRule::new("GET", &format!("/api/spaces/{space}")).rate_limited(u64::MAX));
     let started = Instant::now();
     let output = deploy_with(&emulator, space, &[], &[]).await;
     assert_clean_failure(&output);
