@@ -22,9 +22,15 @@ use hf_hub_emulator::{
 use crate::keyless;
 
 async fn emulator() -> Emulator {
-    let app = ScriptedApp::new().route(ScriptedRoute::get("/api/health").then(
-        ScriptedResponse::json(200, r#"{"status":"healthy","services":{"fastapi":"ok"}}"#),
-    ));
+    let app = ScriptedApp::new()
+        .route(
+            ScriptedRoute::get("/api/health").then(ScriptedResponse::json(
+                200,
+                r#"{"status":"healthy","services":{"fastapi":"ok"}}"#,
+            )),
+        )
+        .cors_origin("https://a.example")
+        .cors_origin("https://b.example");
     Emulator::start(EmulatorConfig {
         runner: Runner::Scripted(ScriptedRunner::running().app(app)),
         ..EmulatorConfig::default()
