@@ -150,6 +150,7 @@ async fn send(
 /// failures; never another 4xx.
 fn classify(reply: &std::result::Result<Reply, reqwest::Error>) -> Outcome {
     match reply {
+        Err(error) if error.is_redirect() => Outcome::Final,
         Err(error) => Outcome::Transport {
             connect: error.is_connect(),
         },

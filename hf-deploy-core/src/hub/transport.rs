@@ -105,6 +105,8 @@ impl HubClient {
             |_| self.attempt(call, &url),
             |attempt| match attempt {
                 Attempt::Success(_) => Outcome::Final,
+                // A refused redirect is refused again: no second try.
+                Attempt::Transport(error) if error.is_redirect() => Outcome::Final,
                 Attempt::Transport(error) => Outcome::Transport {
                     connect: error.is_connect(),
                 },

@@ -146,8 +146,14 @@ async fn a_hub_redirect_to_another_host_carries_no_credential_there() {
     emulator
         .faults()
         .add(FaultRule::new("GET", &format!("/api/spaces/{space}")).redirect_to_foreign(307));
+    let started = Instant::now();
     let output = deploy_with(&emulator, space, &[], &[]).await;
     assert_clean_failure(&output);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "a refused redirect is not tried again: {:?}",
+        started.elapsed()
+    );
     assert!(
         output.both().contains("redirected to another host"),
         "{}",
