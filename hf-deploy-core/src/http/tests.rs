@@ -133,6 +133,18 @@ async fn redirecting(target: String, seen: Arc<Mutex<Vec<String>>>) -> String {
     format!("http://{address}")
 }
 
+/// `GET {home}/start` with a token, through a client with [`same_host_redirects`].
+async fn start(home: &str) -> reqwest::Result<reqwest::Response> {
+    reqwest::Client::builder()
+        .redirect(same_host_redirects())
+        .build()
+        .expect("client")
+        .get(format!("{home}/start"))
+        .bearer_auth("hf_secretToken")
+        .send()
+        .await
+}
+
 #[tokio::test]
 async fn a_redirect_to_another_host_is_refused_and_nothing_reaches_it() {
     let foreign_seen = Arc::new(Mutex::new(Vec::new()));
@@ -141,16 +153,7 @@ async fn a_redirect_to_another_host_is_refused_and_nothing_reaches_it() {
     // `localhost` and `127.0.0.1` are two hosts to a client, as two names are.
     let foreign = foreign.replace("127.0.0.1", "localhost");
     let home = redirecting(format!("{foreign}/landing"), home_seen.clone()).await;
-    let client = reqwest::Client::builder()
-        .redirect(same_host_redirects())
-        .build()
-        .expect("client");
-    let error = client
-        .get(format!("{home}/start"))
-        .bearer_auth("hf_secretToken")
-        .send()
-        .await
-        .expect_err("refused");
+    let error = start(&home).await.expect_err("refused");
     assert!(error.is_redirect(), "{error:?}");
     let chain = format!("{:?}", std::error::Error::source(&error));
     assert!(chain.contains("OffHost"), "{chain}");
@@ -169,16 +172,7 @@ async fn a_redirect_to_another_host_is_refused_and_nothing_reaches_it() {
 async fn a_redirect_on_the_same_host_is_followed_with_the_token() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let home = redirecting("/landing".into(), seen.clone()).await;
-    let client = reqwest::Client::builder()
-        .redirect(same_host_redirects())
-        .build()
-        .expect("client");
-    let response = client
-        .get(format!("{home}/start"))
-        .bearer_auth("hf_secretToken")
-        .send()
-        .await
-        .expect("followed");
+    let response = start(&home).await.expect("followed");
     assert_eq!(response.status(), 200);
     assert_eq!(
         seen.lock().unwrap().len(),
@@ -192,15 +186,7 @@ async fn another_port_is_another_host() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let other = redirecting(String::new(), seen.clone()).await;
     let home = redirecting(format!("{other}/landing"), Arc::default()).await;
-    let client = reqwest::Client::builder()
-        .redirect(same_host_redirects())
-        .build()
-        .expect("client");
-    let error = client
-        .get(format!("{home}/start"))
-        .send()
-        .await
-        .expect_err("another port");
+    let error = start(&home).await.expect_err("another port");
     assert!(error.is_redirect());
     assert!(seen.lock().unwrap().is_empty());
 }

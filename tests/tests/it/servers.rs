@@ -295,55 +295,34 @@ async fn an_environment_variable_that_is_not_utf8_is_exit_2_naming_it() {
     emulator.shutdown().await;
 }
 
+/// Deploy `space` with one frontend origin; the Space's `ALLOWED_ORIGINS` after it, and the
+/// secret writes the deploy made.
+async fn deploy_origin(emulator: &Emulator, space: &str, origin: &str) -> (String, usize) {
+    let before = emulator.request_log().len();
+    let output = deploy_with(emulator, space, &[], &["--frontend-url", origin]).await;
+    assert_eq!(output.code, 0, "{}", output.both());
+    let writes = emulator.request_log()[before..]
+        .iter()
+        .filter(|r| r.method != "GET" && r.path.ends_with("/secrets"))
+        .count();
+    let value = emulator
+        .secret_value(space, "ALLOWED_ORIGINS")
+        .unwrap_or_default();
+    (value, writes)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn allowed_origins_are_merged_with_what_the_space_had() {
     let emulator = emulator().await;
     let space = "local/origins";
-    let first = deploy_with(
-        &emulator,
-        space,
-        &[],
-        &["--frontend-url", "https://a.example"],
-    )
-    .await;
-    assert_eq!(first.code, 0, "{}", first.both());
-    assert_eq!(
-        emulator.secret_value(space, "ALLOWED_ORIGINS").as_deref(),
-        Some("https://a.example")
-    );
-    let second = deploy_with(
-        &emulator,
-        space,
-        &[],
-        &["--frontend-url", "https://b.example"],
-    )
-    .await;
-    assert_eq!(second.code, 0, "{}", second.both());
-    assert_eq!(
-        emulator.secret_value(space, "ALLOWED_ORIGINS").as_deref(),
-        Some("https://a.example,https://b.example"),
-        "{}",
-        second.both()
-    );
-    // The same origins again: nothing to write (a secret write restarts the Space).
-    let before = emulator.request_log().len();
-    let third = deploy_with(
-        &emulator,
-        space,
-        &[],
-        &["--frontend-url", "https://b.example"],
-    )
-    .await;
-    assert_eq!(third.code, 0, "{}", third.both());
-    let writes: Vec<String> = emulator.request_log()[before..]
-        .iter()
-        .filter(|r| r.method != "GET" && r.path.ends_with("/secrets"))
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect();
-    assert!(writes.is_empty(), "{writes:?}");
-    assert_eq!(
-        emulator.secret_value(space, "ALLOWED_ORIGINS").as_deref(),
-        Some("https://a.example,https://b.example")
-    );
+    let (first, _) = deploy_origin(&emulator, space, "https://a.example").await;
+    assert_eq!(first, "https://a.example");
+    let (second, writes) = deploy_origin(&emulator, space, "https://b.example").await;
+    assert_eq!(second, "https://a.example,https://b.example");
+    assert_eq!(writes, 1);
+    // The same origin again: nothing to write (a secret write restarts the Space).
+    let (third, writes) = deploy_origin(&emulator, space, "https://b.example").await;
+    assert_eq!(third, "https://a.example,https://b.example");
+    assert_eq!(writes, 0);
     emulator.shutdown().await;
 }
