@@ -33,9 +33,78 @@ pub(crate) fn token() -> Option<SecretString> {
     crate::token::stored()
 }
 
-/// An environment variable, for bare `--secret KEY`.
-pub(crate) fn lookup(key: &str) -> Option<String> {
-    std::env::var(key).ok()
+/// An environment variable named by `hf-deploy.toml`'s `secrets`: `None` when unset or empty.
+/// A value that is not UTF-8 is refused (exit 2) naming the variable, never read as unset.
+pub(crate) fn lookup(key: &str) -> anyhow::Result<Option<String>> {
+    match std::env::var_os(key) {
+        None => Ok(None),
+        Some(value) => value.into_string().map(Some).map_err(|_| not_text(key)),
+    }
+}
+
+/// Variables the binary reads as text, besides the runner's prefixes below.
+const READ_AS_TEXT: [&str; 6] = [
+    "HF_TOKEN",
+    "HF_TOKEN_PATH",
+    "HF_HOME",
+    "HF_ENDPOINT",
+    "XDG_CACHE_HOME",
+    "HOME",
+];
+
+/// Prefixes of variables read as text: the runner's inputs and context, ours.
+const READ_AS_TEXT_PREFIXES: [&str; 4] = ["INPUT_", "GITHUB_", "RUNNER_", "HF_DEPLOY_"];
+
+fn read_as_text(name: &str) -> bool {
+    READ_AS_TEXT.contains(&name)
+        || READ_AS_TEXT_PREFIXES
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+}
+
+/// Refuse (exit 2, naming it) a variable this binary reads as text whose value is not UTF-8:
+/// read as unset it would silently change what a run does (another token, another endpoint),
+/// and `std::env::vars` would panic on it. Other variables are none of our business.
+pub(crate) fn check_text() -> anyhow::Result<()> {
+    check_text_in(std::env::vars_os())
+}
+
+fn check_text_in(
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> anyhow::Result<()> {
+    for (name, value) in vars {
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        if read_as_text(name) && value.to_str().is_none() {
+            return Err(not_text(name));
+        }
+    }
+    Ok(())
+}
+
+fn not_text(name: &str) -> anyhow::Error {
+    // A name is shown as it is only when it is a plain identifier (it goes to the job log).
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    let name = if plain {
+        name
+    } else {
+        "(a name with odd characters)"
+    };
+    crate::ui::UsageError::error(
+        format!("the environment variable `{name}` is not UTF-8 text"),
+        Some("set it to UTF-8 text, or unset it"),
+    )
+}
+
+/// Every variable whose name and value are text (for the runner's `INPUT_*`/`GITHUB_*`,
+/// checked by [`check_text`] first); others are left out instead of panicking.
+pub(crate) fn text_vars() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect()
 }
 
 /// `HF_DEPLOY_HTTP_TIMEOUT`: how many seconds one HTTP request to a remote (the Hub API, the
@@ -64,4 +133,49 @@ pub(crate) fn http_timeout() -> Result<Option<Duration>, Error> {
 /// reports a bad value).
 pub(crate) fn http_timeout_or(default: Duration) -> Duration {
     http_timeout().ok().flatten().unwrap_or(default)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    use super::*;
+
+    fn pair(name: &str, value: &[u8]) -> (OsString, OsString) {
+        (OsString::from(name), OsString::from_vec(value.to_vec()))
+    }
+
+    #[test]
+    fn a_variable_read_as_text_that_is_not_utf8_is_named() {
+        for name in [
+            "HF_TOKEN",
+            "INPUT_SPACE",
+            "GITHUB_REPOSITORY",
+            "HF_ENDPOINT",
+        ] {
+            let vars = vec![pair("PATH", b"/bin"), pair(name, b"hf_\xff\xfe")];
+            let error = check_text_in(vars.into_iter()).expect_err(name);
+            let usage = error
+                .downcast_ref::<crate::ui::UsageError>()
+                .expect("usage");
+            assert_eq!(
+                usage.message,
+                format!("the environment variable `{name}` is not UTF-8 text")
+            );
+        }
+    }
+
+    #[test]
+    fn other_variables_may_hold_any_bytes() {
+        let vars = vec![
+            pair("LANG_BYTES", b"\xff"),
+            (
+                OsString::from_vec(b"\xffNAME".to_vec()),
+                OsString::from("x"),
+            ),
+            pair("HF_TOKEN", b"hf_ok"),
+        ];
+        assert!(check_text_in(vars.into_iter()).is_ok());
+    }
 }

@@ -73,6 +73,31 @@ impl Description {
             .is_some_and(|fingerprint| matches(fingerprint, value))
     }
 
+    /// The origins an `ALLOWED_ORIGINS` secret held when this tool last wrote it (its
+    /// [`ORIGINS_MARK`] line): the Hub never shows a secret's value, and origins are public.
+    pub(crate) fn origins(&self) -> Option<&str> {
+        self.user_text
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(ORIGINS_MARK.trim_end()))
+            .map(str::trim)
+    }
+
+    /// This description with its [`ORIGINS_MARK`] line saying `origins` (added, or replacing
+    /// the one there).
+    pub(crate) fn with_origins(&self, origins: &str) -> Description {
+        let mut lines: Vec<String> = self
+            .user_text
+            .lines()
+            .filter(|line| !line.trim().starts_with(ORIGINS_MARK.trim_end()))
+            .map(str::to_string)
+            .collect();
+        lines.push(format!("{ORIGINS_MARK}{origins}"));
+        Description {
+            user_text: lines.join("\n"),
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+
     /// The description to write with `value`: the user's text kept, a new fingerprint line.
     pub(crate) fn with_value(&self, value: &SecretString) -> String {
         let line = format!("{MARKER}{}", fingerprint(value));
@@ -83,6 +108,10 @@ impl Description {
         }
     }
 }
+
+/// The line of the `ALLOWED_ORIGINS` secret's description that keeps its origins readable, so
+/// the next deploy adds to them instead of replacing them.
+pub(crate) const ORIGINS_MARK: &str = "hf-deploy origins: ";
 
 /// Memory (KiB) and passes of new fingerprints: OWASP's 7 MiB / 5 passes setting.
 const MEMORY_KIB: u32 = 7 * 1024;
@@ -118,6 +147,30 @@ mod proptests;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_origins_line_is_read_replaced_and_kept_beside_the_users_text() {
+        let none = Description::parse(Some("CORS origins"));
+        assert_eq!(none.origins(), None);
+        let once = none.with_origins("https://a.example");
+        assert_eq!(once.origins(), Some("https://a.example"));
+        let written = once.with_value(&secret("https://a.example"));
+        let read = Description::parse(Some(&written));
+        assert_eq!(read.origins(), Some("https://a.example"));
+        assert!(read.matches(&secret("https://a.example")));
+        let twice = read.with_origins("https://a.example,https://b.example");
+        assert_eq!(
+            twice.user_text,
+            "CORS origins\nhf-deploy origins: https://a.example,https://b.example"
+        );
+        assert_eq!(
+            crate::settings::merge_origins(
+                "https://a.example",
+                "https://b.example, https://a.example"
+            ),
+            "https://a.example,https://b.example"
+        );
+    }
 
     fn secret(value: &str) -> SecretString {
         SecretString::from(value.to_string())

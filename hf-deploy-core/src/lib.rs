@@ -49,7 +49,8 @@
 //!    `error`, `space` ([`SpaceId`]), `visibility` ([`Visibility`]), `urls` ([`HealthPath`],
 //!    URL rules), `secret`, `content`, and `untrusted`, the door for text from outside
 //!    ([`RemoteText`], [`Redactor`]; it stands on `secret` alone, so that the errors and the
-//!    stages can carry what a server said);
+//!    stages can carry what a server said), and `http`: the cap on every body read and the
+//!    redirect policy of every client that carries a credential;
 //! 1. `wait`: the deadline, backoff, `Retry-After`, every loop that sleeps (and beside it
 //!    `temp`: private temporary folders, all removed by [`remove_temporary_folders`]);
 //! 2. the parts: [`hub`], [`scaffold`], `settings`, `outbound` (the ports a Space may reach),
@@ -95,6 +96,7 @@ mod field;
 mod fingerprint;
 pub mod frontend;
 pub mod history;
+mod http;
 pub mod hub;
 pub mod inputs;
 mod outbound;

@@ -82,6 +82,18 @@ pub(crate) const MAX_KEY_LEN: usize = 128;
 /// The secret that carries the app's CORS origins, comma separated.
 pub(crate) const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
 
+/// Two comma-separated origin lists as one: `before`'s first, then `after`'s new ones, each
+/// once, blanks dropped.
+pub(crate) fn merge_origins(before: &str, after: &str) -> String {
+    let mut merged: Vec<&str> = Vec::new();
+    for origin in before.split(',').chain(after.split(',')).map(str::trim) {
+        if !origin.is_empty() && !merged.contains(&origin) {
+            merged.push(origin);
+        }
+    }
+    merged.join(",")
+}
+
 /// Resolved secrets and variables, ready to be sent to the Space.
 ///
 /// `Debug` shows secret keys but never their values ([`SecretString`] redacts them).
@@ -247,21 +259,11 @@ pub(crate) fn resolve(input: &SettingsInput) -> Result<Settings> {
 
     if !input.frontend_origins.is_empty() {
         let existing = secret_map.remove(ALLOWED_ORIGINS);
-        let mut merged: Vec<&str> = Vec::new();
         let existing_items = existing
             .as_ref()
             .map(|(value, _)| value.as_str())
             .unwrap_or("");
-        for origin in existing_items
-            .split(',')
-            .map(str::trim)
-            .chain(input.frontend_origins.iter().map(|o| o.trim()))
-        {
-            if !origin.is_empty() && !merged.contains(&origin) {
-                merged.push(origin);
-            }
-        }
-        let value = merged.join(",");
+        let value = merge_origins(existing_items, &input.frontend_origins.join(","));
         let origin = existing.map(|(_, o)| o).unwrap_or(Origin::Entry {
             field: Field::FrontendUrl,
             line: None,

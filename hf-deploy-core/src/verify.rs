@@ -93,6 +93,7 @@ pub(crate) fn app_client(token: Option<&SecretString>) -> Result<reqwest::Client
     reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .default_headers(headers)
+        .redirect(crate::http::same_host_redirects())
         .build()
         .map_err(|source| Error::Request {
             action: "build the HTTP client for the app".into(),
@@ -295,6 +296,7 @@ pub(crate) async fn wait_healthy(
         Some(client) => client.clone(),
         None => reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
+            .redirect(crate::http::same_host_redirects())
             .build()
             .map_err(|source| Error::Request {
                 action: "build the health-check client".into(),
@@ -364,8 +366,11 @@ async fn poll_once(client: &reqwest::Client, check: &HealthCheck, started: Insta
         Ok(response) => {
             let status = response.status();
             let is_html = content_type(response.headers()).contains("html");
-            let body = response.text().await.unwrap_or_default();
-            let json = serde_json::from_str::<serde_json::Value>(&body).ok();
+            // A health answer is a small JSON document: one that goes on past the cap is not.
+            let json = match crate::http::read_whole(response, crate::http::HEALTH_CAP).await {
+                Ok(body) => serde_json::from_slice::<serde_json::Value>(&body).ok(),
+                Err(_) => None,
+            };
             let answer = Answer {
                 status,
                 is_html,
@@ -528,6 +533,8 @@ fn describe_transport(error: &reqwest::Error) -> String {
         "no answer in time".into()
     } else if error.is_connect() {
         "could not connect".into()
+    } else if error.is_redirect() {
+        "a redirect off the app's host (not followed)".into()
     } else {
         // Without the URL (it is already named by the caller) and never a header.
         let mut text = error.to_string();

@@ -221,19 +221,29 @@ pub(crate) fn backoff(policy: &RetryPolicy, attempt: u32, jitter: f64) -> Durati
     full.mul_f64(0.5 + 0.5 * jitter)
 }
 
+/// The longest wait a server's number can mean: a day. A larger one (up to `u64::MAX`
+/// seconds) is read as a day, so no clock or deadline arithmetic on it can overflow; any wait
+/// past the run's deadline stops the call anyway.
+pub(crate) const LONGEST_SERVER_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The wait the server asked for: `RateLimit: "api";r=0;t=55` (only when nothing remains), else
-/// `Retry-After: <seconds>` (HTTP dates are ignored, as `huggingface_hub` does).
+/// `Retry-After: <seconds>` (HTTP dates are ignored, as `huggingface_hub` does); at most
+/// [`LONGEST_SERVER_WAIT`].
 pub(crate) fn server_wait(headers: &HeaderMap) -> Option<Duration> {
     let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     if let Some((0, reset)) = text("ratelimit").and_then(parse_ratelimit) {
-        return Some(Duration::from_secs(reset));
+        return Some(Duration::from_secs(reset).min(LONGEST_SERVER_WAIT));
     }
     text("retry-after").and_then(parse_retry_after)
 }
 
-/// `Retry-After` in whole seconds.
+/// `Retry-After` in whole seconds, at most [`LONGEST_SERVER_WAIT`].
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|secs| Duration::from_secs(secs).min(LONGEST_SERVER_WAIT))
 }
 
 /// `"api";r=<remaining>;t=<seconds until reset>` -> `(remaining, reset)`.
@@ -629,6 +639,34 @@ mod tests {
         assert_eq!(server_wait(&headers), Some(Duration::from_secs(55)));
         headers.insert("ratelimit", HeaderValue::from_static("\"api\";r=4;t=55"));
         assert_eq!(server_wait(&headers), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn a_huge_server_wait_is_read_as_a_day_and_stops_the_call() {
+        let huge = u64::MAX.to_string();
+        assert_eq!(parse_retry_after(&huge), Some(LONGEST_SERVER_WAIT));
+        let mut headers = HeaderMap::new();
+        let ratelimit = format!("\"api\";r=0;t={huge}");
+        headers.insert("ratelimit", HeaderValue::from_str(&ratelimit).unwrap());
+        let wait = server_wait(&headers).expect("a wait");
+        assert_eq!(wait, LONGEST_SERVER_WAIT);
+        // The clock arithmetic a caller does on it stays in range.
+        assert!(std::time::SystemTime::now().checked_add(wait).is_some());
+        assert!(Instant::now().checked_add(wait).is_some());
+        let outcome = Outcome::Transient {
+            status: 429,
+            server_wait: Some(wait),
+        };
+        assert_eq!(
+            decide(
+                &RetryPolicy::hub(),
+                Idempotency::Idempotent,
+                1,
+                outcome,
+                1.0
+            ),
+            None
+        );
     }
 
     #[tokio::test]

@@ -174,6 +174,19 @@ impl Emulator {
         self.hub.space(ns, name).map(|s| s.repo_dir.clone())
     }
 
+    /// The value of Space `id`'s secret `key`, as its app sees it in its environment (the API
+    /// never shows it): for a test of what a deploy wrote.
+    pub fn secret_value(&self, id: &str, key: &str) -> Option<String> {
+        let (ns, name) = id.split_once('/')?;
+        let space = self.hub.space(ns, name)?;
+        let state = space.lock();
+        state
+            .secrets
+            .iter()
+            .find(|entry| entry.key == key)
+            .map(|entry| entry.value.clone())
+    }
+
     /// The current runtime stage of Space `id`, if it exists.
     pub fn space_stage(&self, id: &str) -> Option<String> {
         let (ns, name) = id.split_once('/')?;

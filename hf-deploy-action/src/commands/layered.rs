@@ -110,6 +110,10 @@ pub(crate) fn deploy_inputs(args: &DeployArgs) -> anyhow::Result<Layered> {
         &source,
         &mut from_file,
     )?;
+    // A bare `--secret KEY` reads `KEY` from the environment: refused when it is not text.
+    for key in args.secrets.iter().filter(|arg| !arg.contains('=')) {
+        env::lookup(key.trim())?;
+    }
     let mut raw = flags(args, space, source);
     let mut endpoint = env::configured_endpoint();
     if let Some((file, entry)) = chosen {
@@ -148,7 +152,7 @@ fn flags(args: &DeployArgs, space: String, source: PathBuf) -> RawInputs {
             secrets: args
                 .secrets
                 .iter()
-                .map(|arg| RawEntry::arg(arg, &env::lookup))
+                .map(|arg| RawEntry::arg(arg, &|key| env::lookup(key).ok().flatten()))
                 .collect(),
             secrets_file: args.secrets_file.clone(),
             variables: args
@@ -366,7 +370,7 @@ fn under_flags_settings(
 /// A secret the file names, with its value from the environment variable of that name; checked
 /// here, by the library's rules, so that a missing or bad value points at the name in the file.
 fn secret_from_env(file: &ConfigFile, name: &str, at: Location) -> anyhow::Result<RawEntry> {
-    let value = env::lookup(name).filter(|value| !value.is_empty());
+    let value = env::lookup(name)?.filter(|value| !value.is_empty());
     if value.is_none() {
         return Err(usage(ConfigError::new(
             &file.shown,

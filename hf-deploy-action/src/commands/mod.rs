@@ -29,6 +29,7 @@ use crate::ui::{Ui, UsageError};
 pub(crate) async fn run(command: Command, ui: &Ui) -> anyhow::Result<ExitCode> {
     // The action takes its token from an input, never from a file.
     let stored_token = !matches!(command, Command::Action);
+    crate::env::check_text()?;
     let result = match command {
         Command::Scaffold(args) => signal::or_interrupted(scaffold::run(args, ui), ui).await,
         Command::Deploy(args) => deploy::run(*args, ui).await,

@@ -123,7 +123,9 @@ async fn create_request(options: &DeployOptions) -> Result<CreateSpace> {
         options,
         "fingerprint the secrets",
         |(key, value)| {
-            let description = Description::default().with_value(&value);
+            let (key, value, description) =
+                super::settings::with_origins_kept(&key, &value, Description::default());
+            let description = description.with_value(&value);
             (key, value, Some(description))
         },
     )

@@ -36,7 +36,7 @@ pub(super) async fn plan(
     if !settings.listed {
         report.warnings.push(RemoteText::new("this Hub does not list the secrets of a Space, so hf-deploy cannot tell which changed: a deploy would write them all", client.redactor()));
     }
-    report.secrets_set = settings.secrets.into_iter().map(|(key, _)| key).collect();
+    report.secrets_set = settings.secrets.into_iter().map(|(key, ..)| key).collect();
     report.secrets_unchanged = settings.secrets_unchanged;
     report.variables_set = settings.variables;
     report.variables_unchanged = settings.variables_unchanged;
@@ -104,8 +104,8 @@ async fn read_settings(client: &HubClient, options: &DeployOptions) -> Result<Se
                 secrets: options
                     .settings
                     .secrets
-                    .keys()
-                    .map(|k| (k.clone(), String::new()))
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.clone(), String::new()))
                     .collect(),
                 secrets_unchanged: Vec::new(),
                 variables: differ,

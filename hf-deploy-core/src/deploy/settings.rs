@@ -9,14 +9,16 @@ use crate::hub::HubClient;
 use crate::inputs::DeployOptions;
 use crate::report::DeployReport;
 use crate::secret::SecretString;
+use crate::settings::{ALLOWED_ORIGINS, merge_origins};
 use crate::untrusted::RemoteText;
 
 use super::{Event, Progress};
 
 /// What the secrets and variables of an existing Space need: which to write, which are in place.
 pub(super) struct SettingsPlan {
-    /// Secrets to write, with the description to write them with.
-    pub(super) secrets: Vec<(String, String)>,
+    /// Secrets to write: key, value (for `ALLOWED_ORIGINS`, merged with the origins the Space
+    /// had) and the description to write them with.
+    pub(super) secrets: Vec<(String, SecretString, String)>,
     /// Secrets in place with this value.
     pub(super) secrets_unchanged: Vec<String>,
     /// Variables to write.
@@ -62,7 +64,7 @@ pub(super) async fn plan_settings(
                 .and_then(|listed| listed.get(key))
                 .map(|info| Description::parse(info.description.as_deref()))
                 .unwrap_or_default();
-            (key.clone(), value.clone(), description)
+            with_origins_kept(key, value, description)
         })
         .collect();
     let compared = each_blocking(
@@ -71,10 +73,10 @@ pub(super) async fn plan_settings(
         "compare secret fingerprints",
         |(key, value, description)| {
             if description.matches(&value) {
-                (key, None)
+                (key, value, None)
             } else {
                 let text = description.with_value(&value);
-                (key, Some(text))
+                (key, value, Some(text))
             }
         },
     )
@@ -86,9 +88,9 @@ pub(super) async fn plan_settings(
         variables_unchanged: Vec::new(),
         listed: listed.is_some(),
     };
-    for (key, write) in compared {
+    for (key, value, write) in compared {
         match write {
-            Some(description) => plan.secrets.push((key, description)),
+            Some(description) => plan.secrets.push((key, value, description)),
             None => plan.secrets_unchanged.push(key),
         }
     }
@@ -100,6 +102,22 @@ pub(super) async fn plan_settings(
         }
     }
     Ok(plan)
+}
+
+/// `ALLOWED_ORIGINS` is merged with the origins the Space had (its description's
+/// [`ORIGINS_MARK`](crate::fingerprint::ORIGINS_MARK) line, written by the last deploy), never
+/// replaced, and its description says the merged list; other secrets pass as they are.
+pub(super) fn with_origins_kept(
+    key: &str,
+    value: &SecretString,
+    description: Description,
+) -> (String, SecretString, Description) {
+    if key != ALLOWED_ORIGINS {
+        return (key.to_string(), value.clone(), description);
+    }
+    let merged = merge_origins(description.origins().unwrap_or(""), value.expose());
+    let description = description.with_origins(&merged);
+    (key.to_string(), SecretString::new(merged), description)
 }
 
 /// `work` on every item, each on tokio's blocking pool and all at once: Argon2id is slow on
@@ -149,11 +167,9 @@ pub(super) async fn apply_settings(
         progress.event(Event::Warning(&warning));
         report.warnings.push(warning);
     }
-    for (key, description) in &plan.secrets {
-        if let Some(value) = options.settings.secrets.get(key) {
-            client.set_secret(id, key, value, Some(description)).await?;
-            report.secrets_set.push(key.clone());
-        }
+    for (key, value, description) in &plan.secrets {
+        client.set_secret(id, key, value, Some(description)).await?;
+        report.secrets_set.push(key.clone());
     }
     report.secrets_unchanged = plan.secrets_unchanged;
     for key in &plan.variables {

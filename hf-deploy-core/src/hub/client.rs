@@ -242,6 +242,7 @@ impl HubClientBuilder {
             .user_agent(user_agent.clone())
             .connect_timeout(timeout)
             .read_timeout(timeout.max(STREAM_READ_TIMEOUT))
+            .redirect(crate::http::same_host_redirects())
             .build()
             .map_err(|source| Error::Request {
                 action: "set up the HTTP client".into(),
@@ -378,7 +379,11 @@ impl HubClient {
     }
 
     pub(super) fn tell_wait(&self, action: &str, wait: Duration) {
-        let until = SystemTime::now() + wait;
+        // A wait is bounded by the policy before it is told, but a clock near its end must
+        // not panic either.
+        let until = SystemTime::now()
+            .checked_add(wait)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         for watcher in self.watchers().iter() {
             let _ = watcher.sender.send(ServerWait {
                 action: action.to_string(),

@@ -177,7 +177,7 @@ pub(crate) fn map_http_error(
             Error::RateLimited {
                 action,
                 retry_after,
-                reset_at: retry_after.map(|wait| SystemTime::now() + wait),
+                reset_at: retry_after.and_then(|wait| SystemTime::now().checked_add(wait)),
                 context,
             }
         }

@@ -40,6 +40,7 @@ pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 #[derive(Deserialize)]
 struct Answer {
     access_token: String,
+    /// Any JSON: a number is clamped, anything else means the Hub's hour.
     #[serde(default)]
     expires_in: Option<serde_json::Value>,
 }
@@ -107,6 +108,7 @@ pub(crate) async fn exchange_with(
         shown: &url,
         user_agent,
         timeout: Duration::from_secs(30),
+        redirect: crate::http::same_host_redirects(),
     };
     let reply = sender.send(|http| http.post(&url).json(&body)).await?;
     if (200..300).contains(&reply.status) {
@@ -174,6 +176,7 @@ pub(crate) async fn fetch_id_token_with(
         shown: &shown,
         user_agent,
         timeout,
+        redirect: reqwest::redirect::Policy::none(),
     };
     let reply = sender
         .send(|http| {
@@ -219,12 +222,15 @@ struct Sender<'a> {
     shown: &'a str,
     user_agent: &'a str,
     timeout: Duration,
+    /// Which redirects are followed: none for the runner (its request token goes to its
+    /// endpoint only), the same host for the Hub.
+    redirect: reqwest::redirect::Policy,
 }
 
 impl Sender<'_> {
     /// Send the request `build` makes: the complete answer, or the transport failure.
     async fn send(
-        &self,
+        self,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Reply> {
         let request_error = |source: reqwest::Error| Error::Request {
@@ -235,6 +241,7 @@ impl Sender<'_> {
         let http = reqwest::Client::builder()
             .user_agent(self.user_agent)
             .timeout(self.timeout)
+            .redirect(self.redirect)
             .build()
             .map_err(request_error)?;
         let (reply, _attempts) = wait::run(
@@ -252,8 +259,11 @@ async fn send(request: reqwest::RequestBuilder) -> std::result::Result<Reply, re
     let response = request.send().await?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    // A body cut by a reset is a transport failure, tried again.
-    let text = response.text().await?;
+    // A token answer is a few hundred bytes, an error a line: either fits the error cap. A body
+    // cut by a reset is a transport failure, tried again.
+    let text = crate::http::read_capped(response, crate::http::ERROR_BODY_CAP)
+        .await?
+        .text();
     Ok(Reply {
         status,
         headers,
@@ -265,6 +275,7 @@ async fn send(request: reqwest::RequestBuilder) -> std::result::Result<Reply, re
 /// failures; never another 4xx.
 fn classify(reply: &std::result::Result<Reply, reqwest::Error>) -> Outcome {
     match reply {
+        Err(error) if error.is_redirect() => Outcome::Final,
         Err(error) => Outcome::Transport {
             connect: error.is_connect(),
         },

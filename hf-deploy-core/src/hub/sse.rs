@@ -1,23 +1,36 @@
 //! An incremental Server-Sent Events parser, and the Space log events carried in it.
 //!
 //! Bytes arrive in arbitrary chunks: a line, a CRLF pair or a UTF-8 character may be split across
-//! two of them. The parser keeps the unfinished line and the unfinished event between calls.
+//! two of them. The parser keeps the unfinished line and the unfinished event between calls, each
+//! at most [`MAX_LINE`] bytes: a line that never ends costs 64 KiB, not all the memory there is;
+//! what goes past is dropped and the event marked `cut` (its log line ends with [`CUT_MARK`]).
 
 use serde::Deserialize;
+
+/// Most bytes kept of one line, and of one event's data: 64 KiB.
+pub(crate) const MAX_LINE: usize = 64 * 1024;
+/// What ends a log line that was cut at [`MAX_LINE`].
+pub(crate) const CUT_MARK: &str = " … [cut: a log line longer than 64 KiB]";
 
 /// One dispatched event: the `data:` lines joined with `\n`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SseEvent {
     /// The `event:` field, when given.
     pub(crate) event: Option<String>,
-    /// The data lines, joined with `\n`.
+    /// The data lines, joined with `\n`, at most [`MAX_LINE`] bytes.
     pub(crate) data: String,
+    /// A line or the data went on past [`MAX_LINE`]: the rest was dropped.
+    pub(crate) cut: bool,
 }
 
 /// Feed it chunks with [`SseParser::push`]; call [`SseParser::finish`] at end of stream.
 #[derive(Debug, Default)]
 pub(crate) struct SseParser {
     line: Vec<u8>,
+    /// The line went on past [`MAX_LINE`].
+    line_cut: bool,
+    /// The event being read lost a piece.
+    event_cut: bool,
     after_cr: bool,
     started: bool,
     data: Option<String>,
@@ -41,7 +54,8 @@ impl SseParser {
                     self.end_line(&mut events);
                 }
                 b'\n' => self.end_line(&mut events),
-                _ => self.line.push(byte),
+                _ if self.line.len() < MAX_LINE => self.line.push(byte),
+                _ => self.line_cut = true,
             }
         }
         events
@@ -60,6 +74,7 @@ impl SseParser {
 
     fn end_line(&mut self, events: &mut Vec<SseEvent>) {
         let mut bytes = std::mem::take(&mut self.line);
+        let cut = std::mem::take(&mut self.line_cut);
         if !self.started {
             self.started = true;
             if bytes.starts_with(b"\xEF\xBB\xBF") {
@@ -79,13 +94,21 @@ impl SseParser {
             None => (line.as_ref(), ""),
         };
         match field {
-            "data" => match &mut self.data {
-                Some(data) => {
-                    data.push('\n');
-                    data.push_str(value);
+            "data" => {
+                self.event_cut |= cut;
+                match &mut self.data {
+                    Some(data) if data.len() < MAX_LINE => {
+                        data.push('\n');
+                        self.event_cut |= push_capped(data, value);
+                    }
+                    Some(_) => self.event_cut = true,
+                    None => {
+                        let mut data = String::new();
+                        self.event_cut |= push_capped(&mut data, value);
+                        self.data = Some(data);
+                    }
                 }
-                None => self.data = Some(value.to_string()),
-            },
+            }
             "event" => self.event = Some(value.to_string()),
             _ => {}
         }
@@ -93,10 +116,27 @@ impl SseParser {
 
     fn dispatch(&mut self, events: &mut Vec<SseEvent>) {
         let event = self.event.take();
+        let cut = std::mem::take(&mut self.event_cut);
         if let Some(data) = self.data.take() {
-            events.push(SseEvent { event, data });
+            events.push(SseEvent { event, data, cut });
         }
     }
+}
+
+/// Append as much of `value` to `data` as [`MAX_LINE`] leaves room for (on a character
+/// boundary); true when something was left out.
+fn push_capped(data: &mut String, value: &str) -> bool {
+    let room = MAX_LINE.saturating_sub(data.len());
+    if value.len() <= room {
+        data.push_str(value);
+        return false;
+    }
+    let mut end = room;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    data.push_str(&value[..end]);
+    true
 }
 
 /// The JSON in one Space log event: `{"data": "<text>", "timestamp": "<ISO-8601>"}`.
@@ -128,6 +168,12 @@ pub(crate) fn parse_log_event(event: &SseEvent) -> Result<LogEvent, String> {
     if !data.starts_with('{') {
         return Ok(LogEvent::KeepAlive);
     }
+    if event.cut {
+        return Ok(LogEvent::Line {
+            text: format!("{}{CUT_MARK}", cut_line_text(data)),
+            timestamp: None,
+        });
+    }
     let raw: RawLogEvent = serde_json::from_str(data)
         .map_err(|e| format!("a log event is not `{{\"data\": ..}}`: {e}"))?;
     let text = raw.data.strip_suffix('\n').unwrap_or(&raw.data);
@@ -136,6 +182,47 @@ pub(crate) fn parse_log_event(event: &SseEvent) -> Result<LogEvent, String> {
         text: text.to_string(),
         timestamp: raw.timestamp,
     })
+}
+
+/// What can be read of the `data` string of a log event cut in the middle: the characters
+/// of its JSON string up to the cut (an escape the cut broke left out); empty when the cut
+/// fell before it.
+fn cut_line_text(json: &str) -> String {
+    let Some(at) = json.find("\"data\"") else {
+        return String::new();
+    };
+    let rest = json[at + 6..].trim_start();
+    let Some(rest) = rest.strip_prefix(':').map(str::trim_start) else {
+        return String::new();
+    };
+    let Some(body) = rest.strip_prefix('"') else {
+        return String::new();
+    };
+    // The string ends at its first unescaped quote, or at the cut.
+    let mut end = body.len();
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => {
+                end = i;
+                break;
+            }
+            _ => {}
+        }
+    }
+    let mut body = &body[..end];
+    // A `\uXXXX` escape is the longest a cut can break: drop up to 6 characters until it reads.
+    for _ in 0..=6 {
+        if let Ok(text) = serde_json::from_str::<String>(&format!("\"{body}\"")) {
+            return text;
+        }
+        let mut chars = body.chars();
+        chars.next_back();
+        body = chars.as_str();
+    }
+    String::new()
 }
 
 #[cfg(test)]
@@ -165,6 +252,7 @@ mod tests {
         let event = |event: Option<&str>, data: &str| SseEvent {
             event: event.map(str::to_string),
             data: data.to_string(),
+            cut: false,
         };
         vec![
             event(
@@ -228,7 +316,8 @@ mod tests {
             parser.finish(),
             [SseEvent {
                 event: None,
-                data: "tail".into()
+                data: "tail".into(),
+                cut: false,
             }]
         );
         assert!(parser.finish().is_empty());
@@ -250,11 +339,67 @@ mod tests {
         let broken = SseEvent {
             event: None,
             data: "{\"nope\":1}".into(),
+            cut: false,
         };
         let error = parse_log_event(&broken).expect_err("not a log event");
         assert!(
             error.starts_with("a log event is not `{\"data\": ..}`: missing field `data`"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_line_without_end_keeps_64_kib_and_is_marked_cut() {
+        let mut parser = SseParser::default();
+        assert!(parser.push(b"data: {\"data\":\"").is_empty());
+        let chunk = "é".repeat(4096).into_bytes();
+        for _ in 0..200 {
+            assert!(parser.push(&chunk).is_empty());
+            assert!(parser.line.len() <= MAX_LINE, "the line is held at the cap");
+        }
+        let events = parser.push(b"\\u00e9\",\"timestamp\":\"2025-03-07T12:30:00Z\"}\n\n");
+        assert_eq!(events.len(), 1);
+        assert!(events[0].cut);
+        assert!(events[0].data.len() <= MAX_LINE);
+        let Ok(LogEvent::Line { text, timestamp }) = parse_log_event(&events[0]) else {
+            panic!("a cut line is still a line");
+        };
+        assert!(text.starts_with("ééé"), "{}", &text[..20]);
+        assert!(text.ends_with(CUT_MARK), "{}", &text[text.len() - 60..]);
+        assert!(text.len() <= MAX_LINE + CUT_MARK.len());
+        assert_eq!(timestamp, None);
+        // The next line is read whole again.
+        let next = parser.push(b"data: {\"data\":\"ok\"}\n\n");
+        assert_eq!(
+            parse_log_event(&next[0]),
+            Ok(LogEvent::Line {
+                text: "ok".into(),
+                timestamp: None
+            })
+        );
+    }
+
+    #[test]
+    fn endless_data_lines_of_one_event_stay_under_the_cap() {
+        let mut parser = SseParser::default();
+        let line = format!("data: {}\n", "x".repeat(1000));
+        for _ in 0..1000 {
+            assert!(parser.push(line.as_bytes()).is_empty());
+        }
+        let data = parser.data.as_ref().expect("data");
+        assert!(data.len() <= MAX_LINE, "{}", data.len());
+        let events = parser.push(b"\n");
+        assert!(events[0].cut);
+    }
+
+    #[test]
+    fn a_cut_line_reads_what_its_json_string_holds() {
+        assert_eq!(cut_line_text("{\"data\": \"abc\\u00"), "abc");
+        assert_eq!(
+            cut_line_text("{\"data\":\"a\\nb\",\"timestamp\":\"20"),
+            "a\nb"
+        );
+        assert_eq!(cut_line_text("{\"timestamp\":\"2025"), "");
+        assert_eq!(cut_line_text("{\"data\":\"x\\"), "x");
     }
 }

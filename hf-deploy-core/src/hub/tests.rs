@@ -1886,3 +1886,67 @@ async fn a_client_always_redacts_its_token() {
     let context = error.http_context().expect("context").to_string();
     assert!(context.contains("token *** may not"), "{context}");
 }
+
+#[tokio::test]
+async fn a_stalled_answer_ends_with_a_timeout_naming_the_call() {
+    // Headers and the start of the JSON, then silence for good.
+    let hub = FakeHub::start(|_, _| Reply {
+        status: 200,
+        headers: vec![("content-type", "application/json".into())],
+        body: ReplyBody::Chunks {
+            chunks: vec![(Duration::ZERO, "{\"id\":".into())],
+            end: End::HoldOpen,
+        },
+    })
+    .await;
+    let client = hub
+        .builder()
+        .max_attempts(1)
+        .timeout(Duration::from_millis(500))
+        .build()
+        .expect("client");
+    let started = std::time::Instant::now();
+    let error = client.runtime(&space()).await.expect_err("stalled");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let Error::Request { action, source, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert!(source.is_timeout(), "{source:?}");
+    assert_eq!(action, "read the runtime of Space `user/tmp_test_space`");
+}
+
+#[tokio::test]
+async fn an_endless_error_body_is_read_up_to_64_kib() {
+    let chunk = "e".repeat(16 * 1024);
+    let hub = FakeHub::start(move |_, _| Reply {
+        status: 400,
+        headers: vec![("content-type", "text/plain".into())],
+        body: ReplyBody::Chunks {
+            chunks: vec![(Duration::ZERO, chunk.clone()); 10_000],
+            end: End::HoldOpen,
+        },
+    })
+    .await;
+    let client = hub.builder().max_attempts(1).build().expect("client");
+    let started = std::time::Instant::now();
+    let error = client.runtime(&space()).await.expect_err("refused");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let message = error
+        .http_context()
+        .and_then(|context| context.server_message.as_ref())
+        .map(|message| message.as_data().to_string())
+        .unwrap_or_default();
+    assert!(
+        message.len() <= crate::http::ERROR_BODY_CAP + 4,
+        "{}",
+        message.len()
+    );
+}

@@ -1,7 +1,7 @@
 //! How a call goes to the Hub: one [`Call`] value per request, sent with retries through
 //! [`wait::run_observed`] (transient statuses, resets, a create-side conflict in progress, the
-//! waits the Hub asks for), the token in a sensitive header; an error status read whole and
-//! turned into an [`Error`] by `errors`.
+//! waits the Hub asks for), the token in a sensitive header; an error status read up to 64 KiB
+//! and turned into an [`Error`] by `errors`; a JSON answer read up to 16 MiB (`crate::http`).
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, Response};
@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::client::HubClient;
 use super::errors::{is_conflicting_operation, map_http_error};
 use crate::error::{Error, Result};
+use crate::http::{self, BodyError};
 use crate::secret::SecretString;
 use crate::space::SpaceId;
 use crate::untrusted::RemoteText;
@@ -43,7 +44,7 @@ pub(crate) enum CallKind {
     Write,
 }
 
-/// A non-2xx answer, read in full.
+/// A non-2xx answer, its body read up to [`http::ERROR_BODY_CAP`].
 #[derive(Debug, Clone)]
 pub(crate) struct Failed {
     pub(crate) status: u16,
@@ -107,6 +108,8 @@ impl HubClient {
             |_| self.attempt(call, &url, token.as_ref()),
             |attempt| match attempt {
                 Attempt::Success(_) => Outcome::Final,
+                // A refused redirect is refused again: no second try.
+                Attempt::Transport(error) if error.is_redirect() => Outcome::Final,
                 Attempt::Transport(error) => Outcome::Transport {
                     connect: error.is_connect(),
                 },
@@ -172,7 +175,7 @@ impl HubClient {
             Ok(response) => {
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
-                let body = response.text().await.unwrap_or_default();
+                let body = http::error_text(response).await;
                 Attempt::Failed(Failed {
                     status,
                     headers,
@@ -203,12 +206,22 @@ impl HubClient {
         response: Response,
     ) -> Result<T> {
         let url = self.url(call);
-        let text = response.text().await.map_err(|source| Error::Request {
-            action: call.action.clone(),
-            url: url.clone(),
-            source: source.without_url(),
-        })?;
-        serde_json::from_str(&text).map_err(|error| Error::MalformedResponse {
+        let bytes =
+            http::read_whole(response, http::JSON_CAP)
+                .await
+                .map_err(|error| match error {
+                    BodyError::Transport(source) => Error::Request {
+                        action: call.action.clone(),
+                        url: url.clone(),
+                        source: source.without_url(),
+                    },
+                    BodyError::TooLarge(cap) => Error::MalformedResponse {
+                        action: call.action.clone(),
+                        url: url.clone(),
+                        detail: RemoteText::unredacted(&BodyError::too_large(cap)),
+                    },
+                })?;
+        serde_json::from_slice(&bytes).map_err(|error| Error::MalformedResponse {
             action: call.action.clone(),
             url,
             detail: RemoteText::new(&format!("the JSON does not fit ({error})"), &self.redactor),

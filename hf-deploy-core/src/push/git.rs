@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use git2::{
     AutotagOption, Cred, CredentialType, ErrorCode, FetchOptions, ObjectType, Oid, PushOptions,
-    RemoteCallbacks, Repository, Signature, TreeWalkMode, TreeWalkResult,
+    RemoteCallbacks, RemoteRedirect, Repository, Signature, TreeWalkMode, TreeWalkResult,
 };
 
 use super::attributes::{self, Attributes, LfsReason, MAX_PLAIN_SIZE, PathPattern};
@@ -282,6 +282,8 @@ impl PushSession {
             if let Some(header) = &header {
                 options.custom_headers(&[header.as_str()]);
             }
+            // The token rides in a header libgit2 would send to wherever a redirect points.
+            options.follow_redirects(RemoteRedirect::None);
             options.download_tags(AutotagOption::None);
             options.update_fetchhead(false);
             if shallow && !self.is_local() {
@@ -555,6 +557,7 @@ impl PushSession {
             // The pack's delta search on every core (0: as many threads as CPUs); libgit2
             // uses one thread unless told.
             options.packbuilder_parallelism(0);
+            options.follow_redirects(RemoteRedirect::None);
             let header = self.auth_header();
             if let Some(header) = &header {
                 options.custom_headers(&[header.as_str()]);

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::content::{self, FileContent, STREAM_CHUNK};
 use crate::error::{Error, HttpContext, Result};
 use crate::field::Field;
+use crate::http::BodyError;
 use crate::secret::SecretString;
 use crate::untrusted::RemoteText;
 use crate::wait::{self, Idempotency, RetryPolicy};
@@ -118,6 +119,10 @@ pub(crate) fn batch_url(remote_url: &str) -> String {
     let base = base.strip_suffix(".git").unwrap_or(base);
     format!("{base}.git/info/lfs/objects/batch")
 }
+
+/// Time limit of a whole Git LFS API call (batch, verify, multipart completion), its JSON
+/// answer included; transfers have none but the client's limit on silence.
+const API_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// `Basic base64(hf_user:token)`.
 fn basic_auth(token: &SecretString) -> Result<HeaderValue> {
@@ -246,6 +251,7 @@ pub(crate) async fn upload(
         // `Content-Type` goes first: `.json` sets `application/json` only when none is set.
         let mut request = client
             .post(batch_url)
+            .timeout(API_TIMEOUT)
             .header(ACCEPT, LFS_MEDIA_TYPE)
             .header(CONTENT_TYPE, LFS_MEDIA_TYPE)
             .json(&body);
@@ -366,6 +372,7 @@ async fn upload_one(
         let action = format!("verify the Git LFS upload of `{path}`");
         let mut request = client
             .post(&verify.href)
+            .timeout(API_TIMEOUT)
             .headers(action_headers(&verify.header, &verify.href, &action)?)
             .header(ACCEPT, LFS_MEDIA_TYPE)
             .header(CONTENT_TYPE, LFS_MEDIA_TYPE)
@@ -373,7 +380,9 @@ async fn upload_one(
                 oid: &object.oid,
                 size: object.size,
             });
-        if let Some(auth) = auth {
+        // The token goes to the Hub's own host only: a `verify` address elsewhere gets the
+        // headers the batch answer gave for it, and nothing else.
+        if let Some(auth) = auth.filter(|_| crate::http::same_origin_str(batch_url, &verify.href)) {
             request = request.header(AUTHORIZATION, auth.clone());
         }
         send(request, "POST", &verify.href, &action, retry).await?;
@@ -448,6 +457,7 @@ async fn upload_multipart(
     }
     let request = client
         .post(&upload.href)
+        .timeout(API_TIMEOUT)
         .header(ACCEPT, LFS_MEDIA_TYPE)
         .header(CONTENT_TYPE, LFS_MEDIA_TYPE)
         .json(&Completion {
@@ -615,7 +625,7 @@ async fn status_error(
     let request_id = header("x-request-id").or_else(|| header("x-amzn-trace-id"));
     let error_code = header("x-error-code");
     let header_message = header("x-error-message");
-    let body = response.text().await.unwrap_or_default();
+    let body = crate::http::error_text(response).await;
     let body_message = serde_json::from_str::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| {
@@ -662,12 +672,21 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     url: &str,
     action: &str,
 ) -> Result<T> {
-    let text = response.text().await.map_err(|source| Error::Request {
-        action: action.to_string(),
-        url: redact(url),
-        source: source.without_url(),
-    })?;
-    serde_json::from_str(&text).map_err(|e| Error::MalformedResponse {
+    let text = crate::http::read_whole(response, crate::http::JSON_CAP)
+        .await
+        .map_err(|error| match error {
+            BodyError::Transport(source) => Error::Request {
+                action: action.to_string(),
+                url: redact(url),
+                source: source.without_url(),
+            },
+            BodyError::TooLarge(cap) => Error::MalformedResponse {
+                action: action.to_string(),
+                url: redact(url),
+                detail: RemoteText::unredacted(&BodyError::too_large(cap)),
+            },
+        })?;
+    serde_json::from_slice(&text).map_err(|e| Error::MalformedResponse {
         action: action.to_string(),
         url: redact(url),
         detail: RemoteText::unredacted(&format!("not a Git LFS batch answer ({e})")),

@@ -118,6 +118,12 @@ pub(crate) struct PushOutcome {
     pub attempts: u32,
 }
 
+/// Longest wait for a connection to git or Git LFS storage.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Longest silence of git or Git LFS storage once connected (an answer that stalls ends the
+/// push with a timeout naming the call instead of hanging it).
+const SILENCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Push `request`: fetch, plan, upload LFS objects, commit and push, retrying races.
 ///
 /// The git work runs on tokio's blocking pool; LFS uploads use reqwest on the caller's runtime.
@@ -158,8 +164,13 @@ async fn push_with_hook(
     let handle = tokio::runtime::Handle::current();
     let task = tokio::task::spawn_blocking(move || {
         let batch_url = lfs::batch_url(&request.remote_url);
+        // No time limit on a whole request (an upload may take long), but on each silence;
+        // redirects only on the Hub's host (the token rides along).
         let client = reqwest::Client::builder()
             .user_agent(concat!("hf-deploy/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(SILENCE_TIMEOUT)
+            .redirect(crate::http::same_host_redirects())
             .build()
             .map_err(|source| Error::Request {
                 action: "set up the HTTP client for git and Git LFS".into(),

@@ -27,6 +27,12 @@ use std::io::Write;
 
 use git2::{Oid, Repository};
 
+/// Most bytes of a ref advertisement read (a Space has a handful of refs): 4 MiB; a longer
+/// one gives way to libgit2's fetch.
+const ADVERTISEMENT_CAP: usize = 4 * 1024 * 1024;
+/// Most shallow lines believed: a depth-1 fetch of one branch draws one, a merge a few.
+const MAX_SHALLOW: usize = 1024;
+
 /// What a fetch found: the head of `main` and the shallow boundary the server drew.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Fetched {
@@ -105,7 +111,12 @@ async fn advertised_main(
     }
     let response = request.send().await.map_err(|e| format!("send: {e}"))?;
     expect(&response, "application/x-git-upload-pack-advertisement")?;
-    let body = response.bytes().await.map_err(|e| format!("read: {e}"))?;
+    let body = crate::http::read_whole(response, ADVERTISEMENT_CAP)
+        .await
+        .map_err(|e| match e {
+            crate::http::BodyError::Transport(e) => format!("read: {e}"),
+            crate::http::BodyError::TooLarge(cap) => crate::http::BodyError::too_large(cap),
+        })?;
     let mut rest = &body[..];
     let mut main = None;
     let mut sections = 0;
@@ -232,6 +243,9 @@ impl Response {
                 (Section::Shallow, Packet::Data(line)) => {
                     let line = String::from_utf8_lossy(line);
                     match line.trim_end().split_once(' ') {
+                        Some(("shallow", _)) if self.shallow.len() >= MAX_SHALLOW => {
+                            return Err("more shallow lines than a depth-1 fetch has".into());
+                        }
                         Some(("shallow", sha)) => self
                             .shallow
                             .push(Oid::from_str(sha).map_err(|e| e.to_string())?),

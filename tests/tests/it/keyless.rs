@@ -15,10 +15,10 @@ use hf_hub_emulator::{
     StageDelays, TrustedPublisher, issue_github_oidc_token,
 };
 
-const SPACE: &str = "local/keyless-app";
-const REPOSITORY: &str = "Codertocat/Hello-World";
+pub(crate) const SPACE: &str = "local/keyless-app";
+pub(crate) const REPOSITORY: &str = "Codertocat/Hello-World";
 
-async fn emulator() -> Emulator {
+pub(crate) async fn emulator() -> Emulator {
     emulator_building(StageDelays::default().building).await
 }
 
@@ -40,7 +40,7 @@ async fn emulator_building(building: Duration) -> Emulator {
 }
 
 /// Create the Space once with a personal token (a scoped token cannot), and trust `publisher`.
-async fn create_space(emulator: &Emulator, publisher: TrustedPublisher) {
+pub(crate) async fn create_space(emulator: &Emulator, publisher: TrustedPublisher) {
     let answer = reqwest::Client::new()
         .post(format!("{}/api/repos/create", emulator.url()))
         .bearer_auth(DEFAULT_WRITE_TOKEN)
@@ -52,7 +52,7 @@ async fn create_space(emulator: &Emulator, publisher: TrustedPublisher) {
     emulator.add_trusted_publisher(SPACE, publisher);
 }
 
-fn publisher(workflow: Option<&str>, git_ref: Option<&str>) -> TrustedPublisher {
+pub(crate) fn publisher(workflow: Option<&str>, git_ref: Option<&str>) -> TrustedPublisher {
     TrustedPublisher {
         repository: REPOSITORY.into(),
         workflow: workflow.map(str::to_string),
@@ -60,13 +60,13 @@ fn publisher(workflow: Option<&str>, git_ref: Option<&str>) -> TrustedPublisher 
     }
 }
 
-struct Job {
+pub(crate) struct Job {
     dir: tempfile::TempDir,
     _backend: tempfile::TempDir,
 }
 
 impl Job {
-    fn new() -> Job {
+    pub(crate) fn new() -> Job {
         let backend = copy_tree(&example_backend());
         let dir = tempfile::tempdir().unwrap();
         copy_dir(backend.path(), &dir.path().join("backend"));
@@ -77,7 +77,7 @@ impl Job {
     }
 
     /// The runner's environment; `oidc` adds the id-token variables (`id-token: write`).
-    fn env(
+    pub(crate) fn env(
         &self,
         emulator: &Emulator,
         github: &FakeGitHub,

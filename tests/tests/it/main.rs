@@ -32,6 +32,7 @@ mod redeploy;
 mod rollback;
 mod round_trips;
 mod scaffold;
+mod servers;
 mod settings_2026;
 mod space_image;
 mod stages;

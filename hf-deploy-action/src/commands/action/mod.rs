@@ -51,7 +51,9 @@ pub(crate) async fn run(ui: &Ui) -> anyhow::Result<ExitCode> {
     // The runner reads stdout and stderr for workflow commands: what is shown is written for
     // the workflow log from here on.
     crate::guard::use_workflow_log();
-    let mut vars: Vec<(String, String)> = std::env::vars().collect();
+    // `std::env::vars` panics on a value that is not UTF-8: `commands::run` refused the ones
+    // read as text (exit 2, named); the rest are left out.
+    let mut vars: Vec<(String, String)> = crate::env::text_vars();
     let inputs = match mask(&vars) {
         Ok(inputs) => inputs,
         Err(error) => return annotate::fail(error, Path::new(""), ui),

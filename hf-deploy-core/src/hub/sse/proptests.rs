@@ -96,7 +96,11 @@ fn reference(bytes: &[u8]) -> Vec<SseEvent> {
     let mut dispatch = |data: &mut Option<String>, event: &mut Option<String>| {
         let name = event.take();
         if let Some(data) = data.take() {
-            events.push(SseEvent { event: name, data });
+            events.push(SseEvent {
+                event: name,
+                data,
+                cut: false,
+            });
         }
     };
     for line in lines {
@@ -288,6 +292,7 @@ fn write(blocks: &[Block], ends: &[&str], bom: bool, close_last: bool) -> (Vec<u
                 expected.push(SseEvent {
                     event: event.clone(),
                     data: data.join("\n"),
+                    cut: false,
                 });
             }
             Block::EventOnly(name) => lines.push(format!("event: {name}")),
@@ -428,7 +433,7 @@ proptest! {
             prop::sample::select(NOT_LOG_EVENTS).prop_map(str::to_string),
         ],
     ) {
-        let event = SseEvent { event: None, data: data.clone() };
+        let event = SseEvent { event: None, data: data.clone(), cut: false };
         match parse_log_event(&event) {
             Ok(LogEvent::KeepAlive) => prop_assert!(!data.trim().starts_with('{'), "{:?}", data),
             Ok(LogEvent::Line { .. }) => prop_assert!(data.trim().starts_with('{'), "{:?}", data),
