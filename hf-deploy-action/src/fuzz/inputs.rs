@@ -91,13 +91,6 @@ fn named(error: &Error) -> Option<&'static str> {
     }
 }
 
-/// A known defect of the library, not of the action's parsing: a `source` the system cannot
-/// inspect (a name too long for it, a path under a file) is an I/O error (exit 1), not a bad
-/// source. Listed in the bad-input corpus's `KNOWN_DEFECTS` too.
-fn known_defect(input: &str, error: &Error) -> bool {
-    input == "source" && matches!(error, Error::Io { .. })
-}
-
 /// Values shaped like each input, to get past the first checks, mixed with anything.
 fn value_for(input: &str) -> BoxedStrategy<String> {
     let shaped: BoxedStrategy<String> = match input {
@@ -164,7 +157,6 @@ proptest! {
     fn any_input_is_read_or_refused_naming_it((input, value) in one_input()) {
         match read(step(&[(&input, &value)])) {
             Ok(_) => {}
-            Err(error) if known_defect(&input, &error) => {}
             Err(error) => {
                 prop_assert!(error.is_usage(), "{input}={value:?}: {error}");
                 prop_assert_eq!(named(&error), Some(input.as_str()), "{}={:?}: {}", input, value, error);
@@ -183,7 +175,6 @@ proptest! {
             .collect();
         match read(step(&given)) {
             Ok(_) => {}
-            Err(error) if known_defect("source", &error) => {}
             Err(error) => {
                 prop_assert!(error.is_usage(), "{error}");
                 let name = named(&error);

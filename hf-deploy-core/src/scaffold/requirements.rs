@@ -89,7 +89,10 @@ fn requirement_name(logical: &str) -> Option<String> {
             break;
         }
     }
-    let content = content.trim();
+    // A U+FEFF starting a line is read as the BOM it becomes when the lines before it are
+    // dropped, so that filtering again changes nothing (pip refuses it mid-file; the scaffold's
+    // line check says so first).
+    let content = content.trim().trim_start_matches('\u{feff}');
     if content.is_empty() || content.starts_with('-') {
         return None;
     }

@@ -53,6 +53,17 @@ pub(super) fn source_folder(source: &Path) -> Result<PathBuf> {
                 "give the backend folder (the one holding `app/` and `requirements.txt`)",
             ));
         }
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidFilename | std::io::ErrorKind::InvalidInput
+            ) =>
+        {
+            return Err(invalid(
+                "the system refuses the path (a name in it is too long, or it holds a NUL byte)",
+                "give the backend folder (the one holding `app/` and `requirements.txt`)",
+            ));
+        }
         Err(e) => return Err(Error::io("inspect", source, e)),
     }
     std::fs::canonicalize(source).map_err(|e| Error::io("resolve", source, e))
