@@ -89,10 +89,7 @@ fn requirement_name(logical: &str) -> Option<String> {
             break;
         }
     }
-    // A U+FEFF starting a line is read as the BOM it becomes when the lines before it are
-    // dropped, so that filtering again changes nothing (pip refuses it mid-file; the scaffold's
-    // line check says so first).
-    let content = content.trim().trim_start_matches('\u{feff}');
+    let content = content.trim();
     if content.is_empty() || content.starts_with('-') {
         return None;
     }
@@ -185,7 +182,11 @@ fn logical_lines<'a>(lines: &'a [&'a str]) -> impl Iterator<Item = (usize, usize
         let start = i;
         let mut logical = String::new();
         loop {
-            let line = lines[i].trim_end_matches(PIP_LINE_BREAKS);
+            // A U+FEFF starting a line reads as the BOM it becomes once the lines before it
+            // are dropped, so that filtering again changes nothing.
+            let line = lines[i]
+                .trim_end_matches(PIP_LINE_BREAKS)
+                .trim_start_matches('\u{feff}');
             i += 1;
             let is_comment = line.trim_start().starts_with('#');
             match line.strip_suffix('\\') {
