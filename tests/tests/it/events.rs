@@ -29,7 +29,7 @@ const HEALTHY: &str = r#"{"status":"healthy","services":{"fastapi":"ok"}}"#;
 /// The workflow's `GITHUB_TOKEN`: an installation token.
 pub(crate) const GITHUB_TOKEN: &str = "ghs_eventsFakeInstallationToken000000000";
 /// A personal token (of the fake's user `alice`).
-pub(crate) const PERSONAL_TOKEN: &str = "ghp_eventsFakePersonalToken00000000000000";
+pub(crate) const PERSONAL_TOKEN: &str = concat!("ghp", "_eventsFakePersonalToken00000000000000");
 pub(crate) const SECRET: &str = "AIzaSy-events-secret-0123456789";
 /// The run id the runner names (`GITHUB_RUN_ID`).
 pub(crate) const RUN_ID: &str = "1658821493";
