@@ -15,9 +15,14 @@ fn shared_cache() -> std::path::PathBuf {
 }
 
 async fn real() -> Emulator {
+    real_with(shared_cache()).await
+}
+
+/// A stand-in whose runner builds its virtual environments in `venv_cache`.
+async fn real_with(venv_cache: std::path::PathBuf) -> Emulator {
     let config = EmulatorConfig {
         runner: Runner::Real(RealRunnerConfig {
-            venv_cache: shared_cache(),
+            venv_cache,
             ..RealRunnerConfig::default()
         }),
         ..EmulatorConfig::default()
@@ -301,14 +306,7 @@ async fn an_app_listening_elsewhere_than_app_port_never_becomes_reachable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_builds_share_one_cached_venv() {
     let cache = tempfile::tempdir().unwrap();
-    let config = EmulatorConfig {
-        runner: Runner::Real(RealRunnerConfig {
-            venv_cache: cache.path().to_path_buf(),
-            ..RealRunnerConfig::default()
-        }),
-        ..EmulatorConfig::default()
-    };
-    let emu = Emulator::start(config).await.unwrap();
+    let emu = real_with(cache.path().to_path_buf()).await;
     let files: &[(&str, &str)] = &[
         ("README.md", README),
         ("requirements.txt", "# no third-party packages\n"),
@@ -358,15 +356,7 @@ async fn concurrent_builds_share_one_cached_venv() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_factory_reboot_builds_a_fresh_venv_and_leaves_the_cache_alone() {
     let cache = tempfile::tempdir().unwrap();
-    let emu = Emulator::start(EmulatorConfig {
-        runner: Runner::Real(RealRunnerConfig {
-            venv_cache: cache.path().to_path_buf(),
-            ..RealRunnerConfig::default()
-        }),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
+    let emu = real_with(cache.path().to_path_buf()).await;
     let id = "local/factory";
     common::create_space(&emu, "factory", false).await;
     common::commit_files(
@@ -471,15 +461,7 @@ async fn a_factory_reboot_builds_a_fresh_venv_and_leaves_the_cache_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shutdown_mid_build_leaves_no_temporary_folder() {
     let cache = tempfile::tempdir().unwrap();
-    let emu = Emulator::start(EmulatorConfig {
-        runner: Runner::Real(RealRunnerConfig {
-            venv_cache: cache.path().to_path_buf(),
-            ..RealRunnerConfig::default()
-        }),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
+    let emu = real_with(cache.path().to_path_buf()).await;
     let id = "local/interrupted";
     common::create_space(&emu, "interrupted", false).await;
     common::commit_files(
