@@ -293,7 +293,9 @@ pub enum Error {
 
     /// Another writer kept moving the Space's `main`: every attempt's commit was built on a head
     /// that was no longer the head when it was pushed. Nothing was pushed over their commits.
-    #[error("another writer kept moving the Space's `main`: each of {attempts} push attempts found a newer commit there, so this run's commit was not pushed (nothing was forced over theirs)")]
+    #[error(
+        "another writer kept moving the Space's `main`: each of {attempts} push attempts found a newer commit there, so this run's commit was not pushed (nothing was forced over theirs)"
+    )]
     PushRace {
         /// Attempts made.
         attempts: u32,
