@@ -198,15 +198,20 @@ fn assert_fingerprint_of_its_value(emulator: &Emulator, space: &str) -> String {
     secret.value.clone()
 }
 
-/// Variable `key` of the Space, as the stand-in holds it.
-fn variable(emulator: &Emulator, space: &str, key: &str) -> Option<String> {
-    emulator
+/// The Space holds deploy `n`'s secret, with the fingerprint of its value, and its variable.
+fn assert_settings_of(emulator: &Emulator, space: &str, n: usize) {
+    assert_eq!(
+        assert_fingerprint_of_its_value(emulator, space),
+        secret_value(n)
+    );
+    let who = emulator
         .space_settings(space)
         .expect("the Space's settings")
         .variables
         .into_iter()
-        .find(|v| v.key == key)
-        .map(|v| v.value)
+        .find(|v| v.key == "WHO")
+        .map(|v| v.value);
+    assert_eq!(who, Some(format!("deploy-{n}")));
 }
 
 /// A lost race, as the binary reports it: exit 1, the JSON report's `error` of kind
@@ -321,14 +326,7 @@ async fn a_push_that_loses_fewer_races_than_its_retries_lands_on_top_of_the_othe
         "{authors:?}"
     );
     assert_eq!(pushes_since(&emulator, space, from), races as usize + 1);
-    assert_eq!(
-        assert_fingerprint_of_its_value(&emulator, space),
-        secret_value(1)
-    );
-    assert_eq!(
-        variable(&emulator, space, "WHO").as_deref(),
-        Some("deploy-1")
-    );
+    assert_settings_of(&emulator, space, 1);
     emulator.shutdown().await;
 }
 
@@ -362,10 +360,7 @@ async fn a_push_that_loses_every_race_reports_a_clear_conflict_and_a_rerun_conve
     // The settings were written before the push (its build must see them): each with the
     // fingerprint of its value, and the report says they came without the tree.
     let report = lost.json();
-    assert_eq!(
-        assert_fingerprint_of_its_value(&emulator, space),
-        secret_value(1)
-    );
+    assert_settings_of(&emulator, space, 1);
     assert_eq!(
         report["secrets_set"],
         serde_json::json!(["API_KEY"]),
@@ -393,14 +388,7 @@ async fn a_push_that_loses_every_race_reports_a_clear_conflict_and_a_rerun_conve
     assert_eq!(authors_since(&dir, &seed_head)[0], "hf-deploy");
     assert_eq!(report["secrets_set"], serde_json::json!([]), "{report}");
     assert_eq!(report["variables_set"], serde_json::json!([]), "{report}");
-    assert_eq!(
-        assert_fingerprint_of_its_value(&emulator, space),
-        secret_value(1)
-    );
-    assert_eq!(
-        variable(&emulator, space, "WHO").as_deref(),
-        Some("deploy-1")
-    );
+    assert_settings_of(&emulator, space, 1);
     assert_linear(&dir);
     emulator.shutdown().await;
 }
@@ -424,6 +412,9 @@ async fn a_rollback_retries_lost_races_then_reports_a_clear_conflict() {
     assert_eq!(second.code, 0, "{}", second.both());
     let second = git(&dir, &["rev-parse", "main"]).trim().to_string();
     let first_tree = git(&dir, &["rev-parse", &format!("{first}^{{tree}}")]);
+    let settings = emulator
+        .space_settings(space)
+        .expect("the Space's settings");
 
     // Two races lost, then the restore lands on top of the other writer's commits.
     assert!(emulator.script_push_races(space, 2));
@@ -454,10 +445,8 @@ async fn a_rollback_retries_lost_races_then_reports_a_clear_conflict() {
     assert_eq!(authors.len(), attempts, "{authors:?}");
     assert!(authors.iter().all(|a| a == "other-writer"), "{authors:?}");
     assert_linear(&dir);
-    // A rollback leaves the settings alone.
-    assert_eq!(
-        assert_fingerprint_of_its_value(&emulator, space),
-        secret_value(1)
-    );
+    // A rollback leaves the settings alone (a secret written again would have a new salt).
+    assert_eq!(emulator.space_settings(space), Some(settings));
+    assert_settings_of(&emulator, space, 1);
     emulator.shutdown().await;
 }
