@@ -291,8 +291,11 @@ pub enum Error {
         offending_files: Vec<RemoteText>,
     },
 
-    /// The remote branch kept moving under us.
-    #[error("the Space's `main` kept changing during the push; gave up after {attempts} attempts")]
+    /// Another writer kept moving the Space's `main`: every attempt's commit was built on a head
+    /// that was no longer the head when it was pushed. Nothing was pushed over their commits.
+    #[error(
+        "another writer kept moving the Space's `main`: each of {attempts} push attempts found a newer commit there, so this run's commit was not pushed (nothing was forced over theirs)"
+    )]
     PushRace {
         /// Attempts made.
         attempts: u32,
@@ -691,6 +694,9 @@ impl Error {
                 Some(lines(diagnoses.iter().cloned()))
             }
             Error::SpaceFailed { stage, log_tail } => Some(explain_failure(stage, log_tail)),
+            Error::PushRace { .. } => Some(
+                "another deploy, or a push by hand, is writing to this Space at the same time: wait until it is done, then run again; the rerun commits this tree on top of its commits, and what this run already wrote (secrets, variables) is found in place, not written twice".into(),
+            ),
             _ => None,
         }
     }

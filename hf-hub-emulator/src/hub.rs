@@ -147,6 +147,11 @@ pub(crate) struct SpaceState {
     /// The next build alone follows this script, then `script` again
     /// ([`crate::Emulator::script_next_build`]).
     pub script_once: Option<crate::script::ScriptedRunner>,
+    /// How many of the next pushes lose a race to another writer's commit
+    /// ([`crate::Emulator::script_push_races`]).
+    pub push_races: u32,
+    /// How many such commits the other writer made (numbers its files).
+    pub races_played: u32,
 }
 
 impl SpaceState {

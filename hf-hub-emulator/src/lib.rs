@@ -28,6 +28,7 @@ mod middleware;
 mod oauth;
 mod plans;
 mod proxy;
+mod races;
 mod runtime;
 mod script;
 mod server;

@@ -301,6 +301,22 @@ impl Emulator {
         true
     }
 
+    /// The next `n` pushes to Space `id` lose a race: just before each is taken, another writer
+    /// (author `other-writer`) commits a file of its own (`other-writer/{k}.txt`) on top of
+    /// `main`, so the real receive-pack refuses the push as the Hub refuses one whose `main`
+    /// moved meanwhile. Each such commit is a new revision (it builds). A new call replaces
+    /// the count left (`0` ends the races); returns `false` when the Space does not exist.
+    pub fn script_push_races(&self, id: &str, n: u32) -> bool {
+        let Some((ns, name)) = id.split_once('/') else {
+            return false;
+        };
+        let Some(space) = self.hub.space(ns, name) else {
+            return false;
+        };
+        space.lock().push_races = n;
+        true
+    }
+
     /// Stop Space `id`'s app and hold it in `stage` (e.g. `SLEEPING`, `DELETING`, `STOPPED`)
     /// until the next push, restart or settings change: the Hub's stages a test cannot
     /// reach through the API. Returns `false` when the Space does not exist.

@@ -39,9 +39,9 @@ pub(super) async fn settings_then_push(
         report.secrets_set = options.settings.secrets.keys().cloned().collect();
         report.variables_set = options.settings.variables.keys().cloned().collect();
         progress.event(Event::Phase(Phase::Push));
-        push::push(request)
-            .await
-            .map_err(|error| error.redacted(client.redactor()))?
+        let pushed = push::push(request).await;
+        warn_settings_without_tree(client, progress, report, &pushed);
+        pushed.map_err(|error| error.redacted(client.redactor()))?
     } else {
         let (ready, gate) = std::sync::mpsc::sync_channel(1);
         let settings = async {
@@ -57,11 +57,34 @@ pub(super) async fn settings_then_push(
         };
         let (settings, pushed) = tokio::join!(settings, push::push_when(request, gate));
         settings?;
+        warn_settings_without_tree(client, progress, report, &pushed);
         pushed.map_err(|error| error.redacted(client.redactor()))?
     };
     report.durations.push_ms = Some(millis(phase.elapsed()));
     record(report, outcome, client.redactor());
     Ok(report.changed)
+}
+
+/// A push that failed after this run's secrets or variables were written (a lost race, a
+/// refusal): say so, as the Space restarts with them on the files it had.
+fn warn_settings_without_tree(
+    client: &HubClient,
+    progress: &dyn Progress,
+    report: &mut DeployReport,
+    pushed: &Result<PushOutcome>,
+) {
+    let written = report.secrets_set.len() + report.variables_set.len();
+    if pushed.is_ok() || written == 0 {
+        return;
+    }
+    let warning = RemoteText::new(
+        &format!(
+            "the push failed after this run wrote {written} secret(s) or variable(s) (the report lists them): the Space restarts with them on the files it had, until a run pushes this tree"
+        ),
+        client.redactor(),
+    );
+    progress.event(Event::Warning(&warning));
+    report.warnings.push(warning);
 }
 
 /// What the push did, in the report (the file names redacted by `redactor`).

@@ -93,6 +93,7 @@ pub(crate) fn restore_blocking(request: &RestoreRequest) -> Result<RestoreOutcom
     let mut session = PushSession::open_with(&request.remote_url, request.token.clone(), true)?;
     let mut retries = Retries::new(request.retry);
     let mut races = 0;
+    let mut race_pauses = Retries::new(RetryPolicy::race());
     // A push whose answer was lost may have landed: the next fetch then finds the tree in place.
     let mut may_have_landed = false;
     let mut target = request.target.clone();
@@ -128,6 +129,11 @@ pub(crate) fn restore_blocking(request: &RestoreRequest) -> Result<RestoreOutcom
                 races += 1;
                 if races > request.max_race_retries {
                     return Err(Error::PushRace { attempts: races });
+                }
+                // Another pusher moved `main`: after a random pause (as a deploy's push does),
+                // fetch its head and put the same tree back on top of it.
+                if let Some(delay) = race_pauses.next_delay() {
+                    wait::sleep_blocking(delay);
                 }
             }
             Err(error) => {

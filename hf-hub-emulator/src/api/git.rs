@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::common::H;
 
 use crate::middleware::LoggedBodyBytes;
-use crate::{git, lfs};
+use crate::{git, lfs, races};
 
 pub(crate) async fn git_route(
     State(hub): H,
@@ -56,6 +56,9 @@ pub(crate) async fn git_route(
         }
         (m, r) => {
             let received = body.len() as u64;
+            if m == "POST" && r == "git-receive-pack" {
+                races::before_push(&hub, &space, who.as_ref()).await;
+            }
             let request = git::GitRequest {
                 rest: r,
                 method: m,

@@ -240,6 +240,8 @@ impl NewSpace {
             previous_serves: false,
             script: None,
             script_once: None,
+            push_races: 0,
+            races_played: 0,
         }
     }
 }

@@ -341,3 +341,71 @@ async fn eight_pushes_at_once_one_wins_per_round() {
     assert_eq!(emu.space_starts(id), starts_before + N as u64);
     emu.shutdown().await;
 }
+
+/// `script_push_races`: the next pushes lose to another writer's real commit, and the real
+/// receive-pack refuses them; a push that may not write takes no race; a client that fetches
+/// and rebases then lands on top of the other writer's commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripted_races_make_real_pushes_lose_to_another_writers_commit() {
+    let emu = common::scripted(ScriptedRunner::running()).await;
+    common::create_space(&emu, "raced", false).await;
+    let id = "local/raced";
+    assert!(emu.script_push_races(id, 1));
+    assert!(!emu.script_push_races("local/no-such-space", 1));
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let bare = emu.space_dir(id).expect("bare repo");
+    let bare_git = |args: &[&str]| {
+        let mut command = git(&home, &bare);
+        command
+            .args(["--git-dir", bare.to_str().unwrap()])
+            .args(args);
+        run(&mut command).1.trim().to_owned()
+    };
+    let commit = |work: &std::path::Path, name: &str| {
+        std::fs::write(work.join(name), "mine\n").unwrap();
+        assert!(run(git(&home, work).args(["add", name])).0);
+        assert!(run(git(&home, work).args(["commit", "-q", "-m", name])).0);
+    };
+
+    // A read token's push is denied and takes no race.
+    let ro = remote(&emu.url(), DEFAULT_READ_TOKEN, id);
+    assert!(run(git(&home, tmp.path()).args(["clone", &ro, "ro"])).0);
+    commit(&tmp.path().join("ro"), "ro.txt");
+    let (ok, out) = run(git(&home, &tmp.path().join("ro")).args(["push", "origin", "main"]));
+    assert!(!ok && out.contains("DENIED"), "{out}");
+
+    let url = remote(&emu.url(), DEFAULT_WRITE_TOKEN, id);
+    assert!(run(git(&home, tmp.path()).args(["clone", &url, "work"])).0);
+    let work = tmp.path().join("work");
+    commit(&work, "mine.txt");
+    let before = bare_git(&["rev-parse", "main"]);
+    let (ok, out) = run(git(&home, &work).args(["push", "origin", "main"]));
+    assert!(!ok, "the push lost the race: {out}");
+    assert!(
+        out.contains("[remote rejected]") && out.contains("failed to update ref"),
+        "{out}"
+    );
+    // `main` really moved: one commit of the other writer, with a file of its own.
+    assert_eq!(bare_git(&["rev-parse", "main~1"]), before);
+    assert_eq!(
+        bare_git(&["log", "-1", "--format=%an", "main"]),
+        "other-writer"
+    );
+    assert_eq!(
+        bare_git(&["show", "main:other-writer/1.txt"]),
+        "commit 1 of another writer"
+    );
+
+    // The race is spent: fetch, rebase, push lands on top of the other writer's commit.
+    assert!(run(git(&home, &work).args(["pull", "-q", "--rebase", "origin", "main"])).0);
+    let (ok, out) = run(git(&home, &work).args(["push", "origin", "main"]));
+    assert!(ok, "{out}");
+    assert_eq!(bare_git(&["log", "-1", "--format=%s", "main"]), "mine.txt");
+    assert_eq!(
+        bare_git(&["log", "-1", "--format=%an", "main~1"]),
+        "other-writer"
+    );
+    emu.shutdown().await;
+}
