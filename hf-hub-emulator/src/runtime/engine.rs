@@ -97,12 +97,26 @@ fn verdict(place: &str, cli: Cli, ping: Option<Ping>) -> EngineProbe {
                 _ => String::new(),
             };
             EngineProbe::Failing(format!(
-                "{place} answered `GET /_ping` with `{line}` {body:?}{said}"
+                "{place} answered `GET /_ping` with `{line}`{}{said}",
+                message(&body)
             ))
         }
         (Cli::Silent, Some(Ping::Status(..))) => EngineProbe::Failing(silent()),
         (Cli::Failed(text), _) if is_absent(&text) => EngineProbe::Absent(text),
         (Cli::Failed(text), _) => EngineProbe::Failing(text),
+    }
+}
+
+/// `: ` and the engine's `message` (its JSON error body), else the start of the body.
+fn message(body: &str) -> String {
+    let text = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| body.trim().to_owned());
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {text}")
     }
 }
 
