@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use hf_deploy_tests::engine_proxy::{BUILD_FAULT_MESSAGE, BuildFault, EngineProxy};
 use hf_deploy_tests::{
     example_backend, hf_deploy_bin, hub_env, run_cli, run_cli_async, signal_and_wait, strings,
 };
@@ -313,6 +314,75 @@ fn sigterm_during_the_build_leaves_no_container() {
         &format!("stderr: {seen:?}"),
     );
     assert_eq!(status.code(), Some(130), "{seen:?}");
+    assert!(
+        containers_of(space).is_empty(),
+        "{:?}",
+        containers_of(space)
+    );
+}
+
+/// A fault while the engine is in use: a proxy in front of the real engine answers the first
+/// `POST /build` with a 500, cuts the second: each local deploy fails with exit 1 and a message
+/// naming the build and what Docker said; the third deploy (the proxy passes everything through
+/// by then) runs in Docker, and no container is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_the_engine_fails_is_a_clear_build_error_and_a_rerun_converges() {
+    assert!(
+        hf_hub_emulator::docker_engine_answers().await,
+        "no Docker engine answers: run `bash scripts/bootstrap.sh` (it starts dockerd) or `scripts/test.sh`"
+    );
+    let proxy = EngineProxy::start(
+        "/var/run/docker.sock".into(),
+        &[BuildFault::Status500, BuildFault::Cut],
+    )
+    .await;
+    let space = "local/docker-engine-fault";
+    let args = strings(&[
+        "deploy",
+        &example_backend().display().to_string(),
+        "--local",
+        "--local-runtime",
+        "docker",
+        "--space",
+        space,
+        "--allow-degraded",
+        "--json",
+        "--timeout",
+        "600",
+    ]);
+    let env = vec![("DOCKER_HOST".to_string(), proxy.host.clone())];
+    for (fault, docker_said) in [
+        (BuildFault::Status500, BUILD_FAULT_MESSAGE),
+        (BuildFault::Cut, "error during connect: Post"),
+    ] {
+        let failed = run_cli_async(args.clone(), env.clone()).await;
+        assert_eq!(failed.code, 1, "{fault:?}: {}", failed.both());
+        let report = failed.json();
+        assert_eq!(
+            report["stage"],
+            "BUILD_ERROR",
+            "{fault:?}: {}",
+            failed.both()
+        );
+        // The report's log tail is the Space's error message: the build and what Docker said.
+        let tail = report["log_tail"].to_string();
+        assert!(
+            tail.contains("Build failed with exit code: 1") && tail.contains(docker_said),
+            "{fault:?}: the failure does not name the build and Docker's answer: {}",
+            failed.both()
+        );
+        assert!(
+            containers_of(space).is_empty(),
+            "{:?}",
+            containers_of(space)
+        );
+    }
+    assert_eq!(proxy.faults_left(), 0, "a build fault was never used");
+    let rerun = run_cli_async(args, env).await;
+    assert_eq!(rerun.code, 0, "{}", rerun.both());
+    let report = rerun.json();
+    assert_eq!(report["stage"], "RUNNING", "{}", rerun.both());
+    assert_eq!(report["local_runtime"], "docker");
     assert!(
         containers_of(space).is_empty(),
         "{:?}",

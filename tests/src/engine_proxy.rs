@@ -1,0 +1,136 @@
+//! A proxy in front of the real Docker engine (`DOCKER_HOST=tcp://127.0.0.1:PORT` to the engine's
+//! unix socket) that fails the next image builds (`POST /v*/build`) one fault each, then passes
+//! everything through: a fault while an engine is in use, where [`crate::fake_engine`] covers the
+//! probe. Each connection carries one request (`Connection: close` is set, so the CLI opens a
+//! new one for the next request and each build request is seen); upgraded connections (BuildKit's
+//! session, attach) are passed through untouched.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UnixStream};
+use tokio::task::JoinSet;
+
+/// What the proxy answers a build with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BuildFault {
+    /// A 500 with the engine's JSON `message` ([`BUILD_FAULT_MESSAGE`]).
+    Status500,
+    /// The connection closed without an answer.
+    Cut,
+}
+
+/// The message of the proxy's 500.
+pub const BUILD_FAULT_MESSAGE: &str = "engine proxy: the build failed on purpose (fault injected)";
+
+/// A running proxy; stops (its connections with it) when dropped.
+pub struct EngineProxy {
+    /// `tcp://127.0.0.1:PORT`, for `DOCKER_HOST`.
+    pub host: String,
+    faults: Arc<Mutex<VecDeque<BuildFault>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl EngineProxy {
+    /// A proxy to the engine at `socket` that fails the next builds with `faults`, in order.
+    pub async fn start(socket: PathBuf, faults: &[BuildFault]) -> EngineProxy {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the engine proxy");
+        let host = format!(
+            "tcp://{}",
+            listener.local_addr().expect("the proxy's address")
+        );
+        let faults = Arc::new(Mutex::new(faults.iter().copied().collect::<VecDeque<_>>()));
+        let pending = faults.clone();
+        let server = tokio::spawn(async move {
+            let mut connections = JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                connections.spawn(serve(stream, socket.clone(), pending.clone()));
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        EngineProxy {
+            host,
+            faults,
+            server,
+        }
+    }
+
+    /// The build faults not used yet.
+    pub fn faults_left(&self) -> usize {
+        self.faults.lock().expect("the fault queue").len()
+    }
+}
+
+impl Drop for EngineProxy {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn serve(mut client: TcpStream, socket: PathBuf, faults: Arc<Mutex<VecDeque<BuildFault>>>) {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let end = loop {
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+        match client.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let text = String::from_utf8_lossy(&head[..end]).into_owned();
+    let mut words = text.split_whitespace();
+    let (method, path) = (
+        words.next().unwrap_or_default(),
+        words.next().unwrap_or_default(),
+    );
+    let is_build = method == "POST"
+        && path
+            .split('?')
+            .next()
+            .is_some_and(|p| p.ends_with("/build"));
+    if is_build {
+        let fault = faults.lock().expect("the fault queue").pop_front();
+        match fault {
+            Some(BuildFault::Cut) => return,
+            Some(BuildFault::Status500) => {
+                let body = serde_json::json!({ "message": BUILD_FAULT_MESSAGE }).to_string();
+                let answer = format!(
+                    "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nApi-Version: 1.41\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = client.write_all(answer.as_bytes()).await;
+                let _ = client.shutdown().await;
+                return;
+            }
+            None => {}
+        }
+    }
+    let Ok(mut engine) = UnixStream::connect(&socket).await else {
+        return;
+    };
+    let upgrade = text
+        .lines()
+        .any(|l| l.to_ascii_lowercase().starts_with("upgrade:"));
+    let forwarded = if upgrade {
+        text
+    } else {
+        let mut lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+            .collect();
+        lines.push("Connection: close");
+        lines.join("\r\n")
+    };
+    let mut out = forwarded.into_bytes();
+    out.extend_from_slice(&head[end..]);
+    if engine.write_all(&out).await.is_err() {
+        return;
+    }
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
+}
