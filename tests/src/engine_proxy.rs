@@ -1,9 +1,9 @@
 //! A proxy in front of the real Docker engine (`DOCKER_HOST=tcp://127.0.0.1:PORT` to the engine's
-//! unix socket) that fails the next image builds (`POST /v*/build`) one fault each, then passes
-//! everything through: a fault while an engine is in use, where [`crate::fake_engine`] covers the
-//! probe. Each connection carries one request (`Connection: close` is set, so the CLI opens a
-//! new one for the next request and each build request is seen); upgraded connections (BuildKit's
-//! session, attach) are passed through untouched.
+//! unix socket) that fails the next `POST`s to given routes (an image build, a container's
+//! creation) one fault each, in order, then passes everything through: a fault while an engine
+//! is in use, where [`crate::fake_engine`] covers the probe. Each connection carries one request
+//! (`Connection: close` is set, so the CLI opens a new one for the next request and each request
+//! is seen); upgraded connections (BuildKit's session, attach) are passed through untouched.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -13,29 +13,43 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixStream};
 use tokio::task::JoinSet;
 
-/// What the proxy answers a build with.
+/// The route of `POST /v1.41/build?…` (an image build).
+pub const BUILD: &str = "/build";
+/// The route of `POST /v1.41/containers/create?…` (`docker run`).
+pub const CREATE: &str = "/containers/create";
+
+/// What the proxy answers a request to its route with.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum BuildFault {
-    /// A 500 with the engine's JSON `message` ([`BUILD_FAULT_MESSAGE`]).
+pub enum ProxyFault {
+    /// A 500 with the engine's JSON `message` ([`PROXY_FAULT_MESSAGE`]).
     Status500,
     /// The connection closed without an answer.
     Cut,
 }
 
 /// The message of the proxy's 500.
-pub const BUILD_FAULT_MESSAGE: &str = "engine proxy: the build failed on purpose (fault injected)";
+pub const PROXY_FAULT_MESSAGE: &str = "engine proxy: failed on purpose (fault injected)";
 
 /// A running proxy; stops (its connections with it) when dropped.
 pub struct EngineProxy {
     /// `tcp://127.0.0.1:PORT`, for `DOCKER_HOST`.
     pub host: String,
-    faults: Arc<Mutex<VecDeque<BuildFault>>>,
+    faults: Arc<Mutex<VecDeque<(&'static str, ProxyFault)>>>,
     server: tokio::task::JoinHandle<()>,
 }
 
+/// The engine's socket: `DOCKER_HOST` when it is a `unix://` address, else the default one.
+pub fn engine_socket() -> PathBuf {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/var/run/docker.sock"))
+}
+
 impl EngineProxy {
-    /// A proxy to the engine at `socket` that fails the next builds with `faults`, in order.
-    pub async fn start(socket: PathBuf, faults: &[BuildFault]) -> EngineProxy {
+    /// A proxy to the engine at `socket` that fails the next `POST`s with `faults` (a route,
+    /// [`BUILD`] or [`CREATE`], and its fault), in order: the first fault waits for its route.
+    pub async fn start(socket: PathBuf, faults: &[(&'static str, ProxyFault)]) -> EngineProxy {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the engine proxy");
@@ -59,7 +73,7 @@ impl EngineProxy {
         }
     }
 
-    /// The build faults not used yet.
+    /// The faults not used yet.
     pub fn faults_left(&self) -> usize {
         self.faults.lock().expect("the fault queue").len()
     }
@@ -71,7 +85,11 @@ impl Drop for EngineProxy {
     }
 }
 
-async fn serve(mut client: TcpStream, socket: PathBuf, faults: Arc<Mutex<VecDeque<BuildFault>>>) {
+async fn serve(
+    mut client: TcpStream,
+    socket: PathBuf,
+    faults: Arc<Mutex<VecDeque<(&'static str, ProxyFault)>>>,
+) {
     let mut head = Vec::new();
     let mut chunk = [0u8; 8192];
     let end = loop {
@@ -89,17 +107,19 @@ async fn serve(mut client: TcpStream, socket: PathBuf, faults: Arc<Mutex<VecDequ
         words.next().unwrap_or_default(),
         words.next().unwrap_or_default(),
     );
-    let is_build = method == "POST"
-        && path
-            .split('?')
-            .next()
-            .is_some_and(|p| p.ends_with("/build"));
-    if is_build {
-        let fault = faults.lock().expect("the fault queue").pop_front();
+    let route = path.split('?').next().unwrap_or_default();
+    if method == "POST" {
+        let fault = {
+            let mut queue = faults.lock().expect("the fault queue");
+            match queue.front() {
+                Some((suffix, _)) if route.ends_with(suffix) => queue.pop_front().map(|(_, f)| f),
+                _ => None,
+            }
+        };
         match fault {
-            Some(BuildFault::Cut) => return,
-            Some(BuildFault::Status500) => {
-                let body = serde_json::json!({ "message": BUILD_FAULT_MESSAGE }).to_string();
+            Some(ProxyFault::Cut) => return,
+            Some(ProxyFault::Status500) => {
+                let body = serde_json::json!({ "message": PROXY_FAULT_MESSAGE }).to_string();
                 let answer = format!(
                     "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nApi-Version: 1.41\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()

@@ -7,7 +7,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use hf_deploy_tests::engine_proxy::{BUILD_FAULT_MESSAGE, BuildFault, EngineProxy};
+use hf_deploy_tests::engine_proxy::{
+    BUILD, CREATE, EngineProxy, PROXY_FAULT_MESSAGE, ProxyFault, engine_socket,
+};
 use hf_deploy_tests::{
     example_backend, hf_deploy_bin, hub_env, run_cli, run_cli_async, signal_and_wait, strings,
 };
@@ -321,19 +323,43 @@ fn sigterm_during_the_build_leaves_no_container() {
     );
 }
 
-/// A fault while the engine is in use: a proxy in front of the real engine answers the first
-/// `POST /build` with a 500, cuts the second: each local deploy fails with exit 1 and a message
-/// naming the build and what Docker said; the third deploy (the proxy passes everything through
-/// by then) runs in Docker, and no container is left behind.
+/// Faults while the engine is in use: a proxy in front of the real engine answers the first
+/// `POST /build` with a 500, cuts the second, then answers the container's creation (`docker
+/// run`) with a 500. Each local deploy fails with exit 1 and a message naming the step (the
+/// build, `docker run`) and what Docker said; the fourth deploy (the proxy passes everything
+/// through by then) runs in Docker, and no container is left behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_build_the_engine_fails_is_a_clear_build_error_and_a_rerun_converges() {
+async fn an_engine_failing_the_build_or_the_run_is_a_clear_error_and_a_rerun_converges() {
     assert!(
         hf_hub_emulator::docker_engine_answers().await,
         "no Docker engine answers: run `bash scripts/bootstrap.sh` (it starts dockerd) or `scripts/test.sh`"
     );
+    let faults = [
+        (
+            BUILD,
+            ProxyFault::Status500,
+            "BUILD_ERROR",
+            "Build failed with exit code: 1",
+            PROXY_FAULT_MESSAGE,
+        ),
+        (
+            BUILD,
+            ProxyFault::Cut,
+            "BUILD_ERROR",
+            "Build failed with exit code: 1",
+            "error during connect: Post",
+        ),
+        (
+            CREATE,
+            ProxyFault::Status500,
+            "RUNTIME_ERROR",
+            "docker run failed",
+            PROXY_FAULT_MESSAGE,
+        ),
+    ];
     let proxy = EngineProxy::start(
-        "/var/run/docker.sock".into(),
-        &[BuildFault::Status500, BuildFault::Cut],
+        engine_socket(),
+        &faults.map(|(route, fault, ..)| (route, fault)),
     )
     .await;
     let space = "local/docker-engine-fault";
@@ -351,33 +377,26 @@ async fn a_build_the_engine_fails_is_a_clear_build_error_and_a_rerun_converges()
         "600",
     ]);
     let env = vec![("DOCKER_HOST".to_string(), proxy.host.clone())];
-    for (fault, docker_said) in [
-        (BuildFault::Status500, BUILD_FAULT_MESSAGE),
-        (BuildFault::Cut, "error during connect: Post"),
-    ] {
+    for (route, fault, stage, step, docker_said) in faults {
         let failed = run_cli_async(args.clone(), env.clone()).await;
-        assert_eq!(failed.code, 1, "{fault:?}: {}", failed.both());
+        let what = format!("{route} {fault:?}");
+        assert_eq!(failed.code, 1, "{what}: {}", failed.both());
         let report = failed.json();
-        assert_eq!(
-            report["stage"],
-            "BUILD_ERROR",
-            "{fault:?}: {}",
-            failed.both()
-        );
-        // The report's log tail is the Space's error message: the build and what Docker said.
+        assert_eq!(report["stage"], stage, "{what}: {}", failed.both());
+        // The report's log tail carries the Space's error message: the step and what Docker said.
         let tail = report["log_tail"].to_string();
         assert!(
-            tail.contains("Build failed with exit code: 1") && tail.contains(docker_said),
-            "{fault:?}: the failure does not name the build and Docker's answer: {}",
+            tail.contains(step) && tail.contains(docker_said),
+            "{what}: the failure does not name {step:?} and Docker's answer: {}",
             failed.both()
         );
         assert!(
             containers_of(space).is_empty(),
-            "{:?}",
+            "{what}: {:?}",
             containers_of(space)
         );
     }
-    assert_eq!(proxy.faults_left(), 0, "a build fault was never used");
+    assert_eq!(proxy.faults_left(), 0, "a fault was never used");
     let rerun = run_cli_async(args, env).await;
     assert_eq!(rerun.code, 0, "{}", rerun.both());
     let report = rerun.json();
