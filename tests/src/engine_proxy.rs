@@ -9,9 +9,10 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UnixStream};
-use tokio::task::JoinSet;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpStream, UnixStream};
+
+use crate::fake_engine::{Server, listen, read_head};
 
 /// The route of `POST /v1.41/build?…` (an image build).
 pub const BUILD: &str = "/build";
@@ -35,7 +36,7 @@ pub struct EngineProxy {
     /// `tcp://127.0.0.1:PORT`, for `DOCKER_HOST`.
     pub host: String,
     faults: Arc<Mutex<VecDeque<(&'static str, ProxyFault)>>>,
-    server: tokio::task::JoinHandle<()>,
+    _server: Server,
 }
 
 /// The engine's socket: `DOCKER_HOST` when it is a `unix://` address, else the default one.
@@ -50,26 +51,13 @@ impl EngineProxy {
     /// A proxy to the engine at `socket` that fails the next `POST`s with `faults` (a route,
     /// [`BUILD`] or [`CREATE`], and its fault), in order: the first fault waits for its route.
     pub async fn start(socket: PathBuf, faults: &[(&'static str, ProxyFault)]) -> EngineProxy {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the engine proxy");
-        let host = format!(
-            "tcp://{}",
-            listener.local_addr().expect("the proxy's address")
-        );
         let faults = Arc::new(Mutex::new(faults.iter().copied().collect::<VecDeque<_>>()));
         let pending = faults.clone();
-        let server = tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                connections.spawn(serve(stream, socket.clone(), pending.clone()));
-                while connections.try_join_next().is_some() {}
-            }
-        });
+        let server = listen(move |stream| serve(stream, socket.clone(), pending.clone())).await;
         EngineProxy {
-            host,
+            host: server.host.clone(),
             faults,
-            server,
+            _server: server,
         }
     }
 
@@ -79,27 +67,13 @@ impl EngineProxy {
     }
 }
 
-impl Drop for EngineProxy {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
 async fn serve(
     mut client: TcpStream,
     socket: PathBuf,
     faults: Arc<Mutex<VecDeque<(&'static str, ProxyFault)>>>,
 ) {
-    let mut head = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let end = loop {
-        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end;
-        }
-        match client.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&chunk[..n]),
-        }
+    let Some((head, end)) = read_head(&mut client).await else {
+        return;
     };
     let text = String::from_utf8_lossy(&head[..end]).into_owned();
     let mut words = text.split_whitespace();

@@ -43,35 +43,21 @@ pub struct FakeEngine {
     pub host: String,
     fault: Arc<Mutex<Option<EngineFault>>>,
     requests: Arc<Mutex<Vec<EngineRequest>>>,
-    server: tokio::task::JoinHandle<()>,
+    _server: Server,
 }
 
 impl FakeEngine {
     /// Starts the engine, with `fault` on every request (`None`: a working engine).
     pub async fn start(fault: Option<EngineFault>) -> FakeEngine {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the fake engine");
-        let host = format!(
-            "tcp://{}",
-            listener.local_addr().expect("the fake engine's address")
-        );
         let fault = Arc::new(Mutex::new(fault));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (f, r) = (fault.clone(), requests.clone());
-        let server = tokio::spawn(async move {
-            // Dropped with the accept loop (the task aborted): every connection ends with it.
-            let mut connections = JoinSet::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                connections.spawn(serve(stream, f.clone(), r.clone()));
-                while connections.try_join_next().is_some() {}
-            }
-        });
+        let server = listen(move |stream| serve(stream, f.clone(), r.clone())).await;
         FakeEngine {
-            host,
+            host: server.host.clone(),
             fault,
             requests,
-            server,
+            _server: server,
         }
     }
 
@@ -86,9 +72,59 @@ impl FakeEngine {
     }
 }
 
-impl Drop for FakeEngine {
+/// A loopback TCP server (`host`: `tcp://127.0.0.1:PORT`); every connection ends when it is
+/// dropped.
+pub(crate) struct Server {
+    pub(crate) host: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
     fn drop(&mut self) {
-        self.server.abort();
+        self.task.abort();
+    }
+}
+
+/// Serves each connection with `serve`, in a task of its own.
+pub(crate) async fn listen<F, Fut>(serve: F) -> Server
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback server");
+    let host = format!(
+        "tcp://{}",
+        listener.local_addr().expect("the server's address")
+    );
+    let task = tokio::spawn(async move {
+        // Dropped with the accept loop (the task aborted): every connection ends with it.
+        let mut connections = JoinSet::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            connections.spawn(serve(stream));
+            while connections.try_join_next().is_some() {}
+        }
+    });
+    Server { host, task }
+}
+
+/// A request's head: the bytes read (the head, and whatever came after it) and where the head
+/// ends (its `\r\n\r\n`); `None` when the connection ends first or the head passes 64 KiB.
+pub(crate) async fn read_head(stream: &mut TcpStream) -> Option<(Vec<u8>, usize)> {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Some((head, end));
+        }
+        if head.len() > 64 * 1024 {
+            return None;
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+        }
     }
 }
 
@@ -98,18 +134,10 @@ async fn serve(
     requests: Arc<Mutex<Vec<EngineRequest>>>,
 ) {
     // One request per connection is enough for the CLI (it opens another when this one closes).
-    let mut head = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&chunk[..n]),
-        }
-        if head.len() > 64 * 1024 {
-            return;
-        }
-    }
-    let text = String::from_utf8_lossy(&head);
+    let Some((head, end)) = read_head(&mut stream).await else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&head[..end]);
     let mut words = text.split_whitespace();
     let request = EngineRequest {
         method: words.next().unwrap_or_default().to_owned(),

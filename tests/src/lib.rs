@@ -7,6 +7,7 @@
 pub mod engine_proxy;
 pub mod fake_engine;
 pub mod fake_github;
+pub mod matrix;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -42,6 +42,21 @@ fn containers_of(space: &str) -> Vec<String> {
     .collect()
 }
 
+/// `deploy` of the example into `space`, `--local --local-runtime docker`, then `extra`.
+fn local_docker_deploy(space: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&[
+        "deploy",
+        &example_backend().display().to_string(),
+        "--local",
+        "--local-runtime",
+        "docker",
+        "--space",
+        space,
+    ]);
+    args.extend(strings(extra));
+    args
+}
+
 async fn docker_emulator() -> Emulator {
     assert!(
         hf_hub_emulator::docker_engine_answers().await,
@@ -283,17 +298,10 @@ def health():
 fn sigterm_during_the_build_leaves_no_container() {
     let space = "local/docker-sigterm";
     let mut child = Command::new(hf_deploy_bin())
-        .args([
-            "deploy",
-            &example_backend().display().to_string(),
-            "--local",
-            "--local-runtime",
-            "docker",
-            "--space",
+        .args(local_docker_deploy(
             space,
-            "--variable",
-            "CACHE_BUST=sigterm",
-        ])
+            &["--variable", "CACHE_BUST=sigterm"],
+        ))
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -363,19 +371,7 @@ async fn an_engine_failing_the_build_or_the_run_is_a_clear_error_and_a_rerun_con
     )
     .await;
     let space = "local/docker-engine-fault";
-    let args = strings(&[
-        "deploy",
-        &example_backend().display().to_string(),
-        "--local",
-        "--local-runtime",
-        "docker",
-        "--space",
-        space,
-        "--allow-degraded",
-        "--json",
-        "--timeout",
-        "600",
-    ]);
+    let args = local_docker_deploy(space, &["--allow-degraded", "--json", "--timeout", "600"]);
     let env = vec![("DOCKER_HOST".to_string(), proxy.host.clone())];
     for (route, fault, stage, step, docker_said) in faults {
         let failed = run_cli_async(args.clone(), env.clone()).await;

@@ -20,6 +20,7 @@
 use std::time::{Duration, Instant};
 
 use hf_deploy_tests::fake_engine::{EngineFault, FakeEngine};
+use hf_deploy_tests::matrix;
 use hf_deploy_tests::{CliOutput, example_backend, run_cli_within};
 
 /// No cell may take longer (both runs included); the probe's own deadline is 5 s.
@@ -80,12 +81,6 @@ impl Mode {
     }
 }
 
-struct Cell {
-    call: &'static str,
-    fault: String,
-    outcome: Result<String, String>,
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_docker_engine_is_refused_when_forced_and_replaced_by_the_process_runner_otherwise()
  {
@@ -97,7 +92,7 @@ async fn a_failing_docker_engine_is_refused_when_forced_and_replaced_by_the_proc
                 let outcome = tokio::time::timeout(CELL_DEADLINE, run_cell(mode, fault))
                     .await
                     .unwrap_or_else(|_| Err(format!("HANG: over {CELL_DEADLINE:?}")));
-                Cell {
+                matrix::Cell {
                     call: mode.name(),
                     fault: fault_name(fault),
                     outcome,
@@ -109,27 +104,10 @@ async fn a_failing_docker_engine_is_refused_when_forced_and_replaced_by_the_proc
     for task in tasks {
         cells.push(task.await.expect("a cell's task"));
     }
-    eprintln!(
-        "\nfault matrix, the Docker engine ({:?}):",
-        started.elapsed()
+    let bad = matrix::print(
+        &format!("fault matrix, the Docker engine ({:?})", started.elapsed()),
+        &cells,
     );
-    eprintln!("{:<20} | {:<20} | outcome", "call", "fault");
-    for cell in &cells {
-        let shown = match &cell.outcome {
-            Ok(text) => text.clone(),
-            Err(text) => format!("BAD: {text}"),
-        };
-        eprintln!("{:<20} | {:<20} | {shown}", cell.call, cell.fault);
-    }
-    let bad: Vec<String> = cells
-        .iter()
-        .filter_map(|c| {
-            c.outcome
-                .as_ref()
-                .err()
-                .map(|e| format!("{} × {}: {e}", c.call, c.fault))
-        })
-        .collect();
     assert!(
         bad.is_empty(),
         "cells where a failing engine was not refused clearly or replaced:\n{}",
