@@ -27,6 +27,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    limit_git_waits();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -64,4 +65,23 @@ fn main() -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     hf_deploy_core::remove_temporary_folders();
     code
+}
+
+/// libgit2's sockets (the push's `git-receive-pack`, a fallback fetch) wait forever by default:
+/// a server that accepts the connection and then says nothing would hang the deploy. Give them
+/// the limits the HTTP clients have: 30 s to connect, and `HF_DEPLOY_HTTP_TIMEOUT` (else 120 s)
+/// of silence on each read or write. The options are process-wide C globals, so they are set
+/// here, first in `main`, before any thread exists; the library cannot set them for its host.
+#[allow(unsafe_code)]
+fn limit_git_waits() {
+    const CONNECT: std::time::Duration = std::time::Duration::from_secs(30);
+    let silence = env::http_timeout_or(std::time::Duration::from_secs(120));
+    let millis = |d: std::time::Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: `git2::opts` writes libgit2 globals without synchronisation and must run before
+    // any thread is spawned; this is the first statement of `main`, no thread exists yet (the
+    // async runtime is built after it). Both calls only store an integer and cannot fail.
+    unsafe {
+        let _ = git2::opts::set_server_connect_timeout_in_milliseconds(millis(CONNECT));
+        let _ = git2::opts::set_server_timeout_in_milliseconds(millis(silence));
+    }
 }

@@ -87,6 +87,8 @@
 //! # Ok(())
 //! # }
 //! ```
+
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod content;

@@ -9,9 +9,11 @@
 //!
 //! Faults ([`GitHubFault`]) are injected per route (method and path pattern) and per count (the
 //! next `n` matching requests): an error status, a rate limit with `Retry-After`, an answer cut
-//! after the request was served, an answer slower than the client's timeout.
+//! after the request was served, an answer slower than the client's timeout, a body without end,
+//! a body that trickles one byte a second.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
@@ -19,6 +21,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 /// The repository id GitHub uses in its `Link` URLs (that of `octocat/Hello-World`).
@@ -50,6 +53,12 @@ pub enum FaultKind {
     ResetMidAnswer,
     /// The answer comes this late (served normally after the wait).
     Slow(std::time::Duration),
+    /// This status, then a body without end (the start of a JSON array, then `a` as fast as the
+    /// client reads), without serving the request. [`FakeGitHub::bytes_streamed`] counts it.
+    EndlessBody(u16),
+    /// 200, then one byte a second for ever, without serving the request (each read well
+    /// within any read timeout). [`FakeGitHub::bytes_streamed`] counts it.
+    Trickle,
 }
 
 /// One fault rule of the fake: `method` (`*`: any) and a path pattern (`*` matches any run of
@@ -123,6 +132,8 @@ struct Store {
     status_values: Vec<(u64, Value)>,
     /// Fault rules, tried in order.
     faults: Vec<GitHubFault>,
+    /// Bytes sent by [`FaultKind::EndlessBody`] and [`FaultKind::Trickle`] answers.
+    streamed: Arc<AtomicU64>,
 }
 
 /// What `GET /repos/{owner}/{repo}/pulls/{number}` answers for one pull request.
@@ -391,6 +402,13 @@ impl FakeGitHub {
     /// Adds a fault rule (rules are tried in the order added; the first live match applies).
     pub fn add_fault(&self, fault: GitHubFault) {
         self.lock().faults.push(fault);
+    }
+
+    /// Bytes the [`FaultKind::EndlessBody`] and [`FaultKind::Trickle`] answers have sent so far
+    /// (what the connection took: a client that stops reading stops the count, give or take
+    /// the sockets' buffers).
+    pub fn bytes_streamed(&self) -> u64 {
+        self.lock().streamed.load(Ordering::Relaxed)
     }
 
     /// Removes every fault rule.
@@ -664,6 +682,16 @@ async fn handle(
     if let Some(FaultKind::Slow(delay)) = &fault {
         tokio::time::sleep(*delay).await;
     }
+    let streamed = store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .streamed
+        .clone();
+    match fault {
+        Some(FaultKind::EndlessBody(status)) => return endless(status, streamed),
+        Some(FaultKind::Trickle) => return trickle(streamed),
+        _ => {}
+    }
     let response = answer(&store, &method, &uri, &headers, &body, fault.as_ref());
     match fault {
         Some(FaultKind::ResetMidAnswer) => cut_in_half(response).await,
@@ -694,6 +722,51 @@ fn take_fault(store: &Shared, method: &Method, path: &str) -> Option<FaultKind> 
     let rule = store.faults.iter_mut().find(|f| f.matches(method, path))?;
     rule.remaining -= 1;
     Some(rule.kind.clone())
+}
+
+/// `status`, then the start of a JSON array and `a` for ever, 64 KiB a chunk, as fast as the
+/// client reads (the stream is polled only as the connection takes it).
+fn endless(status: u16, streamed: Arc<AtomicU64>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let head = Bytes::from_static(br#"[{"id":1,"body":""#);
+    let chunk = Bytes::from(vec![b'a'; 64 * 1024]);
+    let stream = futures_util::stream::once(std::future::ready(head))
+        .chain(futures_util::stream::repeat(chunk))
+        .map(move |bytes| {
+            streamed.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            Ok::<_, std::io::Error>(bytes)
+        });
+    let mut response = Response::new(axum::body::Body::from_stream(stream));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// 200, then `[` and one more byte a second for ever.
+fn trickle(streamed: Arc<AtomicU64>) -> Response {
+    let stream = futures_util::stream::unfold(0u64, move |sent| {
+        let streamed = streamed.clone();
+        async move {
+            if sent > 0 {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            streamed.fetch_add(1, Ordering::Relaxed);
+            let byte = if sent == 0 { "[" } else { " " };
+            Some((
+                Ok::<_, std::io::Error>(Bytes::from_static(byte.as_bytes())),
+                sent + 1,
+            ))
+        }
+    });
+    let mut response = Response::new(axum::body::Body::from_stream(stream));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// The answer with its status and headers, half its body, then a reset connection.

@@ -4,6 +4,8 @@
 //! Tools come from `scripts/bootstrap.sh` (the README's test command runs it first). A missing tool
 //! is a failure with a hint, never a skip.
 
+#![forbid(unsafe_code)]
+
 pub mod engine_proxy;
 pub mod fake_engine;
 pub mod fake_github;

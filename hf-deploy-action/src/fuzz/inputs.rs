@@ -6,7 +6,7 @@
 //! multiline `KEY=VALUE` lists round-trip, every value masked.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -16,19 +16,10 @@ use proptest::prelude::*;
 use super::text;
 use crate::github::inputs::{ActionConfig, ActionInputs, spelling};
 
-/// The runner's workspace: a small backend at `backend/`.
-static WORKSPACE: LazyLock<tempfile::TempDir> = LazyLock::new(|| {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let app = dir.path().join("backend/app");
-    std::fs::create_dir_all(&app).expect("create folder");
-    std::fs::write(dir.path().join("backend/requirements.txt"), "fastapi\n").expect("write");
-    std::fs::write(
-        app.join("main.py"),
-        "from fastapi import FastAPI\napp = FastAPI()\n\n@app.get(\"/api/health\")\ndef health():\n    return {}\n",
-    )
-    .expect("write");
-    dir
-});
+/// The runner's workspace: the bundled example, its backend at `backend/` (read only; a
+/// temporary folder in a `static` would never be removed, statics are not dropped).
+static WORKSPACE: LazyLock<PathBuf> =
+    LazyLock::new(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/rag-chatbot"));
 
 /// Every input `action.yml` declares.
 static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
@@ -77,7 +68,7 @@ fn step(given: &[(&str, &str)]) -> Vec<(String, String)> {
 fn read(vars: Vec<(String, String)>) -> Result<(ActionConfig, DeployOptions), Error> {
     let inputs = ActionInputs::from_env(vars)?;
     let _masks = inputs.mask_commands();
-    let config = inputs.validate(WORKSPACE.path(), Some("0123456789abcdef"))?;
+    let config = inputs.validate(WORKSPACE.as_path(), Some("0123456789abcdef"))?;
     let options = hf_deploy_core::inputs::resolve(&config.raw)?;
     Ok((config, options))
 }
@@ -196,7 +187,7 @@ proptest! {
     ) {
         let input = BOOLEANS[index];
         let result = ActionInputs::from_env(step(&[(input, &value)]))
-            .and_then(|inputs| inputs.validate(WORKSPACE.path(), None));
+            .and_then(|inputs| inputs.validate(WORKSPACE.as_path(), None));
         let trimmed = value.trim();
         let expected = match trimmed {
             "" => Some(!matches!(input, "private" | "dry-run" | "allow-degraded" | "preview")),
@@ -221,7 +212,7 @@ proptest! {
         }
 
         let result = ActionInputs::from_env(step(&[("timeout-minutes", &minutes)]))
-            .and_then(|inputs| inputs.validate(WORKSPACE.path(), None));
+            .and_then(|inputs| inputs.validate(WORKSPACE.as_path(), None));
         let expected = match minutes.trim() {
             "" => Some(20),
             text => text.parse::<u64>().ok().filter(|n| (1..=1440).contains(n)),

@@ -12,7 +12,6 @@ use octocrab::Octocrab;
 use octocrab::models::CommentId;
 use octocrab::models::issues::Comment;
 use octocrab::models::repos::{Deployment, DeploymentStatusState};
-use octocrab::service::middleware::retry::RetryConfig;
 use serde::Deserialize;
 
 use super::identity::Identity;
@@ -51,24 +50,23 @@ impl std::fmt::Display for GitHubRepo {
 }
 
 /// Build the client for `api_url` (`GITHUB_API_URL`, e.g. `https://api.github.com` or a GHES
-/// `https://host/api/v3`) with a token (`Authorization: Bearer`). No automatic retries.
+/// `https://host/api/v3`) with a token (`Authorization: Bearer`). No automatic retries; every
+/// answer capped and every call ending within `HF_DEPLOY_HTTP_TIMEOUT` (60 s by default), body
+/// included (`github::transport`).
 pub(crate) fn client(api_url: &str, token: &SecretString) -> Result<Octocrab> {
-    let build = || {
-        Octocrab::builder()
-            .add_retry_config(RetryConfig::None)
-            .set_connect_timeout(Some(Duration::from_secs(15)))
-            .set_read_timeout(Some(crate::env::http_timeout_or(Duration::from_secs(60))))
-            .base_uri(api_url)?
-            .personal_token(token.expose().to_string())
-            .build()
-    };
-    build().map_err(|source| Error::Client {
+    let limit = crate::env::http_timeout_or(Duration::from_secs(60));
+    super::transport::client(api_url, token, limit).map_err(|source| Error::Client {
         api_url: api_url.into(),
         source,
     })
 }
 
 // ----- pull-request comment ----------------------------------------------------------------------
+
+/// Comments listed per page: 40, so that a page stays under the answer cap
+/// (`transport::JSON_CAP`, 16 MiB) even when every comment is at GitHub's limit of 65,536
+/// characters, each escaped in JSON to 6 bytes (`\u0001`): 40 × 384 KiB and their fields.
+pub(crate) const COMMENTS_PER_PAGE: u8 = 40;
 
 /// The hidden marker that identifies the one comment about `space` on a pull request.
 pub(crate) fn marker(space: &SpaceId) -> String {
@@ -91,7 +89,7 @@ pub(crate) enum CommentOutcome {
 
 /// Create or update the one comment carrying `marker` on pull request `pr_number`.
 ///
-/// Searches every page of comments (100 per page, following the `Link` header), updates the
+/// Searches every page of comments ([`COMMENTS_PER_PAGE`] a page, following the `Link` header), updates the
 /// first comment whose body holds the marker **and** that `identity` wrote (a marker pasted by
 /// anyone else is ignored: see `github::identity`), and creates one only when none is found.
 /// The create is never retried. `body` gets the marker appended when it lacks it.
@@ -140,7 +138,8 @@ async fn write_comment(
     let issues = gh.issues(&repo.owner, &repo.name);
     let list_action = format!("list the comments of pull request `{repo}#{pr_number}`");
 
-    let mut page = match issues.list_comments(pr_number).per_page(100u8).send().await {
+    let list = issues.list_comments(pr_number).per_page(COMMENTS_PER_PAGE);
+    let mut page = match list.send().await {
         Ok(page) => page,
         Err(e) => return skip_if_forbidden(Error::from_octocrab(list_action, e)),
     };
@@ -648,7 +647,7 @@ mod tests {
         };
         assert_eq!(fake.comment_count(event.number), 151);
 
-        // More comments arrive, so ours is now on page 2 of 2 when listed 100 at a time.
+        // More comments arrive, so ours is now on page 4 of 5 when listed 40 at a time.
         fake.seed_comments(event.number, 30, None);
         let second = upsert_comment(
             &gh,
@@ -674,12 +673,14 @@ mod tests {
 
         let requests = fake.requests();
         let lists: Vec<_> = requests.iter().filter(|r| r.method == "GET").collect();
-        assert_eq!(lists.len(), 4, "two pages per run: {requests:#?}");
+        assert_eq!(lists.len(), 8, "four pages per run: {requests:#?}");
         assert!(
             lists[0]
                 .path
                 .starts_with("/repos/Codertocat/Hello-World/issues/2/comments?")
-                && lists[0].path.contains("per_page=100")
+                && lists[0]
+                    .path
+                    .contains(&format!("per_page={COMMENTS_PER_PAGE}"))
         );
         assert!(
             lists[1]

@@ -12,6 +12,7 @@ pub(crate) mod inputs;
 pub(crate) mod job;
 pub(crate) mod oidc;
 pub(crate) mod pulls;
+pub(crate) mod transport;
 
 use std::path::PathBuf;
 
@@ -62,9 +63,9 @@ pub(crate) enum Error {
     Client {
         /// The API base URL.
         api_url: String,
-        /// octocrab's error.
+        /// What is wrong.
         #[source]
-        source: octocrab::Error,
+        source: transport::BuildError,
     },
 
     /// GitHub answered with an error status.
@@ -86,6 +87,15 @@ pub(crate) enum Error {
         /// octocrab's error.
         #[source]
         source: octocrab::Error,
+    },
+
+    /// The answer went on past its cap, or the call past its deadline (`github::transport`).
+    #[error("no usable answer from GitHub while trying to {action}: {limit}")]
+    Limit {
+        /// What we were doing, with the object in backticks.
+        action: String,
+        /// Which limit.
+        limit: transport::Limit,
     },
 
     /// GitHub answered success with a body of the wrong shape.
@@ -112,9 +122,15 @@ impl Error {
                     &crate::guard::redactor(),
                 ),
             },
-            other => Error::Transport {
-                action: action.into(),
-                source: other,
+            other => match transport::Limit::find(&other) {
+                Some(limit) => Error::Limit {
+                    action: action.into(),
+                    limit,
+                },
+                None => Error::Transport {
+                    action: action.into(),
+                    source: other,
+                },
             },
         }
     }

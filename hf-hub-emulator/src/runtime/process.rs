@@ -347,31 +347,20 @@ async fn ensure_venv(
         );
         return Ok(final_dir);
     }
-    tokio::fs::create_dir_all(&cfg.venv_cache)
-        .await
-        .map_err(|e| {
-            (
-                "BUILD_ERROR",
-                format!(
-                    "cannot create venv cache `{}`: {e}",
-                    cfg.venv_cache.display()
-                ),
-            )
-        })?;
-    let tmp = cfg
-        .venv_cache
-        .join(format!(".tmp-{}-{}", &key[..12], util::mongo_id()));
-    create_venv(space, generation, cfg, &tmp, requirements, false).await?;
-    let _ = tokio::fs::write(tmp.join(".complete"), b"").await;
-    if tokio::fs::rename(&tmp, &final_dir).await.is_err() {
-        // Another build of the same requirements won the race.
-        let _ = tokio::fs::remove_dir_all(&tmp).await;
-        if !final_dir.join(".complete").exists() {
-            return Err((
-                "BUILD_ERROR",
-                "cannot store the virtual environment in the cache".to_owned(),
-            ));
-        }
+    // A `TempDir`: removed when the build fails or this task is dropped half-way (a stand-in
+    // shut down mid-build), kept only once renamed into the cache.
+    let tmp = temp_in_cache(cfg, &format!(".tmp-{}-", &key[..12])).await?;
+    create_venv(space, generation, cfg, tmp.path(), requirements, false).await?;
+    let _ = tokio::fs::write(tmp.path().join(".complete"), b"").await;
+    if tokio::fs::rename(tmp.path(), &final_dir).await.is_ok() {
+        // Renamed away: nothing is left at the temporary path to remove.
+        let _ = tmp.keep();
+    } else if !final_dir.join(".complete").exists() {
+        // (Else another build of the same requirements won the race; `tmp` is removed.)
+        return Err((
+            "BUILD_ERROR",
+            "cannot store the virtual environment in the cache".to_owned(),
+        ));
     }
     Ok(final_dir)
 }
@@ -391,11 +380,21 @@ async fn fresh_venv(
         false,
         "hf-hub-emulator: factory reboot: the cached virtual environment is not used, a fresh one is built",
     );
-    let dir = tokio::fs::create_dir_all(&cfg.venv_cache)
+    let dir = temp_in_cache(cfg, ".factory-").await?;
+    create_venv(space, generation, cfg, dir.path(), requirements, true).await?;
+    Ok(dir)
+}
+
+/// A new folder in the virtual-environment cache (created if missing), removed when dropped.
+async fn temp_in_cache(
+    cfg: &RealRunnerConfig,
+    prefix: &str,
+) -> Result<tempfile::TempDir, StageFailure> {
+    tokio::fs::create_dir_all(&cfg.venv_cache)
         .await
         .and_then(|()| {
             tempfile::Builder::new()
-                .prefix(".factory-")
+                .prefix(prefix)
                 .tempdir_in(&cfg.venv_cache)
         })
         .map_err(|e| {
@@ -406,9 +405,7 @@ async fn fresh_venv(
                     cfg.venv_cache.display()
                 ),
             )
-        })?;
-    create_venv(space, generation, cfg, dir.path(), requirements, true).await?;
-    Ok(dir)
+        })
 }
 
 /// `python -m venv tmp`, then `pip install -r requirements` in it (output to the build log;
@@ -427,10 +424,17 @@ async fn create_venv(
         false,
         &format!("Creating virtual environment with {}", cfg.python.display()),
     );
+    // `venv` (ensurepip) and pip unpack into `TMPDIR`; a process killed half-way leaves its
+    // files there, so it is a folder of ours, removed when this call ends or is dropped.
+    let scratch = temp_in_cache(cfg, ".scratch-").await?;
     run_logged(
         space,
         generation,
-        Command::new(&cfg.python).arg("-m").arg("venv").arg(tmp),
+        Command::new(&cfg.python)
+            .env("TMPDIR", scratch.path())
+            .arg("-m")
+            .arg("venv")
+            .arg(tmp),
     )
     .await
     .map_err(|e| {
@@ -449,7 +453,7 @@ async fn create_venv(
         "RUN pip install --no-cache-dir -r requirements.txt",
     );
     let mut pip = Command::new(tmp.join("bin").join("python"));
-    pip.args([
+    pip.env("TMPDIR", scratch.path()).args([
         "-m",
         "pip",
         "install",

@@ -8,9 +8,23 @@ use hf_hub_emulator::{Emulator, EmulatorConfig, RealRunnerConfig, Runner};
 
 const README: &str = "---\ntitle: Tiny API\nemoji: 🚀\ncolorFrom: blue\ncolorTo: green\nsdk: docker\napp_port: 7860\npinned: false\n---\n";
 
+/// The virtual-environment cache these tests share with the workspace's end-to-end tests (under
+/// `target/`, so that no test leaves a cache in the system's temporary folder).
+fn shared_cache() -> std::path::PathBuf {
+    common::workspace_root().join("target/emulator-venvs")
+}
+
 async fn real() -> Emulator {
+    real_with(shared_cache()).await
+}
+
+/// A stand-in whose runner builds its virtual environments in `venv_cache`.
+async fn real_with(venv_cache: std::path::PathBuf) -> Emulator {
     let config = EmulatorConfig {
-        runner: Runner::Real(RealRunnerConfig::default()),
+        runner: Runner::Real(RealRunnerConfig {
+            venv_cache,
+            ..RealRunnerConfig::default()
+        }),
         ..EmulatorConfig::default()
     };
     let start = std::time::Instant::now();
@@ -292,14 +306,7 @@ async fn an_app_listening_elsewhere_than_app_port_never_becomes_reachable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_builds_share_one_cached_venv() {
     let cache = tempfile::tempdir().unwrap();
-    let config = EmulatorConfig {
-        runner: Runner::Real(RealRunnerConfig {
-            venv_cache: cache.path().to_path_buf(),
-            ..RealRunnerConfig::default()
-        }),
-        ..EmulatorConfig::default()
-    };
-    let emu = Emulator::start(config).await.unwrap();
+    let emu = real_with(cache.path().to_path_buf()).await;
     let files: &[(&str, &str)] = &[
         ("README.md", README),
         ("requirements.txt", "# no third-party packages\n"),
@@ -349,15 +356,7 @@ async fn concurrent_builds_share_one_cached_venv() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_factory_reboot_builds_a_fresh_venv_and_leaves_the_cache_alone() {
     let cache = tempfile::tempdir().unwrap();
-    let emu = Emulator::start(EmulatorConfig {
-        runner: Runner::Real(RealRunnerConfig {
-            venv_cache: cache.path().to_path_buf(),
-            ..RealRunnerConfig::default()
-        }),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
+    let emu = real_with(cache.path().to_path_buf()).await;
     let id = "local/factory";
     common::create_space(&emu, "factory", false).await;
     common::commit_files(
@@ -455,4 +454,47 @@ async fn a_factory_reboot_builds_a_fresh_venv_and_leaves_the_cache_alone() {
         before,
         "the factory environment goes with its generation"
     );
+}
+
+/// A stand-in shut down while it builds a virtual environment leaves nothing in the cache: the
+/// half-built environment and the folder `venv` and pip unpack into (`TMPDIR`) are removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_mid_build_leaves_no_temporary_folder() {
+    let cache = tempfile::tempdir().unwrap();
+    let emu = real_with(cache.path().to_path_buf()).await;
+    let id = "local/interrupted";
+    common::create_space(&emu, "interrupted", false).await;
+    common::commit_files(
+        &emu,
+        id,
+        &[
+            ("README.md", README),
+            ("requirements.txt", "# no third-party packages\n"),
+            (
+                "Dockerfile",
+                "FROM python:3.12\nCMD [\"python\", \"-m\", \"http.server\", \"7860\"]\n",
+            ),
+        ],
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let staged = |prefix: &str| {
+        std::fs::read_dir(cache.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(prefix))
+            .count()
+    };
+    while staged(".scratch-") == 0 {
+        assert!(std::time::Instant::now() < deadline, "no build started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(staged(".tmp-"), 1, "the environment is being built");
+    emu.shutdown().await;
+    let left: Vec<String> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "left in the cache: {left:?}");
 }

@@ -244,6 +244,43 @@ async fn every_remote_call_under_every_fault_succeeds_once_or_fails_clearly_and_
     );
 }
 
+/// A git server that accepts the push and then says nothing: libgit2 waits forever by default,
+/// the binary gives its sockets the HTTP clients' silence limit (`HF_DEPLOY_HTTP_TIMEOUT`). The
+/// deploy ends with a timeout naming the push, nothing half-written, and a rerun
+/// converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_git_server_that_stalls_ends_the_push_with_a_timeout_and_a_rerun_converges() {
+    let world = World::start(Scenario::Redeploy)
+        .await
+        .expect("the stand-ins");
+    world.emulator.faults().add(
+        FaultRule::new("POST", "/spaces/*/git-receive-pack")
+            .latency(Duration::from_secs(3600))
+            .times(1000),
+    );
+    let started = Instant::now();
+    let first = tokio::time::timeout(CELL_DEADLINE, world.run())
+        .await
+        .expect("the deploy ends although git stalls");
+    let took = started.elapsed();
+    world.emulator.faults().clear();
+    assert_eq!(first.code, 1, "{}", first.both());
+    world.failure_message(&first).expect("a message");
+    let message = first.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("push `main`") && message.contains("timed out"),
+        "{message}\n{}",
+        first.both()
+    );
+    assert_eq!(world.commits(), world.base_commits, "nothing landed");
+    eprintln!("a stalled git-receive-pack ended the deploy in {took:?}: {message}");
+    rerun_converges(&world).await.expect("the rerun converges");
+    world.shutdown().await;
+}
+
 /// One cell: the stand-ins, the seed (for a redeploy or an action), the faulted run, its check,
 /// and a rerun without the fault when the first run did not finish the job.
 async fn run_cell(call: &Call, fault: Fault) -> Result<String, String> {

@@ -9,7 +9,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hf_deploy_tests::fake_github::{FakeGitHub, Mode};
+use hf_deploy_tests::fake_github::{FakeGitHub, FaultKind, GitHubFault, Mode};
 use hf_deploy_tests::{
     CliOutput, copy_tree, example_backend, hf_deploy_bin, hub_env, run_action, run_cli_async,
     strings,
@@ -19,6 +19,7 @@ use hf_hub_emulator::{
     ScriptedResponse, ScriptedRoute, ScriptedRunner,
 };
 
+use crate::action::{Workspace, base_inputs, runner_env};
 use crate::keyless;
 
 async fn emulator() -> Emulator {
@@ -325,4 +326,295 @@ async fn allowed_origins_are_merged_with_what_the_space_had() {
     assert_eq!(third, "https://a.example,https://b.example");
     assert_eq!(writes, 0);
     emulator.shutdown().await;
+}
+
+/// `hf-deploy args` with a clean environment plus `env`, on a blocking thread: its output, its
+/// peak resident set in KiB (`VmHWM`, as last read before it ended, every 10 ms) and how long
+/// it ran.
+async fn run_measured(args: Vec<String>, env: Vec<(String, String)>) -> (CliOutput, u64, Duration) {
+    tokio::task::spawn_blocking(move || {
+        let mut command = Command::new(hf_deploy_bin());
+        command.args(&args).env_clear();
+        for key in ["PATH", "HOME", "TMPDIR", "LANG"] {
+            if let Some(value) = std::env::var_os(key) {
+                command.env(key, value);
+            }
+        }
+        command.env("NO_COLOR", "1").envs(env);
+        let started = Instant::now();
+        let child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run hf-deploy");
+        let pid = child.id();
+        let sampler = std::thread::spawn(move || {
+            let mut peak = 0;
+            // The file goes, or loses its memory lines, when the process ends.
+            while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                let Some(hwm) = status
+                    .lines()
+                    .find_map(|line| line.strip_prefix("VmHWM:"))
+                    .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+                else {
+                    break;
+                };
+                peak = hwm;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak
+        });
+        let output = child.wait_with_output().expect("hf-deploy output");
+        let took = started.elapsed();
+        let peak = sampler.join().expect("sampler");
+        (CliOutput::from(output), peak, took)
+    })
+    .await
+    .expect("hf-deploy runner thread")
+}
+
+/// The `::warning` lines of the job log.
+fn warnings(output: &CliOutput) -> Vec<&str> {
+    output
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::warning"))
+        .collect()
+}
+
+/// An action-mode deploy with a pull-request comment, then a rerun whose comment list gets
+/// `fault`: the rerun deploys, warns naming the call and `expected` words, makes no second
+/// comment, and keeps its memory near the first run's. The rerun's output and how long it ran.
+async fn comment_list_under(fault: FaultKind, expected: &str) -> (CliOutput, Duration, u64) {
+    let emulator = emulator().await;
+    let github = FakeGitHub::start(Mode::default()).await;
+    let workspace = Workspace::new();
+    let event = workspace.event("opened");
+    let mut env = runner_env(&workspace, &emulator, &github, Some(&event));
+    env.extend(base_inputs(&[("frontend-url", "https://a.example".into())]));
+    env.push(("HF_DEPLOY_HTTP_TIMEOUT".into(), "5".into()));
+    let (first, first_peak, _) = run_measured(vec!["action".into()], env.clone()).await;
+    assert_eq!(first.code, 0, "{}", first.both());
+    assert_eq!(github.comment_count(2), 1, "{}", first.both());
+
+    github.add_fault(GitHubFault::new(
+        "GET",
+        "/repos/*/issues/2/comments",
+        fault,
+        1,
+    ));
+    let (rerun, peak, took) = run_measured(vec!["action".into()], env).await;
+    assert_eq!(rerun.code, 0, "the deploy succeeds:\n{}", rerun.both());
+    let warned = warnings(&rerun);
+    assert!(
+        warned.iter().any(|w| w.contains("no pull-request comment")
+            && w.contains("list the comments of pull request `Codertocat/Hello-World#2`")
+            && w.contains(expected)),
+        "a warning naming the call: {warned:#?}\n{}",
+        rerun.both()
+    );
+    assert_eq!(github.comment_count(2), 1, "no second comment");
+    assert!(
+        peak < first_peak + 64 * 1024,
+        "peak RSS {peak} KiB, {first_peak} KiB without the fault"
+    );
+    emulator.shutdown().await;
+    (rerun, took, github.bytes_streamed())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_github_answer_warns_at_the_cap_and_the_deploy_succeeds() {
+    let (_, took, sent) = comment_list_under(
+        FaultKind::EndlessBody(200),
+        "the GitHub API answer is larger than 16384 KiB",
+    )
+    .await;
+    // What the fake managed to send: the cap, and what the sockets buffer.
+    assert!(
+        sent > 16 * 1024 * 1024 && sent < 32 * 1024 * 1024,
+        "{sent} bytes sent"
+    );
+    assert!(took < Duration::from_secs(60), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trickling_github_answer_ends_at_the_calls_deadline() {
+    let (_, took, sent) = comment_list_under(
+        FaultKind::Trickle,
+        "the GitHub API did not answer in full within 5 s",
+    )
+    .await;
+    // Each byte came well within any read timeout: only the whole call's deadline ends it.
+    assert!((3..=10).contains(&sent), "{sent} bytes trickled");
+    assert!(took < Duration::from_secs(60), "{took:?}");
+}
+
+/// Bytes an app server below has sent from its endless and trickling answers.
+#[derive(Clone, Default)]
+struct Sent(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Sent {
+    fn add(&self, bytes: usize) {
+        self.0
+            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Text an app must never get into the output as it is: an escape sequence that clears the
+/// terminal and a workflow command.
+const HOSTILE: &str = "\u{1b}[2J\u{1b}]0;owned\u{7}\n::error::forged by the app\n";
+
+/// An app on loopback whose health answers misbehave: `/healthy` is a good answer, `/big` a
+/// healthy JSON padded past 256 KiB, `/endless` a JSON that never ends, `/trickle` one byte a
+/// second for ever. Its address and the count of what `/endless` and `/trickle` sent.
+async fn misbehaving_app() -> (String, Sent) {
+    use axum::body::{Body, Bytes};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::get;
+    use futures_util::StreamExt;
+
+    fn json(body: Body) -> Response {
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
+    }
+    let sent = Sent::default();
+    let big = format!(
+        r#"{{"status":"healthy","pad":"{}"}}"#,
+        "a".repeat(300 * 1024)
+    );
+    let endless = {
+        let sent = sent.clone();
+        move || {
+            let sent = sent.clone();
+            let head = Bytes::from_static(br#"{"status":"healthy","pad":""#);
+            let chunk = Bytes::from(HOSTILE.repeat(4096));
+            let stream = futures_util::stream::once(std::future::ready(head))
+                .chain(futures_util::stream::repeat(chunk))
+                .map(move |bytes| {
+                    sent.add(bytes.len());
+                    Ok::<_, std::io::Error>(bytes)
+                });
+            std::future::ready(json(Body::from_stream(stream)))
+        }
+    };
+    let trickle = {
+        let sent = sent.clone();
+        move || {
+            let sent = sent.clone();
+            let stream = futures_util::stream::unfold(HOSTILE.bytes(), move |mut bytes| {
+                let sent = sent.clone();
+                async move {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let byte = bytes.next().unwrap_or(b' ');
+                    sent.add(1);
+                    Some((Ok::<_, std::io::Error>(Bytes::from(vec![byte])), bytes))
+                }
+            });
+            std::future::ready(json(Body::from_stream(stream)))
+        }
+    };
+    let router = axum::Router::new()
+        .route(
+            "/healthy",
+            get(|| std::future::ready(json(Body::from(r#"{"status":"healthy"}"#)))),
+        )
+        .route(
+            "/big",
+            get(move || std::future::ready(json(Body::from(big.clone())))),
+        )
+        .route("/endless", get(endless))
+        .route("/trickle", get(trickle));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, sent)
+}
+
+/// `hf-deploy verify --json` of `path` on the app at `url`, within `timeout` seconds.
+async fn verify_path(url: &str, path: &str, timeout: u64) -> (CliOutput, u64, Duration) {
+    let args = strings(&[
+        "verify",
+        "--app-url",
+        url,
+        "--health-path",
+        path,
+        "--timeout",
+        &timeout.to_string(),
+        "--json",
+    ]);
+    run_measured(args, Vec::new()).await
+}
+
+/// Nothing of [`HOSTILE`] in `output` as it is: no escape, no bell, no workflow command.
+fn assert_sanitised(output: &CliOutput) {
+    let both = output.both();
+    assert!(
+        !both.contains('\u{1b}') && !both.contains('\u{7}'),
+        "a control character reached the output:\n{both:?}"
+    );
+    assert!(
+        !both.lines().any(|l| l.trim_start().starts_with("::")),
+        "a workflow command reached the output:\n{both}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_health_answer_past_its_cap_is_not_a_health_json_end_to_end() {
+    let (url, sent) = misbehaving_app().await;
+    let (healthy, healthy_peak, _) = verify_path(&url, "/healthy", 20).await;
+    assert_eq!(healthy.code, 0, "{}", healthy.both());
+
+    // Healthy JSON, were it read whole: past 256 KiB it is not a health answer.
+    let (big, _, took) = verify_path(&url, "/big", 20).await;
+    assert_clean_failure(&big);
+    assert_eq!(big.json()["error"]["kind"], "unhealthy", "{}", big.both());
+    assert!(big.both().contains("not the health JSON"), "{}", big.both());
+    assert!(took < Duration::from_secs(25), "{took:?}");
+
+    let (endless, peak, took) = verify_path(&url, "/endless", 20).await;
+    assert_clean_failure(&endless);
+    assert!(
+        endless.both().contains("not the health JSON"),
+        "{}",
+        endless.both()
+    );
+    assert_sanitised(&endless);
+    assert!(took < Duration::from_secs(25), "{took:?}");
+    assert!(
+        peak < healthy_peak + 32 * 1024,
+        "peak RSS {peak} KiB, {healthy_peak} KiB for a good answer"
+    );
+    // Each poll reads 256 KiB and drops the rest: what the app could send stays near that.
+    assert!(sent.get() < 64 * 1024 * 1024, "{} bytes sent", sent.get());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trickling_health_answer_times_out_naming_the_health_url() {
+    let (url, sent) = misbehaving_app().await;
+    let (output, _, took) = verify_path(&url, "/trickle", 8).await;
+    assert_clean_failure(&output);
+    assert!(
+        took >= Duration::from_secs(8) && took < Duration::from_secs(20),
+        "{took:?}"
+    );
+    let message = output.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains(&format!("{url}/trickle")),
+        "names the health URL: {message}\n{}",
+        output.both()
+    );
+    assert!(sent.get() >= 3, "the trickle had begun: {}", sent.get());
+    assert_sanitised(&output);
 }
