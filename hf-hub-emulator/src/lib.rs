@@ -45,6 +45,10 @@ pub use oauth::{
     GITHUB_ISSUER, HUB_AUDIENCE, JobClaims, OIDC_USER, SCOPED_TOKEN_SECONDS, TrustedPublisher,
     issue_github_oidc_token,
 };
-pub use runtime::docker::{SPACE_LABEL, engine_answers as docker_engine_answers};
+pub use runtime::docker::SPACE_LABEL;
+pub use runtime::engine::{
+    EngineProbe, PROBE_DEADLINE as DOCKER_PROBE_DEADLINE, engine_answers as docker_engine_answers,
+    probe_engine as probe_docker_engine,
+};
 pub use script::{HOSTILE_LOG_LINES, ScriptedApp, ScriptedResponse, ScriptedRoute, ScriptedRunner};
 pub use server::{Emulator, EmulatorError, SettingEntry, SpaceSettings};

@@ -6,7 +6,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod engine_proxy;
+pub mod fake_engine;
 pub mod fake_github;
+pub mod matrix;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -106,6 +109,13 @@ fn venv_python_base() -> PathBuf {
 
 /// Run `hf-deploy` with a clean environment plus `env`.
 pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> CliOutput {
+    let output = cli_command(args, env).output().expect("run hf-deploy");
+    CliOutput::from(output)
+}
+
+/// The `hf-deploy` command of [`run_cli`]: a cleared environment but `PATH`, `HOME`, `TMPDIR`,
+/// `LANG`, `NO_COLOR=1`, and `env`.
+fn cli_command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(hf_deploy_bin());
     command.args(args).env_clear();
     for key in ["PATH", "HOME", "TMPDIR", "LANG"] {
@@ -117,8 +127,22 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> CliOutput {
     for (key, value) in env {
         command.env(key, value);
     }
-    let output = command.output().expect("run hf-deploy");
-    CliOutput::from(output)
+    command
+}
+
+/// [`run_cli`] on the runtime, killed at `deadline` (`None` then): a hang is a result to
+/// report, not a test that never ends.
+pub async fn run_cli_within(
+    args: &[&str],
+    env: &[(&str, &str)],
+    deadline: std::time::Duration,
+) -> Option<CliOutput> {
+    let mut command = tokio::process::Command::from(cli_command(args, env));
+    command.kill_on_drop(true);
+    let output = tokio::time::timeout(deadline, command.output())
+        .await
+        .ok()?;
+    Some(CliOutput::from(output.expect("run hf-deploy")))
 }
 
 /// What a command printed and how it ended.

@@ -4,7 +4,7 @@
 use anyhow::Context;
 pub(crate) use hf_hub_emulator::{DEFAULT_USER, DEFAULT_WRITE_TOKEN, Emulator};
 use hf_hub_emulator::{
-    DockerRunnerConfig, EmulatorConfig, RealRunnerConfig, Runner, ScriptedRunner,
+    DockerRunnerConfig, EmulatorConfig, EngineProbe, RealRunnerConfig, Runner, ScriptedRunner,
 };
 
 use crate::ui::{Ui, UsageError};
@@ -62,34 +62,54 @@ pub(crate) async fn emulator_config(
     ))
 }
 
+/// The runner: Docker when an engine answers its probe (or forced), else the process runner with
+/// a warning. A forced Docker runtime whose engine is absent or fails its probe is bad input
+/// (exit 2) naming the flag and what answered; what the engine said is outside text, shown
+/// through the door by the printer.
 async fn runner(
     forced: Option<&str>,
     flag: &str,
     ui: &Ui,
 ) -> anyhow::Result<(Runner, &'static str)> {
-    let answers = hf_hub_emulator::docker_engine_answers().await;
-    match (forced, answers) {
-        (Some("docker"), false) => Err(UsageError::error(
+    if forced == Some("process") {
+        return Ok((process_runner(), "process"));
+    }
+    let probe = hf_hub_emulator::probe_docker_engine().await;
+    let hint = || {
+        format!(
+            "start Docker (e.g. `sudo dockerd &`, or `scripts/bootstrap.sh` in a checkout), or use `{flag} process`"
+        )
+    };
+    match (forced, probe) {
+        (_, EngineProbe::Answers) => Ok((Runner::Docker(DockerRunnerConfig::default()), "docker")),
+        (Some(_), EngineProbe::Absent(why)) => Err(UsageError::error(
             format!(
-                "`{flag} docker`: no Docker engine answers (`DOCKER_HOST`, else the default socket)"
+                "`{flag} docker`: no Docker engine answers (`DOCKER_HOST`, else the default socket): {why}"
             ),
+            Some(&hint()),
+        )),
+        (Some(_), EngineProbe::Failing(what)) => Err(UsageError::error(
+            format!("`{flag} docker`: the Docker engine does not work: {what}"),
             Some(&format!(
-                "start Docker (e.g. `sudo dockerd &`, or `scripts/bootstrap.sh` in a checkout), or use `{flag} process`"
+                "check the engine (`docker version`, its log), or use `{flag} process`"
             )),
         )),
-        (Some("docker"), true) | (None, true) => {
-            Ok((Runner::Docker(DockerRunnerConfig::default()), "docker"))
-        }
-        (None, false) => {
-            ui.warn(
-                "no Docker engine answers: the Space runs with this machine's Python (process runner), \
-                 not in the image the Hub builds; start Docker to see the real build",
-            );
+        (None, EngineProbe::Absent(_)) => {
+            ui.warn(&format!("no Docker engine answers: {PROCESS_INSTEAD}"));
             Ok((process_runner(), "process"))
         }
-        _ => Ok((process_runner(), "process")),
+        (None, EngineProbe::Failing(what)) => {
+            ui.warn(&format!(
+                "the Docker engine does not work ({what}): {PROCESS_INSTEAD}"
+            ));
+            Ok((process_runner(), "process"))
+        }
     }
 }
+
+/// The rest of the warning when the process runner stands in for Docker.
+const PROCESS_INSTEAD: &str = "the Space runs with this machine's Python (process runner), \
+     not in the image the Hub builds; start Docker to see the real build";
 
 fn process_runner() -> Runner {
     let cache = std::env::var_os("XDG_CACHE_HOME")

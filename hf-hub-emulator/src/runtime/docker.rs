@@ -13,9 +13,9 @@
 //! stand-in started when it shuts down. A container is also removed when its generation ends
 //! (the pipeline future is dropped on pause, restart, rebuild, delete and shutdown).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -23,7 +23,9 @@ use sha2::{Digest, Sha256};
 use tokio::process::Command;
 
 use super::Job;
+use super::bounded::{output_within, spawn_in_group};
 use super::checkout::checkout;
+use super::docker_cli::{BUILD, QUICK, REMOVAL, START, docker, failed, output, output_blocking};
 use super::stages::{
     StageFailure, build_failed_message, exited_message, log_line, pipe, set_stage,
 };
@@ -36,103 +38,24 @@ pub const SPACE_LABEL: &str = "hf-deploy.space";
 const INSTANCE_LABEL: &str = "hf-deploy.emulator";
 const KEY_LABEL: &str = "hf-deploy.build-key";
 
-/// The `docker` CLI to use: `HF_DEPLOY_DOCKER` when set, else the first `docker` on `PATH` that
-/// can build with BuildKit (a CLI with the buildx plugin, or a CLI older than 23 whose built-in
-/// BuildKit client `DOCKER_BUILDKIT=1` turns on), else plain `docker`.
-fn cli() -> &'static PathBuf {
-    static CLI: OnceLock<PathBuf> = OnceLock::new();
-    CLI.get_or_init(|| {
-        if let Some(p) = std::env::var_os("HF_DEPLOY_DOCKER").filter(|p| !p.is_empty()) {
-            return PathBuf::from(p);
-        }
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let mut seen = Vec::new();
-        for dir in std::env::split_paths(&path) {
-            let cand = dir.join("docker");
-            let Ok(real) = std::fs::canonicalize(&cand) else {
-                continue;
-            };
-            if seen.contains(&real) {
-                continue;
-            }
-            seen.push(real);
-            if buildkit_capable(&cand) {
-                return cand;
-            }
-        }
-        PathBuf::from("docker")
-    })
-}
-
-fn buildkit_capable(cli: &std::path::Path) -> bool {
-    let ok = |args: &[&str]| {
-        std::process::Command::new(cli)
-            .args(args)
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    if ok(&["buildx", "version"]).is_some() {
-        return true;
-    }
-    ok(&["version", "--format", "{{.Client.Version}}"])
-        .and_then(|v| v.split('.').next().and_then(|m| m.parse::<u32>().ok()))
-        .is_some_and(|major| major < 23)
-}
-
-fn docker() -> Command {
-    let mut c = Command::new(cli());
-    c.env("DOCKER_BUILDKIT", "1")
-        .env("DOCKER_CLI_HINTS", "false")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    c
-}
-
-/// True when a Docker engine answers (`DOCKER_HOST`, else the default socket) within 5 s.
-pub async fn engine_answers() -> bool {
-    let mut c = docker();
-    c.args(["version", "--format", "{{.Server.Version}}"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    matches!(
-        tokio::time::timeout(Duration::from_secs(5), c.status()).await,
-        Ok(Ok(s)) if s.success()
-    )
-}
-
 /// This stand-in's label value: its data directory, hashed (unique per running stand-in).
 fn instance(hub: &Hub) -> String {
     let h = Sha256::digest(hub.data_dir.to_string_lossy().as_bytes());
     hex::encode(h)[..12].to_owned()
 }
 
-/// Removes every container this stand-in started (shutdown path; also run from `Drop`).
+/// Removes every container this stand-in started (shutdown path; also run from `Drop`); each
+/// `docker` call bounded, so that an engine that stalls cannot hang the shutdown.
 pub(super) fn remove_instance_containers_blocking(hub: &Hub) {
     let filter = format!("label={INSTANCE_LABEL}={}", instance(hub));
-    let Ok(out) = std::process::Command::new(cli())
-        .args(["ps", "-aq", "--filter", &filter])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-    else {
+    let Ok(out) = output_blocking(&["ps", "-aq", "--filter", &filter], REMOVAL) else {
         return;
     };
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
+    let ids: Vec<&str> = out.split_whitespace().collect();
     if !ids.is_empty() {
-        let _ = std::process::Command::new(cli())
-            .args(["rm", "-f"])
-            .args(&ids)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let mut args = vec!["rm", "-f"];
+        args.extend(ids);
+        let _ = output_blocking(&args, REMOVAL);
     }
 }
 
@@ -148,12 +71,7 @@ struct ContainerGuard(String);
 
 impl Drop for ContainerGuard {
     fn drop(&mut self) {
-        let _ = std::process::Command::new(cli())
-            .args(["rm", "-f", &self.0])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let _ = output_blocking(&["rm", "-f", &self.0], REMOVAL);
     }
 }
 
@@ -163,22 +81,6 @@ fn image_repo(space: &Space) -> String {
         "hf-space/{}",
         space.subdomain().to_ascii_lowercase().replace('_', "-")
     )
-}
-
-/// Runs a `docker` command, returns its trimmed stdout or its stderr as the error.
-async fn output(args: &[&str]) -> Result<String, String> {
-    let out = docker()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .await
-        .map_err(|e| format!("cannot run `{}`: {e}", cli().display()))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
-    }
 }
 
 /// A Space's variables and secrets as the engine gets them (build arguments and build secrets,
@@ -271,8 +173,7 @@ pub(super) async fn run(
     logs.args(["logs", "-f", &name])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut logs = logs
-        .spawn()
+    let (mut logs, _logs_group) = spawn_in_group(&mut logs)
         .map_err(|e| ("RUNTIME_ERROR", format!("cannot follow the app's log: {e}")))?;
     let mut readers = Vec::new();
     if let Some(o) = logs.stdout.take() {
@@ -298,14 +199,32 @@ pub(super) async fn run(
     ) {
         return Ok(());
     }
-    let _ = docker()
-        .args(["wait", &name])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .await;
-    let _ = logs.wait().await;
+    if let Err(lost) = wait_exit(&name).await {
+        if !has_exited(&name).await {
+            return Err(("RUNTIME_ERROR", lost));
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), logs.wait()).await;
     Err(exited(space, readers, &name).await)
+}
+
+/// `docker wait`: as long as the container runs (no deadline), in its own process group. An
+/// error is what the CLI said (the engine failed, not the app).
+async fn wait_exit(name: &str) -> Result<(), String> {
+    let mut cmd = docker();
+    cmd.args(["wait", name])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let (child, _group) = spawn_in_group(&mut cmd).map_err(|e| format!("docker wait: {e}"))?;
+    let out = child
+        .wait_with_output()
+        .await
+        .map_err(|e| format!("docker wait: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(failed("docker wait", &out.stderr))
+    }
 }
 
 /// The image of this commit and these settings: the one tagged with their key when it exists
@@ -323,7 +242,7 @@ async fn image(
     let existing = if settings.factory {
         None
     } else {
-        output(&["image", "inspect", "--format", "{{.Id}}", &tag])
+        output(&["image", "inspect", "--format", "{{.Id}}", &tag], QUICK)
             .await
             .ok()
     };
@@ -393,27 +312,18 @@ async fn start_container(
     }
     cmd.arg(image);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let out = cmd.output().await.map_err(|e| {
-        (
-            "RUNTIME_ERROR",
-            format!("cannot run `{}`: {e}", cli().display()),
-        )
-    })?;
+    let out = output_within(&mut cmd, START)
+        .await
+        .map_err(|f| ("RUNTIME_ERROR", f.describe("docker run")))?;
     if !out.status.success() {
-        return Err((
-            "RUNTIME_ERROR",
-            format!(
-                "docker run failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        ));
+        return Err(("RUNTIME_ERROR", failed("docker run", &out.stderr)));
     }
     Ok(())
 }
 
 /// The loopback port the engine published the container's `app_port` on.
 async fn published_port(name: &str, app_port: u64) -> Result<u16, StageFailure> {
-    output(&["port", name, &format!("{app_port}/tcp")])
+    output(&["port", name, &format!("{app_port}/tcp")], QUICK)
         .await
         .ok()
         .and_then(|s| {
@@ -430,7 +340,7 @@ async fn published_port(name: &str, app_port: u64) -> Result<u16, StageFailure> 
 
 /// Whether container `name` has stopped (`exited` or `dead`).
 async fn has_exited(name: &str) -> bool {
-    let state = output(&["inspect", "--format", "{{.State.Status}}", name])
+    let state = output(&["inspect", "--format", "{{.State.Status}}", name], QUICK)
         .await
         .unwrap_or_default();
     state == "exited" || state == "dead"
@@ -443,7 +353,7 @@ async fn exited(
     readers: Vec<tokio::task::JoinHandle<()>>,
     name: &str,
 ) -> StageFailure {
-    let code = output(&["inspect", "--format", "{{.State.ExitCode}}", name])
+    let code = output(&["inspect", "--format", "{{.State.ExitCode}}", name], QUICK)
         .await
         .unwrap_or_else(|_| "?".into());
     for r in readers {
@@ -496,7 +406,9 @@ async fn wait_answering(
 }
 
 /// `docker build` of the checkout, tagged `tag` and labelled with the Space and the build key;
-/// older images of the Space are removed once it succeeds.
+/// older images of the Space are removed once it succeeds. The build runs in its own process
+/// group, at most [`BUILD`]; an engine that refuses or cuts it fails it with the CLI's words in
+/// the build log.
 async fn build(
     space: &Arc<Space>,
     generation: u64,
@@ -507,35 +419,9 @@ async fn build(
     settings: &Settings,
 ) -> Result<String, StageFailure> {
     let iidfile = dir.with_extension("iid");
-    let mut cmd = docker();
-    cmd.args(["build", "--progress", "plain", "--tag", tag]);
-    if settings.factory {
-        cmd.arg("--no-cache");
-    }
-    cmd.arg("--label")
-        .arg(format!("{SPACE_LABEL}={}", space.id))
-        .arg("--label")
-        .arg(format!("{KEY_LABEL}={key}"))
-        .arg("--iidfile")
-        .arg(&iidfile);
-    if let Some(net) = &cfg.build_network {
-        cmd.arg("--network").arg(net);
-    }
-    // Variables are build arguments (the Hub passes them so); secrets are only mountable with
-    // `RUN --mount=type=secret,id=KEY`, read by the CLI from its own environment.
-    for (k, v) in &settings.variables {
-        cmd.arg("--build-arg").arg(format!("{k}={v}"));
-    }
-    for (k, v) in &settings.secrets {
-        cmd.arg("--secret").arg(format!("id={k},env={k}")).env(k, v);
-    }
-    cmd.arg(dir).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| {
-        (
-            "BUILD_ERROR",
-            format!("cannot run `{}`: {e}", cli().display()),
-        )
-    })?;
+    let mut cmd = build_command(space, cfg, dir, tag, key, settings, &iidfile);
+    let (mut child, _group) = spawn_in_group(&mut cmd)
+        .map_err(|e| ("BUILD_ERROR", format!("cannot run `docker build`: {e}")))?;
     let mut readers = Vec::new();
     if let Some(o) = child.stdout.take() {
         readers.push(pipe(space.clone(), generation, false, o));
@@ -543,12 +429,20 @@ async fn build(
     if let Some(o) = child.stderr.take() {
         readers.push(pipe(space.clone(), generation, false, o));
     }
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| ("BUILD_ERROR", e.to_string()))?;
+    let status = match tokio::time::timeout(BUILD, child.wait()).await {
+        Ok(status) => status.map_err(|e| ("BUILD_ERROR", e.to_string()))?,
+        Err(_) => {
+            return Err((
+                "BUILD_ERROR",
+                format!(
+                    "`docker build` did not end within {} minutes (killed)",
+                    BUILD.as_secs() / 60
+                ),
+            ));
+        }
+    };
     for r in readers {
-        let _ = r.await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), r).await;
     }
     if !status.success() {
         return Err((
@@ -562,20 +456,57 @@ async fn build(
         .map_err(|e| ("BUILD_ERROR", format!("the build wrote no image id: {e}")))?;
     let _ = tokio::fs::remove_file(&iidfile).await;
     // Older images of this Space (other commits or settings) are not needed any more.
-    if let Ok(list) = output(&[
+    let reference = format!("reference={}", image_repo(space));
+    let listed = [
         "image",
         "ls",
         "--filter",
-        &format!("reference={}", image_repo(space)),
+        &reference,
         "--format",
         "{{.Repository}}:{{.Tag}}",
-    ])
-    .await
-    {
+    ];
+    if let Ok(list) = output(&listed, QUICK).await {
         for old in list.lines().filter(|t| *t != tag && !t.is_empty()) {
-            let _ = output(&["image", "rm", old]).await;
+            let _ = output(&["image", "rm", old], QUICK).await;
         }
     }
     log_line(space, generation, false, "Build complete");
     Ok(id)
+}
+
+/// The `docker build` command line: labels, the iid file, the network, variables as build
+/// arguments, secrets through the CLI's environment.
+fn build_command(
+    space: &Space,
+    cfg: &DockerRunnerConfig,
+    dir: &Path,
+    tag: &str,
+    key: &str,
+    settings: &Settings,
+    iidfile: &Path,
+) -> Command {
+    let mut cmd = docker();
+    cmd.args(["build", "--progress", "plain", "--tag", tag]);
+    if settings.factory {
+        cmd.arg("--no-cache");
+    }
+    cmd.arg("--label")
+        .arg(format!("{SPACE_LABEL}={}", space.id))
+        .arg("--label")
+        .arg(format!("{KEY_LABEL}={key}"))
+        .arg("--iidfile")
+        .arg(iidfile);
+    if let Some(net) = &cfg.build_network {
+        cmd.arg("--network").arg(net);
+    }
+    // Variables are build arguments (the Hub passes them so); secrets are only mountable with
+    // `RUN --mount=type=secret,id=KEY`, read by the CLI from its own environment.
+    for (k, v) in &settings.variables {
+        cmd.arg("--build-arg").arg(format!("{k}={v}"));
+    }
+    for (k, v) in &settings.secrets {
+        cmd.arg("--secret").arg(format!("id={k},env={k}")).env(k, v);
+    }
+    cmd.arg(dir).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
 }

@@ -13,11 +13,17 @@
 //! | `process` | `Runner::Real`: a cached venv and the Dockerfile's command, on this machine |
 //! | `dockerfile` | what the process runner reads of a Dockerfile; the command's ports |
 //! | `docker` | `Runner::Docker`: the Docker engine builds the image and runs the container |
+//! | `docker_cli` | the `docker` CLI it drives, each call under a deadline |
+//! | `engine` | the engine probe: answers, absent, or failing (what answered instead) |
+//! | `bounded` | outside programs in their own process group, killed at a deadline or when dropped |
 
+mod bounded;
 mod checkout;
 mod checks;
 pub(crate) mod docker;
+mod docker_cli;
 mod dockerfile;
+pub(crate) mod engine;
 mod process;
 mod scripted;
 mod stages;

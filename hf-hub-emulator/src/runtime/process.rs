@@ -13,27 +13,13 @@ use sha2::{Digest, Sha256};
 use tokio::process::{Child, Command};
 
 use super::Job;
+use super::bounded::GroupGuard;
 use super::checkout::checkout;
 use super::dockerfile::{Dockerfile, parse_dockerfile, rewrite_port};
 use super::stages::{StageFailure, log_line, pipe, set_stage};
 use crate::config::RealRunnerConfig;
 use crate::hub::{Hub, Space, Upstream};
 use crate::util;
-
-/// Kills a whole process group when dropped (uvicorn workers, pip's children...).
-struct GroupGuard(Option<u32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0 {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
 
 fn free_port() -> Option<u16> {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -7,6 +7,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use hf_deploy_tests::engine_proxy::{
+    BUILD, CREATE, EngineProxy, PROXY_FAULT_MESSAGE, ProxyFault, engine_socket,
+};
 use hf_deploy_tests::{
     example_backend, hf_deploy_bin, hub_env, run_cli, run_cli_async, signal_and_wait, strings,
 };
@@ -37,6 +40,21 @@ fn containers_of(space: &str) -> Vec<String> {
     .split_whitespace()
     .map(str::to_owned)
     .collect()
+}
+
+/// `deploy` of the example into `space`, `--local --local-runtime docker`, then `extra`.
+fn local_docker_deploy(space: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&[
+        "deploy",
+        &example_backend().display().to_string(),
+        "--local",
+        "--local-runtime",
+        "docker",
+        "--space",
+        space,
+    ]);
+    args.extend(strings(extra));
+    args
 }
 
 async fn docker_emulator() -> Emulator {
@@ -280,17 +298,10 @@ def health():
 fn sigterm_during_the_build_leaves_no_container() {
     let space = "local/docker-sigterm";
     let mut child = Command::new(hf_deploy_bin())
-        .args([
-            "deploy",
-            &example_backend().display().to_string(),
-            "--local",
-            "--local-runtime",
-            "docker",
-            "--space",
+        .args(local_docker_deploy(
             space,
-            "--variable",
-            "CACHE_BUST=sigterm",
-        ])
+            &["--variable", "CACHE_BUST=sigterm"],
+        ))
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -313,6 +324,80 @@ fn sigterm_during_the_build_leaves_no_container() {
         &format!("stderr: {seen:?}"),
     );
     assert_eq!(status.code(), Some(130), "{seen:?}");
+    assert!(
+        containers_of(space).is_empty(),
+        "{:?}",
+        containers_of(space)
+    );
+}
+
+/// Faults while the engine is in use: a proxy in front of the real engine answers the first
+/// `POST /build` with a 500, cuts the second, then answers the container's creation (`docker
+/// run`) with a 500. Each local deploy fails with exit 1 and a message naming the step (the
+/// build, `docker run`) and what Docker said; the fourth deploy (the proxy passes everything
+/// through by then) runs in Docker, and no container is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_failing_the_build_or_the_run_is_a_clear_error_and_a_rerun_converges() {
+    assert!(
+        hf_hub_emulator::docker_engine_answers().await,
+        "no Docker engine answers: run `bash scripts/bootstrap.sh` (it starts dockerd) or `scripts/test.sh`"
+    );
+    let faults = [
+        (
+            BUILD,
+            ProxyFault::Status500,
+            "BUILD_ERROR",
+            "Build failed with exit code: 1",
+            PROXY_FAULT_MESSAGE,
+        ),
+        (
+            BUILD,
+            ProxyFault::Cut,
+            "BUILD_ERROR",
+            "Build failed with exit code: 1",
+            "error during connect: Post",
+        ),
+        (
+            CREATE,
+            ProxyFault::Status500,
+            "RUNTIME_ERROR",
+            "docker run failed",
+            PROXY_FAULT_MESSAGE,
+        ),
+    ];
+    let proxy = EngineProxy::start(
+        engine_socket(),
+        &faults.map(|(route, fault, ..)| (route, fault)),
+    )
+    .await;
+    let space = "local/docker-engine-fault";
+    let args = local_docker_deploy(space, &["--allow-degraded", "--json", "--timeout", "600"]);
+    let env = vec![("DOCKER_HOST".to_string(), proxy.host.clone())];
+    for (route, fault, stage, step, docker_said) in faults {
+        let failed = run_cli_async(args.clone(), env.clone()).await;
+        let what = format!("{route} {fault:?}");
+        assert_eq!(failed.code, 1, "{what}: {}", failed.both());
+        let report = failed.json();
+        assert_eq!(report["stage"], stage, "{what}: {}", failed.both());
+        // The report's log tail carries the Space's error message: the step and what Docker said.
+        let tail = report["log_tail"].to_string();
+        assert!(
+            tail.contains(step) && tail.contains(docker_said),
+            "{what}: the failure does not name {step:?} and Docker's answer: {}",
+            failed.both()
+        );
+        assert!(
+            containers_of(space).is_empty(),
+            "{what}: {:?}",
+            containers_of(space)
+        );
+    }
+    assert_eq!(proxy.faults_left(), 0, "a fault was never used");
+    let rerun = run_cli_async(args, env).await;
+    assert_eq!(rerun.code, 0, "{}", rerun.both());
+    let report = rerun.json();
+    assert_eq!(report["stage"], "RUNNING", "{}", rerun.both());
+    assert_eq!(report["local_runtime"], "docker");
     assert!(
         containers_of(space).is_empty(),
         "{:?}",

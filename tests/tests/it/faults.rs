@@ -17,6 +17,7 @@ use argon2::{PasswordHash, PasswordVerifier};
 use hf_deploy_tests::fake_github::{
     FakeGitHub, FaultKind, GitHubFault, ID_TOKEN_REQUEST_TOKEN, Mode,
 };
+use hf_deploy_tests::matrix;
 use hf_deploy_tests::{
     CliOutput, action_inputs, copy_dir, copy_tree, example_backend, git, hub_env, run_cli_async,
     start_scripted_emulator, strings, workspace_root,
@@ -208,13 +209,6 @@ fn calls() -> Vec<Call> {
     ]
 }
 
-/// What one cell ended with.
-struct Cell {
-    call: &'static str,
-    fault: String,
-    outcome: Result<String, String>,
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_remote_call_under_every_fault_succeeds_once_or_fails_clearly_and_converges() {
     let started = Instant::now();
@@ -230,7 +224,7 @@ async fn every_remote_call_under_every_fault_succeeds_once_or_fails_clearly_and_
                 let outcome = tokio::time::timeout(CELL_DEADLINE, run_cell(&call, fault))
                     .await
                     .unwrap_or_else(|_| Err(format!("HANG: over {CELL_DEADLINE:?}")));
-                Cell {
+                matrix::Cell {
                     call: call.name,
                     fault: fault.name(),
                     outcome,
@@ -242,24 +236,7 @@ async fn every_remote_call_under_every_fault_succeeds_once_or_fails_clearly_and_
     for task in tasks {
         cells.push(task.await.expect("a cell's task"));
     }
-    eprintln!("\nfault matrix ({:?}):", started.elapsed());
-    eprintln!("{:<20} | {:<20} | outcome", "call", "fault");
-    for cell in &cells {
-        let shown = match &cell.outcome {
-            Ok(text) => text.clone(),
-            Err(text) => format!("BAD: {text}"),
-        };
-        eprintln!("{:<20} | {:<20} | {shown}", cell.call, cell.fault);
-    }
-    let bad: Vec<String> = cells
-        .iter()
-        .filter_map(|c| {
-            c.outcome
-                .as_ref()
-                .err()
-                .map(|e| format!("{} × {}: {e}", c.call, c.fault))
-        })
-        .collect();
+    let bad = matrix::print(&format!("fault matrix ({:?})", started.elapsed()), &cells);
     assert!(
         bad.is_empty(),
         "cells that neither succeeded once nor failed clearly and converged:\n{}",

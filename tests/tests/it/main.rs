@@ -18,6 +18,7 @@ mod config;
 mod corpus;
 mod deploy;
 mod docker;
+mod engine_faults;
 mod events;
 mod faults;
 mod hostile_files;
