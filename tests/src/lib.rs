@@ -63,13 +63,19 @@ pub fn venv_cache() -> PathBuf {
     workspace_root().join("target/emulator-venvs")
 }
 
-/// A stand-in whose runner really installs and runs the app, using the bootstrap's Python.
+/// A runner that really installs and runs the app, using the bootstrap's Python and the shared
+/// [`venv_cache`] (never the stand-in's default cache in the system's temporary folder).
+pub fn real_runner() -> Runner {
+    Runner::Real(RealRunnerConfig {
+        python: venv_python_base(),
+        venv_cache: venv_cache(),
+    })
+}
+
+/// A stand-in whose runner really installs and runs the app ([`real_runner`]).
 pub async fn start_real_emulator() -> Emulator {
     let config = EmulatorConfig {
-        runner: Runner::Real(RealRunnerConfig {
-            python: venv_python_base(),
-            venv_cache: venv_cache(),
-        }),
+        runner: real_runner(),
         ..EmulatorConfig::default()
     };
     Emulator::start(config)

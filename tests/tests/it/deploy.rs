@@ -493,6 +493,7 @@ async fn no_token_or_secret_value_appears_anywhere() {
     let log_file = log_dir.path().join("requests.jsonl");
     let config = hf_hub_emulator::EmulatorConfig {
         request_log_file: Some(log_file.clone()),
+        runner: hf_deploy_tests::real_runner(),
         ..hf_hub_emulator::EmulatorConfig::default()
     };
     let emulator = Emulator::start(config).await.unwrap();
