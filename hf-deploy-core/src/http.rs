@@ -10,10 +10,12 @@ use std::fmt;
 use reqwest::redirect::{Attempt, Policy};
 use reqwest::{Response, Url};
 
-/// Most bytes of an error answer kept (the message a status carries): 64 KiB.
-pub(crate) const ERROR_BODY_CAP: usize = 64 * 1024;
-/// Most bytes of a JSON answer of an API (the Hub's, LFS batch, token exchange): 16 MiB.
-pub(crate) const JSON_CAP: usize = 16 * 1024 * 1024;
+/// Most bytes of an error answer kept (the message a status carries): 64 KiB. A front end's
+/// own clients (the binary's GitHub API client) hold to it too.
+pub const ERROR_BODY_CAP: usize = 64 * 1024;
+/// Most bytes of a JSON answer of an API (the Hub's, LFS batch, token exchange): 16 MiB. A
+/// front end's own clients (the binary's GitHub API client) hold to it too.
+pub const JSON_CAP: usize = 16 * 1024 * 1024;
 /// Most bytes of an app's health answer: 256 KiB.
 pub(crate) const HEALTH_CAP: usize = 256 * 1024;
 /// Most redirects followed on the same host.

@@ -121,6 +121,7 @@ pub use content::FileContent;
 pub use deploy::{DeployOutcome, Event, NoProgress, Phase, Progress, deploy, rollback};
 pub use error::{Error, HttpContext, LintViolation, Result};
 pub use field::{Command, Field, Phrase, Spelling};
+pub use http::{ERROR_BODY_CAP, JSON_CAP};
 pub use inputs::{DeployOptions, RawInputs};
 pub use secret::SecretString;
 pub use settings::{RawEntry, Settings};

@@ -36,11 +36,12 @@ use octocrab::{AuthState, OctoBody, Octocrab, OctocrabBuilder};
 use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
-/// Most bytes of a success answer (a JSON document): 16 MiB, the Hub's cap. A page of the
-/// comment list stays under it (`api::COMMENTS_PER_PAGE`).
-pub(crate) const JSON_CAP: usize = 16 * 1024 * 1024;
-/// Most bytes of an error answer kept (GitHub's message): 64 KiB, then cut and marked `…`.
-pub(crate) const ERROR_BODY_CAP: usize = 64 * 1024;
+/// Most bytes of an error answer kept (GitHub's message): the library's cap, 64 KiB, then cut
+/// and marked `…`.
+pub(crate) use hf_deploy_core::ERROR_BODY_CAP;
+/// Most bytes of a success answer (a JSON document): the library's cap for the Hub's, 16 MiB.
+/// A page of the comment list stays under it (`api::COMMENTS_PER_PAGE`).
+pub(crate) use hf_deploy_core::JSON_CAP;
 /// The time to connect (the whole call has its own deadline too).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
