@@ -91,7 +91,7 @@ fn verdict(place: &str, cli: Cli, ping: Option<Ping>) -> EngineProbe {
         (_, Some(Ping::Cut)) => EngineProbe::Failing(format!(
             "{place} closed the connection before its answer to `GET /_ping` was complete"
         )),
-        (cli, Some(Ping::Status(line, body))) if !line.contains(" 200") => {
+        (cli, Some(Ping::Status(line, body))) if line.split_whitespace().nth(1) != Some("200") => {
             let said = match cli {
                 Cli::Failed(text) => format!("; {text}"),
                 _ => String::new(),
@@ -298,6 +298,14 @@ mod tests {
             ),
             EngineProbe::Absent(_)
         ));
+        // The status code decides, not a " 200" anywhere in the line.
+        assert!(
+            failing(
+                Cli::Silent,
+                Some(Ping::Status("HTTP/1.1 500 Not 200".into(), String::new()))
+            )
+            .contains("`HTTP/1.1 500 Not 200`")
+        );
         assert_eq!(
             verdict(place, Cli::Answered, Some(Ping::Cut)),
             EngineProbe::Answers
