@@ -109,7 +109,8 @@ pub(crate) fn text_vars() -> Vec<(String, String)> {
 
 /// `HF_DEPLOY_HTTP_TIMEOUT`: how many seconds one HTTP request to a remote (the Hub API, the
 /// job's ID token, the GitHub API) may wait for its answer before it counts as a transient
-/// failure (and is retried where that is safe). Unset or empty: each client's default. A value
+/// failure (and is retried where that is safe); also the longest silence of libgit2's sockets
+/// (`limit_git_waits` in `main.rs`). Unset or empty: each client's default. A value
 /// that is not a whole number of seconds from 1 to 3600 is a usage error naming the variable.
 pub(crate) fn http_timeout() -> Result<Option<Duration>, Error> {
     let Ok(raw) = std::env::var(HTTP_TIMEOUT) else {
