@@ -10,6 +10,9 @@ use std::fmt;
 use reqwest::redirect::{Attempt, Policy};
 use reqwest::{Response, Url};
 
+use crate::error::Error;
+use crate::untrusted::RemoteText;
+
 /// Most bytes of an error answer kept (the message a status carries): 64 KiB. A front end's
 /// own clients (the binary's GitHub API client) hold to it too.
 pub const ERROR_BODY_CAP: usize = 64 * 1024;
@@ -84,6 +87,23 @@ impl BodyError {
             "the answer is larger than {} KiB, more than hf-deploy reads",
             cap / 1024
         )
+    }
+
+    /// The error of `action` on `url` (shown as given: redacted by the caller): a transport
+    /// failure as [`Error::Request`], a body past its cap as [`Error::MalformedResponse`].
+    pub(crate) fn into_error(self, action: &str, url: String) -> Error {
+        match self {
+            BodyError::Transport(source) => Error::Request {
+                action: action.to_string(),
+                url,
+                source: source.without_url(),
+            },
+            BodyError::TooLarge(cap) => Error::MalformedResponse {
+                action: action.to_string(),
+                url,
+                detail: RemoteText::unredacted(&BodyError::too_large(cap)),
+            },
+        }
     }
 }
 

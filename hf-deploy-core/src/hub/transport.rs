@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::client::HubClient;
 use super::errors::{is_conflicting_operation, map_http_error};
 use crate::error::{Error, Result};
-use crate::http::{self, BodyError};
+use crate::http;
 use crate::secret::SecretString;
 use crate::space::SpaceId;
 use crate::untrusted::RemoteText;
@@ -206,21 +206,9 @@ impl HubClient {
         response: Response,
     ) -> Result<T> {
         let url = self.url(call);
-        let bytes =
-            http::read_whole(response, http::JSON_CAP)
-                .await
-                .map_err(|error| match error {
-                    BodyError::Transport(source) => Error::Request {
-                        action: call.action.clone(),
-                        url: url.clone(),
-                        source: source.without_url(),
-                    },
-                    BodyError::TooLarge(cap) => Error::MalformedResponse {
-                        action: call.action.clone(),
-                        url: url.clone(),
-                        detail: RemoteText::unredacted(&BodyError::too_large(cap)),
-                    },
-                })?;
+        let bytes = http::read_whole(response, http::JSON_CAP)
+            .await
+            .map_err(|error| error.into_error(&call.action, url.clone()))?;
         serde_json::from_slice(&bytes).map_err(|error| Error::MalformedResponse {
             action: call.action.clone(),
             url,

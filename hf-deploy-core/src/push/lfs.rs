@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use crate::content::{self, FileContent, STREAM_CHUNK};
 use crate::error::{Error, HttpContext, Result};
 use crate::field::Field;
-use crate::http::BodyError;
 use crate::secret::SecretString;
 use crate::untrusted::RemoteText;
 use crate::wait::{self, Idempotency, RetryPolicy};
@@ -674,18 +673,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
 ) -> Result<T> {
     let text = crate::http::read_whole(response, crate::http::JSON_CAP)
         .await
-        .map_err(|error| match error {
-            BodyError::Transport(source) => Error::Request {
-                action: action.to_string(),
-                url: redact(url),
-                source: source.without_url(),
-            },
-            BodyError::TooLarge(cap) => Error::MalformedResponse {
-                action: action.to_string(),
-                url: redact(url),
-                detail: RemoteText::unredacted(&BodyError::too_large(cap)),
-            },
-        })?;
+        .map_err(|error| error.into_error(action, redact(url)))?;
     serde_json::from_slice(&text).map_err(|e| Error::MalformedResponse {
         action: action.to_string(),
         url: redact(url),
