@@ -88,19 +88,25 @@ async fn an_endless_hub_answer_fails_the_deploy_at_the_cap() {
     emulator.shutdown().await;
 }
 
-/// The largest resident set of process `pid` seen over `period`, in KiB.
+/// The peak resident set (`VmHWM`, KiB) of process `pid` as last read, every 10 ms until it
+/// ends (its memory lines go then) or `period` has passed.
 fn peak_rss_kib(pid: u32, period: Duration) -> u64 {
     let until = Instant::now() + period;
     let mut peak = 0;
     while Instant::now() < until {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let rss = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0);
-        peak = peak.max(rss);
-        std::thread::sleep(Duration::from_millis(100));
+        let Some(hwm) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix("VmHWM:"))
+                    .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+        else {
+            break;
+        };
+        peak = hwm;
+        std::thread::sleep(Duration::from_millis(10));
     }
     peak
 }
@@ -329,8 +335,7 @@ async fn allowed_origins_are_merged_with_what_the_space_had() {
 }
 
 /// `hf-deploy args` with a clean environment plus `env`, on a blocking thread: its output, its
-/// peak resident set in KiB (`VmHWM`, as last read before it ended, every 10 ms) and how long
-/// it ran.
+/// peak resident set in KiB ([`peak_rss_kib`]) and how long it ran.
 async fn run_measured(args: Vec<String>, env: Vec<(String, String)>) -> (CliOutput, u64, Duration) {
     tokio::task::spawn_blocking(move || {
         let mut command = Command::new(hf_deploy_bin());
@@ -348,22 +353,8 @@ async fn run_measured(args: Vec<String>, env: Vec<(String, String)>) -> (CliOutp
             .spawn()
             .expect("run hf-deploy");
         let pid = child.id();
-        let sampler = std::thread::spawn(move || {
-            let mut peak = 0;
-            // The file goes, or loses its memory lines, when the process ends.
-            while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-                let Some(hwm) = status
-                    .lines()
-                    .find_map(|line| line.strip_prefix("VmHWM:"))
-                    .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-                else {
-                    break;
-                };
-                peak = hwm;
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            peak
-        });
+        // Longer than any run here: the sampler ends with the process.
+        let sampler = std::thread::spawn(move || peak_rss_kib(pid, Duration::from_secs(600)));
         let output = child.wait_with_output().expect("hf-deploy output");
         let took = started.elapsed();
         let peak = sampler.join().expect("sampler");
