@@ -18,6 +18,21 @@ async fn real() -> Emulator {
     real_with(shared_cache()).await
 }
 
+/// The names in folder `dir`, sorted.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read the folder")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// A stand-in whose runner builds its virtual environments in `venv_cache`.
 async fn real_with(venv_cache: std::path::PathBuf) -> Emulator {
     let config = EmulatorConfig {
@@ -332,10 +347,7 @@ async fn concurrent_builds_share_one_cached_venv() {
             "{id}: {stages:?} {build:?}"
         );
     }
-    let entries: Vec<String> = std::fs::read_dir(cache.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let entries = names_in(cache.path());
     assert_eq!(entries.len(), 1, "one venv, no leftovers: {entries:?}");
     // a third build of the same requirements reuses it
     common::create_space(&emu, "twin-c", false).await;
@@ -406,14 +418,7 @@ async fn a_factory_reboot_builds_a_fresh_venv_and_leaves_the_cache_alone() {
             .any(|l| l.starts_with("Using cached virtual environment")),
         "{cached:?}"
     );
-    let entries = || -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(cache.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    };
+    let entries = || names_in(cache.path());
     let before = entries();
     assert_eq!(before.len(), 1, "{before:?}");
     restart(&emu, id, "?factory=true").await;
@@ -479,10 +484,8 @@ async fn a_shutdown_mid_build_leaves_no_temporary_folder() {
     .await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let staged = |prefix: &str| {
-        std::fs::read_dir(cache.path())
-            .unwrap()
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+        names_in(cache.path())
+            .iter()
             .filter(|name| name.starts_with(prefix))
             .count()
     };
@@ -492,9 +495,6 @@ async fn a_shutdown_mid_build_leaves_no_temporary_folder() {
     }
     assert_eq!(staged(".tmp-"), 1, "the environment is being built");
     emu.shutdown().await;
-    let left: Vec<String> = std::fs::read_dir(cache.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let left = names_in(cache.path());
     assert!(left.is_empty(), "left in the cache: {left:?}");
 }
